@@ -1,0 +1,43 @@
+/*
+ * catalog.h - source types: the templates a source's "type" selects.
+ *
+ * A type supplies defaults for everything an environment can set: the
+ * signature scheme, where the event type, timestamp and idempotency key are,
+ * the known event types and the default mappings.  Config overrides any of
+ * them; `porterctl export` and `porterctl sources --types` show them.
+ */
+#ifndef PT_CATALOG_H
+#define PT_CATALOG_H
+
+#include <stdint.h>
+
+#include "json.h"
+
+enum pt_source_kind {
+	PT_KIND_WEBHOOK,	/* a sender posts signed webhooks */
+	PT_KIND_CDP,		/* Segment-spec events (track/identify...) */
+	PT_KIND_RETL		/* reverse ETL: Knock-REST-shaped API calls */
+};
+
+struct pt_source_type {
+	const char		*name;
+	const char		*title;		/* "Stripe" */
+	enum pt_source_kind	 kind;
+	const char		*category;	/* "Billing", ... */
+	const char		*scheme;	/* preset name; NULL = none */
+	int			 verify;	/* default of "verify" */
+	const char		*event_type_path;
+	const char		*timestamp_path;	/* NULL = none */
+	const char		*idempotency_key_path;	/* NULL = none */
+	int			 idempotency_enabled;
+	const char		*event_types;	/* JSON array text */
+	const char		*default_mappings;	/* JSON array text */
+	const char		*notes;		/* one line for --types */
+};
+
+/* The type called "name", or NULL. */
+const struct pt_source_type	*pt_catalog_lookup(const char *name);
+/* Every type, in display order; *n gets the count. */
+const struct pt_source_type	*pt_catalog_all(size_t *n);
+
+#endif

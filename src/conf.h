@@ -1,0 +1,124 @@
+/*
+ * conf.h - the declarative configuration: validate, compile, store,
+ * export, diff.
+ *
+ * Operators keep a JSON file (format: porter.conf(5)) and load it with
+ * `porterctl apply`.  pt_config_parse() validates the whole document and
+ * compiles it; pt_config_save() writes it in one write transaction; the
+ * responder loads the stored form with pt_config_load() whenever the
+ * stored generation number changes, so an apply takes effect at the next
+ * request without a restart.
+ */
+#ifndef PT_CONF_H
+#define PT_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "json.h"
+#include "mapping.h"
+#include "path.h"
+#include "scheme.h"
+#include "store.h"
+
+#define PT_MAX_BODY_DEFAULT	(1024 * 1024)
+#define PT_MAX_BODY_CAP		(16 * 1024 * 1024)
+#define PT_IDEM_WINDOW_DEFAULT	86400
+
+struct pt_key {
+	uint8_t		*secret;	/* resolved bytes */
+	size_t		 len;
+	int64_t		 expires_at;	/* unix seconds; 0 = never */
+};
+
+struct pt_env {
+	char			*source_key;
+	char			*source_name;
+	char			*source_type;
+	char			*name;		/* environment */
+	char			*endpoint_id;
+	int			 verify;
+	const struct pt_scheme	*scheme;	/* NULL: no verification */
+	struct pt_key		*keys;
+	struct pt_secret	*secrets;	/* the keys as the engine wants */
+	size_t			 nkeys;
+	struct pt_path		*event_type_path;
+	struct pt_path		*timestamp_path;	/* NULL: none */
+	int			 idem_enabled;
+	struct pt_path		*idem_key_path;		/* NULL: none */
+	int64_t			 idem_window;		/* seconds */
+	uint64_t		 max_body;
+	char			*public_url;	/* for schemes signing URLs */
+	struct pt_mapping	*mappings;	/* in priority order */
+	size_t			 nmappings;
+	pt_json			*norm;		/* normalised object (stored) */
+};
+
+struct pt_workflow {
+	char		*key;
+	char		**argv;		/* NULL-terminated; NULL = record only */
+	size_t		 argc;
+	int64_t		 timeout_ms;
+	size_t		 max_output;	/* bytes of stdout/stderr kept */
+};
+
+struct pt_config {
+	struct pt_env		**envs;		/* sorted by endpoint_id */
+	size_t			 nenvs;
+	struct pt_workflow	*workflows;	/* sorted by key */
+	size_t			 nworkflows;
+	enum pt_durability	 durability;
+	int64_t			 log_retention_days;
+	pt_json			*doc;		/* normalised document (stored) */
+	uint64_t		 gen;		/* generation it was loaded at */
+};
+
+/* How pt_config_parse reads secrets. */
+#define PT_CFG_OPERATOR	0	/* a file from an operator: resolve refs */
+#define PT_CFG_STORED	1	/* our stored form: secrets are inline */
+
+/*
+ * Validate and compile "doc".  "old" (may be NULL) supplies endpoint ids to
+ * keep and secrets for {"redacted": ...} references.  On PT_EINVAL, "err"
+ * gets "<JSON pointer>: <why>".  New endpoint ids are generated.
+ */
+enum pt_err	pt_config_parse(const pt_json *doc, const struct pt_config *old,
+		    int mode, struct pt_config **out, char *err, size_t errlen);
+void		pt_config_free(struct pt_config *);
+
+/* The environment behind "endpoint_id", or NULL. */
+const struct pt_env *pt_config_endpoint(const struct pt_config *,
+		    const char *endpoint_id);
+/* The environment "source"/"env", or NULL. */
+const struct pt_env *pt_config_env(const struct pt_config *,
+		    const char *source, const char *env);
+const struct pt_workflow *pt_config_workflow(const struct pt_config *,
+		    const char *key);
+
+/*
+ * Stored form.  pt_config_load returns PT_ENOTFOUND (and an empty config)
+ * when nothing was ever applied.  pt_config_stored_gen reads only the
+ * generation (cheap: one get).
+ */
+enum pt_err	pt_config_load(struct pt_txn *, struct pt_config **out,
+		    char *err, size_t errlen);
+enum pt_err	pt_config_stored_gen(struct pt_txn *, uint64_t *gen);
+/* Write "cfg" as the current config and bump the generation. */
+enum pt_err	pt_config_save(struct pt_txn *, struct pt_config *cfg);
+
+/*
+ * The document an operator would write: defaults filled in, generated
+ * endpoint ids included; inline secrets shown as {"redacted": "sha256:..."}
+ * unless "with_secrets".  A new reference.
+ */
+pt_json		*pt_config_export(const struct pt_config *, int with_secrets);
+
+/*
+ * What applying "next" over "prev" changes, one line each, into "out"
+ * ("no changes" when nothing does).  Returns the number of changes.
+ */
+size_t		pt_config_diff(const struct pt_config *prev,
+		    const struct pt_config *next, struct pt_buf *out);
+
+#endif

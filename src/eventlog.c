@@ -1,0 +1,441 @@
+/*
+ * eventlog.c - the event log and its indexes (see eventlog.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "eventlog.h"
+#include "timeutil.h"
+
+/* Append "s\0" to a key. */
+static void
+key_part(struct pt_buf *k, const char *s)
+{
+	pt_buf_add(k, s, strlen(s) + 1);
+}
+
+static pt_json *
+event_meta(const struct pt_event *ev)
+{
+	char t[PT_RFC3339_LEN];
+	pt_json *m, *vf;
+	struct pt_json_iter it = { 0 };
+	const char *k;
+	pt_json *v;
+	int bad = 0;
+
+	if ((m = pt_json_new_object()) == NULL)
+		return NULL;
+	pt_fmt_rfc3339(ev->received_at, t);
+	bad |= pt_json_set(m, "id", pt_json_new_cstr(ev->id_text)) != PT_OK;
+	bad |= pt_json_set(m, "received_at", pt_json_new_cstr(t)) != PT_OK;
+	bad |= pt_json_set(m, "source", pt_json_new_cstr(ev->source)) != PT_OK;
+	bad |= pt_json_set(m, "environment",
+	    pt_json_new_cstr(ev->environment)) != PT_OK;
+	bad |= pt_json_set(m, "endpoint_id",
+	    pt_json_new_cstr(ev->endpoint_id)) != PT_OK;
+	bad |= pt_json_set(m, "event_type", ev->event_type ?
+	    pt_json_new_cstr(ev->event_type) : NULL) != PT_OK;
+	if (ev->event_time) {
+		pt_fmt_rfc3339(ev->event_time, t);
+		bad |= pt_json_set(m, "event_time", pt_json_new_cstr(t)) !=
+		    PT_OK;
+	} else
+		bad |= pt_json_set(m, "event_time", NULL) != PT_OK;
+	bad |= pt_json_set(m, "status", pt_json_new_cstr(ev->status)) != PT_OK;
+	if ((vf = pt_json_new_object()) == NULL)
+		goto fail;
+	bad |= pt_json_set(m, "verification", vf) != PT_OK;
+	bad |= pt_json_set(vf, "status", pt_json_new_cstr(ev->verify_status)) !=
+	    PT_OK;
+	bad |= pt_json_set(vf, "reason", ev->verify_reason ?
+	    pt_json_new_cstr(ev->verify_reason) : NULL) != PT_OK;
+	bad |= pt_json_set(m, "headers", ev->headers ?
+	    pt_json_ref(ev->headers) : pt_json_new_object()) != PT_OK;
+	bad |= pt_json_set(m, "warnings", ev->warnings ?
+	    pt_json_ref(ev->warnings) : pt_json_new_array()) != PT_OK;
+	if (ev->error_code) {
+		pt_json *e;
+
+		if ((e = pt_json_new_object()) == NULL)
+			goto fail;
+		bad |= pt_json_set(m, "error", e) != PT_OK;
+		bad |= pt_json_set(e, "code", pt_json_new_cstr(ev->error_code)) !=
+		    PT_OK;
+		bad |= pt_json_set(e, "message", pt_json_new_cstr(
+		    ev->error_message ? ev->error_message : "")) != PT_OK;
+	}
+	while (ev->extra && pt_json_iter_next(ev->extra, &it, &k, &v))
+		bad |= pt_json_set(m, k, pt_json_ref(v)) != PT_OK;
+	bad |= pt_json_set(m, "body_bytes",
+	    pt_json_new_int((int64_t)ev->body_len)) != PT_OK;
+	if (!bad)
+		return m;
+fail:
+	pt_json_put(m);
+	return NULL;
+}
+
+/* Bump the (source, env, type) counter. */
+static enum pt_err
+count_type(struct pt_txn *txn, const struct pt_event *ev)
+{
+	struct pt_buf k = { 0 };
+	struct pt_val v;
+	uint8_t rec[24];
+	enum pt_err rc;
+	uint64_t count = 0;
+	int64_t first = ev->received_at;
+
+	key_part(&k, ev->source);
+	key_part(&k, ev->environment);
+	pt_buf_adds(&k, ev->event_type);
+	if (k.failed) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	rc = pt_get(txn, PT_T_EV_TYPES, k.data, k.len, &v);
+	if (rc == PT_OK && v.len == 24) {
+		count = pt_be64_get(v.data);
+		first = (int64_t)pt_be64_get((const uint8_t *)v.data + 8);
+	} else if (rc != PT_OK && rc != PT_ENOTFOUND)
+		goto out;
+	pt_be64_put(rec, count + 1);
+	pt_be64_put(rec + 8, (uint64_t)first);
+	pt_be64_put(rec + 16, (uint64_t)ev->received_at);
+	rc = pt_put(txn, PT_T_EV_TYPES, k.data, k.len, rec, sizeof(rec), 0);
+out:
+	pt_buf_free(&k);
+	return rc;
+}
+
+/* Put index entry "parts... id" -> "" into "table". */
+static enum pt_err
+put_index(struct pt_txn *txn, enum pt_table table, const char *a,
+    const char *b, const char *c, const uint8_t *id)
+{
+	struct pt_buf k = { 0 };
+	enum pt_err rc;
+
+	if (a)
+		key_part(&k, a);
+	if (b)
+		key_part(&k, b);
+	if (c)
+		key_part(&k, c);
+	pt_buf_add(&k, id, PT_ID_BIN);
+	rc = k.failed ? PT_ENOMEM : pt_put(txn, table, k.data, k.len, "", 0, 0);
+	pt_buf_free(&k);
+	return rc;
+}
+
+static enum pt_err
+del_index(struct pt_txn *txn, enum pt_table table, const char *a,
+    const char *b, const char *c, const uint8_t *id)
+{
+	struct pt_buf k = { 0 };
+	enum pt_err rc;
+
+	if (a)
+		key_part(&k, a);
+	if (b)
+		key_part(&k, b);
+	if (c)
+		key_part(&k, c);
+	pt_buf_add(&k, id, PT_ID_BIN);
+	rc = k.failed ? PT_ENOMEM : pt_del(txn, table, k.data, k.len);
+	pt_buf_free(&k);
+	return rc == PT_ENOTFOUND ? PT_OK : rc;
+}
+
+enum pt_err
+pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
+{
+	struct pt_buf rec = { 0 };
+	pt_json *meta;
+	const char *text;
+	size_t n;
+	uint8_t len[4];
+	enum pt_err rc = PT_ENOMEM;
+	int typed = ev->event_type != NULL &&
+	    strlen(ev->event_type) <= PT_EVENT_TYPE_MAX;
+
+	if ((meta = event_meta(ev)) == NULL)
+		return PT_ENOMEM;
+	if ((text = pt_json_text(meta, PT_JSON_PLAIN, &n)) == NULL)
+		goto out;
+	len[0] = (uint8_t)(n >> 24);
+	len[1] = (uint8_t)(n >> 16);
+	len[2] = (uint8_t)(n >> 8);
+	len[3] = (uint8_t)n;
+	if (pt_buf_reserve(&rec, 4 + n + ev->body_len) != PT_OK)
+		goto out;
+	pt_buf_add(&rec, len, 4);
+	pt_buf_add(&rec, text, n);
+	pt_buf_add(&rec, ev->body, ev->body_len);
+	if ((rc = pt_put(txn, PT_T_EVENTS, ev->id, PT_ID_BIN, rec.data, rec.len,
+	    PT_PUT_NOOVERWRITE)) != PT_OK)
+		goto out;
+	if ((rc = put_index(txn, PT_T_EV_SOURCE, ev->source, NULL, NULL,
+	    ev->id)) != PT_OK ||
+	    (rc = put_index(txn, PT_T_EV_ENV, ev->source, ev->environment, NULL,
+	    ev->id)) != PT_OK ||
+	    (rc = put_index(txn, PT_T_EV_STATUS, ev->status, NULL, NULL,
+	    ev->id)) != PT_OK)
+		goto out;
+	if (typed && ((rc = put_index(txn, PT_T_EV_TYPE, ev->source,
+	    ev->environment, ev->event_type, ev->id)) != PT_OK ||
+	    (rc = count_type(txn, ev)) != PT_OK))
+		goto out;
+	rc = PT_OK;
+out:
+	pt_buf_free(&rec);
+	pt_json_put(meta);
+	return rc;
+}
+
+/* Split a stored record into metadata and body. */
+static enum pt_err
+decode(const struct pt_val *v, struct pt_val *meta, struct pt_val *body)
+{
+	const uint8_t *p = v->data;
+	size_t n;
+
+	if (v->len < 4)
+		return PT_ECORRUPT;
+	n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	if (n > v->len - 4)
+		return PT_ECORRUPT;
+	meta->data = p + 4;
+	meta->len = n;
+	body->data = p + 4 + n;
+	body->len = v->len - 4 - n;
+	return PT_OK;
+}
+
+enum pt_err
+pt_eventlog_get(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
+    struct pt_val *meta, struct pt_val *body)
+{
+	struct pt_val v;
+	enum pt_err rc;
+
+	if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) != PT_OK)
+		return rc;
+	return decode(&v, meta, body);
+}
+
+static int
+str_is(pt_json *obj, const char *key, const char *want)
+{
+	const char *s = pt_json_str(pt_json_get(obj, key), NULL);
+
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+/* Does "meta" pass the filters the chosen index did not apply? */
+static int
+matches(const struct pt_log_query *q, pt_json *meta)
+{
+	if (q->source && !str_is(meta, "source", q->source))
+		return 0;
+	if (q->environment && !str_is(meta, "environment", q->environment))
+		return 0;
+	if (q->event_type && !str_is(meta, "event_type", q->event_type))
+		return 0;
+	if (q->status && !str_is(meta, "status", q->status))
+		return 0;
+	if (q->verify_status && !str_is(pt_json_get(meta, "verification"),
+	    "status", q->verify_status))
+		return 0;
+	return 1;
+}
+
+enum pt_err
+pt_eventlog_query(struct pt_txn *txn, const struct pt_log_query *q,
+    pt_log_cb cb, void *arg)
+{
+	struct pt_buf prefix = { 0 }, seek = { 0 };
+	struct pt_cursor *cur = NULL;
+	struct pt_val k, v, meta, body;
+	enum pt_table table;
+	enum pt_err rc;
+	pt_json *m;
+	const uint8_t *id;
+	size_t limit = q->limit ? q->limit : 50, got = 0, scanned = 0;
+	int forward = q->after != NULL;
+	static const uint8_t ones[PT_ID_BIN + 1] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+	};
+
+	/* The narrowest index the query allows. */
+	if (q->source && q->environment && q->event_type) {
+		table = PT_T_EV_TYPE;
+		key_part(&prefix, q->source);
+		key_part(&prefix, q->environment);
+		key_part(&prefix, q->event_type);
+	} else if (q->source && q->environment) {
+		table = PT_T_EV_ENV;
+		key_part(&prefix, q->source);
+		key_part(&prefix, q->environment);
+	} else if (q->source) {
+		table = PT_T_EV_SOURCE;
+		key_part(&prefix, q->source);
+	} else if (q->status) {
+		table = PT_T_EV_STATUS;
+		key_part(&prefix, q->status);
+	} else
+		table = PT_T_EVENTS;
+	if (prefix.failed) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	pt_buf_add(&seek, prefix.data, prefix.len);
+	if (forward)
+		pt_buf_add(&seek, q->after, PT_ID_BIN);
+	else if (q->before)
+		pt_buf_add(&seek, q->before, PT_ID_BIN);
+	else
+		pt_buf_add(&seek, ones, sizeof(ones));
+	if (seek.failed) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	if ((rc = pt_cursor_open(txn, table, &cur)) != PT_OK)
+		goto out;
+	rc = pt_cursor_seek(cur, seek.data, seek.len, forward ? PT_SEEK_GE :
+	    PT_SEEK_LE, &k, &v);
+	/* Cursors are exclusive: skip the record named by before/after. */
+	if (rc == PT_OK && (forward || q->before) && k.len == seek.len &&
+	    memcmp(k.data, seek.data, seek.len) == 0)
+		rc = forward ? pt_cursor_next(cur, &k, &v) :
+		    pt_cursor_prev(cur, &k, &v);
+	for (; rc == PT_OK; rc = forward ? pt_cursor_next(cur, &k, &v) :
+	    pt_cursor_prev(cur, &k, &v)) {
+		if (k.len != prefix.len + PT_ID_BIN ||
+		    (prefix.len && memcmp(k.data, prefix.data, prefix.len) != 0))
+			break;
+		id = (const uint8_t *)k.data + prefix.len;
+		if (q->since && !forward && pt_id_time(id) < q->since)
+			break;
+		if (q->until && forward && pt_id_time(id) > q->until)
+			break;
+		if ((q->since && pt_id_time(id) < q->since) ||
+		    (q->until && pt_id_time(id) > q->until))
+			continue;
+		if (q->max_scan && ++scanned > q->max_scan)
+			break;
+		if (table != PT_T_EVENTS) {
+			if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) ==
+			    PT_ENOTFOUND)
+				continue;	/* index ahead of a prune */
+			if (rc != PT_OK)
+				goto out;
+		}
+		if ((rc = decode(&v, &meta, &body)) != PT_OK)
+			goto out;
+		if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL) {
+			rc = PT_ECORRUPT;
+			goto out;
+		}
+		if (matches(q, m)) {
+			got++;
+			if (cb(arg, id, m, body.data, body.len)) {
+				pt_json_put(m);
+				break;
+			}
+		}
+		pt_json_put(m);
+		if (got >= limit)
+			break;
+	}
+	if (rc == PT_ENOTFOUND)
+		rc = PT_OK;
+out:
+	pt_cursor_close(cur);
+	pt_buf_free(&prefix);
+	pt_buf_free(&seek);
+	return rc;
+}
+
+enum pt_err
+pt_eventlog_types(struct pt_txn *txn, const char *source, const char *env,
+    pt_types_cb cb, void *arg)
+{
+	struct pt_buf prefix = { 0 };
+	struct pt_cursor *cur = NULL;
+	struct pt_val k, v;
+	enum pt_err rc;
+	char type[PT_EVENT_TYPE_MAX + 1];
+	size_t n;
+
+	key_part(&prefix, source);
+	key_part(&prefix, env);
+	if (prefix.failed)
+		return PT_ENOMEM;
+	if ((rc = pt_cursor_open(txn, PT_T_EV_TYPES, &cur)) != PT_OK)
+		goto out;
+	for (rc = pt_cursor_seek(cur, prefix.data, prefix.len, PT_SEEK_GE, &k,
+	    &v); rc == PT_OK; rc = pt_cursor_next(cur, &k, &v)) {
+		if (k.len < prefix.len ||
+		    memcmp(k.data, prefix.data, prefix.len) != 0)
+			break;
+		if (v.len != 24)
+			continue;
+		n = k.len - prefix.len;
+		if (n > PT_EVENT_TYPE_MAX)
+			continue;
+		memcpy(type, (const char *)k.data + prefix.len, n);
+		type[n] = '\0';
+		if (cb(arg, type, pt_be64_get(v.data),
+		    (int64_t)pt_be64_get((const uint8_t *)v.data + 8),
+		    (int64_t)pt_be64_get((const uint8_t *)v.data + 16)))
+			break;
+	}
+	if (rc == PT_ENOTFOUND)
+		rc = PT_OK;
+out:
+	pt_cursor_close(cur);
+	pt_buf_free(&prefix);
+	return rc;
+}
+
+enum pt_err
+pt_eventlog_delete(struct pt_txn *txn, const uint8_t id[PT_ID_BIN])
+{
+	struct pt_val v, meta, body;
+	pt_json *m;
+	const char *src, *env, *type, *status;
+	enum pt_err rc;
+
+	if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) != PT_OK)
+		return rc;
+	if ((rc = decode(&v, &meta, &body)) != PT_OK)
+		return rc;
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		return PT_ECORRUPT;
+	src = pt_json_str(pt_json_get(m, "source"), NULL);
+	env = pt_json_str(pt_json_get(m, "environment"), NULL);
+	type = pt_json_str(pt_json_get(m, "event_type"), NULL);
+	status = pt_json_str(pt_json_get(m, "status"), NULL);
+	rc = PT_ECORRUPT;
+	if (src == NULL || env == NULL || status == NULL)
+		goto out;
+	if ((rc = del_index(txn, PT_T_EV_SOURCE, src, NULL, NULL, id)) !=
+	    PT_OK ||
+	    (rc = del_index(txn, PT_T_EV_ENV, src, env, NULL, id)) != PT_OK ||
+	    (rc = del_index(txn, PT_T_EV_STATUS, status, NULL, NULL, id)) !=
+	    PT_OK)
+		goto out;
+	if (type != NULL && strlen(type) <= PT_EVENT_TYPE_MAX &&
+	    (rc = del_index(txn, PT_T_EV_TYPE, src, env, type, id)) != PT_OK)
+		goto out;
+	rc = pt_del(txn, PT_T_EVENTS, id, PT_ID_BIN);
+out:
+	pt_json_put(m);
+	return rc;
+}

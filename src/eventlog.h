@@ -1,0 +1,90 @@
+/*
+ * eventlog.h - the event log: one record per request that reached
+ * authentication, indexed for the operator's queries.
+ *
+ * A record is stored under its 16-byte id (time-ordered, ids.h) in
+ * PT_T_EVENTS as: 4 bytes big-endian length of the metadata, the metadata
+ * as JSON, then the raw body exactly as received.  Indexes (store.h) hold
+ * the id under (source), (source, env), (source, env, type) and (status);
+ * PT_T_EV_TYPES counts each received event type with first/last seen.
+ */
+#ifndef PT_EVENTLOG_H
+#define PT_EVENTLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "ids.h"
+#include "json.h"
+#include "store.h"
+
+#define PT_EVENT_TYPE_MAX 255	/* longer event types are not indexed */
+
+/* What the handler records.  Every pointer is borrowed. */
+struct pt_event {
+	uint8_t		 id[PT_ID_BIN];
+	char		 id_text[PT_ID_MAX];
+	int64_t		 received_at;	/* µs */
+	const char	*source;
+	const char	*environment;
+	const char	*endpoint_id;
+	const char	*event_type;	/* NULL: none */
+	int64_t		 event_time;	/* µs; 0 = unknown */
+	const char	*status;	/* accepted, no_event_type, ... */
+	const char	*verify_status;	/* enforced:verified, ... */
+	const char	*verify_reason;	/* NULL or the reason */
+	pt_json		*headers;	/* object, may be NULL */
+	pt_json		*warnings;	/* array, may be NULL */
+	const char	*error_code;	/* NULL unless rejected/invalid */
+	const char	*error_message;
+	pt_json		*extra;		/* more metadata fields, may be NULL */
+	const uint8_t	*body;
+	size_t		 body_len;
+};
+
+/* Write the record and its index entries in "txn". */
+enum pt_err	pt_eventlog_append(struct pt_txn *, const struct pt_event *);
+
+/*
+ * Look up a record; "meta" and "body" are borrowed from "txn".
+ * PT_ENOTFOUND when absent, PT_ECORRUPT when it does not decode.
+ */
+enum pt_err	pt_eventlog_get(struct pt_txn *, const uint8_t id[PT_ID_BIN],
+		    struct pt_val *meta, struct pt_val *body);
+
+struct pt_log_query {
+	const char	*source;
+	const char	*environment;
+	const char	*event_type;
+	const char	*status;
+	const char	*verify_status;	/* e.g. "enforced:failed" */
+	int64_t		 since;		/* µs; 0 = no bound */
+	int64_t		 until;		/* µs; 0 = no bound */
+	const uint8_t	*before;	/* newest-first cursor, or NULL */
+	const uint8_t	*after;		/* oldest-first cursor, or NULL */
+	size_t		 limit;		/* 0 = 50 */
+	size_t		 max_scan;	/* records examined at most; 0 = all */
+};
+
+/*
+ * Called per matching record, newest first (oldest first with "after");
+ * "meta" is the parsed metadata (borrowed for the call); returning nonzero
+ * stops the walk.
+ */
+typedef int (*pt_log_cb)(void *arg, const uint8_t id[PT_ID_BIN],
+		    pt_json *meta, const uint8_t *body, size_t body_len);
+
+enum pt_err	pt_eventlog_query(struct pt_txn *, const struct pt_log_query *,
+		    pt_log_cb, void *arg);
+
+/* Per received event type of (source, env): count, first and last seen. */
+typedef int (*pt_types_cb)(void *arg, const char *type, uint64_t count,
+		    int64_t first_us, int64_t last_us);
+enum pt_err	pt_eventlog_types(struct pt_txn *, const char *source,
+		    const char *env, pt_types_cb, void *arg);
+
+/* Delete one record and its index entries (retention, tests). */
+enum pt_err	pt_eventlog_delete(struct pt_txn *, const uint8_t id[PT_ID_BIN]);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * fcgi_main.c - porter.fcgi: the thin loop around pt_handle().  The only
+ * file that includes libfcgi.
+ *
+ * One binary serves FastCGI (spawned by lighttpd, spawn-fcgi, mod_fcgid)
+ * and plain CGI: libfcgi tells which (FCGX_IsCGI) from whether stdin is a
+ * listening socket.  Each request: fill a struct pt_req from the
+ * parameters, let pt_handle() decide, write the response, repeat.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "alloc.h"
+#include "handler.h"
+#include "http.h"
+#include "store.h"
+
+extern char **environ;
+
+static volatile sig_atomic_t in_request, stop_after;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: porter.fcgi [--help | --version]\n"
+"\n"
+"Porter's webhook responder.  Run it from a web server as a FastCGI\n"
+"application (lighttpd mod_fastcgi, Apache mod_fcgid, spawn-fcgi + nginx)\n"
+"or as a plain CGI program; it serves\n"
+"  POST <mount>/receive/<endpoint_id>   ingest a webhook\n"
+"  GET  <mount>/healthz                 200 when the store opens\n"
+"\n"
+"Environment:\n"
+"  PORTER_DB          the LMDB directory (required; created 0700)\n"
+"  PORTER_MAP_SIZE    largest store size, e.g. 4G (default 4G)\n"
+"  PORTER_MOUNT       URL prefix Porter is mounted under, when the server\n"
+"                     passes no PATH_INFO (e.g. /porter)\n"
+"Configure sources with porterctl(1); see porter.fcgi(8).\n");
+}
+
+/* "4G", "512M", "1048576" -> bytes; 0 when unset or unreadable. */
+static uint64_t
+map_size(void)
+{
+	const char *s = getenv("PORTER_MAP_SIZE");
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	return *end == '\0' ? v : 0;
+}
+
+/* SIGTERM: finish the request in hand, then leave; idle: leave now. */
+static void
+on_term(int sig)
+{
+	(void)sig;
+	if (!in_request)
+		_exit(0);
+	stop_after = 1;
+	FCGX_ShutdownPending();
+}
+
+struct body_src {
+	FCGX_Stream	*in;	/* FastCGI */
+	int		 fd;	/* CGI */
+};
+
+static ssize_t
+read_fcgi(void *arg, void *buf, size_t len)
+{
+	struct body_src *src = arg;
+	int n = len > 65536 ? 65536 : (int)len;
+
+	return FCGX_GetStr(buf, n, src->in);
+}
+
+static ssize_t
+read_fd(void *arg, void *buf, size_t len)
+{
+	struct body_src *src = arg;
+	ssize_t n;
+
+	do
+		n = read(src->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/*
+ * Fill "req" from CGI-style parameters "envp".  Header names are rebuilt
+ * from HTTP_* variables: HTTP_X_KNOCK_SIGNATURE -> "x-knock-signature".
+ * The header array and names live in "names" / *hdrs until freed.
+ */
+static int
+fill_req(char **envp, struct pt_req *req, struct pt_header **hdrs,
+    struct pt_buf *names)
+{
+	size_t n = 0, i, cap = 0, *offs = NULL;
+	char **e, *eq;
+	struct pt_header *h;
+
+	memset(req, 0, sizeof(*req));
+	for (e = envp; *e; e++)
+		cap++;
+	cap += 2;
+	if ((h = pt_calloc(cap, sizeof(*h))) == NULL ||
+	    (offs = pt_calloc(cap, sizeof(*offs))) == NULL) {
+		pt_free(h);
+		return -1;
+	}
+	for (e = envp; *e; e++) {
+		if ((eq = strchr(*e, '=')) == NULL)
+			continue;
+		if (strncmp(*e, "HTTP_", 5) == 0 || strncmp(*e, "CONTENT_TYPE=",
+		    13) == 0 || strncmp(*e, "CONTENT_LENGTH=", 15) == 0) {
+			const char *s = strncmp(*e, "HTTP_", 5) == 0 ? *e + 5 : *e;
+
+			offs[n] = names->len;
+			for (; s < eq; s++)
+				pt_buf_addc(names, *s == '_' ? '-' :
+				    (*s >= 'A' && *s <= 'Z') ? (char)(*s + 32) : *s);
+			pt_buf_addc(names, '\0');
+			h[n].value = eq + 1;
+			h[n].value_len = strlen(eq + 1);
+			n++;
+		}
+#define PARAM(var, field) \
+		else if (strncmp(*e, var "=", sizeof(var)) == 0) \
+			req->field = eq + 1;
+		PARAM("REQUEST_METHOD", method)
+		PARAM("PATH_INFO", path_info)
+		PARAM("REQUEST_URI", request_uri)
+		PARAM("SCRIPT_NAME", script_name)
+		PARAM("QUERY_STRING", query)
+		PARAM("REMOTE_ADDR", remote_addr)
+#undef PARAM
+		if (strncmp(*e, "CONTENT_TYPE=", 13) == 0)
+			req->content_type = eq + 1;
+		else if (strncmp(*e, "CONTENT_LENGTH=", 15) == 0)
+			req->content_length = eq + 1;
+	}
+	if (names->failed) {
+		pt_free(h);
+		pt_free(offs);
+		return -1;
+	}
+	/* Names were appended to one buffer that may have moved: fix up. */
+	for (i = 0; i < n; i++)
+		h[i].name = names->data + offs[i];
+	pt_free(offs);
+	/* CGI servers send an empty CONTENT_LENGTH for bodiless requests. */
+	if (req->content_length != NULL && req->content_length[0] == '\0')
+		req->content_length = NULL;
+	req->mount = getenv("PORTER_MOUNT");
+	req->headers = h;
+	req->nheaders = n;
+	*hdrs = h;
+	return 0;
+}
+
+/* Open the store; on failure remember why for the 503s. */
+static struct pt_store *
+open_store(char *why, size_t whylen)
+{
+	struct pt_store_opts opts = { 0 };
+	struct pt_store *s = NULL;
+	const char *dir = getenv("PORTER_DB");
+
+	if (dir == NULL || dir[0] == '\0') {
+		snprintf(why, whylen, "PORTER_DB is not set: the server must "
+		    "pass the store directory in the environment");
+		return NULL;
+	}
+	opts.map_size = map_size();
+	if (pt_store_open(dir, &opts, &s, why, whylen) != PT_OK)
+		return NULL;
+	return s;
+}
+
+/*
+ * Serve one request: "write" sends bytes to the client.
+ */
+static void
+serve(struct pt_ctx *ctx, struct pt_store **store, char **envp,
+    pt_body_reader rd, void *rdarg,
+    int (*write_fn)(void *, const char *, size_t), void *warg)
+{
+	static char why[512];
+	struct pt_buf names = { 0 }, head = { 0 };
+	struct pt_header *hdrs = NULL;
+	struct pt_resp resp;
+	struct pt_req req;
+
+	memset(&resp, 0, sizeof(resp));
+	if (fill_req(envp, &req, &hdrs, &names) < 0) {
+		pt_resp_error(&resp, 500, "internal_error", "out of memory");
+		goto send;
+	}
+	req.read_body = rd;
+	req.read_arg = rdarg;
+	if (*store == NULL && (*store = open_store(why, sizeof(why))) != NULL) {
+		pt_ctx_free(ctx);
+		pt_ctx_init(ctx, *store);
+	}
+	if (*store == NULL) {
+		fprintf(stderr, "porter[%ld]: 503 store_unavailable: %s\n",
+		    (long)getpid(), why);
+		pt_resp_header(&resp, "Retry-After", "30");
+		pt_resp_error(&resp, 503, "store_unavailable", "the store cannot "
+		    "be opened: %s", why);
+		goto send;
+	}
+	pt_handle(ctx, &req, &resp);
+send:
+	if (pt_resp_head(&resp, &head) == PT_OK) {
+		write_fn(warg, head.data, head.len);
+		write_fn(warg, resp.body.data ? resp.body.data : "",
+		    resp.body.len);
+	}
+	pt_buf_free(&head);
+	pt_buf_free(&names);
+	pt_free(hdrs);
+	pt_resp_free(&resp);
+}
+
+static int
+write_fcgi(void *arg, const char *p, size_t n)
+{
+	return FCGX_PutStr(p, (int)n, (FCGX_Stream *)arg) < 0 ? -1 : 0;
+}
+
+static int
+write_stdout(void *arg, const char *p, size_t n)
+{
+	ssize_t w;
+
+	(void)arg;
+	while (n > 0) {
+		if ((w = write(STDOUT_FILENO, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pt_store *store = NULL;
+	struct pt_ctx ctx;
+	struct body_src src;
+	FCGX_Request r;
+	char why[512];
+
+	if (argc > 1) {
+		if (strcmp(argv[1], "--version") == 0) {
+			printf("porter.fcgi %s\n", PACKAGE_VERSION);
+			return 0;
+		}
+		usage(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	/* The store is opened here, after the server's fork and exec. */
+	store = open_store(why, sizeof(why));
+	if (store == NULL)
+		fprintf(stderr, "porter[%ld]: cannot open the store: %s "
+		    "(answering 503 until it opens)\n", (long)getpid(), why);
+	pt_ctx_init(&ctx, store);
+
+	if (FCGX_IsCGI()) {
+		src.fd = STDIN_FILENO;
+		serve(&ctx, &store, environ, read_fd, &src, write_stdout, NULL);
+		goto out;
+	}
+	signal(SIGTERM, on_term);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
+		fprintf(stderr, "porter[%ld]: FastCGI initialisation failed\n",
+		    (long)getpid());
+		return 1;
+	}
+	while (FCGX_Accept_r(&r) >= 0) {
+		in_request = 1;
+		src.in = r.in;
+		serve(&ctx, &store, r.envp, read_fcgi, &src, write_fcgi, r.out);
+		FCGX_Finish_r(&r);
+		in_request = 0;
+		if (store != NULL)
+			pt_idle(&ctx);
+		if (stop_after)
+			break;
+	}
+out:
+	pt_ctx_free(&ctx);
+	pt_store_close(store);
+	return 0;
+}

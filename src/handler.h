@@ -1,0 +1,45 @@
+/*
+ * handler.h - the pure core: a request in, a response out.
+ *
+ * pt_handle() routes, bounds, authenticates, parses, identifies and logs a
+ * request (README "The ingest pipeline") using only the store and the
+ * request struct, so it runs the same under FastCGI, CGI and the tests.
+ */
+#ifndef PT_HANDLER_H
+#define PT_HANDLER_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "http.h"
+#include "store.h"
+
+/* Where one-line operational log messages go (stderr by default). */
+typedef void (*pt_log_fn)(void *arg, const char *line);
+
+struct pt_ctx {
+	struct pt_store		*store;
+	struct pt_config	*cfg;		/* cached; reloaded on a new gen */
+	int64_t			(*now)(void);	/* µs clock */
+	pt_log_fn		 log;
+	void			*log_arg;
+	int64_t			 last_sync;	/* relaxed mode: last fsync */
+};
+
+/* Set up "ctx" over an open store (not owned). */
+void	pt_ctx_init(struct pt_ctx *, struct pt_store *);
+void	pt_ctx_free(struct pt_ctx *);
+
+/*
+ * Handle one request; fills "resp" (freed with pt_resp_free) and returns
+ * its status.  Never fails: internal errors become 500/503 responses.
+ */
+int	pt_handle(struct pt_ctx *, const struct pt_req *, struct pt_resp *);
+
+/*
+ * Housekeeping between requests (relaxed durability: fsync at most once a
+ * second).  Call after the response was sent.
+ */
+void	pt_idle(struct pt_ctx *);
+
+#endif

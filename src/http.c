@@ -1,0 +1,197 @@
+/*
+ * http.c - request helpers and responses (see http.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+const struct pt_header *
+pt_req_header(const struct pt_req *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcmp(r->headers[i].name, name) == 0)
+			return &r->headers[i];
+	return NULL;
+}
+
+/* Does "path" start with "prefix" at a segment boundary? */
+static size_t
+strip_prefix(const char *path, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	while (n > 0 && prefix[n - 1] == '/')
+		n--;
+	if (n == 0 || n > len || memcmp(path, prefix, n) != 0)
+		return 0;
+	if (n < len && path[n] != '/')
+		return 0;
+	return n;
+}
+
+enum pt_err
+pt_req_route(const struct pt_req *r, struct pt_buf *out)
+{
+	const char *p;
+	size_t len, skip = 0;
+
+	pt_buf_reset(out);
+	if (r->path_info != NULL && r->path_info[0] != '\0') {
+		p = r->path_info;
+		len = strlen(p);
+	} else if (r->request_uri != NULL && r->request_uri[0] != '\0') {
+		p = r->request_uri;
+		len = strcspn(p, "?#");
+		/*
+		 * No PATH_INFO: lighttpd at the root gives the whole path as
+		 * SCRIPT_NAME; under a prefix the mount must come off.
+		 */
+		if (r->mount != NULL && r->mount[0] != '\0')
+			skip = strip_prefix(p, len, r->mount);
+		else if (r->script_name != NULL &&
+		    strlen(r->script_name) < len)
+			skip = strip_prefix(p, len, r->script_name);
+	} else if (r->script_name != NULL && r->script_name[0] != '\0') {
+		p = r->script_name;
+		len = strlen(p);
+	} else {
+		p = "/";
+		len = 1;
+	}
+	p += skip;
+	len -= skip;
+	if (len == 0)
+		return pt_buf_add(out, "/", 1);
+	if (p[0] != '/')
+		return PT_EINVAL;
+	return pt_buf_add(out, p, len);
+}
+
+int
+pt_parse_content_length(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+pt_is_json_content_type(const char *ct)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return 1;
+	/* A structured-syntax suffix: type/subtype+json (RFC 6839). */
+	if (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0 &&
+	    memchr(ct, '/', n) != NULL)
+		return 1;
+	return 0;
+}
+
+const char *
+pt_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+void
+pt_resp_header(struct pt_resp *r, const char *name, const char *value)
+{
+	if (r->nheaders == PT_RESP_MAX_HEADERS)
+		return;
+	snprintf(r->headers[r->nheaders].name, sizeof(r->headers[0].name),
+	    "%s", name);
+	snprintf(r->headers[r->nheaders].value, sizeof(r->headers[0].value),
+	    "%s", value);
+	r->nheaders++;
+}
+
+int
+pt_resp_error(struct pt_resp *r, int status, const char *code,
+    const char *fmt, ...)
+{
+	struct pt_buf msg = { 0 };
+	va_list ap;
+
+	r->status = status;
+	r->content_type = "application/json";
+	pt_buf_reset(&r->body);
+	va_start(ap, fmt);
+	pt_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	pt_buf_adds(&r->body, "{\"error\": ");
+	pt_buf_add_json_str(&r->body, code, strlen(code));
+	pt_buf_adds(&r->body, ", \"message\": ");
+	pt_buf_add_json_str(&r->body, msg.data ? msg.data : "", msg.len);
+	pt_buf_adds(&r->body, "}\n");
+	pt_buf_free(&msg);
+	return status;
+}
+
+void
+pt_resp_free(struct pt_resp *r)
+{
+	pt_buf_free(&r->body);
+	r->nheaders = 0;
+}
+
+enum pt_err
+pt_resp_head(const struct pt_resp *r, struct pt_buf *out)
+{
+	size_t i;
+
+	pt_buf_printf(out, "Status: %d %s\r\n", r->status,
+	    pt_status_text(r->status));
+	pt_buf_printf(out, "Content-Type: %s\r\n", r->content_type ?
+	    r->content_type : "application/json");
+	pt_buf_printf(out, "Content-Length: %lu\r\n",
+	    (unsigned long)r->body.len);
+	pt_buf_adds(out, "Cache-Control: no-store\r\n");
+	pt_buf_adds(out, "X-Content-Type-Options: nosniff\r\n");
+	for (i = 0; i < r->nheaders; i++)
+		pt_buf_printf(out, "%s: %s\r\n", r->headers[i].name,
+		    r->headers[i].value);
+	pt_buf_adds(out, "\r\n");
+	return out->failed ? PT_ENOMEM : PT_OK;
+}

@@ -1,0 +1,96 @@
+/*
+ * http.h - the request and response as the pure core sees them.
+ *
+ * The FastCGI loop (fcgi_main.c) and the tests fill a "struct pt_req" and
+ * hand it to pt_handle() (handler.h); nothing below depends on a server.
+ */
+#ifndef PT_HTTP_H
+#define PT_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* One request header; "name" is lower-case with "-" separators. */
+struct pt_header {
+	const char	*name;
+	const char	*value;
+	size_t		 value_len;
+};
+
+/*
+ * Reads up to "len" body bytes into "buf"; returns the count read, 0 at end
+ * of input, -1 on error.
+ */
+typedef ssize_t (*pt_body_reader)(void *arg, void *buf, size_t len);
+
+struct pt_req {
+	const char		*method;	/* "POST" */
+	const char		*path_info;	/* PATH_INFO, may be NULL */
+	const char		*request_uri;	/* REQUEST_URI, may be NULL */
+	const char		*script_name;	/* SCRIPT_NAME, may be NULL */
+	const char		*mount;		/* PORTER_MOUNT, may be NULL */
+	const char		*query;		/* QUERY_STRING, may be NULL */
+	const char		*content_type;	/* may be NULL */
+	const char		*content_length; /* raw text, may be NULL */
+	const char		*remote_addr;	/* may be NULL */
+	const char		*scheme_host;	/* "https://example.com", may be NULL */
+	const struct pt_header	*headers;
+	size_t			 nheaders;
+	pt_body_reader		 read_body;
+	void			*read_arg;
+};
+
+/* Lookup by lower-case name; NULL when absent. */
+const struct pt_header	*pt_req_header(const struct pt_req *, const char *);
+
+/*
+ * The path Porter routes on: PATH_INFO when the server gives one, else the
+ * path of REQUEST_URI (query removed) with "mount" (or, failing that,
+ * SCRIPT_NAME when it is a strict prefix) removed.  Writes into "out".
+ * Returns PT_EINVAL for a path that cannot be routed.
+ */
+enum pt_err	pt_req_route(const struct pt_req *, struct pt_buf *out);
+
+/*
+ * Parse a Content-Length value strictly: decimal digits only, no sign, no
+ * white space, no overflow.  Returns 0 and sets *out, -1 otherwise.
+ */
+int		pt_parse_content_length(const char *, uint64_t *out);
+
+/* "application/json", "application/json; charset=utf-8", "x/y+json". */
+int		pt_is_json_content_type(const char *);
+
+#define PT_RESP_MAX_HEADERS 8
+
+struct pt_resp {
+	int		 status;
+	const char	*content_type;	/* static string */
+	struct {
+		char	name[32];
+		char	value[96];
+	}		 headers[PT_RESP_MAX_HEADERS];
+	size_t		 nheaders;
+	struct pt_buf	 body;
+};
+
+const char	*pt_status_text(int status);	/* "Not Found" */
+void		pt_resp_header(struct pt_resp *, const char *, const char *);
+/*
+ * Set an error response: status, {"error": code, "message": message}.
+ * Returns the status, for "return pt_resp_error(...)".
+ */
+int		pt_resp_error(struct pt_resp *, int status, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void		pt_resp_free(struct pt_resp *);
+
+/*
+ * Serialise status line + headers as CGI response headers ("Status: ...")
+ * into "out", followed by the blank line; the body is written separately.
+ */
+enum pt_err	pt_resp_head(const struct pt_resp *, struct pt_buf *out);
+
+#endif

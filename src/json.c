@@ -1,0 +1,883 @@
+/*
+ * json.c - JSON values (see json.h).  The only file that includes json-c.
+ *
+ * Untrusted text goes through a strict validator first (RFC 8259 grammar,
+ * UTF-8, depth, duplicate keys: things json-c either accepts or cannot
+ * see), then through json-c in strict mode to build the tree.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "json.h"
+
+/* A decoded object key seen by the validator. */
+struct vkey {
+	uint32_t	hash;
+	size_t		off;	/* into the key bytes buffer */
+	size_t		len;
+};
+
+struct vstate {
+	const unsigned char	*p;
+	const unsigned char	*end;
+	const unsigned char	*start;
+	int			 max_depth;
+	struct pt_buf		 kbytes;	/* decoded keys, stacked */
+	struct vkey		*keys;		/* stacked per open object */
+	size_t			 nkeys, capkeys;
+	struct pt_json_error	*err;
+};
+
+static int
+verr(struct vstate *st, enum pt_jerr code, const unsigned char *at,
+    const char *msg)
+{
+	st->err->code = code;
+	st->err->offset = (size_t)(at - st->start);
+	snprintf(st->err->message, sizeof(st->err->message), "%s at byte %zu",
+	    msg, st->err->offset);
+	return -1;
+}
+
+static void
+skip_ws(struct vstate *st)
+{
+	while (st->p < st->end && (*st->p == ' ' || *st->p == '\t' ||
+	    *st->p == '\n' || *st->p == '\r'))
+		st->p++;
+}
+
+/*
+ * Length of the UTF-8 sequence at "p" (at most "n" bytes available), or 0
+ * if it is not well-formed (RFC 3629: no overlongs, no surrogates, nothing
+ * above U+10FFFF).
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0)
+			return 0;	/* overlong */
+		if (c == 0xed && p[1] >= 0xa0)
+			return 0;	/* surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90)
+			return 0;	/* overlong */
+		if (c == 0xf4 && p[1] >= 0x90)
+			return 0;	/* above U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+read_u4(struct vstate *st, unsigned *out)
+{
+	unsigned v = 0;
+	int i, h;
+
+	if (st->end - st->p < 4)
+		return verr(st, PT_JE_SYNTAX, st->p, "truncated \\u escape");
+	for (i = 0; i < 4; i++) {
+		if ((h = hexval(st->p[i])) < 0)
+			return verr(st, PT_JE_SYNTAX, st->p + i,
+			    "bad hex digit in \\u escape");
+		v = v << 4 | (unsigned)h;
+	}
+	st->p += 4;
+	*out = v;
+	return 0;
+}
+
+static enum pt_err
+put_utf8(struct pt_buf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return pt_buf_add(b, u, n);
+}
+
+/*
+ * Validate a string at st->p (which points at the opening quote).  When
+ * "key" is set, the decoded text is appended to st->kbytes.
+ */
+static int
+v_string(struct vstate *st, int key)
+{
+	const unsigned char *run;
+	unsigned cp, lo;
+	size_t n;
+
+	st->p++;
+	run = st->p;
+	for (;;) {
+		if (st->p >= st->end)
+			return verr(st, PT_JE_SYNTAX, st->p, "unterminated string");
+		if (*st->p == '"')
+			break;
+		if (*st->p < 0x20)
+			return verr(st, PT_JE_SYNTAX, st->p,
+			    "control character in string");
+		if (*st->p == '\\') {
+			if (key && pt_buf_add(&st->kbytes, run,
+			    (size_t)(st->p - run)) != PT_OK)
+				return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+			st->p++;
+			if (st->p >= st->end)
+				return verr(st, PT_JE_SYNTAX, st->p,
+				    "unterminated string");
+			switch (*st->p++) {
+			case '"': cp = '"'; break;
+			case '\\': cp = '\\'; break;
+			case '/': cp = '/'; break;
+			case 'b': cp = '\b'; break;
+			case 'f': cp = '\f'; break;
+			case 'n': cp = '\n'; break;
+			case 'r': cp = '\r'; break;
+			case 't': cp = '\t'; break;
+			case 'u':
+				if (read_u4(st, &cp) < 0)
+					return -1;
+				if (cp >= 0xdc00 && cp <= 0xdfff)
+					return verr(st, PT_JE_UTF8, st->p - 6,
+					    "unpaired surrogate escape");
+				if (cp >= 0xd800 && cp <= 0xdbff) {
+					if (st->end - st->p < 6 || st->p[0] != '\\' ||
+					    st->p[1] != 'u')
+						return verr(st, PT_JE_UTF8, st->p - 6,
+						    "unpaired surrogate escape");
+					st->p += 2;
+					if (read_u4(st, &lo) < 0)
+						return -1;
+					if (lo < 0xdc00 || lo > 0xdfff)
+						return verr(st, PT_JE_UTF8, st->p - 6,
+						    "unpaired surrogate escape");
+					cp = 0x10000 + ((cp - 0xd800) << 10) +
+					    (lo - 0xdc00);
+				}
+				break;
+			default:
+				return verr(st, PT_JE_SYNTAX, st->p - 1,
+				    "bad escape in string");
+			}
+			if (key && put_utf8(&st->kbytes, cp) != PT_OK)
+				return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+			run = st->p;
+			continue;
+		}
+		if ((n = utf8_len(st->p, (size_t)(st->end - st->p))) == 0)
+			return verr(st, PT_JE_UTF8, st->p, "invalid UTF-8");
+		st->p += n;
+	}
+	if (key && pt_buf_add(&st->kbytes, run, (size_t)(st->p - run)) != PT_OK)
+		return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+	st->p++;
+	return 0;
+}
+
+static int
+v_number(struct vstate *st)
+{
+	const unsigned char *p = st->p;
+
+	if (p < st->end && *p == '-')
+		p++;
+	if (p >= st->end || *p < '0' || *p > '9')
+		return verr(st, PT_JE_SYNTAX, p, "bad number");
+	if (*p == '0')
+		p++;
+	else
+		while (p < st->end && *p >= '0' && *p <= '9')
+			p++;
+	if (p < st->end && *p == '.') {
+		p++;
+		if (p >= st->end || *p < '0' || *p > '9')
+			return verr(st, PT_JE_SYNTAX, p, "bad number");
+		while (p < st->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < st->end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < st->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= st->end || *p < '0' || *p > '9')
+			return verr(st, PT_JE_SYNTAX, p, "bad number");
+		while (p < st->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	st->p = p;
+	return 0;
+}
+
+static uint32_t
+fnv1a(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--) {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static int
+vkey_cmp(const void *a, const void *b)
+{
+	const struct vkey *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * The keys of the object just closed are keys[first..nkeys): sort them by
+ * (hash, length) and compare equal neighbours byte for byte.  O(n log n), so
+ * an object with a million keys cannot stall the parser.
+ */
+static int
+check_dups(struct vstate *st, size_t first, const unsigned char *at)
+{
+	struct vkey *k = st->keys + first;
+	size_t n = st->nkeys - first, i, j;
+
+	if (n < 2)
+		return 0;
+	qsort(k, n, sizeof(*k), vkey_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && k[j].hash == k[i].hash &&
+		    k[j].len == k[i].len; j++) {
+			size_t a;
+
+			for (a = i; a < j; a++)
+				if (memcmp(st->kbytes.data + k[a].off,
+				    st->kbytes.data + k[j].off, k[j].len) == 0) {
+					char msg[120];
+
+					snprintf(msg, sizeof(msg),
+					    "duplicate key \"%.40s\"",
+					    st->kbytes.data + k[j].off);
+					return verr(st, PT_JE_DUPKEY, at, msg);
+				}
+		}
+	}
+	return 0;
+}
+
+static int v_value(struct vstate *, int);
+
+static int
+v_object(struct vstate *st, int depth)
+{
+	size_t first = st->nkeys, kstart = st->kbytes.len;
+	const unsigned char *open = st->p;
+	struct vkey *k;
+
+	st->p++;
+	skip_ws(st);
+	if (st->p < st->end && *st->p == '}') {
+		st->p++;
+		return 0;
+	}
+	for (;;) {
+		size_t off;
+
+		skip_ws(st);
+		if (st->p >= st->end || *st->p != '"')
+			return verr(st, PT_JE_SYNTAX, st->p, "expected a key");
+		off = st->kbytes.len;
+		if (v_string(st, 1) < 0)
+			return -1;
+		if (st->nkeys == st->capkeys) {
+			size_t cap = st->capkeys ? st->capkeys * 2 : 64;
+
+			if ((k = pt_realloc(st->keys, cap * sizeof(*k))) == NULL)
+				return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+			st->keys = k;
+			st->capkeys = cap;
+		}
+		k = &st->keys[st->nkeys++];
+		k->off = off;
+		k->len = st->kbytes.len - off;
+		k->hash = fnv1a(st->kbytes.data + off, k->len);
+		/* Keep a NUL after each key for the error message. */
+		if (pt_buf_addc(&st->kbytes, '\0') != PT_OK)
+			return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+		skip_ws(st);
+		if (st->p >= st->end || *st->p != ':')
+			return verr(st, PT_JE_SYNTAX, st->p, "expected ':'");
+		st->p++;
+		if (v_value(st, depth) < 0)
+			return -1;
+		skip_ws(st);
+		if (st->p < st->end && *st->p == ',') {
+			st->p++;
+			continue;
+		}
+		if (st->p < st->end && *st->p == '}')
+			break;
+		return verr(st, PT_JE_SYNTAX, st->p, "expected ',' or '}'");
+	}
+	if (check_dups(st, first, open) < 0)
+		return -1;
+	st->p++;
+	st->nkeys = first;
+	st->kbytes.len = kstart;
+	return 0;
+}
+
+static int
+v_array(struct vstate *st, int depth)
+{
+	st->p++;
+	skip_ws(st);
+	if (st->p < st->end && *st->p == ']') {
+		st->p++;
+		return 0;
+	}
+	for (;;) {
+		if (v_value(st, depth) < 0)
+			return -1;
+		skip_ws(st);
+		if (st->p < st->end && *st->p == ',') {
+			st->p++;
+			continue;
+		}
+		if (st->p < st->end && *st->p == ']') {
+			st->p++;
+			return 0;
+		}
+		return verr(st, PT_JE_SYNTAX, st->p, "expected ',' or ']'");
+	}
+}
+
+static int
+v_literal(struct vstate *st, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(st->end - st->p) < n || memcmp(st->p, lit, n) != 0)
+		return verr(st, PT_JE_SYNTAX, st->p, "unexpected character");
+	st->p += n;
+	return 0;
+}
+
+static int
+v_value(struct vstate *st, int depth)
+{
+	skip_ws(st);
+	if (st->p >= st->end)
+		return verr(st, PT_JE_SYNTAX, st->p, "unexpected end of input");
+	switch (*st->p) {
+	case '{':
+	case '[':
+		if (depth + 1 > st->max_depth)
+			return verr(st, PT_JE_DEPTH, st->p, "nested too deep");
+		return *st->p == '{' ? v_object(st, depth + 1) :
+		    v_array(st, depth + 1);
+	case '"':
+		return v_string(st, 0);
+	case 't':
+		return v_literal(st, "true");
+	case 'f':
+		return v_literal(st, "false");
+	case 'n':
+		return v_literal(st, "null");
+	default:
+		if (*st->p == '-' || (*st->p >= '0' && *st->p <= '9'))
+			return v_number(st);
+		if (*st->p == '\0')
+			return verr(st, PT_JE_SYNTAX, st->p, "NUL byte");
+		return verr(st, PT_JE_SYNTAX, st->p, "unexpected character");
+	}
+}
+
+/*
+ * Validate "len" bytes; 0 if they are one strict JSON text, -1 with "err"
+ * filled otherwise.
+ */
+static int
+validate(const char *text, size_t len, int max_depth, struct pt_json_error *err)
+{
+	struct vstate st;
+	int rc = -1;
+
+	memset(&st, 0, sizeof(st));
+	st.p = st.start = (const unsigned char *)text;
+	st.end = st.p + len;
+	st.max_depth = max_depth;
+	st.err = err;
+	skip_ws(&st);
+	if (st.p >= st.end) {
+		verr(&st, PT_JE_EMPTY, st.p, "no JSON value");
+		goto out;
+	}
+	if (v_value(&st, 0) < 0)
+		goto out;
+	skip_ws(&st);
+	if (st.p != st.end) {
+		verr(&st, PT_JE_TRAILING, st.p, "unexpected data after the value");
+		goto out;
+	}
+	rc = 0;
+out:
+	pt_buf_free(&st.kbytes);
+	pt_free(st.keys);
+	return rc;
+}
+
+int
+pt_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_len(p + i, len - i)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+enum pt_err
+pt_json_parse(const char *text, size_t len, int max_depth, pt_json **out,
+    struct pt_json_error *err)
+{
+	struct json_tokener *tok = NULL;
+	json_object *obj = NULL;
+	enum pt_err rc = PT_EINVAL;
+
+	*out = NULL;
+	memset(err, 0, sizeof(*err));
+	if (max_depth <= 0 || max_depth > PT_JSON_MAX_DEPTH)
+		max_depth = PT_JSON_MAX_DEPTH;
+	if (validate(text, len, max_depth, err) < 0) {
+		rc = err->code == PT_JE_NOMEM ? PT_ENOMEM : PT_EINVAL;
+		goto out;
+	}
+	if (len > INT32_MAX) {
+		err->code = PT_JE_SYNTAX;
+		snprintf(err->message, sizeof(err->message), "document too large");
+		goto out;
+	}
+	if ((tok = json_tokener_new_ex(max_depth + 1)) == NULL) {
+		err->code = PT_JE_NOMEM;
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) < len) {
+		/* Trailing white space is left unread by json-c: allowed. */
+		size_t end = json_tokener_get_parse_end(tok);
+		const char *p = text + end;
+
+		while (json_tokener_get_error(tok) == json_tokener_success &&
+		    p < text + len && (*p == ' ' || *p == '\t' || *p == '\n' ||
+		    *p == '\r'))
+			p++;
+		if (json_tokener_get_error(tok) != json_tokener_success ||
+		    p != text + len) {
+			err->code = PT_JE_SYNTAX;
+			err->offset = end;
+			snprintf(err->message, sizeof(err->message),
+			    "%s at byte %zu", json_tokener_error_desc(
+			    json_tokener_get_error(tok)), end);
+			json_object_put(obj);
+			obj = NULL;
+			goto out;
+		}
+	}
+	*out = obj;
+	rc = PT_OK;
+out:
+	if (tok)
+		json_tokener_free(tok);
+	return rc;
+}
+
+pt_json *
+pt_json_parse_trusted(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	json_object *obj;
+
+	if (len > INT32_MAX)
+		return NULL;
+	if ((tok = json_tokener_new_ex(PT_JSON_MAX_DEPTH + 8)) == NULL)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+const char *
+pt_jerr_code(enum pt_jerr e)
+{
+	switch (e) {
+	case PT_JE_OK:
+		return "ok";
+	case PT_JE_EMPTY:
+		return "empty_body";
+	case PT_JE_UTF8:
+		return "invalid_utf8";
+	case PT_JE_DEPTH:
+		return "too_deep";
+	case PT_JE_DUPKEY:
+		return "duplicate_key";
+	case PT_JE_NOMEM:
+		return "internal_error";
+	case PT_JE_TRAILING:
+	case PT_JE_SYNTAX:
+	default:
+		return "invalid_json";
+	}
+}
+
+enum pt_jtype
+pt_json_type(const pt_json *j)
+{
+	switch (json_object_get_type(j)) {
+	case json_type_boolean:
+		return PT_J_BOOL;
+	case json_type_int:
+		return PT_J_INT;
+	case json_type_double:
+		return PT_J_DOUBLE;
+	case json_type_string:
+		return PT_J_STRING;
+	case json_type_object:
+		return PT_J_OBJECT;
+	case json_type_array:
+		return PT_J_ARRAY;
+	case json_type_null:
+	default:
+		return PT_J_NULL;
+	}
+}
+
+const char *
+pt_jtype_name(enum pt_jtype t)
+{
+	static const char *const names[] = {
+		"null", "boolean", "integer", "number", "string", "object",
+		"array"
+	};
+
+	return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+pt_json *
+pt_json_get(const pt_json *obj, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return NULL;
+	json_object_object_get_ex(obj, key, &v);
+	return v;
+}
+
+int
+pt_json_get_ex(const pt_json *obj, const char *key, pt_json **val)
+{
+	json_object *v = NULL;
+	int found;
+
+	if (!json_object_is_type(obj, json_type_object)) {
+		if (val)
+			*val = NULL;
+		return 0;
+	}
+	found = json_object_object_get_ex(obj, key, &v);
+	if (val)
+		*val = v;
+	return found;
+}
+
+size_t
+pt_json_len(const pt_json *j)
+{
+	if (json_object_is_type(j, json_type_array))
+		return json_object_array_length(j);
+	if (json_object_is_type(j, json_type_object))
+		return (size_t)json_object_object_length(j);
+	return 0;
+}
+
+pt_json *
+pt_json_index(const pt_json *arr, size_t i)
+{
+	if (!json_object_is_type(arr, json_type_array) ||
+	    i >= json_object_array_length(arr))
+		return NULL;
+	return json_object_array_get_idx(arr, i);
+}
+
+int
+pt_json_iter_next(const pt_json *obj, struct pt_json_iter *it, const char **key,
+    pt_json **val)
+{
+	struct lh_entry *e;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return 0;
+	if (!it->started) {
+		e = lh_table_head(json_object_get_object(obj));
+		it->started = 1;
+	} else
+		e = it->entry ? lh_entry_next((struct lh_entry *)it->entry) :
+		    NULL;
+	it->entry = e;
+	if (e == NULL)
+		return 0;
+	*key = lh_entry_k(e);
+	*val = lh_entry_v(e);
+	return 1;
+}
+
+const char *
+pt_json_str(const pt_json *j, size_t *lenp)
+{
+	if (!json_object_is_type(j, json_type_string)) {
+		if (lenp)
+			*lenp = 0;
+		return NULL;
+	}
+	if (lenp)
+		*lenp = (size_t)json_object_get_string_len(j);
+	return json_object_get_string((json_object *)j);
+}
+
+int64_t
+pt_json_int(const pt_json *j)
+{
+	return json_object_get_int64(j);
+}
+
+double
+pt_json_double(const pt_json *j)
+{
+	return json_object_get_double(j);
+}
+
+int
+pt_json_bool(const pt_json *j)
+{
+	return json_object_get_boolean(j);
+}
+
+pt_json *
+pt_json_new_object(void)
+{
+	return json_object_new_object();
+}
+
+pt_json *
+pt_json_new_array(void)
+{
+	return json_object_new_array();
+}
+
+pt_json *
+pt_json_new_str(const char *s, size_t n)
+{
+	if (n > INT32_MAX)
+		return NULL;
+	return json_object_new_string_len(s, (int)n);
+}
+
+pt_json *
+pt_json_new_cstr(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+pt_json *
+pt_json_new_int(int64_t v)
+{
+	return json_object_new_int64(v);
+}
+
+pt_json *
+pt_json_new_double(double v)
+{
+	return json_object_new_double(v);
+}
+
+pt_json *
+pt_json_new_bool(int v)
+{
+	return json_object_new_boolean(v != 0);
+}
+
+enum pt_err
+pt_json_set(pt_json *obj, const char *key, pt_json *val)
+{
+	if (!json_object_is_type(obj, json_type_object) ||
+	    json_object_object_add(obj, key, val) != 0) {
+		json_object_put(val);
+		return json_object_is_type(obj, json_type_object) ? PT_ENOMEM :
+		    PT_EINVAL;
+	}
+	return PT_OK;
+}
+
+enum pt_err
+pt_json_append(pt_json *arr, pt_json *val)
+{
+	if (!json_object_is_type(arr, json_type_array) ||
+	    json_object_array_add(arr, val) != 0) {
+		json_object_put(val);
+		return json_object_is_type(arr, json_type_array) ? PT_ENOMEM :
+		    PT_EINVAL;
+	}
+	return PT_OK;
+}
+
+void
+pt_json_del(pt_json *obj, const char *key)
+{
+	if (json_object_is_type(obj, json_type_object))
+		json_object_object_del(obj, key);
+}
+
+pt_json *
+pt_json_ref(pt_json *j)
+{
+	return json_object_get(j);
+}
+
+void
+pt_json_put(pt_json *j)
+{
+	json_object_put(j);
+}
+
+pt_json *
+pt_json_copy(const pt_json *j)
+{
+	json_object *dst = NULL;
+
+	if (j == NULL)
+		return NULL;
+	if (json_object_deep_copy((json_object *)j, &dst, NULL) != 0)
+		return NULL;
+	return dst;
+}
+
+int
+pt_json_equal(const pt_json *a, const pt_json *b)
+{
+	return json_object_equal((json_object *)a, (json_object *)b);
+}
+
+const char *
+pt_json_text(pt_json *j, int flags, size_t *lenp)
+{
+	int f = JSON_C_TO_STRING_NOSLASHESCAPE;
+	const char *s;
+	size_t n;
+
+	f |= (flags & PT_JSON_PRETTY) ? JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
+	s = json_object_to_json_string_length(j, f, &n);
+	if (lenp)
+		*lenp = s ? n : 0;
+	return s;
+}
+
+enum pt_err
+pt_json_write(struct pt_buf *b, pt_json *j, int flags)
+{
+	const char *s;
+	size_t n;
+
+	if ((s = pt_json_text(j, flags, &n)) == NULL)
+		return PT_ENOMEM;
+	return pt_buf_add(b, s, n);
+}
+
+enum pt_err
+pt_json_scalar_text(const pt_json *j, struct pt_buf *b)
+{
+	const char *s;
+	size_t n;
+
+	switch (pt_json_type(j)) {
+	case PT_J_STRING:
+		s = pt_json_str(j, &n);
+		return pt_buf_add(b, s, n);
+	case PT_J_BOOL:
+		return pt_buf_adds(b, pt_json_bool(j) ? "true" : "false");
+	case PT_J_INT:
+	case PT_J_DOUBLE:
+		if ((s = json_object_to_json_string_length((json_object *)j,
+		    JSON_C_TO_STRING_PLAIN, &n)) == NULL)
+			return PT_ENOMEM;
+		return pt_buf_add(b, s, n);
+	default:
+		return PT_EINVAL;
+	}
+}

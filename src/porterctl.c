@@ -1,0 +1,790 @@
+/*
+ * porterctl.c - the operator's command line (porterctl(1)).
+ *
+ * Each command is one function in the table at the bottom (cgit's cmd.c).
+ * Commands that only read open the store read-only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "catalog.h"
+#include "conf.h"
+#include "eventlog.h"
+#include "ids.h"
+#include "json.h"
+#include "scheme.h"
+#include "sig.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define MAX_INPUT (64 * 1024 * 1024)
+
+static const char *db_dir;
+static uint64_t opt_map_size;
+static const char *progname = "porterctl";
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: porterctl [--db DIR] [--map-size SIZE] COMMAND [ARGS]\n"
+"\n"
+"Configuration\n"
+"  apply [--dry-run] FILE       validate FILE (\"-\" = stdin) and make it the\n"
+"                               configuration; prints what changed\n"
+"  export [--with-secrets]      print the configuration (secrets masked)\n"
+"  sources [--json] [--types]   each environment's endpoint; --types lists\n"
+"                               the source types and their defaults\n"
+"  sign --source S --env E [--url URL] FILE\n"
+"                               print the headers a sender would send\n"
+"Event log\n"
+"  logs [--source S] [--env E] [--type T] [--status ST] [--verification V]\n"
+"       [--since 2h|TIME] [--before EVT_ID] [--limit N] [--json]\n"
+"                               events, newest first\n"
+"  log EVT_ID [--json]          one event, everything, body pretty-printed\n"
+"  events --source S --env E [--json]\n"
+"                               received event types: count, first, last\n"
+"Store\n"
+"  status [--json]              store size, map use, record counts\n"
+"\n"
+"The store is --db DIR, else $PORTER_DB.  See porterctl(1), porter.conf(5).\n");
+}
+
+/* Read a whole file ("-" = stdin) into a NUL-terminated buffer. */
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	struct pt_buf b = { 0 };
+	char chunk[65536];
+	ssize_t n;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		die("%s: %s", path, strerror(errno));
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("%s: %s", path, strerror(errno));
+		}
+		if (b.len + (size_t)n > MAX_INPUT)
+			die("%s: larger than 64 MiB", path);
+		if (pt_buf_add(&b, chunk, (size_t)n) != PT_OK)
+			die("out of memory");
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return pt_buf_take(&b, lenp);
+}
+
+static struct pt_store *
+open_store(int read_only)
+{
+	struct pt_store_opts opts = { 0 };
+	struct pt_store *s;
+	char err[512];
+	enum pt_err rc;
+
+	if (db_dir == NULL && (db_dir = getenv("PORTER_DB")) == NULL)
+		die("no store: give --db DIR or set PORTER_DB");
+	opts.read_only = read_only;
+	opts.map_size = opt_map_size;
+	rc = pt_store_open(db_dir, &opts, &s, err, sizeof(err));
+	if (rc == PT_ENOTFOUND && read_only)
+		die("%s: no store there yet (run porterctl apply first)",
+		    db_dir);
+	if (rc != PT_OK)
+		die("%s", err);
+	return s;
+}
+
+/* Load the stored configuration (an empty one when none was applied). */
+static struct pt_config *
+load_config(struct pt_store *s)
+{
+	struct pt_config *cfg;
+	struct pt_txn *txn;
+	char err[512];
+	enum pt_err rc;
+
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		die("store: %s", pt_strerror(rc));
+	rc = pt_config_load(txn, &cfg, err, sizeof(err));
+	pt_txn_abort(txn);
+	if (rc != PT_OK && rc != PT_ENOTFOUND)
+		die("stored configuration: %s", err);
+	return cfg;
+}
+
+static void
+print_json(pt_json *j, int flags)
+{
+	size_t n;
+	const char *s = pt_json_text(j, flags, &n);
+
+	if (s == NULL)
+		die("out of memory");
+	fwrite(s, 1, n, stdout);
+	fputc('\n', stdout);
+}
+
+static int
+cmd_apply(int argc, char *argv[])
+{
+	struct pt_config *old, *next = NULL;
+	struct pt_json_error jerr;
+	struct pt_store *s;
+	struct pt_txn *txn;
+	struct pt_buf diff = { 0 };
+	pt_json *doc;
+	char *text, err[1024];
+	size_t len, changes;
+	enum pt_err rc;
+	int dry = 0, ch;
+
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	while ((ch = getopt_long(argc, argv, "n", opts, NULL)) != -1)
+		if (ch == 'n')
+			dry = 1;
+		else
+			return 2;
+	if (optind != argc - 1)
+		die("usage: porterctl apply [--dry-run] FILE");
+	text = read_file(argv[optind], &len);
+	if (pt_json_parse(text, len, PT_JSON_MAX_DEPTH, &doc, &jerr) != PT_OK)
+		die("%s: not valid JSON: %s", argv[optind], jerr.message);
+	pt_free(text);
+
+	s = open_store(0);
+	/*
+	 * Validate against the current config (for kept endpoint ids and
+	 * redacted secrets) inside the write transaction, so two applies
+	 * cannot interleave.
+	 */
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+		die("store: %s", pt_strerror(rc));
+	rc = pt_config_load(txn, &old, err, sizeof(err));
+	if (rc != PT_OK && rc != PT_ENOTFOUND)
+		die("stored configuration: %s", err);
+	if ((rc = pt_config_parse(doc, old, PT_CFG_OPERATOR, &next, err,
+	    sizeof(err))) != PT_OK) {
+		pt_txn_abort(txn);
+		die("%s: %s", argv[optind], err);
+	}
+	changes = pt_config_diff(old, next, &diff);
+	fwrite(diff.data, 1, diff.len, stdout);
+	if (dry || changes == 0) {
+		pt_txn_abort(txn);
+		if (dry)
+			printf("dry run: nothing applied\n");
+	} else {
+		if ((rc = pt_config_save(txn, next)) != PT_OK) {
+			pt_txn_abort(txn);
+			die("saving: %s (%s)", pt_strerror(rc), pt_store_errstr());
+		}
+		if ((rc = pt_txn_commit(txn)) != PT_OK)
+			die("commit: %s (%s)", pt_strerror(rc), pt_store_errstr());
+		printf("applied (generation %llu)\n",
+		    (unsigned long long)next->gen);
+	}
+	pt_buf_free(&diff);
+	pt_config_free(old);
+	pt_config_free(next);
+	pt_json_put(doc);
+	pt_store_close(s);
+	return 0;
+}
+
+static int
+cmd_export(int argc, char *argv[])
+{
+	struct pt_config *cfg;
+	struct pt_store *s;
+	pt_json *doc;
+	int with = 0;
+
+	if (argc == 2 && strcmp(argv[1], "--with-secrets") == 0)
+		with = 1;
+	else if (argc != 1)
+		die("usage: porterctl export [--with-secrets]");
+	s = open_store(1);
+	cfg = load_config(s);
+	if ((doc = pt_config_export(cfg, with)) == NULL)
+		die("out of memory");
+	print_json(doc, PT_JSON_PRETTY);
+	pt_json_put(doc);
+	pt_config_free(cfg);
+	pt_store_close(s);
+	return 0;
+}
+
+static int
+cmd_sources(int argc, char *argv[])
+{
+	const struct pt_source_type *types;
+	struct pt_config *cfg;
+	struct pt_store *s;
+	pt_json *arr, *o;
+	size_t i, n;
+	int json = 0, list_types = 0;
+
+	for (i = 1; i < (size_t)argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--types") == 0)
+			list_types = 1;
+		else
+			die("usage: porterctl sources [--json] [--types]");
+	if (list_types) {
+		types = pt_catalog_all(&n);
+		if ((arr = pt_json_new_array()) == NULL)
+			die("out of memory");
+		for (i = 0; i < n; i++) {
+			const struct pt_scheme *sch = types[i].scheme ?
+			    pt_scheme_preset(types[i].scheme) : NULL;
+
+			if (!json) {
+				printf("%-12s %-10s signature=%s type=%s "
+				    "idempotency=%s\n    %s\n", types[i].name,
+				    types[i].category, types[i].scheme ?
+				    types[i].scheme : "none",
+				    types[i].event_type_path,
+				    types[i].idempotency_key_path ?
+				    types[i].idempotency_key_path : "none",
+				    types[i].notes);
+				continue;
+			}
+			if ((o = pt_json_new_object()) == NULL)
+				die("out of memory");
+			pt_json_append(arr, o);
+			pt_json_set(o, "type", pt_json_new_cstr(types[i].name));
+			pt_json_set(o, "title", pt_json_new_cstr(types[i].title));
+			pt_json_set(o, "category",
+			    pt_json_new_cstr(types[i].category));
+			pt_json_set(o, "signature", sch ? pt_scheme_to_json(sch) :
+			    NULL);
+			pt_json_set(o, "event_type_path",
+			    pt_json_new_cstr(types[i].event_type_path));
+			pt_json_set(o, "timestamp_path", types[i].timestamp_path ?
+			    pt_json_new_cstr(types[i].timestamp_path) : NULL);
+			pt_json_set(o, "idempotency_key_path",
+			    types[i].idempotency_key_path ? pt_json_new_cstr(
+			    types[i].idempotency_key_path) : NULL);
+			pt_json_set(o, "event_types", pt_json_parse_trusted(
+			    types[i].event_types, strlen(types[i].event_types)));
+			pt_json_set(o, "default_mappings", pt_json_parse_trusted(
+			    types[i].default_mappings,
+			    strlen(types[i].default_mappings)));
+		}
+		if (json)
+			print_json(arr, PT_JSON_PRETTY);
+		pt_json_put(arr);
+		return 0;
+	}
+	s = open_store(1);
+	cfg = load_config(s);
+	if ((arr = pt_json_new_array()) == NULL)
+		die("out of memory");
+	for (i = 0; i < cfg->nenvs; i++) {
+		const struct pt_env *e = cfg->envs[i];
+		char path[200];
+
+		snprintf(path, sizeof(path), "/receive/%s", e->endpoint_id);
+		if (!json) {
+			printf("%s/%s\t%s\tPOST %s\tverify=%s\n", e->source_key,
+			    e->name, e->source_type, path, e->verify ? "on" :
+			    "off");
+			continue;
+		}
+		if ((o = pt_json_new_object()) == NULL)
+			die("out of memory");
+		pt_json_append(arr, o);
+		pt_json_set(o, "source", pt_json_new_cstr(e->source_key));
+		pt_json_set(o, "environment", pt_json_new_cstr(e->name));
+		pt_json_set(o, "type", pt_json_new_cstr(e->source_type));
+		pt_json_set(o, "endpoint_id", pt_json_new_cstr(e->endpoint_id));
+		pt_json_set(o, "path", pt_json_new_cstr(path));
+		pt_json_set(o, "verify", pt_json_new_bool(e->verify));
+	}
+	if (json)
+		print_json(arr, PT_JSON_PRETTY);
+	else if (cfg->nenvs == 0)
+		printf("no sources configured\n");
+	pt_json_put(arr);
+	pt_config_free(cfg);
+	pt_store_close(s);
+	return 0;
+}
+
+static int
+cmd_sign(int argc, char *argv[])
+{
+	const char *source = NULL, *env_name = NULL, *url = NULL;
+	const struct pt_env *env;
+	struct pt_config *cfg;
+	struct pt_store *s;
+	struct pt_buf out = { 0 };
+	char *body;
+	size_t len, i;
+	int64_t now;
+	int ch;
+
+	static const struct option opts[] = {
+		{ "source", required_argument, NULL, 's' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "url", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 }
+	};
+	while ((ch = getopt_long(argc, argv, "s:e:u:", opts, NULL)) != -1)
+		switch (ch) {
+		case 's': source = optarg; break;
+		case 'e': env_name = optarg; break;
+		case 'u': url = optarg; break;
+		default: return 2;
+		}
+	if (source == NULL || env_name == NULL || optind != argc - 1)
+		die("usage: porterctl sign --source S --env E [--url URL] FILE");
+	s = open_store(1);
+	cfg = load_config(s);
+	if ((env = pt_config_env(cfg, source, env_name)) == NULL)
+		die("no environment %s/%s", source, env_name);
+	if (env->scheme == NULL)
+		die("%s/%s has no signature scheme: nothing to sign", source,
+		    env_name);
+	now = pt_now_us() / 1000000;
+	for (i = 0; i < env->nkeys; i++)
+		if (env->keys[i].expires_at == 0 ||
+		    env->keys[i].expires_at > now)
+			break;
+	if (i == env->nkeys)
+		die("%s/%s has no active signing key", source, env_name);
+	body = read_file(argv[optind], &len);
+	if (pt_scheme_sign(env->scheme, env->keys[i].secret, env->keys[i].len,
+	    (const uint8_t *)body, len, url, now, NULL, &out) != PT_OK)
+		die("cannot sign with scheme %s", pt_scheme_name(env->scheme));
+	fwrite(out.data, 1, out.len, stdout);
+	pt_buf_free(&out);
+	pt_free(body);
+	pt_config_free(cfg);
+	pt_store_close(s);
+	return 0;
+}
+
+/* Parse "--since": a duration back from now ("2h") or an RFC 3339 time. */
+static int64_t
+parse_since(const char *s)
+{
+	int64_t secs, us;
+
+	if (pt_parse_duration(s, &secs) == 0)
+		return pt_now_us() - secs * 1000000;
+	if (pt_parse_rfc3339(s, strlen(s), &us) == 0)
+		return us;
+	die("--since %s: want a duration (90s, 15m, 2h, 7d) or an RFC 3339 "
+	    "time", s);
+}
+
+struct logs_out {
+	int	 json;
+	size_t	 n;
+};
+
+static int
+print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
+    const uint8_t *body, size_t body_len)
+{
+	struct logs_out *o = arg;
+	pt_json *vf = pt_json_get(meta, "verification");
+	const char *type = pt_json_str(pt_json_get(meta, "event_type"), NULL);
+	const char *reason = pt_json_str(pt_json_get(vf, "reason"), NULL);
+
+	(void)id;
+	(void)body;
+	(void)body_len;
+	o->n++;
+	if (o->json) {
+		print_json(meta, PT_JSON_PLAIN);
+		return 0;
+	}
+	printf("%s  %s  %s/%s  %-24s %-14s %s%s%s\n",
+	    pt_json_str(pt_json_get(meta, "received_at"), NULL),
+	    pt_json_str(pt_json_get(meta, "id"), NULL),
+	    pt_json_str(pt_json_get(meta, "source"), NULL),
+	    pt_json_str(pt_json_get(meta, "environment"), NULL),
+	    type ? type : "-", pt_json_str(pt_json_get(meta, "status"), NULL),
+	    pt_json_str(pt_json_get(vf, "status"), NULL), reason ? " " : "",
+	    reason ? reason : "");
+	return 0;
+}
+
+static int
+cmd_logs(int argc, char *argv[])
+{
+	struct pt_log_query q;
+	struct logs_out o = { 0, 0 };
+	struct pt_store *s;
+	struct pt_txn *txn;
+	uint8_t before[PT_ID_BIN];
+	enum pt_err rc;
+	int ch;
+	long lim;
+
+	static const struct option opts[] = {
+		{ "source", required_argument, NULL, 's' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "type", required_argument, NULL, 't' },
+		{ "status", required_argument, NULL, 'S' },
+		{ "verification", required_argument, NULL, 'V' },
+		{ "since", required_argument, NULL, 'w' },
+		{ "before", required_argument, NULL, 'b' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	memset(&q, 0, sizeof(q));
+	while ((ch = getopt_long(argc, argv, "s:e:t:S:V:w:b:n:j", opts,
+	    NULL)) != -1)
+		switch (ch) {
+		case 's': q.source = optarg; break;
+		case 'e': q.environment = optarg; break;
+		case 't': q.event_type = optarg; break;
+		case 'S': q.status = optarg; break;
+		case 'V': q.verify_status = optarg; break;
+		case 'w': q.since = parse_since(optarg); break;
+		case 'b':
+			if (pt_id_parse("evt", optarg, before) < 0)
+				die("--before %s: not an event id", optarg);
+			q.before = before;
+			break;
+		case 'n':
+			lim = strtol(optarg, NULL, 10);
+			if (lim < 1 || lim > 100000)
+				die("--limit: 1 to 100000");
+			q.limit = (size_t)lim;
+			break;
+		case 'j': o.json = 1; break;
+		default: return 2;
+		}
+	if (optind != argc)
+		die("usage: porterctl logs [filters] [--json]");
+	s = open_store(1);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		die("store: %s", pt_strerror(rc));
+	rc = pt_eventlog_query(txn, &q, print_log_line, &o);
+	pt_txn_abort(txn);
+	if (rc != PT_OK)
+		die("reading the log: %s", pt_strerror(rc));
+	if (!o.json && o.n == 0)
+		printf("no events\n");
+	pt_store_close(s);
+	return 0;
+}
+
+/*
+ * The body for display: parsed JSON when it is JSON, else the text when it
+ * is UTF-8, else base64.  Sets the right member of "meta".
+ */
+static void
+attach_body(pt_json *meta, const uint8_t *body, size_t len)
+{
+	struct pt_json_error jerr;
+	pt_json *doc;
+	char *b64;
+
+	if (pt_json_parse((const char *)body, len, PT_JSON_MAX_DEPTH, &doc,
+	    &jerr) == PT_OK) {
+		pt_json_set(meta, "body", doc);
+		return;
+	}
+	if (pt_utf8_valid((const char *)body, len)) {
+		pt_json_set(meta, "body_text", pt_json_new_str(
+		    (const char *)body, len));
+		return;
+	}
+	if ((b64 = pt_malloc(PT_BASE64_LEN(len) + 1)) == NULL)
+		die("out of memory");
+	pt_json_set(meta, "body_base64", pt_json_new_str(b64,
+	    pt_base64_encode(body, len, b64)));
+	pt_free(b64);
+}
+
+static int
+cmd_log(int argc, char *argv[])
+{
+	struct pt_val meta, body;
+	struct pt_store *s;
+	struct pt_txn *txn;
+	uint8_t id[PT_ID_BIN];
+	enum pt_err rc;
+	pt_json *m;
+	int json = 0;
+
+	if (argc == 3 && strcmp(argv[2], "--json") == 0)
+		json = 1;
+	else if (argc == 3 && strcmp(argv[1], "--json") == 0) {
+		json = 1;
+		argv[1] = argv[2];
+	} else if (argc != 2)
+		die("usage: porterctl log EVT_ID [--json]");
+	if (pt_id_parse("evt", argv[1], id) < 0)
+		die("%s: not an event id", argv[1]);
+	s = open_store(1);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		die("store: %s", pt_strerror(rc));
+	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
+		die("%s: %s", argv[1], rc == PT_ENOTFOUND ? "no such event" :
+		    pt_strerror(rc));
+	/* Parse and copy before the transaction ends: values die with it. */
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		die("%s: stored record does not decode", argv[1]);
+	attach_body(m, body.data, body.len);
+	pt_txn_abort(txn);
+	if (json)
+		print_json(m, PT_JSON_PLAIN);
+	else {
+		struct pt_json_iter it = { 0 };
+		const char *k;
+		pt_json *v;
+
+		while (pt_json_iter_next(m, &it, &k, &v)) {
+			if (strcmp(k, "body") == 0) {
+				printf("body:\n");
+				print_json(v, PT_JSON_PRETTY);
+			} else if (pt_json_type(v) == PT_J_STRING)
+				printf("%s: %s\n", k, pt_json_str(v, NULL));
+			else {
+				printf("%s: ", k);
+				print_json(v, PT_JSON_PLAIN);
+			}
+		}
+	}
+	pt_json_put(m);
+	pt_store_close(s);
+	return 0;
+}
+
+struct types_out {
+	int	 json;
+	pt_json	*arr;
+};
+
+static int
+print_type(void *arg, const char *type, uint64_t count, int64_t first,
+    int64_t last)
+{
+	struct types_out *o = arg;
+	char f[PT_RFC3339_LEN], l[PT_RFC3339_LEN];
+	pt_json *obj;
+
+	pt_fmt_rfc3339(first, f);
+	pt_fmt_rfc3339(last, l);
+	if (!o->json) {
+		printf("%-32s %10llu  first %s  last %s\n", type,
+		    (unsigned long long)count, f, l);
+		return 0;
+	}
+	if ((obj = pt_json_new_object()) == NULL)
+		die("out of memory");
+	pt_json_append(o->arr, obj);
+	pt_json_set(obj, "event_type", pt_json_new_cstr(type));
+	pt_json_set(obj, "count", pt_json_new_int((int64_t)count));
+	pt_json_set(obj, "first_seen", pt_json_new_cstr(f));
+	pt_json_set(obj, "last_seen", pt_json_new_cstr(l));
+	return 0;
+}
+
+static int
+cmd_events(int argc, char *argv[])
+{
+	const char *source = NULL, *env = NULL;
+	struct types_out o = { 0, NULL };
+	struct pt_store *s;
+	struct pt_txn *txn;
+	enum pt_err rc;
+	int ch;
+
+	static const struct option opts[] = {
+		{ "source", required_argument, NULL, 's' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	while ((ch = getopt_long(argc, argv, "s:e:j", opts, NULL)) != -1)
+		switch (ch) {
+		case 's': source = optarg; break;
+		case 'e': env = optarg; break;
+		case 'j': o.json = 1; break;
+		default: return 2;
+		}
+	if (source == NULL || env == NULL || optind != argc)
+		die("usage: porterctl events --source S --env E [--json]");
+	if ((o.arr = pt_json_new_array()) == NULL)
+		die("out of memory");
+	s = open_store(1);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		die("store: %s", pt_strerror(rc));
+	rc = pt_eventlog_types(txn, source, env, print_type, &o);
+	pt_txn_abort(txn);
+	if (rc != PT_OK)
+		die("reading event types: %s", pt_strerror(rc));
+	if (o.json)
+		print_json(o.arr, PT_JSON_PRETTY);
+	pt_json_put(o.arr);
+	pt_store_close(s);
+	return 0;
+}
+
+static int
+cmd_status(int argc, char *argv[])
+{
+	struct pt_store_stat st;
+	struct pt_store *s;
+	pt_json *o, *counts;
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0, t;
+	double pct;
+
+	if (argc > 2 || (argc == 2 && !json))
+		die("usage: porterctl status [--json]");
+	s = open_store(1);
+	if (pt_store_stat(s, &st) != PT_OK)
+		die("store: %s", pt_store_errstr());
+	pct = st.map_size ? 100.0 * (double)st.used / (double)st.map_size : 0;
+	if (json) {
+		if ((o = pt_json_new_object()) == NULL ||
+		    (counts = pt_json_new_object()) == NULL)
+			die("out of memory");
+		pt_json_set(o, "map_size", pt_json_new_int((int64_t)st.map_size));
+		pt_json_set(o, "used", pt_json_new_int((int64_t)st.used));
+		pt_json_set(o, "map_used_percent", pt_json_new_double(pct));
+		pt_json_set(o, "readers", pt_json_new_int(st.readers));
+		pt_json_set(o, "max_readers", pt_json_new_int(st.max_readers));
+		pt_json_set(o, "entries", counts);
+		for (t = 0; t < PT_T__MAX; t++)
+			pt_json_set(counts, pt_table_name(t),
+			    pt_json_new_int((int64_t)st.entries[t]));
+		print_json(o, PT_JSON_PRETTY);
+		pt_json_put(o);
+	} else {
+		printf("store      %s\n", db_dir);
+		printf("map        %.1f MiB used of %.1f MiB (%.1f%%)%s\n",
+		    (double)st.used / 1048576.0, (double)st.map_size / 1048576.0,
+		    pct, pct >= 90.0 ? "  NEARLY FULL: raise PORTER_MAP_SIZE "
+		    "or prune" : "");
+		printf("readers    %u of %u\n", st.readers, st.max_readers);
+		printf("events     %llu\n",
+		    (unsigned long long)st.entries[PT_T_EVENTS]);
+		for (t = 0; t < PT_T__MAX; t++)
+			if (t != PT_T_EVENTS && st.entries[t])
+				printf("%-10.10s %llu  (%s)\n", "", (unsigned long
+				    long)st.entries[t], pt_table_name(t));
+	}
+	pt_store_close(s);
+	return 0;
+}
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char *[]);
+} cmds[] = {
+	{ "apply", cmd_apply },
+	{ "export", cmd_export },
+	{ "sources", cmd_sources },
+	{ "sign", cmd_sign },
+	{ "logs", cmd_logs },
+	{ "log", cmd_log },
+	{ "events", cmd_events },
+	{ "status", cmd_status },
+};
+
+/* "4G", "512M" -> bytes. */
+static uint64_t
+parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		die("--map-size %s: want bytes, or a number with K, M or G", s);
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0')
+		die("--map-size %s: want bytes, or a number with K, M or G", s);
+	return v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	size_t i;
+	int ch;
+
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "map-size", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	/* Stop at the command: its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+d:m:hV", opts, NULL)) != -1)
+		switch (ch) {
+		case 'd': db_dir = optarg; break;
+		case 'm': opt_map_size = parse_size(optarg); break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("porterctl %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	argc -= optind;
+	argv += optind;
+	if (getenv("PORTER_MAP_SIZE") && opt_map_size == 0)
+		opt_map_size = parse_size(getenv("PORTER_MAP_SIZE"));
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0) {
+			optind = 1;
+			return cmds[i].fn(argc, argv);
+		}
+	if (strcmp(argv[0], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "%s: unknown command %s\n", progname, argv[0]);
+	usage(stderr);
+	return 2;
+}

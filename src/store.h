@@ -1,0 +1,147 @@
+/*
+ * store.h - Porter's storage interface: ordered, transactional key/value
+ * tables.
+ *
+ * Every byte Porter keeps (configuration, event and action logs, the data
+ * actions create, idempotency records) goes through these calls; the LMDB
+ * implementation is store_lmdb.c, the only file that includes <lmdb.h>.  A
+ * second backend (PostgreSQL: one table per pt_table with a bytea primary
+ * key, serialisable transactions) implements the same calls with the same
+ * semantics:
+ *	- keys are compared as unsigned bytes (memcmp, shorter first);
+ *	- at most one write transaction at a time (a second waits);
+ *	- a committed write transaction is durable when the durability is
+ *	  PT_DURABLE_FULL, and atomic always;
+ *	- read transactions see a snapshot.
+ *
+ * NOTE: values returned by pt_get() and cursors are BORROWED from the
+ * transaction: they die when it commits or aborts, and after a write to the
+ * same table.  Copy what must outlive it.
+ * NOTE (LMDB): open the store after any fork(), never before.
+ */
+#ifndef PT_STORE_H
+#define PT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum pt_table {
+	PT_T_META,		/* schema version, config generation, ... */
+	PT_T_CONFIG,		/* the applied configuration */
+	PT_T_ENDPOINTS,		/* endpoint id -> compiled environment */
+	PT_T_EVENTS,		/* event id (time-ordered) -> record */
+	PT_T_EV_SOURCE,		/* source \0 id -> "" */
+	PT_T_EV_ENV,		/* source \0 env \0 id -> "" */
+	PT_T_EV_TYPE,		/* source \0 env \0 type \0 id -> "" */
+	PT_T_EV_STATUS,		/* status \0 id -> "" */
+	PT_T_EV_TYPES,		/* source \0 env \0 type -> counts */
+	PT_T_ACTIONS,		/* action log id -> record */
+	PT_T_USERS,		/* user id -> user */
+	PT_T_OBJECTS,		/* collection \0 id -> object */
+	PT_T_TENANTS,		/* tenant id -> tenant */
+	PT_T_SUBS,		/* collection \0 id \0 recipient -> subscription */
+	PT_T_AUDIENCES,		/* audience key -> audience */
+	PT_T_AUD_MEMBERS,	/* key \0 user \0 tenant -> member */
+	PT_T_RUNS,		/* run id -> workflow run */
+	PT_T_RUNS_BY_KEY,	/* workflow \0 cancellation key \0 run id -> "" */
+	PT_T_IDEM,		/* source \0 env \0 type \0 key -> record */
+	PT_T_IDEM_TIME,		/* be64 expiry \0 idem key -> "" */
+	PT_T_TOKENS,		/* admin token name -> hash */
+	PT_T_AUX,		/* small indexes owned by later modules */
+	PT_T__MAX
+};
+
+const char	*pt_table_name(enum pt_table);
+
+enum pt_durability {
+	PT_DURABLE_FULL,	/* fsync at every commit (default) */
+	PT_DURABLE_RELAXED	/* no fsync at commit: see README "Durability" */
+};
+
+struct pt_store_opts {
+	uint64_t		 map_size;	/* bytes; 0 = default (4 GiB) */
+	int			 read_only;	/* open without creating */
+	enum pt_durability	 durability;
+};
+
+struct pt_store;
+struct pt_txn;
+struct pt_cursor;
+
+struct pt_val {
+	const void	*data;
+	size_t		 len;
+};
+
+/*
+ * Open (creating with mode 0700/0600 unless read_only) the store in
+ * directory "dir".  Refuses a world-writable directory (PT_EINVAL, with a
+ * message in "errbuf").
+ */
+enum pt_err	pt_store_open(const char *dir, const struct pt_store_opts *,
+		    struct pt_store **out, char *errbuf, size_t errlen);
+void		pt_store_close(struct pt_store *);
+/* Force everything committed so far to disk (relaxed mode). */
+enum pt_err	pt_store_sync(struct pt_store *);
+void		pt_store_set_durability(struct pt_store *, enum pt_durability);
+
+struct pt_store_stat {
+	uint64_t	map_size;	/* bytes the map may grow to */
+	uint64_t	used;		/* bytes in use (pages * page size) */
+	uint64_t	entries[PT_T__MAX];
+	unsigned	readers;	/* reader slots in use */
+	unsigned	max_readers;
+};
+enum pt_err	pt_store_stat(struct pt_store *, struct pt_store_stat *);
+
+/*
+ * Transactions.  "parent" (write only; may be NULL) makes a nested
+ * transaction whose changes join the parent's on commit or vanish on abort.
+ * Commit and abort free the transaction.
+ */
+#define PT_TXN_READ	0
+#define PT_TXN_WRITE	1
+enum pt_err	pt_txn_begin(struct pt_store *, struct pt_txn *parent,
+		    int flags, struct pt_txn **out);
+enum pt_err	pt_txn_commit(struct pt_txn *);
+void		pt_txn_abort(struct pt_txn *);
+
+/* PT_ENOTFOUND when absent. */
+enum pt_err	pt_get(struct pt_txn *, enum pt_table, const void *key,
+		    size_t keylen, struct pt_val *val);
+#define PT_PUT_NOOVERWRITE 0x1	/* PT_EEXIST when the key exists */
+enum pt_err	pt_put(struct pt_txn *, enum pt_table, const void *key,
+		    size_t keylen, const void *val, size_t vallen, int flags);
+/* PT_ENOTFOUND when absent. */
+enum pt_err	pt_del(struct pt_txn *, enum pt_table, const void *key,
+		    size_t keylen);
+
+/*
+ * Cursors walk a table in key order.  pt_cursor_seek positions at the first
+ * key >= "key" (PT_SEEK_GE) or the last key <= "key" (PT_SEEK_LE); a NULL key
+ * means the first (GE) or last (LE) entry.  next/prev move one step.  All
+ * return PT_ENOTFOUND when they run off the end.  pt_cursor_del deletes the
+ * current entry; the following pt_cursor_next returns the entry that came
+ * after it.
+ */
+#define PT_SEEK_GE 0
+#define PT_SEEK_LE 1
+enum pt_err	pt_cursor_open(struct pt_txn *, enum pt_table,
+		    struct pt_cursor **out);
+void		pt_cursor_close(struct pt_cursor *);
+enum pt_err	pt_cursor_seek(struct pt_cursor *, const void *key,
+		    size_t keylen, int how, struct pt_val *k, struct pt_val *v);
+enum pt_err	pt_cursor_next(struct pt_cursor *, struct pt_val *k,
+		    struct pt_val *v);
+enum pt_err	pt_cursor_prev(struct pt_cursor *, struct pt_val *k,
+		    struct pt_val *v);
+enum pt_err	pt_cursor_get(struct pt_cursor *, struct pt_val *k,
+		    struct pt_val *v);
+enum pt_err	pt_cursor_del(struct pt_cursor *);
+
+/* Last engine error text, for logs ("MDB_MAP_FULL: ..."). */
+const char	*pt_store_errstr(void);
+
+#endif

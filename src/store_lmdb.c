@@ -1,0 +1,541 @@
+/*
+ * store_lmdb.c - the storage interface (store.h) on LMDB.  The only file
+ * that includes <lmdb.h>.
+ *
+ * One environment per process, opened after any fork (lmdb.h caveat).  Each
+ * pt_table is a named database.  MDB_NOTLS lets a read transaction move
+ * between threads (the group committer hands work around); write
+ * transactions stay on the thread that began them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "alloc.h"
+#include "store.h"
+
+#define PT_DEFAULT_MAP_SIZE	(4ULL << 30)	/* 4 GiB, sparse */
+#define PT_MAX_READERS		510
+
+struct pt_store {
+	MDB_env			*env;
+	MDB_dbi			 dbi[PT_T__MAX];
+	int			 have[PT_T__MAX];	/* dbi exists */
+	int			 read_only;
+	enum pt_durability	 durability;
+};
+
+struct pt_txn {
+	struct pt_store	*store;
+	MDB_txn		*txn;
+	int		 write;
+	int		 failed;	/* a write failed: commit must not */
+	enum pt_err	 fail_rc;
+};
+
+struct pt_cursor {
+	struct pt_txn	*txn;
+	MDB_cursor	*cur;	/* NULL: the table does not exist (empty) */
+};
+
+static const char *const table_names[PT_T__MAX] = {
+	[PT_T_META] = "meta",
+	[PT_T_CONFIG] = "config",
+	[PT_T_ENDPOINTS] = "endpoints",
+	[PT_T_EVENTS] = "events",
+	[PT_T_EV_SOURCE] = "ev_source",
+	[PT_T_EV_ENV] = "ev_env",
+	[PT_T_EV_TYPE] = "ev_type",
+	[PT_T_EV_STATUS] = "ev_status",
+	[PT_T_EV_TYPES] = "ev_types",
+	[PT_T_ACTIONS] = "actions",
+	[PT_T_USERS] = "users",
+	[PT_T_OBJECTS] = "objects",
+	[PT_T_TENANTS] = "tenants",
+	[PT_T_SUBS] = "subscriptions",
+	[PT_T_AUDIENCES] = "audiences",
+	[PT_T_AUD_MEMBERS] = "audience_members",
+	[PT_T_RUNS] = "runs",
+	[PT_T_RUNS_BY_KEY] = "runs_by_key",
+	[PT_T_IDEM] = "idempotency",
+	[PT_T_IDEM_TIME] = "idempotency_time",
+	[PT_T_TOKENS] = "tokens",
+	[PT_T_AUX] = "aux",
+};
+
+static __thread char last_err[256];
+
+const char *
+pt_store_errstr(void)
+{
+	return last_err;
+}
+
+const char *
+pt_table_name(enum pt_table t)
+{
+	return (unsigned)t < PT_T__MAX ? table_names[t] : "?";
+}
+
+/*
+ * Map an LMDB (or errno) code to pt_err and remember its text for the log.
+ */
+static enum pt_err
+map_rc(int rc, const char *what)
+{
+	if (rc == 0)
+		return PT_OK;
+	if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
+		snprintf(last_err, sizeof(last_err), "%s: %s", what,
+		    mdb_strerror(rc));
+	switch (rc) {
+	case MDB_NOTFOUND:
+		return PT_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return PT_EEXIST;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case ENOSPC:
+	case EDQUOT:
+		return PT_EFULL;
+	case ENOMEM:
+		return PT_ENOMEM;
+	case MDB_READERS_FULL:
+	case EAGAIN:
+	case EBUSY:
+		return PT_EBUSY;
+	case MDB_CORRUPTED:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_PAGE_NOTFOUND:
+		return PT_ECORRUPT;
+	case MDB_BAD_VALSIZE:
+		return PT_ETOOBIG;
+	case EINVAL:
+	case MDB_BAD_DBI:
+	case MDB_BAD_TXN:
+		return PT_EINVAL;
+	default:
+		return PT_EIO;
+	}
+}
+
+/*
+ * Prepare "dir": create it (0700) when allowed, and refuse one that anybody
+ * may write to -- another user could swap the data files.
+ */
+static enum pt_err
+check_dir(const char *dir, int create, char *errbuf, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1) {
+		if (errno != ENOENT || !create) {
+			snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
+			return errno == ENOENT ? PT_ENOTFOUND : PT_EIO;
+		}
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+			snprintf(errbuf, errlen, "mkdir %s: %s", dir,
+			    strerror(errno));
+			return PT_EIO;
+		}
+		if (stat(dir, &st) == -1) {
+			snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
+			return PT_EIO;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(errbuf, errlen, "%s: not a directory", dir);
+		return PT_EINVAL;
+	}
+	if (st.st_mode & S_IWOTH) {
+		snprintf(errbuf, errlen, "%s is world-writable: refusing to use "
+		    "it (chmod o-w, or better 0700)", dir);
+		return PT_EINVAL;
+	}
+	return PT_OK;
+}
+
+/* Open every table's dbi; in read-only mode missing ones stay absent. */
+static enum pt_err
+open_dbis(struct pt_store *s, char *errbuf, size_t errlen)
+{
+	MDB_txn *txn;
+	unsigned flags = s->read_only ? 0 : MDB_CREATE;
+	int rc, t;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0,
+	    &txn)) != 0) {
+		snprintf(errbuf, errlen, "begin: %s", mdb_strerror(rc));
+		return map_rc(rc, "mdb_txn_begin");
+	}
+	for (t = 0; t < PT_T__MAX; t++) {
+		rc = mdb_dbi_open(txn, table_names[t], flags, &s->dbi[t]);
+		if (rc == MDB_NOTFOUND && s->read_only)
+			continue;
+		if (rc != 0) {
+			snprintf(errbuf, errlen, "open table %s: %s",
+			    table_names[t], mdb_strerror(rc));
+			mdb_txn_abort(txn);
+			return map_rc(rc, "mdb_dbi_open");
+		}
+		s->have[t] = 1;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		snprintf(errbuf, errlen, "commit: %s", mdb_strerror(rc));
+		return map_rc(rc, "mdb_txn_commit");
+	}
+	return PT_OK;
+}
+
+enum pt_err
+pt_store_open(const char *dir, const struct pt_store_opts *opts,
+    struct pt_store **out, char *errbuf, size_t errlen)
+{
+	struct pt_store *s = NULL;
+	struct pt_store_opts defaults = { 0 };
+	unsigned flags = MDB_NOTLS;
+	enum pt_err rc;
+	mode_t omask;
+	int lrc;
+
+	*out = NULL;
+	if (opts == NULL)
+		opts = &defaults;
+	if ((rc = check_dir(dir, !opts->read_only, errbuf, errlen)) != PT_OK)
+		return rc;
+	if ((s = pt_calloc(1, sizeof(*s))) == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		return PT_ENOMEM;
+	}
+	s->read_only = opts->read_only;
+	s->durability = opts->durability;
+	if ((lrc = mdb_env_create(&s->env)) != 0)
+		goto lmdb_fail;
+	if ((lrc = mdb_env_set_maxdbs(s->env, PT_T__MAX + 4)) != 0 ||
+	    (lrc = mdb_env_set_maxreaders(s->env, PT_MAX_READERS)) != 0)
+		goto lmdb_fail;
+	if (opts->map_size && (lrc = mdb_env_set_mapsize(s->env,
+	    (size_t)opts->map_size)) != 0)
+		goto lmdb_fail;
+	if (!opts->map_size && (lrc = mdb_env_set_mapsize(s->env,
+	    (size_t)PT_DEFAULT_MAP_SIZE)) != 0)
+		goto lmdb_fail;
+	if (opts->read_only)
+		flags |= MDB_RDONLY;
+	if (opts->durability == PT_DURABLE_RELAXED)
+		flags |= MDB_NOSYNC;
+	/* The data and lock files are private to Porter's user. */
+	omask = umask(077);
+	lrc = mdb_env_open(s->env, dir, flags, 0600);
+	umask(omask);
+	if (lrc != 0)
+		goto lmdb_fail;
+	if ((rc = open_dbis(s, errbuf, errlen)) != PT_OK)
+		goto fail;
+	*out = s;
+	return PT_OK;
+lmdb_fail:
+	snprintf(errbuf, errlen, "%s: %s", dir, mdb_strerror(lrc));
+	rc = map_rc(lrc, "mdb_env_open");
+fail:
+	if (s->env)
+		mdb_env_close(s->env);
+	pt_free(s);
+	return rc;
+}
+
+void
+pt_store_close(struct pt_store *s)
+{
+	if (s == NULL)
+		return;
+	if (!s->read_only && s->durability == PT_DURABLE_RELAXED)
+		mdb_env_sync(s->env, 1);
+	mdb_env_close(s->env);
+	pt_free(s);
+}
+
+enum pt_err
+pt_store_sync(struct pt_store *s)
+{
+	if (s->read_only)
+		return PT_OK;
+	return map_rc(mdb_env_sync(s->env, 1), "mdb_env_sync");
+}
+
+void
+pt_store_set_durability(struct pt_store *s, enum pt_durability d)
+{
+	if (s->read_only || s->durability == d)
+		return;
+	/* Going back to full: make what relaxed commits left safe first. */
+	if (d == PT_DURABLE_FULL)
+		mdb_env_sync(s->env, 1);
+	mdb_env_set_flags(s->env, MDB_NOSYNC, d == PT_DURABLE_RELAXED);
+	s->durability = d;
+}
+
+enum pt_err
+pt_store_stat(struct pt_store *s, struct pt_store_stat *st)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	MDB_txn *txn;
+	int rc, t;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
+	    (rc = mdb_env_stat(s->env, &ms)) != 0)
+		return map_rc(rc, "mdb_env_info");
+	st->map_size = info.me_mapsize;
+	st->used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	st->readers = info.me_numreaders;
+	st->max_readers = info.me_maxreaders;
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return map_rc(rc, "mdb_txn_begin");
+	for (t = 0; t < PT_T__MAX; t++)
+		if (s->have[t] && mdb_stat(txn, s->dbi[t], &ms) == 0)
+			st->entries[t] = ms.ms_entries;
+	mdb_txn_abort(txn);
+	return PT_OK;
+}
+
+enum pt_err
+pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
+    struct pt_txn **out)
+{
+	struct pt_txn *t;
+	int rc, tries;
+
+	*out = NULL;
+	if ((flags & PT_TXN_WRITE) && s->read_only)
+		return PT_EINVAL;
+	if ((t = pt_calloc(1, sizeof(*t))) == NULL)
+		return PT_ENOMEM;
+	t->store = s;
+	t->write = (flags & PT_TXN_WRITE) != 0;
+	for (tries = 0; tries < 2; tries++) {
+		rc = mdb_txn_begin(s->env, parent ? parent->txn : NULL,
+		    t->write ? 0 : MDB_RDONLY, &t->txn);
+		/* Another process grew the map: adopt its size and retry. */
+		if (rc == MDB_MAP_RESIZED && parent == NULL) {
+			mdb_env_set_mapsize(s->env, 0);
+			continue;
+		}
+		break;
+	}
+	if (rc != 0) {
+		pt_free(t);
+		return map_rc(rc, "mdb_txn_begin");
+	}
+	*out = t;
+	return PT_OK;
+}
+
+enum pt_err
+pt_txn_commit(struct pt_txn *t)
+{
+	enum pt_err rc;
+
+	if (t->failed) {
+		rc = t->fail_rc;
+		mdb_txn_abort(t->txn);
+	} else
+		rc = map_rc(mdb_txn_commit(t->txn), "mdb_txn_commit");
+	pt_free(t);
+	return rc;
+}
+
+void
+pt_txn_abort(struct pt_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	pt_free(t);
+}
+
+enum pt_err
+pt_get(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
+    struct pt_val *val)
+{
+	MDB_val k = { keylen, (void *)key }, v;
+	int rc;
+
+	if (!t->store->have[tab])
+		return PT_ENOTFOUND;
+	if ((rc = mdb_get(t->txn, t->store->dbi[tab], &k, &v)) != 0)
+		return map_rc(rc, "mdb_get");
+	val->data = v.mv_data;
+	val->len = v.mv_size;
+	return PT_OK;
+}
+
+/*
+ * A failed write leaves the LMDB transaction unusable for further writes
+ * (MDB_TXN_ERROR): remember it so that commit reports the first error.
+ */
+static enum pt_err
+write_failed(struct pt_txn *t, int rc, const char *what)
+{
+	enum pt_err e = map_rc(rc, what);
+
+	if (e != PT_ENOTFOUND && e != PT_EEXIST && !t->failed) {
+		t->failed = 1;
+		t->fail_rc = e;
+	}
+	return e;
+}
+
+enum pt_err
+pt_put(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
+    const void *val, size_t vallen, int flags)
+{
+	MDB_val k = { keylen, (void *)key }, v = { vallen, (void *)val };
+	int rc;
+
+	if (!t->write || !t->store->have[tab])
+		return PT_EINVAL;
+	if (keylen == 0 || keylen > (size_t)mdb_env_get_maxkeysize(
+	    t->store->env)) {
+		snprintf(last_err, sizeof(last_err), "key of %zu bytes for "
+		    "table %s", keylen, table_names[tab]);
+		return PT_ETOOBIG;
+	}
+	rc = mdb_put(t->txn, t->store->dbi[tab], &k, &v,
+	    (flags & PT_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
+	if (rc != 0)
+		return write_failed(t, rc, "mdb_put");
+	return PT_OK;
+}
+
+enum pt_err
+pt_del(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen)
+{
+	MDB_val k = { keylen, (void *)key };
+	int rc;
+
+	if (!t->write || !t->store->have[tab])
+		return PT_EINVAL;
+	if ((rc = mdb_del(t->txn, t->store->dbi[tab], &k, NULL)) != 0)
+		return write_failed(t, rc, "mdb_del");
+	return PT_OK;
+}
+
+enum pt_err
+pt_cursor_open(struct pt_txn *t, enum pt_table tab, struct pt_cursor **out)
+{
+	struct pt_cursor *c;
+	int rc;
+
+	*out = NULL;
+	if ((c = pt_calloc(1, sizeof(*c))) == NULL)
+		return PT_ENOMEM;
+	c->txn = t;
+	if (t->store->have[tab] &&
+	    (rc = mdb_cursor_open(t->txn, t->store->dbi[tab], &c->cur)) != 0) {
+		pt_free(c);
+		return map_rc(rc, "mdb_cursor_open");
+	}
+	*out = c;
+	return PT_OK;
+}
+
+void
+pt_cursor_close(struct pt_cursor *c)
+{
+	if (c == NULL)
+		return;
+	if (c->cur)
+		mdb_cursor_close(c->cur);
+	pt_free(c);
+}
+
+static enum pt_err
+cursor_op(struct pt_cursor *c, MDB_val *k, MDB_cursor_op op, struct pt_val *ko,
+    struct pt_val *vo)
+{
+	MDB_val v;
+	int rc;
+
+	if (c->cur == NULL)
+		return PT_ENOTFOUND;
+	if ((rc = mdb_cursor_get(c->cur, k, &v, op)) != 0)
+		return map_rc(rc, "mdb_cursor_get");
+	if (ko) {
+		ko->data = k->mv_data;
+		ko->len = k->mv_size;
+	}
+	if (vo) {
+		vo->data = v.mv_data;
+		vo->len = v.mv_size;
+	}
+	return PT_OK;
+}
+
+enum pt_err
+pt_cursor_seek(struct pt_cursor *c, const void *key, size_t keylen, int how,
+    struct pt_val *ko, struct pt_val *vo)
+{
+	MDB_val k = { keylen, (void *)key };
+	enum pt_err rc;
+
+	if (key == NULL)
+		return cursor_op(c, &k, how == PT_SEEK_LE ? MDB_LAST : MDB_FIRST,
+		    ko, vo);
+	rc = cursor_op(c, &k, MDB_SET_RANGE, ko, vo);
+	if (how == PT_SEEK_GE)
+		return rc;
+	/* LE: step back unless we landed exactly on "key". */
+	if (rc == PT_ENOTFOUND)
+		return cursor_op(c, &k, MDB_LAST, ko, vo);
+	if (rc != PT_OK)
+		return rc;
+	if (k.mv_size == keylen && memcmp(k.mv_data, key, keylen) == 0)
+		return PT_OK;
+	return cursor_op(c, &k, MDB_PREV, ko, vo);
+}
+
+enum pt_err
+pt_cursor_next(struct pt_cursor *c, struct pt_val *ko, struct pt_val *vo)
+{
+	MDB_val k;
+
+	return cursor_op(c, &k, MDB_NEXT, ko, vo);
+}
+
+enum pt_err
+pt_cursor_prev(struct pt_cursor *c, struct pt_val *ko, struct pt_val *vo)
+{
+	MDB_val k;
+
+	return cursor_op(c, &k, MDB_PREV, ko, vo);
+}
+
+enum pt_err
+pt_cursor_get(struct pt_cursor *c, struct pt_val *ko, struct pt_val *vo)
+{
+	MDB_val k;
+
+	return cursor_op(c, &k, MDB_GET_CURRENT, ko, vo);
+}
+
+enum pt_err
+pt_cursor_del(struct pt_cursor *c)
+{
+	int rc;
+
+	if (c->cur == NULL || !c->txn->write)
+		return PT_EINVAL;
+	if ((rc = mdb_cursor_del(c->cur, 0)) != 0)
+		return write_failed(c->txn, rc, "mdb_cursor_del");
+	return PT_OK;
+}

@@ -1,0 +1,490 @@
+/*
+ * test-handler.c - the request pipeline without a server: a table of bad
+ * requests (status, error code, what got logged), good requests, and the
+ * store filling up.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "eventlog.h"
+#include "handler.h"
+#include "sig.h"
+#include "tap.h"
+#include "testutil.h"
+
+#define PROD	"/receive/src_prod_tasks_0001"
+#define DEV	"/receive/src_dev_tasks_0001"
+#define KEY	"whsec-test-key-1"
+#define OLDKEY	"expired-key-000"
+#define JSON	"application/json"
+
+static const char config_text[] =
+    "{\"sources\":[{\"key\":\"tasks\",\"name\":\"Task app\",\"type\":\"custom\","
+    "\"environments\":{"
+    "\"production\":{\"endpoint_id\":\"src_prod_tasks_0001\",\"verify\":true,"
+    "\"signing_keys\":[{\"secret\":\"" OLDKEY "\",\"expires_at\":"
+    "\"2001-01-01T00:00:00Z\"},{\"secret\":\"" KEY "\"}],"
+    "\"event_type_path\":\"body.event_type\","
+    "\"timestamp_path\":\"body.occurred_at\",\"max_body_bytes\":4096},"
+    "\"development\":{\"endpoint_id\":\"src_dev_tasks_0001\",\"verify\":false,"
+    "\"signing_keys\":[{\"secret\":\"" KEY "\"}],"
+    "\"event_type_path\":\"event_type\"}}}]}";
+
+static const char good[] = "{\"event_type\":\"task.assigned\",\"event_id\":"
+    "\"e1\",\"occurred_at\":\"2026-11-23T10:15:00Z\",\"data\":{\"task_id\":"
+    "\"task_123\",\"assigned_to\":\"user_456\",\"assigned_by\":\"user_789\"}}";
+
+/* Signature choices for a case. */
+#define SIG_NONE	NULL
+#define SIG_GOOD	"good"		/* correct hex HMAC of the body */
+#define SIG_UPPER	"upper"		/* correct, but upper-case hex */
+#define SIG_OLDKEY	"oldkey"	/* made with the expired key */
+
+struct rcase {
+	const char	*desc;
+	const char	*method;
+	const char	*path;
+	const char	*ctype;
+	const char	*clen;		/* NULL: none; "auto": body length */
+	const char	*body;
+	size_t		 body_len;	/* 0: strlen(body) */
+	size_t		 avail;		/* bytes the client sends; 0 = all */
+	const char	*sig;
+	int		 status;
+	const char	*code;		/* error code, or the 200 status */
+	const char	*logged;	/* event log status; NULL: not logged */
+	const char	*reason;	/* verification reason logged */
+};
+
+static char deep_body[2100];
+
+static const struct rcase bad[] = {
+	{ "GET on an endpoint", "GET", PROD, JSON, "auto", good, 0, 0, SIG_GOOD,
+	  405, "method_not_allowed", NULL, NULL },
+	{ "PUT on an endpoint", "PUT", PROD, JSON, "auto", good, 0, 0, SIG_GOOD,
+	  405, "method_not_allowed", NULL, NULL },
+	{ "unknown endpoint", "POST", "/receive/src_nope_nope_nope", JSON, "auto",
+	  good, 0, 0, SIG_GOOD, 404, "unknown_endpoint", NULL, NULL },
+	{ "unknown route", "POST", "/nope", JSON, "auto", good, 0, 0, SIG_GOOD,
+	  404, "not_found", NULL, NULL },
+	{ "empty endpoint id", "POST", "/receive/", JSON, "auto", good, 0, 0,
+	  SIG_GOOD, 404, "not_found", NULL, NULL },
+	{ "endpoint with a sub-path", "POST", PROD "/x", JSON, "auto", good, 0,
+	  0, SIG_GOOD, 404, "not_found", NULL, NULL },
+	{ "missing Content-Length", "POST", PROD, JSON, NULL, good, 0, 0,
+	  SIG_GOOD, 411, "length_required", NULL, NULL },
+	{ "negative Content-Length", "POST", PROD, JSON, "-1", good, 0, 0,
+	  SIG_GOOD, 411, "length_required", NULL, NULL },
+	{ "non-numeric Content-Length", "POST", PROD, JSON, "12abc", good, 0, 0,
+	  SIG_GOOD, 411, "length_required", NULL, NULL },
+	{ "overflowing Content-Length", "POST", PROD, JSON,
+	  "99999999999999999999999", good, 0, 0, SIG_GOOD, 411,
+	  "length_required", NULL, NULL },
+	{ "huge Content-Length", "POST", PROD, JSON, "17000000", good, 0, 0,
+	  SIG_GOOD, 413, "body_too_large", NULL, NULL },
+	{ "above max_body_bytes", "POST", PROD, JSON, "4097", good, 0, 0,
+	  SIG_GOOD, 413, "body_too_large", NULL, NULL },
+	{ "short body", "POST", PROD, JSON, "auto", good, 0, 20, SIG_GOOD, 400,
+	  "incomplete_body", NULL, NULL },
+	{ "wrong content type", "POST", PROD, "text/plain", "auto", good, 0, 0,
+	  SIG_GOOD, 415, "unsupported_media_type", NULL, NULL },
+	{ "form content type", "POST", PROD,
+	  "application/x-www-form-urlencoded", "auto", good, 0, 0, SIG_GOOD, 415,
+	  "unsupported_media_type", NULL, NULL },
+	{ "no content type", "POST", PROD, NULL, "auto", good, 0, 0, SIG_GOOD,
+	  415, "unsupported_media_type", NULL, NULL },
+	{ "missing signature", "POST", PROD, JSON, "auto", good, 0, 0, SIG_NONE,
+	  401, "invalid_signature", "rejected", "missing_signature" },
+	{ "odd-length signature", "POST", PROD, JSON, "auto", good, 0, 0, "abc",
+	  401, "invalid_signature", "rejected", "malformed_signature" },
+	{ "non-hex signature", "POST", PROD, JSON, "auto", good, 0, 0,
+	  "zz3aa2f5fb5c0a4b49dd0c8e1fbdbf2a5b1b7e7a5a1b8bb6e3e1f8d2e0e7c5d1",
+	  401, "invalid_signature", "rejected", "malformed_signature" },
+	{ "upper-case-only mismatch", "POST", PROD, JSON, "auto", good, 0, 0,
+	  SIG_UPPER, 401, "invalid_signature", "rejected", NULL },
+	{ "wrong key", "POST", PROD, JSON, "auto", good, 0, 0,
+	  "3b1d1e3c7e9f0d6a2b4c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b",
+	  401, "invalid_signature", "rejected", "no_matching_key" },
+	{ "expired key", "POST", PROD, JSON, "auto", good, 0, 0, SIG_OLDKEY, 401,
+	  "invalid_signature", "rejected", "no_matching_key" },
+	{ "empty body", "POST", DEV, JSON, "0", "", 0, 0, SIG_NONE, 400,
+	  "empty_body", "invalid", NULL },
+	{ "invalid JSON", "POST", DEV, JSON, "auto", "{\"a\" 1}", 0, 0, SIG_NONE,
+	  400, "invalid_json", "invalid", NULL },
+	{ "truncated JSON", "POST", DEV, JSON, "auto", "{\"event_type\":\"x\"", 0,
+	  0, SIG_NONE, 400, "invalid_json", "invalid", NULL },
+	{ "JSON not an object", "POST", DEV, JSON, "auto", "[1,2,3]", 0, 0,
+	  SIG_NONE, 400, "not_an_object", "invalid", NULL },
+	{ "JSON string", "POST", DEV, JSON, "auto", "\"task.assigned\"", 0, 0,
+	  SIG_NONE, 400, "not_an_object", "invalid", NULL },
+	{ "nested 1000 deep", "POST", DEV, JSON, "auto", deep_body, 0, 0,
+	  SIG_NONE, 400, "too_deep", "invalid", NULL },
+	{ "invalid UTF-8", "POST", DEV, JSON, "auto", "{\"a\":\"\xc3\x28\"}", 0, 0,
+	  SIG_NONE, 400, "invalid_utf8", "invalid", NULL },
+	{ "NUL byte", "POST", DEV, JSON, "auto", "{\"a\":\"x\0y\"}", 11, 0,
+	  SIG_NONE, 400, "invalid_json", "invalid", NULL },
+	{ "duplicate keys", "POST", DEV, JSON, "auto",
+	  "{\"event_type\":\"a\",\"event_type\":\"b\"}", 0, 0, SIG_NONE, 400,
+	  "duplicate_key", "invalid", NULL },
+	{ "trailing garbage", "POST", DEV, JSON, "auto", "{} x", 0, 0, SIG_NONE,
+	  400, "invalid_json", "invalid", NULL },
+	{ "signed, then tampered", "POST", PROD, JSON, "auto", good, 0, 0,
+	  "tamper", 401, "invalid_signature", "rejected", "no_matching_key" },
+	{ "POST on healthz", "POST", "/healthz", JSON, "auto", good, 0, 0,
+	  SIG_NONE, 405, "method_not_allowed", NULL, NULL },
+};
+
+static const struct rcase fine[] = {
+	{ "signed event", "POST", PROD, JSON, "auto", good, 0, 0, SIG_GOOD, 200,
+	  "accepted", "accepted", NULL },
+	{ "JSON with charset", "POST", PROD, "application/json; charset=utf-8",
+	  "auto", good, 0, 0, SIG_GOOD, 200, "accepted", "accepted", NULL },
+	{ "+json content type", "POST", DEV, "application/cloudevents+json",
+	  "auto", good, 0, 0, SIG_NONE, 200, "accepted", "accepted", NULL },
+	{ "unsigned, not enforced", "POST", DEV, JSON, "auto", good, 0, 0,
+	  SIG_NONE, 200, "accepted", "accepted", "missing_signature" },
+	{ "bad signature, not enforced", "POST", DEV, JSON, "auto", good, 0, 0,
+	  "3b1d1e3c7e9f0d6a2b4c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b",
+	  200, "accepted", "accepted", "no_matching_key" },
+	{ "no event type", "POST", DEV, JSON, "auto", "{\"kind\":\"x\"}", 0, 0,
+	  SIG_NONE, 200, "no_event_type", "no_event_type", "missing_signature" },
+	{ "exactly max_body_bytes", "POST", PROD, JSON, "auto", NULL, 4096, 0,
+	  SIG_GOOD, 200, "accepted", "accepted", NULL },
+};
+
+static struct pt_buf loglines;
+
+static void
+capture(void *arg, const char *line)
+{
+	(void)arg;
+	pt_buf_adds(&loglines, line);
+	pt_buf_addc(&loglines, '\n');
+}
+
+/* Newest event in the log (meta copied), or NULL; count of events. */
+struct newest {
+	pt_json	*meta;
+	char	*body;
+	size_t	 body_len;
+};
+
+static int
+take_newest(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
+    const uint8_t *body, size_t len)
+{
+	struct newest *n = arg;
+
+	(void)id;
+	n->meta = pt_json_ref(meta);
+	n->body = malloc(len + 1);
+	memcpy(n->body, body, len);
+	n->body_len = len;
+	return 1;
+}
+
+static void
+newest(struct pt_store *s, struct newest *n)
+{
+	struct pt_log_query q;
+	struct pt_txn *t;
+
+	memset(&q, 0, sizeof(q));
+	memset(n, 0, sizeof(*n));
+	q.limit = 1;
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	pt_eventlog_query(t, &q, take_newest, n);
+	pt_txn_abort(t);
+}
+
+static uint64_t
+count_events(struct pt_store *s)
+{
+	struct pt_store_stat st;
+
+	pt_store_stat(s, &st);
+	return st.entries[PT_T_EVENTS];
+}
+
+static void
+hmac_hex(const char *key, const char *body, size_t len, char out[65])
+{
+	struct pt_iov iov = { body, len };
+	uint8_t mac[32];
+
+	pt_mac(PT_MAC_HMAC_SHA256, (const uint8_t *)key, strlen(key), &iov, 1,
+	    mac);
+	pt_hex_encode(mac, 32, out);
+	out[64] = '\0';
+}
+
+/* Run one case; returns the response status. */
+static int
+run(struct pt_ctx *ctx, const struct rcase *c, struct pt_resp *resp,
+    const char *mount_prefix)
+{
+	struct pt_header hdrs[4];
+	struct tu_body body;
+	struct pt_req req;
+	char sig[65], clen[32], uri[256];
+	const char *b = c->body;
+	size_t len = c->body_len ? c->body_len : (b ? strlen(b) : 0), nh = 0;
+	static char filler[4096];
+
+	if (b == NULL) {
+		/* A valid object of exactly "len" bytes. */
+		memset(filler, ' ', sizeof(filler));
+		memcpy(filler, "{\"event_type\":\"big\"}", 20);
+		b = filler;
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = c->method;
+	snprintf(uri, sizeof(uri), "%s%s", mount_prefix, c->path);
+	req.request_uri = uri;
+	if (mount_prefix[0] != '\0')
+		req.mount = mount_prefix;
+	else
+		req.path_info = c->path;
+	req.content_type = c->ctype;
+	if (c->clen && strcmp(c->clen, "auto") == 0) {
+		snprintf(clen, sizeof(clen), "%zu", len);
+		req.content_length = clen;
+	} else
+		req.content_length = c->clen;
+	if (c->sig != NULL) {
+		if (strcmp(c->sig, SIG_GOOD) == 0 || strcmp(c->sig, "tamper") ==
+		    0 || strcmp(c->sig, SIG_UPPER) == 0)
+			hmac_hex(KEY, strcmp(c->sig, "tamper") == 0 ?
+			    "{\"other\":1}" : b, strcmp(c->sig, "tamper") == 0 ?
+			    11 : len, sig);
+		else if (strcmp(c->sig, SIG_OLDKEY) == 0)
+			hmac_hex(OLDKEY, b, len, sig);
+		else
+			snprintf(sig, sizeof(sig), "%s", c->sig);
+		if (strcmp(c->sig, SIG_UPPER) == 0) {
+			char *p;
+
+			for (p = sig; *p; p++)
+				if (*p >= 'a' && *p <= 'f')
+					*p = (char)(*p - 32);
+		}
+		hdrs[nh].name = "x-knock-signature";
+		hdrs[nh].value = sig;
+		hdrs[nh++].value_len = strlen(sig);
+	}
+	hdrs[nh].name = "user-agent";
+	hdrs[nh].value = "test-handler/1";
+	hdrs[nh++].value_len = 14;
+	hdrs[nh].name = "authorization";
+	hdrs[nh].value = "Bearer very-secret";
+	hdrs[nh++].value_len = 18;
+	req.headers = hdrs;
+	req.nheaders = nh;
+	body.data = b;
+	body.len = c->avail ? c->avail : len;
+	body.pos = 0;
+	req.read_body = tu_read;
+	req.read_arg = &body;
+	return pt_handle(ctx, &req, resp);
+}
+
+static void
+check(struct pt_ctx *ctx, struct pt_store *s, const struct rcase *c,
+    const char *mount)
+{
+	struct pt_resp resp;
+	struct pt_json_error je;
+	struct newest n;
+	pt_json *rb = NULL;
+	uint64_t before = count_events(s);
+	const char *code;
+	size_t len = c->body_len ? c->body_len : (c->body ? strlen(c->body) : 0);
+	int status;
+
+	pt_buf_reset(&loglines);
+	status = run(ctx, c, &resp, mount);
+	pt_json_parse(resp.body.data, resp.body.len, 64, &rb, &je);
+	code = pt_json_str(pt_json_get(rb, status == 200 ? "status" : "error"),
+	    NULL);
+	ok(status == c->status && code && strcmp(code, c->code) == 0,
+	    "%s%s: %d %s", mount[0] ? "[mounted] " : "", c->desc, c->status,
+	    c->code);
+	if (status != c->status || !code || strcmp(code, c->code) != 0)
+		diag("got %d %s", status, resp.body.data);
+	if (status != 200)
+		ok(pt_json_str(pt_json_get(rb, "message"), NULL) != NULL &&
+		    strstr(loglines.data ? loglines.data : "", c->code) != NULL,
+		    "  ... has a message and an operational log line");
+	if (c->logged == NULL) {
+		is_int(count_events(s), before, "  ... nothing in the event log");
+	} else {
+		newest(s, &n);
+		ok(count_events(s) == before + 1 && n.meta &&
+		    strcmp(pt_json_str(pt_json_get(n.meta, "status"), NULL),
+		    c->logged) == 0, "  ... logged as %s", c->logged);
+		if (c->reason)
+			is_str(pt_json_str(pt_json_get(pt_json_get(n.meta,
+			    "verification"), "reason"), NULL), c->reason,
+			    "  ... with verification reason");
+		if (c->body)
+			ok(n.body_len == len && memcmp(n.body, c->body, len) == 0,
+			    "  ... with the raw body as received");
+		is_str(pt_json_str(pt_json_get(pt_json_get(n.meta, "headers"),
+		    "authorization"), NULL), "[redacted]",
+		    "  ... authorization redacted");
+		if (status == 200)
+			ok(strcmp(pt_json_str(pt_json_get(rb, "id"), NULL),
+			    pt_json_str(pt_json_get(n.meta, "id"), NULL)) == 0,
+			    "  ... response id is the logged id");
+		pt_json_put(n.meta);
+		free(n.body);
+	}
+	pt_json_put(rb);
+	pt_resp_free(&resp);
+}
+
+int
+main(void)
+{
+	struct pt_ctx ctx;
+	struct pt_store *s;
+	struct newest n;
+	struct pt_resp resp;
+	const char *err;
+	char *dir = tu_tmpdir(), path[600];
+	size_t i;
+
+	/* {"a":[[[ ... ]]]}: an object holding 1000 nested arrays. */
+	memcpy(deep_body, "{\"a\":", 5);
+	for (i = 0; i < 1000; i++) {
+		deep_body[5 + i] = '[';
+		deep_body[5 + 1000 + i] = ']';
+	}
+	deep_body[2005] = '}';
+	deep_body[2006] = '\0';
+
+	snprintf(path, sizeof(path), "%s/db", dir);
+	s = tu_store(path, 0);
+	err = tu_apply(s, config_text);
+	ok(err == NULL, "config applies (%s)", err ? err : "");
+	pt_ctx_init(&ctx, s);
+	ctx.log = capture;
+
+	ok(nitems(bad) >= 25, "at least 25 bad requests (%zu)", nitems(bad));
+	for (i = 0; i < nitems(bad); i++)
+		check(&ctx, s, &bad[i], "");
+	for (i = 0; i < nitems(fine); i++)
+		check(&ctx, s, &fine[i], "");
+	/* The same through a mount prefix with no PATH_INFO. */
+	check(&ctx, s, &fine[0], "/porter");
+	check(&ctx, s, &bad[2], "/porter");
+
+	/* Identification details on the newest good event. */
+	check(&ctx, s, &fine[0], "");
+	newest(s, &n);
+	is_str(pt_json_str(pt_json_get(n.meta, "event_type"), NULL),
+	    "task.assigned", "event type from event_type_path");
+	is_str(pt_json_str(pt_json_get(n.meta, "event_time"), NULL),
+	    "2026-11-23T10:15:00.000000Z", "event time from timestamp_path");
+	is_str(pt_json_str(pt_json_get(pt_json_get(n.meta, "verification"),
+	    "status"), NULL), "enforced:verified", "verification status");
+	is_str(pt_json_str(pt_json_get(pt_json_get(n.meta, "headers"),
+	    "user-agent"), NULL), "test-handler/1", "user agent kept");
+	pt_json_put(n.meta);
+	free(n.body);
+
+	/* An unreadable timestamp is a warning, not a failure. */
+	{
+		static const struct rcase c = { "bad timestamp", "POST", PROD, JSON,
+		    "auto", "{\"event_type\":\"t\",\"occurred_at\":\"yesterday\"}",
+		    0, 0, SIG_GOOD, 200, "accepted", "accepted", NULL };
+		pt_json *w;
+
+		check(&ctx, s, &c, "");
+		newest(s, &n);
+		w = pt_json_get(n.meta, "warnings");
+		ok(pt_json_len(w) == 1 && strstr(pt_json_str(pt_json_index(w, 0),
+		    NULL), "unreadable timestamp at body.occurred_at") != NULL,
+		    "warning recorded: %s", pt_json_str(pt_json_index(w, 0),
+		    NULL));
+		pt_json_put(n.meta);
+		free(n.body);
+	}
+	{
+		static const struct rcase c = { "numeric event type", "POST", DEV,
+		    JSON, "auto", "{\"event_type\":42}", 0, 0, SIG_NONE, 200,
+		    "accepted", "accepted", NULL };
+
+		check(&ctx, s, &c, "");
+		newest(s, &n);
+		is_str(pt_json_str(pt_json_get(n.meta, "event_type"), NULL), "42",
+		    "numbers become text");
+		pt_json_put(n.meta);
+		free(n.body);
+	}
+
+	/* healthz */
+	{
+		struct pt_req r;
+
+		memset(&r, 0, sizeof(r));
+		r.method = "GET";
+		r.path_info = "/healthz";
+		ok(pt_handle(&ctx, &r, &resp) == 200 &&
+		    strstr(resp.body.data, "\"ok\""), "healthz answers 200");
+		pt_resp_free(&resp);
+	}
+
+	/* A config change is picked up at the next request, no restart. */
+	err = tu_apply(s, "{\"sources\":[]}");
+	ok(err == NULL, "re-apply with no sources");
+	pt_buf_reset(&loglines);
+	ok(run(&ctx, &fine[0], &resp, "") == 404, "removed endpoint is 404 at "
+	    "once");
+	pt_resp_free(&resp);
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+
+	/* A store too small: 503 store_full with Retry-After, data kept. */
+	snprintf(path, sizeof(path), "%s/tiny", dir);
+	s = tu_store(path, 192 * 1024);
+	err = tu_apply(s, config_text);
+	ok(err == NULL, "config applies to the tiny store");
+	pt_ctx_init(&ctx, s);
+	ctx.log = capture;
+	{
+		static const struct rcase c = { "big", "POST", PROD, JSON, "auto",
+		    NULL, 4000, 0, SIG_GOOD, 200, "accepted", "accepted", NULL };
+		int st = 200, got503 = 0;
+		uint64_t before;
+		size_t k, j;
+
+		for (k = 0; k < 200 && st == 200; k++) {
+			st = run(&ctx, &c, &resp, "");
+			if (st == 503) {
+				got503 = 1;
+				ok(strstr(resp.body.data, "store_full") != NULL,
+				    "503 store_full after %zu events", k);
+				for (j = 0; j < resp.nheaders; j++)
+					if (strcmp(resp.headers[j].name,
+					    "Retry-After") == 0)
+						break;
+				ok(j < resp.nheaders, "503 carries Retry-After");
+			}
+			pt_resp_free(&resp);
+		}
+		ok(got503, "the tiny store filled up");
+		before = count_events(s);
+		is_int(before, k - 1, "every acknowledged event is stored");
+		st = run(&ctx, &c, &resp, "");
+		pt_resp_free(&resp);
+		ok(st == 503 && count_events(s) == before,
+		    "still full: still 503, nothing half-written");
+	}
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+	pt_buf_free(&loglines);
+	tu_rmdir(dir);
+	return tap_done();
+}

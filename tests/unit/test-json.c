@@ -1,0 +1,163 @@
+/*
+ * test-json.c - the strict JSON parser, table-driven.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "json.h"
+#include "tap.h"
+
+static const struct {
+	const char	*desc;
+	const char	*text;
+	size_t		 len;		/* 0: strlen(text) */
+	enum pt_jerr	 want;
+} cases[] = {
+	{ "empty object", "{}", 0, PT_JE_OK },
+	{ "nested", "{\"a\":[1,2,{\"b\":null}],\"c\":true}", 0, PT_JE_OK },
+	{ "white space around", " \t\r\n{\"a\": 1} \n", 0, PT_JE_OK },
+	{ "numbers", "[0, -0, 1.5e10, -2E-3, 123456789012345678]", 0, PT_JE_OK },
+	{ "escapes", "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"]", 0, PT_JE_OK },
+	{ "surrogate pair", "[\"\\ud83d\\ude00\"]", 0, PT_JE_OK },
+	{ "raw UTF-8", "{\"k\":\"\xe2\x99\xa5 caf\xc3\xa9\"}", 0, PT_JE_OK },
+	{ "escaped NUL is valid JSON", "{\"k\":\"a\\u0000b\"}", 0, PT_JE_OK },
+	{ "same key in different objects", "{\"a\":{\"x\":1},\"b\":{\"x\":2}}",
+	  0, PT_JE_OK },
+	{ "empty input", "", 0, PT_JE_EMPTY },
+	{ "only blanks", "   ", 0, PT_JE_EMPTY },
+	{ "truncated object", "{\"a\": 1", 0, PT_JE_SYNTAX },
+	{ "truncated string", "{\"a\": \"xy", 0, PT_JE_SYNTAX },
+	{ "trailing comma", "{\"a\": 1,}", 0, PT_JE_SYNTAX },
+	{ "single quotes", "{'a': 1}", 0, PT_JE_SYNTAX },
+	{ "bare word", "{\"a\": tru}", 0, PT_JE_SYNTAX },
+	{ "leading zero", "[01]", 0, PT_JE_SYNTAX },
+	{ "plus sign", "[+1]", 0, PT_JE_SYNTAX },
+	{ "dot without digits", "[1.]", 0, PT_JE_SYNTAX },
+	{ "NaN", "[NaN]", 0, PT_JE_SYNTAX },
+	{ "comment", "{\"a\":1 /* x */}", 0, PT_JE_SYNTAX },
+	{ "raw control char in string", "{\"a\":\"x\ny\"}", 0, PT_JE_SYNTAX },
+	{ "raw NUL byte", "{\"a\":\"x\0y\"}", 13, PT_JE_SYNTAX },
+	{ "NUL after value", "{}\0", 3, PT_JE_TRAILING },
+	{ "bad escape", "[\"\\x41\"]", 0, PT_JE_SYNTAX },
+	{ "short \\u", "[\"\\u12\"]", 0, PT_JE_SYNTAX },
+	{ "lone high surrogate", "[\"\\ud800\"]", 0, PT_JE_UTF8 },
+	{ "lone low surrogate", "[\"\\udc00x\"]", 0, PT_JE_UTF8 },
+	{ "invalid UTF-8 byte", "{\"a\":\"\xff\"}", 0, PT_JE_UTF8 },
+	{ "overlong UTF-8", "{\"a\":\"\xc0\xaf\"}", 0, PT_JE_UTF8 },
+	{ "UTF-8 surrogate", "{\"a\":\"\xed\xa0\x80\"}", 0, PT_JE_UTF8 },
+	{ "truncated UTF-8", "{\"a\":\"\xe2\x99\"}", 0, PT_JE_UTF8 },
+	{ "above U+10FFFF", "{\"a\":\"\xf4\x90\x80\x80\"}", 0, PT_JE_UTF8 },
+	{ "duplicate key", "{\"a\":1,\"a\":2}", 0, PT_JE_DUPKEY },
+	{ "duplicate key by escape", "{\"a\":1,\"\\u0061\":2}", 0, PT_JE_DUPKEY },
+	{ "duplicate key nested", "{\"o\":{\"k\":1,\"j\":2,\"k\":3}}", 0,
+	  PT_JE_DUPKEY },
+	{ "two values", "{} {}", 0, PT_JE_TRAILING },
+	{ "garbage after", "{\"a\":1}x", 0, PT_JE_TRAILING },
+};
+
+static void
+deep(int levels, int want_ok)
+{
+	char *s = malloc((size_t)levels * 2 + 1);
+	struct pt_json_error e;
+	pt_json *j = NULL;
+	enum pt_err rc;
+	int i;
+
+	for (i = 0; i < levels; i++) {
+		s[i] = '[';
+		s[levels * 2 - 1 - i] = ']';
+	}
+	s[levels * 2] = '\0';
+	rc = pt_json_parse(s, (size_t)levels * 2, 64, &j, &e);
+	if (want_ok)
+		ok(rc == PT_OK, "nesting %d levels parses", levels);
+	else {
+		ok(rc == PT_EINVAL && e.code == PT_JE_DEPTH,
+		    "nesting %d levels is too deep", levels);
+	}
+	pt_json_put(j);
+	free(s);
+}
+
+int
+main(void)
+{
+	struct pt_json_error e;
+	struct pt_buf b = { 0 };
+	pt_json *j;
+	size_t i, n;
+	enum pt_err rc;
+	const char *s;
+
+	for (i = 0; i < nitems(cases); i++) {
+		n = cases[i].len ? cases[i].len : strlen(cases[i].text);
+		j = NULL;
+		rc = pt_json_parse(cases[i].text, n, 64, &j, &e);
+		if (cases[i].want == PT_JE_OK)
+			ok(rc == PT_OK, "%s (%s)", cases[i].desc, e.message);
+		else {
+			ok(rc == PT_EINVAL && e.code == cases[i].want,
+			    "%s: rejected as %s (%s)", cases[i].desc,
+			    pt_jerr_code(cases[i].want), e.message);
+		}
+		pt_json_put(j);
+	}
+	deep(64, 1);
+	deep(65, 0);
+	deep(1000, 0);
+
+	/* A very wide object with one duplicate at the end stays fast. */
+	{
+		struct pt_buf w = { 0 };
+
+		pt_buf_addc(&w, '{');
+		for (i = 0; i < 200000; i++)
+			pt_buf_printf(&w, "\"k%zu\":%zu,", i, i);
+		pt_buf_adds(&w, "\"k7\":0}");
+		rc = pt_json_parse(w.data, w.len, 64, &j, &e);
+		ok(rc == PT_EINVAL && e.code == PT_JE_DUPKEY,
+		    "duplicate among 200000 keys found");
+		pt_buf_free(&w);
+	}
+
+	/* Values and scalar text. */
+	s = "{\"s\":\"a\\u0000b\",\"i\":42,\"d\":1.50,\"t\":true,\"n\":null}";
+	rc = pt_json_parse(s, strlen(s), 64, &j, &e);
+	ok(rc == PT_OK, "value document parses");
+	{
+		pt_json *v;
+		const char *str;
+
+		str = pt_json_str(pt_json_get(j, "s"), &n);
+		ok(n == 3 && memcmp(str, "a\0b", 3) == 0,
+		    "string with escaped NUL keeps its length");
+		pt_json_scalar_text(pt_json_get(j, "i"), &b);
+		is_str(b.data, "42", "integer as text");
+		pt_buf_reset(&b);
+		pt_json_scalar_text(pt_json_get(j, "d"), &b);
+		is_str(b.data, "1.50", "double keeps its written form");
+		pt_buf_reset(&b);
+		pt_json_scalar_text(pt_json_get(j, "t"), &b);
+		is_str(b.data, "true", "boolean as text");
+		ok(pt_json_get_ex(j, "n", &v) && v == NULL,
+		    "null member is present and NULL");
+		ok(!pt_json_get_ex(j, "missing", &v), "missing member");
+		ok(pt_json_scalar_text(pt_json_get(j, "n"), &b) == PT_EINVAL,
+		    "null has no scalar text");
+	}
+	pt_json_put(j);
+	pt_buf_free(&b);
+
+	/* Serialisation never escapes "/". */
+	j = pt_json_new_object();
+	pt_json_set(j, "url", pt_json_new_cstr("https://x/y"));
+	is_str(pt_json_text(j, PT_JSON_PLAIN, NULL), "{\"url\":\"https://x/y\"}",
+	    "slashes are not escaped");
+	pt_json_put(j);
+
+	ok(pt_utf8_valid("caf\xc3\xa9", 5), "utf8_valid accepts UTF-8");
+	ok(!pt_utf8_valid("\xc3", 1), "utf8_valid rejects a cut sequence");
+	return tap_done();
+}

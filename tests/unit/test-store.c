@@ -1,0 +1,179 @@
+/*
+ * test-store.c - the storage interface on real LMDB files in a temp dir.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
+#include "tap.h"
+#include "testutil.h"
+
+int
+main(void)
+{
+	struct pt_store_opts ro = { 0 };
+	struct pt_store *s, *r;
+	struct pt_txn *t, *c;
+	struct pt_cursor *cur;
+	struct pt_val k, v;
+	struct stat st;
+	char *dir = tu_tmpdir(), sub[600], err[700], key[16];
+	enum pt_err rc;
+	int i, n;
+
+	snprintf(sub, sizeof(sub), "%s/db", dir);
+	s = tu_store(sub, 0);
+	ok(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700,
+	    "store directory created 0700");
+	snprintf(err, sizeof(err), "%s/data.mdb", sub);
+	ok(stat(err, &st) == 0 && (st.st_mode & 0777) == 0600,
+	    "data file created 0600");
+
+	ok(pt_txn_begin(s, NULL, PT_TXN_WRITE, &t) == PT_OK, "write txn");
+	ok(pt_put(t, PT_T_META, "a", 1, "1", 1, 0) == PT_OK, "put a");
+	ok(pt_put(t, PT_T_META, "a", 1, "2", 1, PT_PUT_NOOVERWRITE) == PT_EEXIST,
+	    "no-overwrite put of an existing key is EEXIST");
+	ok(pt_txn_commit(t) == PT_OK, "commit");
+
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	ok(pt_get(t, PT_T_META, "a", 1, &v) == PT_OK && v.len == 1 &&
+	    memcmp(v.data, "1", 1) == 0, "get after commit");
+	ok(pt_get(t, PT_T_META, "zz", 2, &v) == PT_ENOTFOUND, "missing key");
+	ok(pt_put(t, PT_T_META, "b", 1, "", 0, 0) == PT_EINVAL,
+	    "read txn refuses writes");
+	pt_txn_abort(t);
+
+	/* Abort leaves nothing behind. */
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	pt_put(t, PT_T_META, "gone", 4, "x", 1, 0);
+	pt_txn_abort(t);
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	ok(pt_get(t, PT_T_META, "gone", 4, &v) == PT_ENOTFOUND,
+	    "aborted write is invisible");
+	pt_txn_abort(t);
+
+	/* Nested transactions. */
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	ok(pt_txn_begin(s, t, PT_TXN_WRITE, &c) == PT_OK, "child txn");
+	pt_put(c, PT_T_META, "child1", 6, "x", 1, 0);
+	pt_txn_abort(c);
+	pt_txn_begin(s, t, PT_TXN_WRITE, &c);
+	pt_put(c, PT_T_META, "child2", 6, "y", 1, 0);
+	pt_txn_commit(c);
+	pt_txn_commit(t);
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	ok(pt_get(t, PT_T_META, "child1", 6, &v) == PT_ENOTFOUND &&
+	    pt_get(t, PT_T_META, "child2", 6, &v) == PT_OK,
+	    "aborted child vanishes, committed child joins the parent");
+	pt_txn_abort(t);
+
+	/* Cursors: order, seek GE/LE, delete while walking. */
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	for (i = 0; i < 10; i++) {
+		n = snprintf(key, sizeof(key), "k%02d", i * 2);
+		pt_put(t, PT_T_AUX, key, (size_t)n, "v", 1, 0);
+	}
+	pt_txn_commit(t);
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	pt_cursor_open(t, PT_T_AUX, &cur);
+	ok(pt_cursor_seek(cur, "k05", 3, PT_SEEK_GE, &k, &v) == PT_OK &&
+	    k.len == 3 && memcmp(k.data, "k06", 3) == 0, "seek GE k05 -> k06");
+	ok(pt_cursor_seek(cur, "k05", 3, PT_SEEK_LE, &k, &v) == PT_OK &&
+	    memcmp(k.data, "k04", 3) == 0, "seek LE k05 -> k04");
+	ok(pt_cursor_seek(cur, "k06", 3, PT_SEEK_LE, &k, &v) == PT_OK &&
+	    memcmp(k.data, "k06", 3) == 0, "seek LE exact");
+	ok(pt_cursor_seek(cur, "z", 1, PT_SEEK_LE, &k, &v) == PT_OK &&
+	    memcmp(k.data, "k18", 3) == 0, "seek LE past the end -> last");
+	ok(pt_cursor_seek(cur, "a", 1, PT_SEEK_LE, &k, &v) == PT_ENOTFOUND,
+	    "seek LE before the first -> not found");
+	ok(pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, &v) == PT_OK &&
+	    memcmp(k.data, "k00", 3) == 0, "first");
+	for (n = 1; pt_cursor_next(cur, &k, &v) == PT_OK; n++)
+		;
+	is_int(n, 10, "walk visits every key");
+	pt_cursor_close(cur);
+	pt_txn_abort(t);
+
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	pt_cursor_open(t, PT_T_AUX, &cur);
+	n = 0;
+	for (rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, &v); rc == PT_OK;
+	    rc = pt_cursor_next(cur, &k, &v))
+		if (((const char *)k.data)[2] == '0' ||
+		    ((const char *)k.data)[2] == '4') {
+			pt_cursor_del(cur);
+			n++;
+		}
+	pt_cursor_close(cur);
+	pt_txn_commit(t);
+	is_int(n, 4, "deleted k00 k04 k10 k14 while walking");
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	ok(pt_get(t, PT_T_AUX, "k02", 3, &v) == PT_OK &&
+	    pt_get(t, PT_T_AUX, "k04", 3, &v) == PT_ENOTFOUND &&
+	    pt_get(t, PT_T_AUX, "k16", 3, &v) == PT_OK,
+	    "the right keys are gone");
+	pt_txn_abort(t);
+
+	/* Oversized key. */
+	{
+		char big[600];
+
+		memset(big, 'x', sizeof(big));
+		pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+		ok(pt_put(t, PT_T_AUX, big, sizeof(big), "v", 1, 0) ==
+		    PT_ETOOBIG, "a key above the engine limit is ETOOBIG");
+		pt_txn_abort(t);
+	}
+
+	/* A read-only second handle sees committed data. */
+	ro.read_only = 1;
+	ok(pt_store_open(sub, &ro, &r, err, sizeof(err)) == PT_OK,
+	    "read-only open");
+	pt_txn_begin(r, NULL, PT_TXN_READ, &t);
+	ok(pt_get(t, PT_T_META, "a", 1, &v) == PT_OK, "read-only handle reads");
+	pt_txn_abort(t);
+	ok(pt_txn_begin(r, NULL, PT_TXN_WRITE, &t) == PT_EINVAL,
+	    "read-only handle refuses a write txn");
+	pt_store_close(r);
+	pt_store_close(s);
+
+	/* Map full: the write fails cleanly and earlier data survives. */
+	snprintf(sub, sizeof(sub), "%s/tiny", dir);
+	s = tu_store(sub, 256 * 1024);
+	{
+		char val[4000];
+		int full = 0;
+
+		memset(val, 'v', sizeof(val));
+		for (i = 0; i < 1000 && !full; i++) {
+			pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+			n = snprintf(key, sizeof(key), "%06d", i);
+			rc = pt_put(t, PT_T_AUX, key, (size_t)n, val, sizeof(val),
+			    0);
+			if (rc == PT_OK)
+				rc = pt_txn_commit(t);
+			else
+				pt_txn_abort(t);
+			if (rc == PT_EFULL)
+				full = 1;
+		}
+		ok(full, "a small map fills up with EFULL (after %d puts)", i);
+		pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+		ok(pt_get(t, PT_T_AUX, "000000", 6, &v) == PT_OK &&
+		    v.len == sizeof(val), "data before the full write survives");
+		pt_txn_abort(t);
+	}
+	pt_store_close(s);
+
+	/* A world-writable directory is refused. */
+	snprintf(sub, sizeof(sub), "%s/open", dir);
+	mkdir(sub, 0700);
+	chmod(sub, 0777);
+	ok(pt_store_open(sub, NULL, &s, err, sizeof(err)) == PT_EINVAL &&
+	    strstr(err, "world-writable") != NULL,
+	    "world-writable directory refused: %s", err);
+	tu_rmdir(dir);
+	return tap_done();
+}

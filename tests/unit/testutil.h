@@ -1,0 +1,115 @@
+/*
+ * testutil.h - helpers shared by the unit tests: temporary stores and a
+ * memory body reader.  Header-only; each test includes it once.
+ */
+#ifndef PT_TESTUTIL_H
+#define PT_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "json.h"
+#include "store.h"
+
+/* A fresh directory under $TMPDIR; removed by tu_rmdir(). */
+static char * __attribute__((unused))
+tu_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *p;
+
+	if (base == NULL)
+		base = "/tmp";
+	if ((p = malloc(strlen(base) + 32)) == NULL)
+		abort();
+	sprintf(p, "%s/porter-test-XXXXXX", base);
+	if (mkdtemp(p) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	return p;
+}
+
+static void __attribute__((unused))
+tu_rmdir(char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	free(dir);
+}
+
+static struct pt_store * __attribute__((unused))
+tu_store(const char *dir, uint64_t map_size)
+{
+	struct pt_store_opts o = { 0 };
+	struct pt_store *s;
+	char err[256];
+
+	o.map_size = map_size;
+	if (pt_store_open(dir, &o, &s, err, sizeof(err)) != PT_OK) {
+		fprintf(stderr, "store: %s\n", err);
+		abort();
+	}
+	return s;
+}
+
+/* Apply config text to a store; returns the error text or NULL. */
+static __attribute__((unused)) const char *
+tu_apply(struct pt_store *s, const char *text)
+{
+	static char err[1024];
+	struct pt_json_error jerr;
+	struct pt_config *old = NULL, *cfg = NULL;
+	struct pt_txn *txn;
+	pt_json *doc;
+	enum pt_err rc;
+
+	if (pt_json_parse(text, strlen(text), 64, &doc, &jerr) != PT_OK) {
+		snprintf(err, sizeof(err), "json: %s", jerr.message);
+		return err;
+	}
+	if (pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn) != PT_OK)
+		abort();
+	rc = pt_config_load(txn, &old, err, sizeof(err));
+	if (rc != PT_OK && rc != PT_ENOTFOUND)
+		abort();
+	rc = pt_config_parse(doc, old, PT_CFG_OPERATOR, &cfg, err, sizeof(err));
+	pt_json_put(doc);
+	pt_config_free(old);
+	if (rc != PT_OK) {
+		pt_txn_abort(txn);
+		return err;
+	}
+	if (pt_config_save(txn, cfg) != PT_OK || pt_txn_commit(txn) != PT_OK)
+		abort();
+	pt_config_free(cfg);
+	return NULL;
+}
+
+/* A body reader over memory that can stop short. */
+struct tu_body {
+	const char	*data;
+	size_t		 len;	/* bytes available */
+	size_t		 pos;
+};
+
+static ssize_t __attribute__((unused))
+tu_read(void *arg, void *buf, size_t len)
+{
+	struct tu_body *b = arg;
+	size_t n = b->len - b->pos;
+
+	if (n > len)
+		n = len;
+	memcpy(buf, b->data + b->pos, n);
+	b->pos += n;
+	return (ssize_t)n;
+}
+
+#endif
