@@ -149,6 +149,9 @@ pt_config_free(struct pt_config *c)
 		for (j = 0; j < c->workflows[i].argc; j++)
 			pt_free(c->workflows[i].argv[j]);
 		pt_free(c->workflows[i].argv);
+		for (j = 0; j < c->workflows[i].cancel_argc; j++)
+			pt_free(c->workflows[i].cancel_argv[j]);
+		pt_free(c->workflows[i].cancel_argv);
 	}
 	pt_free(c->workflows);
 	pt_json_put(c->doc);
@@ -576,7 +579,8 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 
 		if (pt_scheme_from_json(val, &sch, serr, sizeof(serr)) !=
 		    PT_OK) {
-			fail(v, sub, "%s", serr);
+			/* serr starts with its own pointer below "sub". */
+			snprintf(v->err, v->errlen, "%s%s", sub, serr);
 			goto out;
 		}
 		e->scheme = sch;
@@ -609,6 +613,19 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 			    &e->keys[i]) < 0)
 				goto out;
 			e->nkeys = i + 1;
+			if (e->scheme != NULL) {
+				char kerr[300], sub3[700];
+
+				if (pt_scheme_check_secret(e->scheme,
+				    e->keys[i].secret, e->keys[i].len, kerr,
+				    sizeof(kerr)) != PT_OK) {
+					ptr_join(sub3, sizeof(sub3), sub2, "secret");
+					fail(v, sub3, "not usable with signature "
+					    "scheme %s: %s", pt_scheme_name(e->scheme),
+					    kerr);
+					goto out;
+				}
+			}
 			e->secrets[i].data = e->keys[i].secret;
 			e->secrets[i].len = e->keys[i].len;
 			e->secrets[i].expires_at = e->keys[i].expires_at;
@@ -829,6 +846,34 @@ parse_settings(struct vctx *v, const pt_json *s, struct pt_config *c,
 	return 0;
 }
 
+/* An argv array at "ptr": 1-64 strings, the first an absolute path. */
+static int
+parse_argv(struct vctx *v, const char *ptr, const pt_json *fv, char ***argvp,
+    size_t *argcp)
+{
+	size_t n = pt_json_len(fv), j, alen;
+	const char *as;
+	char **argv;
+
+	if (pt_json_type(fv) != PT_J_ARRAY || n == 0 || n > 64)
+		return fail(v, ptr, "must be a non-empty array of strings (argv)");
+	if ((argv = pt_calloc(n + 1, sizeof(*argv))) == NULL)
+		return fail(v, ptr, "out of memory");
+	*argvp = argv;
+	for (j = 0; j < n; j++) {
+		as = pt_json_str(pt_json_index(fv, j), &alen);
+		if (as == NULL || memchr(as, '\0', alen))
+			return fail(v, ptr, "element %zu must be a string", j);
+		if ((argv[j] = pt_strdup(as)) == NULL)
+			return fail(v, ptr, "out of memory");
+		*argcp = j + 1;
+	}
+	if (argv[0][0] != '/')
+		return fail(v, ptr, "the program must be an absolute path (there "
+		    "is no shell and no PATH search)");
+	return 0;
+}
+
 static int
 workflow_cmp(const void *a, const void *b)
 {
@@ -848,7 +893,7 @@ parse_workflows(struct vctx *v, const pt_json *w, struct pt_config *c)
 	const char *k, *f;
 	pt_json *val, *fv;
 	char sub[512], sub2[600];
-	size_t i, j;
+	size_t i;
 
 	if (w == NULL)
 		return 0;
@@ -877,33 +922,13 @@ parse_workflows(struct vctx *v, const pt_json *w, struct pt_config *c)
 		while (pt_json_iter_next(val, &it2, &f, &fv)) {
 			ptr_join(sub2, sizeof(sub2), sub, f);
 			if (strcmp(f, "exec") == 0) {
-				size_t n = pt_json_len(fv);
-
-				if (pt_json_type(fv) != PT_J_ARRAY || n == 0 ||
-				    n > 64)
-					return fail(v, sub2, "must be a non-empty "
-					    "array of strings (argv)");
-				if ((wf->argv = pt_calloc(n + 1,
-				    sizeof(*wf->argv))) == NULL)
-					return fail(v, sub2, "out of memory");
-				for (j = 0; j < n; j++) {
-					pt_json *a = pt_json_index(fv, j);
-					size_t alen;
-					const char *as = pt_json_str(a, &alen);
-
-					if (as == NULL || memchr(as, '\0', alen))
-						return fail(v, sub2, "element %zu "
-						    "must be a string", j);
-					if ((wf->argv[j] = pt_strdup(as)) ==
-					    NULL)
-						return fail(v, sub2,
-						    "out of memory");
-					wf->argc = j + 1;
-				}
-				if (wf->argv[0][0] != '/')
-					return fail(v, sub2, "the program must be "
-					    "an absolute path (there is no "
-					    "shell and no PATH search)");
+				if (parse_argv(v, sub2, fv, &wf->argv,
+				    &wf->argc) < 0)
+					return -1;
+			} else if (strcmp(f, "cancel_exec") == 0) {
+				if (parse_argv(v, sub2, fv, &wf->cancel_argv,
+				    &wf->cancel_argc) < 0)
+					return -1;
 			} else if (strcmp(f, "timeout_ms") == 0) {
 				if (pt_json_type(fv) != PT_J_INT ||
 				    pt_json_int(fv) < 1 ||
@@ -920,7 +945,7 @@ parse_workflows(struct vctx *v, const pt_json *w, struct pt_config *c)
 				wf->max_output = (size_t)pt_json_int(fv);
 			} else
 				return fail(v, sub2, "unknown field (want exec, "
-				    "timeout_ms, max_output_bytes)");
+				    "cancel_exec, timeout_ms, max_output_bytes)");
 		}
 	}
 	qsort(c->workflows, c->nworkflows, sizeof(*c->workflows), workflow_cmp);

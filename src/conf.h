@@ -59,6 +59,8 @@ struct pt_workflow {
 	char		*key;
 	char		**argv;		/* NULL-terminated; NULL = record only */
 	size_t		 argc;
+	char		**cancel_argv;	/* told about cancellations, or NULL */
+	size_t		 cancel_argc;
 	int64_t		 timeout_ms;
 	size_t		 max_output;	/* bytes of stdout/stderr kept */
 };

@@ -523,27 +523,25 @@ pt_json_parse(const char *text, size_t len, int max_depth, pt_json **out,
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) < len) {
-		/* Trailing white space is left unread by json-c: allowed. */
-		size_t end = json_tokener_get_parse_end(tok);
-		const char *p = text + end;
-
-		while (json_tokener_get_error(tok) == json_tokener_success &&
-		    p < text + len && (*p == ' ' || *p == '\t' || *p == '\n' ||
-		    *p == '\r'))
-			p++;
-		if (json_tokener_get_error(tok) != json_tokener_success ||
-		    p != text + len) {
-			err->code = PT_JE_SYNTAX;
-			err->offset = end;
-			snprintf(err->message, sizeof(err->message),
-			    "%s at byte %zu", json_tokener_error_desc(
-			    json_tokener_get_error(tok)), end);
-			json_object_put(obj);
-			obj = NULL;
-			goto out;
-		}
+	/*
+	 * A bare number at the very end is "continue" to json-c (more digits
+	 * could follow): the validator already saw the whole text, so end it.
+	 */
+	if (json_tokener_get_error(tok) == json_tokener_continue)
+		obj = json_tokener_parse_ex(tok, " ", 1);
+	/*
+	 * The validator saw the whole text (one value, then only white
+	 * space), so json-c has only to agree.
+	 */
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		err->code = PT_JE_SYNTAX;
+		err->offset = json_tokener_get_parse_end(tok);
+		snprintf(err->message, sizeof(err->message), "%s at byte %zu",
+		    json_tokener_error_desc(json_tokener_get_error(tok)),
+		    err->offset);
+		json_object_put(obj);
+		obj = NULL;
+		goto out;
 	}
 	*out = obj;
 	rc = PT_OK;

@@ -58,6 +58,8 @@ struct pt_sig_result {
 	int64_t			 timestamp;	/* signed timestamp (unix s), or 0 */
 	char			 id[256];	/* signed message id, or "" */
 };
+/* NOTE: timestamp and id are filled as read even when verification fails
+ * (for logs); trust them only with PT_SIG_VERIFIED. */
 
 /* The preset called "name", or NULL.  Presets are static: never free them. */
 const struct pt_scheme	*pt_scheme_preset(const char *name);
@@ -69,6 +71,30 @@ const char * const	*pt_scheme_preset_names(void);
  * object in the vocabulary of pt_scheme_to_json().  On PT_EINVAL, "errbuf"
  * names the bad field relative to "desc" as a JSON pointer and says why
  * ("/tolerance_seconds: must be a non-negative integer").
+ * NOTE: the pointer is empty for "desc" itself (": unknown preset \"x\""),
+ * so a caller can prefix its own ("/sources/0/scheme" + errbuf).
+ *
+ * The vocabulary (unknown fields are errors):
+ *   "preset"		 start from this preset, the other fields override
+ *   "kind"		 "hmac" (default), "bearer", "basic" or "header"
+ * kind "hmac":
+ *   "mac"		 "hmac-sha1", "hmac-sha256", "hmac-sha512" (required)
+ *   "encoding"		 "hex" (lower case, the default) or "base64"
+ *   "signature_header"	 a name, or an array of up to 4 (any present)
+ *   "separator"	 " ", "," or ";": the header is a list; null: one value
+ *   "prefix"		 before each signature ("sha256=", "v1,", "v1=");
+ *			 list elements without it are skipped
+ *   "signed"		 template over {body} {timestamp} {id} {url} {params}
+ *			 ("{url}{params}": Twilio's URL + sorted form fields)
+ *   "timestamp"	 {"header": name} or {"element": key} (a key=value
+ *			 element of the signature header), "unit": "s"/"ms"
+ *   "id"		 {"header": name}
+ *   "tolerance_seconds" 0 = no window; "tolerance_direction" "both"/"past"
+ *   "secret_encoding"	 "raw", "whsec" (base64 after an optional "whsec_"),
+ *			 "v1,whsec" (also after an optional "v1,")
+ * kinds "bearer", "basic", "header":
+ *   "header"		 the credential header ("authorization",
+ *			 "x-webhook-secret" by default)
  */
 enum pt_err	pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
 		    char *errbuf, size_t errlen);

@@ -15,6 +15,10 @@ static const struct {
 	enum pt_jerr	 want;
 } cases[] = {
 	{ "empty object", "{}", 0, PT_JE_OK },
+	{ "bare number", "42", 0, PT_JE_OK },
+	{ "bare number, blanks after", "-1.5e3  ", 0, PT_JE_OK },
+	{ "bare string", "\"x\"", 0, PT_JE_OK },
+	{ "bare literal", "true", 0, PT_JE_OK },
 	{ "nested", "{\"a\":[1,2,{\"b\":null}],\"c\":true}", 0, PT_JE_OK },
 	{ "white space around", " \t\r\n{\"a\": 1} \n", 0, PT_JE_OK },
 	{ "numbers", "[0, -0, 1.5e10, -2E-3, 123456789012345678]", 0, PT_JE_OK },
