@@ -27,6 +27,9 @@ struct pt_source_type {
 	const char		*scheme;	/* preset name; NULL = none */
 	int			 verify;	/* default of "verify" */
 	const char		*event_type_path;
+	const char		*event_type_template;	/* NULL = none */
+	const char		*event_type_rule;	/* NULL, "segment", ... */
+	const char		*batch_path;		/* NULL = none */
 	const char		*timestamp_path;	/* NULL = none */
 	const char		*idempotency_key_path;	/* NULL = none */
 	int			 idempotency_enabled;

@@ -103,6 +103,111 @@ valid_endpoint(const char *s, size_t n)
 }
 
 static void
+template_free(struct pt_template *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nparts; i++) {
+		pt_free(t->text[i]);
+		pt_path_free(t->paths[i]);
+	}
+	pt_free(t->text);
+	pt_free(t->paths);
+	pt_free(t->tail);
+	pt_free(t->source);
+	pt_free(t);
+}
+
+/*
+ * Compile "{path}literal{path}..." into parts.  On failure "msg" says why.
+ */
+static int
+template_compile(const char *s, size_t n, struct pt_template **out,
+    const char **msg)
+{
+	struct pt_template *t;
+	const char *p = s, *end = s + n, *open, *close, *pmsg;
+	size_t cap = 8;
+
+	*out = NULL;
+	*msg = "out of memory";
+	if ((t = pt_calloc(1, sizeof(*t))) == NULL ||
+	    (t->text = pt_calloc(cap, sizeof(*t->text))) == NULL ||
+	    (t->paths = pt_calloc(cap, sizeof(*t->paths))) == NULL ||
+	    (t->source = pt_strndup(s, n)) == NULL)
+		goto fail;
+	while (p < end) {
+		open = memchr(p, '{', (size_t)(end - p));
+		if (open == NULL)
+			break;
+		close = memchr(open, '}', (size_t)(end - open));
+		if (close == NULL) {
+			*msg = "a \"{\" without its \"}\"";
+			goto fail;
+		}
+		if (memchr(p, '}', (size_t)(open - p)) != NULL) {
+			*msg = "a \"}\" without its \"{\"";
+			goto fail;
+		}
+		if (t->nparts == cap) {
+			*msg = "more than 8 paths";
+			goto fail;
+		}
+		if ((t->text[t->nparts] = pt_strndup(p, (size_t)(open - p))) ==
+		    NULL)
+			goto fail;
+		if (pt_path_compile(open + 1, (size_t)(close - open - 1),
+		    &t->paths[t->nparts], &pmsg) != PT_OK) {
+			pt_free(t->text[t->nparts]);
+			t->text[t->nparts] = NULL;
+			*msg = pmsg ? pmsg : "bad path";
+			goto fail;
+		}
+		t->nparts++;
+		p = close + 1;
+	}
+	if (t->nparts == 0) {
+		*msg = "no {path} in the template";
+		goto fail;
+	}
+	if (memchr(p, '}', (size_t)(end - p)) != NULL) {
+		*msg = "a \"}\" without its \"{\"";
+		goto fail;
+	}
+	if ((t->tail = pt_strndup(p, (size_t)(end - p))) == NULL)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	template_free(t);
+	return -1;
+}
+
+int
+pt_template_eval(const struct pt_template *t, const pt_json *body,
+    const pt_json *headers, struct pt_buf *out, char *why, size_t whylen)
+{
+	pt_json *v;
+	size_t i;
+
+	for (i = 0; i < t->nparts; i++) {
+		pt_buf_adds(out, t->text[i]);
+		if (pt_path_resolve(t->paths[i], body, headers, &v, why,
+		    whylen) != PT_PATH_FOUND)
+			return -1;
+		if (pt_json_scalar_text(v, out) != PT_OK) {
+			snprintf(why, whylen, "%s is %s, not a scalar",
+			    t->paths[i]->text, pt_jtype_name(pt_json_type(v)));
+			return -1;
+		}
+	}
+	pt_buf_adds(out, t->tail);
+	return out->failed ? -1 : 0;
+}
+
+static void
 env_free(struct pt_env *e)
 {
 	size_t i;
@@ -125,6 +230,8 @@ env_free(struct pt_env *e)
 	pt_free(e->secrets);
 	pt_path_free(e->event_type_path);
 	pt_path_free(e->timestamp_path);
+	template_free(e->type_template);
+	pt_path_free(e->batch_path);
 	pt_path_free(e->idem_key_path);
 	pt_free(e->public_url);
 	for (i = 0; i < e->nmappings; i++)
@@ -502,7 +609,8 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 {
 	static const char *const fields[] = {
 		"endpoint_id", "verify", "signature", "signing_keys",
-		"event_type_path", "timestamp_path", "idempotency",
+		"event_type_path", "event_type_template", "event_type_rule",
+		"batch_path", "timestamp_path", "idempotency",
 		"max_body_bytes", "mappings", "public_url", NULL
 	};
 	struct pt_json_iter it = { 0 };
@@ -524,6 +632,7 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 			ptr_join(sub, sizeof(sub), ptr, k);
 			return fail(v, sub, "unknown field (want endpoint_id, "
 			    "verify, signature, signing_keys, event_type_path, "
+			    "event_type_template, event_type_rule, batch_path, "
 			    "timestamp_path, idempotency, max_body_bytes, "
 			    "mappings, public_url)");
 		}
@@ -661,8 +770,51 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 	if (parse_path_field(v, ptr, env, "event_type_path",
 	    type->event_type_path, 0, norm, &e->event_type_path) < 0 ||
 	    parse_path_field(v, ptr, env, "timestamp_path", type->timestamp_path,
-	    1, norm, &e->timestamp_path) < 0)
+	    1, norm, &e->timestamp_path) < 0 ||
+	    parse_path_field(v, ptr, env, "batch_path", type->batch_path, 1,
+	    norm, &e->batch_path) < 0)
 		goto out;
+
+	/* event_type_template: used instead of event_type_path when set. */
+	ptr_join(sub, sizeof(sub), ptr, "event_type_template");
+	found = pt_json_get_ex(env, "event_type_template", &val);
+	s = found ? (val ? pt_json_str(val, &n) : NULL) :
+	    type->event_type_template;
+	if (found && val != NULL && s == NULL) {
+		fail(v, sub, "must be a string such as \"{body.a}:{body.b}\" or "
+		    "null");
+		goto out;
+	}
+	if (s != NULL) {
+		const char *tmsg;
+
+		if (!found)
+			n = strlen(s);
+		if (template_compile(s, n, &e->type_template, &tmsg) < 0) {
+			fail(v, sub, "%s", tmsg);
+			goto out;
+		}
+	}
+	if (pt_json_set(norm, "event_type_template", s ? pt_json_new_str(s, n) :
+	    NULL) != PT_OK)
+		goto nomem;
+
+	/* event_type_rule: how CDP payloads name their events. */
+	ptr_join(sub, sizeof(sub), ptr, "event_type_rule");
+	found = pt_json_get_ex(env, "event_type_rule", &val);
+	s = found ? (val ? pt_json_str(val, NULL) : NULL) : type->event_type_rule;
+	e->type_rule = PT_RULE_PATH;
+	if (s != NULL && strcmp(s, "segment") == 0)
+		e->type_rule = PT_RULE_SEGMENT;
+	else if (s != NULL && strcmp(s, "rudderstack") == 0)
+		e->type_rule = PT_RULE_RUDDERSTACK;
+	else if (s != NULL || (found && val != NULL)) {
+		fail(v, sub, "must be \"segment\", \"rudderstack\" or null");
+		goto out;
+	}
+	if (pt_json_set(norm, "event_type_rule", s ? pt_json_new_cstr(s) :
+	    NULL) != PT_OK)
+		goto nomem;
 
 	/* idempotency */
 	ptr_join(sub, sizeof(sub), ptr, "idempotency");

@@ -26,6 +26,21 @@
 #define PT_MAX_BODY_CAP		(16 * 1024 * 1024)
 #define PT_IDEM_WINDOW_DEFAULT	86400
 
+/* "{body.schema}.{body.table}:{body.type}": literal text and paths. */
+struct pt_template {
+	size_t		 nparts;
+	char		**text;		/* literal before part i (may be "") */
+	struct pt_path	**paths;	/* part i's path */
+	char		*tail;		/* literal after the last path */
+	char		*source;	/* as written */
+};
+
+enum pt_type_rule {
+	PT_RULE_PATH,		/* event_type_path (or the template) */
+	PT_RULE_SEGMENT,	/* track: the event name; else the type */
+	PT_RULE_RUDDERSTACK	/* track: "track/<snake_case name>"; else type */
+};
+
 struct pt_key {
 	uint8_t		*secret;	/* resolved bytes */
 	size_t		 len;
@@ -45,6 +60,9 @@ struct pt_env {
 	size_t			 nkeys;
 	struct pt_path		*event_type_path;
 	struct pt_path		*timestamp_path;	/* NULL: none */
+	struct pt_template	*type_template;		/* NULL: none */
+	enum pt_type_rule	 type_rule;
+	struct pt_path		*batch_path;		/* NULL: no batches */
 	int			 idem_enabled;
 	struct pt_path		*idem_key_path;		/* NULL: none */
 	int64_t			 idem_window;		/* seconds */
@@ -88,6 +106,14 @@ struct pt_config {
 enum pt_err	pt_config_parse(const pt_json *doc, const struct pt_config *old,
 		    int mode, struct pt_config **out, char *err, size_t errlen);
 void		pt_config_free(struct pt_config *);
+
+/*
+ * Build the event type from a template; 0, or -1 with "why" when a part is
+ * missing or not a scalar.
+ */
+int		pt_template_eval(const struct pt_template *, const pt_json *body,
+		    const pt_json *headers, struct pt_buf *out, char *why,
+		    size_t whylen);
 
 /* The environment behind "endpoint_id", or NULL. */
 const struct pt_env *pt_config_endpoint(const struct pt_config *,

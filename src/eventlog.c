@@ -405,6 +405,65 @@ out:
 }
 
 enum pt_err
+pt_eventlog_update(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
+    const char *status, const pt_json *set)
+{
+	struct pt_json_iter it = { 0 };
+	struct pt_val v, meta, body;
+	struct pt_buf rec = { 0 }, old_status = { 0 };
+	const char *k, *text, *os;
+	pt_json *m = NULL, *val;
+	enum pt_err rc;
+	uint8_t len[4];
+	size_t n;
+
+	if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) != PT_OK)
+		return rc;
+	if ((rc = decode(&v, &meta, &body)) != PT_OK)
+		return rc;
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		return PT_ECORRUPT;
+	rc = PT_ENOMEM;
+	/* Copy what we need from "v" before writing: it dies at the put. */
+	if ((os = pt_json_str(pt_json_get(m, "status"), NULL)) == NULL ||
+	    pt_buf_adds(&old_status, os) != PT_OK)
+		goto out;
+	while (set != NULL && pt_json_iter_next(set, &it, &k, &val))
+		if (pt_json_set(m, k, pt_json_copy(val)) != PT_OK)
+			goto out;
+	if (status != NULL && pt_json_set(m, "status",
+	    pt_json_new_cstr(status)) != PT_OK)
+		goto out;
+	if ((text = pt_json_text(m, PT_JSON_PLAIN, &n)) == NULL)
+		goto out;
+	len[0] = (uint8_t)(n >> 24);
+	len[1] = (uint8_t)(n >> 16);
+	len[2] = (uint8_t)(n >> 8);
+	len[3] = (uint8_t)n;
+	if (pt_buf_reserve(&rec, 4 + n + body.len) != PT_OK)
+		goto out;
+	pt_buf_add(&rec, len, 4);
+	pt_buf_add(&rec, text, n);
+	pt_buf_add(&rec, body.data, body.len);
+	if ((rc = pt_put(txn, PT_T_EVENTS, id, PT_ID_BIN, rec.data, rec.len,
+	    0)) != PT_OK)
+		goto out;
+	if (status != NULL && strcmp(status, old_status.data) != 0) {
+		if ((rc = del_index(txn, PT_T_EV_STATUS, old_status.data, NULL,
+		    NULL, id)) != PT_OK ||
+		    (rc = put_index(txn, PT_T_EV_STATUS, status, NULL, NULL,
+		    id)) != PT_OK)
+			goto out;
+	}
+	rc = PT_OK;
+out:
+	pt_buf_free(&rec);
+	pt_buf_free(&old_status);
+	pt_json_put(m);
+	return rc;
+}
+
+enum pt_err
 pt_eventlog_delete(struct pt_txn *txn, const uint8_t id[PT_ID_BIN])
 {
 	struct pt_val v, meta, body;

@@ -84,6 +84,14 @@ typedef int (*pt_types_cb)(void *arg, const char *type, uint64_t count,
 enum pt_err	pt_eventlog_types(struct pt_txn *, const char *source,
 		    const char *env, pt_types_cb, void *arg);
 
+/*
+ * Change a record: its status (moving the status index entry) and the
+ * metadata members of "set" (an object; each member replaces one).  The
+ * body is kept.
+ */
+enum pt_err	pt_eventlog_update(struct pt_txn *, const uint8_t id[PT_ID_BIN],
+		    const char *status, const pt_json *set);
+
 /* Delete one record and its index entries (retention, tests). */
 enum pt_err	pt_eventlog_delete(struct pt_txn *, const uint8_t id[PT_ID_BIN]);
 

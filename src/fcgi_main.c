@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +20,18 @@
 #include <fcgiapp.h>
 
 #include "alloc.h"
+#include "commit.h"
 #include "handler.h"
 #include "http.h"
 #include "store.h"
 
 extern char **environ;
 
+#define MAX_THREADS	256
+
 static volatile sig_atomic_t in_request, stop_after;
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t busy_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 usage(FILE *f)
@@ -44,6 +50,9 @@ usage(FILE *f)
 "  PORTER_MAP_SIZE    largest store size, e.g. 4G (default 4G)\n"
 "  PORTER_MOUNT       URL prefix Porter is mounted under, when the server\n"
 "                     passes no PATH_INFO (e.g. /porter)\n"
+"  PORTER_THREADS     requests served at once by this process (default 8);\n"
+"                     with more than 1 their writes share durable commits\n"
+"                     (group commit)\n"
 "Configure sources with porterctl(1); see porter.fcgi(8).\n");
 }
 
@@ -75,10 +84,25 @@ static void
 on_term(int sig)
 {
 	(void)sig;
-	if (!in_request)
+	if (in_request == 0)
 		_exit(0);
 	stop_after = 1;
 	FCGX_ShutdownPending();
+}
+
+/*
+ * Requests in flight, for SIGTERM: finish them, then leave.  Committed
+ * data is in the kernel's hands by then, so _exit loses nothing, even in
+ * relaxed durability; other threads may still be blocked in accept().
+ */
+static void
+busy(int delta)
+{
+	pthread_mutex_lock(&busy_mu);
+	in_request += delta;
+	if (stop_after && in_request == 0)
+		_exit(0);
+	pthread_mutex_unlock(&busy_mu);
 }
 
 struct body_src {
@@ -268,6 +292,100 @@ write_stdout(void *arg, const char *p, size_t n)
 	return 0;
 }
 
+/* PORTER_THREADS: 1 to MAX_THREADS, default 8. */
+static int
+thread_count(void)
+{
+	const char *s = getenv("PORTER_THREADS");
+	long n;
+
+	if (s == NULL || *s == '\0')
+		return 8;
+	n = strtol(s, NULL, 10);
+	if (n < 1)
+		return 1;
+	return n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+struct worker {
+	pthread_t		 thread;
+	struct pt_store		*store;
+	struct pt_committer	*committer;
+};
+
+/*
+ * One serving thread: its own request and context (config cache), the
+ * shared store and committer.  Accepts are serialised, as libfcgi's
+ * threaded example does.
+ */
+static void *
+worker(void *arg)
+{
+	struct worker *w = arg;
+	struct body_src src;
+	struct pt_ctx ctx;
+	FCGX_Request r;
+	int rc;
+
+	pt_ctx_init(&ctx, w->store);
+	ctx.committer = w->committer;
+	if (FCGX_InitRequest(&r, 0, 0) != 0)
+		return NULL;
+	while (!stop_after) {
+		pthread_mutex_lock(&accept_mu);
+		rc = FCGX_Accept_r(&r);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0)
+			break;
+		busy(1);
+		src.in = r.in;
+		serve(&ctx, &w->store, r.envp, read_fcgi, &src, write_fcgi,
+		    r.out);
+		FCGX_Finish_r(&r);
+		busy(-1);
+		pt_idle(&ctx);
+	}
+	FCGX_Free(&r, 1);
+	pt_ctx_free(&ctx);
+	return NULL;
+}
+
+/* Serve with "n" threads sharing one group committer. */
+static int
+serve_threads(struct pt_store *store, int n)
+{
+	struct pt_committer *c = NULL;
+	struct worker *w;
+	int i;
+
+	if (pt_committer_start(store, 64, &c) != PT_OK) {
+		fprintf(stderr, "porter[%ld]: cannot start the committer\n",
+		    (long)getpid());
+		return 1;
+	}
+	if ((w = pt_calloc((size_t)n, sizeof(*w))) == NULL) {
+		pt_committer_stop(c);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		w[i].store = store;
+		w[i].committer = c;
+		if (i > 0 && pthread_create(&w[i].thread, NULL, worker,
+		    &w[i]) != 0) {
+			fprintf(stderr, "porter[%ld]: only %d threads started\n",
+			    (long)getpid(), i);
+			n = i;
+			break;
+		}
+	}
+	worker(&w[0]);
+	for (i = 1; i < n; i++)
+		pthread_join(w[i].thread, NULL);
+	pt_committer_stop(c);
+	pt_free(w);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -276,6 +394,7 @@ main(int argc, char *argv[])
 	struct body_src src;
 	FCGX_Request r;
 	char why[512];
+	int rc;
 
 	if (argc > 1) {
 		if (strcmp(argv[1], "--version") == 0) {
@@ -305,12 +424,19 @@ main(int argc, char *argv[])
 		    (long)getpid());
 		return 1;
 	}
+	/* Threads need the store now; without it, serve 503s until it opens. */
+	if (store != NULL && thread_count() > 1) {
+		pt_ctx_free(&ctx);
+		rc = serve_threads(store, thread_count());
+		pt_store_close(store);
+		return rc;
+	}
 	while (FCGX_Accept_r(&r) >= 0) {
-		in_request = 1;
+		busy(1);
 		src.in = r.in;
 		serve(&ctx, &store, r.envp, read_fcgi, &src, write_fcgi, r.out);
 		FCGX_Finish_r(&r);
-		in_request = 0;
+		busy(-1);
 		if (store != NULL)
 			pt_idle(&ctx);
 		if (stop_after)

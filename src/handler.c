@@ -14,12 +14,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actions.h"
 #include "alloc.h"
+#include "commit.h"
 #include "eventlog.h"
+#include "exec.h"
+#include "idem.h"
 #include "handler.h"
 #include "ids.h"
 #include "json.h"
 #include "path.h"
+#include "retl.h"
+#include "catalog.h"
 #include "scheme.h"
 #include "timeutil.h"
 
@@ -39,7 +45,15 @@ struct ingest {
 	pt_json			*extra;
 	struct pt_buf		 type;		/* event type text */
 	struct pt_event		 ev;
+	struct pt_buf		 idem_key;	/* valid key, or empty */
+	int			 has_idem;
+	struct pt_action_log	*logs;
+	size_t			 nlogs;
 };
+
+#define LEASE_GRACE_US	(30 * 1000000LL)
+#define RECOVER_PER_WRITE	2
+#define PRUNE_PER_WRITE		8
 
 static void
 default_log(void *arg, const char *line)
@@ -240,33 +254,111 @@ read_body(const struct pt_req *req, uint8_t *buf, size_t len)
 	return 0;
 }
 
-/*
- * Write the event record in one transaction and commit: the caller answers
- * 2xx only when this returns PT_OK.
- */
+/* Write the event record in "txn". */
 static enum pt_err
-log_event(struct pt_ctx *ctx, struct ingest *in)
+log_event_in(struct pt_txn *txn, struct ingest *in)
 {
-	struct pt_txn *txn = NULL;
-	enum pt_err rc;
-
 	in->ev.headers = in->logged;
 	in->ev.warnings = in->warnings;
 	in->ev.extra = in->extra;
 	in->ev.body = in->body;
 	in->ev.body_len = in->body_len;
-	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
-		return rc;
-	if ((rc = pt_eventlog_append(txn, &in->ev)) != PT_OK) {
-		pt_txn_abort(txn);
-		return rc;
-	}
-	return pt_txn_commit(txn);
+	return pt_eventlog_append(txn, &in->ev);
+}
+
+static enum pt_err
+log_event_fn(struct pt_txn *txn, void *arg)
+{
+	return log_event_in(txn, arg);
+}
+
+/*
+ * Write the event record in its own transaction and commit (rejected and
+ * invalid requests): the caller answers only when this returns PT_OK.
+ */
+static enum pt_err
+log_event(struct pt_ctx *ctx, struct ingest *in)
+{
+	return pt_write(ctx->store, ctx->committer, log_event_fn, in);
 }
 
 /*
  * Identify the event: its type at event_type_path (scalars as text) and
  * its time at timestamp_path.  Problems are warnings, never failures.
+ */
+/* Where the event type comes from, for warnings. */
+static const char *
+type_source(const struct pt_env *env)
+{
+	if (env->type_rule == PT_RULE_SEGMENT)
+		return "the Segment type/event";
+	if (env->type_rule == PT_RULE_RUDDERSTACK)
+		return "the RudderStack type/event";
+	if (env->type_template != NULL)
+		return env->type_template->source;
+	return env->event_type_path->text;
+}
+
+/*
+ * snake_case of a CDP event name, as RudderStack types track events:
+ * "Order Completed" and "orderCompleted" both give "order_completed".
+ */
+static enum pt_err
+snake_case(const char *s, size_t n, struct pt_buf *out)
+{
+	size_t i;
+	int sep = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ' ' || c == '-' || c == '.' || c == '_' || c == '\t') {
+			sep = out->len > 0;
+			continue;
+		}
+		if (c >= 'A' && c <= 'Z') {
+			if (i > 0 && s[i - 1] >= 'a' && s[i - 1] <= 'z')
+				sep = 1;
+			c = (unsigned char)(c + 32);
+		}
+		if (sep && out->len > 0 && out->data[out->len - 1] != '/')
+			pt_buf_addc(out, '_');
+		sep = 0;
+		pt_buf_addc(out, (char)c);
+	}
+	return out->failed ? PT_ENOMEM : PT_OK;
+}
+
+/*
+ * Segment-spec payloads: a track call is named by its "event", any other
+ * call by its "type" (identify, group, page, ...).
+ */
+static enum pt_err
+cdp_type(struct ingest *in, enum pt_type_rule rule)
+{
+	const char *type = pt_json_str(pt_json_get(in->doc, "type"), NULL);
+	const char *ev;
+	size_t n;
+
+	if (type == NULL)
+		return warn(in, "no event type: a Segment-spec call needs a "
+		    "string \"type\"");
+	if (strcmp(type, "track") != 0)
+		return pt_buf_adds(&in->type, type);
+	if ((ev = pt_json_str(pt_json_get(in->doc, "event"), &n)) == NULL ||
+	    n == 0)
+		return warn(in, "no event type: a track call needs a string "
+		    "\"event\"");
+	if (rule == PT_RULE_SEGMENT)
+		return pt_buf_add(&in->type, ev, n);
+	pt_buf_adds(&in->type, "track/");
+	return snake_case(ev, n, &in->type);
+}
+
+/*
+ * Identify the event: its type (from the template, the CDP rule, or the
+ * path; scalars as text) and its time at timestamp_path.  Problems are
+ * warnings, never failures.
  */
 static enum pt_err
 identify(struct ingest *in)
@@ -275,41 +367,57 @@ identify(struct ingest *in)
 	pt_json *v;
 	char why[300];
 	enum pt_path_res res;
+	enum pt_err rc;
 	int64_t us;
 
-	res = pt_path_resolve(env->event_type_path, in->doc, in->headers, &v,
-	    why, sizeof(why));
-	if (res != PT_PATH_FOUND)
-		return warn(in, "no event type at %s: %s",
-		    env->event_type_path->text, why);
-	switch (pt_json_type(v)) {
-	case PT_J_STRING:
-	case PT_J_INT:
-	case PT_J_DOUBLE:
-	case PT_J_BOOL:
-		if (pt_json_scalar_text(v, &in->type) != PT_OK)
-			return PT_ENOMEM;
-		break;
-	default:
-		return warn(in, "no event type at %s: the value is %s, not a "
-		    "string", env->event_type_path->text,
-		    pt_jtype_name(pt_json_type(v)));
+	if (env->type_rule != PT_RULE_PATH) {
+		if ((rc = cdp_type(in, env->type_rule)) != PT_OK)
+			return rc;
+		if (in->type.len == 0)
+			goto timestamp;
+	} else if (env->type_template != NULL) {
+		if (pt_template_eval(env->type_template, in->doc, in->headers,
+		    &in->type, why, sizeof(why)) < 0) {
+			pt_buf_reset(&in->type);
+			return warn(in, "no event type from %s: %s",
+			    env->type_template->source, why);
+		}
+	} else {
+		res = pt_path_resolve(env->event_type_path, in->doc,
+		    in->headers, &v, why, sizeof(why));
+		if (res != PT_PATH_FOUND)
+			return warn(in, "no event type at %s: %s",
+			    env->event_type_path->text, why);
+		switch (pt_json_type(v)) {
+		case PT_J_STRING:
+		case PT_J_INT:
+		case PT_J_DOUBLE:
+		case PT_J_BOOL:
+			if (pt_json_scalar_text(v, &in->type) != PT_OK)
+				return PT_ENOMEM;
+			break;
+		default:
+			return warn(in, "no event type at %s: the value is %s, "
+			    "not a string", env->event_type_path->text,
+			    pt_jtype_name(pt_json_type(v)));
+		}
 	}
 	if (in->type.len == 0)
-		return warn(in, "no event type at %s: the value is empty",
-		    env->event_type_path->text);
+		return warn(in, "no event type: the value at %s is empty",
+		    type_source(env));
 	if (memchr(in->type.data, '\0', in->type.len) != NULL) {
 		pt_buf_reset(&in->type);
-		return warn(in, "no event type at %s: the value holds a NUL byte",
-		    env->event_type_path->text);
+		return warn(in, "no event type: the value at %s holds a NUL byte",
+		    type_source(env));
 	}
 	if (in->type.len > PT_EVENT_TYPE_MAX) {
 		pt_buf_reset(&in->type);
-		return warn(in, "no event type at %s: the value is longer than "
-		    "%d bytes", env->event_type_path->text, PT_EVENT_TYPE_MAX);
+		return warn(in, "no event type: the value at %s is longer than "
+		    "%d bytes", type_source(env), PT_EVENT_TYPE_MAX);
 	}
 	in->ev.event_type = in->type.data;
 
+timestamp:
 	if (env->timestamp_path == NULL)
 		return PT_OK;
 	res = pt_path_resolve(env->timestamp_path, in->doc, in->headers, &v,
@@ -334,6 +442,8 @@ ingest_free(struct ingest *in)
 	pt_json_put(in->warnings);
 	pt_json_put(in->extra);
 	pt_buf_free(&in->type);
+	pt_buf_free(&in->idem_key);
+	pt_action_logs_free(in->logs, in->nlogs);
 }
 
 /*
@@ -385,18 +495,711 @@ authenticate(struct pt_ctx *ctx, const struct pt_req *req, struct ingest *in)
 }
 
 /*
+ * The idempotency key, when the environment has one: a valid key is kept
+ * in in->idem_key; an invalid one is dropped with a warning that does not
+ * repeat it; no value means no key.
+ */
+static enum pt_err
+idempotency_key(struct ingest *in)
+{
+	const struct pt_env *env = in->env;
+	char why[200];
+	pt_json *v;
+	const char *s;
+	size_t n;
+
+	if (!env->idem_enabled || env->idem_key_path == NULL ||
+	    in->ev.event_type == NULL)
+		return PT_OK;
+	if (pt_path_resolve(env->idem_key_path, in->doc, in->headers, &v, why,
+	    sizeof(why)) != PT_PATH_FOUND || v == NULL)
+		return PT_OK;
+	if (!pt_idem_key_valid(v, why, sizeof(why)))
+		return warn(in, "invalid idempotency key at %s dropped: %s; the "
+		    "event ran without idempotency", env->idem_key_path->text,
+		    why);
+	s = pt_json_str(v, &n);
+	if (pt_buf_add(&in->idem_key, s, n) != PT_OK)
+		return PT_ENOMEM;
+	in->has_idem = 1;
+	return PT_OK;
+}
+
+static void
+idem_scope(const struct ingest *in, struct pt_idem_scope *sc)
+{
+	sc->source = in->env->source_key;
+	sc->environment = in->env->name;
+	sc->event_type = in->ev.event_type;
+	sc->key = in->idem_key.data;
+	sc->key_len = in->idem_key.len;
+}
+
+/*
+ * An execution whose process died while its handlers ran: its event, its
+ * pending actions and runs become "interrupted", and its idempotency key is
+ * released so that the sender's retry (it never got an answer) runs.
+ */
+static enum pt_err
+interrupt_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int64_t now)
+{
+	struct pt_val meta, body;
+	struct pt_idem_scope sc;
+	struct pt_idem_rec r;
+	pt_json *m, *acts, *idem, *set = NULL;
+	uint8_t aid[PT_ID_BIN];
+	enum pt_err rc;
+	size_t i;
+
+	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
+		return rc == PT_ENOTFOUND ? PT_OK : rc;
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		return PT_ECORRUPT;
+	if (strcmp(pt_json_str(pt_json_get(m, "status"), NULL), "pending") !=
+	    0) {
+		pt_json_put(m);
+		return PT_OK;
+	}
+	acts = pt_json_get(m, "actions");
+	for (i = 0; i < pt_json_len(acts); i++)
+		if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i), NULL),
+		    aid) == 0 && (rc = pt_action_interrupt(txn, aid, now)) !=
+		    PT_OK && rc != PT_ENOTFOUND)
+			goto out;
+	idem = pt_json_get(m, "idempotency");
+	if (idem != NULL && pt_json_str(pt_json_get(idem, "key"), NULL)) {
+		sc.source = pt_json_str(pt_json_get(m, "source"), NULL);
+		sc.environment = pt_json_str(pt_json_get(m, "environment"), NULL);
+		sc.event_type = pt_json_str(pt_json_get(m, "event_type"), NULL);
+		sc.key = pt_json_str(pt_json_get(idem, "key"), &sc.key_len);
+		/* Release only the reservation this event holds. */
+		if ((rc = pt_idem_lookup(txn, &sc, now, INT64_MAX, &r)) !=
+		    PT_OK)
+			goto out;
+		if ((r.state == PT_IDEM_STALE || r.state == PT_IDEM_PENDING) &&
+		    memcmp(r.event_id, id, PT_ID_BIN) == 0 &&
+		    (rc = pt_idem_release(txn, &sc)) != PT_OK)
+			goto out;
+	}
+	rc = PT_ENOMEM;
+	if ((set = pt_json_new_object()) == NULL ||
+	    pt_json_set(set, "error", pt_json_new_object()) != PT_OK ||
+	    pt_json_set(pt_json_get(set, "error"), "code",
+	    pt_json_new_cstr("interrupted")) != PT_OK ||
+	    pt_json_set(pt_json_get(set, "error"), "message", pt_json_new_cstr(
+	    "the process died while the workflow handlers ran; the outcome is "
+	    "unknown")) != PT_OK)
+		goto out;
+	rc = pt_eventlog_update(txn, id, "interrupted", set);
+out:
+	pt_json_put(set);
+	pt_json_put(m);
+	return rc;
+}
+
+enum pt_err
+pt_recover(struct pt_txn *txn, int64_t now, size_t max, size_t *done)
+{
+	struct pt_cursor *cur = NULL;
+	struct pt_val k, meta, body;
+	uint8_t (*ids)[PT_ID_BIN];
+	static const char prefix[] = "pending";
+	enum pt_err rc;
+	size_t n = 0, i;
+	pt_json *m;
+
+	*done = 0;
+	if (max == 0 || max > 100000)
+		max = 100000;
+	if ((ids = pt_calloc(max, PT_ID_BIN)) == NULL)
+		return PT_ENOMEM;
+
+	if ((rc = pt_cursor_open(txn, PT_T_EV_STATUS, &cur)) != PT_OK)
+		return rc;
+	for (rc = pt_cursor_seek(cur, prefix, sizeof(prefix), PT_SEEK_GE, &k,
+	    NULL); rc == PT_OK && n < max;
+	    rc = pt_cursor_next(cur, &k, NULL)) {
+		const uint8_t *id = (const uint8_t *)k.data + sizeof(prefix);
+		int64_t lease;
+
+		if (k.len != sizeof(prefix) + PT_ID_BIN ||
+		    memcmp(k.data, prefix, sizeof(prefix)) != 0)
+			break;
+		if (pt_eventlog_get(txn, id, &meta, &body) != PT_OK)
+			continue;
+		if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+			continue;
+		lease = pt_json_int(pt_json_get(m, "lease_until_us"));
+		pt_json_put(m);
+		if (lease > now)
+			break;	/* oldest first: the rest are younger */
+		memcpy(ids[n++], id, PT_ID_BIN);
+	}
+	pt_cursor_close(cur);
+	if (rc != PT_OK && rc != PT_ENOTFOUND)
+		goto out;
+	for (i = 0; i < n; i++)
+		if ((rc = interrupt_event(txn, ids[i], now)) != PT_OK)
+			goto out;
+	*done = n;
+	rc = PT_OK;
+out:
+	pt_free(ids);
+	return rc;
+}
+
+/* The 2xx body: {"id", "event_type", "status", ...extra members}. */
+static void
+answer(struct pt_resp *resp, int status, const struct ingest *in,
+    const char *extra)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	pt_buf_reset(&resp->body);
+	pt_buf_adds(&resp->body, "{\"id\": ");
+	pt_buf_add_json_str(&resp->body, in->ev.id_text,
+	    strlen(in->ev.id_text));
+	pt_buf_adds(&resp->body, ", \"event_type\": ");
+	if (in->ev.event_type)
+		pt_buf_add_json_str(&resp->body, in->type.data, in->type.len);
+	else
+		pt_buf_adds(&resp->body, "null");
+	pt_buf_adds(&resp->body, ", \"status\": ");
+	pt_buf_add_json_str(&resp->body, in->ev.status, strlen(in->ev.status));
+	if (extra)
+		pt_buf_adds(&resp->body, extra);
+	pt_buf_adds(&resp->body, "}\n");
+}
+
+/* Set member "key" of in->extra. */
+static enum pt_err
+extra(struct ingest *in, const char *key, pt_json *val)
+{
+	return pt_json_set(in->extra, key, val);
+}
+
+/* The environment a workflow handler gets: nothing inherited. */
+static void
+job_env(const struct ingest *in, const struct pt_action_log *al,
+    char buf[8][300], char *envp[9])
+{
+	int i = 0;
+
+	snprintf(buf[i++], 300, "PATH=/usr/local/bin:/usr/bin:/bin");
+	snprintf(buf[i++], 300, "LANG=C.UTF-8");
+	snprintf(buf[i++], 300, "TZ=UTC");
+	snprintf(buf[i++], 300, "PORTER_EVENT_ID=%s", in->ev.id_text);
+	snprintf(buf[i++], 300, "PORTER_RUN_ID=%s", al->job.run_text);
+	snprintf(buf[i++], 300, "PORTER_WORKFLOW=%s", al->job.workflow);
+	snprintf(buf[i++], 300, "PORTER_ACTION=%s", al->job.kind);
+	snprintf(buf[i++], 300, "PORTER_SOURCE=%s/%s", in->env->source_key,
+	    in->env->name);
+	for (i = 0; i < 8; i++)
+		envp[i] = buf[i];
+	envp[8] = NULL;
+}
+
+/* What the first transaction decided, for the answer. */
+enum stage_kind {
+	STAGE_EXECUTED,		/* actions ran (maybe handlers pending) */
+	STAGE_REPLAYED,		/* idempotent: an earlier execution stands */
+	STAGE_CONFLICT		/* the key is held by a running execution */
+};
+
+struct stage {
+	struct pt_ctx		*ctx;
+	struct ingest		*in;
+	enum stage_kind		 kind;
+	struct pt_idem_rec	 rec;		/* replayed/conflict: the holder */
+	size_t			 pending;	/* handlers to run after commit */
+	struct pt_exec_result	*res;		/* their outcomes */
+	size_t			 failed;
+};
+
+/*
+ * Step 6, as one write: housekeeping, the idempotency check, every
+ * action's effects and log, the event record and the idempotency record.
+ * Runs in whatever transaction pt_write() gives it (its own, or a nested
+ * one inside a group commit).
+ */
+static enum pt_err
+stage_fn(struct pt_txn *txn, void *arg)
+{
+	struct stage *st = arg;
+	struct ingest *in = st->in;
+	struct pt_event_ctx ectx;
+	struct pt_idem_scope sc;
+	pt_json *ids = NULL, *ij = NULL;
+	char orig[PT_ID_MAX];
+	enum pt_err rc;
+	size_t i, pruned, recovered;
+	int64_t now = in->ev.received_at, lease = 0;
+
+	/* A little housekeeping per write keeps the store bounded. */
+	if ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE, &pruned)) != PT_OK ||
+	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE, &recovered)) !=
+	    PT_OK)
+		return rc;
+	st->kind = STAGE_EXECUTED;
+	st->pending = 0;
+	pt_action_logs_free(in->logs, in->nlogs);
+	in->logs = NULL;
+	in->nlogs = 0;
+
+	if (in->has_idem) {
+		idem_scope(in, &sc);
+		if ((rc = pt_idem_lookup(txn, &sc, now, in->env->idem_window *
+		    1000000, &st->rec)) != PT_OK)
+			return rc;
+		rc = PT_ENOMEM;
+		if ((ij = pt_json_new_object()) == NULL ||
+		    pt_json_set(ij, "key", pt_json_new_str(in->idem_key.data,
+		    in->idem_key.len)) != PT_OK)
+			goto out;
+		if (st->rec.state == PT_IDEM_DONE ||
+		    st->rec.state == PT_IDEM_PENDING) {
+			pt_id_text("evt", st->rec.event_id, orig);
+			if (pt_json_set(ij, "original_event_id",
+			    pt_json_new_cstr(orig)) != PT_OK ||
+			    extra(in, "idempotency", ij) != PT_OK) {
+				ij = NULL;
+				goto out;
+			}
+			ij = NULL;
+			if (st->rec.state == PT_IDEM_DONE) {
+				st->kind = STAGE_REPLAYED;
+				in->ev.status = "idempotent";
+			} else {
+				st->kind = STAGE_CONFLICT;
+				in->ev.status = "conflict";
+				in->ev.error_code = "in_progress";
+				in->ev.error_message = "the same event is being "
+				    "executed by another request";
+			}
+			rc = log_event_in(txn, in);
+			goto out;
+		}
+		if (st->rec.state == PT_IDEM_STALE &&
+		    (rc = interrupt_event(txn, st->rec.event_id, now)) != PT_OK)
+			goto out;
+	}
+
+	if (in->ev.event_type != NULL) {
+		memset(&ectx, 0, sizeof(ectx));
+		ectx.cfg = st->ctx->cfg;
+		ectx.env = in->env;
+		ectx.event_type = in->ev.event_type;
+		ectx.event_id = in->ev.id_text;
+		ectx.body = in->doc;
+		ectx.headers = in->headers;
+		ectx.now = now;
+		if ((rc = pt_actions_run(txn, &ectx, &in->logs, &in->nlogs)) !=
+		    PT_OK)
+			goto out;
+		rc = PT_ENOMEM;
+		if ((ids = pt_json_new_array()) == NULL)
+			goto out;
+		for (i = 0; i < in->nlogs; i++) {
+			if (in->logs[i].status == PT_ACT_PENDING) {
+				st->pending++;
+				lease += in->logs[i].job.timeout_ms * 1000;
+			}
+			if (pt_json_append(ids, pt_json_new_cstr(
+			    in->logs[i].id_text)) != PT_OK)
+				goto out;
+		}
+		if (extra(in, "actions", ids) != PT_OK) {
+			ids = NULL;
+			goto out;
+		}
+		ids = NULL;
+		in->ev.status = in->nlogs == 0 ? "no_mapping" : st->pending ?
+		    "pending" : "accepted";
+	} else
+		in->ev.status = "no_event_type";
+
+	rc = PT_ENOMEM;
+	if (st->pending) {
+		lease += now + LEASE_GRACE_US;
+		if (extra(in, "lease_until_us", pt_json_new_int(lease)) != PT_OK)
+			goto out;
+	}
+	if (in->has_idem) {
+		if (extra(in, "idempotency", ij) != PT_OK) {
+			ij = NULL;
+			goto out;
+		}
+		ij = NULL;
+		idem_scope(in, &sc);
+		if ((rc = st->pending ? pt_idem_put(txn, &sc, PT_IDEM_PENDING,
+		    in->ev.id, now, lease, pt_idem_owner()) : pt_idem_put(txn,
+		    &sc, PT_IDEM_DONE, in->ev.id, now, now +
+		    in->env->idem_window * 1000000, 0)) != PT_OK)
+			goto out;
+	}
+	rc = log_event_in(txn, in);
+out:
+	pt_json_put(ids);
+	pt_json_put(ij);
+	return rc;
+}
+
+/*
+ * The second write of an execution with handlers: their outcomes, the
+ * event's final status, and the idempotency record -- done when every
+ * handler succeeded, released otherwise so that the sender's retry runs.
+ */
+static enum pt_err
+finish_fn(struct pt_txn *txn, void *arg)
+{
+	struct stage *st = arg;
+	struct ingest *in = st->in;
+	struct pt_idem_scope sc;
+	pt_json *set = NULL, *e;
+	enum pt_err rc;
+	size_t i;
+	int64_t now = st->ctx->now();
+
+	st->failed = 0;
+	for (i = 0; i < in->nlogs; i++) {
+		struct pt_action_log *al = &in->logs[i];
+
+		if (al->status != PT_ACT_PENDING || !al->has_job)
+			continue;
+		if ((rc = pt_action_finish(txn, al, &st->res[i], now)) != PT_OK)
+			return rc;
+		if (al->status == PT_ACT_FAILED)
+			st->failed++;
+	}
+	in->ev.status = st->failed ? "failed" : "accepted";
+	rc = PT_ENOMEM;
+	if ((set = pt_json_new_object()) == NULL ||
+	    pt_json_set(set, "lease_until_us", NULL) != PT_OK)
+		goto out;
+	if (st->failed && ((e = pt_json_new_object()) == NULL ||
+	    pt_json_set(set, "error", e) != PT_OK ||
+	    pt_json_set(e, "code", pt_json_new_cstr("handler_failed")) != PT_OK ||
+	    pt_json_set(e, "message", pt_json_new_cstr("a workflow handler "
+	    "failed; see the action log")) != PT_OK))
+		goto out;
+	if ((rc = pt_eventlog_update(txn, in->ev.id, in->ev.status, set)) !=
+	    PT_OK)
+		goto out;
+	if (in->has_idem) {
+		idem_scope(in, &sc);
+		rc = st->failed ? pt_idem_release(txn, &sc) : pt_idem_put(txn,
+		    &sc, PT_IDEM_DONE, in->ev.id, now, now +
+		    in->env->idem_window * 1000000, 0);
+	}
+out:
+	pt_json_put(set);
+	return rc;
+}
+
+/*
+ * Run the pending handlers, outside any transaction, then record their
+ * outcome; answer 200, or 502 when one failed.
+ */
+static int
+run_jobs(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
+    struct stage *st)
+{
+	struct ingest *in = st->in;
+	char envbuf[8][300], *envp[9];
+	const char *input;
+	enum pt_err rc;
+	size_t i, n;
+	int status;
+
+	if ((st->res = pt_calloc(in->nlogs, sizeof(*st->res))) == NULL)
+		return reject(ctx, req, resp, 500, "internal_error",
+		    "out of memory (event %s stays pending)", in->ev.id_text);
+	for (i = 0; i < in->nlogs; i++) {
+		struct pt_action_log *al = &in->logs[i];
+
+		if (al->status != PT_ACT_PENDING || !al->has_job)
+			continue;
+		job_env(in, al, envbuf, envp);
+		if ((input = pt_json_text(al->job.input, PT_JSON_PLAIN, &n)) ==
+		    NULL) {
+			snprintf(st->res[i].error, sizeof(st->res[i].error),
+			    "out of memory");
+			continue;
+		}
+		if (pt_exec(al->job.argv, envp, input, n, al->job.timeout_ms,
+		    al->job.max_output, &st->res[i]) != PT_OK &&
+		    st->res[i].error[0] == '\0')
+			snprintf(st->res[i].error, sizeof(st->res[i].error),
+			    "could not start");
+	}
+	rc = pt_write(ctx->store, ctx->committer, finish_fn, st);
+	for (i = 0; i < in->nlogs; i++)
+		pt_exec_result_free(&st->res[i]);
+	pt_free(st->res);
+	st->res = NULL;
+	if (rc != PT_OK)
+		return store_failure(ctx, req, resp, rc, "recording handler "
+		    "results (the event stays pending until recovered)");
+	for (i = 0; i < in->nlogs; i++)
+		if (in->logs[i].status == PT_ACT_FAILED && in->logs[i].has_job)
+			logf_(ctx, "workflow handler failed: event %s action %s: "
+			    "%s", in->ev.id_text, in->logs[i].id_text,
+			    in->logs[i].message);
+	if (st->failed) {
+		pt_resp_header(resp, "Retry-After", "60");
+		status = reject(ctx, req, resp, 502, "handler_failed", "%zu "
+		    "workflow handler%s failed (event %s); see `porterctl log "
+		    "%s`", st->failed, st->failed == 1 ? "" : "s",
+		    in->ev.id_text, in->ev.id_text);
+		return status;
+	}
+	answer(resp, 200, in, NULL);
+	return 200;
+}
+
+/*
+ * Step 6: stage everything in one write, commit, then answer (running the
+ * workflow handlers first, when there are any).
+ */
+static int
+execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
+    struct ingest *in)
+{
+	struct stage st;
+	char orig[PT_ID_MAX], extra_text[200], ra[32];
+	enum pt_err rc;
+	int64_t secs;
+
+	memset(&st, 0, sizeof(st));
+	st.ctx = ctx;
+	st.in = in;
+	if ((rc = pt_write(ctx->store, ctx->committer, stage_fn, &st)) != PT_OK)
+		return store_failure(ctx, req, resp, rc, "recording the event");
+	switch (st.kind) {
+	case STAGE_REPLAYED:
+		pt_id_text("evt", st.rec.event_id, orig);
+		snprintf(extra_text, sizeof(extra_text), ", \"idempotent\": true, "
+		    "\"original_event_id\": \"%s\"", orig);
+		answer(resp, 200, in, extra_text);
+		return 200;
+	case STAGE_CONFLICT:
+		pt_id_text("evt", st.rec.event_id, orig);
+		secs = (st.rec.expires_at - in->ev.received_at + 999999) /
+		    1000000;
+		snprintf(ra, sizeof(ra), "%lld", (long long)(secs < 1 ? 1 :
+		    secs));
+		pt_resp_header(resp, "Retry-After", ra);
+		return reject(ctx, req, resp, 409, "in_progress", "event %s with "
+		    "this idempotency key is still executing; retry later "
+		    "(logged as %s)", orig, in->ev.id_text);
+	case STAGE_EXECUTED:
+	default:
+		break;
+	}
+	if (st.pending)
+		return run_jobs(ctx, req, resp, &st);
+	answer(resp, 200, in, NULL);
+	return 200;
+}
+
+#define MAX_BATCH 1000
+
+struct batch {
+	struct pt_ctx	*ctx;
+	struct stage	*st;
+	size_t		 n;
+};
+
+/* Stage every element of a batch, each in a nested transaction. */
+static enum pt_err
+batch_fn(struct pt_txn *txn, void *arg)
+{
+	struct batch *b = arg;
+	struct pt_txn *child;
+	enum pt_err rc;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		struct ingest *in = b->st[i].in;
+
+		if ((rc = pt_txn_begin(pt_txn_store(txn), txn, PT_TXN_WRITE,
+		    &child)) != PT_OK)
+			return rc;
+		if (in->ev.status != NULL)	/* an invalid element: log it */
+			rc = log_event_in(child, in);
+		else
+			rc = stage_fn(child, &b->st[i]);
+		if (rc != PT_OK) {
+			pt_txn_abort(child);
+			return rc;
+		}
+		if ((rc = pt_txn_commit(child)) != PT_OK)
+			return rc;
+	}
+	return PT_OK;
+}
+
+/*
+ * A batch payload ({"batch": [...]}, as Segment-spec CDPs send): every
+ * element is identified, executed and logged as an event of its own, all in
+ * one write.  The answer lists each element's outcome; it is 2xx only when
+ * every element was accepted, replayed or logged, so that a sender retries
+ * a batch in which a handler failed or an element's key was busy.
+ */
+static int
+ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
+    struct pt_resp *resp, struct ingest *parent, const pt_json *arr)
+{
+	struct ingest *subs = NULL;
+	struct stage *st = NULL;
+	struct batch b;
+	struct pt_resp one;
+	enum pt_err rc;
+	size_t i, n = pt_json_len(arr), bad = 0;
+	int status = 200, s1;
+	const char *text;
+	size_t tlen;
+
+	if ((subs = pt_calloc(n, sizeof(*subs))) == NULL ||
+	    (st = pt_calloc(n, sizeof(*st))) == NULL) {
+		status = reject(ctx, req, resp, 500, "internal_error",
+		    "out of memory for a batch of %zu", n);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct ingest *in = &subs[i];
+		pt_json *el = pt_json_index(arr, i), *bj;
+
+		in->env = parent->env;
+		in->ev = parent->ev;
+		in->ev.status = NULL;
+		in->ev.event_type = NULL;
+		in->ev.received_at = parent->ev.received_at + (int64_t)i;
+		in->ev.event_time = in->ev.received_at;
+		if (pt_id_new("evt", in->ev.received_at, in->ev.id,
+		    in->ev.id_text) != PT_OK ||
+		    (text = pt_json_text(el, PT_JSON_PLAIN, &tlen)) == NULL ||
+		    (in->body = pt_malloc(tlen + 1)) == NULL ||
+		    (in->warnings = pt_json_new_array()) == NULL ||
+		    (in->extra = pt_json_copy(parent->extra)) == NULL ||
+		    (bj = pt_json_new_object()) == NULL ||
+		    pt_json_set(in->extra, "batch", bj) != PT_OK ||
+		    pt_json_set(bj, "index", pt_json_new_int((int64_t)i)) !=
+		    PT_OK ||
+		    pt_json_set(bj, "count", pt_json_new_int((int64_t)n)) !=
+		    PT_OK ||
+		    pt_json_set(bj, "first_event_id", pt_json_new_cstr(i == 0 ?
+		    in->ev.id_text : subs[0].ev.id_text)) != PT_OK) {
+			status = reject(ctx, req, resp, 500, "internal_error",
+			    "out of memory for a batch of %zu", n);
+			goto out;
+		}
+		memcpy(in->body, text, tlen);
+		in->body_len = tlen;
+		in->headers = pt_json_ref(parent->headers);
+		in->logged = pt_json_ref(parent->logged);
+		st[i].ctx = ctx;
+		st[i].in = in;
+		if (pt_json_type(el) != PT_J_OBJECT) {
+			in->ev.status = "invalid";
+			in->ev.event_time = 0;
+			in->ev.error_code = "not_an_object";
+			in->ev.error_message = "a batch element must be an object";
+			bad++;
+			continue;
+		}
+		in->doc = pt_json_ref(el);
+		if (identify(in) != PT_OK || idempotency_key(in) != PT_OK) {
+			status = reject(ctx, req, resp, 500, "internal_error",
+			    "out of memory");
+			goto out;
+		}
+	}
+	b.ctx = ctx;
+	b.st = st;
+	b.n = n;
+	if ((rc = pt_write(ctx->store, ctx->committer, batch_fn, &b)) !=
+	    PT_OK) {
+		status = store_failure(ctx, req, resp, rc, "recording a batch");
+		goto out;
+	}
+
+	/* Handlers run after the commit, element by element. */
+	pt_buf_reset(&resp->body);
+	pt_buf_printf(&resp->body, "{\"batch\": true, \"count\": %zu, "
+	    "\"events\": [", n);
+	for (i = 0; i < n; i++) {
+		struct ingest *in = &subs[i];
+
+		s1 = 200;
+		memset(&one, 0, sizeof(one));
+		if (in->doc != NULL && st[i].kind == STAGE_EXECUTED &&
+		    st[i].pending)
+			s1 = run_jobs(ctx, req, &one, &st[i]);
+		if (st[i].kind == STAGE_CONFLICT)
+			s1 = 409;
+		if (s1 != 200 && status == 200)
+			status = s1;
+		pt_buf_printf(&resp->body, "%s{\"id\": \"%s\", \"event_type\": ",
+		    i ? ", " : "", in->ev.id_text);
+		if (in->ev.event_type)
+			pt_buf_add_json_str(&resp->body, in->type.data,
+			    in->type.len);
+		else
+			pt_buf_adds(&resp->body, "null");
+		pt_buf_printf(&resp->body, ", \"status\": \"%s\"}",
+		    in->ev.status ? in->ev.status : "?");
+		pt_resp_free(&one);
+	}
+	pt_buf_adds(&resp->body, "]}\n");
+	resp->content_type = "application/json";
+	if (status == 200 && bad == 0) {
+		resp->status = 200;
+		goto out;
+	}
+	/* Keep the per-element list in the log; answer with an error code. */
+	{
+		struct pt_buf list = { 0 };
+
+		pt_buf_add(&list, resp->body.data, resp->body.len);
+		if (status == 409)
+			pt_resp_header(resp, "Retry-After", "5");
+		else if (status == 502)
+			pt_resp_header(resp, "Retry-After", "60");
+		status = reject(ctx, req, resp, status == 200 ? 400 : status,
+		    status == 200 ? "invalid_batch_element" : status == 409 ?
+		    "in_progress" : status == 502 ? "handler_failed" :
+		    "batch_failed", "%zu of %zu batch elements were not "
+		    "executed; the others were (idempotency keys make a retry "
+		    "safe): %.*s", bad + (status != 200), n,
+		    (int)(list.len > 300 ? 300 : list.len),
+		    list.data ? list.data : "");
+		pt_buf_free(&list);
+	}
+out:
+	for (i = 0; subs != NULL && i < n; i++)
+		ingest_free(&subs[i]);
+	pt_free(subs);
+	pt_free(st);
+	return status;
+}
+
+/*
  * POST <mount>/receive/<endpoint_id>.
  */
 static int
 ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
-    const char *endpoint)
+    const char *endpoint, const char *sub)
 {
+	const struct pt_source_type *type;
+	struct pt_retl_route retl;
 	struct ingest in;
 	struct pt_json_error jerr;
+	const char *method = req->method ? req->method : "", *allow;
 	char err[512];
 	uint64_t clen;
 	enum pt_err rc;
-	int status;
+	int status, bodiless = 0;
 
 	memset(&in, 0, sizeof(in));
 
@@ -412,14 +1215,48 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		    "no source environment has endpoint %.80s", endpoint);
 		goto out;
 	}
+	type = pt_catalog_lookup(in.env->source_type);
+	if (sub != NULL) {
+		/* Reverse ETL: Knock-REST-shaped calls under the endpoint. */
+		if (type == NULL || type->kind != PT_KIND_RETL) {
+			status = reject(ctx, req, resp, 404, "not_found",
+			    "no such resource: %s is a %s source, which takes "
+			    "POST /receive/<endpoint_id> only", endpoint,
+			    in.env->source_type);
+			goto out;
+		}
+		switch (pt_retl_route(sub, method, &retl, &allow, err,
+		    sizeof(err))) {
+		case 0:
+			break;
+		case 405:
+			pt_resp_header(resp, "Allow", allow);
+			status = reject(ctx, req, resp, 405, "method_not_allowed",
+			    "%s takes %s, not %.16s", sub, allow, method);
+			goto out;
+		default:
+			status = reject(ctx, req, resp, 404, "not_found", "%s",
+			    err);
+			goto out;
+		}
+		bodiless = !pt_retl_needs_body(&retl) &&
+		    req->content_length == NULL;
+	} else if (strcmp(method, "POST") != 0) {
+		pt_resp_header(resp, "Allow", "POST");
+		status = reject(ctx, req, resp, 405, "method_not_allowed",
+		    "webhooks are delivered with POST, not %.16s", method);
+		goto out;
+	}
 
 	/* 2. Bound: length first, so nothing oversized is ever read. */
-	if (req->content_length == NULL) {
+	if (bodiless)
+		clen = 0;
+	else if (req->content_length == NULL) {
 		status = reject(ctx, req, resp, 411, "length_required",
 		    "a Content-Length header is required");
 		goto out;
 	}
-	if (pt_parse_content_length(req->content_length, &clen) < 0) {
+	else if (pt_parse_content_length(req->content_length, &clen) < 0) {
 		status = reject(ctx, req, resp, 411, "length_required",
 		    "Content-Length must be a decimal number of bytes");
 		goto out;
@@ -431,7 +1268,7 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		    (unsigned long long)in.env->max_body);
 		goto out;
 	}
-	if (!pt_is_json_content_type(req->content_type)) {
+	if (!bodiless && !pt_is_json_content_type(req->content_type)) {
 		status = reject(ctx, req, resp, 415, "unsupported_media_type",
 		    "the body must be JSON (Content-Type: application/json), "
 		    "not %.60s", req->content_type ? req->content_type :
@@ -493,8 +1330,12 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	}
 
 	/* 4. Parse strictly. */
-	rc = pt_json_parse((const char *)in.body, in.body_len,
-	    PT_JSON_MAX_DEPTH, &in.doc, &jerr);
+	if (sub != NULL && in.body_len == 0 && !pt_retl_needs_body(&retl)) {
+		rc = (in.doc = pt_json_new_object()) ? PT_OK : PT_ENOMEM;
+		memset(&jerr, 0, sizeof(jerr));
+	} else
+		rc = pt_json_parse((const char *)in.body, in.body_len,
+		    PT_JSON_MAX_DEPTH, &in.doc, &jerr);
 	if (rc == PT_ENOMEM) {
 		status = reject(ctx, req, resp, 500, "internal_error",
 		    "out of memory parsing the body");
@@ -524,36 +1365,101 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		goto out;
 	}
 
+	/* 4a. Reverse ETL: the call becomes one event per document. */
+	if (sub != NULL) {
+		pt_json *docs;
+
+		if ((docs = pt_retl_docs(&retl, in.doc, err, sizeof(err))) ==
+		    NULL) {
+			if (strcmp(err, "out of memory") == 0) {
+				status = reject(ctx, req, resp, 500,
+				    "internal_error", "out of memory");
+				goto out;
+			}
+			in.ev.status = "invalid";
+			in.ev.event_time = 0;
+			in.ev.error_code = "invalid_request";
+			in.ev.error_message = err;
+			if ((rc = log_event(ctx, &in)) != PT_OK) {
+				status = store_failure(ctx, req, resp, rc,
+				    "logging an invalid call");
+				goto out;
+			}
+			status = reject(ctx, req, resp, 400, "invalid_request",
+			    "%s (event %s)", err, in.ev.id_text);
+			goto out;
+		}
+		status = ingest_batch(ctx, req, resp, &in, docs);
+		pt_json_put(docs);
+		goto out;
+	}
+
+	/* 4a. Slack checks a new endpoint with a challenge to echo. */
+	if (strcmp(in.env->source_type, "slack") == 0 &&
+	    pt_json_str(pt_json_get(in.doc, "type"), NULL) != NULL &&
+	    strcmp(pt_json_str(pt_json_get(in.doc, "type"), NULL),
+	    "url_verification") == 0 &&
+	    pt_json_str(pt_json_get(in.doc, "challenge"), NULL) != NULL) {
+		in.ev.status = "accepted";
+		in.ev.event_type = "url_verification";
+		if ((rc = log_event(ctx, &in)) != PT_OK) {
+			status = store_failure(ctx, req, resp, rc,
+			    "logging a url_verification");
+			goto out;
+		}
+		resp->status = status = 200;
+		resp->content_type = "application/json";
+		{
+			size_t cn;
+			const char *c = pt_json_str(pt_json_get(in.doc,
+			    "challenge"), &cn);
+
+			pt_buf_adds(&resp->body, "{\"challenge\": ");
+			pt_buf_add_json_str(&resp->body, c, cn);
+			pt_buf_adds(&resp->body, "}\n");
+		}
+		goto out;
+	}
+
+	/* 4b. A batch: one logged event per element. */
+	if (in.env->batch_path != NULL) {
+		pt_json *arr;
+		char why[200];
+
+		if (pt_path_resolve(in.env->batch_path, in.doc, in.headers, &arr,
+		    why, sizeof(why)) == PT_PATH_FOUND &&
+		    pt_json_type(arr) == PT_J_ARRAY) {
+			if (pt_json_len(arr) == 0 ||
+			    pt_json_len(arr) > MAX_BATCH) {
+				in.ev.status = "invalid";
+				in.ev.event_time = 0;
+				in.ev.error_code = "invalid_batch";
+				in.ev.error_message = pt_json_len(arr) ? "more than "
+				    "1000 elements" : "an empty batch";
+				if ((rc = log_event(ctx, &in)) != PT_OK) {
+					status = store_failure(ctx, req, resp, rc,
+					    "logging an invalid batch");
+					goto out;
+				}
+				status = reject(ctx, req, resp, 400,
+				    "invalid_batch", "%s (event %s)",
+				    in.ev.error_message, in.ev.id_text);
+				goto out;
+			}
+			status = ingest_batch(ctx, req, resp, &in, arr);
+			goto out;
+		}
+	}
+
 	/* 5. Identify. */
-	if (identify(&in) != PT_OK) {
+	if (identify(&in) != PT_OK || idempotency_key(&in) != PT_OK) {
 		status = reject(ctx, req, resp, 500, "internal_error",
 		    "out of memory");
 		goto out;
 	}
-	in.ev.status = in.ev.event_type ? "accepted" : "no_event_type";
 
-	/* 6. Log durably, then answer. */
-	if ((rc = log_event(ctx, &in)) != PT_OK) {
-		status = store_failure(ctx, req, resp, rc, "logging the event");
-		goto out;
-	}
-	resp->status = status = 200;
-	resp->content_type = "application/json";
-	pt_buf_adds(&resp->body, "{\"id\": ");
-	pt_buf_add_json_str(&resp->body, in.ev.id_text, strlen(in.ev.id_text));
-	pt_buf_adds(&resp->body, ", \"event_type\": ");
-	if (in.ev.event_type)
-		pt_buf_add_json_str(&resp->body, in.type.data, in.type.len);
-	else
-		pt_buf_adds(&resp->body, "null");
-	pt_buf_adds(&resp->body, ", \"status\": ");
-	pt_buf_add_json_str(&resp->body, in.ev.status, strlen(in.ev.status));
-	pt_buf_adds(&resp->body, "}\n");
-	if (resp->body.failed) {
-		/* The event is stored; the sender's retry will be logged too. */
-		status = reject(ctx, req, resp, 500, "internal_error",
-		    "out of memory writing the response for %s", in.ev.id_text);
-	}
+	/* 6. Execute and log durably in one transaction, then answer. */
+	status = execute(ctx, req, resp, &in);
 out:
 	ingest_free(&in);
 	return status;
@@ -600,20 +1506,26 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 		goto out;
 	}
 	if (strncmp(p, "/receive/", 9) == 0) {
-		endpoint = p + 9;
-		if (endpoint[0] == '\0' || strchr(endpoint, '/') != NULL) {
+		char *slash, *sub = NULL;
+
+		endpoint = route.data + 9;
+		if ((slash = strchr(endpoint, '/')) != NULL) {
+			/* Keep the sub-path ("/v1/users/u1") apart. */
+			if ((sub = pt_strdup(slash)) == NULL) {
+				status = reject(ctx, req, resp, 500,
+				    "internal_error", "out of memory");
+				goto out;
+			}
+			*slash = '\0';
+		}
+		if (endpoint[0] == '\0' || (sub != NULL && sub[1] == '\0')) {
+			pt_free(sub);
 			status = reject(ctx, req, resp, 404, "not_found",
 			    "no such resource: want /receive/<endpoint_id>");
 			goto out;
 		}
-		if (strcmp(method, "POST") != 0) {
-			pt_resp_header(resp, "Allow", "POST");
-			status = reject(ctx, req, resp, 405,
-			    "method_not_allowed", "webhooks are delivered with "
-			    "POST, not %.16s", method);
-			goto out;
-		}
-		status = ingest(ctx, req, resp, endpoint);
+		status = ingest(ctx, req, resp, endpoint, sub);
+		pt_free(sub);
 		goto out;
 	}
 	status = reject(ctx, req, resp, 404, "not_found", "no such resource");

@@ -17,8 +17,11 @@
 /* Where one-line operational log messages go (stderr by default). */
 typedef void (*pt_log_fn)(void *arg, const char *line);
 
+struct pt_committer;
+
 struct pt_ctx {
 	struct pt_store		*store;
+	struct pt_committer	*committer;	/* group commit, or NULL */
 	struct pt_config	*cfg;		/* cached; reloaded on a new gen */
 	int64_t			(*now)(void);	/* µs clock */
 	pt_log_fn		 log;
@@ -35,6 +38,16 @@ void	pt_ctx_free(struct pt_ctx *);
  * its status.  Never fails: internal errors become 500/503 responses.
  */
 int	pt_handle(struct pt_ctx *, const struct pt_req *, struct pt_resp *);
+
+/*
+ * Interrupt at most "max" (0: all) executions whose process died while their
+ * workflow handlers ran: pending events whose lease has passed become
+ * "interrupted", with their pending actions and runs, and release their
+ * idempotency key.  *done gets the count.  Runs on every write (a few) and
+ * from `porterctl recover` (all).
+ */
+enum pt_err	pt_recover(struct pt_txn *, int64_t now, size_t max,
+		    size_t *done);
 
 /*
  * Housekeeping between requests (relaxed durability: fsync at most once a

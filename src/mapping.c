@@ -82,7 +82,11 @@ param_clear(struct pt_param *p)
 {
 	size_t i;
 
-	pt_path_free(p->path);
+	for (i = 0; i < p->npaths; i++)
+		pt_path_free(p->paths[i]);
+	for (i = 0; i < p->nomit; i++)
+		pt_free(p->omit[i]);
+	pt_free(p->omit);
 	pt_json_put(p->literal);
 	for (i = 0; i < p->nfields; i++) {
 		pt_free(p->names[i]);
@@ -119,7 +123,7 @@ is_reference(const pt_json *obj)
 			has_value = 1;
 		else if (strcmp(k, "path") == 0)
 			has_path = 1;
-		else if (strcmp(k, "default") == 0)
+		else if (strcmp(k, "default") == 0 || strcmp(k, "omit") == 0)
 			has_default = 1;
 		else
 			other = 1;
@@ -131,6 +135,72 @@ is_reference(const pt_json *obj)
 }
 
 #define MAX_BUILD_DEPTH 8
+
+/* "path": one path string, or an array of alternatives tried in order. */
+static enum pt_err
+compile_paths(const pt_json *pv, struct pt_param *p, const char *ptr,
+    char *err, size_t errlen)
+{
+	const pt_json *one;
+	const char *s, *msg;
+	size_t i, n, len;
+	enum pt_err rc;
+
+	n = pt_json_type(pv) == PT_J_ARRAY ? pt_json_len(pv) : 1;
+	if ((pt_json_type(pv) != PT_J_STRING && pt_json_type(pv) != PT_J_ARRAY) ||
+	    n == 0 || n > PT_MAX_ALTS) {
+		snprintf(err, errlen, "%s/path: must be a path string or an array "
+		    "of 1 to %d of them", ptr, PT_MAX_ALTS);
+		return PT_EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		one = pt_json_type(pv) == PT_J_ARRAY ? pt_json_index(pv, i) : pv;
+		if ((s = pt_json_str(one, &len)) == NULL) {
+			snprintf(err, errlen, "%s/path/%zu: must be a string", ptr,
+			    i);
+			return PT_EINVAL;
+		}
+		if ((rc = pt_path_compile(s, len, &p->paths[i], &msg)) !=
+		    PT_OK) {
+			snprintf(err, errlen, "%s/path: bad path \"%.80s\": %s",
+			    ptr, s, msg ? msg : "?");
+			return rc;
+		}
+		p->npaths = i + 1;
+	}
+	return PT_OK;
+}
+
+/* "omit": names of members to leave out of an object value. */
+static enum pt_err
+compile_omit(const pt_json *ov, struct pt_param *p, const char *ptr,
+    char *err, size_t errlen)
+{
+	size_t i, n;
+
+	if (ov == NULL)
+		return PT_OK;
+	n = pt_json_len(ov);
+	if (pt_json_type(ov) != PT_J_ARRAY || n > 64) {
+		snprintf(err, errlen, "%s/omit: must be an array of member names",
+		    ptr);
+		return PT_EINVAL;
+	}
+	if ((p->omit = pt_calloc(n ? n : 1, sizeof(*p->omit))) == NULL)
+		return PT_ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (pt_json_type(pt_json_index(ov, i)) != PT_J_STRING) {
+			snprintf(err, errlen, "%s/omit/%zu: must be a string", ptr,
+			    i);
+			return PT_EINVAL;
+		}
+		if ((p->omit[i] = pt_strdup(pt_json_str(pt_json_index(ov, i),
+		    NULL))) == NULL)
+			return PT_ENOMEM;
+		p->nomit = i + 1;
+	}
+	return PT_OK;
+}
 
 /*
  * Compile one parameter value at pointer "ptr" (for messages).
@@ -157,11 +227,12 @@ param_compile(const pt_json *v, struct pt_param *p, int builder,
 			return PT_OK;
 		}
 		p->kind = PT_P_PATH;
-		if ((rc = pt_path_compile(s, n, &p->path, &msg)) != PT_OK) {
+		if ((rc = pt_path_compile(s, n, &p->paths[0], &msg)) != PT_OK) {
 			snprintf(err, errlen, "%s: bad path \"%.80s\": %s", ptr, s,
 			    msg ? msg : "?");
 			return rc;
 		}
+		p->npaths = 1;
 		return PT_OK;
 	case PT_J_OBJECT:
 		if (is_reference(v)) {
@@ -173,19 +244,12 @@ param_compile(const pt_json *v, struct pt_param *p, int builder,
 				return PT_OK;
 			}
 			pv = pt_json_get(v, "path");
-			if (pt_json_type(pv) != PT_J_STRING) {
-				snprintf(err, errlen, "%s/path: must be a string",
-				    ptr);
-				return PT_EINVAL;
-			}
-			s = pt_json_str(pv, &n);
 			p->kind = PT_P_PATH;
-			if ((rc = pt_path_compile(s, n, &p->path, &msg)) !=
-			    PT_OK) {
-				snprintf(err, errlen, "%s/path: bad path "
-				    "\"%.80s\": %s", ptr, s, msg ? msg : "?");
+			if ((rc = compile_paths(pv, p, ptr, err, errlen)) != PT_OK)
 				return rc;
-			}
+			if ((rc = compile_omit(pt_json_get(v, "omit"), p, ptr, err,
+			    errlen)) != PT_OK)
+				return rc;
 			if (pt_json_get_ex(v, "default", &pv)) {
 				p->has_default = 1;
 				if (pv != NULL && (p->literal = pt_json_copy(pv)) ==
@@ -364,7 +428,17 @@ pt_param_resolve(const struct pt_param *p, const pt_json *body,
 		}
 		return PT_PATH_FOUND;
 	case PT_P_PATH:
-		res = pt_path_resolve(p->path, body, headers, &v, why, whylen);
+		/* The first alternative with a value; "why" from the first. */
+		res = PT_PATH_MISSING;
+		v = NULL;
+		for (i = 0; i < p->npaths; i++) {
+			char w2[200];
+
+			res = pt_path_resolve(p->paths[i], body, headers, &v,
+			    i == 0 ? why : w2, i == 0 ? whylen : sizeof(w2));
+			if (res == PT_PATH_FOUND && v != NULL)
+				break;
+		}
 		if (res != PT_PATH_FOUND || (v == NULL && p->has_default)) {
 			if (!p->has_default)
 				return res;
@@ -374,6 +448,9 @@ pt_param_resolve(const struct pt_param *p, const pt_json *body,
 			snprintf(why, whylen, "out of memory");
 			return PT_PATH_MISMATCH;
 		}
+		for (i = 0; i < p->nomit && pt_json_type(*out) == PT_J_OBJECT;
+		    i++)
+			pt_json_del(*out, p->omit[i]);
 		return PT_PATH_FOUND;
 	case PT_P_BUILD:
 		if ((obj = pt_json_new_object()) == NULL) {

@@ -6,6 +6,8 @@
  *	"data.assigned_to"		a path (path.h)
  *	{"value": <JSON>}		a literal
  *	{"path": "...", "default": <JSON>}  a path with a fallback
+ *	{"path": ["a", "b"], ...}	the first of several paths that has a value
+ *	{"path": "traits", "omit": ["name"]}  an object less some members
  *	{"field": <param value>, ...}	an object built field by field (only
  *					for "data", "properties", "settings")
  * except the "key" parameter (a workflow or audience key), where a plain
@@ -61,9 +63,14 @@ enum pt_param_kind {
 	PT_P_BUILD
 };
 
+#define PT_MAX_ALTS	8
+
 struct pt_param {
 	enum pt_param_kind	 kind;
-	struct pt_path		*path;		/* PATH */
+	struct pt_path		*paths[PT_MAX_ALTS];	/* PATH: tried in order */
+	size_t			 npaths;
+	char			**omit;		/* PATH: members left out */
+	size_t			 nomit;
 	pt_json			*literal;	/* LITERAL, or PATH's default */
 	int			 has_default;
 	char			**names;	/* BUILD: field names */

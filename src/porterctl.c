@@ -16,11 +16,17 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "actions.h"
 #include "catalog.h"
+#include "check.h"
 #include "conf.h"
+#include "ctl.h"
 #include "eventlog.h"
+#include "handler.h"
+#include "idem.h"
 #include "ids.h"
 #include "json.h"
+#include "path.h"
 #include "scheme.h"
 #include "sig.h"
 #include "store.h"
@@ -32,8 +38,8 @@ static const char *db_dir;
 static uint64_t opt_map_size;
 static const char *progname = "porterctl";
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-die(const char *fmt, ...)
+void
+ctl_die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -59,6 +65,8 @@ usage(FILE *f)
 "                               the source types and their defaults\n"
 "  sign --source S --env E [--url URL] FILE\n"
 "                               print the headers a sender would send\n"
+"  rehearse --source S --env E --body FILE [--header 'Name: value']...\n"
+"                               run the mappings on a payload, no effects\n"
 "Event log\n"
 "  logs [--source S] [--env E] [--type T] [--status ST] [--verification V]\n"
 "       [--since 2h|TIME] [--before EVT_ID] [--limit N] [--json]\n"
@@ -66,15 +74,24 @@ usage(FILE *f)
 "  log EVT_ID [--json]          one event, everything, body pretty-printed\n"
 "  events --source S --env E [--json]\n"
 "                               received event types: count, first, last\n"
+"Data the actions made\n"
+"  users [ID]  objects COLLECTION [ID]  tenants [ID]\n"
+"  subscriptions COLLECTION ID  audiences [KEY]\n"
+"  runs [--workflow K] [--status S] [--limit N] [--follow]\n"
+"                               all with --json\n"
 "Store\n"
 "  status [--json]              store size, map use, record counts\n"
+"  check                        verify that indexes agree with records\n"
+"  prune                        remove expired idempotency records\n"
+"  recover                      mark executions whose process died\n"
+"                               while their handlers ran as interrupted\n"
 "\n"
 "The store is --db DIR, else $PORTER_DB.  See porterctl(1), porter.conf(5).\n");
 }
 
 /* Read a whole file ("-" = stdin) into a NUL-terminated buffer. */
-static char *
-read_file(const char *path, size_t *lenp)
+char *
+ctl_read_file(const char *path, size_t *lenp)
 {
 	struct pt_buf b = { 0 };
 	char chunk[65536];
@@ -84,25 +101,25 @@ read_file(const char *path, size_t *lenp)
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		die("%s: %s", path, strerror(errno));
+		ctl_die("%s: %s", path, strerror(errno));
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			die("%s: %s", path, strerror(errno));
+			ctl_die("%s: %s", path, strerror(errno));
 		}
 		if (b.len + (size_t)n > MAX_INPUT)
-			die("%s: larger than 64 MiB", path);
+			ctl_die("%s: larger than 64 MiB", path);
 		if (pt_buf_add(&b, chunk, (size_t)n) != PT_OK)
-			die("out of memory");
+			ctl_die("out of memory");
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return pt_buf_take(&b, lenp);
 }
 
-static struct pt_store *
-open_store(int read_only)
+struct pt_store *
+ctl_open_store(int read_only)
 {
 	struct pt_store_opts opts = { 0 };
 	struct pt_store *s;
@@ -110,21 +127,21 @@ open_store(int read_only)
 	enum pt_err rc;
 
 	if (db_dir == NULL && (db_dir = getenv("PORTER_DB")) == NULL)
-		die("no store: give --db DIR or set PORTER_DB");
+		ctl_die("no store: give --db DIR or set PORTER_DB");
 	opts.read_only = read_only;
 	opts.map_size = opt_map_size;
 	rc = pt_store_open(db_dir, &opts, &s, err, sizeof(err));
 	if (rc == PT_ENOTFOUND && read_only)
-		die("%s: no store there yet (run porterctl apply first)",
+		ctl_die("%s: no store there yet (run porterctl apply first)",
 		    db_dir);
 	if (rc != PT_OK)
-		die("%s", err);
+		ctl_die("%s", err);
 	return s;
 }
 
 /* Load the stored configuration (an empty one when none was applied). */
-static struct pt_config *
-load_config(struct pt_store *s)
+struct pt_config *
+ctl_load_config(struct pt_store *s)
 {
 	struct pt_config *cfg;
 	struct pt_txn *txn;
@@ -132,22 +149,22 @@ load_config(struct pt_store *s)
 	enum pt_err rc;
 
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
-		die("store: %s", pt_strerror(rc));
+		ctl_die("store: %s", pt_strerror(rc));
 	rc = pt_config_load(txn, &cfg, err, sizeof(err));
 	pt_txn_abort(txn);
 	if (rc != PT_OK && rc != PT_ENOTFOUND)
-		die("stored configuration: %s", err);
+		ctl_die("stored configuration: %s", err);
 	return cfg;
 }
 
-static void
-print_json(pt_json *j, int flags)
+void
+ctl_print_json(pt_json *j, int flags)
 {
 	size_t n;
 	const char *s = pt_json_text(j, flags, &n);
 
 	if (s == NULL)
-		die("out of memory");
+		ctl_die("out of memory");
 	fwrite(s, 1, n, stdout);
 	fputc('\n', stdout);
 }
@@ -176,27 +193,27 @@ cmd_apply(int argc, char *argv[])
 		else
 			return 2;
 	if (optind != argc - 1)
-		die("usage: porterctl apply [--dry-run] FILE");
-	text = read_file(argv[optind], &len);
+		ctl_die("usage: porterctl apply [--dry-run] FILE");
+	text = ctl_read_file(argv[optind], &len);
 	if (pt_json_parse(text, len, PT_JSON_MAX_DEPTH, &doc, &jerr) != PT_OK)
-		die("%s: not valid JSON: %s", argv[optind], jerr.message);
+		ctl_die("%s: not valid JSON: %s", argv[optind], jerr.message);
 	pt_free(text);
 
-	s = open_store(0);
+	s = ctl_open_store(0);
 	/*
 	 * Validate against the current config (for kept endpoint ids and
 	 * redacted secrets) inside the write transaction, so two applies
 	 * cannot interleave.
 	 */
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
-		die("store: %s", pt_strerror(rc));
+		ctl_die("store: %s", pt_strerror(rc));
 	rc = pt_config_load(txn, &old, err, sizeof(err));
 	if (rc != PT_OK && rc != PT_ENOTFOUND)
-		die("stored configuration: %s", err);
+		ctl_die("stored configuration: %s", err);
 	if ((rc = pt_config_parse(doc, old, PT_CFG_OPERATOR, &next, err,
 	    sizeof(err))) != PT_OK) {
 		pt_txn_abort(txn);
-		die("%s: %s", argv[optind], err);
+		ctl_die("%s: %s", argv[optind], err);
 	}
 	changes = pt_config_diff(old, next, &diff);
 	fwrite(diff.data, 1, diff.len, stdout);
@@ -207,10 +224,10 @@ cmd_apply(int argc, char *argv[])
 	} else {
 		if ((rc = pt_config_save(txn, next)) != PT_OK) {
 			pt_txn_abort(txn);
-			die("saving: %s (%s)", pt_strerror(rc), pt_store_errstr());
+			ctl_die("saving: %s (%s)", pt_strerror(rc), pt_store_errstr());
 		}
 		if ((rc = pt_txn_commit(txn)) != PT_OK)
-			die("commit: %s (%s)", pt_strerror(rc), pt_store_errstr());
+			ctl_die("commit: %s (%s)", pt_strerror(rc), pt_store_errstr());
 		printf("applied (generation %llu)\n",
 		    (unsigned long long)next->gen);
 	}
@@ -233,12 +250,12 @@ cmd_export(int argc, char *argv[])
 	if (argc == 2 && strcmp(argv[1], "--with-secrets") == 0)
 		with = 1;
 	else if (argc != 1)
-		die("usage: porterctl export [--with-secrets]");
-	s = open_store(1);
-	cfg = load_config(s);
+		ctl_die("usage: porterctl export [--with-secrets]");
+	s = ctl_open_store(1);
+	cfg = ctl_load_config(s);
 	if ((doc = pt_config_export(cfg, with)) == NULL)
-		die("out of memory");
-	print_json(doc, PT_JSON_PRETTY);
+		ctl_die("out of memory");
+	ctl_print_json(doc, PT_JSON_PRETTY);
 	pt_json_put(doc);
 	pt_config_free(cfg);
 	pt_store_close(s);
@@ -261,11 +278,11 @@ cmd_sources(int argc, char *argv[])
 		else if (strcmp(argv[i], "--types") == 0)
 			list_types = 1;
 		else
-			die("usage: porterctl sources [--json] [--types]");
+			ctl_die("usage: porterctl sources [--json] [--types]");
 	if (list_types) {
 		types = pt_catalog_all(&n);
 		if ((arr = pt_json_new_array()) == NULL)
-			die("out of memory");
+			ctl_die("out of memory");
 		for (i = 0; i < n; i++) {
 			const struct pt_scheme *sch = types[i].scheme ?
 			    pt_scheme_preset(types[i].scheme) : NULL;
@@ -282,7 +299,7 @@ cmd_sources(int argc, char *argv[])
 				continue;
 			}
 			if ((o = pt_json_new_object()) == NULL)
-				die("out of memory");
+				ctl_die("out of memory");
 			pt_json_append(arr, o);
 			pt_json_set(o, "type", pt_json_new_cstr(types[i].name));
 			pt_json_set(o, "title", pt_json_new_cstr(types[i].title));
@@ -304,14 +321,14 @@ cmd_sources(int argc, char *argv[])
 			    strlen(types[i].default_mappings)));
 		}
 		if (json)
-			print_json(arr, PT_JSON_PRETTY);
+			ctl_print_json(arr, PT_JSON_PRETTY);
 		pt_json_put(arr);
 		return 0;
 	}
-	s = open_store(1);
-	cfg = load_config(s);
+	s = ctl_open_store(1);
+	cfg = ctl_load_config(s);
 	if ((arr = pt_json_new_array()) == NULL)
-		die("out of memory");
+		ctl_die("out of memory");
 	for (i = 0; i < cfg->nenvs; i++) {
 		const struct pt_env *e = cfg->envs[i];
 		char path[200];
@@ -324,7 +341,7 @@ cmd_sources(int argc, char *argv[])
 			continue;
 		}
 		if ((o = pt_json_new_object()) == NULL)
-			die("out of memory");
+			ctl_die("out of memory");
 		pt_json_append(arr, o);
 		pt_json_set(o, "source", pt_json_new_cstr(e->source_key));
 		pt_json_set(o, "environment", pt_json_new_cstr(e->name));
@@ -334,7 +351,7 @@ cmd_sources(int argc, char *argv[])
 		pt_json_set(o, "verify", pt_json_new_bool(e->verify));
 	}
 	if (json)
-		print_json(arr, PT_JSON_PRETTY);
+		ctl_print_json(arr, PT_JSON_PRETTY);
 	else if (cfg->nenvs == 0)
 		printf("no sources configured\n");
 	pt_json_put(arr);
@@ -370,13 +387,13 @@ cmd_sign(int argc, char *argv[])
 		default: return 2;
 		}
 	if (source == NULL || env_name == NULL || optind != argc - 1)
-		die("usage: porterctl sign --source S --env E [--url URL] FILE");
-	s = open_store(1);
-	cfg = load_config(s);
+		ctl_die("usage: porterctl sign --source S --env E [--url URL] FILE");
+	s = ctl_open_store(1);
+	cfg = ctl_load_config(s);
 	if ((env = pt_config_env(cfg, source, env_name)) == NULL)
-		die("no environment %s/%s", source, env_name);
+		ctl_die("no environment %s/%s", source, env_name);
 	if (env->scheme == NULL)
-		die("%s/%s has no signature scheme: nothing to sign", source,
+		ctl_die("%s/%s has no signature scheme: nothing to sign", source,
 		    env_name);
 	now = pt_now_us() / 1000000;
 	for (i = 0; i < env->nkeys; i++)
@@ -384,11 +401,11 @@ cmd_sign(int argc, char *argv[])
 		    env->keys[i].expires_at > now)
 			break;
 	if (i == env->nkeys)
-		die("%s/%s has no active signing key", source, env_name);
-	body = read_file(argv[optind], &len);
+		ctl_die("%s/%s has no active signing key", source, env_name);
+	body = ctl_read_file(argv[optind], &len);
 	if (pt_scheme_sign(env->scheme, env->keys[i].secret, env->keys[i].len,
 	    (const uint8_t *)body, len, url, now, NULL, &out) != PT_OK)
-		die("cannot sign with scheme %s", pt_scheme_name(env->scheme));
+		ctl_die("cannot sign with scheme %s", pt_scheme_name(env->scheme));
 	fwrite(out.data, 1, out.len, stdout);
 	pt_buf_free(&out);
 	pt_free(body);
@@ -407,7 +424,7 @@ parse_since(const char *s)
 		return pt_now_us() - secs * 1000000;
 	if (pt_parse_rfc3339(s, strlen(s), &us) == 0)
 		return us;
-	die("--since %s: want a duration (90s, 15m, 2h, 7d) or an RFC 3339 "
+	ctl_die("--since %s: want a duration (90s, 15m, 2h, 7d) or an RFC 3339 "
 	    "time", s);
 }
 
@@ -430,7 +447,7 @@ print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 	(void)body_len;
 	o->n++;
 	if (o->json) {
-		print_json(meta, PT_JSON_PLAIN);
+		ctl_print_json(meta, PT_JSON_PLAIN);
 		return 0;
 	}
 	printf("%s  %s  %s/%s  %-24s %-14s %s%s%s\n",
@@ -480,27 +497,27 @@ cmd_logs(int argc, char *argv[])
 		case 'w': q.since = parse_since(optarg); break;
 		case 'b':
 			if (pt_id_parse("evt", optarg, before) < 0)
-				die("--before %s: not an event id", optarg);
+				ctl_die("--before %s: not an event id", optarg);
 			q.before = before;
 			break;
 		case 'n':
 			lim = strtol(optarg, NULL, 10);
 			if (lim < 1 || lim > 100000)
-				die("--limit: 1 to 100000");
+				ctl_die("--limit: 1 to 100000");
 			q.limit = (size_t)lim;
 			break;
 		case 'j': o.json = 1; break;
 		default: return 2;
 		}
 	if (optind != argc)
-		die("usage: porterctl logs [filters] [--json]");
-	s = open_store(1);
+		ctl_die("usage: porterctl logs [filters] [--json]");
+	s = ctl_open_store(1);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
-		die("store: %s", pt_strerror(rc));
+		ctl_die("store: %s", pt_strerror(rc));
 	rc = pt_eventlog_query(txn, &q, print_log_line, &o);
 	pt_txn_abort(txn);
 	if (rc != PT_OK)
-		die("reading the log: %s", pt_strerror(rc));
+		ctl_die("reading the log: %s", pt_strerror(rc));
 	if (!o.json && o.n == 0)
 		printf("no events\n");
 	pt_store_close(s);
@@ -529,7 +546,7 @@ attach_body(pt_json *meta, const uint8_t *body, size_t len)
 		return;
 	}
 	if ((b64 = pt_malloc(PT_BASE64_LEN(len) + 1)) == NULL)
-		die("out of memory");
+		ctl_die("out of memory");
 	pt_json_set(meta, "body_base64", pt_json_new_str(b64,
 	    pt_base64_encode(body, len, b64)));
 	pt_free(b64);
@@ -552,36 +569,54 @@ cmd_log(int argc, char *argv[])
 		json = 1;
 		argv[1] = argv[2];
 	} else if (argc != 2)
-		die("usage: porterctl log EVT_ID [--json]");
+		ctl_die("usage: porterctl log EVT_ID [--json]");
 	if (pt_id_parse("evt", argv[1], id) < 0)
-		die("%s: not an event id", argv[1]);
-	s = open_store(1);
+		ctl_die("%s: not an event id", argv[1]);
+	s = ctl_open_store(1);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
-		die("store: %s", pt_strerror(rc));
+		ctl_die("store: %s", pt_strerror(rc));
 	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
-		die("%s: %s", argv[1], rc == PT_ENOTFOUND ? "no such event" :
+		ctl_die("%s: %s", argv[1], rc == PT_ENOTFOUND ? "no such event" :
 		    pt_strerror(rc));
 	/* Parse and copy before the transaction ends: values die with it. */
 	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
-		die("%s: stored record does not decode", argv[1]);
+		ctl_die("%s: stored record does not decode", argv[1]);
 	attach_body(m, body.data, body.len);
+	{
+		pt_json *acts = pt_json_get(m, "actions"), *logs, *a;
+		uint8_t aid[PT_ID_BIN];
+		size_t i;
+
+		if ((logs = pt_json_new_array()) == NULL)
+			ctl_die("out of memory");
+		for (i = 0; i < pt_json_len(acts); i++)
+			if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i),
+			    NULL), aid) == 0 && pt_action_get(txn, aid, &a) ==
+			    PT_OK)
+				pt_json_append(logs, a);
+		if (pt_json_get_ex(m, "actions", NULL))
+			pt_json_set(m, "action_logs", logs);
+		else
+			pt_json_put(logs);
+	}
 	pt_txn_abort(txn);
 	if (json)
-		print_json(m, PT_JSON_PLAIN);
+		ctl_print_json(m, PT_JSON_PLAIN);
 	else {
 		struct pt_json_iter it = { 0 };
 		const char *k;
 		pt_json *v;
 
 		while (pt_json_iter_next(m, &it, &k, &v)) {
-			if (strcmp(k, "body") == 0) {
-				printf("body:\n");
-				print_json(v, PT_JSON_PRETTY);
+			if (strcmp(k, "body") == 0 ||
+			    strcmp(k, "action_logs") == 0) {
+				printf("%s:\n", k);
+				ctl_print_json(v, PT_JSON_PRETTY);
 			} else if (pt_json_type(v) == PT_J_STRING)
 				printf("%s: %s\n", k, pt_json_str(v, NULL));
 			else {
 				printf("%s: ", k);
-				print_json(v, PT_JSON_PLAIN);
+				ctl_print_json(v, PT_JSON_PLAIN);
 			}
 		}
 	}
@@ -611,7 +646,7 @@ print_type(void *arg, const char *type, uint64_t count, int64_t first,
 		return 0;
 	}
 	if ((obj = pt_json_new_object()) == NULL)
-		die("out of memory");
+		ctl_die("out of memory");
 	pt_json_append(o->arr, obj);
 	pt_json_set(obj, "event_type", pt_json_new_cstr(type));
 	pt_json_set(obj, "count", pt_json_new_int((int64_t)count));
@@ -644,18 +679,18 @@ cmd_events(int argc, char *argv[])
 		default: return 2;
 		}
 	if (source == NULL || env == NULL || optind != argc)
-		die("usage: porterctl events --source S --env E [--json]");
+		ctl_die("usage: porterctl events --source S --env E [--json]");
 	if ((o.arr = pt_json_new_array()) == NULL)
-		die("out of memory");
-	s = open_store(1);
+		ctl_die("out of memory");
+	s = ctl_open_store(1);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
-		die("store: %s", pt_strerror(rc));
+		ctl_die("store: %s", pt_strerror(rc));
 	rc = pt_eventlog_types(txn, source, env, print_type, &o);
 	pt_txn_abort(txn);
 	if (rc != PT_OK)
-		die("reading event types: %s", pt_strerror(rc));
+		ctl_die("reading event types: %s", pt_strerror(rc));
 	if (o.json)
-		print_json(o.arr, PT_JSON_PRETTY);
+		ctl_print_json(o.arr, PT_JSON_PRETTY);
 	pt_json_put(o.arr);
 	pt_store_close(s);
 	return 0;
@@ -671,15 +706,15 @@ cmd_status(int argc, char *argv[])
 	double pct;
 
 	if (argc > 2 || (argc == 2 && !json))
-		die("usage: porterctl status [--json]");
-	s = open_store(1);
+		ctl_die("usage: porterctl status [--json]");
+	s = ctl_open_store(1);
 	if (pt_store_stat(s, &st) != PT_OK)
-		die("store: %s", pt_store_errstr());
+		ctl_die("store: %s", pt_store_errstr());
 	pct = st.map_size ? 100.0 * (double)st.used / (double)st.map_size : 0;
 	if (json) {
 		if ((o = pt_json_new_object()) == NULL ||
 		    (counts = pt_json_new_object()) == NULL)
-			die("out of memory");
+			ctl_die("out of memory");
 		pt_json_set(o, "map_size", pt_json_new_int((int64_t)st.map_size));
 		pt_json_set(o, "used", pt_json_new_int((int64_t)st.used));
 		pt_json_set(o, "map_used_percent", pt_json_new_double(pct));
@@ -689,7 +724,7 @@ cmd_status(int argc, char *argv[])
 		for (t = 0; t < PT_T__MAX; t++)
 			pt_json_set(counts, pt_table_name(t),
 			    pt_json_new_int((int64_t)st.entries[t]));
-		print_json(o, PT_JSON_PRETTY);
+		ctl_print_json(o, PT_JSON_PRETTY);
 		pt_json_put(o);
 	} else {
 		printf("store      %s\n", db_dir);
@@ -709,6 +744,248 @@ cmd_status(int argc, char *argv[])
 	return 0;
 }
 
+static void
+print_problem(void *arg, const char *line)
+{
+	(void)arg;
+	printf("problem: %s\n", line);
+}
+
+static int
+cmd_check(int argc, char *argv[])
+{
+	struct pt_store *s;
+	struct pt_txn *txn;
+	size_t problems, events;
+	enum pt_err rc;
+
+	(void)argv;
+	if (argc != 1)
+		ctl_die("usage: porterctl check");
+	s = ctl_open_store(1);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	problems = pt_check(txn, print_problem, NULL, &events);
+	pt_txn_abort(txn);
+	pt_store_close(s);
+	printf("%zu events checked, %zu problem%s\n", events, problems,
+	    problems == 1 ? "" : "s");
+	return problems ? 1 : 0;
+}
+
+static int
+cmd_prune(int argc, char *argv[])
+{
+	struct pt_store *s;
+	struct pt_txn *txn;
+	size_t n;
+	enum pt_err rc;
+
+	(void)argv;
+	if (argc != 1)
+		ctl_die("usage: porterctl prune");
+	s = ctl_open_store(0);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	if ((rc = pt_idem_prune(txn, pt_now_us(), 0, &n)) != PT_OK) {
+		pt_txn_abort(txn);
+		ctl_die("pruning: %s", pt_strerror(rc));
+	}
+	if ((rc = pt_txn_commit(txn)) != PT_OK)
+		ctl_die("commit: %s", pt_strerror(rc));
+	printf("%zu expired idempotency record%s removed\n", n, n == 1 ? "" :
+	    "s");
+	pt_store_close(s);
+	return 0;
+}
+
+static int
+cmd_recover(int argc, char *argv[])
+{
+	struct pt_store *s;
+	struct pt_txn *txn;
+	size_t n;
+	enum pt_err rc;
+
+	(void)argv;
+	if (argc != 1)
+		ctl_die("usage: porterctl recover");
+	s = ctl_open_store(0);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	if ((rc = pt_recover(txn, pt_now_us(), 0, &n)) != PT_OK) {
+		pt_txn_abort(txn);
+		ctl_die("recovering: %s", pt_strerror(rc));
+	}
+	if ((rc = pt_txn_commit(txn)) != PT_OK)
+		ctl_die("commit: %s", pt_strerror(rc));
+	printf("%zu interrupted execution%s marked\n", n, n == 1 ? "" : "s");
+	pt_store_close(s);
+	return 0;
+}
+
+/*
+ * Parse, identify and map a payload the way the responder would, with no
+ * side effects: print each mapping's resolved payload or field error.
+ */
+static int
+cmd_rehearse(int argc, char *argv[])
+{
+	const char *source = NULL, *env_name = NULL, *body_path = NULL;
+	const struct pt_env *env;
+	struct pt_json_error jerr;
+	struct pt_config *cfg;
+	struct pt_store *s;
+	struct pt_buf type = { 0 };
+	pt_json *body, *headers, *out, *maps, *v;
+	char *text, why[300];
+	size_t len, i;
+	int ch, json = 0;
+
+	static const struct option opts[] = {
+		{ "source", required_argument, NULL, 's' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "body", required_argument, NULL, 'b' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	if ((headers = pt_json_new_object()) == NULL)
+		ctl_die("out of memory");
+	while ((ch = getopt_long(argc, argv, "s:e:b:H:j", opts, NULL)) != -1)
+		switch (ch) {
+		case 's': source = optarg; break;
+		case 'e': env_name = optarg; break;
+		case 'b': body_path = optarg; break;
+		case 'j': json = 1; break;
+		case 'H': {
+			char *colon = strchr(optarg, ':'), *p, *val;
+
+			if (colon == NULL || colon == optarg)
+				ctl_die("--header %s: want 'Name: value'", optarg);
+			*colon = '\0';
+			for (p = optarg; *p; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					*p = (char)(*p + 32);
+			for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
+				;
+			pt_json_set(headers, optarg, pt_json_new_cstr(val));
+			break;
+		}
+		default: return 2;
+		}
+	if (source == NULL || env_name == NULL || body_path == NULL ||
+	    optind != argc)
+		ctl_die("usage: porterctl rehearse --source S --env E --body FILE "
+		    "[--header 'Name: value']... [--json]");
+	s = ctl_open_store(1);
+	cfg = ctl_load_config(s);
+	if ((env = pt_config_env(cfg, source, env_name)) == NULL)
+		ctl_die("no environment %s/%s", source, env_name);
+	text = ctl_read_file(body_path, &len);
+	if (pt_json_parse(text, len, PT_JSON_MAX_DEPTH, &body, &jerr) != PT_OK)
+		ctl_die("%s: the responder would answer 400 %s: %s", body_path,
+		    pt_jerr_code(jerr.code), jerr.message);
+	if (pt_json_type(body) != PT_J_OBJECT)
+		ctl_die("%s: the responder would answer 400 not_an_object",
+		    body_path);
+	if ((out = pt_json_new_object()) == NULL ||
+	    (maps = pt_json_new_array()) == NULL)
+		ctl_die("out of memory");
+	pt_json_set(out, "source", pt_json_new_cstr(source));
+	pt_json_set(out, "environment", pt_json_new_cstr(env_name));
+	if (pt_path_resolve(env->event_type_path, body, headers, &v, why,
+	    sizeof(why)) != PT_PATH_FOUND || pt_json_scalar_text(v, &type) !=
+	    PT_OK || type.len == 0) {
+		pt_json_set(out, "event_type", NULL);
+		pt_json_set(out, "status", pt_json_new_cstr("no_event_type"));
+		pt_json_set(out, "message", pt_json_new_cstr(why[0] ? why :
+		    "the value is not a string"));
+	} else {
+		size_t ok_n = 0, skipped = 0;
+
+		pt_json_set(out, "event_type", pt_json_new_str(type.data,
+		    type.len));
+		for (i = 0; i < env->nmappings; i++) {
+			const struct pt_mapping *m = &env->mappings[i];
+			char field[64], msg[400];
+			pt_json *o, *payload = NULL;
+			enum pt_err rc;
+
+			if (strcmp(m->event_type, type.data) != 0)
+				continue;
+			if ((o = pt_json_new_object()) == NULL)
+				ctl_die("out of memory");
+			pt_json_append(maps, o);
+			pt_json_set(o, "action", pt_json_new_cstr(
+			    pt_action_spec(m->action)->name));
+			pt_json_set(o, "mapping", pt_json_new_int((int64_t)m->order));
+			pt_json_set(o, "active", pt_json_new_bool(m->active));
+			pt_json_set(o, "params", pt_json_copy(m->spec));
+			rc = pt_action_prepare(m, body, headers, &payload, field,
+			    sizeof(field), msg, sizeof(msg));
+			if (rc == PT_OK) {
+				pt_json_set(o, "status", pt_json_new_cstr(
+				    m->active ? "ok" : "inactive"));
+				pt_json_set(o, "payload", payload);
+				ok_n += m->active;
+			} else if (rc == PT_EINVAL) {
+				pt_json *e = pt_json_new_object();
+
+				pt_json_set(o, "status", pt_json_new_cstr(
+				    m->active ? "skipped" : "inactive"));
+				pt_json_set(o, "error", e);
+				pt_json_set(e, "field", pt_json_new_cstr(field));
+				pt_json_set(e, "message", pt_json_new_cstr(msg));
+				skipped += m->active;
+			} else
+				ctl_die("out of memory");
+		}
+		pt_json_set(out, "status", pt_json_new_cstr(pt_json_len(maps) ?
+		    "ok" : "no_mapping"));
+		pt_json_set(out, "ok", pt_json_new_int((int64_t)ok_n));
+		pt_json_set(out, "skipped", pt_json_new_int((int64_t)skipped));
+	}
+	pt_json_set(out, "mappings", maps);
+	if (json) {
+		ctl_print_json(out, PT_JSON_PLAIN);
+	} else {
+		printf("event type: %s\n", pt_json_str(pt_json_get(out,
+		    "event_type"), NULL) ? pt_json_str(pt_json_get(out,
+		    "event_type"), NULL) : "(none)");
+		if (pt_json_get(out, "message"))
+			printf("no event type: %s\n", pt_json_str(pt_json_get(out,
+			    "message"), NULL));
+		else if (pt_json_len(maps) == 0)
+			printf("no mapping for this event type: it would be logged "
+			    "as no_mapping\n");
+		for (i = 0; i < pt_json_len(maps); i++) {
+			pt_json *o = pt_json_index(maps, i);
+
+			printf("\n%s (mapping %lld): %s\n", pt_json_str(pt_json_get(
+			    o, "action"), NULL), (long long)pt_json_int(
+			    pt_json_get(o, "mapping")), pt_json_str(pt_json_get(o,
+			    "status"), NULL));
+			if (pt_json_get(o, "payload"))
+				ctl_print_json(pt_json_get(o, "payload"),
+				    PT_JSON_PRETTY);
+			else
+				printf("  %s: %s\n", pt_json_str(pt_json_get(
+				    pt_json_get(o, "error"), "field"), NULL),
+				    pt_json_str(pt_json_get(pt_json_get(o,
+				    "error"), "message"), NULL));
+		}
+	}
+	pt_json_put(out);
+	pt_json_put(body);
+	pt_json_put(headers);
+	pt_buf_free(&type);
+	pt_free(text);
+	pt_config_free(cfg);
+	pt_store_close(s);
+	return 0;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char *[]);
@@ -721,6 +998,16 @@ static const struct {
 	{ "log", cmd_log },
 	{ "events", cmd_events },
 	{ "status", cmd_status },
+	{ "check", cmd_check },
+	{ "prune", cmd_prune },
+	{ "recover", cmd_recover },
+	{ "rehearse", cmd_rehearse },
+	{ "users", cmd_users },
+	{ "objects", cmd_objects },
+	{ "tenants", cmd_tenants },
+	{ "subscriptions", cmd_subscriptions },
+	{ "audiences", cmd_audiences },
+	{ "runs", cmd_runs },
 };
 
 /* "4G", "512M" -> bytes. */
@@ -733,7 +1020,7 @@ parse_size(const char *s)
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s)
-		die("--map-size %s: want bytes, or a number with K, M or G", s);
+		ctl_die("--map-size %s: want bytes, or a number with K, M or G", s);
 	switch (*end) {
 	case 'k': case 'K': v <<= 10; end++; break;
 	case 'm': case 'M': v <<= 20; end++; break;
@@ -741,7 +1028,7 @@ parse_size(const char *s)
 	default: break;
 	}
 	if (*end != '\0')
-		die("--map-size %s: want bytes, or a number with K, M or G", s);
+		ctl_die("--map-size %s: want bytes, or a number with K, M or G", s);
 	return v;
 }
 

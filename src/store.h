@@ -106,6 +106,8 @@ enum pt_err	pt_store_stat(struct pt_store *, struct pt_store_stat *);
 enum pt_err	pt_txn_begin(struct pt_store *, struct pt_txn *parent,
 		    int flags, struct pt_txn **out);
 enum pt_err	pt_txn_commit(struct pt_txn *);
+/* The store a transaction belongs to (for nested transactions). */
+struct pt_store	*pt_txn_store(struct pt_txn *);
 void		pt_txn_abort(struct pt_txn *);
 
 /* PT_ENOTFOUND when absent. */

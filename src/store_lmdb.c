@@ -354,6 +354,12 @@ pt_txn_commit(struct pt_txn *t)
 	return rc;
 }
 
+struct pt_store *
+pt_txn_store(struct pt_txn *t)
+{
+	return t->store;
+}
+
 void
 pt_txn_abort(struct pt_txn *t)
 {

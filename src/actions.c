@@ -1,0 +1,1354 @@
+/*
+ * actions.c - resolve, validate and apply an event's actions; the action
+ * log (see actions.h).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+#include "alloc.h"
+#include "data.h"
+#include "sig.h"
+#include "timeutil.h"
+
+#define MAX_ID			256
+#define MAX_PROPERTIES		(256 * 1024)
+#define MAX_DATA		(10 * 1024 * 1024)
+#define MAX_RECIPIENTS		1000
+#define MAX_SUB_RECIPIENTS	100
+#define MAX_AUDIENCE_USERS	1000
+#define MAX_OUTPUT_LOGGED	65536
+
+/* Where a validation failure goes. */
+struct verr {
+	char	*field;
+	size_t	 fieldlen;
+	char	*msg;
+	size_t	 msglen;
+};
+
+static enum pt_err __attribute__((format(printf, 3, 4)))
+skip(struct verr *e, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(e->field, e->fieldlen, "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(e->msg, e->msglen, fmt, ap);
+	va_end(ap);
+	return PT_EINVAL;
+}
+
+const char *
+pt_action_status_name(enum pt_action_status s)
+{
+	switch (s) {
+	case PT_ACT_SUCCESS: return "success";
+	case PT_ACT_SKIPPED: return "skipped";
+	case PT_ACT_FAILED: return "failed";
+	case PT_ACT_PENDING: return "pending";
+	case PT_ACT_INTERRUPTED: return "interrupted";
+	}
+	return "?";
+}
+
+/* Number of characters (code points) in valid UTF-8. */
+static size_t
+utf8_chars(const char *s, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			c++;
+	return c;
+}
+
+/*
+ * An id: a string (or an integer, taken as decimal text) of 1-256
+ * characters without "/", "#" or NUL.  Returns a new JSON string.
+ */
+static enum pt_err
+want_id(const pt_json *v, const char *field, struct verr *e, pt_json **out)
+{
+	struct pt_buf b = { 0 };
+	const char *s;
+	size_t n;
+
+	*out = NULL;
+	switch (pt_json_type(v)) {
+	case PT_J_STRING:
+		s = pt_json_str(v, &n);
+		break;
+	case PT_J_INT:
+		if (pt_json_scalar_text(v, &b) != PT_OK)
+			return PT_ENOMEM;
+		s = b.data;
+		n = b.len;
+		break;
+	default:
+		return skip(e, field, "must be a string id, not %s",
+		    pt_jtype_name(pt_json_type(v)));
+	}
+	if (n == 0) {
+		pt_buf_free(&b);
+		return skip(e, field, "must not be empty");
+	}
+	if (utf8_chars(s, n) > MAX_ID) {
+		pt_buf_free(&b);
+		return skip(e, field, "is longer than %d characters", MAX_ID);
+	}
+	if (memchr(s, '/', n) || memchr(s, '#', n) || memchr(s, '\0', n)) {
+		pt_buf_free(&b);
+		return skip(e, field, "must not contain \"/\", \"#\" or NUL "
+		    "(\"%.40s\")", s);
+	}
+	*out = pt_json_new_str(s, n);
+	pt_buf_free(&b);
+	return *out ? PT_OK : PT_ENOMEM;
+}
+
+/* A string field (null allowed when "nullable"); a copy in *out. */
+static enum pt_err
+want_string(const pt_json *v, const char *field, size_t max, int nullable,
+    struct verr *e, pt_json **out)
+{
+	size_t n;
+
+	*out = NULL;
+	if (v == NULL && nullable)
+		return PT_OK;
+	if (pt_json_type(v) != PT_J_STRING)
+		return skip(e, field, "must be a string, not %s",
+		    pt_jtype_name(pt_json_type(v)));
+	pt_json_str(v, &n);
+	if (n > max)
+		return skip(e, field, "is longer than %zu bytes", max);
+	return (*out = pt_json_copy(v)) ? PT_OK : PT_ENOMEM;
+}
+
+/* An object of at most "max" bytes serialised; a copy in *out. */
+static enum pt_err
+want_object(const pt_json *v, const char *field, size_t max, struct verr *e,
+    pt_json **out)
+{
+	size_t n;
+
+	*out = NULL;
+	if (pt_json_type(v) != PT_J_OBJECT)
+		return skip(e, field, "must be an object, not %s",
+		    pt_jtype_name(pt_json_type(v)));
+	if ((*out = pt_json_copy(v)) == NULL ||
+	    pt_json_text(*out, PT_JSON_PLAIN, &n) == NULL)
+		return PT_ENOMEM;
+	if (n > max) {
+		pt_json_put(*out);
+		*out = NULL;
+		return skip(e, field, "is %zu bytes; the limit is %zu", n, max);
+	}
+	return PT_OK;
+}
+
+/* E.164: "+" then 2 to 15 digits, the first not 0. */
+static int
+e164(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 3 || n > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* Known user fields in an inline user / identify. */
+static const char *const user_field_names[] = {
+	"name", "email", "phone_number", "avatar", "locale", "timezone", NULL
+};
+
+/*
+ * Validate one user field value (string or null); phone numbers E.164,
+ * e-mail with an "@".
+ */
+static enum pt_err
+want_user_field(const char *name, const pt_json *v, const char *field,
+    struct verr *e, pt_json **out)
+{
+	enum pt_err rc;
+	const char *s;
+	size_t n;
+
+	if ((rc = want_string(v, field, 1024, 1, e, out)) != PT_OK || v == NULL)
+		return rc;
+	s = pt_json_str(v, &n);
+	if (strcmp(name, "phone_number") == 0 && !e164(s, n)) {
+		pt_json_put(*out);
+		*out = NULL;
+		return skip(e, field, "must be an E.164 number such as "
+		    "+14155550100 (\"%.30s\")", s);
+	}
+	if (strcmp(name, "email") == 0 && memchr(s, '@', n) == NULL) {
+		pt_json_put(*out);
+		*out = NULL;
+		return skip(e, field, "is not an e-mail address (\"%.40s\")", s);
+	}
+	return PT_OK;
+}
+
+static int
+is_user_field(const char *k)
+{
+	size_t i;
+
+	for (i = 0; user_field_names[i]; i++)
+		if (strcmp(user_field_names[i], k) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A recipient: a user id (string/integer), an inline user {"id", ...} or
+ * an object {"id", "collection", ...}.  Normalised to an object with
+ * "collection" ("$users" for users) and "id", plus the inline fields.
+ */
+static enum pt_err
+want_recipient(const pt_json *v, const char *field, struct verr *e,
+    pt_json **out)
+{
+	struct pt_json_iter it = { 0 };
+	pt_json *id = NULL, *r = NULL, *coll = NULL, *fv, *c;
+	const char *k;
+	char sub[96];
+	enum pt_err rc;
+
+	*out = NULL;
+	if (pt_json_type(v) == PT_J_STRING || pt_json_type(v) == PT_J_INT) {
+		if ((rc = want_id(v, field, e, &id)) != PT_OK)
+			return rc;
+		if ((r = pt_json_new_object()) == NULL ||
+		    pt_json_set(r, "collection", pt_json_new_cstr("$users")) !=
+		    PT_OK || pt_json_set(r, "id", id) != PT_OK) {
+			pt_json_put(r);
+			return PT_ENOMEM;
+		}
+		*out = r;
+		return PT_OK;
+	}
+	if (pt_json_type(v) != PT_J_OBJECT)
+		return skip(e, field, "a recipient must be a user id, a user "
+		    "{\"id\", ...} or an object {\"id\", \"collection\"}, not %s",
+		    pt_jtype_name(pt_json_type(v)));
+	snprintf(sub, sizeof(sub), "%s.id", field);
+	if (!pt_json_get_ex(v, "id", &fv))
+		return skip(e, sub, "is missing");
+	if ((rc = want_id(fv, sub, e, &id)) != PT_OK)
+		return rc;
+	if ((r = pt_json_new_object()) == NULL)
+		goto nomem;
+	if ((c = pt_json_get(v, "collection")) != NULL) {
+		snprintf(sub, sizeof(sub), "%s.collection", field);
+		if ((rc = want_id(c, sub, e, &coll)) != PT_OK)
+			goto fail;
+	} else if ((coll = pt_json_new_cstr("$users")) == NULL)
+		goto nomem;
+	if (pt_json_set(r, "collection", coll) != PT_OK) {
+		coll = NULL;
+		goto nomem;
+	}
+	coll = NULL;
+	if (pt_json_set(r, "id", id) != PT_OK) {
+		id = NULL;
+		goto nomem;
+	}
+	id = NULL;
+	while (pt_json_iter_next(v, &it, &k, &fv)) {
+		pt_json *copy;
+
+		if (strcmp(k, "id") == 0 || strcmp(k, "collection") == 0)
+			continue;
+		if (is_user_field(k) && strcmp(pt_json_str(pt_json_get(r,
+		    "collection"), NULL), "$users") == 0) {
+			snprintf(sub, sizeof(sub), "%s.%s", field, k);
+			if ((rc = want_user_field(k, fv, sub, e, &copy)) != PT_OK)
+				goto fail;
+		} else if (fv != NULL && (copy = pt_json_copy(fv)) == NULL)
+			goto nomem;
+		else if (fv == NULL)
+			copy = NULL;
+		if (pt_json_set(r, k, copy) != PT_OK)
+			goto nomem;
+	}
+	*out = r;
+	return PT_OK;
+nomem:
+	rc = PT_ENOMEM;
+fail:
+	pt_json_put(id);
+	pt_json_put(coll);
+	pt_json_put(r);
+	return rc;
+}
+
+/* A list of recipients (a single one is a list of one), 1..max. */
+static enum pt_err
+want_recipients(const pt_json *v, const char *field, size_t max,
+    struct verr *e, pt_json **out)
+{
+	pt_json *arr, *r;
+	enum pt_err rc;
+	char sub[96];
+	size_t i, n;
+
+	*out = NULL;
+	if ((arr = pt_json_new_array()) == NULL)
+		return PT_ENOMEM;
+	if (pt_json_type(v) != PT_J_ARRAY) {
+		if ((rc = want_recipient(v, field, e, &r)) != PT_OK ||
+		    (rc = pt_json_append(arr, r)) != PT_OK) {
+			pt_json_put(arr);
+			return rc;
+		}
+		*out = arr;
+		return PT_OK;
+	}
+	n = pt_json_len(v);
+	if (n == 0) {
+		pt_json_put(arr);
+		return skip(e, field, "must not be empty");
+	}
+	if (n > max) {
+		pt_json_put(arr);
+		return skip(e, field, "has %zu entries; the limit is %zu", n, max);
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", field, i);
+		if ((rc = want_recipient(pt_json_index(v, i), sub, e, &r)) !=
+		    PT_OK || (rc = pt_json_append(arr, r)) != PT_OK) {
+			pt_json_put(arr);
+			return rc;
+		}
+	}
+	*out = arr;
+	return PT_OK;
+}
+
+/* A list of user ids (one id is a list of one), 1..max. */
+static enum pt_err
+want_ids(const pt_json *v, const char *field, size_t max, struct verr *e,
+    pt_json **out)
+{
+	pt_json *arr, *id;
+	enum pt_err rc;
+	char sub[96];
+	size_t i, n;
+
+	*out = NULL;
+	if ((arr = pt_json_new_array()) == NULL)
+		return PT_ENOMEM;
+	if (pt_json_type(v) != PT_J_ARRAY) {
+		if ((rc = want_id(v, field, e, &id)) != PT_OK ||
+		    (rc = pt_json_append(arr, id)) != PT_OK) {
+			pt_json_put(arr);
+			return rc;
+		}
+		*out = arr;
+		return PT_OK;
+	}
+	n = pt_json_len(v);
+	if (n == 0 || n > max) {
+		pt_json_put(arr);
+		return n == 0 ? skip(e, field, "must not be empty") :
+		    skip(e, field, "has %zu entries; the limit is %zu", n, max);
+	}
+	for (i = 0; i < n; i++) {
+		pt_json *el = pt_json_index(v, i);
+
+		snprintf(sub, sizeof(sub), "%s[%zu]", field, i);
+		/* Audience members may be given as users {"id", ...}. */
+		if (pt_json_type(el) == PT_J_OBJECT && pt_json_get(el, "id"))
+			el = pt_json_get(el, "id");
+		if ((rc = want_id(el, sub, e, &id)) != PT_OK ||
+		    (rc = pt_json_append(arr, id)) != PT_OK) {
+			pt_json_put(arr);
+			return rc;
+		}
+	}
+	*out = arr;
+	return PT_OK;
+}
+
+/*
+ * Resolve parameter "name" of mapping "m".  *v gets a new reference or
+ * NULL; *present says whether it has a value (a JSON null counts as
+ * present).  A required parameter that resolves to nothing skips.
+ */
+static enum pt_err
+param(const struct pt_mapping *m, const char *name, const pt_json *body,
+    const pt_json *headers, pt_json **v, int *present, struct verr *e)
+{
+	const struct pt_action_spec *spec = pt_action_spec(m->action);
+	enum pt_path_res res;
+	char why[300];
+	int i = pt_action_param(m->action, name);
+
+	*v = NULL;
+	*present = 0;
+	if (i < 0 || m->params[i].kind == PT_P_NONE) {
+		if (i >= 0 && (spec->required & (1u << i)))
+			return skip(e, name, "is required but not mapped");
+		return PT_OK;
+	}
+	res = pt_param_resolve(&m->params[i], body, headers, v, why,
+	    sizeof(why));
+	if (res == PT_PATH_FOUND) {
+		*present = 1;
+		if (*v == NULL && (spec->required & (1u << i)))
+			return skip(e, name, "is required but the value is null");
+		return PT_OK;
+	}
+	if (strcmp(why, "out of memory") == 0)
+		return PT_ENOMEM;
+	if (spec->required & (1u << i))
+		return skip(e, name, "is required but missing: %s", why);
+	return PT_OK;	/* optional and absent */
+}
+
+/* Set "key" of "obj" to "val" (owned); PT_ENOMEM on failure. */
+static enum pt_err
+put(pt_json *obj, const char *key, pt_json *val)
+{
+	return pt_json_set(obj, key, val);
+}
+
+/*
+ * Resolve and validate mapping "m": build the payload the action will use.
+ */
+enum pt_err
+pt_action_prepare(const struct pt_mapping *m, const pt_json *body,
+    const pt_json *headers, pt_json **payload, char *field, size_t fieldlen,
+    char *msg, size_t msglen)
+{
+	struct verr e = { field, fieldlen, msg, msglen };
+	const struct pt_action_spec *spec = pt_action_spec(m->action);
+	pt_json *p = NULL, *raw = NULL, *val = NULL;
+	enum pt_err rc = PT_OK;
+	size_t i;
+	int present;
+
+	*payload = NULL;
+	field[0] = msg[0] = '\0';
+	if ((p = pt_json_new_object()) == NULL)
+		return PT_ENOMEM;
+	for (i = 0; i < PT_MAX_PARAMS && spec->params[i]; i++) {
+		const char *name = spec->params[i];
+
+		if ((rc = param(m, name, body, headers, &raw, &present, &e)) !=
+		    PT_OK)
+			goto out;
+		if (!present)
+			continue;
+		val = NULL;
+		if (strcmp(name, "id") == 0 || strcmp(name, "collection") == 0 ||
+		    strcmp(name, "key") == 0 ||
+		    (strcmp(name, "tenant") == 0 &&
+		    m->action != PT_A_WORKFLOWS_TRIGGER))
+			rc = raw == NULL ? PT_OK : want_id(raw, name, &e, &val);
+		else if (strcmp(name, "properties") == 0)
+			rc = raw == NULL ? PT_OK : want_object(raw, name,
+			    MAX_PROPERTIES, &e, &val);
+		else if (strcmp(name, "settings") == 0)
+			rc = raw == NULL ? PT_OK : want_object(raw, name,
+			    MAX_PROPERTIES, &e, &val);
+		else if (strcmp(name, "data") == 0)
+			rc = raw == NULL ? PT_OK : want_object(raw, name, MAX_DATA,
+			    &e, &val);
+		else if (strcmp(name, "recipients") == 0)
+			rc = want_recipients(raw, name,
+			    m->action == PT_A_WORKFLOWS_TRIGGER ||
+			    m->action == PT_A_WORKFLOWS_CANCEL ? MAX_RECIPIENTS :
+			    MAX_SUB_RECIPIENTS, &e, &val);
+		else if (strcmp(name, "users") == 0)
+			rc = want_ids(raw, name, MAX_AUDIENCE_USERS, &e, &val);
+		else if (strcmp(name, "actor") == 0)
+			rc = raw == NULL ? PT_OK : want_recipient(raw, name, &e,
+			    &val);
+		else if (strcmp(name, "tenant") == 0) {
+			/* Trigger: a tenant id or an inline tenant. */
+			if (raw == NULL)
+				rc = PT_OK;
+			else if (pt_json_type(raw) == PT_J_OBJECT) {
+				pt_json *tid;
+
+				rc = want_id(pt_json_get(raw, "id"), "tenant.id", &e,
+				    &tid);
+				pt_json_put(tid);
+				if (rc == PT_OK && (val = pt_json_copy(raw)) == NULL)
+					rc = PT_ENOMEM;
+			} else
+				rc = want_id(raw, name, &e, &val);
+		} else if (strcmp(name, "cancellation_key") == 0) {
+			if (raw == NULL)
+				rc = m->action == PT_A_WORKFLOWS_CANCEL ?
+				    skip(&e, name, "is required but null") : PT_OK;
+			else
+				rc = want_id(raw, name, &e, &val);
+		} else if (strcmp(name, "name") == 0 && m->action !=
+		    PT_A_USERS_IDENTIFY)
+			rc = want_string(raw, name, 1024, 1, &e, &val);
+		else if (is_user_field(name))
+			rc = want_user_field(name, raw, name, &e, &val);
+		else
+			rc = skip(&e, name, "unsupported parameter");
+		pt_json_put(raw);
+		raw = NULL;
+		if (rc != PT_OK)
+			goto out;
+		/* Optional parameters that resolved to null are left out, but
+		 * user fields keep null: identify clears them. */
+		if (val == NULL && !is_user_field(name))
+			continue;
+		if ((rc = put(p, name, val)) != PT_OK)
+			goto out;
+	}
+	*payload = p;
+	p = NULL;
+out:
+	pt_json_put(raw);
+	pt_json_put(p);
+	return rc;
+}
+
+/* Fields for pt_user_merge from an inline user / identify payload. */
+static pt_json *
+user_fields(const pt_json *src, int from_inline)
+{
+	struct pt_json_iter it = { 0 };
+	pt_json *f, *props = NULL, *v;
+	const char *k;
+
+	if ((f = pt_json_new_object()) == NULL)
+		return NULL;
+	while (pt_json_iter_next(src, &it, &k, &v)) {
+		if (strcmp(k, "id") == 0 || strcmp(k, "collection") == 0)
+			continue;
+		if (is_user_field(k) || strcmp(k, "properties") == 0) {
+			if (pt_json_set(f, k, pt_json_copy(v)) != PT_OK)
+				goto fail;
+			continue;
+		}
+		if (!from_inline)
+			continue;
+		/* Inline users: anything else is a custom property. */
+		if (props == NULL && ((props = pt_json_new_object()) == NULL ||
+		    pt_json_set(f, "properties", props) != PT_OK))
+			goto fail;
+		if (pt_json_set(props, k, pt_json_copy(v)) != PT_OK)
+			goto fail;
+	}
+	return f;
+fail:
+	pt_json_put(f);
+	return NULL;
+}
+
+/* Object fields from an inline object: name, and the rest as properties. */
+static pt_json *
+object_fields(const pt_json *src)
+{
+	struct pt_json_iter it = { 0 };
+	pt_json *f, *props, *v;
+	const char *k;
+
+	if ((f = pt_json_new_object()) == NULL ||
+	    (props = pt_json_new_object()) == NULL ||
+	    pt_json_set(f, "properties", props) != PT_OK) {
+		pt_json_put(f);
+		return NULL;
+	}
+	while (pt_json_iter_next(src, &it, &k, &v)) {
+		if (strcmp(k, "id") == 0 || strcmp(k, "collection") == 0)
+			continue;
+		if (pt_json_set(strcmp(k, "name") == 0 ? f : props, k,
+		    pt_json_copy(v)) != PT_OK) {
+			pt_json_put(f);
+			return NULL;
+		}
+	}
+	return f;
+}
+
+static const char *
+jstr(const pt_json *obj, const char *key)
+{
+	return pt_json_str(pt_json_get(obj, key), NULL);
+}
+
+/*
+ * Identify inline recipients (users with fields, objects) on the way;
+ * plain references (only collection and id) change nothing.
+ */
+static enum pt_err
+upsert_recipient(struct pt_txn *txn, const pt_json *r, int64_t now)
+{
+	const char *coll = jstr(r, "collection"), *id = jstr(r, "id");
+	pt_json *f;
+	enum pt_err rc;
+
+	if (pt_json_len(r) <= 2)
+		return PT_OK;
+	if (strcmp(coll, "$users") == 0) {
+		if ((f = user_fields(r, 1)) == NULL)
+			return PT_ENOMEM;
+		rc = pt_user_merge(txn, id, f, now, NULL);
+	} else {
+		if ((f = object_fields(r)) == NULL)
+			return PT_ENOMEM;
+		rc = pt_object_merge(txn, coll, id, f, now, NULL);
+	}
+	pt_json_put(f);
+	return rc;
+}
+
+/* A reference {"collection", "id"} (new reference) of a recipient. */
+static pt_json *
+recipient_ref(const pt_json *r)
+{
+	pt_json *ref = pt_json_new_object();
+
+	if (ref == NULL ||
+	    pt_json_set(ref, "collection", pt_json_copy(pt_json_get(r,
+	    "collection"))) != PT_OK ||
+	    pt_json_set(ref, "id", pt_json_copy(pt_json_get(r, "id"))) !=
+	    PT_OK) {
+		pt_json_put(ref);
+		return NULL;
+	}
+	return ref;
+}
+
+/* The subscription API's recipient form: a user id, or {"id","collection"}. */
+static pt_json *
+sub_recipient(const pt_json *r)
+{
+	if (strcmp(jstr(r, "collection"), "$users") == 0)
+		return pt_json_copy(pt_json_get(r, "id"));
+	return recipient_ref(r);
+}
+
+static enum pt_err
+set_count(pt_json *result, const char *key, int64_t n)
+{
+	return pt_json_set(result, key, pt_json_new_int(n));
+}
+
+/*
+ * workflows_trigger: identify inline recipients/actor, set an inline
+ * tenant, record the run (queued, or pending when a handler will run).
+ */
+static enum pt_err
+do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
+    struct pt_action_log *al, const pt_json *p)
+{
+	const struct pt_workflow *wf = pt_config_workflow(ctx->cfg,
+	    jstr(p, "key"));
+	pt_json *recips = pt_json_get(p, "recipients"), *refs = NULL, *run,
+	    *v, *f;
+	char t[PT_RFC3339_LEN];
+	enum pt_err rc = PT_ENOMEM;
+	size_t i;
+
+	if ((run = pt_json_new_object()) == NULL ||
+	    (refs = pt_json_new_array()) == NULL)
+		goto out;
+	for (i = 0; i < pt_json_len(recips); i++) {
+		if ((rc = upsert_recipient(txn, pt_json_index(recips, i),
+		    ctx->now)) != PT_OK)
+			goto out;
+		rc = PT_ENOMEM;
+		if (pt_json_append(refs, recipient_ref(pt_json_index(recips,
+		    i))) != PT_OK)
+			goto out;
+	}
+	if ((v = pt_json_get(p, "actor")) != NULL &&
+	    (rc = upsert_recipient(txn, v, ctx->now)) != PT_OK)
+		goto out;
+	if ((v = pt_json_get(p, "tenant")) != NULL &&
+	    pt_json_type(v) == PT_J_OBJECT) {
+		struct pt_json_iter it = { 0 };
+		const char *k;
+		pt_json *fv, *props;
+
+		rc = PT_ENOMEM;
+		if ((f = pt_json_new_object()) == NULL)
+			goto out;
+		if ((props = pt_json_new_object()) == NULL ||
+		    pt_json_set(f, "properties", props) != PT_OK) {
+			pt_json_put(f);
+			goto out;
+		}
+		while (pt_json_iter_next(v, &it, &k, &fv))
+			if (strcmp(k, "id") != 0 && pt_json_set(strcmp(k, "name") ==
+			    0 || strcmp(k, "settings") == 0 ? f : props, k,
+			    pt_json_copy(fv)) != PT_OK) {
+				pt_json_put(f);
+				goto out;
+			}
+		rc = pt_tenant_merge(txn, jstr(v, "id"), f, ctx->now, NULL);
+		pt_json_put(f);
+		if (rc != PT_OK)
+			goto out;
+	}
+	rc = PT_ENOMEM;
+	if (pt_id_new("run", ctx->now, al->run_id, al->job.run_text) != PT_OK)
+		goto out;
+	pt_fmt_rfc3339(ctx->now, t);
+	v = pt_json_get(p, "tenant");
+	if (put(run, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK ||
+	    put(run, "workflow", pt_json_copy(pt_json_get(p, "key"))) != PT_OK ||
+	    put(run, "status", pt_json_new_cstr(wf && wf->argv ? "pending" :
+	    "queued")) != PT_OK ||
+	    put(run, "recipients", refs) != PT_OK)
+		goto out;
+	refs = NULL;
+	if (put(run, "actor", pt_json_get(p, "actor") ? recipient_ref(
+	    pt_json_get(p, "actor")) : NULL) != PT_OK ||
+	    put(run, "tenant", v == NULL ? NULL : pt_json_type(v) ==
+	    PT_J_OBJECT ? pt_json_copy(pt_json_get(v, "id")) :
+	    pt_json_copy(v)) != PT_OK ||
+	    put(run, "data", pt_json_get(p, "data") ? pt_json_copy(
+	    pt_json_get(p, "data")) : pt_json_new_object()) != PT_OK ||
+	    put(run, "cancellation_key", pt_json_copy(pt_json_get(p,
+	    "cancellation_key"))) != PT_OK ||
+	    put(run, "source", pt_json_new_cstr(ctx->env->source_key)) !=
+	    PT_OK ||
+	    put(run, "environment", pt_json_new_cstr(ctx->env->name)) != PT_OK ||
+	    put(run, "event_type", pt_json_new_cstr(ctx->event_type)) !=
+	    PT_OK ||
+	    put(run, "event_id", pt_json_new_cstr(ctx->event_id)) != PT_OK ||
+	    put(run, "action_id", pt_json_new_cstr(al->id_text)) != PT_OK ||
+	    put(run, "created_at", pt_json_new_cstr(t)) != PT_OK ||
+	    put(run, "updated_at", pt_json_new_cstr(t)) != PT_OK)
+		goto out;
+	if ((rc = pt_run_put(txn, al->run_id, run)) != PT_OK)
+		goto out;
+	rc = PT_ENOMEM;
+	if (put(al->result, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK)
+		goto out;
+	if (wf != NULL && wf->argv != NULL) {
+		al->has_job = 1;
+		al->job.argv = wf->argv;
+		al->job.timeout_ms = wf->timeout_ms;
+		al->job.max_output = wf->max_output;
+		al->job.workflow = wf->key;
+		al->job.kind = "trigger";
+		if ((al->job.input = pt_json_copy(run)) == NULL)
+			goto out;
+		al->status = PT_ACT_PENDING;
+	}
+	al->run = run;
+	run = NULL;
+	rc = PT_OK;
+out:
+	pt_json_put(refs);
+	pt_json_put(run);
+	return rc;
+}
+
+struct cancel_walk {
+	struct pt_txn		*txn;
+	const pt_json		*recipients;	/* filter, or NULL */
+	int64_t			 now;
+	pt_json			*cancelled;	/* run ids */
+	pt_json			*runs;		/* records, for the handler */
+	enum pt_err		 rc;
+	size_t			 n;
+	uint8_t			(*ids)[PT_ID_BIN];
+};
+
+/* Does run "rec" include one of the filter's recipients? */
+static int
+run_has_recipient(const pt_json *rec, const pt_json *filter)
+{
+	pt_json *rr = pt_json_get(rec, "recipients");
+	size_t i, j;
+
+	for (i = 0; i < pt_json_len(filter); i++)
+		for (j = 0; j < pt_json_len(rr); j++)
+			if (pt_json_equal(pt_json_get(pt_json_index(filter, i),
+			    "id"), pt_json_get(pt_json_index(rr, j), "id")) &&
+			    pt_json_equal(pt_json_get(pt_json_index(filter, i),
+			    "collection"), pt_json_get(pt_json_index(rr, j),
+			    "collection")))
+				return 1;
+	return 0;
+}
+
+static int
+collect_cancel(void *arg, pt_json *rec)
+{
+	struct cancel_walk *w = arg;
+	const char *st = jstr(rec, "status");
+
+	if (st == NULL || (strcmp(st, "queued") != 0 &&
+	    strcmp(st, "pending") != 0))
+		return 0;
+	if (w->recipients && !run_has_recipient(rec, w->recipients))
+		return 0;
+	if (pt_json_append(w->runs, pt_json_copy(rec)) != PT_OK) {
+		w->rc = PT_ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * workflows_cancel: runs of the workflow with this cancellation key that
+ * have not finished become "cancelled".
+ */
+static enum pt_err
+do_cancel(struct pt_txn *txn, const struct pt_event_ctx *ctx,
+    struct pt_action_log *al, const pt_json *p)
+{
+	const struct pt_workflow *wf = pt_config_workflow(ctx->cfg,
+	    jstr(p, "key"));
+	struct cancel_walk w;
+	pt_json *ids = NULL, *rec;
+	char t[PT_RFC3339_LEN];
+	uint8_t bin[PT_ID_BIN];
+	enum pt_err rc;
+	size_t i;
+
+	memset(&w, 0, sizeof(w));
+	w.txn = txn;
+	w.recipients = pt_json_get(p, "recipients");
+	w.now = ctx->now;
+	if ((w.runs = pt_json_new_array()) == NULL ||
+	    (ids = pt_json_new_array()) == NULL) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	/* Collect first: the walk must not see its own writes. */
+	if ((rc = pt_runs_by_cancellation(txn, jstr(p, "key"),
+	    jstr(p, "cancellation_key"), collect_cancel, &w)) != PT_OK ||
+	    (rc = w.rc) != PT_OK)
+		goto out;
+	pt_fmt_rfc3339(ctx->now, t);
+	for (i = 0; i < pt_json_len(w.runs); i++) {
+		rec = pt_json_index(w.runs, i);
+		if (pt_id_parse("run", jstr(rec, "id"), bin) < 0)
+			continue;
+		rc = PT_ENOMEM;
+		if (pt_json_set(rec, "status", pt_json_new_cstr("cancelled")) !=
+		    PT_OK || pt_json_set(rec, "updated_at",
+		    pt_json_new_cstr(t)) != PT_OK ||
+		    pt_json_set(rec, "cancelled_by", pt_json_new_cstr(
+		    ctx->event_id)) != PT_OK ||
+		    pt_json_append(ids, pt_json_new_cstr(jstr(rec, "id"))) !=
+		    PT_OK)
+			goto out;
+		if ((rc = pt_run_put(txn, bin, rec)) != PT_OK)
+			goto out;
+	}
+	rc = PT_ENOMEM;
+	if (set_count(al->result, "cancelled", (int64_t)pt_json_len(ids)) !=
+	    PT_OK || pt_json_set(al->result, "runs", ids) != PT_OK) {
+		ids = NULL;
+		goto out;
+	}
+	ids = NULL;
+	if (wf != NULL && wf->cancel_argv != NULL && pt_json_len(w.runs) > 0) {
+		pt_json *in = pt_json_new_object();
+
+		if (in == NULL || pt_json_set(in, "kind",
+		    pt_json_new_cstr("cancel")) != PT_OK ||
+		    pt_json_set(in, "workflow", pt_json_copy(pt_json_get(p,
+		    "key"))) != PT_OK ||
+		    pt_json_set(in, "cancellation_key", pt_json_copy(
+		    pt_json_get(p, "cancellation_key"))) != PT_OK ||
+		    pt_json_set(in, "event_id", pt_json_new_cstr(ctx->event_id)) !=
+		    PT_OK || pt_json_set(in, "runs", pt_json_ref(w.runs)) !=
+		    PT_OK) {
+			pt_json_put(in);
+			goto out;
+		}
+		al->has_job = 1;
+		al->job.argv = wf->cancel_argv;
+		al->job.timeout_ms = wf->timeout_ms;
+		al->job.max_output = wf->max_output;
+		al->job.workflow = wf->key;
+		al->job.kind = "cancel";
+		al->job.input = in;
+		al->status = PT_ACT_PENDING;
+	}
+	rc = PT_OK;
+out:
+	pt_json_put(ids);
+	pt_json_put(w.runs);
+	return rc;
+}
+
+/*
+ * Apply a validated payload.  Runs inside a nested transaction the caller
+ * commits only on PT_OK.
+ */
+static enum pt_err
+apply(struct pt_txn *txn, const struct pt_event_ctx *ctx,
+    struct pt_action_log *al, const pt_json *p)
+{
+	const char *id = jstr(p, "id"), *coll = jstr(p, "collection");
+	pt_json *f = NULL, *list, *props;
+	enum pt_err rc = PT_OK;
+	size_t i, hit = 0;
+	int created = 0;
+
+	switch (al->mapping->action) {
+	case PT_A_USERS_IDENTIFY:
+		if ((f = user_fields(p, 0)) == NULL)
+			return PT_ENOMEM;
+		if ((rc = pt_user_merge(txn, id, f, ctx->now, &created)) ==
+		    PT_OK)
+			rc = pt_json_set(al->result, "created",
+			    pt_json_new_bool(created));
+		break;
+	case PT_A_USERS_DELETE:
+		rc = pt_user_delete(txn, id);
+		if (rc == PT_OK || rc == PT_ENOTFOUND)
+			rc = pt_json_set(al->result, "existed",
+			    pt_json_new_bool(rc == PT_OK));
+		break;
+	case PT_A_OBJECTS_SET:
+		if ((f = pt_json_new_object()) == NULL ||
+		    (pt_json_get(p, "name") && pt_json_set(f, "name",
+		    pt_json_copy(pt_json_get(p, "name"))) != PT_OK) ||
+		    (pt_json_get(p, "properties") && pt_json_set(f, "properties",
+		    pt_json_copy(pt_json_get(p, "properties"))) != PT_OK)) {
+			rc = PT_ENOMEM;
+			break;
+		}
+		if ((rc = pt_object_merge(txn, coll, id, f, ctx->now,
+		    &created)) == PT_OK)
+			rc = pt_json_set(al->result, "created",
+			    pt_json_new_bool(created));
+		break;
+	case PT_A_OBJECTS_DELETE:
+		rc = pt_object_delete(txn, coll, id);
+		if (rc == PT_OK || rc == PT_ENOTFOUND)
+			rc = pt_json_set(al->result, "existed",
+			    pt_json_new_bool(rc == PT_OK));
+		break;
+	case PT_A_TENANTS_SET:
+		if ((f = pt_json_copy(p)) == NULL) {
+			rc = PT_ENOMEM;
+			break;
+		}
+		pt_json_del(f, "id");
+		if ((rc = pt_tenant_merge(txn, id, f, ctx->now, &created)) ==
+		    PT_OK)
+			rc = pt_json_set(al->result, "created",
+			    pt_json_new_bool(created));
+		break;
+	case PT_A_TENANTS_DELETE:
+		rc = pt_tenant_delete(txn, id);
+		if (rc == PT_OK || rc == PT_ENOTFOUND)
+			rc = pt_json_set(al->result, "existed",
+			    pt_json_new_bool(rc == PT_OK));
+		break;
+	case PT_A_OBJECTS_SUBSCRIBE:
+	case PT_A_OBJECTS_UNSUBSCRIBE:
+		list = pt_json_get(p, "recipients");
+		props = pt_json_get(p, "properties");
+		for (i = 0; i < pt_json_len(list) && rc == PT_OK; i++) {
+			pt_json *r = pt_json_index(list, i), *sr;
+
+			if (al->mapping->action == PT_A_OBJECTS_SUBSCRIBE &&
+			    (rc = upsert_recipient(txn, r, ctx->now)) != PT_OK)
+				break;
+			if ((sr = sub_recipient(r)) == NULL) {
+				rc = PT_ENOMEM;
+				break;
+			}
+			if (al->mapping->action == PT_A_OBJECTS_SUBSCRIBE)
+				rc = pt_subscription_add(txn, coll, id, sr, props,
+				    ctx->now);
+			else {
+				rc = pt_subscription_remove(txn, coll, id, sr);
+				if (rc == PT_OK)
+					hit++;
+				if (rc == PT_ENOTFOUND)
+					rc = PT_OK;
+			}
+			pt_json_put(sr);
+		}
+		if (rc == PT_OK)
+			rc = set_count(al->result, al->mapping->action ==
+			    PT_A_OBJECTS_SUBSCRIBE ? "subscribed" : "removed",
+			    (int64_t)(al->mapping->action ==
+			    PT_A_OBJECTS_SUBSCRIBE ? pt_json_len(list) : hit));
+		break;
+	case PT_A_AUDIENCES_ADD_MEMBER:
+	case PT_A_AUDIENCES_REMOVE_MEMBER:
+		list = pt_json_get(p, "users");
+		for (i = 0; i < pt_json_len(list) && rc == PT_OK; i++) {
+			const char *u = pt_json_str(pt_json_index(list, i), NULL);
+
+			if (al->mapping->action == PT_A_AUDIENCES_ADD_MEMBER)
+				rc = pt_audience_add(txn, jstr(p, "key"), u,
+				    jstr(p, "tenant"), ctx->now);
+			else {
+				rc = pt_audience_remove(txn, jstr(p, "key"), u,
+				    jstr(p, "tenant"));
+				if (rc == PT_OK)
+					hit++;
+				if (rc == PT_ENOTFOUND)
+					rc = PT_OK;
+			}
+		}
+		if (rc == PT_OK)
+			rc = set_count(al->result, al->mapping->action ==
+			    PT_A_AUDIENCES_ADD_MEMBER ? "added" : "removed",
+			    (int64_t)(al->mapping->action ==
+			    PT_A_AUDIENCES_ADD_MEMBER ? pt_json_len(list) : hit));
+		break;
+	case PT_A_WORKFLOWS_TRIGGER:
+		rc = do_trigger(txn, ctx, al, p);
+		break;
+	case PT_A_WORKFLOWS_CANCEL:
+		rc = do_cancel(txn, ctx, al, p);
+		break;
+	default:
+		rc = PT_EINVAL;
+	}
+	pt_json_put(f);
+	return rc;
+}
+
+/*
+ * Text safe to put in JSON: invalid UTF-8 bytes become U+FFFD, so a
+ * handler printing binary cannot break the action log.
+ */
+static pt_json *
+safe_text(const char *s, size_t n)
+{
+	struct pt_buf b = { 0 };
+	size_t i = 0, j;
+	pt_json *j_;
+
+	if (pt_utf8_valid(s, n))
+		return pt_json_new_str(s, n);
+	while (i < n) {
+		for (j = 1; j <= 4 && i + j <= n; j++)
+			if (pt_utf8_valid(s + i, j))
+				break;
+		if (j <= 4 && i + j <= n) {
+			pt_buf_add(&b, s + i, j);
+			i += j;
+		} else {
+			pt_buf_adds(&b, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	j_ = b.failed ? NULL : pt_json_new_str(b.data ? b.data : "", b.len);
+	pt_buf_free(&b);
+	return j_;
+}
+
+/* Build and store the action log record for "al". */
+static enum pt_err
+write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
+    struct pt_action_log *al, int64_t now)
+{
+	pt_json *r = al->record, *err;
+	char t[PT_RFC3339_LEN];
+	const char *text;
+	size_t n;
+
+	if (r == NULL) {
+		if ((r = al->record = pt_json_new_object()) == NULL)
+			return PT_ENOMEM;
+		pt_fmt_rfc3339(now, t);
+		if (put(r, "id", pt_json_new_cstr(al->id_text)) != PT_OK ||
+		    put(r, "event_id", pt_json_new_cstr(ctx->event_id)) !=
+		    PT_OK ||
+		    put(r, "source", pt_json_new_cstr(ctx->env->source_key)) !=
+		    PT_OK ||
+		    put(r, "environment", pt_json_new_cstr(ctx->env->name)) !=
+		    PT_OK ||
+		    put(r, "event_type", pt_json_new_cstr(ctx->event_type)) !=
+		    PT_OK ||
+		    put(r, "inserted_at", pt_json_new_cstr(t)) != PT_OK ||
+		    put(r, "action", pt_json_new_cstr(pt_action_spec(
+		    al->mapping->action)->name)) != PT_OK ||
+		    put(r, "mapping", pt_json_new_int((int64_t)
+		    al->mapping->order)) != PT_OK ||
+		    put(r, "params", pt_json_copy(al->mapping->spec)) != PT_OK)
+			return PT_ENOMEM;
+	}
+	pt_fmt_rfc3339(now, t);
+	if (put(r, "updated_at", pt_json_new_cstr(t)) != PT_OK ||
+	    put(r, "status", pt_json_new_cstr(pt_action_status_name(
+	    al->status))) != PT_OK ||
+	    put(r, "payload", al->payload ? pt_json_ref(al->payload) : NULL) !=
+	    PT_OK ||
+	    put(r, "result", al->result && pt_json_len(al->result) ?
+	    pt_json_ref(al->result) : NULL) != PT_OK)
+		return PT_ENOMEM;
+	if (al->message[0]) {
+		if ((err = pt_json_new_object()) == NULL ||
+		    put(r, "error", err) != PT_OK ||
+		    put(err, "field", al->field[0] ? pt_json_new_cstr(al->field) :
+		    NULL) != PT_OK ||
+		    put(err, "message", pt_json_new_cstr(al->message)) != PT_OK)
+			return PT_ENOMEM;
+	} else if (put(r, "error", NULL) != PT_OK)
+		return PT_ENOMEM;
+	if ((text = pt_json_text(r, PT_JSON_PLAIN, &n)) == NULL)
+		return PT_ENOMEM;
+	return pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, text, n, 0);
+}
+
+void
+pt_action_logs_free(struct pt_action_log *logs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		pt_json_put(logs[i].payload);
+		pt_json_put(logs[i].result);
+		pt_json_put(logs[i].job.input);
+		pt_json_put(logs[i].run);
+		pt_json_put(logs[i].record);
+	}
+	pt_free(logs);
+}
+
+enum pt_err
+pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
+    struct pt_action_log **logsp, size_t *np)
+{
+	const struct pt_env *env = ctx->env;
+	struct pt_action_log *logs = NULL, *al;
+	struct pt_txn *child = NULL;
+	enum pt_err rc = PT_OK;
+	size_t i, n = 0, want = 0;
+
+	*logsp = NULL;
+	*np = 0;
+	for (i = 0; i < env->nmappings; i++)
+		if (env->mappings[i].active &&
+		    strcmp(env->mappings[i].event_type, ctx->event_type) == 0)
+			want++;
+	if (want == 0)
+		return PT_OK;
+	if ((logs = pt_calloc(want, sizeof(*logs))) == NULL)
+		return PT_ENOMEM;
+	/* env->mappings is sorted in priority order, ties in file order. */
+	for (i = 0; i < env->nmappings; i++) {
+		const struct pt_mapping *m = &env->mappings[i];
+
+		if (!m->active || strcmp(m->event_type, ctx->event_type) != 0)
+			continue;
+		al = &logs[n++];
+		al->mapping = m;
+		if ((rc = pt_id_new("act", ctx->now, al->id, al->id_text)) !=
+		    PT_OK || (al->result = pt_json_new_object()) == NULL) {
+			rc = rc ? rc : PT_ENOMEM;
+			goto out;
+		}
+		rc = pt_action_prepare(m, ctx->body, ctx->headers, &al->payload,
+		    al->field, sizeof(al->field), al->message,
+		    sizeof(al->message));
+		if (rc == PT_EINVAL)
+			al->status = PT_ACT_SKIPPED;
+		else if (rc != PT_OK)
+			goto out;
+		else {
+			/* Each action in a child: a failure leaves nothing. */
+			al->status = PT_ACT_SUCCESS;
+			if ((rc = pt_txn_begin(pt_txn_store(txn), txn,
+			    PT_TXN_WRITE, &child)) != PT_OK)
+				goto out;
+			rc = apply(child, ctx, al, al->payload);
+			if (rc == PT_OK)
+				rc = pt_txn_commit(child);
+			else
+				pt_txn_abort(child);
+			child = NULL;
+			if (rc == PT_EINVAL || rc == PT_ETOOBIG) {
+				/* The data refused it: this action fails. */
+				al->status = PT_ACT_FAILED;
+				al->has_job = 0;
+				snprintf(al->message, sizeof(al->message),
+				    "could not apply: %s", pt_strerror(rc));
+			} else if (rc != PT_OK)
+				goto out;	/* storage: abort the event */
+		}
+		if ((rc = write_record(txn, ctx, al, ctx->now)) != PT_OK)
+			goto out;
+	}
+out:
+	if (rc != PT_OK) {
+		pt_action_logs_free(logs, n);
+		return rc;
+	}
+	*logsp = logs;
+	*np = n;
+	return PT_OK;
+}
+
+/* The handler's outcome as JSON for the action log and the run. */
+static pt_json *
+handler_json(const struct pt_exec_result *res)
+{
+	pt_json *h = pt_json_new_object();
+	size_t n;
+
+	if (h == NULL)
+		return NULL;
+	n = res->out.len > MAX_OUTPUT_LOGGED ? MAX_OUTPUT_LOGGED : res->out.len;
+	if (put(h, "exit_code", res->exited ? pt_json_new_int(res->exit_code) :
+	    NULL) != PT_OK ||
+	    put(h, "signal", res->signal ? pt_json_new_int(res->signal) :
+	    NULL) != PT_OK ||
+	    put(h, "timed_out", pt_json_new_bool(res->timed_out)) != PT_OK ||
+	    put(h, "duration_ms", pt_json_new_int(res->duration_ms)) != PT_OK ||
+	    put(h, "stdout", safe_text(res->out.data ? res->out.data : "", n)) !=
+	    PT_OK ||
+	    put(h, "stdout_truncated", pt_json_new_bool(res->out_truncated ||
+	    n < res->out.len)) != PT_OK)
+		goto fail;
+	n = res->err.len > MAX_OUTPUT_LOGGED ? MAX_OUTPUT_LOGGED : res->err.len;
+	if (put(h, "stderr", safe_text(res->err.data ? res->err.data : "", n)) !=
+	    PT_OK ||
+	    put(h, "stderr_truncated", pt_json_new_bool(res->err_truncated ||
+	    n < res->err.len)) != PT_OK)
+		goto fail;
+	return h;
+fail:
+	pt_json_put(h);
+	return NULL;
+}
+
+enum pt_err
+pt_action_finish(struct pt_txn *txn, struct pt_action_log *al,
+    const struct pt_exec_result *res, int64_t now)
+{
+	struct pt_event_ctx none;
+	char t[PT_RFC3339_LEN];
+	pt_json *h;
+	enum pt_err rc;
+	int good = res->error[0] == '\0' && res->exited && res->exit_code == 0;
+
+	memset(&none, 0, sizeof(none));
+	if ((h = handler_json(res)) == NULL)
+		return PT_ENOMEM;
+	al->status = good ? PT_ACT_SUCCESS : PT_ACT_FAILED;
+	if (!good) {
+		snprintf(al->field, sizeof(al->field), "%s", "");
+		if (res->error[0])
+			snprintf(al->message, sizeof(al->message),
+			    "handler could not run: %s", res->error);
+		else {
+			char why[200];
+
+			pt_exec_describe(res, why, sizeof(why));
+			snprintf(al->message, sizeof(al->message), "handler "
+			    "failed: %s", why);
+		}
+	}
+	if (pt_json_set(al->result, "handler", pt_json_ref(h)) != PT_OK) {
+		pt_json_put(h);
+		return PT_ENOMEM;
+	}
+	if (al->run != NULL) {
+		pt_fmt_rfc3339(now, t);
+		if (pt_json_set(al->run, "status", pt_json_new_cstr(good ?
+		    "completed" : "failed")) != PT_OK ||
+		    pt_json_set(al->run, "updated_at", pt_json_new_cstr(t)) !=
+		    PT_OK ||
+		    pt_json_set(al->run, "handler", pt_json_ref(h)) != PT_OK ||
+		    pt_json_set(al->run, "error", good ? NULL :
+		    pt_json_new_cstr(al->message)) != PT_OK) {
+			pt_json_put(h);
+			return PT_ENOMEM;
+		}
+		if ((rc = pt_run_put(txn, al->run_id, al->run)) != PT_OK) {
+			pt_json_put(h);
+			return rc;
+		}
+	}
+	pt_json_put(h);
+	/* The record exists: write_record only updates it. */
+	return write_record(txn, &none, al, now);
+}
+
+enum pt_err
+pt_action_get(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], pt_json **out)
+{
+	struct pt_val v;
+	enum pt_err rc;
+
+	*out = NULL;
+	if ((rc = pt_get(txn, PT_T_ACTIONS, id, PT_ID_BIN, &v)) != PT_OK)
+		return rc;
+	if ((*out = pt_json_parse_trusted(v.data, v.len)) == NULL)
+		return PT_ECORRUPT;
+	return PT_OK;
+}
+
+enum pt_err
+pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
+    int64_t now)
+{
+	pt_json *rec = NULL, *run = NULL;
+	char t[PT_RFC3339_LEN];
+	const char *text, *runid;
+	uint8_t rbin[PT_ID_BIN];
+	enum pt_err rc;
+	size_t n;
+
+	if ((rc = pt_action_get(txn, id, &rec)) != PT_OK)
+		return rc;
+	if (strcmp(jstr(rec, "status"), "pending") != 0)
+		goto out;
+	pt_fmt_rfc3339(now, t);
+	rc = PT_ENOMEM;
+	if (put(rec, "status", pt_json_new_cstr("interrupted")) != PT_OK ||
+	    put(rec, "updated_at", pt_json_new_cstr(t)) != PT_OK ||
+	    put(rec, "error", NULL) != PT_OK)
+		goto out;
+	{
+		pt_json *err = pt_json_new_object();
+
+		if (err == NULL || put(rec, "error", err) != PT_OK ||
+		    put(err, "field", NULL) != PT_OK ||
+		    put(err, "message", pt_json_new_cstr("the process running "
+		    "the handler died before it recorded the outcome")) != PT_OK)
+			goto out;
+	}
+	if ((text = pt_json_text(rec, PT_JSON_PLAIN, &n)) == NULL)
+		goto out;
+	if ((rc = pt_put(txn, PT_T_ACTIONS, id, PT_ID_BIN, text, n, 0)) !=
+	    PT_OK)
+		goto out;
+	runid = jstr(pt_json_get(rec, "result"), "id");
+	if (runid != NULL && pt_id_parse("run", runid, rbin) == 0 &&
+	    pt_run_get(txn, rbin, &run) == PT_OK &&
+	    strcmp(jstr(run, "status"), "pending") == 0) {
+		rc = PT_ENOMEM;
+		if (put(run, "status", pt_json_new_cstr("interrupted")) != PT_OK ||
+		    put(run, "updated_at", pt_json_new_cstr(t)) != PT_OK)
+			goto out;
+		if ((rc = pt_run_put(txn, rbin, run)) != PT_OK)
+			goto out;
+	}
+	rc = PT_OK;
+out:
+	pt_json_put(run);
+	pt_json_put(rec);
+	return rc;
+}

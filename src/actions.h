@@ -1,0 +1,111 @@
+/*
+ * actions.h - run an event's mappings: resolve and validate each action's
+ * parameters, apply it to the data (data.h), and write the action log.
+ *
+ * Validation follows Knock's API: ids are non-empty strings of at most 256
+ * characters without "/" or "#" (integers are taken as their decimal text);
+ * custom properties at most 256 KB; workflow data at most 10 MB; at most
+ * 1,000 recipients (100 for subscriptions) and 1,000 audience users; a
+ * string where a list of ids is expected is a one-element list.  A missing
+ * required field, a type mismatch or a limit exceeded SKIPS that action,
+ * and its log says which field and why; the event's other actions still
+ * run.
+ */
+#ifndef PT_ACTIONS_H
+#define PT_ACTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "exec.h"
+#include "ids.h"
+#include "json.h"
+#include "mapping.h"
+#include "store.h"
+
+enum pt_action_status {
+	PT_ACT_SUCCESS,
+	PT_ACT_SKIPPED,		/* a field failed validation */
+	PT_ACT_FAILED,		/* a workflow handler failed */
+	PT_ACT_PENDING,		/* a workflow handler is to run */
+	PT_ACT_INTERRUPTED	/* the handler's process died (recovery) */
+};
+
+const char	*pt_action_status_name(enum pt_action_status);
+
+/* A handler to run after the commit, outside any transaction. */
+struct pt_job {
+	char *const	*argv;
+	int64_t		 timeout_ms;
+	size_t		 max_output;
+	pt_json		*input;		/* JSON for its stdin */
+	char		 run_text[PT_ID_MAX];	/* "run_..." or "" */
+	const char	*workflow;
+	const char	*kind;		/* "trigger" or "cancel" */
+};
+
+/* What one mapping did for one event. */
+struct pt_action_log {
+	const struct pt_mapping	*mapping;
+	enum pt_action_status	 status;
+	uint8_t			 id[PT_ID_BIN];
+	char			 id_text[PT_ID_MAX];
+	pt_json			*payload;	/* resolved values, or NULL */
+	pt_json			*result;	/* {"id": "run_..."}, counts */
+	char			 field[64];	/* skipped: the field */
+	char			 message[400];	/* skipped/failed: why */
+	int			 has_job;
+	struct pt_job		 job;
+	uint8_t			 run_id[PT_ID_BIN];	/* trigger: its run */
+	pt_json			*run;		/* trigger: the run record */
+	pt_json			*record;	/* the action log record */
+};
+
+struct pt_event_ctx {
+	const struct pt_config	*cfg;
+	const struct pt_env	*env;
+	const char		*event_type;
+	const char		*event_id;	/* "evt_..." */
+	const pt_json		*body;
+	const pt_json		*headers;
+	int64_t			 now;		/* µs */
+};
+
+/*
+ * Resolve and validate one mapping against an event, touching nothing.
+ * Returns PT_OK with *payload (a new reference), PT_EINVAL with
+ * "field"/"msg" set when the action would be skipped, PT_ENOMEM.
+ */
+enum pt_err	pt_action_prepare(const struct pt_mapping *, const pt_json *body,
+		    const pt_json *headers, pt_json **payload, char *field,
+		    size_t fieldlen, char *msg, size_t msglen);
+
+/*
+ * Run every active mapping for ctx->event_type, in priority order, inside
+ * "txn" (each action in a nested transaction, so a failed one leaves
+ * nothing), and write their action log records.  *logs is an array of *n
+ * (0: no active mapping), freed with pt_action_logs_free.  A storage error
+ * is returned as such: the caller must abort the whole event.
+ */
+enum pt_err	pt_actions_run(struct pt_txn *, const struct pt_event_ctx *,
+		    struct pt_action_log **logs, size_t *n);
+
+/*
+ * Record what a handler did: the action (success/failed) and, for a
+ * trigger, its run (completed/failed).
+ */
+enum pt_err	pt_action_finish(struct pt_txn *, struct pt_action_log *,
+		    const struct pt_exec_result *, int64_t now);
+
+/* Mark a pending action (and its run) interrupted, by action id. */
+enum pt_err	pt_action_interrupt(struct pt_txn *, const uint8_t id[PT_ID_BIN],
+		    int64_t now);
+
+/* The stored action log record (a new reference). */
+enum pt_err	pt_action_get(struct pt_txn *, const uint8_t id[PT_ID_BIN],
+		    pt_json **out);
+
+void		pt_action_logs_free(struct pt_action_log *, size_t);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * check.c - store consistency: do the indexes agree with the records?
+ * (see check.h).  Read-only; runs in one read transaction, so it sees one
+ * snapshot even while responders write.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+#include "alloc.h"
+#include "check.h"
+#include "eventlog.h"
+#include "idem.h"
+#include "ids.h"
+
+struct ck {
+	struct pt_txn	*txn;
+	pt_check_report	 report;
+	void		*arg;
+	size_t		 problems;
+	size_t		 events;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+problem(struct ck *c, const char *fmt, ...)
+{
+	char line[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->problems++;
+	c->report(c->arg, line);
+}
+
+/* pt_idem_check counts its own problems: only pass the line on. */
+static void
+report_idem(void *arg, const char *line)
+{
+	struct ck *c = arg;
+
+	c->report(c->arg, line);
+}
+
+/* Does index "table" hold "parts... id"? */
+static int
+has_index(struct pt_txn *txn, enum pt_table table, const char *a,
+    const char *b, const char *c, const uint8_t *id)
+{
+	struct pt_buf k = { 0 };
+	struct pt_val v;
+	int found;
+
+	if (a)
+		pt_buf_add(&k, a, strlen(a) + 1);
+	if (b)
+		pt_buf_add(&k, b, strlen(b) + 1);
+	if (c)
+		pt_buf_add(&k, c, strlen(c) + 1);
+	pt_buf_add(&k, id, PT_ID_BIN);
+	found = !k.failed && pt_get(txn, table, k.data, k.len, &v) == PT_OK;
+	pt_buf_free(&k);
+	return found;
+}
+
+static const char *
+jstr(pt_json *o, const char *k)
+{
+	return pt_json_str(pt_json_get(o, k), NULL);
+}
+
+/* Every event: its index entries exist, its action logs exist. */
+static int
+check_event(void *arg, const uint8_t id[PT_ID_BIN], pt_json *m,
+    const uint8_t *body, size_t len)
+{
+	struct ck *c = arg;
+	const char *src = jstr(m, "source"), *env = jstr(m, "environment"),
+	    *type = jstr(m, "event_type"), *st = jstr(m, "status"),
+	    *text = jstr(m, "id");
+	pt_json *acts = pt_json_get(m, "actions"), *a;
+	uint8_t aid[PT_ID_BIN], back[PT_ID_BIN];
+	size_t i;
+
+	(void)body;
+	c->events++;
+	if (src == NULL || env == NULL || st == NULL || text == NULL ||
+	    pt_id_parse("evt", text, back) < 0 ||
+	    memcmp(back, id, PT_ID_BIN) != 0) {
+		problem(c, "event %s: metadata does not match its key",
+		    text ? text : "?");
+		return 0;
+	}
+	if ((size_t)pt_json_int(pt_json_get(m, "body_bytes")) != len)
+		problem(c, "event %s: body is %zu bytes, metadata says %lld",
+		    text, len, (long long)pt_json_int(pt_json_get(m,
+		    "body_bytes")));
+	if (!has_index(c->txn, PT_T_EV_SOURCE, src, NULL, NULL, id))
+		problem(c, "event %s: missing from the source index", text);
+	if (!has_index(c->txn, PT_T_EV_ENV, src, env, NULL, id))
+		problem(c, "event %s: missing from the environment index",
+		    text);
+	if (!has_index(c->txn, PT_T_EV_STATUS, st, NULL, NULL, id))
+		problem(c, "event %s: missing from the status index (%s)", text,
+		    st);
+	if (type != NULL && strlen(type) <= PT_EVENT_TYPE_MAX &&
+	    !has_index(c->txn, PT_T_EV_TYPE, src, env, type, id))
+		problem(c, "event %s: missing from the event type index", text);
+	for (i = 0; i < pt_json_len(acts); i++) {
+		if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i), NULL),
+		    aid) < 0) {
+			problem(c, "event %s: bad action id", text);
+			continue;
+		}
+		if (pt_action_get(c->txn, aid, &a) != PT_OK) {
+			problem(c, "event %s: action log %s is missing", text,
+			    pt_json_str(pt_json_index(acts, i), NULL));
+			continue;
+		}
+		if (jstr(a, "event_id") == NULL ||
+		    strcmp(jstr(a, "event_id"), text) != 0)
+			problem(c, "action %s names event %s, not %s",
+			    jstr(a, "id"), jstr(a, "event_id"), text);
+		pt_json_put(a);
+	}
+	return 0;
+}
+
+/*
+ * Every entry of an index whose keys end in an event id names an event
+ * that exists and whose metadata agrees with the key's parts.
+ */
+static void
+check_index(struct ck *c, enum pt_table table, int nparts)
+{
+	struct pt_cursor *cur = NULL;
+	struct pt_val k, meta, body;
+	enum pt_err rc;
+	const char *parts[3], *p, *end;
+	char idt[PT_ID_MAX];
+	pt_json *m;
+	int i;
+
+	if (pt_cursor_open(c->txn, table, &cur) != PT_OK) {
+		problem(c, "%s: cannot open", pt_table_name(table));
+		return;
+	}
+	for (rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, NULL);
+	    rc == PT_OK; rc = pt_cursor_next(cur, &k, NULL)) {
+		const uint8_t *id;
+
+		if (k.len < PT_ID_BIN + (size_t)nparts) {
+			problem(c, "%s: short key", pt_table_name(table));
+			continue;
+		}
+		id = (const uint8_t *)k.data + k.len - PT_ID_BIN;
+		pt_id_text("evt", id, idt);
+		p = k.data;
+		end = (const char *)id;
+		for (i = 0; i < nparts; i++) {
+			parts[i] = p;
+			p = memchr(p, '\0', (size_t)(end - p));
+			if (p == NULL)
+				break;
+			p++;
+		}
+		if (i < nparts || p != end) {
+			problem(c, "%s: malformed key for %s",
+			    pt_table_name(table), idt);
+			continue;
+		}
+		if (pt_eventlog_get(c->txn, id, &meta, &body) != PT_OK) {
+			problem(c, "%s: entry for %s, which does not exist",
+			    pt_table_name(table), idt);
+			continue;
+		}
+		if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+			continue;	/* reported by the record walk */
+		switch (table) {
+		case PT_T_EV_STATUS:
+			if (strcmp(parts[0], jstr(m, "status") ?
+			    jstr(m, "status") : "") != 0)
+				problem(c, "status index says %s is %s; it is %s",
+				    idt, parts[0], jstr(m, "status"));
+			break;
+		case PT_T_EV_TYPE:
+			if (jstr(m, "event_type") == NULL ||
+			    strcmp(parts[2], jstr(m, "event_type")) != 0)
+				problem(c, "type index says %s is %s", idt,
+				    parts[2]);
+			/* FALLTHROUGH */
+		case PT_T_EV_ENV:
+			if (strcmp(parts[1], jstr(m, "environment")) != 0)
+				problem(c, "environment index disagrees on %s",
+				    idt);
+			/* FALLTHROUGH */
+		case PT_T_EV_SOURCE:
+			if (strcmp(parts[0], jstr(m, "source")) != 0)
+				problem(c, "source index disagrees on %s", idt);
+			break;
+		default:
+			break;
+		}
+		pt_json_put(m);
+	}
+	pt_cursor_close(cur);
+}
+
+size_t
+pt_check(struct pt_txn *txn, pt_check_report report, void *arg,
+    size_t *events)
+{
+	struct pt_log_query q;
+	struct ck c;
+	enum pt_err rc;
+
+	memset(&c, 0, sizeof(c));
+	c.txn = txn;
+	c.report = report;
+	c.arg = arg;
+	memset(&q, 0, sizeof(q));
+	q.limit = SIZE_MAX;
+	if ((rc = pt_eventlog_query(txn, &q, check_event, &c)) != PT_OK)
+		problem(&c, "event log: %s", pt_strerror(rc));
+	check_index(&c, PT_T_EV_SOURCE, 1);
+	check_index(&c, PT_T_EV_ENV, 2);
+	check_index(&c, PT_T_EV_TYPE, 3);
+	check_index(&c, PT_T_EV_STATUS, 1);
+	c.problems += pt_idem_check(txn, report_idem, &c);
+	if (events)
+		*events = c.events;
+	return c.problems;
+}

@@ -1,0 +1,22 @@
+/*
+ * check.h - verify that the store's indexes agree with its records
+ * (`porterctl check`).
+ */
+#ifndef PT_CHECK_H
+#define PT_CHECK_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+typedef void (*pt_check_report)(void *arg, const char *problem);
+
+/*
+ * Walk every event record and index entry, action log reference and
+ * idempotency record in "txn" (a read transaction); report each problem.
+ * Returns the number of problems; *events (may be NULL) gets the number of
+ * events seen.
+ */
+size_t	pt_check(struct pt_txn *, pt_check_report, void *arg, size_t *events);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * commit.c - the group committer (see commit.h).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "commit.h"
+
+struct job {
+	pt_write_fn	 fn;
+	void		*arg;
+	enum pt_err	 rc;
+	int		 done;
+	struct job	*next;
+};
+
+struct pt_committer {
+	struct pt_store		*store;
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work;		/* a job arrived / stop */
+	pthread_cond_t		 finished;	/* a batch committed */
+	struct job		*head, *tail;	/* waiting jobs */
+	size_t			 max_batch;
+	int			 stop;
+	struct pt_commit_stats	 stats;
+};
+
+/* Run one batch "jobs" (n of them, linked) in one transaction. */
+static void
+run_batch(struct pt_committer *c, struct job *jobs)
+{
+	struct pt_txn *txn = NULL, *child;
+	struct job *j;
+	enum pt_err rc;
+	size_t n = 0;
+
+	if ((rc = pt_txn_begin(c->store, NULL, PT_TXN_WRITE, &txn)) != PT_OK) {
+		for (j = jobs; j; j = j->next)
+			j->rc = rc;
+		return;
+	}
+	for (j = jobs; j; j = j->next) {
+		n++;
+		if ((j->rc = pt_txn_begin(c->store, txn, PT_TXN_WRITE,
+		    &child)) != PT_OK)
+			continue;
+		if ((j->rc = j->fn(child, j->arg)) == PT_OK)
+			j->rc = pt_txn_commit(child);
+		else
+			pt_txn_abort(child);
+	}
+	rc = pt_txn_commit(txn);
+	for (j = jobs; j; j = j->next)
+		if (j->rc == PT_OK)
+			j->rc = rc;
+	c->stats.batches++;
+	c->stats.jobs += n;
+	if (n > c->stats.largest)
+		c->stats.largest = n;
+}
+
+static void *
+committer(void *arg)
+{
+	struct pt_committer *c = arg;
+	struct job *batch, *last, *j;
+	size_t n;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (c->head == NULL && !c->stop)
+			pthread_cond_wait(&c->work, &c->mu);
+		if (c->head == NULL && c->stop)
+			break;
+		/* Take up to max_batch jobs; the rest wait for the next. */
+		batch = last = c->head;
+		for (n = 1; n < c->max_batch && last->next; n++)
+			last = last->next;
+		c->head = last->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&c->mu);
+		run_batch(c, batch);
+		pthread_mutex_lock(&c->mu);
+		for (j = batch; j; j = j->next)
+			j->done = 1;
+		pthread_cond_broadcast(&c->finished);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+enum pt_err
+pt_committer_start(struct pt_store *s, size_t max_batch,
+    struct pt_committer **out)
+{
+	struct pt_committer *c;
+
+	*out = NULL;
+	if ((c = pt_calloc(1, sizeof(*c))) == NULL)
+		return PT_ENOMEM;
+	c->store = s;
+	c->max_batch = max_batch ? max_batch : 64;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->work, NULL);
+	pthread_cond_init(&c->finished, NULL);
+	if (pthread_create(&c->thread, NULL, committer, c) != 0) {
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->work);
+		pthread_cond_destroy(&c->finished);
+		pt_free(c);
+		return PT_EIO;
+	}
+	*out = c;
+	return PT_OK;
+}
+
+void
+pt_committer_stop(struct pt_committer *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->work);
+	pthread_cond_destroy(&c->finished);
+	pt_free(c);
+}
+
+enum pt_err
+pt_committer_run(struct pt_committer *c, pt_write_fn fn, void *arg)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof(j));
+	j.fn = fn;
+	j.arg = arg;
+	pthread_mutex_lock(&c->mu);
+	if (c->tail)
+		c->tail->next = &j;
+	else
+		c->head = &j;
+	c->tail = &j;
+	pthread_cond_signal(&c->work);
+	while (!j.done)
+		pthread_cond_wait(&c->finished, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+	return j.rc;
+}
+
+void
+pt_committer_stats(struct pt_committer *c, struct pt_commit_stats *st)
+{
+	pthread_mutex_lock(&c->mu);
+	*st = c->stats;
+	pthread_mutex_unlock(&c->mu);
+}
+
+enum pt_err
+pt_write(struct pt_store *s, struct pt_committer *c, pt_write_fn fn,
+    void *arg)
+{
+	struct pt_txn *txn;
+	enum pt_err rc;
+
+	if (c != NULL)
+		return pt_committer_run(c, fn, arg);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+		return rc;
+	if ((rc = fn(txn, arg)) != PT_OK) {
+		pt_txn_abort(txn);
+		return rc;
+	}
+	return pt_txn_commit(txn);
+}

@@ -1,0 +1,448 @@
+/*
+ * test-execute.c - the whole pipeline with mappings, workflow handlers and
+ * idempotency, through pt_handle() on a real store (no server).
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include "actions.h"
+#include "data.h"
+#include "eventlog.h"
+#include "handler.h"
+#include "idem.h"
+#include "tap.h"
+#include "testutil.h"
+
+#define EP	"/receive/src_app_prod_0001"
+
+static char config_text[4096];
+static int64_t fake_now = 1800000000LL * 1000000;
+
+static int64_t
+clock_fn(void)
+{
+	return fake_now += 1000;	/* 1 ms per call: ids stay ordered */
+}
+
+static void
+quiet(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+struct reply {
+	int	 status;
+	pt_json	*body;
+	char	 retry_after[32];
+};
+
+static void
+post(struct pt_ctx *ctx, const char *body, struct reply *r)
+{
+	struct pt_header h[1] = { { "user-agent", "t", 1 } };
+	struct tu_body b = { body, strlen(body), 0 };
+	struct pt_json_error je;
+	struct pt_resp resp;
+	struct pt_req req;
+	char clen[32];
+	size_t i;
+
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path_info = EP;
+	req.content_type = "application/json";
+	snprintf(clen, sizeof(clen), "%zu", strlen(body));
+	req.content_length = clen;
+	req.headers = h;
+	req.nheaders = 1;
+	req.read_body = tu_read;
+	req.read_arg = &b;
+	r->status = pt_handle(ctx, &req, &resp);
+	r->body = NULL;
+	pt_json_parse(resp.body.data, resp.body.len, 64, &r->body, &je);
+	r->retry_after[0] = '\0';
+	for (i = 0; i < resp.nheaders; i++)
+		if (strcmp(resp.headers[i].name, "Retry-After") == 0)
+			snprintf(r->retry_after, sizeof(r->retry_after), "%s",
+			    resp.headers[i].value);
+	pt_resp_free(&resp);
+}
+
+static const char *
+jstr(pt_json *o, const char *k)
+{
+	return pt_json_str(pt_json_get(o, k), NULL);
+}
+
+/* The event record (with "action_logs") of the id in a reply. */
+static pt_json *
+event(struct pt_store *s, const char *idtext)
+{
+	struct pt_val meta, body;
+	struct pt_txn *t;
+	pt_json *m = NULL, *logs, *a;
+	uint8_t id[PT_ID_BIN], aid[PT_ID_BIN];
+	size_t i;
+
+	if (idtext == NULL || pt_id_parse("evt", idtext, id) < 0)
+		return NULL;
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	if (pt_eventlog_get(t, id, &meta, &body) == PT_OK)
+		m = pt_json_parse_trusted(meta.data, meta.len);
+	if (m != NULL) {
+		logs = pt_json_new_array();
+		for (i = 0; i < pt_json_len(pt_json_get(m, "actions")); i++)
+			if (pt_id_parse("act", pt_json_str(pt_json_index(
+			    pt_json_get(m, "actions"), i), NULL), aid) == 0 &&
+			    pt_action_get(t, aid, &a) == PT_OK)
+				pt_json_append(logs, a);
+		pt_json_set(m, "action_logs", logs);
+	}
+	pt_txn_abort(t);
+	return m;
+}
+
+static int
+take_id(void *arg, const uint8_t id[PT_ID_BIN], pt_json *m, const uint8_t *b,
+    size_t len)
+{
+	(void)m;
+	(void)b;
+	(void)len;
+	pt_id_text("evt", id, arg);
+	return 1;
+}
+
+/* Text id of the newest event (static buffer). */
+static const char *
+newest_id(struct pt_store *s)
+{
+	static char text[PT_ID_MAX];
+	struct pt_log_query q;
+	struct pt_txn *t;
+
+	memset(&q, 0, sizeof(q));
+	q.limit = 1;
+	text[0] = '\0';
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	pt_eventlog_query(t, &q, take_id, text);
+	pt_txn_abort(t);
+	return text;
+}
+
+static pt_json *
+run_of(struct pt_store *s, pt_json *action)
+{
+	struct pt_txn *t;
+	pt_json *run = NULL;
+	uint8_t id[PT_ID_BIN];
+	const char *rid = jstr(pt_json_get(action, "result"), "id");
+
+	if (rid == NULL || pt_id_parse("run", rid, id) < 0)
+		return NULL;
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	pt_run_get(t, id, &run);
+	pt_txn_abort(t);
+	return run;
+}
+
+static pt_json *
+user(struct pt_store *s, const char *id)
+{
+	struct pt_txn *t;
+	pt_json *u = NULL;
+
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	pt_user_get(t, id, &u);
+	pt_txn_abort(t);
+	return u;
+}
+
+int
+main(void)
+{
+	struct pt_ctx ctx;
+	struct pt_store *s;
+	struct reply r, r2;
+	pt_json *ev, *al, *run, *u;
+	const char *err;
+	char *dir = tu_tmpdir(), path[600], stdin_file[600], body[1024];
+	FILE *f;
+
+	snprintf(stdin_file, sizeof(stdin_file), "%s/stdin.json", dir);
+	snprintf(config_text, sizeof(config_text),
+	    "{\"workflows\":{"
+	    "\"welcome\":{},"
+	    "\"notify-ok\":{\"exec\":[\"/bin/sh\",\"-c\",\"cat > %s; echo sent\"],"
+	    "\"timeout_ms\":5000},"
+	    "\"notify-fail\":{\"exec\":[\"/bin/sh\",\"-c\",\"echo oops >&2; exit 3\"]},"
+	    "\"notify-slow\":{\"exec\":[\"/bin/sleep\",\"10\"],\"timeout_ms\":300}},"
+	    "\"sources\":[{\"key\":\"app\",\"environments\":{\"prod\":{"
+	    "\"endpoint_id\":\"src_app_prod_0001\",\"verify\":false,"
+	    "\"idempotency\":{\"enabled\":true,\"key_path\":\"body.id\"},"
+	    "\"mappings\":["
+	    "{\"event_type\":\"customer.created\",\"action\":\"workflows_trigger\","
+	    "\"params\":{\"key\":\"welcome\",\"recipients\":\"data.id\","
+	    "\"data\":{\"email\":\"data.email\"}}},"
+	    "{\"event_type\":\"customer.created\",\"action\":\"users_identify\","
+	    "\"params\":{\"id\":\"data.id\",\"email\":\"data.email\","
+	    "\"name\":\"data.name\",\"properties\":{\"plan\":\"data.plan\"}}},"
+	    "{\"event_type\":\"task.assigned\",\"action\":\"workflows_trigger\","
+	    "\"params\":{\"key\":\"task-assigned\",\"recipients\":"
+	    "\"data.assigned_to\",\"actor\":\"data.assigned_by\",\"data\":"
+	    "{\"task_id\":\"data.task_id\"},\"cancellation_key\":\"data.task_id\"}},"
+	    "{\"event_type\":\"task.cancelled\",\"action\":\"workflows_cancel\","
+	    "\"params\":{\"key\":\"task-assigned\",\"cancellation_key\":"
+	    "\"data.task_id\"}},"
+	    "{\"event_type\":\"broken\",\"action\":\"users_identify\","
+	    "\"params\":{\"id\":\"data.missing\"}},"
+	    "{\"event_type\":\"broken\",\"action\":\"tenants_set\","
+	    "\"params\":{\"id\":\"data.tenant\",\"name\":\"data.tname\"}},"
+	    "{\"event_type\":\"handler.ok\",\"action\":\"workflows_trigger\","
+	    "\"params\":{\"key\":\"notify-ok\",\"recipients\":\"data.user\"}},"
+	    "{\"event_type\":\"handler.fail\",\"action\":\"workflows_trigger\","
+	    "\"params\":{\"key\":\"notify-fail\",\"recipients\":\"data.user\"}},"
+	    "{\"event_type\":\"handler.slow\",\"action\":\"workflows_trigger\","
+	    "\"params\":{\"key\":\"notify-slow\",\"recipients\":\"data.user\"}},"
+	    "{\"event_type\":\"inactive.only\",\"action\":\"users_delete\","
+	    "\"active\":false,\"params\":{\"id\":\"data.id\"}}"
+	    "]}}}]}", stdin_file);
+
+	snprintf(path, sizeof(path), "%s/db", dir);
+	s = tu_store(path, 0);
+	err = tu_apply(s, config_text);
+	ok(err == NULL, "config applies (%s)", err ? err : "");
+	pt_ctx_init(&ctx, s);
+	ctx.now = clock_fn;
+	ctx.log = quiet;
+
+	/* Two mappings, one event: priority order, not file order. */
+	post(&ctx, "{\"type\":\"customer.created\",\"id\":\"e-1\",\"data\":"
+	    "{\"id\":\"cus_1\",\"email\":\"ann@example.com\",\"name\":\"Ann\","
+	    "\"plan\":\"pro\"}}", &r);
+	is_int(r.status, 200, "customer.created: 200");
+	is_str(jstr(r.body, "status"), "accepted", "status accepted");
+	ev = event(s, jstr(r.body, "id"));
+	al = pt_json_get(ev, "action_logs");
+	ok(pt_json_len(al) == 2 &&
+	    strcmp(jstr(pt_json_index(al, 0), "action"), "users_identify") == 0 &&
+	    strcmp(jstr(pt_json_index(al, 1), "action"), "workflows_trigger") == 0,
+	    "identify ran before trigger (priority order)");
+	ok(strcmp(jstr(pt_json_index(al, 0), "status"), "success") == 0 &&
+	    strcmp(jstr(pt_json_index(al, 1), "status"), "success") == 0,
+	    "both succeeded");
+	is_int(pt_json_int(pt_json_get(pt_json_index(al, 0), "mapping")), 1,
+	    "identify is mapping 1 in the file");
+	u = user(s, "cus_1");
+	ok(u && strcmp(jstr(u, "email"), "ann@example.com") == 0 &&
+	    strcmp(jstr(pt_json_get(u, "properties"), "plan"), "pro") == 0,
+	    "user identified with email and properties");
+	pt_json_put(u);
+	run = run_of(s, pt_json_index(al, 1));
+	ok(run && strcmp(jstr(run, "status"), "queued") == 0 &&
+	    strcmp(jstr(pt_json_get(run, "data"), "email"), "ann@example.com") ==
+	    0 && strcmp(jstr(pt_json_index(pt_json_get(run, "recipients"), 0),
+	    "id"), "cus_1") == 0, "workflow run recorded (queued, no handler)");
+	pt_json_put(run);
+	pt_json_put(ev);
+
+	/* The same key again: idempotent, no actions, the original id. */
+	post(&ctx, "{\"type\":\"customer.created\",\"id\":\"e-1\",\"data\":"
+	    "{\"id\":\"cus_1\",\"email\":\"other@example.com\"}}", &r2);
+	ok(r2.status == 200 && strcmp(jstr(r2.body, "status"), "idempotent") ==
+	    0 && pt_json_bool(pt_json_get(r2.body, "idempotent")) &&
+	    strcmp(jstr(r2.body, "original_event_id"), jstr(r.body, "id")) == 0,
+	    "duplicate: 200 idempotent with the original event id");
+	ev = event(s, jstr(r2.body, "id"));
+	ok(ev && strcmp(jstr(ev, "status"), "idempotent") == 0 &&
+	    pt_json_len(pt_json_get(ev, "action_logs")) == 0 &&
+	    strcmp(jstr(pt_json_get(ev, "idempotency"), "original_event_id"),
+	    jstr(r.body, "id")) == 0, "logged idempotent, no actions, linked");
+	u = user(s, "cus_1");
+	is_str(jstr(u, "email"), "ann@example.com", "the duplicate changed "
+	    "nothing");
+	pt_json_put(u);
+	pt_json_put(ev);
+	pt_json_put(r2.body);
+	pt_json_put(r.body);
+
+	/* Same key, other event type: runs. */
+	post(&ctx, "{\"type\":\"task.assigned\",\"id\":\"e-1\",\"data\":"
+	    "{\"task_id\":\"task_123\",\"assigned_to\":\"user_456\","
+	    "\"assigned_by\":\"user_789\"}}", &r);
+	ok(r.status == 200 && strcmp(jstr(r.body, "status"), "accepted") == 0,
+	    "same key, other event type: executes");
+	ev = event(s, jstr(r.body, "id"));
+	run = run_of(s, pt_json_index(pt_json_get(ev, "action_logs"), 0));
+	ok(run && strcmp(jstr(run, "cancellation_key"), "task_123") == 0 &&
+	    strcmp(jstr(pt_json_get(run, "actor"), "id"), "user_789") == 0,
+	    "task-assigned run with actor and cancellation key");
+	pt_json_put(ev);
+	pt_json_put(r.body);
+
+	/* Cancel it. */
+	post(&ctx, "{\"type\":\"task.cancelled\",\"id\":\"e-9\",\"data\":"
+	    "{\"task_id\":\"task_123\"}}", &r);
+	ev = event(s, jstr(r.body, "id"));
+	al = pt_json_index(pt_json_get(ev, "action_logs"), 0);
+	is_int(pt_json_int(pt_json_get(pt_json_get(al, "result"), "cancelled")),
+	    1, "cancel found one run");
+	{
+		pt_json *again = NULL;
+		struct pt_txn *t;
+		uint8_t id[PT_ID_BIN];
+
+		pt_id_parse("run", jstr(run, "id"), id);
+		pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+		pt_run_get(t, id, &again);
+		pt_txn_abort(t);
+		is_str(jstr(again, "status"), "cancelled", "the run is cancelled");
+		pt_json_put(again);
+	}
+	pt_json_put(run);
+	pt_json_put(ev);
+	pt_json_put(r.body);
+
+	/* A skipped action does not stop the others; still 200. */
+	post(&ctx, "{\"type\":\"broken\",\"data\":{\"tenant\":\"t1\","
+	    "\"tname\":\"Tenant One\"}}", &r);
+	is_int(r.status, 200, "missing required field: still 200");
+	ev = event(s, jstr(r.body, "id"));
+	al = pt_json_get(ev, "action_logs");
+	ok(pt_json_len(al) == 2 &&
+	    strcmp(jstr(pt_json_index(al, 0), "status"), "skipped") == 0 &&
+	    strcmp(jstr(pt_json_get(pt_json_index(al, 0), "error"), "field"),
+	    "id") == 0, "identify skipped, naming the field");
+	ok(strstr(jstr(pt_json_get(pt_json_index(al, 0), "error"), "message"),
+	    "data.missing is missing") != NULL, "  ... and why");
+	is_str(jstr(pt_json_index(al, 1), "status"), "success",
+	    "the tenant mapping still ran");
+	pt_json_put(ev);
+	pt_json_put(r.body);
+
+	/* No mapping; inactive mapping only. */
+	post(&ctx, "{\"type\":\"nobody.cares\"}", &r);
+	is_str(jstr(r.body, "status"), "no_mapping", "no mapping: no_mapping");
+	pt_json_put(r.body);
+	post(&ctx, "{\"type\":\"inactive.only\",\"data\":{\"id\":\"x\"}}", &r);
+	is_str(jstr(r.body, "status"), "no_mapping", "inactive mapping: "
+	    "no_mapping");
+	pt_json_put(r.body);
+
+	/* A handler that succeeds, with the run on stdin. */
+	post(&ctx, "{\"type\":\"handler.ok\",\"id\":\"h-1\",\"data\":{\"user\":"
+	    "\"u1\"}}", &r);
+	is_int(r.status, 200, "handler exit 0: 200");
+	ev = event(s, jstr(r.body, "id"));
+	is_str(jstr(ev, "status"), "accepted", "event accepted after the handler");
+	al = pt_json_index(pt_json_get(ev, "action_logs"), 0);
+	is_str(jstr(al, "status"), "success", "action success");
+	is_str(jstr(pt_json_get(pt_json_get(al, "result"), "handler"), "stdout"),
+	    "sent\n", "handler stdout captured");
+	run = run_of(s, al);
+	is_str(jstr(run, "status"), "completed", "run completed");
+	if ((f = fopen(stdin_file, "r")) != NULL) {
+		size_t n = fread(body, 1, sizeof(body) - 1, f);
+
+		body[n] = '\0';
+		fclose(f);
+	} else
+		body[0] = '\0';
+	ok(strstr(body, jstr(run, "id")) != NULL && strstr(body,
+	    "\"workflow\":\"notify-ok\"") != NULL, "the handler got the run as "
+	    "JSON on stdin");
+	pt_json_put(run);
+	pt_json_put(ev);
+	pt_json_put(r.body);
+	post(&ctx, "{\"type\":\"handler.ok\",\"id\":\"h-1\",\"data\":{\"user\":"
+	    "\"u1\"}}", &r);
+	is_str(jstr(r.body, "status"), "idempotent", "a successful handler "
+	    "execution is recorded for replay");
+	pt_json_put(r.body);
+
+	/* A handler that fails: 502, recorded, key released. */
+	post(&ctx, "{\"type\":\"handler.fail\",\"id\":\"h-2\",\"data\":{\"user\":"
+	    "\"u1\"}}", &r);
+	ok(r.status == 502 && strcmp(jstr(r.body, "error"), "handler_failed") ==
+	    0 && r.retry_after[0], "handler exit 3: 502 handler_failed with "
+	    "Retry-After");
+	ev = event(s, newest_id(s));
+	is_str(jstr(ev, "status"), "failed", "the event is logged failed");
+	al = pt_json_index(pt_json_get(ev, "action_logs"), 0);
+	ok(strcmp(jstr(al, "status"), "failed") == 0 && strstr(jstr(
+	    pt_json_get(al, "error"), "message"), "exit 3") != NULL,
+	    "action failed: %s", jstr(pt_json_get(al, "error"), "message"));
+	is_str(jstr(pt_json_get(pt_json_get(al, "result"), "handler"), "stderr"),
+	    "oops\n", "handler stderr captured");
+	run = run_of(s, al);
+	is_str(jstr(run, "status"), "failed", "run failed");
+	pt_json_put(run);
+	pt_json_put(ev);
+	pt_json_put(r.body);
+	post(&ctx, "{\"type\":\"handler.fail\",\"id\":\"h-2\",\"data\":{\"user\":"
+	    "\"u1\"}}", &r);
+	is_int(r.status, 502, "the retry runs again (the failure released the "
+	    "key), and fails again");
+	pt_json_put(r.body);
+
+	/* A handler that times out. */
+	post(&ctx, "{\"type\":\"handler.slow\",\"id\":\"h-3\",\"data\":{\"user\":"
+	    "\"u1\"}}", &r);
+	ok(r.status == 502 && strstr(jstr(r.body, "message"), "1 workflow "
+	    "handler failed") != NULL, "handler past its timeout: 502");
+	pt_json_put(r.body);
+
+	/* Invalid key: executes, key dropped, not shown. */
+	post(&ctx, "{\"type\":\"customer.created\",\"id\":12345,\"data\":"
+	    "{\"id\":\"cus_2\"}}", &r);
+	is_str(jstr(r.body, "status"), "accepted", "numeric key: executes");
+	ev = event(s, jstr(r.body, "id"));
+	ok(pt_json_get(ev, "idempotency") == NULL &&
+	    strstr(pt_json_str(pt_json_index(pt_json_get(ev, "warnings"), 0),
+	    NULL), "invalid idempotency key at body.id dropped") != NULL &&
+	    strstr(pt_json_str(pt_json_index(pt_json_get(ev, "warnings"), 0),
+	    NULL), "12345") == NULL, "the log says only that it was dropped");
+	pt_json_put(ev);
+	pt_json_put(r.body);
+	post(&ctx, "{\"type\":\"customer.created\",\"id\":12345,\"data\":"
+	    "{\"id\":\"cus_2\"}}", &r);
+	is_str(jstr(r.body, "status"), "accepted", "  ... and again: executes "
+	    "again");
+	pt_json_put(r.body);
+
+	/* A live reservation by another process: 409 with Retry-After. */
+	{
+		struct pt_idem_scope sc = { "app", "prod", "handler.ok", "busy",
+		    4 };
+		struct pt_txn *t;
+		uint8_t other[PT_ID_BIN];
+		char text[PT_ID_MAX];
+
+		pt_id_new("evt", fake_now, other, text);
+		pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+		pt_idem_put(t, &sc, PT_IDEM_PENDING, other, fake_now,
+		    fake_now + 20 * 1000000LL, 99);
+		pt_txn_commit(t);
+		post(&ctx, "{\"type\":\"handler.ok\",\"id\":\"busy\",\"data\":"
+		    "{\"user\":\"u1\"}}", &r);
+		ok(r.status == 409 && strcmp(jstr(r.body, "error"),
+		    "in_progress") == 0 && atoi(r.retry_after) >= 19 &&
+		    atoi(r.retry_after) <= 20, "in flight elsewhere: 409, "
+		    "Retry-After %s", r.retry_after);
+		pt_json_put(r.body);
+		/* Past the lease the owner is presumed dead: take over. */
+		fake_now += 21 * 1000000LL;
+		post(&ctx, "{\"type\":\"handler.ok\",\"id\":\"busy\",\"data\":"
+		    "{\"user\":\"u1\"}}", &r);
+		is_int(r.status, 200, "after the lease: the retry executes");
+		pt_json_put(r.body);
+	}
+
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+	tu_rmdir(dir);
+	return tap_done();
+}
