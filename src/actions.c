@@ -11,6 +11,7 @@
 #include "actions.h"
 #include "alloc.h"
 #include "data.h"
+#include "metrics.h"
 #include "sig.h"
 #include "timeutil.h"
 
@@ -1065,6 +1066,7 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	pt_json *r = al->record, *err;
 	char t[PT_RFC3339_LEN];
 	const char *text;
+	enum pt_err rc;
 	size_t n;
 
 	if (r == NULL) {
@@ -1108,7 +1110,14 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		return PT_ENOMEM;
 	if ((text = pt_json_text(r, PT_JSON_PLAIN, &n)) == NULL)
 		return PT_ENOMEM;
-	return pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, text, n, 0);
+	if ((rc = pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, text, n, 0)) !=
+	    PT_OK)
+		return rc;
+	/* Count each action once, at its final status. */
+	if (al->status == PT_ACT_PENDING)
+		return PT_OK;
+	return pt_metrics_action(txn, pt_action_spec(al->mapping->action)->name,
+	    pt_action_status_name(al->status));
 }
 
 void
@@ -1282,6 +1291,9 @@ pt_action_finish(struct pt_txn *txn, struct pt_action_log *al,
 		}
 	}
 	pt_json_put(h);
+	if ((rc = pt_metrics_handler(txn, al->job.workflow, res->duration_ms,
+	    good)) != PT_OK)
+		return rc;
 	/* The record exists: write_record only updates it. */
 	return write_record(txn, &none, al, now);
 }
@@ -1333,7 +1345,8 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	if ((text = pt_json_text(rec, PT_JSON_PLAIN, &n)) == NULL)
 		goto out;
 	if ((rc = pt_put(txn, PT_T_ACTIONS, id, PT_ID_BIN, text, n, 0)) !=
-	    PT_OK)
+	    PT_OK || (rc = pt_metrics_action(txn, jstr(rec, "action"),
+	    "interrupted")) != PT_OK)
 		goto out;
 	runid = jstr(pt_json_get(rec, "result"), "id");
 	if (runid != NULL && pt_id_parse("run", runid, rbin) == 0 &&

@@ -23,6 +23,7 @@
 #include "handler.h"
 #include "ids.h"
 #include "json.h"
+#include "metrics.h"
 #include "path.h"
 #include "retl.h"
 #include "catalog.h"
@@ -49,6 +50,7 @@ struct ingest {
 	int			 has_idem;
 	struct pt_action_log	*logs;
 	size_t			 nlogs;
+	int64_t			(*now)(void);	/* the context's clock */
 };
 
 #define LEASE_GRACE_US	(30 * 1000000LL)
@@ -106,6 +108,7 @@ reject(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	pt_metrics_refused(status);
 	logf_(ctx, "%d %s %s %s: %s", status, code,
 	    req->method ? req->method : "-",
 	    req->request_uri ? req->request_uri :
@@ -254,16 +257,26 @@ read_body(const struct pt_req *req, uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Write the event record in "txn". */
+/*
+ * Write the event record in "txn" and count it (an execution waiting for
+ * its handlers is counted when they are done, with its final status).
+ */
 static enum pt_err
 log_event_in(struct pt_txn *txn, struct ingest *in)
 {
+	enum pt_err rc;
+
 	in->ev.headers = in->logged;
 	in->ev.warnings = in->warnings;
 	in->ev.extra = in->extra;
 	in->ev.body = in->body;
 	in->ev.body_len = in->body_len;
-	return pt_eventlog_append(txn, &in->ev);
+	if ((rc = pt_eventlog_append(txn, &in->ev)) != PT_OK)
+		return rc;
+	if (strcmp(in->ev.status, "pending") == 0)
+		return PT_OK;
+	return pt_metrics_event(txn, &in->ev, in->now ? in->now() :
+	    pt_now_us());
 }
 
 static enum pt_err
@@ -883,7 +896,7 @@ finish_fn(struct pt_txn *txn, void *arg)
 	    "failed; see the action log")) != PT_OK))
 		goto out;
 	if ((rc = pt_eventlog_update(txn, in->ev.id, in->ev.status, set)) !=
-	    PT_OK)
+	    PT_OK || (rc = pt_metrics_event(txn, &in->ev, now)) != PT_OK)
 		goto out;
 	if (in->has_idem) {
 		idem_scope(in, &sc);
@@ -1071,6 +1084,7 @@ ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 		pt_json *el = pt_json_index(arr, i), *bj;
 
 		in->env = parent->env;
+		in->now = parent->now;
 		in->ev = parent->ev;
 		in->ev.status = NULL;
 		in->ev.event_type = NULL;
@@ -1202,6 +1216,7 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	int status, bodiless = 0;
 
 	memset(&in, 0, sizeof(in));
+	in.now = ctx->now;
 
 	/* 1. Route. */
 	if ((rc = refresh_config(ctx, err, sizeof(err))) != PT_OK) {
@@ -1461,6 +1476,151 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	/* 6. Execute and log durably in one transaction, then answer. */
 	status = execute(ctx, req, resp, &in);
 out:
+	ingest_free(&in);
+	return status;
+}
+
+/*
+ * Replay a logged event: run its mappings again as they are configured
+ * now, as a new event linked to the original ("replay_of").  For events
+ * that were no_mapping, no_event_type or had failed actions before the
+ * operator fixed the config.  The replay skips the signature check (the
+ * original was checked when it arrived) and idempotency (the operator asks
+ * for a second execution); headers the log redacted stay redacted.
+ */
+int
+pt_replay(struct pt_ctx *ctx, const char *evt_id, struct pt_resp *resp)
+{
+	struct pt_req req;
+	struct ingest in;
+	struct pt_json_error jerr;
+	struct pt_val meta, body;
+	struct pt_txn *txn = NULL;
+	const struct pt_header *hdrs = NULL;
+	struct pt_header *hv = NULL;
+	struct pt_json_iter it = { 0 };
+	pt_json *m = NULL, *lh, *hvj, *vf;
+	uint8_t id[PT_ID_BIN];
+	const char *src, *envname, *k;
+	char err[512];
+	enum pt_err rc;
+	size_t nh = 0;
+	int status;
+
+	memset(&in, 0, sizeof(in));
+	memset(&req, 0, sizeof(req));
+	memset(resp, 0, sizeof(*resp));
+	in.now = ctx->now;
+	req.method = "REPLAY";
+	req.request_uri = evt_id;
+	if (pt_id_parse("evt", evt_id, id) < 0) {
+		status = reject(ctx, &req, resp, 400, "invalid_id", "%.80s is not "
+		    "an event id", evt_id);
+		goto out;
+	}
+	if ((rc = refresh_config(ctx, err, sizeof(err))) != PT_OK) {
+		status = err[0] ? reject(ctx, &req, resp, 500, "internal_error",
+		    "configuration: %s", err) : store_failure(ctx, &req, resp,
+		    rc, "reading configuration");
+		goto out;
+	}
+	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK) {
+		status = store_failure(ctx, &req, resp, rc, "reading the log");
+		goto out;
+	}
+	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK) {
+		status = rc == PT_ENOTFOUND ? reject(ctx, &req, resp, 404,
+		    "not_found", "no event %s", evt_id) : store_failure(ctx,
+		    &req, resp, rc, "reading the log");
+		goto out;
+	}
+	/* Copy out before the transaction ends: its values die with it. */
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL ||
+	    (in.body = pt_malloc(body.len + 1)) == NULL) {
+		status = reject(ctx, &req, resp, 500, "internal_error",
+		    "cannot read event %s", evt_id);
+		goto out;
+	}
+	memcpy(in.body, body.data, body.len);
+	in.body_len = body.len;
+	in.body[in.body_len] = '\0';
+	pt_txn_abort(txn);
+	txn = NULL;
+
+	src = pt_json_str(pt_json_get(m, "source"), NULL);
+	envname = pt_json_str(pt_json_get(m, "environment"), NULL);
+	if (src == NULL || envname == NULL ||
+	    (in.env = pt_config_env(ctx->cfg, src, envname)) == NULL) {
+		status = reject(ctx, &req, resp, 409, "source_gone", "event %s "
+		    "came to %s/%s, which is no longer configured", evt_id,
+		    src ? src : "?", envname ? envname : "?");
+		goto out;
+	}
+	if (pt_json_parse((const char *)in.body, in.body_len,
+	    PT_JSON_MAX_DEPTH, &in.doc, &jerr) != PT_OK ||
+	    pt_json_type(in.doc) != PT_J_OBJECT) {
+		status = reject(ctx, &req, resp, 409, "not_replayable", "event "
+		    "%s has no JSON object body to replay", evt_id);
+		goto out;
+	}
+	/* The logged headers stand in for the request's. */
+	lh = pt_json_get(m, "headers");
+	if ((hv = pt_calloc(pt_json_len(lh) + 1, sizeof(*hv))) == NULL) {
+		status = reject(ctx, &req, resp, 500, "internal_error",
+		    "out of memory");
+		goto out;
+	}
+	while (pt_json_iter_next(lh, &it, &k, &hvj)) {
+		if (pt_json_type(hvj) != PT_J_STRING)
+			continue;
+		hv[nh].name = k;
+		hv[nh].value = pt_json_str(hvj, &hv[nh].value_len);
+		nh++;
+	}
+	hdrs = hv;
+	req.headers = hdrs;
+	req.nheaders = nh;
+
+	in.ev.received_at = ctx->now();
+	if (pt_id_new("evt", in.ev.received_at, in.ev.id, in.ev.id_text) !=
+	    PT_OK || build_headers(&req, &in) != PT_OK ||
+	    (in.warnings = pt_json_new_array()) == NULL ||
+	    (in.extra = pt_json_new_object()) == NULL ||
+	    pt_json_set(in.extra, "replay_of", pt_json_new_cstr(evt_id)) !=
+	    PT_OK) {
+		status = reject(ctx, &req, resp, 500, "internal_error",
+		    "out of memory");
+		goto out;
+	}
+	in.ev.source = in.env->source_key;
+	in.ev.environment = in.env->name;
+	in.ev.endpoint_id = in.env->endpoint_id;
+	in.ev.event_time = in.ev.received_at;
+	vf = pt_json_get(m, "verification");
+	in.ev.verify_status = "replayed";
+	in.ev.verify_reason = pt_json_str(pt_json_get(vf, "status"), NULL);
+	if (identify(&in) != PT_OK) {
+		status = reject(ctx, &req, resp, 500, "internal_error",
+		    "out of memory");
+		goto out;
+	}
+	/* An operator's replay runs whatever the idempotency records say. */
+	in.has_idem = 0;
+	status = execute(ctx, &req, resp, &in);
+	if (status == 200) {
+		/* Name the original in the answer. */
+		size_t n = resp->body.len;
+
+		if (n >= 2 && resp->body.data[n - 2] == '}') {
+			resp->body.len = n - 2;
+			pt_buf_printf(&resp->body, ", \"replay_of\": \"%s\"}\n",
+			    evt_id);
+		}
+	}
+out:
+	pt_txn_abort(txn);
+	pt_free(hv);
+	pt_json_put(m);
 	ingest_free(&in);
 	return status;
 }

@@ -40,6 +40,14 @@ void	pt_ctx_free(struct pt_ctx *);
 int	pt_handle(struct pt_ctx *, const struct pt_req *, struct pt_resp *);
 
 /*
+ * Run logged event "evt_id" ("evt_...") again through the mappings as they
+ * are configured now, as a new event linked by "replay_of" (no signature
+ * check, no idempotency).  Fills "resp" like pt_handle: 200 with the new
+ * event, 404/409 with a JSON error.
+ */
+int	pt_replay(struct pt_ctx *, const char *evt_id, struct pt_resp *);
+
+/*
  * Interrupt at most "max" (0: all) executions whose process died while their
  * workflow handlers ran: pending events whose lease has passed become
  * "interrupted", with their pending actions and runs, and release their

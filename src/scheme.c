@@ -1095,8 +1095,17 @@ pt_scheme_verify(const struct pt_scheme *s, const struct pt_sig_request *req,
 	res->key_index = -1;
 	for (k = 0; k < nkeys && !key_active(&keys[k], req->now); k++)
 		continue;
-	if (k == nkeys)
-		reason = PT_SIG_NO_ACTIVE_KEY;
+	if (k == nkeys) {
+		/*
+		 * Nothing to verify with.  An unsigned request is still
+		 * reported as unsigned: that is what the sender must fix.
+		 */
+		for (k = 0; k < s->nheaders && find_header(req,
+		    s->headers[k]) == NULL; k++)
+			continue;
+		reason = k == s->nheaders ? PT_SIG_MISSING_SIGNATURE :
+		    PT_SIG_NO_ACTIVE_KEY;
+	}
 	else if (s->kind == KIND_HMAC)
 		reason = verify_hmac(s, req, keys, nkeys, res);
 	else

@@ -31,6 +31,7 @@ KEYS = 200
 COPIES = 5
 CLIENTS = 4
 CONNS = 8
+CRASH_SECONDS = 8
 
 
 def config():
@@ -184,7 +185,7 @@ def crash(t):
     with h.Server(mount="/", max_procs=4) as srv:
         rc, out, err = srv.apply(config())
         ep = srv.sources()[("orders", "production")]
-        keys = ["crash-%03d" % i for i in range(150)]
+        keys = ["crash-%03d" % i for i in range(100)]
         stop = threading.Event()
         kills = [0]
 
@@ -197,15 +198,23 @@ def crash(t):
                         kills[0] += 1
                     except ProcessLookupError:
                         pass
-                stop.wait(0.15)
+                stop.wait(0.1)
 
         kt = threading.Thread(target=killer)
         kt.start()
+        res = []
         try:
-            res = run_load(srv, ep, keys, 3, 40)
+            # Rounds of fresh keys (3 copies each) for CRASH_SECONDS.
+            deadline = time.time() + CRASH_SECONDS
+            rnd = 0
+            while time.time() < deadline:
+                res += run_load(srv, ep, ["%s-r%d" % (k, rnd) for k in keys],
+                                3, 40)
+                rnd += 1
         finally:
             stop.set()
             kt.join()
+        t.diag("%d rounds, %d deliveries" % (rnd, len(res)))
         t.diag("%d workers killed with SIGKILL during the load" % kills[0])
         t.ok(kills[0] >= 5, "workers were killed repeatedly (%d)" % kills[0])
         ok2xx = [(k, json.loads(b)) for k, st, b in res if st == 200]

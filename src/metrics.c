@@ -1,0 +1,357 @@
+/*
+ * metrics.c - Prometheus metrics kept in the store (see metrics.h).
+ *
+ * Key: "m" NUL name NUL labels, where labels is the Prometheus label text
+ * ('source="tasks",environment="production"'); value: 8-byte big-endian
+ * count.  A histogram is a counter per bucket ("le" label, cumulative when
+ * rendered), plus _sum (in microseconds) and _count.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "metrics.h"
+
+static const char prefix[] = "m";	/* then a NUL */
+
+/* Latency buckets, in seconds (and microseconds). */
+static const struct {
+	const char	*le;
+	int64_t		 us;
+} buckets[] = {
+	{ "0.001", 1000 }, { "0.0025", 2500 }, { "0.005", 5000 },
+	{ "0.01", 10000 }, { "0.025", 25000 }, { "0.05", 50000 },
+	{ "0.1", 100000 }, { "0.25", 250000 }, { "0.5", 500000 },
+	{ "1", 1000000 }, { "2.5", 2500000 }, { "5", 5000000 },
+	{ "10", 10000000 }, { "+Inf", INT64_MAX },
+};
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+/* Per-process refusals by status (404, 405, 411, 413, 415, 400). */
+static unsigned long long refused[600];
+
+/* Label values are escaped as Prometheus wants: \\, \", \n. */
+static void
+label(struct pt_buf *b, const char *name, const char *value)
+{
+	if (b->len)
+		pt_buf_addc(b, ',');
+	pt_buf_printf(b, "%s=\"", name);
+	for (; value && *value; value++) {
+		if (*value == '\\' || *value == '"')
+			pt_buf_addc(b, '\\');
+		if (*value == '\n') {
+			pt_buf_adds(b, "\\n");
+			continue;
+		}
+		pt_buf_addc(b, *value);
+	}
+	pt_buf_addc(b, '"');
+}
+
+/* Add "delta" to counter name{labels}. */
+static enum pt_err
+add(struct pt_txn *txn, const char *name, const struct pt_buf *labels,
+    uint64_t delta)
+{
+	struct pt_buf k = { 0 };
+	struct pt_val v;
+	uint8_t be[8];
+	uint64_t n = 0;
+	enum pt_err rc;
+
+	pt_buf_add(&k, prefix, sizeof(prefix));
+	pt_buf_add(&k, name, strlen(name) + 1);
+	if (labels->len)
+		pt_buf_add(&k, labels->data, labels->len);
+	if (k.failed) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	if (k.len > 400) {	/* absurd labels: keep the key in bounds */
+		rc = PT_OK;
+		goto out;
+	}
+	rc = pt_get(txn, PT_T_AUX, k.data, k.len, &v);
+	if (rc == PT_OK && v.len == 8)
+		n = pt_be64_get(v.data);
+	else if (rc != PT_OK && rc != PT_ENOTFOUND)
+		goto out;
+	pt_be64_put(be, n + delta);
+	rc = pt_put(txn, PT_T_AUX, k.data, k.len, be, 8, 0);
+out:
+	pt_buf_free(&k);
+	return rc;
+}
+
+/* Observe "us" microseconds in histogram "name" with "labels". */
+static enum pt_err
+observe(struct pt_txn *txn, const char *name, const struct pt_buf *labels,
+    int64_t us)
+{
+	struct pt_buf l = { 0 };
+	char n[96];
+	enum pt_err rc;
+	size_t i;
+
+	if (us < 0)
+		us = 0;
+	for (i = 0; i < NBUCKETS && us > buckets[i].us; i++)
+		;
+	pt_buf_add(&l, labels->data, labels->len);
+	label(&l, "le", buckets[i].le);
+	snprintf(n, sizeof(n), "%s_bucket", name);
+	if ((rc = add(txn, n, &l, 1)) != PT_OK)
+		goto out;
+	snprintf(n, sizeof(n), "%s_sum_us", name);
+	if ((rc = add(txn, n, labels, (uint64_t)us)) != PT_OK)
+		goto out;
+	snprintf(n, sizeof(n), "%s_count", name);
+	rc = add(txn, n, labels, 1);
+out:
+	pt_buf_free(&l);
+	return rc;
+}
+
+enum pt_err
+pt_metrics_event(struct pt_txn *txn, const struct pt_event *ev, int64_t now)
+{
+	struct pt_buf l = { 0 };
+	enum pt_err rc;
+	size_t n;
+
+	label(&l, "source", ev->source);
+	label(&l, "environment", ev->environment);
+	n = l.len;
+	label(&l, "status", ev->status);
+	if ((rc = add(txn, "porter_events_total", &l, 1)) != PT_OK)
+		goto out;
+	l.len = n;
+	if (ev->verify_status && strstr(ev->verify_status, ":failed")) {
+		label(&l, "reason", ev->verify_reason ? ev->verify_reason : "");
+		label(&l, "enforced", strncmp(ev->verify_status, "enforced", 8) ==
+		    0 ? "true" : "false");
+		if ((rc = add(txn, "porter_verification_failures_total", &l, 1)) !=
+		    PT_OK)
+			goto out;
+		l.len = n;
+	}
+	if (strcmp(ev->status, "idempotent") == 0 &&
+	    (rc = add(txn, "porter_idempotent_replays_total", &l, 1)) != PT_OK)
+		goto out;
+	l.len = 0;
+	label(&l, "source", ev->source);
+	rc = observe(txn, "porter_request_duration_seconds", &l,
+	    now - ev->received_at);
+out:
+	pt_buf_free(&l);
+	return l.failed ? PT_ENOMEM : rc;
+}
+
+enum pt_err
+pt_metrics_action(struct pt_txn *txn, const char *action, const char *status)
+{
+	struct pt_buf l = { 0 };
+	enum pt_err rc;
+
+	label(&l, "action", action);
+	label(&l, "status", status);
+	rc = l.failed ? PT_ENOMEM : add(txn, "porter_actions_total", &l, 1);
+	pt_buf_free(&l);
+	return rc;
+}
+
+enum pt_err
+pt_metrics_handler(struct pt_txn *txn, const char *workflow,
+    int64_t duration_ms, int ok)
+{
+	struct pt_buf l = { 0 };
+	enum pt_err rc;
+
+	label(&l, "workflow", workflow);
+	if ((rc = observe(txn, "porter_handler_duration_seconds", &l,
+	    duration_ms * 1000)) != PT_OK)
+		goto out;
+	label(&l, "result", ok ? "success" : "failed");
+	rc = add(txn, "porter_handlers_total", &l, 1);
+out:
+	pt_buf_free(&l);
+	return rc;
+}
+
+void
+pt_metrics_refused(int status)
+{
+	if (status >= 0 && status < (int)(sizeof(refused) / sizeof(refused[0])))
+		refused[status]++;
+}
+
+/* What each stored metric is, for # HELP / # TYPE. */
+static const struct {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+} families[] = {
+	{ "porter_events_total", "counter", "Events logged, by source, "
+	  "environment and status." },
+	{ "porter_verification_failures_total", "counter", "Requests whose "
+	  "signature check failed, by reason." },
+	{ "porter_idempotent_replays_total", "counter", "Duplicates answered "
+	  "from an earlier execution." },
+	{ "porter_actions_total", "counter", "Actions that reached a final "
+	  "status, by action and status." },
+	{ "porter_handlers_total", "counter", "Workflow handler runs, by "
+	  "workflow and result." },
+	{ "porter_handler_duration_seconds", "histogram", "Workflow handler "
+	  "run time." },
+	{ "porter_request_duration_seconds", "histogram", "Time from a "
+	  "request's arrival to its event's write (before the commit)." },
+};
+
+/* Get counter "name{labels}" (labels "n" bytes); 0 when absent. */
+static uint64_t
+get(struct pt_txn *txn, const char *name, const char *labels, size_t n)
+{
+	struct pt_buf k = { 0 };
+	struct pt_val v;
+	uint64_t c = 0;
+
+	pt_buf_add(&k, prefix, sizeof(prefix));
+	pt_buf_add(&k, name, strlen(name) + 1);
+	pt_buf_add(&k, labels, n);
+	if (!k.failed && pt_get(txn, PT_T_AUX, k.data, k.len, &v) == PT_OK &&
+	    v.len == 8)
+		c = pt_be64_get(v.data);
+	pt_buf_free(&k);
+	return c;
+}
+
+/*
+ * Render one family: counters as they are; histograms per series as
+ * cumulative buckets, _sum (seconds) and _count, all in one group.
+ */
+static enum pt_err
+render_family(struct pt_txn *txn, size_t f, struct pt_buf *out)
+{
+	struct pt_cursor *cur = NULL;
+	struct pt_buf seek = { 0 }, l = { 0 };
+	struct pt_val k, v;
+	enum pt_err rc;
+	const char *labels;
+	char name[128];
+	size_t n, b;
+	int hist = strcmp(families[f].type, "histogram") == 0, header = 0;
+	uint64_t cum;
+
+	snprintf(name, sizeof(name), "%s%s", families[f].name, hist ?
+	    "_count" : "");
+	pt_buf_add(&seek, prefix, sizeof(prefix));
+	pt_buf_add(&seek, name, strlen(name) + 1);
+	if (seek.failed)
+		return PT_ENOMEM;
+	if ((rc = pt_cursor_open(txn, PT_T_AUX, &cur)) != PT_OK)
+		goto out;
+	for (rc = pt_cursor_seek(cur, seek.data, seek.len, PT_SEEK_GE, &k, &v);
+	    rc == PT_OK; rc = pt_cursor_next(cur, &k, &v)) {
+		if (k.len < seek.len || memcmp(k.data, seek.data, seek.len) != 0)
+			break;
+		if (v.len != 8)
+			continue;
+		if (!header) {
+			pt_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n",
+			    families[f].name, families[f].help, families[f].name,
+			    families[f].type);
+			header = 1;
+		}
+		labels = (const char *)k.data + seek.len;
+		n = k.len - seek.len;
+		if (!hist) {
+			pt_buf_printf(out, "%s{%.*s} %llu\n", name, (int)n, labels,
+			    (unsigned long long)pt_be64_get(v.data));
+			continue;
+		}
+		/* Copy the series' labels: the cursor's data may move. */
+		pt_buf_reset(&l);
+		pt_buf_add(&l, labels, n);
+		snprintf(name, sizeof(name), "%s_bucket", families[f].name);
+		for (cum = 0, b = 0; b < NBUCKETS; b++) {
+			struct pt_buf bl = { 0 };
+
+			pt_buf_add(&bl, l.data, l.len);
+			label(&bl, "le", buckets[b].le);
+			cum += get(txn, name, bl.data, bl.len);
+			pt_buf_printf(out, "%s{%.*s} %llu\n", name, (int)bl.len,
+			    bl.data, (unsigned long long)cum);
+			pt_buf_free(&bl);
+		}
+		snprintf(name, sizeof(name), "%s_sum_us", families[f].name);
+		pt_buf_printf(out, "%s_sum{%.*s} %.6f\n", families[f].name,
+		    (int)l.len, l.data, (double)get(txn, name, l.data, l.len) /
+		    1e6);
+		pt_buf_printf(out, "%s_count{%.*s} %llu\n", families[f].name,
+		    (int)l.len, l.data, (unsigned long long)pt_be64_get(v.data));
+		snprintf(name, sizeof(name), "%s_count", families[f].name);
+	}
+	rc = rc == PT_ENOTFOUND ? PT_OK : rc;
+out:
+	pt_cursor_close(cur);
+	pt_buf_free(&seek);
+	pt_buf_free(&l);
+	return rc;
+}
+
+enum pt_err
+pt_metrics_render(struct pt_store *s, struct pt_buf *out)
+{
+	struct pt_store_stat st;
+	struct pt_txn *txn = NULL;
+	enum pt_err rc;
+	size_t i;
+
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		return rc;
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if ((rc = render_family(txn, i, out)) != PT_OK)
+			goto out;
+
+	/* This process's refusals, and the store itself. */
+	pt_buf_adds(out, "# HELP porter_process_refused_total Requests this "
+	    "process refused before logging them, by HTTP status.\n"
+	    "# TYPE porter_process_refused_total counter\n");
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (refused[i])
+			pt_buf_printf(out, "porter_process_refused_total{status="
+			    "\"%zu\",pid=\"%ld\"} %llu\n", i, (long)getpid(),
+			    refused[i]);
+	if (pt_store_stat(s, &st) == PT_OK) {
+		pt_buf_printf(out, "# HELP porter_store_map_bytes The largest "
+		    "the store may grow to.\n# TYPE porter_store_map_bytes "
+		    "gauge\nporter_store_map_bytes %llu\n",
+		    (unsigned long long)st.map_size);
+		pt_buf_printf(out, "# HELP porter_store_used_bytes Bytes of the "
+		    "map in use.\n# TYPE porter_store_used_bytes gauge\n"
+		    "porter_store_used_bytes %llu\n",
+		    (unsigned long long)st.used);
+		pt_buf_printf(out, "# HELP porter_store_map_used_ratio Share of "
+		    "the map in use; above 0.9 the store is nearly full.\n"
+		    "# TYPE porter_store_map_used_ratio gauge\n"
+		    "porter_store_map_used_ratio %.4f\n", st.map_size ?
+		    (double)st.used / (double)st.map_size : 0.0);
+		pt_buf_printf(out, "# HELP porter_store_nearly_full 1 when more "
+		    "than 90%% of the map is in use.\n# TYPE "
+		    "porter_store_nearly_full gauge\nporter_store_nearly_full "
+		    "%d\n", st.map_size && st.used * 10 > st.map_size * 9);
+		pt_buf_printf(out, "# HELP porter_store_events Events in the "
+		    "log.\n# TYPE porter_store_events gauge\n"
+		    "porter_store_events %llu\n",
+		    (unsigned long long)st.entries[PT_T_EVENTS]);
+	}
+	if (out->failed)
+		rc = PT_ENOMEM;
+out:
+	pt_txn_abort(txn);
+	return rc;
+}

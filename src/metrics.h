@@ -1,0 +1,41 @@
+/*
+ * metrics.h - Prometheus metrics.
+ *
+ * Counters and histograms live in the store (PT_T_AUX, keys "m\0..."),
+ * updated inside the write transactions that already happen for an event,
+ * so every FastCGI process adds to the same numbers and a scrape of any
+ * process sees them all, and they survive restarts.  Requests refused
+ * before anything is logged (404, 405, 411, 413, 415, short bodies) are
+ * counted per process only, so that a flood of them costs no writes.
+ */
+#ifndef PT_METRICS_H
+#define PT_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "eventlog.h"
+#include "store.h"
+
+/*
+ * One logged event: events by source/environment/status, verification
+ * failures by reason, idempotent replays, and the request latency up to
+ * the write ("now" - received_at).
+ */
+enum pt_err	pt_metrics_event(struct pt_txn *, const struct pt_event *,
+		    int64_t now);
+/* One action reaching a final status (success, skipped, failed, ...). */
+enum pt_err	pt_metrics_action(struct pt_txn *, const char *action,
+		    const char *status);
+/* One workflow handler run. */
+enum pt_err	pt_metrics_handler(struct pt_txn *, const char *workflow,
+		    int64_t duration_ms, int ok);
+/* A request refused before logging (per process). */
+void		pt_metrics_refused(int status);
+
+/* Everything, in the Prometheus text format (version 0.0.4). */
+enum pt_err	pt_metrics_render(struct pt_store *, struct pt_buf *out);
+
+#endif
