@@ -288,11 +288,17 @@ cmd_sources(int argc, char *argv[])
 			    pt_scheme_preset(types[i].scheme) : NULL;
 
 			if (!json) {
-				printf("%-12s %-10s signature=%s type=%s "
+				printf("%-12s %-15s signature=%s type=%s%s%s "
 				    "idempotency=%s\n    %s\n", types[i].name,
 				    types[i].category, types[i].scheme ?
 				    types[i].scheme : "none",
+				    types[i].event_type_template ?
+				    types[i].event_type_template :
+				    types[i].event_type_rule ?
+				    types[i].event_type_rule :
 				    types[i].event_type_path,
+				    types[i].batch_path ? " batch=" : "",
+				    types[i].batch_path ? types[i].batch_path : "",
 				    types[i].idempotency_key_path ?
 				    types[i].idempotency_key_path : "none",
 				    types[i].notes);
@@ -309,6 +315,13 @@ cmd_sources(int argc, char *argv[])
 			    NULL);
 			pt_json_set(o, "event_type_path",
 			    pt_json_new_cstr(types[i].event_type_path));
+			pt_json_set(o, "event_type_template",
+			    types[i].event_type_template ? pt_json_new_cstr(
+			    types[i].event_type_template) : NULL);
+			pt_json_set(o, "event_type_rule", types[i].event_type_rule ?
+			    pt_json_new_cstr(types[i].event_type_rule) : NULL);
+			pt_json_set(o, "batch_path", types[i].batch_path ?
+			    pt_json_new_cstr(types[i].batch_path) : NULL);
 			pt_json_set(o, "timestamp_path", types[i].timestamp_path ?
 			    pt_json_new_cstr(types[i].timestamp_path) : NULL);
 			pt_json_set(o, "idempotency_key_path",
