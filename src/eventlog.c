@@ -17,66 +17,81 @@ key_part(struct pt_buf *k, const char *s)
 	pt_buf_add(k, s, strlen(s) + 1);
 }
 
-static pt_json *
-event_meta(const struct pt_event *ev)
+/* Append ,"key":"value" (or null) to the metadata text. */
+static void
+member_str(struct pt_buf *b, const char *key, const char *value)
+{
+	pt_buf_printf(b, ",\"%s\":", key);
+	if (value == NULL)
+		pt_buf_adds(b, "null");
+	else
+		pt_buf_add_json_str(b, value, strlen(value));
+}
+
+static void
+member_time(struct pt_buf *b, const char *key, int64_t us)
 {
 	char t[PT_RFC3339_LEN];
-	pt_json *m, *vf;
+
+	if (us == 0) {
+		member_str(b, key, NULL);
+		return;
+	}
+	pt_fmt_rfc3339(us, t);
+	member_str(b, key, t);
+}
+
+/*
+ * The metadata JSON of a record, written as text: building a json-c tree
+ * for it cost more than everything else the log does.
+ */
+static enum pt_err
+event_meta(const struct pt_event *ev, struct pt_buf *b)
+{
 	struct pt_json_iter it = { 0 };
 	const char *k;
 	pt_json *v;
-	int bad = 0;
 
-	if ((m = pt_json_new_object()) == NULL)
-		return NULL;
-	pt_fmt_rfc3339(ev->received_at, t);
-	bad |= pt_json_set(m, "id", pt_json_new_cstr(ev->id_text)) != PT_OK;
-	bad |= pt_json_set(m, "received_at", pt_json_new_cstr(t)) != PT_OK;
-	bad |= pt_json_set(m, "source", pt_json_new_cstr(ev->source)) != PT_OK;
-	bad |= pt_json_set(m, "environment",
-	    pt_json_new_cstr(ev->environment)) != PT_OK;
-	bad |= pt_json_set(m, "endpoint_id",
-	    pt_json_new_cstr(ev->endpoint_id)) != PT_OK;
-	bad |= pt_json_set(m, "event_type", ev->event_type ?
-	    pt_json_new_cstr(ev->event_type) : NULL) != PT_OK;
-	if (ev->event_time) {
-		pt_fmt_rfc3339(ev->event_time, t);
-		bad |= pt_json_set(m, "event_time", pt_json_new_cstr(t)) !=
-		    PT_OK;
-	} else
-		bad |= pt_json_set(m, "event_time", NULL) != PT_OK;
-	bad |= pt_json_set(m, "status", pt_json_new_cstr(ev->status)) != PT_OK;
-	if ((vf = pt_json_new_object()) == NULL)
-		goto fail;
-	bad |= pt_json_set(m, "verification", vf) != PT_OK;
-	bad |= pt_json_set(vf, "status", pt_json_new_cstr(ev->verify_status)) !=
-	    PT_OK;
-	bad |= pt_json_set(vf, "reason", ev->verify_reason ?
-	    pt_json_new_cstr(ev->verify_reason) : NULL) != PT_OK;
-	bad |= pt_json_set(m, "headers", ev->headers ?
-	    pt_json_ref(ev->headers) : pt_json_new_object()) != PT_OK;
-	bad |= pt_json_set(m, "warnings", ev->warnings ?
-	    pt_json_ref(ev->warnings) : pt_json_new_array()) != PT_OK;
+	pt_buf_adds(b, "{\"id\":");
+	pt_buf_add_json_str(b, ev->id_text, strlen(ev->id_text));
+	member_time(b, "received_at", ev->received_at);
+	member_str(b, "source", ev->source);
+	member_str(b, "environment", ev->environment);
+	member_str(b, "endpoint_id", ev->endpoint_id);
+	member_str(b, "event_type", ev->event_type);
+	member_time(b, "event_time", ev->event_time);
+	member_str(b, "status", ev->status);
+	pt_buf_adds(b, ",\"verification\":{\"status\":");
+	pt_buf_add_json_str(b, ev->verify_status, strlen(ev->verify_status));
+	member_str(b, "reason", ev->verify_reason);
+	pt_buf_adds(b, "},\"headers\":");
+	if (ev->headers)
+		pt_json_write(b, ev->headers, PT_JSON_PLAIN);
+	else
+		pt_buf_adds(b, "{}");
+	pt_buf_adds(b, ",\"warnings\":");
+	if (ev->warnings)
+		pt_json_write(b, ev->warnings, PT_JSON_PLAIN);
+	else
+		pt_buf_adds(b, "[]");
 	if (ev->error_code) {
-		pt_json *e;
-
-		if ((e = pt_json_new_object()) == NULL)
-			goto fail;
-		bad |= pt_json_set(m, "error", e) != PT_OK;
-		bad |= pt_json_set(e, "code", pt_json_new_cstr(ev->error_code)) !=
-		    PT_OK;
-		bad |= pt_json_set(e, "message", pt_json_new_cstr(
-		    ev->error_message ? ev->error_message : "")) != PT_OK;
+		pt_buf_adds(b, ",\"error\":{\"code\":");
+		pt_buf_add_json_str(b, ev->error_code, strlen(ev->error_code));
+		member_str(b, "message", ev->error_message ? ev->error_message :
+		    "");
+		pt_buf_addc(b, '}');
 	}
-	while (ev->extra && pt_json_iter_next(ev->extra, &it, &k, &v))
-		bad |= pt_json_set(m, k, pt_json_ref(v)) != PT_OK;
-	bad |= pt_json_set(m, "body_bytes",
-	    pt_json_new_int((int64_t)ev->body_len)) != PT_OK;
-	if (!bad)
-		return m;
-fail:
-	pt_json_put(m);
-	return NULL;
+	while (ev->extra && pt_json_iter_next(ev->extra, &it, &k, &v)) {
+		pt_buf_addc(b, ',');
+		pt_buf_add_json_str(b, k, strlen(k));
+		pt_buf_addc(b, ':');
+		if (v == NULL)
+			pt_buf_adds(b, "null");
+		else
+			pt_json_write(b, v, PT_JSON_PLAIN);
+	}
+	pt_buf_printf(b, ",\"body_bytes\":%zu}", ev->body_len);
+	return b->failed ? PT_ENOMEM : PT_OK;
 }
 
 /* Bump the (source, env, type) counter. */
@@ -155,27 +170,26 @@ enum pt_err
 pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 {
 	struct pt_buf rec = { 0 };
-	pt_json *meta;
-	const char *text;
-	size_t n;
-	uint8_t len[4];
 	enum pt_err rc = PT_ENOMEM;
+	size_t n;
 	int typed = ev->event_type != NULL &&
 	    strlen(ev->event_type) <= PT_EVENT_TYPE_MAX;
 
-	if ((meta = event_meta(ev)) == NULL)
-		return PT_ENOMEM;
-	if ((text = pt_json_text(meta, PT_JSON_PLAIN, &n)) == NULL)
+	/* [4-byte length][metadata][body]: the length is filled in after. */
+	if (pt_buf_reserve(&rec, 4 + 1024 + ev->body_len) != PT_OK)
 		goto out;
-	len[0] = (uint8_t)(n >> 24);
-	len[1] = (uint8_t)(n >> 16);
-	len[2] = (uint8_t)(n >> 8);
-	len[3] = (uint8_t)n;
-	if (pt_buf_reserve(&rec, 4 + n + ev->body_len) != PT_OK)
+	pt_buf_add(&rec, "\0\0\0\0", 4);
+	if ((rc = event_meta(ev, &rec)) != PT_OK)
 		goto out;
-	pt_buf_add(&rec, len, 4);
-	pt_buf_add(&rec, text, n);
-	pt_buf_add(&rec, ev->body, ev->body_len);
+	n = rec.len - 4;
+	rec.data[0] = (char)(n >> 24);
+	rec.data[1] = (char)(n >> 16);
+	rec.data[2] = (char)(n >> 8);
+	rec.data[3] = (char)n;
+	if (pt_buf_add(&rec, ev->body, ev->body_len) != PT_OK) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
 	if ((rc = pt_put(txn, PT_T_EVENTS, ev->id, PT_ID_BIN, rec.data, rec.len,
 	    PT_PUT_NOOVERWRITE)) != PT_OK)
 		goto out;
@@ -193,7 +207,6 @@ pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 	rc = PT_OK;
 out:
 	pt_buf_free(&rec);
-	pt_json_put(meta);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include "commit.h"
 #include "handler.h"
 #include "http.h"
+#include "sandbox.h"	/* issue 7: seccomp */
 #include "store.h"
 
 extern char **environ;
@@ -358,7 +359,9 @@ serve_threads(struct pt_store *store, int n)
 	struct worker *w;
 	int i;
 
-	if (pt_committer_start(store, 64, &c) != PT_OK) {
+	if (!(getenv("PORTER_GROUP_COMMIT") && strcmp(getenv(
+	    "PORTER_GROUP_COMMIT"), "0") == 0) &&
+	    pt_committer_start(store, 64, &c) != PT_OK) {
 		fprintf(stderr, "porter[%ld]: cannot start the committer\n",
 		    (long)getpid());
 		return 1;
@@ -412,6 +415,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, "porter[%ld]: cannot open the store: %s "
 		    "(answering 503 until it opens)\n", (long)getpid(), why);
 	pt_ctx_init(&ctx, store);
+	/* issue 7: confine before the first request (sandbox.h). */
+	if (pt_sandbox(why, sizeof(why)) == -1) {
+		fprintf(stderr, "porter[%ld]: %s\n", (long)getpid(), why);
+		pt_ctx_free(&ctx);
+		pt_store_close(store);
+		return 1;
+	}
 
 	if (FCGX_IsCGI()) {
 		src.fd = STDIN_FILENO;

@@ -55,7 +55,19 @@ struct ingest {
 
 #define LEASE_GRACE_US	(30 * 1000000LL)
 #define RECOVER_PER_WRITE	2
-#define PRUNE_PER_WRITE		8
+#define PRUNE_PER_WRITE		4
+#define HOUSEKEEP_EVERY		8
+
+/* Is this write one that also does housekeeping?  (Threads may race on
+ * the counter: a skipped or doubled round is harmless.) */
+static int
+housekeep_due(void)
+{
+	static unsigned n;
+
+	return __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED) % HOUSEKEEP_EVERY ==
+	    0;
+}
 
 static void
 default_log(void *arg, const char *line)
@@ -748,10 +760,16 @@ stage_fn(struct pt_txn *txn, void *arg)
 	size_t i, pruned, recovered;
 	int64_t now = in->ev.received_at, lease = 0;
 
-	/* A little housekeeping per write keeps the store bounded. */
-	if ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE, &pruned)) != PT_OK ||
+	/*
+	 * A little housekeeping every few writes keeps the store bounded
+	 * (every HOUSEKEEP_EVERY-th write of this process does
+	 * PRUNE_PER_WRITE/RECOVER_PER_WRITE times as much).
+	 */
+	if (housekeep_due() &&
+	    ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE * HOUSEKEEP_EVERY,
+	    &pruned)) != PT_OK ||
 	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE, &recovered)) !=
-	    PT_OK)
+	    PT_OK))
 		return rc;
 	st->kind = STAGE_EXECUTED;
 	st->pending = 0;
@@ -1697,13 +1715,15 @@ out:
 void
 pt_idle(struct pt_ctx *ctx)
 {
-	int64_t now;
+	/* One flush a second per process, whichever thread gets there. */
+	static int64_t last_sync;
+	int64_t now, last;
 
 	if (ctx->cfg == NULL || ctx->cfg->durability != PT_DURABLE_RELAXED)
 		return;
 	now = ctx->now();
-	if (now - ctx->last_sync >= 1000000) {
+	last = __atomic_load_n(&last_sync, __ATOMIC_RELAXED);
+	if (now - last >= 1000000 && __atomic_compare_exchange_n(&last_sync,
+	    &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		pt_store_sync(ctx->store);
-		ctx->last_sync = now;
-	}
 }

@@ -26,7 +26,6 @@ struct pt_ctx {
 	int64_t			(*now)(void);	/* µs clock */
 	pt_log_fn		 log;
 	void			*log_arg;
-	int64_t			 last_sync;	/* relaxed mode: last fsync */
 };
 
 /* Set up "ctx" over an open store (not owned). */

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +34,24 @@ struct vstate {
 	struct pt_buf		 kbytes;	/* decoded keys, stacked */
 	struct vkey		*keys;		/* stacked per open object */
 	size_t			 nkeys, capkeys;
+	struct pt_buf		 sbuf;		/* a decoded string value */
 	struct pt_json_error	*err;
 };
+
+/*
+ * Bytes that may stand in a string as they are: printable ASCII other
+ * than '"' and '\\'.  Everything else takes the careful path.
+ */
+static unsigned char plain[256];
+
+static void
+init_plain(void)
+{
+	int c;
+
+	for (c = 0x20; c < 0x80; c++)
+		plain[c] = c != '"' && c != '\\';
+}
 
 static int
 verr(struct vstate *st, enum pt_jerr code, const unsigned char *at,
@@ -150,19 +168,26 @@ put_utf8(struct pt_buf *b, unsigned cp)
 }
 
 /*
- * Validate a string at st->p (which points at the opening quote).  When
- * "key" is set, the decoded text is appended to st->kbytes.
+ * Validate a string at st->p (which points at the opening quote) and, when
+ * "out" is not NULL, make it a JSON string value.  When "key" is set the
+ * decoded text is appended to st->kbytes instead.
  */
 static int
-v_string(struct vstate *st, int key)
+v_string(struct vstate *st, int key, json_object **out)
 {
-	const unsigned char *run;
+	const unsigned char *run, *open;
+	struct pt_buf *dst = key ? &st->kbytes : &st->sbuf;
 	unsigned cp, lo;
 	size_t n;
+	int escaped = 0;
 
-	st->p++;
+	open = ++st->p;
 	run = st->p;
+	if (!key)
+		pt_buf_reset(&st->sbuf);
 	for (;;) {
+		while (st->p < st->end && plain[*st->p])
+			st->p++;
 		if (st->p >= st->end)
 			return verr(st, PT_JE_SYNTAX, st->p, "unterminated string");
 		if (*st->p == '"')
@@ -171,8 +196,8 @@ v_string(struct vstate *st, int key)
 			return verr(st, PT_JE_SYNTAX, st->p,
 			    "control character in string");
 		if (*st->p == '\\') {
-			if (key && pt_buf_add(&st->kbytes, run,
-			    (size_t)(st->p - run)) != PT_OK)
+			escaped = 1;
+			if (pt_buf_add(dst, run, (size_t)(st->p - run)) != PT_OK)
 				return verr(st, PT_JE_NOMEM, st->p, "out of memory");
 			st->p++;
 			if (st->p >= st->end)
@@ -212,7 +237,7 @@ v_string(struct vstate *st, int key)
 				return verr(st, PT_JE_SYNTAX, st->p - 1,
 				    "bad escape in string");
 			}
-			if (key && put_utf8(&st->kbytes, cp) != PT_OK)
+			if (put_utf8(dst, cp) != PT_OK)
 				return verr(st, PT_JE_NOMEM, st->p, "out of memory");
 			run = st->p;
 			continue;
@@ -221,16 +246,34 @@ v_string(struct vstate *st, int key)
 			return verr(st, PT_JE_UTF8, st->p, "invalid UTF-8");
 		st->p += n;
 	}
-	if (key && pt_buf_add(&st->kbytes, run, (size_t)(st->p - run)) != PT_OK)
-		return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+	if (key || escaped) {
+		if (pt_buf_add(dst, run, (size_t)(st->p - run)) != PT_OK)
+			return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+	}
+	if (out != NULL) {
+		/* Unescaped text is taken straight from the input. */
+		*out = escaped ? json_object_new_string_len(st->sbuf.data ?
+		    st->sbuf.data : "", (int)st->sbuf.len) :
+		    json_object_new_string_len((const char *)open,
+		    (int)(st->p - open));
+		if (*out == NULL)
+			return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+	}
 	st->p++;
 	return 0;
 }
 
+/*
+ * A number, as json-c's own tokener would make it: int64 when it is an
+ * integer that fits, uint64 above that, else a double that keeps its text.
+ */
 static int
-v_number(struct vstate *st)
+v_number(struct vstate *st, json_object **out)
 {
-	const unsigned char *p = st->p;
+	const unsigned char *p = st->p, *start = st->p;
+	char text[64];
+	int integral = 1;
+	size_t n;
 
 	if (p < st->end && *p == '-')
 		p++;
@@ -242,6 +285,7 @@ v_number(struct vstate *st)
 		while (p < st->end && *p >= '0' && *p <= '9')
 			p++;
 	if (p < st->end && *p == '.') {
+		integral = 0;
 		p++;
 		if (p >= st->end || *p < '0' || *p > '9')
 			return verr(st, PT_JE_SYNTAX, p, "bad number");
@@ -249,6 +293,7 @@ v_number(struct vstate *st)
 			p++;
 	}
 	if (p < st->end && (*p == 'e' || *p == 'E')) {
+		integral = 0;
 		p++;
 		if (p < st->end && (*p == '+' || *p == '-'))
 			p++;
@@ -258,6 +303,44 @@ v_number(struct vstate *st)
 			p++;
 	}
 	st->p = p;
+	if (out == NULL)
+		return 0;
+	n = (size_t)(p - start);
+	if (n >= sizeof(text)) {
+		/* Too long for an integer: a double keeps the text. */
+		char *big = pt_strndup((const char *)start, n);
+
+		if (big == NULL)
+			return verr(st, PT_JE_NOMEM, p, "out of memory");
+		*out = json_object_new_double_s(strtod(big, NULL), big);
+		pt_free(big);
+	} else {
+		memcpy(text, start, n);
+		text[n] = '\0';
+		if (integral) {
+			char *end;
+
+			errno = 0;
+			if (text[0] != '-') {
+				unsigned long long u = strtoull(text, &end, 10);
+
+				*out = errno == 0 ? (u <= INT64_MAX ?
+				    json_object_new_int64((int64_t)u) :
+				    json_object_new_uint64(u)) :
+				    json_object_new_double_s(strtod(text, NULL),
+				    text);
+			} else {
+				long long v = strtoll(text, &end, 10);
+
+				*out = errno == 0 ? json_object_new_int64(v) :
+				    json_object_new_double_s(strtod(text, NULL),
+				    text);
+			}
+		} else
+			*out = json_object_new_double_s(strtod(text, NULL), text);
+	}
+	if (*out == NULL)
+		return verr(st, PT_JE_NOMEM, p, "out of memory");
 	return 0;
 }
 
@@ -319,15 +402,18 @@ check_dups(struct vstate *st, size_t first, const unsigned char *at)
 	return 0;
 }
 
-static int v_value(struct vstate *, int);
+static int v_value(struct vstate *, int, json_object **);
 
 static int
-v_object(struct vstate *st, int depth)
+v_object(struct vstate *st, int depth, json_object **out)
 {
 	size_t first = st->nkeys, kstart = st->kbytes.len;
 	const unsigned char *open = st->p;
+	json_object *obj, *val;
 	struct vkey *k;
 
+	if ((obj = *out = json_object_new_object()) == NULL)
+		return verr(st, PT_JE_NOMEM, st->p, "out of memory");
 	st->p++;
 	skip_ws(st);
 	if (st->p < st->end && *st->p == '}') {
@@ -341,7 +427,7 @@ v_object(struct vstate *st, int depth)
 		if (st->p >= st->end || *st->p != '"')
 			return verr(st, PT_JE_SYNTAX, st->p, "expected a key");
 		off = st->kbytes.len;
-		if (v_string(st, 1) < 0)
+		if (v_string(st, 1, NULL) < 0)
 			return -1;
 		if (st->nkeys == st->capkeys) {
 			size_t cap = st->capkeys ? st->capkeys * 2 : 64;
@@ -354,16 +440,28 @@ v_object(struct vstate *st, int depth)
 		k = &st->keys[st->nkeys++];
 		k->off = off;
 		k->len = st->kbytes.len - off;
+		/* json-c keys are C strings: a NUL would cut one short. */
+		if (memchr(st->kbytes.data + off, '\0', k->len) != NULL)
+			return verr(st, PT_JE_SYNTAX, st->p, "NUL in an object "
+			    "key");
 		k->hash = fnv1a(st->kbytes.data + off, k->len);
-		/* Keep a NUL after each key for the error message. */
+		/* A NUL after each key: json-c's keys are C strings. */
 		if (pt_buf_addc(&st->kbytes, '\0') != PT_OK)
 			return verr(st, PT_JE_NOMEM, st->p, "out of memory");
 		skip_ws(st);
 		if (st->p >= st->end || *st->p != ':')
 			return verr(st, PT_JE_SYNTAX, st->p, "expected ':'");
 		st->p++;
-		if (v_value(st, depth) < 0)
+		val = NULL;
+		if (v_value(st, depth, &val) < 0) {
+			json_object_put(val);
 			return -1;
+		}
+		/* The key may have moved with kbytes: take it by offset. */
+		if (json_object_object_add(obj, st->kbytes.data + off, val) != 0) {
+			json_object_put(val);
+			return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+		}
 		skip_ws(st);
 		if (st->p < st->end && *st->p == ',') {
 			st->p++;
@@ -382,8 +480,12 @@ v_object(struct vstate *st, int depth)
 }
 
 static int
-v_array(struct vstate *st, int depth)
+v_array(struct vstate *st, int depth, json_object **out)
 {
+	json_object *arr, *val;
+
+	if ((arr = *out = json_object_new_array()) == NULL)
+		return verr(st, PT_JE_NOMEM, st->p, "out of memory");
 	st->p++;
 	skip_ws(st);
 	if (st->p < st->end && *st->p == ']') {
@@ -391,8 +493,15 @@ v_array(struct vstate *st, int depth)
 		return 0;
 	}
 	for (;;) {
-		if (v_value(st, depth) < 0)
+		val = NULL;
+		if (v_value(st, depth, &val) < 0) {
+			json_object_put(val);
 			return -1;
+		}
+		if (json_object_array_add(arr, val) != 0) {
+			json_object_put(val);
+			return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+		}
 		skip_ws(st);
 		if (st->p < st->end && *st->p == ',') {
 			st->p++;
@@ -407,19 +516,28 @@ v_array(struct vstate *st, int depth)
 }
 
 static int
-v_literal(struct vstate *st, const char *lit)
+v_literal(struct vstate *st, const char *lit, json_object **out)
 {
 	size_t n = strlen(lit);
 
 	if ((size_t)(st->end - st->p) < n || memcmp(st->p, lit, n) != 0)
 		return verr(st, PT_JE_SYNTAX, st->p, "unexpected character");
 	st->p += n;
+	if (lit[0] == 'n')
+		*out = NULL;
+	else if ((*out = json_object_new_boolean(lit[0] == 't')) == NULL)
+		return verr(st, PT_JE_NOMEM, st->p, "out of memory");
 	return 0;
 }
 
+/*
+ * One value at st->p, built into *out (NULL for JSON null).  On failure
+ * *out holds whatever was built so far, for the caller to put.
+ */
 static int
-v_value(struct vstate *st, int depth)
+v_value(struct vstate *st, int depth, json_object **out)
 {
+	*out = NULL;
 	skip_ws(st);
 	if (st->p >= st->end)
 		return verr(st, PT_JE_SYNTAX, st->p, "unexpected end of input");
@@ -428,19 +546,19 @@ v_value(struct vstate *st, int depth)
 	case '[':
 		if (depth + 1 > st->max_depth)
 			return verr(st, PT_JE_DEPTH, st->p, "nested too deep");
-		return *st->p == '{' ? v_object(st, depth + 1) :
-		    v_array(st, depth + 1);
+		return *st->p == '{' ? v_object(st, depth + 1, out) :
+		    v_array(st, depth + 1, out);
 	case '"':
-		return v_string(st, 0);
+		return v_string(st, 0, out);
 	case 't':
-		return v_literal(st, "true");
+		return v_literal(st, "true", out);
 	case 'f':
-		return v_literal(st, "false");
+		return v_literal(st, "false", out);
 	case 'n':
-		return v_literal(st, "null");
+		return v_literal(st, "null", out);
 	default:
 		if (*st->p == '-' || (*st->p >= '0' && *st->p <= '9'))
-			return v_number(st);
+			return v_number(st, out);
 		if (*st->p == '\0')
 			return verr(st, PT_JE_SYNTAX, st->p, "NUL byte");
 		return verr(st, PT_JE_SYNTAX, st->p, "unexpected character");
@@ -448,15 +566,20 @@ v_value(struct vstate *st, int depth)
 }
 
 /*
- * Validate "len" bytes; 0 if they are one strict JSON text, -1 with "err"
- * filled otherwise.
+ * Parse "len" bytes strictly, building the json-c tree in the same pass:
+ * 0 and *out, or -1 with "err" filled (and nothing left allocated).
  */
 static int
-validate(const char *text, size_t len, int max_depth, struct pt_json_error *err)
+parse_strict(const char *text, size_t len, int max_depth, json_object **out,
+    struct pt_json_error *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct vstate st;
+	json_object *val = NULL;
 	int rc = -1;
 
+	pthread_once(&once, init_plain);
+	*out = NULL;
 	memset(&st, 0, sizeof(st));
 	st.p = st.start = (const unsigned char *)text;
 	st.end = st.p + len;
@@ -467,16 +590,24 @@ validate(const char *text, size_t len, int max_depth, struct pt_json_error *err)
 		verr(&st, PT_JE_EMPTY, st.p, "no JSON value");
 		goto out;
 	}
-	if (v_value(&st, 0) < 0)
+	if (len > INT32_MAX) {
+		verr(&st, PT_JE_SYNTAX, st.p, "document too large");
+		goto out;
+	}
+	if (v_value(&st, 0, &val) < 0)
 		goto out;
 	skip_ws(&st);
 	if (st.p != st.end) {
 		verr(&st, PT_JE_TRAILING, st.p, "unexpected data after the value");
 		goto out;
 	}
+	*out = val;
+	val = NULL;
 	rc = 0;
 out:
+	json_object_put(val);
 	pt_buf_free(&st.kbytes);
+	pt_buf_free(&st.sbuf);
 	pt_free(st.keys);
 	return rc;
 }
@@ -499,56 +630,12 @@ enum pt_err
 pt_json_parse(const char *text, size_t len, int max_depth, pt_json **out,
     struct pt_json_error *err)
 {
-	struct json_tokener *tok = NULL;
-	json_object *obj = NULL;
-	enum pt_err rc = PT_EINVAL;
-
-	*out = NULL;
 	memset(err, 0, sizeof(*err));
 	if (max_depth <= 0 || max_depth > PT_JSON_MAX_DEPTH)
 		max_depth = PT_JSON_MAX_DEPTH;
-	if (validate(text, len, max_depth, err) < 0) {
-		rc = err->code == PT_JE_NOMEM ? PT_ENOMEM : PT_EINVAL;
-		goto out;
-	}
-	if (len > INT32_MAX) {
-		err->code = PT_JE_SYNTAX;
-		snprintf(err->message, sizeof(err->message), "document too large");
-		goto out;
-	}
-	if ((tok = json_tokener_new_ex(max_depth + 1)) == NULL) {
-		err->code = PT_JE_NOMEM;
-		rc = PT_ENOMEM;
-		goto out;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	/*
-	 * A bare number at the very end is "continue" to json-c (more digits
-	 * could follow): the validator already saw the whole text, so end it.
-	 */
-	if (json_tokener_get_error(tok) == json_tokener_continue)
-		obj = json_tokener_parse_ex(tok, " ", 1);
-	/*
-	 * The validator saw the whole text (one value, then only white
-	 * space), so json-c has only to agree.
-	 */
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		err->code = PT_JE_SYNTAX;
-		err->offset = json_tokener_get_parse_end(tok);
-		snprintf(err->message, sizeof(err->message), "%s at byte %zu",
-		    json_tokener_error_desc(json_tokener_get_error(tok)),
-		    err->offset);
-		json_object_put(obj);
-		obj = NULL;
-		goto out;
-	}
-	*out = obj;
-	rc = PT_OK;
-out:
-	if (tok)
-		json_tokener_free(tok);
-	return rc;
+	if (parse_strict(text, len, max_depth, out, err) < 0)
+		return err->code == PT_JE_NOMEM ? PT_ENOMEM : PT_EINVAL;
+	return PT_OK;
 }
 
 pt_json *
@@ -562,6 +649,9 @@ pt_json_parse_trusted(const char *text, size_t len)
 	if ((tok = json_tokener_new_ex(PT_JSON_MAX_DEPTH + 8)) == NULL)
 		return NULL;
 	obj = json_tokener_parse_ex(tok, text, (int)len);
+	/* A bare number or literal at the end is "continue": end it. */
+	if (json_tokener_get_error(tok) == json_tokener_continue)
+		obj = json_tokener_parse_ex(tok, " ", 1);
 	if (json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(obj);
 		obj = NULL;

@@ -33,66 +33,80 @@ static const struct {
 /* Per-process refusals by status (404, 405, 411, 413, 415, 400). */
 static unsigned long long refused[600];
 
+/*
+ * Label text on the stack: these run in every event's write, where
+ * allocations showed up in profiles.  Text that does not fit is marked
+ * "over" and the metric is skipped (keys stay within the store's limit).
+ */
+struct lbuf {
+	char	d[384];
+	size_t	len;
+	int	over;
+};
+
+static void
+lput(struct lbuf *l, const char *s, size_t n)
+{
+	if (l->over || n > sizeof(l->d) - l->len) {
+		l->over = 1;
+		return;
+	}
+	memcpy(l->d + l->len, s, n);
+	l->len += n;
+}
+
 /* Label values are escaped as Prometheus wants: \\, \", \n. */
 static void
-label(struct pt_buf *b, const char *name, const char *value)
+label(struct lbuf *l, const char *name, const char *value)
 {
-	if (b->len)
-		pt_buf_addc(b, ',');
-	pt_buf_printf(b, "%s=\"", name);
+	if (l->len)
+		lput(l, ",", 1);
+	lput(l, name, strlen(name));
+	lput(l, "=\"", 2);
 	for (; value && *value; value++) {
 		if (*value == '\\' || *value == '"')
-			pt_buf_addc(b, '\\');
-		if (*value == '\n') {
-			pt_buf_adds(b, "\\n");
-			continue;
-		}
-		pt_buf_addc(b, *value);
+			lput(l, "\\", 1);
+		if (*value == '\n')
+			lput(l, "\\n", 2);
+		else
+			lput(l, value, 1);
 	}
-	pt_buf_addc(b, '"');
+	lput(l, "\"", 1);
 }
 
 /* Add "delta" to counter name{labels}. */
 static enum pt_err
-add(struct pt_txn *txn, const char *name, const struct pt_buf *labels,
+add(struct pt_txn *txn, const char *name, const struct lbuf *labels,
     uint64_t delta)
 {
-	struct pt_buf k = { 0 };
+	char k[512];
 	struct pt_val v;
 	uint8_t be[8];
 	uint64_t n = 0;
+	size_t nl = strlen(name), kl;
 	enum pt_err rc;
 
-	pt_buf_add(&k, prefix, sizeof(prefix));
-	pt_buf_add(&k, name, strlen(name) + 1);
-	if (labels->len)
-		pt_buf_add(&k, labels->data, labels->len);
-	if (k.failed) {
-		rc = PT_ENOMEM;
-		goto out;
-	}
-	if (k.len > 400) {	/* absurd labels: keep the key in bounds */
-		rc = PT_OK;
-		goto out;
-	}
-	rc = pt_get(txn, PT_T_AUX, k.data, k.len, &v);
+	kl = sizeof(prefix) + nl + 1 + labels->len;
+	if (labels->over || kl > 400)	/* absurd labels: skip */
+		return PT_OK;
+	memcpy(k, prefix, sizeof(prefix));
+	memcpy(k + sizeof(prefix), name, nl + 1);
+	memcpy(k + sizeof(prefix) + nl + 1, labels->d, labels->len);
+	rc = pt_get(txn, PT_T_AUX, k, kl, &v);
 	if (rc == PT_OK && v.len == 8)
 		n = pt_be64_get(v.data);
 	else if (rc != PT_OK && rc != PT_ENOTFOUND)
-		goto out;
+		return rc;
 	pt_be64_put(be, n + delta);
-	rc = pt_put(txn, PT_T_AUX, k.data, k.len, be, 8, 0);
-out:
-	pt_buf_free(&k);
-	return rc;
+	return pt_put(txn, PT_T_AUX, k, kl, be, 8, 0);
 }
 
 /* Observe "us" microseconds in histogram "name" with "labels". */
 static enum pt_err
-observe(struct pt_txn *txn, const char *name, const struct pt_buf *labels,
+observe(struct pt_txn *txn, const char *name, const struct lbuf *labels,
     int64_t us)
 {
-	struct pt_buf l = { 0 };
+	struct lbuf l = *labels;
 	char n[96];
 	enum pt_err rc;
 	size_t i;
@@ -101,85 +115,72 @@ observe(struct pt_txn *txn, const char *name, const struct pt_buf *labels,
 		us = 0;
 	for (i = 0; i < NBUCKETS && us > buckets[i].us; i++)
 		;
-	pt_buf_add(&l, labels->data, labels->len);
 	label(&l, "le", buckets[i].le);
 	snprintf(n, sizeof(n), "%s_bucket", name);
 	if ((rc = add(txn, n, &l, 1)) != PT_OK)
-		goto out;
+		return rc;
 	snprintf(n, sizeof(n), "%s_sum_us", name);
 	if ((rc = add(txn, n, labels, (uint64_t)us)) != PT_OK)
-		goto out;
+		return rc;
 	snprintf(n, sizeof(n), "%s_count", name);
-	rc = add(txn, n, labels, 1);
-out:
-	pt_buf_free(&l);
-	return rc;
+	return add(txn, n, labels, 1);
 }
 
 enum pt_err
 pt_metrics_event(struct pt_txn *txn, const struct pt_event *ev, int64_t now)
 {
-	struct pt_buf l = { 0 };
+	struct lbuf l = { .len = 0 }, base;
 	enum pt_err rc;
-	size_t n;
 
 	label(&l, "source", ev->source);
 	label(&l, "environment", ev->environment);
-	n = l.len;
+	base = l;
 	label(&l, "status", ev->status);
 	if ((rc = add(txn, "porter_events_total", &l, 1)) != PT_OK)
-		goto out;
-	l.len = n;
+		return rc;
 	if (ev->verify_status && strstr(ev->verify_status, ":failed")) {
+		l = base;
 		label(&l, "reason", ev->verify_reason ? ev->verify_reason : "");
 		label(&l, "enforced", strncmp(ev->verify_status, "enforced", 8) ==
 		    0 ? "true" : "false");
-		if ((rc = add(txn, "porter_verification_failures_total", &l, 1)) !=
-		    PT_OK)
-			goto out;
-		l.len = n;
+		if ((rc = add(txn, "porter_verification_failures_total", &l,
+		    1)) != PT_OK)
+			return rc;
 	}
 	if (strcmp(ev->status, "idempotent") == 0 &&
-	    (rc = add(txn, "porter_idempotent_replays_total", &l, 1)) != PT_OK)
-		goto out;
+	    (rc = add(txn, "porter_idempotent_replays_total", &base, 1)) !=
+	    PT_OK)
+		return rc;
 	l.len = 0;
+	l.over = 0;
 	label(&l, "source", ev->source);
-	rc = observe(txn, "porter_request_duration_seconds", &l,
+	return observe(txn, "porter_request_duration_seconds", &l,
 	    now - ev->received_at);
-out:
-	pt_buf_free(&l);
-	return l.failed ? PT_ENOMEM : rc;
 }
 
 enum pt_err
 pt_metrics_action(struct pt_txn *txn, const char *action, const char *status)
 {
-	struct pt_buf l = { 0 };
-	enum pt_err rc;
+	struct lbuf l = { .len = 0 };
 
 	label(&l, "action", action);
 	label(&l, "status", status);
-	rc = l.failed ? PT_ENOMEM : add(txn, "porter_actions_total", &l, 1);
-	pt_buf_free(&l);
-	return rc;
+	return add(txn, "porter_actions_total", &l, 1);
 }
 
 enum pt_err
 pt_metrics_handler(struct pt_txn *txn, const char *workflow,
     int64_t duration_ms, int ok)
 {
-	struct pt_buf l = { 0 };
+	struct lbuf l = { .len = 0 };
 	enum pt_err rc;
 
 	label(&l, "workflow", workflow);
 	if ((rc = observe(txn, "porter_handler_duration_seconds", &l,
 	    duration_ms * 1000)) != PT_OK)
-		goto out;
+		return rc;
 	label(&l, "result", ok ? "success" : "failed");
-	rc = add(txn, "porter_handlers_total", &l, 1);
-out:
-	pt_buf_free(&l);
-	return rc;
+	return add(txn, "porter_handlers_total", &l, 1);
 }
 
 void
@@ -278,14 +279,15 @@ render_family(struct pt_txn *txn, size_t f, struct pt_buf *out)
 		pt_buf_add(&l, labels, n);
 		snprintf(name, sizeof(name), "%s_bucket", families[f].name);
 		for (cum = 0, b = 0; b < NBUCKETS; b++) {
-			struct pt_buf bl = { 0 };
+			struct lbuf bl = { .len = 0 };
 
-			pt_buf_add(&bl, l.data, l.len);
+			lput(&bl, l.data, l.len);
 			label(&bl, "le", buckets[b].le);
-			cum += get(txn, name, bl.data, bl.len);
+			if (bl.over)
+				continue;
+			cum += get(txn, name, bl.d, bl.len);
 			pt_buf_printf(out, "%s{%.*s} %llu\n", name, (int)bl.len,
-			    bl.data, (unsigned long long)cum);
-			pt_buf_free(&bl);
+			    bl.d, (unsigned long long)cum);
 		}
 		snprintf(name, sizeof(name), "%s_sum_us", families[f].name);
 		pt_buf_printf(out, "%s_sum{%.*s} %.6f\n", families[f].name,

@@ -26,6 +26,7 @@ static const struct {
 	{ "surrogate pair", "[\"\\ud83d\\ude00\"]", 0, PT_JE_OK },
 	{ "raw UTF-8", "{\"k\":\"\xe2\x99\xa5 caf\xc3\xa9\"}", 0, PT_JE_OK },
 	{ "escaped NUL is valid JSON", "{\"k\":\"a\\u0000b\"}", 0, PT_JE_OK },
+	{ "NUL in a key is refused", "{\"a\\u0000b\":1}", 0, PT_JE_SYNTAX },
 	{ "same key in different objects", "{\"a\":{\"x\":1},\"b\":{\"x\":2}}",
 	  0, PT_JE_OK },
 	{ "empty input", "", 0, PT_JE_EMPTY },
@@ -99,8 +100,15 @@ main(void)
 		n = cases[i].len ? cases[i].len : strlen(cases[i].text);
 		j = NULL;
 		rc = pt_json_parse(cases[i].text, n, 64, &j, &e);
-		if (cases[i].want == PT_JE_OK)
+		if (cases[i].want == PT_JE_OK) {
+			pt_json *ref = pt_json_parse_trusted(cases[i].text, n);
+
 			ok(rc == PT_OK, "%s (%s)", cases[i].desc, e.message);
+			/* The one-pass builder agrees with json-c's tokener. */
+			ok(pt_json_equal(j, ref), "  ... same tree as json-c's own "
+			    "parser");
+			pt_json_put(ref);
+		}
 		else {
 			ok(rc == PT_EINVAL && e.code == cases[i].want,
 			    "%s: rejected as %s (%s)", cases[i].desc,
