@@ -10,6 +10,8 @@
 
 /* Allocations left before failing; -1 = never fail. */
 static long fail_after = -1;
+/* One allocation to fail, counting down; -1 = none. */
+static long fail_nth = -1;
 /* Allocations made since the last pt_alloc_fail_after() call. */
 static long count;
 
@@ -17,12 +19,20 @@ static int
 should_fail(void)
 {
 	count++;
+	if (fail_nth >= 0 && fail_nth-- == 0)
+		return 1;
 	if (fail_after < 0)
 		return 0;
 	if (fail_after == 0)
 		return 1;
 	fail_after--;
 	return 0;
+}
+
+void
+pt_alloc_fail_nth(long n)
+{
+	fail_nth = n;
 }
 
 long

@@ -25,6 +25,9 @@ void	 pt_free(void *);
  * run first).
  */
 long	 pt_alloc_fail_after(long n);
+/* Fail only the allocation "n" allocations from now (0: the next one);
+ * -1 cancels.  A transient failure: the ones after it succeed. */
+void	 pt_alloc_fail_nth(long n);
 
 /* Wipe memory that held a secret; not optimised away. */
 void	 pt_wipe(void *, size_t);

@@ -673,8 +673,12 @@ out:
 	return rc;
 }
 
-/* The 2xx body: {"id", "event_type", "status", ...extra members}. */
-static void
+/*
+ * The 2xx body: {"id", "event_type", "status", ...extra members}.  Returns
+ * the status; 500 when there was no memory for the body (the event is
+ * stored: the sender's retry is logged, and replayed if it has a key).
+ */
+static int
 answer(struct pt_resp *resp, int status, const struct ingest *in,
     const char *extra)
 {
@@ -694,6 +698,15 @@ answer(struct pt_resp *resp, int status, const struct ingest *in,
 	if (extra)
 		pt_buf_adds(&resp->body, extra);
 	pt_buf_adds(&resp->body, "}\n");
+	if (!resp->body.failed)
+		return status;
+	pt_buf_free(&resp->body);
+	resp->status = 500;
+	/* Static text: there is no memory to format anything. */
+	pt_buf_adds(&resp->body, "{\"error\": \"internal_error\", "
+	    "\"message\": \"out of memory writing the answer; the event was "
+	    "stored\"}\n");
+	return 500;
 }
 
 /* Set member "key" of in->extra. */
@@ -984,8 +997,7 @@ run_jobs(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		    in->ev.id_text, in->ev.id_text);
 		return status;
 	}
-	answer(resp, 200, in, NULL);
-	return 200;
+	return answer(resp, 200, in, NULL);
 }
 
 /*
@@ -1011,8 +1023,7 @@ execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		pt_id_text("evt", st.rec.event_id, orig);
 		snprintf(extra_text, sizeof(extra_text), ", \"idempotent\": true, "
 		    "\"original_event_id\": \"%s\"", orig);
-		answer(resp, 200, in, extra_text);
-		return 200;
+		return answer(resp, 200, in, extra_text);
 	case STAGE_CONFLICT:
 		pt_id_text("evt", st.rec.event_id, orig);
 		secs = (st.rec.expires_at - in->ev.received_at + 999999) /
@@ -1029,8 +1040,7 @@ execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	}
 	if (st.pending)
 		return run_jobs(ctx, req, resp, &st);
-	answer(resp, 200, in, NULL);
-	return 200;
+	return answer(resp, 200, in, NULL);
 }
 
 #define MAX_BATCH 1000
@@ -1664,12 +1674,14 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 	struct pt_buf route = { 0 };
 	const char *method = req->method ? req->method : "";
 	const char *p, *endpoint;
+	enum pt_err rc;
 	int status;
 
 	memset(resp, 0, sizeof(*resp));
-	if (pt_req_route(req, &route) != PT_OK) {
-		status = reject(ctx, req, resp, 404, "not_found",
-		    "no such resource");
+	if ((rc = pt_req_route(req, &route)) != PT_OK) {
+		status = rc == PT_ENOMEM ? reject(ctx, req, resp, 500,
+		    "internal_error", "out of memory") : reject(ctx, req, resp,
+		    404, "not_found", "no such resource");
 		goto out;
 	}
 	p = route.data;
