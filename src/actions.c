@@ -31,6 +31,17 @@ struct verr {
 	size_t	 msglen;
 };
 
+/*
+ * A value that is only read from here on: share it (a reference) rather
+ * than copy it; payloads, runs and inline records never change one in
+ * place (omitting members makes a new object).
+ */
+static pt_json *
+share(const pt_json *v)
+{
+	return v ? pt_json_ref((pt_json *)v) : NULL;
+}
+
 static enum pt_err __attribute__((format(printf, 3, 4)))
 skip(struct verr *e, const char *field, const char *fmt, ...)
 {
@@ -128,13 +139,19 @@ want_string(const pt_json *v, const char *field, size_t max, int nullable,
 	pt_json_str(v, &n);
 	if (n > max)
 		return skip(e, field, "is longer than %zu bytes", max);
-	return (*out = pt_json_copy(v)) ? PT_OK : PT_ENOMEM;
+	*out = share(v);
+	return PT_OK;
 }
 
-/* An object of at most "max" bytes serialised; a copy in *out. */
+/*
+ * An object of at most "max" bytes serialised (shared in *out).  "bound"
+ * (0: unknown) is an upper bound on any value's size -- the body's length:
+ * when it is under the limit with room to spare, nothing is serialised to
+ * measure.
+ */
 static enum pt_err
-want_object(const pt_json *v, const char *field, size_t max, struct verr *e,
-    pt_json **out)
+want_object(const pt_json *v, const char *field, size_t max, size_t bound,
+    struct verr *e, pt_json **out)
 {
 	size_t n;
 
@@ -142,14 +159,16 @@ want_object(const pt_json *v, const char *field, size_t max, struct verr *e,
 	if (pt_json_type(v) != PT_J_OBJECT)
 		return skip(e, field, "must be an object, not %s",
 		    pt_jtype_name(pt_json_type(v)));
-	if ((*out = pt_json_copy(v)) == NULL ||
-	    pt_json_text(*out, PT_JSON_PLAIN, &n) == NULL)
-		return PT_ENOMEM;
-	if (n > max) {
-		pt_json_put(*out);
-		*out = NULL;
-		return skip(e, field, "is %zu bytes; the limit is %zu", n, max);
+	/* Fields built from the body add at most their names: 64 KiB room. */
+	if (bound > 0 && bound + 65536 <= max) {
+		*out = share(v);
+		return PT_OK;
 	}
+	if (pt_json_text((pt_json *)v, PT_JSON_PLAIN, &n) == NULL)
+		return PT_ENOMEM;
+	if (n > max)
+		return skip(e, field, "is %zu bytes; the limit is %zu", n, max);
+	*out = share(v);
 	return PT_OK;
 }
 
@@ -277,10 +296,8 @@ want_recipient(const pt_json *v, const char *field, struct verr *e,
 			snprintf(sub, sizeof(sub), "%s.%s", field, k);
 			if ((rc = want_user_field(k, fv, sub, e, &copy)) != PT_OK)
 				goto fail;
-		} else if (fv != NULL && (copy = pt_json_copy(fv)) == NULL)
-			goto nomem;
-		else if (fv == NULL)
-			copy = NULL;
+		} else
+			copy = share(fv);
 		if (pt_json_set(r, k, copy) != PT_OK)
 			goto nomem;
 	}
@@ -426,6 +443,9 @@ put(pt_json *obj, const char *key, pt_json *val)
 	return pt_json_set(obj, key, val);
 }
 
+static enum pt_err prepare(const struct pt_mapping *, const pt_json *,
+    const pt_json *, size_t, pt_json **, char *, size_t, char *, size_t);
+
 /*
  * Resolve and validate mapping "m": build the payload the action will use.
  */
@@ -433,6 +453,16 @@ enum pt_err
 pt_action_prepare(const struct pt_mapping *m, const pt_json *body,
     const pt_json *headers, pt_json **payload, char *field, size_t fieldlen,
     char *msg, size_t msglen)
+{
+	return prepare(m, body, headers, 0, payload, field, fieldlen, msg,
+	    msglen);
+}
+
+/* pt_action_prepare, knowing the body's length (0: unknown). */
+static enum pt_err
+prepare(const struct pt_mapping *m, const pt_json *body,
+    const pt_json *headers, size_t bound, pt_json **payload, char *field,
+    size_t fieldlen, char *msg, size_t msglen)
 {
 	struct verr e = { field, fieldlen, msg, msglen };
 	const struct pt_action_spec *spec = pt_action_spec(m->action);
@@ -461,13 +491,13 @@ pt_action_prepare(const struct pt_mapping *m, const pt_json *body,
 			rc = raw == NULL ? PT_OK : want_id(raw, name, &e, &val);
 		else if (strcmp(name, "properties") == 0)
 			rc = raw == NULL ? PT_OK : want_object(raw, name,
-			    MAX_PROPERTIES, &e, &val);
+			    MAX_PROPERTIES, bound, &e, &val);
 		else if (strcmp(name, "settings") == 0)
 			rc = raw == NULL ? PT_OK : want_object(raw, name,
-			    MAX_PROPERTIES, &e, &val);
+			    MAX_PROPERTIES, bound, &e, &val);
 		else if (strcmp(name, "data") == 0)
 			rc = raw == NULL ? PT_OK : want_object(raw, name, MAX_DATA,
-			    &e, &val);
+			    bound, &e, &val);
 		else if (strcmp(name, "recipients") == 0)
 			rc = want_recipients(raw, name,
 			    m->action == PT_A_WORKFLOWS_TRIGGER ||
@@ -488,8 +518,8 @@ pt_action_prepare(const struct pt_mapping *m, const pt_json *body,
 				rc = want_id(pt_json_get(raw, "id"), "tenant.id", &e,
 				    &tid);
 				pt_json_put(tid);
-				if (rc == PT_OK && (val = pt_json_copy(raw)) == NULL)
-					rc = PT_ENOMEM;
+				if (rc == PT_OK)
+					val = share(raw);
 			} else
 				rc = want_id(raw, name, &e, &val);
 		} else if (strcmp(name, "cancellation_key") == 0) {
@@ -538,7 +568,7 @@ user_fields(const pt_json *src, int from_inline)
 		if (strcmp(k, "id") == 0 || strcmp(k, "collection") == 0)
 			continue;
 		if (is_user_field(k) || strcmp(k, "properties") == 0) {
-			if (pt_json_set(f, k, pt_json_copy(v)) != PT_OK)
+			if (pt_json_set(f, k, share(v)) != PT_OK)
 				goto fail;
 			continue;
 		}
@@ -548,7 +578,7 @@ user_fields(const pt_json *src, int from_inline)
 		if (props == NULL && ((props = pt_json_new_object()) == NULL ||
 		    pt_json_set(f, "properties", props) != PT_OK))
 			goto fail;
-		if (pt_json_set(props, k, pt_json_copy(v)) != PT_OK)
+		if (pt_json_set(props, k, share(v)) != PT_OK)
 			goto fail;
 	}
 	return f;
@@ -575,7 +605,7 @@ object_fields(const pt_json *src)
 		if (strcmp(k, "id") == 0 || strcmp(k, "collection") == 0)
 			continue;
 		if (pt_json_set(strcmp(k, "name") == 0 ? f : props, k,
-		    pt_json_copy(v)) != PT_OK) {
+		    share(v)) != PT_OK) {
 			pt_json_put(f);
 			return NULL;
 		}
@@ -622,10 +652,9 @@ recipient_ref(const pt_json *r)
 	pt_json *ref = pt_json_new_object();
 
 	if (ref == NULL ||
-	    pt_json_set(ref, "collection", pt_json_copy(pt_json_get(r,
+	    pt_json_set(ref, "collection", share(pt_json_get(r,
 	    "collection"))) != PT_OK ||
-	    pt_json_set(ref, "id", pt_json_copy(pt_json_get(r, "id"))) !=
-	    PT_OK) {
+	    pt_json_set(ref, "id", share(pt_json_get(r, "id"))) != PT_OK) {
 		pt_json_put(ref);
 		return NULL;
 	}
@@ -637,7 +666,7 @@ static pt_json *
 sub_recipient(const pt_json *r)
 {
 	if (strcmp(jstr(r, "collection"), "$users") == 0)
-		return pt_json_copy(pt_json_get(r, "id"));
+		return share(pt_json_get(r, "id"));
 	return recipient_ref(r);
 }
 
@@ -695,7 +724,7 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		while (pt_json_iter_next(v, &it, &k, &fv))
 			if (strcmp(k, "id") != 0 && pt_json_set(strcmp(k, "name") ==
 			    0 || strcmp(k, "settings") == 0 ? f : props, k,
-			    pt_json_copy(fv)) != PT_OK) {
+			    share(fv)) != PT_OK) {
 				pt_json_put(f);
 				goto out;
 			}
@@ -710,7 +739,7 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	pt_fmt_rfc3339(ctx->now, t);
 	v = pt_json_get(p, "tenant");
 	if (put(run, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK ||
-	    put(run, "workflow", pt_json_copy(pt_json_get(p, "key"))) != PT_OK ||
+	    put(run, "workflow", share(pt_json_get(p, "key"))) != PT_OK ||
 	    put(run, "status", pt_json_new_cstr(wf && wf->argv ? "pending" :
 	    "queued")) != PT_OK ||
 	    put(run, "recipients", refs) != PT_OK)
@@ -719,11 +748,10 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	if (put(run, "actor", pt_json_get(p, "actor") ? recipient_ref(
 	    pt_json_get(p, "actor")) : NULL) != PT_OK ||
 	    put(run, "tenant", v == NULL ? NULL : pt_json_type(v) ==
-	    PT_J_OBJECT ? pt_json_copy(pt_json_get(v, "id")) :
-	    pt_json_copy(v)) != PT_OK ||
-	    put(run, "data", pt_json_get(p, "data") ? pt_json_copy(
-	    pt_json_get(p, "data")) : pt_json_new_object()) != PT_OK ||
-	    put(run, "cancellation_key", pt_json_copy(pt_json_get(p,
+	    PT_J_OBJECT ? share(pt_json_get(v, "id")) : share(v)) != PT_OK ||
+	    put(run, "data", pt_json_get(p, "data") ? share(pt_json_get(p,
+	    "data")) : pt_json_new_object()) != PT_OK ||
+	    put(run, "cancellation_key", share(pt_json_get(p,
 	    "cancellation_key"))) != PT_OK ||
 	    put(run, "source", pt_json_new_cstr(ctx->env->source_key)) !=
 	    PT_OK ||
@@ -800,7 +828,8 @@ collect_cancel(void *arg, pt_json *rec)
 		return 0;
 	if (w->recipients && !run_has_recipient(rec, w->recipients))
 		return 0;
-	if (pt_json_append(w->runs, pt_json_copy(rec)) != PT_OK) {
+	/* The record is ours (parsed for this walk): keep it, change it. */
+	if (pt_json_append(w->runs, share(rec)) != PT_OK) {
 		w->rc = PT_ENOMEM;
 		return 1;
 	}
@@ -925,9 +954,9 @@ apply(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	case PT_A_OBJECTS_SET:
 		if ((f = pt_json_new_object()) == NULL ||
 		    (pt_json_get(p, "name") && pt_json_set(f, "name",
-		    pt_json_copy(pt_json_get(p, "name"))) != PT_OK) ||
+		    share(pt_json_get(p, "name"))) != PT_OK) ||
 		    (pt_json_get(p, "properties") && pt_json_set(f, "properties",
-		    pt_json_copy(pt_json_get(p, "properties"))) != PT_OK)) {
+		    share(pt_json_get(p, "properties"))) != PT_OK)) {
 			rc = PT_ENOMEM;
 			break;
 		}
@@ -1058,66 +1087,85 @@ safe_text(const char *s, size_t n)
 	return j_;
 }
 
-/* Build and store the action log record for "al". */
+/*
+ * Build and store the action log record for "al": the members fixed at
+ * creation (kept as text in al->head for the later update), then the
+ * outcome.  Written as text, not a json-c tree: this runs for every action.
+ */
 static enum pt_err
 write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
     struct pt_action_log *al, int64_t now)
 {
-	pt_json *r = al->record, *err;
+	struct pt_buf b = { 0 };
 	char t[PT_RFC3339_LEN];
-	const char *text;
+	const char *name = pt_action_spec(al->mapping->action)->name;
 	enum pt_err rc;
-	size_t n;
 
-	if (r == NULL) {
-		if ((r = al->record = pt_json_new_object()) == NULL)
-			return PT_ENOMEM;
+	if (al->head.len == 0) {
+		struct pt_buf *h = &al->head;
+
 		pt_fmt_rfc3339(now, t);
-		if (put(r, "id", pt_json_new_cstr(al->id_text)) != PT_OK ||
-		    put(r, "event_id", pt_json_new_cstr(ctx->event_id)) !=
-		    PT_OK ||
-		    put(r, "source", pt_json_new_cstr(ctx->env->source_key)) !=
-		    PT_OK ||
-		    put(r, "environment", pt_json_new_cstr(ctx->env->name)) !=
-		    PT_OK ||
-		    put(r, "event_type", pt_json_new_cstr(ctx->event_type)) !=
-		    PT_OK ||
-		    put(r, "inserted_at", pt_json_new_cstr(t)) != PT_OK ||
-		    put(r, "action", pt_json_new_cstr(pt_action_spec(
-		    al->mapping->action)->name)) != PT_OK ||
-		    put(r, "mapping", pt_json_new_int((int64_t)
-		    al->mapping->order)) != PT_OK ||
-		    put(r, "params", pt_json_copy(al->mapping->spec)) != PT_OK)
+		pt_buf_adds(h, "{\"id\":");
+		pt_buf_add_json_str(h, al->id_text, strlen(al->id_text));
+		pt_buf_adds(h, ",\"event_id\":");
+		pt_buf_add_json_str(h, ctx->event_id, strlen(ctx->event_id));
+		pt_buf_adds(h, ",\"source\":");
+		pt_buf_add_json_str(h, ctx->env->source_key,
+		    strlen(ctx->env->source_key));
+		pt_buf_adds(h, ",\"environment\":");
+		pt_buf_add_json_str(h, ctx->env->name, strlen(ctx->env->name));
+		pt_buf_adds(h, ",\"event_type\":");
+		pt_buf_add_json_str(h, ctx->event_type, strlen(ctx->event_type));
+		pt_buf_printf(h, ",\"inserted_at\":\"%s\",\"action\":\"%s\","
+		    "\"mapping\":%zu,\"params\":%s", t, name,
+		    al->mapping->order, al->mapping->spec_text ?
+		    al->mapping->spec_text : "{}");	/* once per action */
+		if (h->failed)
 			return PT_ENOMEM;
 	}
 	pt_fmt_rfc3339(now, t);
-	if (put(r, "updated_at", pt_json_new_cstr(t)) != PT_OK ||
-	    put(r, "status", pt_json_new_cstr(pt_action_status_name(
-	    al->status))) != PT_OK ||
-	    put(r, "payload", al->payload ? pt_json_ref(al->payload) : NULL) !=
-	    PT_OK ||
-	    put(r, "result", al->result && pt_json_len(al->result) ?
-	    pt_json_ref(al->result) : NULL) != PT_OK)
+	if (pt_buf_reserve(&b, al->head.len + 1024) != PT_OK)
 		return PT_ENOMEM;
+	pt_buf_add(&b, al->head.data, al->head.len);
+	pt_buf_adds(&b, ",\"updated_at\":\"");
+	pt_buf_adds(&b, t);
+	pt_buf_adds(&b, "\",\"status\":\"");
+	pt_buf_adds(&b, pt_action_status_name(al->status));
+	pt_buf_adds(&b, "\",\"payload\":");
+	if (al->payload)
+		pt_json_write(&b, al->payload, PT_JSON_PLAIN);
+	else
+		pt_buf_adds(&b, "null");
+	pt_buf_adds(&b, ",\"result\":");
+	if (al->result && pt_json_len(al->result))
+		pt_json_write(&b, al->result, PT_JSON_PLAIN);
+	else
+		pt_buf_adds(&b, "null");
+	pt_buf_adds(&b, ",\"error\":");
 	if (al->message[0]) {
-		if ((err = pt_json_new_object()) == NULL ||
-		    put(r, "error", err) != PT_OK ||
-		    put(err, "field", al->field[0] ? pt_json_new_cstr(al->field) :
-		    NULL) != PT_OK ||
-		    put(err, "message", pt_json_new_cstr(al->message)) != PT_OK)
-			return PT_ENOMEM;
-	} else if (put(r, "error", NULL) != PT_OK)
+		pt_buf_adds(&b, "{\"field\":");
+		if (al->field[0])
+			pt_buf_add_json_str(&b, al->field, strlen(al->field));
+		else
+			pt_buf_adds(&b, "null");
+		pt_buf_adds(&b, ",\"message\":");
+		pt_buf_add_json_str(&b, al->message, strlen(al->message));
+		pt_buf_addc(&b, '}');
+	} else
+		pt_buf_adds(&b, "null");
+	pt_buf_addc(&b, '}');
+	if (b.failed) {
+		pt_buf_free(&b);
 		return PT_ENOMEM;
-	if ((text = pt_json_text(r, PT_JSON_PLAIN, &n)) == NULL)
-		return PT_ENOMEM;
-	if ((rc = pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, text, n, 0)) !=
-	    PT_OK)
+	}
+	rc = pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, b.data, b.len, 0);
+	pt_buf_free(&b);
+	if (rc != PT_OK)
 		return rc;
 	/* Count each action once, at its final status. */
 	if (al->status == PT_ACT_PENDING)
 		return PT_OK;
-	return pt_metrics_action(txn, pt_action_spec(al->mapping->action)->name,
-	    pt_action_status_name(al->status));
+	return pt_metrics_action(txn, name, pt_action_status_name(al->status));
 }
 
 void
@@ -1130,7 +1178,7 @@ pt_action_logs_free(struct pt_action_log *logs, size_t n)
 		pt_json_put(logs[i].result);
 		pt_json_put(logs[i].job.input);
 		pt_json_put(logs[i].run);
-		pt_json_put(logs[i].record);
+		pt_buf_free(&logs[i].head);
 	}
 	pt_free(logs);
 }
@@ -1168,8 +1216,8 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 			rc = rc ? rc : PT_ENOMEM;
 			goto out;
 		}
-		rc = pt_action_prepare(m, ctx->body, ctx->headers, &al->payload,
-		    al->field, sizeof(al->field), al->message,
+		rc = prepare(m, ctx->body, ctx->headers, ctx->body_len,
+		    &al->payload, al->field, sizeof(al->field), al->message,
 		    sizeof(al->message));
 		if (rc == PT_EINVAL)
 			al->status = PT_ACT_SKIPPED;

@@ -59,7 +59,7 @@ struct pt_action_log {
 	struct pt_job		 job;
 	uint8_t			 run_id[PT_ID_BIN];	/* trigger: its run */
 	pt_json			*run;		/* trigger: the run record */
-	pt_json			*record;	/* the action log record */
+	struct pt_buf		 head;		/* the record's fixed members */
 };
 
 struct pt_event_ctx {
@@ -68,6 +68,7 @@ struct pt_event_ctx {
 	const char		*event_type;
 	const char		*event_id;	/* "evt_..." */
 	const pt_json		*body;
+	size_t			 body_len;	/* raw bytes (0: unknown) */
 	const pt_json		*headers;
 	int64_t			 now;		/* µs */
 };

@@ -94,45 +94,96 @@ pt_buf_printf(struct pt_buf *b, const char *fmt, ...)
 }
 
 /*
+ * Length of the well-formed UTF-8 sequence at "p" ("n" bytes left), or 0
+ * (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF).
+ */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned cp;
+	size_t len, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* Append the JSON escape of "c": a quote, a backslash or a control byte. */
+enum pt_err
+pt_buf_add_json_esc(struct pt_buf *b, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = { '\\', 0 };
+
+	switch (c) {
+	case '"': esc[1] = '"'; break;
+	case '\\': esc[1] = '\\'; break;
+	case '\n': esc[1] = 'n'; break;
+	case '\r': esc[1] = 'r'; break;
+	case '\t': esc[1] = 't'; break;
+	case '\b': esc[1] = 'b'; break;
+	case '\f': esc[1] = 'f'; break;
+	default:
+		memcpy(esc, "\\u00", 4);
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 0xf];
+		return pt_buf_add(b, esc, 6);
+	}
+	return pt_buf_add(b, esc, 2);
+}
+
+/*
  * Append "s" ("n" bytes) as a JSON string literal.  Control characters are
- * escaped; bytes >= 0x80 are copied as they are (callers hand in UTF-8).
+ * escaped; UTF-8 is copied as it is, other bytes >= 0x80 become U+FFFD.
  */
 enum pt_err
 pt_buf_add_json_str(struct pt_buf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, start;
+	size_t i, start, k;
 	unsigned char c;
-	char esc[6];
 
 	if (pt_buf_addc(b, '"') != PT_OK)
 		return PT_ENOMEM;
 	for (start = i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (pt_buf_add(b, s + start, i - start) != PT_OK)
-			return PT_ENOMEM;
-		start = i + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			if (pt_buf_add(b, esc, 6) != PT_OK)
+		if (c >= 0x80) {
+			if ((k = utf8_seq((const unsigned char *)s + i, n - i)) >
+			    0) {
+				i += k - 1;
+				continue;
+			}
+			/* Not UTF-8 (request bytes, a cut "%.60s"): U+FFFD. */
+			if (pt_buf_add(b, s + start, i - start) != PT_OK ||
+			    pt_buf_add(b, "\\ufffd", 6) != PT_OK)
 				return PT_ENOMEM;
+			start = i + 1;
 			continue;
 		}
-		if (pt_buf_add(b, esc, 2) != PT_OK)
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (pt_buf_add(b, s + start, i - start) != PT_OK ||
+		    pt_buf_add_json_esc(b, c) != PT_OK)
 			return PT_ENOMEM;
+		start = i + 1;
 	}
 	if (pt_buf_add(b, s + start, n - start) != PT_OK)
 		return PT_ENOMEM;

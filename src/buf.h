@@ -32,7 +32,24 @@ enum pt_err	pt_buf_printf(struct pt_buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 enum pt_err	pt_buf_vprintf(struct pt_buf *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
-/* Append "len" bytes as a JSON string literal, quotes included. */
+/*
+ * Append "len" bytes as a JSON string literal, quotes included; bytes that
+ * are not UTF-8 become U+FFFD, so the result is always valid JSON.
+ */
+/* Value of hex digit "c", either case, or -1. */
+static inline int
+pt_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+enum pt_err	pt_buf_add_json_esc(struct pt_buf *, unsigned char);
 enum pt_err	pt_buf_add_json_str(struct pt_buf *, const char *, size_t);
 void		pt_buf_reset(struct pt_buf *);
 void		pt_buf_free(struct pt_buf *);

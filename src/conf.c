@@ -314,9 +314,8 @@ pt_config_workflow(const struct pt_config *c, const char *key)
 	return NULL;
 }
 
-/* "sha256:" + 12 hex digits of the secret's SHA-256: safe to print. */
-static void
-fingerprint(const uint8_t *s, size_t n, char out[20])
+void
+pt_secret_fingerprint(const uint8_t *s, size_t n, char out[20])
 {
 	uint8_t d[PT_SHA256_LEN];
 
@@ -324,6 +323,7 @@ fingerprint(const uint8_t *s, size_t n, char out[20])
 	memcpy(out, "sha256:", 7);
 	pt_hex_encode(d, 6, out + 7);
 	out[19] = '\0';
+	pt_wipe(d, sizeof(d));
 }
 
 /* Read a secret from a file: at most 64 KiB, trailing newline dropped. */
@@ -379,7 +379,7 @@ find_redacted(const pt_json *old_env, const char *fp)
 		val = pt_json_get(k, "value");
 		if ((s = pt_json_str(val, &n)) == NULL)
 			continue;
-		fingerprint((const uint8_t *)s, n, have);
+		pt_secret_fingerprint((const uint8_t *)s, n, have);
 		if (strcmp(have, fp) == 0)
 			return k;
 	}
@@ -1446,7 +1446,7 @@ export_key(pt_json *k, int with_secrets)
 
 	if (pt_json_type(secret) == PT_J_STRING && !with_secrets) {
 		s = pt_json_str(secret, &n);
-		fingerprint((const uint8_t *)s, n, fp);
+		pt_secret_fingerprint((const uint8_t *)s, n, fp);
 		if ((red = pt_json_new_object()) == NULL ||
 		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) != PT_OK ||
 		    pt_json_set(k, "secret", red) != PT_OK)

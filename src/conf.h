@@ -141,6 +141,8 @@ enum pt_err	pt_config_save(struct pt_txn *, struct pt_config *cfg);
  * unless "with_secrets".  A new reference.
  */
 pt_json		*pt_config_export(const struct pt_config *, int with_secrets);
+/* "sha256:" + 12 hex digits of a secret's SHA-256, safe to print. */
+void		 pt_secret_fingerprint(const uint8_t *, size_t, char out[20]);
 
 /*
  * What applying "next" over "prev" changes, one line each, into "out"

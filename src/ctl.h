@@ -21,6 +21,10 @@ struct pt_store	*ctl_open_store(int read_only);
 struct pt_config *ctl_load_config(struct pt_store *);
 /* Whole file ("-" = stdin), NUL-terminated; exits on failure. */
 char		*ctl_read_file(const char *path, size_t *lenp);
+/* Sign "body" with the first unexpired key of "env" into "out"; or exit. */
+void		 ctl_sign(const struct pt_env *, const char *source,
+		    const char *env_name, const char *body, size_t len,
+		    const char *url, struct pt_buf *out);
 /* JSON and a newline on stdout (PT_JSON_PLAIN or PT_JSON_PRETTY). */
 void		 ctl_print_json(pt_json *, int flags);
 
@@ -31,5 +35,14 @@ int		 cmd_tenants(int argc, char *argv[]);
 int		 cmd_subscriptions(int argc, char *argv[]);
 int		 cmd_audiences(int argc, char *argv[]);
 int		 cmd_runs(int argc, char *argv[]);
+/* ctl_load.c */
+int		 cmd_load(int argc, char *argv[]);
+/* issue 7: in ctl_send.c, sign a file and post it to an endpoint. */
+int		 cmd_send(int argc, char *argv[]);
+/* issue 6: in ctl_admin.c, admin tokens, replay, log retention. */
+int		 cmd_token(int argc, char *argv[]);
+int		 cmd_replay(int argc, char *argv[]);
+/* `porterctl prune`: delete logs older than log_retention_days. */
+void		 ctl_prune_logs(struct pt_store *);
 
 #endif

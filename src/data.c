@@ -101,14 +101,16 @@ static enum pt_err
 save(struct pt_txn *txn, enum pt_table table, const struct pt_buf *key,
     pt_json *rec)
 {
-	const char *text;
-	size_t n;
+	struct pt_buf text = { 0 };
+	enum pt_err rc;
 
 	if (key->failed)
 		return PT_ENOMEM;
-	if ((text = pt_json_text(rec, PT_JSON_PLAIN, &n)) == NULL)
-		return PT_ENOMEM;
-	return pt_put(txn, table, key->data, key->len, text, n, 0);
+	if ((rc = pt_json_write(&text, rec, PT_JSON_PLAIN)) == PT_OK)
+		rc = pt_put(txn, table, key->data, key->len, text.data,
+		    text.len, 0);
+	pt_buf_free(&text);
+	return rc;
 }
 
 /* Set member "key" of "obj" to the RFC 3339 text of "us". */
@@ -807,8 +809,6 @@ pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	struct pt_buf oldk = { 0 }, newk = { 0 };
 	struct pt_val v;
 	pt_json *old = NULL;
-	const char *text;
-	size_t n;
 	enum pt_err rc;
 
 	if (pt_json_type(run) != PT_J_OBJECT)
@@ -832,15 +832,15 @@ pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	if (newk.len > 0 && (rc = pt_put(txn, PT_T_RUNS_BY_KEY, newk.data,
 	    newk.len, "", 0, 0)) != PT_OK)
 		goto out;
-	/*
-	 * Serialising only fills json-c's cached text of "run", which is no
-	 * visible change: cheaper than a deep copy of up to 10 MB of data.
-	 */
-	if ((text = pt_json_text((pt_json *)run, PT_JSON_PLAIN, &n)) == NULL) {
-		rc = PT_ENOMEM;
-		goto out;
+	{
+		struct pt_buf text = { 0 };
+
+		if ((rc = pt_json_write(&text, (pt_json *)run, PT_JSON_PLAIN)) ==
+		    PT_OK)
+			rc = pt_put(txn, PT_T_RUNS, id, PT_ID_BIN, text.data,
+			    text.len, 0);
+		pt_buf_free(&text);
 	}
-	rc = pt_put(txn, PT_T_RUNS, id, PT_ID_BIN, text, n, 0);
 out:
 	pt_json_put(old);
 	pt_buf_free(&oldk);

@@ -21,7 +21,9 @@ key_part(struct pt_buf *k, const char *s)
 static void
 member_str(struct pt_buf *b, const char *key, const char *value)
 {
-	pt_buf_printf(b, ",\"%s\":", key);
+	pt_buf_adds(b, ",\"");
+	pt_buf_adds(b, key);
+	pt_buf_adds(b, "\":");
 	if (value == NULL)
 		pt_buf_adds(b, "null");
 	else

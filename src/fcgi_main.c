@@ -54,6 +54,8 @@ usage(FILE *f)
 "  PORTER_THREADS     requests served at once by this process (default 8);\n"
 "                     with more than 1 their writes share durable commits\n"
 "                     (group commit)\n"
+"  PORTER_SECCOMP     0: run without the seccomp filter (on by default when\n"
+"                     built with it; see porter.fcgi(8))\n"
 "Configure sources with porterctl(1); see porter.fcgi(8).\n");
 }
 

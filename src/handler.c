@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "actions.h"
+#include "admin.h"	/* issue 6 */
 #include "alloc.h"
 #include "commit.h"
 #include "eventlog.h"
@@ -25,6 +26,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "path.h"
+#include "retention.h"	/* issue 6 */
 #include "retl.h"
 #include "catalog.h"
 #include "scheme.h"
@@ -93,8 +95,9 @@ pt_ctx_free(struct pt_ctx *ctx)
 	ctx->cfg = NULL;
 }
 
-static void __attribute__((format(printf, 2, 3)))
-logf_(struct pt_ctx *ctx, const char *fmt, ...)
+/* One "porter[pid]: " line to the context's log. */
+void
+pt_ctx_log(struct pt_ctx *ctx, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -121,7 +124,7 @@ reject(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pt_metrics_refused(status);
-	logf_(ctx, "%d %s %s %s: %s", status, code,
+	pt_ctx_log(ctx, "%d %s %s %s: %s", status, code,
 	    req->method ? req->method : "-",
 	    req->request_uri ? req->request_uri :
 	    (req->path_info ? req->path_info : "-"), msg);
@@ -229,9 +232,13 @@ build_headers(const struct pt_req *req, struct ingest *in)
 			continue;
 		if (secret_header(h->name))
 			v = pt_json_new_cstr("[redacted]");
-		else
+		else if (pt_utf8_valid(h->value, h->value_len >
+		    MAX_HEADER_VALUE ? MAX_HEADER_VALUE : h->value_len))
 			v = pt_json_new_str(h->value, h->value_len >
 			    MAX_HEADER_VALUE ? MAX_HEADER_VALUE : h->value_len);
+		else
+			/* The log is JSON text: keep it valid UTF-8. */
+			v = pt_json_new_cstr("[not UTF-8]");
 		if (v == NULL || pt_json_set(in->logged, h->name, v) != PT_OK)
 			return PT_ENOMEM;
 		kept++;
@@ -782,7 +789,9 @@ stage_fn(struct pt_txn *txn, void *arg)
 	    ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE * HOUSEKEEP_EVERY,
 	    &pruned)) != PT_OK ||
 	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE, &recovered)) !=
-	    PT_OK))
+	    PT_OK ||
+	    /* issue 6: old logs go, a bounded number (retention.h). */
+	    (rc = pt_retention_step(txn, st->ctx->cfg, now)) != PT_OK))
 		return rc;
 	st->kind = STAGE_EXECUTED;
 	st->pending = 0;
@@ -835,6 +844,7 @@ stage_fn(struct pt_txn *txn, void *arg)
 		ectx.event_type = in->ev.event_type;
 		ectx.event_id = in->ev.id_text;
 		ectx.body = in->doc;
+		ectx.body_len = in->body_len;
 		ectx.headers = in->headers;
 		ectx.now = now;
 		if ((rc = pt_actions_run(txn, &ectx, &in->logs, &in->nlogs)) !=
@@ -986,7 +996,7 @@ run_jobs(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		    "results (the event stays pending until recovered)");
 	for (i = 0; i < in->nlogs; i++)
 		if (in->logs[i].status == PT_ACT_FAILED && in->logs[i].has_job)
-			logf_(ctx, "workflow handler failed: event %s action %s: "
+			pt_ctx_log(ctx, "workflow handler failed: event %s action %s: "
 			    "%s", in->ev.id_text, in->logs[i].id_text,
 			    in->logs[i].message);
 	if (st->failed) {
@@ -1716,6 +1726,11 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 		}
 		status = ingest(ctx, req, resp, endpoint, sub);
 		pt_free(sub);
+		goto out;
+	}
+	/* issue 6: admin API, console and metrics (admin.c). */
+	if (pt_admin_owns(p)) {
+		status = pt_admin_handle(ctx, req, resp, p);
 		goto out;
 	}
 	status = reject(ctx, req, resp, 404, "not_found", "no such resource");

@@ -31,6 +31,9 @@ struct pt_ctx {
 /* Set up "ctx" over an open store (not owned). */
 void	pt_ctx_init(struct pt_ctx *, struct pt_store *);
 void	pt_ctx_free(struct pt_ctx *);
+/* Log one line, "porter[pid]: " and the printf-formatted message. */
+void	pt_ctx_log(struct pt_ctx *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /*
  * Handle one request; fills "resp" (freed with pt_resp_free) and returns

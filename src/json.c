@@ -35,6 +35,7 @@ struct vstate {
 	struct vkey		*keys;		/* stacked per open object */
 	size_t			 nkeys, capkeys;
 	struct pt_buf		 sbuf;		/* a decoded string value */
+	int			 trusted;	/* our own text: no dup check */
 	struct pt_json_error	*err;
 };
 
@@ -109,18 +110,6 @@ utf8_len(const unsigned char *p, size_t n)
 }
 
 static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 read_u4(struct vstate *st, unsigned *out)
 {
 	unsigned v = 0;
@@ -129,7 +118,7 @@ read_u4(struct vstate *st, unsigned *out)
 	if (st->end - st->p < 4)
 		return verr(st, PT_JE_SYNTAX, st->p, "truncated \\u escape");
 	for (i = 0; i < 4; i++) {
-		if ((h = hexval(st->p[i])) < 0)
+		if ((h = pt_hexval(st->p[i])) < 0)
 			return verr(st, PT_JE_SYNTAX, st->p + i,
 			    "bad hex digit in \\u escape");
 		v = v << 4 | (unsigned)h;
@@ -242,8 +231,13 @@ v_string(struct vstate *st, int key, json_object **out)
 			run = st->p;
 			continue;
 		}
-		if ((n = utf8_len(st->p, (size_t)(st->end - st->p))) == 0)
-			return verr(st, PT_JE_UTF8, st->p, "invalid UTF-8");
+		if ((n = utf8_len(st->p, (size_t)(st->end - st->p))) == 0) {
+			/* Our own records keep whatever bytes they were given. */
+			if (!st->trusted)
+				return verr(st, PT_JE_UTF8, st->p,
+				    "invalid UTF-8");
+			n = 1;
+		}
 		st->p += n;
 	}
 	if (key || escaped) {
@@ -264,8 +258,30 @@ v_string(struct vstate *st, int key, json_object **out)
 }
 
 /*
+ * An integer beyond uint64/int64: a double whose text gets ".0", so that
+ * json-c's tokener (pt_json_parse_trusted, reading what we stored) makes
+ * the same double of it instead of clamping it to UINT64_MAX/INT64_MIN.
+ */
+static json_object *
+big_integer(const char *digits)
+{
+	size_t n = strlen(digits);
+	json_object *o;
+	char *t;
+
+	if ((t = pt_malloc(n + 3)) == NULL)
+		return NULL;
+	memcpy(t, digits, n);
+	memcpy(t + n, ".0", 3);
+	o = json_object_new_double_s(strtod(t, NULL), t);
+	pt_free(t);
+	return o;
+}
+
+/*
  * A number, as json-c's own tokener would make it: int64 when it is an
- * integer that fits, uint64 above that, else a double that keeps its text.
+ * integer that fits, uint64 above that, else a double that keeps its text
+ * (see big_integer for integers above that).
  */
 static int
 v_number(struct vstate *st, json_object **out)
@@ -312,7 +328,8 @@ v_number(struct vstate *st, json_object **out)
 
 		if (big == NULL)
 			return verr(st, PT_JE_NOMEM, p, "out of memory");
-		*out = json_object_new_double_s(strtod(big, NULL), big);
+		*out = integral ? big_integer(big) :
+		    json_object_new_double_s(strtod(big, NULL), big);
 		pt_free(big);
 	} else {
 		memcpy(text, start, n);
@@ -327,14 +344,12 @@ v_number(struct vstate *st, json_object **out)
 				*out = errno == 0 ? (u <= INT64_MAX ?
 				    json_object_new_int64((int64_t)u) :
 				    json_object_new_uint64(u)) :
-				    json_object_new_double_s(strtod(text, NULL),
-				    text);
+				    big_integer(text);
 			} else {
 				long long v = strtoll(text, &end, 10);
 
 				*out = errno == 0 ? json_object_new_int64(v) :
-				    json_object_new_double_s(strtod(text, NULL),
-				    text);
+				    big_integer(text);
 			}
 		} else
 			*out = json_object_new_double_s(strtod(text, NULL), text);
@@ -471,7 +486,7 @@ v_object(struct vstate *st, int depth, json_object **out)
 			break;
 		return verr(st, PT_JE_SYNTAX, st->p, "expected ',' or '}'");
 	}
-	if (check_dups(st, first, open) < 0)
+	if (!st->trusted && check_dups(st, first, open) < 0)
 		return -1;
 	st->p++;
 	st->nkeys = first;
@@ -570,8 +585,8 @@ v_value(struct vstate *st, int depth, json_object **out)
  * 0 and *out, or -1 with "err" filled (and nothing left allocated).
  */
 static int
-parse_strict(const char *text, size_t len, int max_depth, json_object **out,
-    struct pt_json_error *err)
+parse_strict(const char *text, size_t len, int max_depth, int trusted,
+    json_object **out, struct pt_json_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct vstate st;
@@ -584,6 +599,7 @@ parse_strict(const char *text, size_t len, int max_depth, json_object **out,
 	st.p = st.start = (const unsigned char *)text;
 	st.end = st.p + len;
 	st.max_depth = max_depth;
+	st.trusted = trusted;
 	st.err = err;
 	skip_ws(&st);
 	if (st.p >= st.end) {
@@ -633,7 +649,7 @@ pt_json_parse(const char *text, size_t len, int max_depth, pt_json **out,
 	memset(err, 0, sizeof(*err));
 	if (max_depth <= 0 || max_depth > PT_JSON_MAX_DEPTH)
 		max_depth = PT_JSON_MAX_DEPTH;
-	if (parse_strict(text, len, max_depth, out, err) < 0)
+	if (parse_strict(text, len, max_depth, 0, out, err) < 0)
 		return err->code == PT_JE_NOMEM ? PT_ENOMEM : PT_EINVAL;
 	return PT_OK;
 }
@@ -641,22 +657,12 @@ pt_json_parse(const char *text, size_t len, int max_depth, pt_json **out,
 pt_json *
 pt_json_parse_trusted(const char *text, size_t len)
 {
-	struct json_tokener *tok;
+	struct pt_json_error err;
 	json_object *obj;
 
-	if (len > INT32_MAX)
+	/* The one-pass builder, without the duplicate-key check. */
+	if (parse_strict(text, len, PT_JSON_MAX_DEPTH + 8, 1, &obj, &err) < 0)
 		return NULL;
-	if ((tok = json_tokener_new_ex(PT_JSON_MAX_DEPTH + 8)) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	/* A bare number or literal at the end is "continue": end it. */
-	if (json_tokener_get_error(tok) == json_tokener_continue)
-		obj = json_tokener_parse_ex(tok, " ", 1);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
 	return obj;
 }
 
@@ -936,15 +942,133 @@ pt_json_text(pt_json *j, int flags, size_t *lenp)
 	return s;
 }
 
+/* Bytes a JSON string may hold as they are (json-c escapes the rest too). */
+static unsigned char raw_ok[256];
+
+static void
+init_raw_ok(void)
+{
+	int c;
+
+	for (c = 0x20; c < 256; c++)
+		raw_ok[c] = c != '"' && c != '\\';
+}
+
+/* A string literal: runs of plain bytes copied at once. */
+static void
+write_str(struct pt_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
+
+	pt_buf_addc(b, '"');
+	while (p < end) {
+		run = p;
+		while (p < end && raw_ok[*p])
+			p++;
+		if (p > run)
+			pt_buf_add(b, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		pt_buf_add_json_esc(b, *p++);
+	}
+	pt_buf_addc(b, '"');
+}
+
+/* Decimal text of an integer, without printf. */
+static void
+write_int(struct pt_buf *b, const json_object *j)
+{
+	char d[24], *q = d + sizeof(d);
+	int64_t v = json_object_get_int64(j);
+	uint64_t u;
+	int neg = v < 0;
+
+	/* Values above INT64_MAX are stored as uint64 by json-c. */
+	u = v == INT64_MAX ? json_object_get_uint64(j) :
+	    neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--q = '-';
+	pt_buf_add(b, q, (size_t)(d + sizeof(d) - q));
+}
+
+/* The compact serialisation of "j", as json-c's PLAIN would write it. */
+static void
+write_plain(struct pt_buf *b, const json_object *j)
+{
+	struct lh_entry *e;
+	const char *s;
+	size_t i, n;
+	int first = 1;
+
+	switch (json_object_get_type(j)) {
+	case json_type_null:
+		pt_buf_adds(b, "null");
+		break;
+	case json_type_boolean:
+		pt_buf_adds(b, json_object_get_boolean(j) ? "true" : "false");
+		break;
+	case json_type_int:
+		write_int(b, j);
+		break;
+	case json_type_double:
+		/* json-c keeps the text a double was parsed from. */
+		s = json_object_to_json_string_length((json_object *)j,
+		    JSON_C_TO_STRING_PLAIN, &n);
+		if (s != NULL)
+			pt_buf_add(b, s, n);
+		else
+			b->failed = 1;
+		break;
+	case json_type_string:
+		write_str(b, json_object_get_string((json_object *)j),
+		    (size_t)json_object_get_string_len(j));
+		break;
+	case json_type_object:
+		pt_buf_addc(b, '{');
+		for (e = lh_table_head(json_object_get_object(j)); e;
+		    e = lh_entry_next(e)) {
+			if (!first)
+				pt_buf_addc(b, ',');
+			first = 0;
+			s = lh_entry_k(e);
+			write_str(b, s, strlen(s));
+			pt_buf_addc(b, ':');
+			write_plain(b, lh_entry_v(e));
+		}
+		pt_buf_addc(b, '}');
+		break;
+	case json_type_array:
+		pt_buf_addc(b, '[');
+		n = json_object_array_length(j);
+		for (i = 0; i < n; i++) {
+			if (i)
+				pt_buf_addc(b, ',');
+			write_plain(b, json_object_array_get_idx(j, i));
+		}
+		pt_buf_addc(b, ']');
+		break;
+	}
+}
+
 enum pt_err
 pt_json_write(struct pt_buf *b, pt_json *j, int flags)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const char *s;
 	size_t n;
 
-	if ((s = pt_json_text(j, flags, &n)) == NULL)
-		return PT_ENOMEM;
-	return pt_buf_add(b, s, n);
+	if (flags & PT_JSON_PRETTY) {
+		if ((s = pt_json_text(j, flags, &n)) == NULL)
+			return PT_ENOMEM;
+		return pt_buf_add(b, s, n);
+	}
+	pthread_once(&once, init_raw_ok);
+	write_plain(b, j);
+	return b->failed ? PT_ENOMEM : PT_OK;
 }
 
 enum pt_err

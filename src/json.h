@@ -115,7 +115,11 @@ int		 pt_json_equal(const pt_json *, const pt_json *);
 #define PT_JSON_PLAIN	0
 #define PT_JSON_PRETTY	1
 const char	*pt_json_text(pt_json *, int flags, size_t *lenp);
-/* Append the serialisation to a buffer. */
+/*
+ * Append the serialisation to a buffer.  PLAIN output comes from Porter's
+ * own serialiser (the same text json-c writes, several times faster on
+ * long strings): prefer it to pt_json_text on hot paths.
+ */
 enum pt_err	 pt_json_write(struct pt_buf *, pt_json *, int flags);
 
 /*

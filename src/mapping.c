@@ -106,6 +106,7 @@ pt_mapping_clear(struct pt_mapping *m)
 	for (i = 0; i < PT_MAX_PARAMS; i++)
 		param_clear(&m->params[i]);
 	pt_json_put(m->spec);
+	pt_free(m->spec_text);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -407,7 +408,41 @@ pt_mapping_compile(const pt_json *obj, struct pt_mapping *m, char *err,
 			    specs[action].params[i], specs[action].name);
 			return PT_EINVAL;
 		}
+	/* The action log repeats the params: serialise them once. */
+	{
+		const char *t = pt_json_text(m->spec, PT_JSON_PLAIN, &n);
+
+		if (t == NULL || (m->spec_text = pt_strndup(t, n)) == NULL)
+			return PT_ENOMEM;
+	}
 	return PT_OK;
+}
+
+/*
+ * A new object with the members of "v" but the omitted ones; the member
+ * values are shared, "v" itself is left alone (it may be the body's).
+ */
+static pt_json *
+omitting(const pt_json *v, const struct pt_param *p)
+{
+	struct pt_json_iter it = { 0 };
+	const char *k;
+	pt_json *o, *mv;
+	size_t i;
+
+	if ((o = pt_json_new_object()) == NULL)
+		return NULL;
+	while (pt_json_iter_next(v, &it, &k, &mv)) {
+		for (i = 0; i < p->nomit && strcmp(p->omit[i], k) != 0; i++)
+			;
+		if (i < p->nomit)
+			continue;
+		if (pt_json_set(o, k, mv ? pt_json_ref(mv) : NULL) != PT_OK) {
+			pt_json_put(o);
+			return NULL;
+		}
+	}
+	return o;
 }
 
 enum pt_path_res
@@ -421,11 +456,7 @@ pt_param_resolve(const struct pt_param *p, const pt_json *body,
 	*out = NULL;
 	switch (p->kind) {
 	case PT_P_LITERAL:
-		if (p->literal != NULL && (*out = pt_json_copy(p->literal)) ==
-		    NULL) {
-			snprintf(why, whylen, "out of memory");
-			return PT_PATH_MISMATCH;
-		}
+		*out = p->literal ? pt_json_ref(p->literal) : NULL;
 		return PT_PATH_FOUND;
 	case PT_P_PATH:
 		/* The first alternative with a value; "why" from the first. */
@@ -444,13 +475,14 @@ pt_param_resolve(const struct pt_param *p, const pt_json *body,
 				return res;
 			v = p->literal;
 		}
-		if (v != NULL && (*out = pt_json_copy(v)) == NULL) {
+		if (p->nomit > 0 && pt_json_type(v) == PT_J_OBJECT)
+			*out = omitting(v, p);
+		else
+			*out = v ? pt_json_ref(v) : NULL;
+		if (v != NULL && *out == NULL) {
 			snprintf(why, whylen, "out of memory");
 			return PT_PATH_MISMATCH;
 		}
-		for (i = 0; i < p->nomit && pt_json_type(*out) == PT_J_OBJECT;
-		    i++)
-			pt_json_del(*out, p->omit[i]);
 		return PT_PATH_FOUND;
 	case PT_P_BUILD:
 		if ((obj = pt_json_new_object()) == NULL) {

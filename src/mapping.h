@@ -85,6 +85,7 @@ struct pt_mapping {
 	size_t			 order;		/* position in the file */
 	struct pt_param		 params[PT_MAX_PARAMS];
 	pt_json			*spec;		/* the params object as written */
+	char			*spec_text;	/* ... serialised once */
 };
 
 /*
@@ -100,6 +101,8 @@ void		pt_mapping_clear(struct pt_mapping *);
  * Resolve parameter "p" against an event.  On FOUND, *out holds a new
  * reference (NULL for JSON null).  Objects built field by field leave out
  * fields that resolve to nothing.  MISSING/MISMATCH put a sentence in "why".
+ * NOTE: the value may be SHARED with "body" or the config (a reference, not
+ * a copy, to keep the hot path cheap): never change it in place.
  */
 enum pt_path_res pt_param_resolve(const struct pt_param *p,
 		    const pt_json *body, const pt_json *headers, pt_json **out,

@@ -25,6 +25,7 @@
 #include "handler.h"
 #include "idem.h"
 #include "ids.h"
+#include "inspect.h"
 #include "json.h"
 #include "path.h"
 #include "scheme.h"
@@ -65,6 +66,10 @@ usage(FILE *f)
 "                               the source types and their defaults\n"
 "  sign --source S --env E [--url URL] FILE\n"
 "                               print the headers a sender would send\n"
+"  send --source S --env E [--url http://HOST:PORT/PREFIX] [--method M]\n"
+"       [--path SUFFIX] [--header 'Name: value']... FILE\n"
+"                               sign FILE and post it to the endpoint;\n"
+"                               prints the answer, fails unless 2xx\n"
 "  rehearse --source S --env E --body FILE [--header 'Name: value']...\n"
 "                               run the mappings on a payload, no effects\n"
 "Event log\n"
@@ -72,6 +77,8 @@ usage(FILE *f)
 "       [--since 2h|TIME] [--before EVT_ID] [--limit N] [--json]\n"
 "                               events, newest first\n"
 "  log EVT_ID [--json]          one event, everything, body pretty-printed\n"
+"  replay EVT_ID [--json]       run a logged event's mappings again, as\n"
+"                               configured now: a new event (replay_of)\n"
 "  events --source S --env E [--json]\n"
 "                               received event types: count, first, last\n"
 "Data the actions made\n"
@@ -82,9 +89,17 @@ usage(FILE *f)
 "Store\n"
 "  status [--json]              store size, map use, record counts\n"
 "  check                        verify that indexes agree with records\n"
-"  prune                        remove expired idempotency records\n"
+"  load --source S --env E --count N [--days D] [--body-bytes B]\n"
+"                               fill the log with synthetic events (benchmarks)\n"
+"  prune                        remove expired idempotency records and\n"
+"                               logs older than log_retention_days\n"
 "  recover                      mark executions whose process died\n"
 "                               while their handlers ran as interrupted\n"
+"Admin API and console\n"
+"  token create NAME [--read-only]\n"
+"                               print a new admin API token (shown once)\n"
+"  token revoke NAME            delete a token: its next call is refused\n"
+"  token list [--json]          token names and rights (never the tokens)\n"
 "\n"
 "The store is --db DIR, else $PORTER_DB.  See porterctl(1), porter.conf(5).\n");
 }
@@ -373,6 +388,29 @@ cmd_sources(int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * Sign "body" as the sender of "env" would, with its first key that has not
+ * expired, into "out" (header lines); dies when that cannot be done.
+ */
+void
+ctl_sign(const struct pt_env *env, const char *source, const char *env_name,
+    const char *body, size_t len, const char *url, struct pt_buf *out)
+{
+	int64_t now = pt_now_us() / 1000000;
+	size_t i;
+
+	for (i = 0; i < env->nkeys; i++)
+		if (env->keys[i].expires_at == 0 ||
+		    env->keys[i].expires_at > now)
+			break;
+	if (i == env->nkeys)
+		ctl_die("%s/%s has no active signing key", source, env_name);
+	if (pt_scheme_sign(env->scheme, env->keys[i].secret, env->keys[i].len,
+	    (const uint8_t *)body, len, url, now, NULL, out) != PT_OK ||
+	    out->failed)
+		ctl_die("cannot sign with scheme %s", pt_scheme_name(env->scheme));
+}
+
 static int
 cmd_sign(int argc, char *argv[])
 {
@@ -382,8 +420,7 @@ cmd_sign(int argc, char *argv[])
 	struct pt_store *s;
 	struct pt_buf out = { 0 };
 	char *body;
-	size_t len, i;
-	int64_t now;
+	size_t len;
 	int ch;
 
 	static const struct option opts[] = {
@@ -408,17 +445,8 @@ cmd_sign(int argc, char *argv[])
 	if (env->scheme == NULL)
 		ctl_die("%s/%s has no signature scheme: nothing to sign", source,
 		    env_name);
-	now = pt_now_us() / 1000000;
-	for (i = 0; i < env->nkeys; i++)
-		if (env->keys[i].expires_at == 0 ||
-		    env->keys[i].expires_at > now)
-			break;
-	if (i == env->nkeys)
-		ctl_die("%s/%s has no active signing key", source, env_name);
 	body = ctl_read_file(argv[optind], &len);
-	if (pt_scheme_sign(env->scheme, env->keys[i].secret, env->keys[i].len,
-	    (const uint8_t *)body, len, url, now, NULL, &out) != PT_OK)
-		ctl_die("cannot sign with scheme %s", pt_scheme_name(env->scheme));
+	ctl_sign(env, source, env_name, body, len, url, &out);
 	fwrite(out.data, 1, out.len, stdout);
 	pt_buf_free(&out);
 	pt_free(body);
@@ -537,38 +565,9 @@ cmd_logs(int argc, char *argv[])
 	return 0;
 }
 
-/*
- * The body for display: parsed JSON when it is JSON, else the text when it
- * is UTF-8, else base64.  Sets the right member of "meta".
- */
-static void
-attach_body(pt_json *meta, const uint8_t *body, size_t len)
-{
-	struct pt_json_error jerr;
-	pt_json *doc;
-	char *b64;
-
-	if (pt_json_parse((const char *)body, len, PT_JSON_MAX_DEPTH, &doc,
-	    &jerr) == PT_OK) {
-		pt_json_set(meta, "body", doc);
-		return;
-	}
-	if (pt_utf8_valid((const char *)body, len)) {
-		pt_json_set(meta, "body_text", pt_json_new_str(
-		    (const char *)body, len));
-		return;
-	}
-	if ((b64 = pt_malloc(PT_BASE64_LEN(len) + 1)) == NULL)
-		ctl_die("out of memory");
-	pt_json_set(meta, "body_base64", pt_json_new_str(b64,
-	    pt_base64_encode(body, len, b64)));
-	pt_free(b64);
-}
-
 static int
 cmd_log(int argc, char *argv[])
 {
-	struct pt_val meta, body;
 	struct pt_store *s;
 	struct pt_txn *txn;
 	uint8_t id[PT_ID_BIN];
@@ -588,30 +587,11 @@ cmd_log(int argc, char *argv[])
 	s = ctl_open_store(1);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
-	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
+	/* Shared with the admin API (inspect.c). */
+	if ((rc = pt_inspect_event(txn, id, 0, &m)) != PT_OK)
 		ctl_die("%s: %s", argv[1], rc == PT_ENOTFOUND ? "no such event" :
+		    rc == PT_ECORRUPT ? "stored record does not decode" :
 		    pt_strerror(rc));
-	/* Parse and copy before the transaction ends: values die with it. */
-	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
-		ctl_die("%s: stored record does not decode", argv[1]);
-	attach_body(m, body.data, body.len);
-	{
-		pt_json *acts = pt_json_get(m, "actions"), *logs, *a;
-		uint8_t aid[PT_ID_BIN];
-		size_t i;
-
-		if ((logs = pt_json_new_array()) == NULL)
-			ctl_die("out of memory");
-		for (i = 0; i < pt_json_len(acts); i++)
-			if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i),
-			    NULL), aid) == 0 && pt_action_get(txn, aid, &a) ==
-			    PT_OK)
-				pt_json_append(logs, a);
-		if (pt_json_get_ex(m, "actions", NULL))
-			pt_json_set(m, "action_logs", logs);
-		else
-			pt_json_put(logs);
-	}
 	pt_txn_abort(txn);
 	if (json)
 		ctl_print_json(m, PT_JSON_PLAIN);
@@ -808,6 +788,7 @@ cmd_prune(int argc, char *argv[])
 		ctl_die("commit: %s", pt_strerror(rc));
 	printf("%zu expired idempotency record%s removed\n", n, n == 1 ? "" :
 	    "s");
+	ctl_prune_logs(s);	/* issue 6: retention (ctl_admin.c) */
 	pt_store_close(s);
 	return 0;
 }
@@ -849,9 +830,8 @@ cmd_rehearse(int argc, char *argv[])
 	struct pt_json_error jerr;
 	struct pt_config *cfg;
 	struct pt_store *s;
-	struct pt_buf type = { 0 };
-	pt_json *body, *headers, *out, *maps, *v;
-	char *text, why[300];
+	pt_json *body, *headers, *out, *maps;
+	char *text;
 	size_t len, i;
 	int ch, json = 0;
 
@@ -902,64 +882,10 @@ cmd_rehearse(int argc, char *argv[])
 	if (pt_json_type(body) != PT_J_OBJECT)
 		ctl_die("%s: the responder would answer 400 not_an_object",
 		    body_path);
-	if ((out = pt_json_new_object()) == NULL ||
-	    (maps = pt_json_new_array()) == NULL)
+	/* Shared with the admin API (inspect.c). */
+	if (pt_inspect_rehearse(env, body, headers, &out) != PT_OK)
 		ctl_die("out of memory");
-	pt_json_set(out, "source", pt_json_new_cstr(source));
-	pt_json_set(out, "environment", pt_json_new_cstr(env_name));
-	if (pt_path_resolve(env->event_type_path, body, headers, &v, why,
-	    sizeof(why)) != PT_PATH_FOUND || pt_json_scalar_text(v, &type) !=
-	    PT_OK || type.len == 0) {
-		pt_json_set(out, "event_type", NULL);
-		pt_json_set(out, "status", pt_json_new_cstr("no_event_type"));
-		pt_json_set(out, "message", pt_json_new_cstr(why[0] ? why :
-		    "the value is not a string"));
-	} else {
-		size_t ok_n = 0, skipped = 0;
-
-		pt_json_set(out, "event_type", pt_json_new_str(type.data,
-		    type.len));
-		for (i = 0; i < env->nmappings; i++) {
-			const struct pt_mapping *m = &env->mappings[i];
-			char field[64], msg[400];
-			pt_json *o, *payload = NULL;
-			enum pt_err rc;
-
-			if (strcmp(m->event_type, type.data) != 0)
-				continue;
-			if ((o = pt_json_new_object()) == NULL)
-				ctl_die("out of memory");
-			pt_json_append(maps, o);
-			pt_json_set(o, "action", pt_json_new_cstr(
-			    pt_action_spec(m->action)->name));
-			pt_json_set(o, "mapping", pt_json_new_int((int64_t)m->order));
-			pt_json_set(o, "active", pt_json_new_bool(m->active));
-			pt_json_set(o, "params", pt_json_copy(m->spec));
-			rc = pt_action_prepare(m, body, headers, &payload, field,
-			    sizeof(field), msg, sizeof(msg));
-			if (rc == PT_OK) {
-				pt_json_set(o, "status", pt_json_new_cstr(
-				    m->active ? "ok" : "inactive"));
-				pt_json_set(o, "payload", payload);
-				ok_n += m->active;
-			} else if (rc == PT_EINVAL) {
-				pt_json *e = pt_json_new_object();
-
-				pt_json_set(o, "status", pt_json_new_cstr(
-				    m->active ? "skipped" : "inactive"));
-				pt_json_set(o, "error", e);
-				pt_json_set(e, "field", pt_json_new_cstr(field));
-				pt_json_set(e, "message", pt_json_new_cstr(msg));
-				skipped += m->active;
-			} else
-				ctl_die("out of memory");
-		}
-		pt_json_set(out, "status", pt_json_new_cstr(pt_json_len(maps) ?
-		    "ok" : "no_mapping"));
-		pt_json_set(out, "ok", pt_json_new_int((int64_t)ok_n));
-		pt_json_set(out, "skipped", pt_json_new_int((int64_t)skipped));
-	}
-	pt_json_set(out, "mappings", maps);
+	maps = pt_json_get(out, "mappings");
 	if (json) {
 		ctl_print_json(out, PT_JSON_PLAIN);
 	} else {
@@ -992,7 +918,6 @@ cmd_rehearse(int argc, char *argv[])
 	pt_json_put(out);
 	pt_json_put(body);
 	pt_json_put(headers);
-	pt_buf_free(&type);
 	pt_free(text);
 	pt_config_free(cfg);
 	pt_store_close(s);
@@ -1007,6 +932,9 @@ static const struct {
 	{ "export", cmd_export },
 	{ "sources", cmd_sources },
 	{ "sign", cmd_sign },
+	{ "send", cmd_send },		/* issue 7: ctl_send.c */
+	{ "token", cmd_token },		/* issue 6: ctl_admin.c */
+	{ "replay", cmd_replay },	/* issue 6: ctl_admin.c */
 	{ "logs", cmd_logs },
 	{ "log", cmd_log },
 	{ "events", cmd_events },
@@ -1021,6 +949,7 @@ static const struct {
 	{ "subscriptions", cmd_subscriptions },
 	{ "audiences", cmd_audiences },
 	{ "runs", cmd_runs },
+	{ "load", cmd_load },
 };
 
 /* "4G", "512M" -> bytes. */

@@ -227,7 +227,9 @@ static const char *const knock_reason_names[PT_SIG__MAX] = {
 
 /*
  * Small text helpers.  Header names are compared without regard to ASCII
- * case (locale-independent, unlike strcasecmp).
+ * case (locale-independent, unlike strcasecmp), and with "_" equal to "-":
+ * CGI passes both as "_" in HTTP_* variables, which the FastCGI loop turns
+ * into "-", so a configured "x_sig" must match the "x-sig" that arrives.
  */
 static char
 lower(char c)
@@ -239,7 +241,8 @@ static int
 name_eq(const char *a, const char *b)
 {
 	for (; *a != '\0' && *b != '\0'; a++, b++)
-		if (lower(*a) != lower(*b))
+		if (lower(*a) != lower(*b) && !((*a == '_' || *a == '-') &&
+		    (*b == '_' || *b == '-')))
 			return 0;
 	return *a == *b;
 }
@@ -610,19 +613,6 @@ url_forms(const char *url, struct url_form f[2])
 	return 2;
 }
 
-/* Value of hex digit "c", either case, or -1. */
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Form-decode (application/x-www-form-urlencoded) "len" bytes of "in"
  * into "out", which has room for "len" bytes: "+" is a space, "%XY" the
@@ -640,8 +630,8 @@ form_unescape(const char *in, size_t len, char *out, size_t *outlen)
 		else if (in[i] == '%') {
 			if (i + 2 >= len)
 				return -1;
-			if ((hi = hexdigit(in[i + 1])) < 0 ||
-			    (lo = hexdigit(in[i + 2])) < 0)
+			if ((hi = pt_hexval(in[i + 1])) < 0 ||
+			    (lo = pt_hexval(in[i + 2])) < 0)
 				return -1;
 			out[n++] = (char)(hi << 4 | lo);
 			i += 2;
@@ -1184,6 +1174,11 @@ pt_scheme_check_secret(const struct pt_scheme *s, const uint8_t *secret,
 	if (has_ctl(secret, len))
 		return fail(errbuf, errlen,
 		    "secret must not contain control characters");
+	/* verify_static trims the header value: such a key never matches. */
+	if (s->kind != KIND_BASIC && (secret[0] == ' ' ||
+	    secret[len - 1] == ' '))
+		return fail(errbuf, errlen,
+		    "secret must not begin or end with a space");
 	if (s->kind == KIND_BASIC && memchr(secret, ':', len) == NULL)
 		return fail(errbuf, errlen,
 		    "secret must be \"user:password\"");

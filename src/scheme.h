@@ -102,7 +102,8 @@ enum pt_err	pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
  * Can "secret" ("len" bytes, as configured) serve as a key of this scheme?
  * Not empty; for the "whsec" secret encodings, base64 after the optional
  * "whsec_" (or "v1,whsec_") prefix; for bearer/basic/header at most 1024
- * bytes without control characters, and "user:password" for basic.
+ * bytes without control characters, and "user:password" for basic; for
+ * bearer/header no space at either end (header values are trimmed).
  * Returns PT_OK, or PT_EINVAL with the reason in "errbuf" (no pointer).
  * For config validation; pt_scheme_verify() skips keys that fail this.
  */

@@ -19,6 +19,7 @@
 #include <nettle/sha2.h>
 
 #include "alloc.h"
+#include "buf.h"
 #include "sig.h"
 
 size_t
@@ -122,19 +123,6 @@ pt_base64_encode(const uint8_t *data, size_t len, char *out)
 	return BASE64_ENCODE_RAW_LENGTH(len);
 }
 
-/* Value of hex digit "c", either case, or -1. */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode "len" hex digits of "s" (either case) into "out".
  * Returns 0 and sets *outlen, or -1 for an odd length, a byte that is not a
@@ -151,7 +139,8 @@ pt_hex_decode(const char *s, size_t len, uint8_t *out, size_t outcap,
 	if (len % 2 != 0 || len / 2 > outcap)
 		return -1;
 	for (i = 0; i < len; i += 2) {
-		if ((hi = hexval(s[i])) < 0 || (lo = hexval(s[i + 1])) < 0)
+		if ((hi = pt_hexval(s[i])) < 0 ||
+		    (lo = pt_hexval(s[i + 1])) < 0)
 			return -1;
 		out[i / 2] = (uint8_t)(hi << 4 | lo);
 	}

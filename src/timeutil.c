@@ -193,7 +193,8 @@ pt_parse_duration(const char *s, int64_t *seconds)
 static int
 epoch_to_us(double v, int64_t *us, char *why, size_t whylen)
 {
-	if (!isfinite(v) || v < 0 || v > 1e16) {
+	/* Milliseconds up to 9e15 (year 287,000) fit in int64 microseconds. */
+	if (!isfinite(v) || v < 0 || v > 9e15) {
 		snprintf(why, whylen, "number out of range for a timestamp");
 		return -1;
 	}

@@ -107,6 +107,17 @@ main(void)
 			/* The one-pass builder agrees with json-c's tokener. */
 			ok(pt_json_equal(j, ref), "  ... same tree as json-c's own "
 			    "parser");
+			{
+				/* Porter's serialiser writes what json-c does. */
+				struct pt_buf w = { 0 };
+				const char *jt = pt_json_text(ref, PT_JSON_PLAIN,
+				    NULL);
+
+				pt_json_write(&w, ref, PT_JSON_PLAIN);
+				ok(w.data && jt && strcmp(w.data, jt) == 0,
+				    "  ... and serialises as json-c does");
+				pt_buf_free(&w);
+			}
 			pt_json_put(ref);
 		}
 		else {

@@ -1,0 +1,606 @@
+/*
+ * app.js - Porter's operators' console: a few views over the admin API
+ * (porter-api(7)), in plain JavaScript with no framework and nothing
+ * fetched from anywhere but this responder.
+ *
+ * Every value shown comes from webhook payloads or configuration and is
+ * attacker-controlled: it goes onto the page only as text (textContent,
+ * text nodes, input values), never as markup; links are built here from
+ * ids, never taken from data.  The admin token lives in this tab's
+ * sessionStorage and is sent only as "Authorization: Bearer".
+ */
+(function () {
+  'use strict';
+
+  var TOKEN_KEY = 'porter.token';
+  var LIVE_MS = 3000;
+  var STATUSES = ['accepted', 'no_mapping', 'no_event_type', 'pending',
+    'failed', 'interrupted', 'idempotent', 'conflict', 'rejected', 'invalid'];
+  var VERIFICATIONS = ['enforced:verified', 'enforced:failed',
+    'not_enforced:verified', 'not_enforced:failed', 'not_enforced:unsigned',
+    'replayed'];
+  var FILTERS = ['source', 'environment', 'event_type', 'status',
+    'verification', 'idempotency_key', 'since', 'until', 'limit'];
+
+  var state = { me: null, sources: null, timer: null, seq: 0 };
+
+  /* ------------------------------------------------------------ DOM */
+
+  /*
+   * el('tag', {class: 'x', id: 'y', href: '#/z', ...}, child...): a new
+   * element; string and number children become text nodes.  Attributes
+   * are set one by one; "text" sets textContent.
+   */
+  function el(tag, attrs) {
+    var e = document.createElement(tag), k, i, c;
+    attrs = attrs || {};
+    for (k in attrs) {
+      if (!Object.prototype.hasOwnProperty.call(attrs, k) ||
+          attrs[k] === undefined || attrs[k] === null || attrs[k] === false)
+        continue;
+      if (k === 'text') e.textContent = String(attrs[k]);
+      else if (k === 'class') e.className = attrs[k];
+      else if (k === 'onclick' || k === 'onsubmit' || k === 'onchange')
+        e.addEventListener(k.slice(2), attrs[k]);
+      else if (k === 'value') e.value = attrs[k];
+      else if (k === 'checked' || k === 'disabled' || k === 'hidden')
+        e[k] = !!attrs[k];
+      else e.setAttribute(k, String(attrs[k]));
+    }
+    for (i = 2; i < arguments.length; i++) {
+      c = arguments[i];
+      if (c === null || c === undefined || c === false) continue;
+      if (Array.isArray(c)) c.forEach(function (x) { if (x) e.appendChild(node(x)); });
+      else e.appendChild(node(c));
+    }
+    return e;
+  }
+
+  function node(c) {
+    return (typeof c === 'string' || typeof c === 'number')
+      ? document.createTextNode(String(c)) : c;
+  }
+
+  function $(id) { return document.getElementById(id); }
+
+  function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
+
+  /* A <pre> with "v" as pretty JSON (or as it is, when a string). */
+  function pre(v, id) {
+    return el('pre', { id: id, text: typeof v === 'string' ? v : JSON.stringify(v, null, 2) });
+  }
+
+  function badge(text) {
+    var cls = 'badge';
+    if (/^(accepted|success|ok|enforced:verified|not_enforced:verified)$/.test(text)) cls += ' ok';
+    else if (/(failed|rejected|invalid|interrupted|error)/.test(text)) cls += ' bad';
+    else if (text) cls += ' warn';
+    return el('span', { class: cls, text: text || '-' });
+  }
+
+  function eventLink(id) {
+    return el('a', { href: '#/event/' + encodeURIComponent(id), class: 'event-link mono', text: id });
+  }
+
+  function say(text, isError) {
+    var s = $('status-line');
+    s.textContent = text || '';
+    s.className = 'status-line' + (isError ? ' error' : '');
+  }
+
+  /* ------------------------------------------------------------- API */
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+  /*
+   * Call the API: resolves to {status, body} (body parsed JSON or null).
+   * A 401 signs out: the token was revoked or never valid.
+   */
+  function api(path, opts) {
+    opts = opts || {};
+    var headers = { 'Authorization': 'Bearer ' + (opts.token || token() || ''),
+      'Accept': 'application/json' };
+    var init = { method: opts.method || 'GET', headers: headers,
+      cache: 'no-store', credentials: 'omit', redirect: 'error' };
+    if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(opts.body);
+    }
+    return fetch('api/' + path, init).then(function (r) {
+      return r.text().then(function (t) {
+        var body = null;
+        try { body = t ? JSON.parse(t) : null; } catch (e) { body = null; }
+        if (r.status === 401 && !opts.token) signOut('Your token was refused; sign in again.');
+        return { status: r.status, body: body };
+      });
+    });
+  }
+
+  function errText(res) {
+    var b = res.body;
+    return res.status + ' ' + (b && b.error ? b.error + ': ' + (b.message || '') : '');
+  }
+
+  function qs(params) {
+    return Object.keys(params).filter(function (k) {
+      return params[k] !== undefined && params[k] !== null && params[k] !== '';
+    }).map(function (k) {
+      return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]);
+    }).join('&');
+  }
+
+  /* --------------------------------------------------------- sign in */
+
+  function showSignin(msg) {
+    $('signin').hidden = false;
+    $('nav').hidden = true;
+    $('signout').hidden = true;
+    $('who').textContent = '';
+    clear($('view'));
+    say('');
+    $('signin-error').textContent = msg || '';
+    $('token').focus();
+  }
+
+  function signOut(msg) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    state.me = null;
+    state.sources = null;
+    stopLive();
+    showSignin(msg);
+  }
+
+  function signIn(t) {
+    return api('whoami', { token: t }).then(function (res) {
+      if (res.status !== 200) {
+        $('signin-error').textContent = res.status === 401
+          ? 'That token is not valid.' : 'Sign-in failed: ' + errText(res);
+        return;
+      }
+      sessionStorage.setItem(TOKEN_KEY, t);
+      $('token').value = '';
+      started(res.body);
+    });
+  }
+
+  function started(me) {
+    state.me = me;
+    $('signin').hidden = true;
+    $('nav').hidden = false;
+    $('signout').hidden = false;
+    $('who').textContent = me.name + (me.read_only ? ' (read-only)' : '');
+    route();
+  }
+
+  /* ---------------------------------------------------------- routing */
+
+  function stopLive() {
+    if (state.timer) clearInterval(state.timer);
+    state.timer = null;
+  }
+
+  /* "#/logs?a=b" -> {view: 'logs', arg: '', params: {a: 'b'}} */
+  function parseHash() {
+    var h = location.hash.replace(/^#\/?/, ''), q = '', i = h.indexOf('?');
+    var out = { params: {} };
+    if (i >= 0) { q = h.slice(i + 1); h = h.slice(0, i); }
+    var parts = h.split('/');
+    out.view = parts[0] || 'sources';
+    out.arg = parts.slice(1).map(decodeURIComponent).join('/');
+    q.split('&').forEach(function (kv) {
+      if (!kv) return;
+      var j = kv.indexOf('='), k = j < 0 ? kv : kv.slice(0, j);
+      try {
+        out.params[decodeURIComponent(k)] = j < 0 ? '' : decodeURIComponent(kv.slice(j + 1));
+      } catch (e) { /* a malformed escape: ignore the parameter */ }
+    });
+    return out;
+  }
+
+  function route() {
+    if (!state.me) return;
+    var h = parseHash(), seq = ++state.seq;
+    stopLive();
+    say('');
+    Array.prototype.forEach.call(document.querySelectorAll('#nav a'), function (a) {
+      a.className = a.getAttribute('data-view') === (h.view === 'event' ? 'logs' : h.view) ? 'active' : '';
+    });
+    var views = { sources: viewSources, logs: viewLogs, event: viewEvent,
+      types: viewTypes, rehearse: viewRehearse };
+    var v = $('view');
+    clear(v);
+    (views[h.view] || viewSources)(v, h, function () { return seq === state.seq; });
+  }
+
+  /* The configured sources, fetched once per sign-in. */
+  function sources() {
+    if (state.sources) return Promise.resolve(state.sources);
+    return api('sources').then(function (res) {
+      if (res.status !== 200) throw new Error(errText(res));
+      state.sources = res.body.data;
+      return state.sources;
+    });
+  }
+
+  function failed(v) {
+    return function (e) { v.appendChild(el('p', { class: 'error', text: String(e.message || e) })); };
+  }
+
+  /* ---------------------------------------------------------- sources */
+
+  function viewSources(v, h, current) {
+    v.appendChild(el('h2', { text: 'Sources' }));
+    Promise.all([sources(), api('status')]).then(function (r) {
+      if (!current()) return;
+      var status = {}, st = r[1].body || {};
+      (st.sources || []).forEach(function (s) { status[s.source] = s; });
+      if (st.store) {
+        var store = st.store;
+        v.appendChild(el('p', { class: 'muted', id: 'store-line',
+          text: 'Store: ' + (store.used / 1048576).toFixed(1) + ' MiB of ' +
+            (store.map_size / 1048576).toFixed(0) + ' MiB (' +
+            Number(store.map_used_percent).toFixed(1) + '%), ' +
+            (store.entries ? store.entries.events : '?') + ' events; logs kept ' +
+            st.log_retention_days + ' days' }));
+        if (store.nearly_full)
+          v.appendChild(el('p', { class: 'error', text: 'The store is nearly full: raise PORTER_MAP_SIZE or lower log_retention_days.' }));
+      }
+      if (!r[0].length) v.appendChild(el('p', { text: 'No sources configured (porterctl apply FILE).' }));
+      r[0].forEach(function (s) {
+        var ss = status[s.key] || {}, envStatus = {};
+        (ss.environments || []).forEach(function (e) { envStatus[e.environment] = e; });
+        var rows = Object.keys(s.environments || {}).map(function (name) {
+          var e = s.environments[name], es = envStatus[name] || {};
+          var url = e.endpoint_url || (location.origin + e.endpoint_path);
+          return el('tr', null,
+            el('td', { text: name }),
+            el('td', null, el('code', { class: 'endpoint', text: 'POST ' + url })),
+            el('td', null, badge(e.verify ? 'verify on' : 'verify off')),
+            el('td', { text: (e.signing_keys || []).length + ' key(s)' }),
+            el('td', { text: String(e.mappings_count) }),
+            el('td', { text: es.events_count === undefined ? '-' : String(es.events_count) }),
+            el('td', { text: es.last_event_received || 'never' }),
+            el('td', null, el('a', { href: '#/logs?' + qs({ source: s.key, environment: name }), text: 'log' }),
+              ' · ', el('a', { href: '#/types?' + qs({ source: s.key, environment: name }), text: 'types' })));
+        });
+        v.appendChild(el('div', { class: 'card source', 'data-source': s.key },
+          el('h3', null, s.name || s.key, ' ', el('span', { class: 'muted', text: '(' + s.key + ', ' + s.type + ')' })),
+          el('p', { class: 'muted', text: 'Last 30 days: ' + (ss.events_count || 0) + ' events; last received ' +
+            (ss.last_event_received || 'never') + '; ' + (ss.mappings_count || 0) + ' mappings' }),
+          el('table', null,
+            el('thead', null, el('tr', null, ['Environment', 'Endpoint', 'Verification', 'Signing keys',
+              'Mappings', 'Events (30 d)', 'Last event', ''].map(function (t) { return el('th', { text: t }); }))),
+            el('tbody', null, rows))));
+      });
+    }).catch(failed(v));
+  }
+
+  /* ------------------------------------------------------------- logs */
+
+  function toIso(local) {
+    if (!local) return '';
+    var d = new Date(local);
+    return isNaN(d.getTime()) ? local : d.toISOString();
+  }
+
+  /* An ISO time as a datetime-local input value (local time). */
+  function toLocal(iso) {
+    var d = new Date(iso || '');
+    if (!iso || isNaN(d.getTime())) return '';
+    return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  }
+
+  /* "2026-11-23T10:15:02.123456Z" -> "2026-11-23 10:15:02Z" */
+  function shortTime(t) {
+    return typeof t === 'string' ? t.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
+  }
+
+  function logRow(m, isNew) {
+    var v = m.verification || {};
+    return el('tr', { 'data-id': m.id, 'data-type': m.event_type || '', class: isNew ? 'new' : null },
+      el('td', { class: 'mono nowrap', title: m.received_at, text: shortTime(m.received_at) }),
+      el('td', null, eventLink(m.id)),
+      el('td', { text: m.source + '/' + m.environment }),
+      el('td', { class: 'event-type', text: m.event_type === null ? '(none)' : m.event_type }),
+      el('td', null, badge(m.status)),
+      el('td', null, badge(v.status), v.reason ? el('div', { class: 'muted small', text: v.reason }) : null),
+      el('td', { class: 'mono' }, m.idempotency && m.idempotency.key ? m.idempotency.key : ''),
+      el('td', null, m.replay_of ? el('span', { class: 'replay-of' }, 'replay of ', eventLink(m.replay_of)) : ''));
+  }
+
+  function viewLogs(v, h, current) {
+    var p = h.params, form, tbody, pager, newest = null, live;
+    v.appendChild(el('h2', { text: 'Event log' }));
+
+    function field(name, label, input) {
+      input.id = 'f-' + name;
+      input.name = name;
+      return el('div', null, el('label', { for: input.id, text: label }), input);
+    }
+    function select(name, values, cur) {
+      return el('select', null, el('option', { value: '', text: 'any' }),
+        values.map(function (x) { return el('option', { value: x, text: x, selected: x === cur ? 'selected' : null }); }));
+    }
+    var srcSel = select('source', [], p.source);
+    var types = el('datalist', { id: 'type-list' });
+    form = el('form', { class: 'card filters', id: 'log-filters', onsubmit: function (e) {
+      e.preventDefault();
+      var out = {};
+      FILTERS.forEach(function (k) {
+        var i = form.elements[k];
+        if (!i || !i.value) return;
+        out[k] = (k === 'since' || k === 'until') ? toIso(i.value) : i.value.trim();
+      });
+      location.hash = '#/logs?' + qs(out);
+    } },
+      field('source', 'Source', srcSel),
+      field('environment', 'Environment', el('input', { value: p.environment || '' })),
+      field('event_type', 'Event type', el('input', { value: p.event_type || '', list: 'type-list' })),
+      field('status', 'Status', select('status', STATUSES, p.status)),
+      field('verification', 'Verification', select('verification', VERIFICATIONS, p.verification)),
+      field('idempotency_key', 'Idempotency key', el('input', { value: p.idempotency_key || '' })),
+      field('since', 'Since', el('input', { type: 'datetime-local', step: '1', value: toLocal(p.since) })),
+      field('until', 'Until', el('input', { type: 'datetime-local', step: '1', value: toLocal(p.until) })),
+      field('limit', 'Per page', el('input', { type: 'number', min: '1', max: '200', value: p.limit || '50' })),
+      el('div', { class: 'actions' },
+        el('button', { type: 'submit', id: 'f-apply', text: 'Search' }),
+        el('a', { href: '#/logs', text: 'clear' })),
+      types);
+    v.appendChild(form);
+    sources().then(function (list) {
+      list.forEach(function (s) {
+        srcSel.appendChild(el('option', { value: s.key, text: s.key, selected: s.key === p.source ? 'selected' : null }));
+      });
+    }).catch(function () {});
+    api('event_types').then(function (res) {
+      var seen = {};
+      ((res.body && res.body.data) || []).forEach(function (t) {
+        if (seen[t.event]) return;
+        seen[t.event] = 1;
+        types.appendChild(el('option', { value: t.event }));
+      });
+    });
+
+    live = el('input', { type: 'checkbox', id: 'live' });
+    tbody = el('tbody', { id: 'log-rows' });
+    pager = el('div', { class: 'pager' });
+    v.appendChild(el('div', { class: 'card' },
+      el('label', { class: 'inline' }, live, ' Live: show new events as they arrive'),
+      el('div', { class: 'table-wrap' }, el('table', { id: 'log-table' },
+        el('thead', null, el('tr', null, ['Received (UTC)', 'Event', 'Source', 'Type', 'Status', 'Verification',
+          'Idempotency key', ''].map(function (t) { return el('th', { text: t }); }))),
+        tbody)),
+      pager));
+
+    var base = {};
+    ['source', 'environment', 'event_type', 'status', 'verification', 'idempotency_key',
+      'since', 'until', 'limit'].forEach(function (k) { if (p[k]) base[k] = p[k]; });
+
+    function load(before) {
+      var q = Object.assign({}, base);
+      if (before) q.before = before;
+      say('Loading…');
+      return api('logs?' + qs(q)).then(function (res) {
+        if (!current()) return;
+        if (res.status !== 200) { say(errText(res), true); return; }
+        say('');
+        var data = res.body.data, pi = res.body.page_info;
+        if (!before) { clear(tbody); newest = pi.after; }
+        data.forEach(function (m) { tbody.appendChild(logRow(m, false)); });
+        if (!tbody.firstChild)
+          tbody.appendChild(el('tr', { class: 'empty' }, el('td', { colspan: '8', class: 'muted', text: 'No events.' })));
+        clear(pager);
+        if (pi.has_more && pi.before) {
+          pager.appendChild(el('button', { class: 'secondary', id: 'older', type: 'button', text: 'Older',
+            onclick: function () { load(pi.before); } }));
+          if (pi.scan_limited)
+            pager.appendChild(el('span', { class: 'muted', text: 'Searched ' + pi.scanned + ' events; there may be more.' }));
+        }
+      });
+    }
+
+    /* Live: poll for entries newer than the newest shown. */
+    function poll() {
+      if (!current()) { stopLive(); return; }
+      var q = Object.assign({}, base);
+      if (newest) q.after = newest;
+      else q.limit = base.limit || 50;
+      api('logs?' + qs(q)).then(function (res) {
+        if (!current() || res.status !== 200) return;
+        var data = res.body.data, empty = tbody.querySelector('tr.empty');
+        if (data.length && empty) tbody.removeChild(empty);
+        for (var i = data.length - 1; i >= 0; i--)
+          tbody.insertBefore(logRow(data[i], true), tbody.firstChild);
+        if (res.body.page_info.after) newest = res.body.page_info.after;
+        if (data.length) say(data.length + ' new event' + (data.length === 1 ? '' : 's'));
+      });
+    }
+    live.addEventListener('change', function () {
+      stopLive();
+      if (live.checked) { poll(); state.timer = setInterval(poll, LIVE_MS); }
+    });
+    load(null).catch(failed(v));
+  }
+
+  /* ------------------------------------------------------------ event */
+
+  function kv(pairs) {
+    var dl = el('dl', { class: 'kv' });
+    pairs.forEach(function (p) {
+      if (p[1] === undefined) return;
+      dl.appendChild(el('dt', { text: p[0] }));
+      dl.appendChild(el('dd', { id: p[2] }, p[1] === null ? '-' : p[1]));
+    });
+    return dl;
+  }
+
+  function actionLog(a) {
+    var cls = a.status === 'success' ? 'ok' : (a.status === 'skipped' || a.status === 'pending') ? 'warn' : 'bad';
+    return el('div', { class: 'action ' + cls, 'data-action': a.id },
+      el('h3', null, a.action + ' ', badge(a.status), ' ', el('span', { class: 'muted mono', text: a.id })),
+      a.error ? el('p', { class: 'error action-error', text: (a.error.field ? a.error.field + ': ' : '') + (a.error.message || '') }) : null,
+      el('div', { class: 'grid2' },
+        el('div', null, el('label', { text: 'Configured params' }), pre(a.params)),
+        el('div', null, el('label', { text: 'Resolved payload' }), pre(a.payload === null || a.payload === undefined ? '(none)' : a.payload))),
+      a.result ? el('div', null, el('label', { text: 'Result' }), pre(a.result)) : null);
+  }
+
+  function viewEvent(v, h, current) {
+    var id = h.arg;
+    api('logs/' + encodeURIComponent(id)).then(function (res) {
+      if (!current()) return;
+      if (res.status !== 200) { v.appendChild(el('p', { class: 'error', text: errText(res) })); return; }
+      var m = res.body, vf = m.verification || {}, idem = m.idempotency || {};
+      var replayBox = el('div', { id: 'replay-result' });
+      var replay = el('button', { id: 'replay', type: 'button', text: 'Replay',
+        disabled: state.me.read_only,
+        title: state.me.read_only ? 'A read-only token cannot replay' : 'Run this event\u2019s mappings again, as configured now',
+        onclick: function () {
+          replay.disabled = true;
+          clear(replayBox).appendChild(el('span', { class: 'muted', text: 'Replaying…' }));
+          api('logs/' + encodeURIComponent(id) + '/replay', { method: 'POST' }).then(function (r) {
+            clear(replayBox);
+            replay.disabled = false;
+            if (r.status !== 200) { replayBox.appendChild(el('span', { class: 'error', text: errText(r) })); return; }
+            replayBox.appendChild(el('span', null, 'Replayed as ', eventLink(r.body.id), ' ', badge(r.body.status)));
+          });
+        } });
+      v.appendChild(el('h2', null, 'Event ', el('span', { id: 'event-id', class: 'mono', text: m.id })));
+      v.appendChild(el('div', { class: 'card' },
+        kv([
+          ['Received', m.received_at],
+          ['Source', m.source + '/' + m.environment],
+          ['Endpoint', m.endpoint_id],
+          ['Event type', m.event_type === null ? '(none)' : m.event_type, 'event-type'],
+          ['Event time', m.event_time],
+          ['Status', badge(m.status), 'event-status'],
+          ['Verification', el('span', null, badge(vf.status), vf.reason ? ' ' + vf.reason : ''), 'event-verification'],
+          ['Idempotency key', m.idempotency ? (idem.key || '-') : undefined, 'event-idem'],
+          ['Original event', idem.original_event_id ? eventLink(idem.original_event_id) : undefined],
+          ['Replay of', m.replay_of ? eventLink(m.replay_of) : undefined],
+          ['Error', m.error ? m.error.code + ': ' + m.error.message : undefined, 'event-error'],
+          ['Body size', m.body_bytes + ' bytes']
+        ]),
+        (m.warnings && m.warnings.length) ? el('div', null, el('label', { text: 'Warnings' }),
+          el('ul', { class: 'warnings' }, m.warnings.map(function (w) { return el('li', { text: w }); }))) : null,
+        el('div', { class: 'pager' }, replay, replayBox,
+          m.event_type !== null ? el('a', { href: '#/logs?' + qs({ source: m.source, environment: m.environment, event_type: m.event_type }),
+            text: 'events of this type' }) : null)));
+      var hrows = Object.keys(m.headers || {}).map(function (k) {
+        return el('tr', null, el('td', { class: 'mono', text: k }), el('td', { class: 'mono', text: String(m.headers[k]) }));
+      });
+      v.appendChild(el('div', { class: 'card' }, el('h3', { text: 'Headers' }),
+        el('table', { id: 'event-headers' }, el('tbody', null, hrows))));
+      var body = m.body !== undefined ? m.body : m.body_text !== undefined ? m.body_text :
+        m.body_base64 !== undefined ? '(base64) ' + m.body_base64 : '';
+      v.appendChild(el('div', { class: 'card' }, el('h3', { text: 'Body' }), pre(body, 'event-body'),
+        el('details', null, el('summary', { text: 'Raw body, as received' }),
+          pre(m.raw_body !== undefined ? m.raw_body : '(base64) ' + (m.raw_body_base64 || ''), 'event-raw'))));
+      var logs = m.action_logs || [];
+      v.appendChild(el('div', { class: 'card', id: 'action-logs' }, el('h3', { text: 'Action logs (' + logs.length + ')' }),
+        logs.length ? logs.map(actionLog) : el('p', { class: 'muted', text: m.actions ? 'No action logs.' : 'No actions ran for this event.' })));
+    }).catch(failed(v));
+  }
+
+  /* ------------------------------------------------------------ types */
+
+  function viewTypes(v, h, current) {
+    v.appendChild(el('h2', { text: 'Received event types' }));
+    api('event_types?' + qs({ source: h.params.source, environment: h.params.environment })).then(function (res) {
+      if (!current()) return;
+      if (res.status !== 200) { v.appendChild(el('p', { class: 'error', text: errText(res) })); return; }
+      var data = res.body.data;
+      if (!data.length) { v.appendChild(el('p', { class: 'muted', text: 'No events received yet.' })); return; }
+      v.appendChild(el('div', { class: 'card' }, el('table', { id: 'types-table' },
+        el('thead', null, el('tr', null, ['Source', 'Environment', 'Event type', 'Count', 'First received',
+          'Last received'].map(function (t) { return el('th', { text: t }); }))),
+        el('tbody', null, data.map(function (t) {
+          return el('tr', null, el('td', { text: t.source }), el('td', { text: t.environment }),
+            el('td', null, el('a', { href: '#/logs?' + qs({ source: t.source, environment: t.environment, event_type: t.event }),
+              text: t.event })),
+            el('td', { text: String(t.count) }), el('td', { class: 'mono', text: t.first_received_at }),
+            el('td', { class: 'mono', text: t.last_received_at }));
+        })))));
+    }).catch(failed(v));
+  }
+
+  /* --------------------------------------------------------- rehearse */
+
+  function viewRehearse(v, h, current) {
+    v.appendChild(el('h2', { text: 'Rehearse' }));
+    v.appendChild(el('p', { class: 'muted', text: 'Runs a payload through an environment\u2019s mappings ' +
+      'and shows what each would do. Nothing is stored and nothing runs.' }));
+    var out = el('div', { id: 'rehearse-result' });
+    var envSel = el('select', { id: 'r-env' });
+    var srcSel = el('select', { id: 'r-source', onchange: function () { fillEnvs(); } });
+    var headers = el('textarea', { id: 'r-headers', rows: '3', placeholder: 'X-Request-Id: 123' });
+    var body = el('textarea', { id: 'r-body', rows: '12', placeholder: '{"type": "..."}' });
+    var list = [];
+    function fillEnvs() {
+      clear(envSel);
+      list.forEach(function (s) {
+        if (s.key !== srcSel.value) return;
+        Object.keys(s.environments || {}).forEach(function (e) { envSel.appendChild(el('option', { value: e, text: e })); });
+      });
+    }
+    var form = el('form', { class: 'card', id: 'rehearse-form', onsubmit: function (e) {
+      e.preventDefault();
+      var hdrs = {}, bad = null;
+      headers.value.split('\n').forEach(function (line) {
+        if (!line.trim()) return;
+        var i = line.indexOf(':');
+        if (i <= 0) { bad = line; return; }
+        hdrs[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+      });
+      clear(out);
+      if (bad !== null) { out.appendChild(el('p', { class: 'error', text: 'Not a header: ' + bad })); return; }
+      api('sources/' + encodeURIComponent(srcSel.value) + '/rehearse', { method: 'POST',
+        body: { environment: envSel.value, payload: { body: body.value, headers: hdrs } } }).then(function (res) {
+        if (!current()) return;
+        if (res.status !== 200) { out.appendChild(el('p', { class: 'error', text: errText(res) })); return; }
+        var r = res.body;
+        out.appendChild(el('div', { class: 'card' },
+          kv([['Event type', r.event_type === null ? '(none)' : r.event_type, 'r-type'],
+            ['Status', badge(r.status), 'r-status'], ['Message', r.message]]),
+          r.mappings.length ? r.mappings.map(function (m) {
+            return el('div', { class: 'action ' + (m.status === 'ok' ? 'ok' : m.status === 'skipped' ? 'bad' : 'warn') },
+              el('h3', null, m.action + ' ', badge(m.status)),
+              m.error ? el('p', { class: 'error', text: m.error.field + ': ' + m.error.message }) : null,
+              m.payload !== undefined ? pre(m.payload) : null);
+          }) : el('p', { class: 'muted', text: r.status === 'no_mapping' ? 'No mapping for this event type: it would be logged as no_mapping.' : '' })));
+      });
+    } },
+      el('div', { class: 'filters' },
+        el('div', null, el('label', { for: 'r-source', text: 'Source' }), srcSel),
+        el('div', null, el('label', { for: 'r-env', text: 'Environment' }), envSel)),
+      el('label', { for: 'r-headers', text: 'Headers (one "Name: value" a line)' }), headers,
+      el('label', { for: 'r-body', text: 'Body (JSON)' }), body,
+      el('div', { class: 'pager' }, el('button', { type: 'submit', id: 'r-submit', text: 'Rehearse' })));
+    v.appendChild(form);
+    v.appendChild(out);
+    sources().then(function (s) {
+      if (!current()) return;
+      list = s;
+      s.forEach(function (x) { srcSel.appendChild(el('option', { value: x.key, text: x.key })); });
+      fillEnvs();
+    }).catch(failed(v));
+  }
+
+  /* ------------------------------------------------------------ start */
+
+  document.addEventListener('DOMContentLoaded', function () {
+    $('signin-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var t = $('token').value.trim();
+      if (t) signIn(t);
+    });
+    $('signout').addEventListener('click', function () { signOut(''); });
+    window.addEventListener('hashchange', route);
+    var t = token();
+    if (!t) { showSignin(''); return; }
+    api('whoami').then(function (res) {
+      if (res.status === 200) started(res.body);
+      else if (res.status !== 401) showSignin('The API answered ' + errText(res));
+    }).catch(function (e) { showSignin('Cannot reach the API: ' + e.message); });
+  });
+}());

@@ -1,0 +1,266 @@
+/*
+ * inspect.c - one event with its action logs, and rehearsals (see
+ * inspect.h).  Moved out of porterctl.c (cmd_log, cmd_rehearse) so that
+ * the admin API shows exactly what the command line shows.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+#include "alloc.h"
+#include "eventlog.h"
+#include "inspect.h"
+#include "mapping.h"
+#include "path.h"
+#include "sig.h"
+
+/* Set "key" of "obj" to "val" (taken); PT_ENOMEM when "val" is NULL. */
+static enum pt_err
+set_new(pt_json *obj, const char *key, pt_json *val)
+{
+	if (val == NULL)
+		return PT_ENOMEM;
+	return pt_json_set(obj, key, val);
+}
+
+/* "len" bytes as a JSON string when UTF-8 (else NULL with *b64 set). */
+static enum pt_err
+set_bytes(pt_json *obj, const char *text_key, const char *b64_key,
+    const uint8_t *data, size_t len)
+{
+	enum pt_err rc;
+	char *b64;
+
+	if (pt_utf8_valid((const char *)data, len))
+		return set_new(obj, text_key, pt_json_new_str((const char *)data,
+		    len));
+	if ((b64 = pt_malloc(PT_BASE64_LEN(len) + 1)) == NULL)
+		return PT_ENOMEM;
+	rc = set_new(obj, b64_key, pt_json_new_str(b64, pt_base64_encode(data,
+	    len, b64)));
+	pt_free(b64);
+	return rc;
+}
+
+/*
+ * The body for display: parsed JSON when it is JSON, else the text when it
+ * is UTF-8, else base64.  Sets the right member of "meta".
+ */
+static enum pt_err
+attach_body(pt_json *meta, const uint8_t *body, size_t len)
+{
+	struct pt_json_error jerr;
+	pt_json *doc;
+	enum pt_err rc;
+
+	rc = pt_json_parse((const char *)body, len, PT_JSON_MAX_DEPTH, &doc,
+	    &jerr);
+	if (rc == PT_OK)
+		return pt_json_set(meta, "body", doc);
+	if (rc == PT_ENOMEM)
+		return rc;
+	return set_bytes(meta, "body_text", "body_base64", body, len);
+}
+
+enum pt_err
+pt_inspect_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int flags,
+    pt_json **out)
+{
+	struct pt_val meta, body;
+	pt_json *m = NULL, *acts, *logs = NULL, *a;
+	uint8_t aid[PT_ID_BIN];
+	enum pt_err rc;
+	size_t i;
+
+	*out = NULL;
+	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
+		return rc;
+	/* Parse and copy now: the values die with the transaction. */
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		return PT_ECORRUPT;
+	if ((rc = attach_body(m, body.data, body.len)) != PT_OK)
+		goto out;
+	if ((flags & PT_INSPECT_RAW) && (rc = set_bytes(m, "raw_body",
+	    "raw_body_base64", body.data, body.len)) != PT_OK)
+		goto out;
+	if (pt_json_get_ex(m, "actions", &acts)) {
+		rc = PT_ENOMEM;
+		if ((logs = pt_json_new_array()) == NULL)
+			goto out;
+		for (i = 0; i < pt_json_len(acts); i++) {
+			if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i),
+			    NULL), aid) < 0)
+				continue;
+			rc = pt_action_get(txn, aid, &a);
+			if (rc == PT_ENOTFOUND || rc == PT_ECORRUPT)
+				continue;
+			if (rc != PT_OK || (rc = pt_json_append(logs, a)) !=
+			    PT_OK)
+				goto out;
+		}
+		rc = pt_json_set(m, "action_logs", logs);
+		logs = NULL;
+		if (rc != PT_OK)
+			goto out;
+	}
+	*out = m;
+	m = NULL;
+	rc = PT_OK;
+out:
+	pt_json_put(logs);
+	pt_json_put(m);
+	return rc;
+}
+
+/*
+ * The event type as the environment names it: its template, else its
+ * event_type_path (numbers and booleans as text).  0, or -1 with "why".
+ */
+static int
+event_type(const struct pt_env *env, const pt_json *body,
+    const pt_json *headers, struct pt_buf *type, char *why, size_t whylen)
+{
+	pt_json *v;
+
+	why[0] = '\0';
+	if (env->type_template != NULL)
+		return pt_template_eval(env->type_template, body, headers, type,
+		    why, whylen) < 0 || type->len == 0 ? -1 : 0;
+	if (pt_path_resolve(env->event_type_path, body, headers, &v, why,
+	    whylen) != PT_PATH_FOUND)
+		return -1;
+	if (pt_json_scalar_text(v, type) != PT_OK || type->len == 0) {
+		if (why[0] == '\0')
+			snprintf(why, whylen, "the value at %s is not a string",
+			    env->event_type_path->text);
+		return -1;
+	}
+	return 0;
+}
+
+/* One mapping's rehearsal, appended to "maps"; counts into the totals. */
+static enum pt_err
+rehearse_one(const struct pt_mapping *m, const pt_json *body,
+    const pt_json *headers, pt_json *maps, pt_json *errors, size_t *ok_n,
+    size_t *skipped)
+{
+	char field[64], msg[400];
+	pt_json *o, *e, *payload = NULL;
+	enum pt_err rc;
+
+	if ((o = pt_json_new_object()) == NULL)
+		return PT_ENOMEM;
+	if ((rc = pt_json_append(maps, o)) != PT_OK ||
+	    (rc = set_new(o, "action", pt_json_new_cstr(pt_action_spec(
+	    m->action)->name))) != PT_OK ||
+	    (rc = set_new(o, "mapping", pt_json_new_int((int64_t)m->order))) !=
+	    PT_OK ||
+	    (rc = set_new(o, "active", pt_json_new_bool(m->active))) != PT_OK ||
+	    (rc = pt_json_set(o, "params", m->spec ? pt_json_copy(m->spec) :
+	    NULL)) != PT_OK)
+		return rc;
+	rc = pt_action_prepare(m, body, headers, &payload, field, sizeof(field),
+	    msg, sizeof(msg));
+	if (rc == PT_OK) {
+		*ok_n += m->active;
+		if ((rc = set_new(o, "status", pt_json_new_cstr(m->active ?
+		    "ok" : "inactive"))) != PT_OK)
+			goto out;
+		rc = pt_json_set(o, "payload", payload);
+		payload = NULL;
+		goto out;
+	}
+	if (rc != PT_EINVAL)
+		goto out;
+	*skipped += m->active;
+	if ((rc = set_new(o, "status", pt_json_new_cstr(m->active ? "skipped" :
+	    "inactive"))) != PT_OK ||
+	    (e = pt_json_new_object()) == NULL ||
+	    (rc = pt_json_set(o, "error", e)) != PT_OK ||
+	    (rc = set_new(e, "field", pt_json_new_cstr(field))) != PT_OK ||
+	    (rc = set_new(e, "message", pt_json_new_cstr(msg))) != PT_OK)
+		goto out;
+	if (m->active)
+		rc = pt_json_append(errors, pt_json_copy(e));
+out:
+	pt_json_put(payload);
+	return rc;
+}
+
+enum pt_err
+pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
+    const pt_json *headers, pt_json **out)
+{
+	struct pt_buf type = { 0 };
+	pt_json *o = NULL, *maps = NULL, *errors = NULL, *hdrs = NULL;
+	char why[300];
+	enum pt_err rc = PT_ENOMEM;
+	size_t i, ok_n = 0, skipped = 0;
+
+	*out = NULL;
+	if (headers == NULL && (headers = hdrs = pt_json_new_object()) == NULL)
+		goto out;
+	if ((o = pt_json_new_object()) == NULL ||
+	    (maps = pt_json_new_array()) == NULL ||
+	    (errors = pt_json_new_array()) == NULL ||
+	    (rc = set_new(o, "source", pt_json_new_cstr(env->source_key))) !=
+	    PT_OK ||
+	    (rc = set_new(o, "environment", pt_json_new_cstr(env->name))) !=
+	    PT_OK)
+		goto out;
+	if (event_type(env, body, headers, &type, why, sizeof(why)) < 0) {
+		if (type.failed) {
+			rc = PT_ENOMEM;
+			goto out;
+		}
+		if ((rc = pt_json_set(o, "event_type", NULL)) != PT_OK ||
+		    (rc = set_new(o, "status", pt_json_new_cstr(
+		    "no_event_type"))) != PT_OK ||
+		    (rc = set_new(o, "message", pt_json_new_cstr(why[0] ? why :
+		    "the value is not a string"))) != PT_OK)
+			goto out;
+	} else {
+		if ((rc = set_new(o, "event_type", pt_json_new_str(type.data,
+		    type.len))) != PT_OK)
+			goto out;
+		for (i = 0; i < env->nmappings; i++) {
+			if (strcmp(env->mappings[i].event_type, type.data) != 0)
+				continue;
+			if ((rc = rehearse_one(&env->mappings[i], body, headers,
+			    maps, errors, &ok_n, &skipped)) != PT_OK)
+				goto out;
+		}
+		if ((rc = set_new(o, "status", pt_json_new_cstr(pt_json_len(maps) ?
+		    "ok" : "no_mapping"))) != PT_OK ||
+		    (rc = set_new(o, "ok", pt_json_new_int((int64_t)ok_n))) !=
+		    PT_OK ||
+		    (rc = set_new(o, "skipped", pt_json_new_int((int64_t)
+		    skipped))) != PT_OK)
+			goto out;
+	}
+	rc = pt_json_set(o, "mappings", maps);
+	maps = NULL;
+	if (rc != PT_OK ||
+	    (rc = set_new(o, "action_logs_count", pt_json_new_int((int64_t)
+	    (ok_n + skipped)))) != PT_OK ||
+	    (rc = set_new(o, "successful_action_logs_count", pt_json_new_int(
+	    (int64_t)ok_n))) != PT_OK ||
+	    (rc = set_new(o, "failed_action_logs_count", pt_json_new_int(
+	    (int64_t)skipped))) != PT_OK)
+		goto out;
+	rc = pt_json_set(o, "errors", errors);
+	errors = NULL;
+	if (rc != PT_OK)
+		goto out;
+	*out = o;
+	o = NULL;
+out:
+	pt_buf_free(&type);
+	pt_json_put(hdrs);
+	pt_json_put(errors);
+	pt_json_put(maps);
+	pt_json_put(o);
+	return rc;
+}

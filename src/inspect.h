@@ -1,0 +1,52 @@
+/*
+ * inspect.h - what an operator looks at, built once for both porterctl and
+ * the admin API (admin.c): one logged event with its action logs, and a
+ * rehearsal of a payload through an environment's mappings.
+ *
+ * Both return a new JSON reference that the caller frees with pt_json_put.
+ */
+#ifndef PT_INSPECT_H
+#define PT_INSPECT_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "err.h"
+#include "ids.h"
+#include "json.h"
+#include "store.h"
+
+/* pt_inspect_event flags. */
+#define PT_INSPECT_RAW	0x1	/* add the body exactly as received */
+
+/*
+ * Logged event "id" as `porterctl log --json` prints it: the stored
+ * metadata, the body for display ("body" when it is JSON, else "body_text"
+ * when it is UTF-8, else "body_base64") and, when the event ran mappings,
+ * "action_logs" (the records in PT_T_ACTIONS, in the event's order; a log
+ * that is gone is left out).  With PT_INSPECT_RAW also "raw_body" (UTF-8
+ * text) or "raw_body_base64".  Everything is copied out of "txn".
+ * Returns PT_ENOTFOUND, PT_ECORRUPT (the record does not decode), PT_ENOMEM.
+ */
+enum pt_err	pt_inspect_event(struct pt_txn *, const uint8_t id[PT_ID_BIN],
+		    int flags, pt_json **out);
+
+/*
+ * Rehearse: identify "body" (an object) with "headers" (an object with
+ * lower-case names; may be NULL) the way environment "env" would, and
+ * resolve and validate every mapping of the event type, touching nothing.
+ * The result is `porterctl rehearse --json`'s object: source, environment,
+ * event_type, status ("ok", "no_mapping" or "no_event_type"), message (no
+ * event type), ok / skipped counts and "mappings" (action, mapping,
+ * active, params, status "ok"/"skipped"/"inactive", payload or error
+ * {field, message}), plus Knock's rehearse counts: action_logs_count,
+ * successful_action_logs_count, failed_action_logs_count and errors
+ * [{field, message}].
+ * NOTE: the event type comes from the environment's template or
+ * event_type_path; the Segment and RudderStack rules of CDP sources are
+ * applied only by the responder.
+ */
+enum pt_err	pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
+		    const pt_json *headers, pt_json **out);
+
+#endif

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""test_admin.py - the admin API, console files and /metrics through a real
+lighttpd (TAP), mounted at "/" and at "/porter".
+
+For each mount: tokens made with porterctl (shown once, stored as hashes);
+a table of routes x tokens (none, wrong, revoked, read-only, full) ->
+statuses, so the Authorization header is known to reach the responder
+through FastCGI; admin and ingest paths kept apart; sources with endpoint
+URLs under the mount and masked secrets; logs by type with cursors; one
+event with its action logs and raw body; status; event types; rehearse;
+replay over HTTP and with `porterctl replay`; a config change applied over
+HTTP taking effect at the next request; /metrics with a token, and open to
+loopback clients when PORTER_METRICS_AUTH=loopback; porterctl prune.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h                                     # noqa: E402
+
+SECRET = "admin-e2e-signing-key"
+DEV = "src_dev_admin_e2e_0001"
+PROD = "src_prod_admin_e2e_001"
+CONSOLE_DIR = os.path.join(h.TOP_SRCDIR, "console")
+
+
+def config(dev_mappings=None):
+    return {"sources": [{"key": "tasks", "name": "Task app", "type": "custom",
+                         "environments": {
+        "development": {
+            "endpoint_id": DEV, "verify": False,
+            "event_type_path": "body.event_type",
+            "idempotency": {"enabled": True, "key_path": "body.event_id"},
+            "mappings": dev_mappings if dev_mappings is not None else [
+                {"event_type": "task.assigned", "action": "users_identify",
+                 "params": {"id": "data.assigned_to"}}]},
+        "production": {
+            "endpoint_id": PROD, "verify": True,
+            "signing_keys": [{"secret": SECRET}],
+            "event_type_path": "body.event_type"}}}]}
+
+
+def auth(tok):
+    return {"Authorization": "Bearer " + tok} if tok else {}
+
+
+def api(srv, method, path, tok, body=None, query=""):
+    url = srv.url("/admin/api/" + path) + ("?" + query if query else "")
+    hdrs = auth(tok)
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode() if not isinstance(body, bytes) \
+            else body
+        hdrs["Content-Type"] = "application/json"
+    return srv.request(method, url, data, hdrs)
+
+
+def ingest(srv, endpoint, body, secret=None):
+    raw = json.dumps(body).encode()
+    hdrs = {"X-Knock-Signature": h.sign(secret, raw)} if secret else {}
+    return srv.post(srv.url("/receive/" + endpoint), raw, hdrs)
+
+
+def scenario(t, srv, label):
+    rc, out, err = srv.apply(config())
+    if rc != 0:
+        h.bail_out("apply: " + err)
+    rc, full, err = srv.porterctl("token", "create", "ops")
+    full = full.strip()
+    t.ok(rc == 0 and full.startswith("ptk_") and len(full) == 36,
+         "%s: token create prints a ptk_ token once" % label, err)
+    ro = srv.porterctl("token", "create", "viewer", "--read-only")[1].strip()
+    gone = srv.porterctl("token", "create", "gone")[1].strip()
+    t.eq(srv.porterctl("token", "revoke", "gone")[0], 0,
+         "%s: token revoke" % label)
+    rc, out, err = srv.porterctl("token", "list", "--json")
+    names = [(x["name"], x["read_only"]) for x in json.loads(out)]
+    t.eq(names, [("ops", False), ("viewer", True)],
+         "%s: token list shows names and rights" % label)
+    t.ok(full not in out and ro not in out,
+         "%s: token list never shows a token" % label)
+    rc, out, err = srv.porterctl("token", "create", "ops")
+    t.ok(rc != 0 and "exists" in err, "%s: a name is taken once" % label)
+
+    # Events: two types, one signed production event, one markup body.
+    ids = []
+    for i in range(5):
+        r = ingest(srv, DEV, {"event_type": "task.created",
+                              "event_id": "c%d" % i, "data": {}})
+        ids.append(r.json["id"])
+    r = ingest(srv, DEV, {"event_type": "task.assigned", "event_id": "a1",
+                          "data": {"assigned_to": "user_456",
+                                   "title": "<script>x</script>"}})
+    assigned = r.json["id"]
+    r = ingest(srv, PROD, {"event_type": "invoice.paid", "id": "p1"},
+               SECRET)
+    t.eq(r.status, 200, "%s: a signed production event" % label)
+
+    # Routes x tokens.
+    cases = [
+        ("GET", "whoami", None, 200, 200),
+        ("GET", "sources", None, 200, 200),
+        ("GET", "sources/tasks/status", None, 200, 200),
+        ("GET", "sources/tasks/events", None, 200, 200),
+        ("GET", "event_types", None, 200, 200),
+        ("GET", "status", None, 200, 200),
+        ("GET", "logs", None, 200, 200),
+        ("GET", "logs/" + assigned, None, 200, 200),
+        ("POST", "sources/tasks/rehearse",
+         {"environment": "development",
+          "payload": {"body": {"event_type": "task.assigned",
+                               "data": {"assigned_to": "u1"}}}}, 200, 200),
+        ("GET", "config", None, 200, 200),
+        ("POST", "logs/%s/replay" % ids[0], b"", 403, 200),
+        ("DELETE", "logs", None, 405, 405),
+        ("GET", "nope", None, 404, 404),
+    ]
+    replayed = None
+    for method, path, body, want_ro, want_full in cases:
+        got = []
+        for tok in (None, "ptk_" + "0" * 32, gone, ro, full):
+            r = api(srv, method, path, tok, body)
+            got.append(r.status)
+            if path.endswith("/replay") and r.status == 200:
+                replayed = r.json["id"]
+        t.eq(got, [401, 401, 401, want_ro, want_full],
+             "%s: %s %s: none, wrong, revoked, read-only, full" %
+             (label, method, path))
+    r = api(srv, "GET", "logs", None)
+    t.eq((r.json, r.headers.get("www-authenticate")),
+         ({"error": "unauthorized",
+           "message": "a valid admin token is required"},
+          'Bearer realm="porter"'), "%s: a 401 gives no detail" % label)
+
+    # Admin and ingest paths stay apart.
+    r = srv.post(srv.url("/receive/admin"), {"event_type": "x"})
+    t.eq((r.status, r.error_code()), (404, "unknown_endpoint"),
+         "%s: /receive/admin is no admin route" % label)
+    r = srv.post(srv.url("/admin/api/receive/" + DEV), {"event_type": "x"},
+                 auth(full))
+    t.eq(r.status, 404, "%s: an endpoint path under /admin/api is not "
+         "ingest" % label)
+    r = srv.get(srv.url("/receive/%s/admin/api/whoami" % DEV), auth(full))
+    t.eq(r.status, 404, "%s: an admin path under /receive is not admin" %
+         label)
+
+    # Sources: endpoint URLs under the mount, secrets masked.
+    r = api(srv, "GET", "sources", ro)
+    envs = r.json["data"][0]["environments"]
+    t.eq(envs["development"]["endpoint_path"], srv.url("/receive/" + DEV),
+         "%s: endpoint path under the mount" % label)
+    t.ok(SECRET not in r.raw.decode() and envs["production"]["signing_keys"]
+         [0]["secret"]["redacted"].startswith("sha256:"),
+         "%s: signing secrets are masked" % label)
+
+    # Logs by type, paged.
+    r = api(srv, "GET", "logs", ro, query="event_type=task.created&limit=2")
+    pi = r.json["page_info"]
+    seen = [e["id"] for e in r.json["data"]]
+    while pi["has_more"]:
+        r = api(srv, "GET", "logs", ro, query="event_type=task.created&"
+                "limit=2&before=" + pi["before"])
+        seen += [e["id"] for e in r.json["data"]]
+        pi = r.json["page_info"]
+    t.eq(seen, [replayed] + list(reversed(ids)),
+         "%s: paging by 2 with before (the replay first)" % label)
+    r = api(srv, "GET", "logs", ro, query="after=" + ids[2] +
+            "&event_type=task.created")
+    t.eq([e["id"] for e in r.json["data"]], [replayed, ids[4], ids[3]],
+         "%s: after gives the newer entries" % label)
+    r = api(srv, "GET", "logs", ro, query="idempotency_key=c3")
+    t.eq([e["id"] for e in r.json["data"]], [ids[3]],
+         "%s: by idempotency key" % label)
+    r = api(srv, "GET", "logs", ro,
+            query="source=tasks&environment=production&"
+                  "verification=enforced:verified")
+    t.eq([e["event_type"] for e in r.json["data"]], ["invoice.paid"],
+         "%s: by environment and verification status" % label)
+
+    # One event, with its action logs and raw body.
+    r = api(srv, "GET", "logs/" + assigned, ro)
+    ev = r.json
+    t.eq((ev["event_type"], ev["body"]["data"]["assigned_to"],
+          json.loads(ev["raw_body"])["event_id"]),
+         ("task.assigned", "user_456", "a1"),
+         "%s: the event with its body and raw body" % label)
+    t.eq([(a["action"], a["status"], a["payload"]) for a in
+          ev["action_logs"]],
+         [("users_identify", "success", {"id": "user_456"})],
+         "%s: ... and its action logs with resolved values" % label)
+    t.eq(ev["verification"]["status"], "not_enforced:unsigned",
+         "%s: ... and its verification status" % label)
+
+    # Status and types.
+    r = api(srv, "GET", "sources/tasks/status", ro)
+    t.eq((r.json["events_count"], r.json["mappings_count"]), (8, 1),
+         "%s: status: events in 30 days, mappings" % label)
+    t.ok(r.json["last_event_received"], "%s: status: last event" % label)
+    r = api(srv, "GET", "sources/tasks/events", ro,
+            query="environment=development")
+    t.eq(sorted((x["event"], x["count"]) for x in r.json["data"]),
+         [("task.assigned", 1), ("task.created", 6)],
+         "%s: received event types (the replay counts)" % label)
+
+    # Rehearse.
+    r = api(srv, "POST", "sources/tasks/rehearse", ro, {
+        "environment": "development",
+        "payload": {"body": {"event_type": "task.assigned", "data": {}}}})
+    t.eq((r.json["status"], r.json["errors"][0]["field"]), ("ok", "id"),
+         "%s: rehearse reports a missing field" % label)
+
+    # Replay, over HTTP and from the command line.
+    r = api(srv, "POST", "logs/%s/replay" % assigned, full, b"")
+    t.eq((r.status, r.json["replay_of"]), (200, assigned),
+         "%s: replay over HTTP" % label)
+    r2 = api(srv, "GET", "logs/" + r.json["id"], ro)
+    t.eq((r2.json["replay_of"], r2.json["action_logs"][0]["status"]),
+         (assigned, "success"), "%s: the replay is a new linked entry" %
+         label)
+    rc, out, err = srv.porterctl("replay", assigned, "--json")
+    t.eq((rc, json.loads(out)["replay_of"]), (0, assigned),
+         "%s: porterctl replay" % label)
+    rc, out, err = srv.porterctl("replay", "evt_000SGEH1F0KHPSA1ZE6V3EDRED")
+    t.ok(rc == 1 and "not_found" in err,
+         "%s: porterctl replay of an unknown event fails" % label)
+
+    # A config change over HTTP takes effect at the next request.
+    doc = api(srv, "GET", "config", full).json
+    doc["sources"][0]["environments"]["development"]["mappings"].append(
+        {"event_type": "task.created", "action": "users_identify",
+         "params": {"id": "event_id"}})
+    r = api(srv, "PUT", "config", full, doc, query="dry_run=1")
+    t.eq((r.status, r.json["applied"], r.json["changes"]), (200, False, 1),
+         "%s: config dry run" % label)
+    r = api(srv, "PUT", "config", full, doc)
+    t.eq((r.status, r.json["applied"]), (200, True),
+         "%s: config applied over HTTP" % label)
+    r = ingest(srv, DEV, {"event_type": "task.created", "event_id": "new"})
+    t.eq(r.json["status"], "accepted",
+         "%s: the new mapping runs at the next request" % label)
+    bad = json.loads(json.dumps(doc))
+    bad["sources"][0]["environments"]["development"]["mappings"][0][
+        "action"] = "nope"
+    r = api(srv, "PUT", "config", full, bad)
+    t.ok(r.status == 422 and "/mappings/0" in r.json["message"],
+         "%s: an invalid config is refused with a pointer" % label,
+         repr(r))
+    r = api(srv, "PUT", "config", ro, doc)
+    t.eq(r.status, 403, "%s: a read-only token cannot apply" % label)
+
+    # Metrics.
+    r = srv.get(srv.url("/metrics"))
+    want = 200 if srv.extra_env.get("PORTER_METRICS_AUTH") == "loopback" \
+        else 401
+    t.eq(r.status, want, "%s: /metrics without a token from loopback: %d" %
+         (label, want))
+    r = srv.get(srv.url("/metrics"), auth(ro))
+    text = r.raw.decode()
+    t.ok(r.status == 200 and 'porter_events_total{source="tasks",'
+         'environment="development",status="accepted"}' in text and
+         "porter_store_nearly_full 0" in text and
+         r.headers["content-type"].startswith("text/plain; version=0.0.4"),
+         "%s: /metrics with a read-only token" % label)
+
+    # The console's files.
+    r = srv.get(srv.url("/admin/"))
+    t.ok(r.status == 200 and b"app.js" in r.raw and "default-src 'self'" in
+         r.headers.get("content-security-policy", "") and
+         r.headers.get("x-frame-options") == "DENY",
+         "%s: the console page, with a CSP" % label)
+    r = srv.get(srv.url("/admin"))
+    t.eq((r.status, r.headers.get("location")), (302, "admin/"),
+         "%s: <mount>/admin redirects" % label)
+    r = srv.get(srv.url("/admin/app.js"))
+    t.ok(r.status == 200 and r.headers["content-type"].startswith(
+        "text/javascript"), "%s: the console script" % label)
+
+    rc, out, err = srv.porterctl("prune")
+    t.ok(rc == 0 and "0 event logs and 0 action logs older than 30 days" in
+         out, "%s: porterctl prune reports retention" % label, out, err)
+    rc, out, err = srv.porterctl("check")
+    t.eq(rc, 0, "%s: porterctl check" % label, out)
+
+
+def main():
+    h.require_binaries()
+    if h.which("lighttpd") is None:
+        h.skip_all("lighttpd not installed")
+    t = h.Tap()
+    for mount, env in (("/", {"PORTER_METRICS_AUTH": "loopback"}),
+                       ("/porter", {})):
+        env["PORTER_CONSOLE_DIR"] = CONSOLE_DIR
+        with h.Server(mount=mount, env=env) as srv:
+            t.run(scenario, t, srv, "mount " + mount)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

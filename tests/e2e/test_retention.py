@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""test_retention.py - soak: the store levels off under log retention (TAP).
+
+A real lighttpd with two responder processes ingests DAYS simulated days of
+PER_DAY events each (about 1 KB bodies, one action each), with
+"log_retention_days": RETENTION.  Each simulated day the server is
+restarted with PORTER_CLOCK_OFFSET moved forward a day (the responders read
+it at start).  The responders delete expired event and action logs a
+bounded number per write (retention.h), so once the retention period is
+full the log holds about RETENTION days of events and the store's size
+(pages in use, `porterctl status --json`) stops growing.  The figures per
+day are printed as TAP diagnostics.  Finally `porterctl prune`, run with
+the clock further on, removes every expired log at once.
+
+Bounded: DAYS * PER_DAY requests (4,000 by default) over 4 connections;
+PORTER_SOAK_DAYS and PORTER_SOAK_PER_DAY change the size.
+"""
+
+import http.client
+import json
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h                                     # noqa: E402
+
+DAY = 86400
+DAYS = int(os.environ.get("PORTER_SOAK_DAYS", "8"))
+PER_DAY = int(os.environ.get("PORTER_SOAK_PER_DAY", "500"))
+RETENTION = 2
+CONNS = 4
+ENDPOINT = "src_dev_soak_00000001"
+PAD = "x" * 900
+
+
+def config():
+    return {"settings": {"durability": "relaxed",
+                         "log_retention_days": RETENTION},
+            "sources": [{"key": "soak", "type": "custom", "environments": {
+                "development": {
+                    "endpoint_id": ENDPOINT, "verify": False,
+                    "event_type_path": "body.type",
+                    "mappings": [{"event_type": "user.seen",
+                                  "action": "users_identify",
+                                  "params": {"id": "data.user"}}]}}}]}
+
+
+def send_day(port, day, n):
+    """POST n events over CONNS keep-alive connections; the statuses."""
+    statuses = []
+    lock = threading.Lock()
+    todo = list(range(n))
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port,
+                                          timeout=h.HTTP_TIMEOUT)
+        try:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    i = todo.pop()
+                # 50 users: the data the actions make stays small.
+                body = json.dumps({"type": "user.seen", "day": day, "n": i,
+                                   "data": {"user": "u%d" % (i % 50),
+                                            "pad": PAD}}).encode()
+                conn.request("POST", "/receive/" + ENDPOINT, body,
+                             {"Content-Type": "application/json"})
+                r = conn.getresponse()
+                r.read()
+                with lock:
+                    statuses.append(r.status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(CONNS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    return statuses
+
+
+def status(srv):
+    rc, out, err = srv.porterctl("status", "--json")
+    if rc != 0:
+        raise RuntimeError("porterctl status: " + err)
+    return json.loads(out)
+
+
+def main():
+    h.require_binaries()
+    if h.which("lighttpd") is None:
+        h.skip_all("lighttpd not installed")
+    t = h.Tap()
+    figures = []
+    with h.Server(mount="/", max_procs=2) as srv:
+        rc, out, err = srv.apply(config())
+        if rc != 0:
+            h.bail_out("apply: " + err)
+        for day in range(DAYS):
+            if day > 0:
+                h._stop(srv.proc, "lighttpd")
+                srv.extra_env["PORTER_CLOCK_OFFSET"] = str(day * DAY)
+                srv.start()
+            codes = send_day(srv.port, day, PER_DAY)
+            st = status(srv)
+            figures.append((day, st["entries"]["events"],
+                            st["entries"]["actions"], st["used"],
+                            codes.count(200)))
+        h._stop(srv.proc, "lighttpd")
+        srv.proc = None
+
+        t.diag("day  events  action logs  store used (MiB)  accepted")
+        for day, ev, act, used, okn in figures:
+            t.diag("%3d  %6d  %11d  %16.2f  %8d" %
+                   (day, ev, act, used / 1048576.0, okn))
+        t.eq([f[4] for f in figures], [PER_DAY] * DAYS,
+             "every event of every day was accepted")
+        # Kept: at most the retention period's days plus the current one
+        # (expired events go as the day's writes arrive).
+        most = (RETENTION + 1) * PER_DAY
+        t.ok(all(f[1] <= most for f in figures),
+             "the log never holds more than %d days of events (%d)" %
+             (RETENTION + 1, most), figures)
+        t.ok(all(f[1] == f[2] for f in figures),
+             "every event's action log is kept with it and goes with it")
+        t.ok(figures[-1][1] <= RETENTION * PER_DAY + PER_DAY // 10,
+             "at the end the log holds about %d days" % RETENTION,
+             figures[-1])
+        settled = figures[RETENTION + 1][3]
+        t.ok(all(f[3] <= settled * 1.10 for f in figures[RETENTION + 1:]),
+             "the store's size levels off once the retention period is "
+             "full (within 10%% of day %d's %.2f MiB)" %
+             (RETENTION + 1, settled / 1048576.0),
+             [f[3] for f in figures])
+        t.ok(figures[-1][3] < figures[0][3] * (DAYS / 2.0),
+             "the store did not grow with the days", figures)
+
+        # porterctl prune, later still: every expired log at once.
+        env = dict(os.environ,
+                   PORTER_CLOCK_OFFSET=str((DAYS + RETENTION + 1) * DAY))
+        rc, out, err = h.run([h.PORTERCTL, "--db", srv.db, "prune"],
+                             env=env)
+        t.ok(rc == 0 and ("%d event logs" % figures[-1][1]) in out,
+             "porterctl prune removes what expired", out, err)
+        st = status(srv)
+        t.eq((st["entries"]["events"], st["entries"]["actions"],
+              st["entries"]["ev_source"], st["entries"]["ev_status"]),
+             (0, 0, 0, 0), "no log or index entry is left")
+        t.eq(st["entries"]["users"], 50,
+             "the data the actions made is not a log: it stays")
+        rc, out, err = srv.porterctl("check")
+        t.eq(rc, 0, "porterctl check finds the store consistent", out)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
