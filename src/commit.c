@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -13,9 +14,22 @@ struct job {
 	pt_write_fn	 fn;
 	void		*arg;
 	enum pt_err	 rc;
+	char		 err[256];	/* engine error text when rc != PT_OK */
 	int		 done;
 	struct job	*next;
 };
+
+/*
+ * Keep the committer thread's error text with a failed job: the text is
+ * per thread (pt_store_errstr), and the waiting request thread logs it.
+ * Without this, its "503 store_full" line said "(recording the event: )".
+ */
+static void
+job_failed(struct job *j, enum pt_err rc)
+{
+	j->rc = rc;
+	snprintf(j->err, sizeof(j->err), "%s", pt_store_errstr());
+}
 
 struct pt_committer {
 	struct pt_store		*store;
@@ -40,23 +54,27 @@ run_batch(struct pt_committer *c, struct job *jobs)
 
 	if ((rc = pt_txn_begin(c->store, NULL, PT_TXN_WRITE, &txn)) != PT_OK) {
 		for (j = jobs; j; j = j->next)
-			j->rc = rc;
+			job_failed(j, rc);
 		return;
 	}
 	for (j = jobs; j; j = j->next) {
 		n++;
-		if ((j->rc = pt_txn_begin(c->store, txn, PT_TXN_WRITE,
-		    &child)) != PT_OK)
+		if ((rc = pt_txn_begin(c->store, txn, PT_TXN_WRITE,
+		    &child)) != PT_OK) {
+			job_failed(j, rc);
 			continue;
-		if ((j->rc = j->fn(child, j->arg)) == PT_OK)
-			j->rc = pt_txn_commit(child);
+		}
+		if ((rc = j->fn(child, j->arg)) == PT_OK)
+			rc = pt_txn_commit(child);
 		else
 			pt_txn_abort(child);
+		if (rc != PT_OK)
+			job_failed(j, rc);
 	}
 	rc = pt_txn_commit(txn);
 	for (j = jobs; j; j = j->next)
-		if (j->rc == PT_OK)
-			j->rc = rc;
+		if (j->rc == PT_OK && rc != PT_OK)
+			job_failed(j, rc);
 	c->stats.batches++;
 	c->stats.jobs += n;
 	if (n > c->stats.largest)
@@ -154,6 +172,8 @@ pt_committer_run(struct pt_committer *c, pt_write_fn fn, void *arg)
 	while (!j.done)
 		pthread_cond_wait(&c->finished, &c->mu);
 	pthread_mutex_unlock(&c->mu);
+	if (j.rc != PT_OK)
+		pt_store_set_errstr(j.err);
 	return j.rc;
 }
 

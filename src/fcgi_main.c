@@ -45,6 +45,7 @@ usage(FILE *f)
 "or as a plain CGI program; it serves\n"
 "  POST <mount>/receive/<endpoint_id>   ingest a webhook\n"
 "  GET  <mount>/healthz                 200 when the store opens\n"
+"  <mount>/admin/api/..., /admin/, /metrics   admin API, console, metrics\n"
 "\n"
 "Environment:\n"
 "  PORTER_DB          the LMDB directory (required; created 0700)\n"
@@ -54,6 +55,9 @@ usage(FILE *f)
 "  PORTER_THREADS     requests served at once by this process (default 8);\n"
 "                     with more than 1 their writes share durable commits\n"
 "                     (group commit)\n"
+"  PORTER_GROUP_COMMIT 0: one write transaction (and fsync) per request\n"
+"  PORTER_METRICS_AUTH token (default) or loopback: who may read /metrics\n"
+"  PORTER_CONSOLE_DIR the web console's files\n"
 "  PORTER_SECCOMP     0: run without the seccomp filter (on by default when\n"
 "                     built with it; see porter.fcgi(8))\n"
 "Configure sources with porterctl(1); see porter.fcgi(8).\n");

@@ -143,7 +143,12 @@ enum pt_err	pt_cursor_get(struct pt_cursor *, struct pt_val *k,
 		    struct pt_val *v);
 enum pt_err	pt_cursor_del(struct pt_cursor *);
 
-/* Last engine error text, for logs ("MDB_MAP_FULL: ..."). */
+/*
+ * Last engine error text of the calling thread, for logs ("MDB_MAP_FULL:
+ * ...").  pt_store_set_errstr sets it: the group committer hands a job's
+ * error text from its own thread to the thread waiting for the job.
+ */
 const char	*pt_store_errstr(void);
+void		 pt_store_set_errstr(const char *);
 
 #endif

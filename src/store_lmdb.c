@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -76,6 +77,33 @@ const char *
 pt_store_errstr(void)
 {
 	return last_err;
+}
+
+void
+pt_store_set_errstr(const char *text)
+{
+	snprintf(last_err, sizeof(last_err), "%s", text ? text : "");
+}
+
+/*
+ * Below this much free space an EIO from a commit is taken for a full
+ * file system (a write can be up to a 16 MiB body and its indexes).
+ */
+#define PT_FULL_SLACK	(16ULL << 20)
+
+/*
+ * Is the file system holding "s" (almost) full?
+ * NOTE: fstatfs is in the seccomp allow-list (sandbox.c).
+ */
+static int
+fs_full(struct pt_store *s)
+{
+	struct statvfs sv;
+	int fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &sv) != 0)
+		return 0;
+	return (unsigned long long)sv.f_bavail * sv.f_frsize < PT_FULL_SLACK;
 }
 
 const char *
@@ -344,12 +372,24 @@ enum pt_err
 pt_txn_commit(struct pt_txn *t)
 {
 	enum pt_err rc;
+	int lrc;
 
 	if (t->failed) {
 		rc = t->fail_rc;
 		mdb_txn_abort(t->txn);
-	} else
-		rc = map_rc(mdb_txn_commit(t->txn), "mdb_txn_commit");
+	} else {
+		lrc = mdb_txn_commit(t->txn);
+		/*
+		 * A full file system comes back as ENOSPC, or as EIO when
+		 * pwrite(2) wrote only part of the pages (LMDB's
+		 * mdb_page_flush: "short write, filesystem full?").  Found by
+		 * tests/e2e/test_faults.py on a small tmpfs: such commits were
+		 * answered 500, not the retryable 503 store_full.
+		 */
+		if (lrc == EIO && t->write && fs_full(t->store))
+			lrc = ENOSPC;
+		rc = map_rc(lrc, "mdb_txn_commit");
+	}
 	pt_free(t);
 	return rc;
 }

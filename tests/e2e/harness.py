@@ -16,6 +16,15 @@ the config is $top_srcdir/lighttpd.conf.example.  When those variables are
 unset (running a test by hand) both default to the source tree this file
 lives in.  Set PORTER_E2E_KEEP=1 to keep the temporary directories.
 
+PORTER_E2E_VALGRIND=1 runs every responder this harness starts (lighttpd's
+FastCGI processes, plain CGI runs, spawn-fcgi) under valgrind's memcheck,
+through a wrapper script, with one log per process in
+$PORTER_E2E_VALGRIND_DIR (default: a temporary directory).  Tap.done()
+then stops everything still running and adds one test case per test
+program: no memcheck error and no definite leak in any responder.  The
+seccomp filter is off under valgrind (PORTER_SECCOMP=0): valgrind makes
+system calls of its own that the filter does not allow.
+
 Every wait is bounded; Server and FcgiSpawn stop what they started (by pid
 and process group) on close(), at exit and on SIGTERM/SIGALRM.
 """
@@ -44,6 +53,7 @@ PORTERCTL = os.path.join(TOP_BUILDDIR, "src", "porterctl")
 LIGHTTPD_CONF = os.path.join(TOP_SRCDIR, "lighttpd.conf.example")
 
 KEEP = os.environ.get("PORTER_E2E_KEEP") == "1"
+VALGRIND = os.environ.get("PORTER_E2E_VALGRIND") == "1"
 CMD_TIMEOUT = 30        # seconds, any porterctl / CGI run
 HTTP_TIMEOUT = 15       # seconds, any HTTP exchange
 START_TIMEOUT = 15      # seconds, lighttpd until healthz answers
@@ -81,6 +91,112 @@ for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
 def which(name):
     return shutil.which(name, path=os.environ.get("PATH", "") +
                         ":/usr/sbin:/sbin:/usr/local/sbin")
+
+
+# ---------------------------------------------------------------- valgrind
+
+_vg = {"dir": None, "wrapper": None}
+
+
+def valgrind_dir():
+    """Where the responders' valgrind logs go (made on first use)."""
+    if _vg["dir"] is None:
+        d = os.environ.get("PORTER_E2E_VALGRIND_DIR")
+        if d:
+            os.makedirs(d, exist_ok=True)
+        else:
+            d = tempfile.mkdtemp(prefix="porter-vg-")
+        _vg["dir"] = d
+    return _vg["dir"]
+
+
+def responder():
+    """The responder to run: porter.fcgi, or with PORTER_E2E_VALGRIND=1 a
+    script that execs it under valgrind (the FastCGI socket, stdin and the
+    environment pass through unchanged)."""
+    if not VALGRIND:
+        return PORTER_FCGI
+    if _vg["wrapper"] is None:
+        vg = which("valgrind")
+        if vg is None:
+            bail_out("PORTER_E2E_VALGRIND=1 but valgrind is not installed")
+        d = valgrind_dir()
+        fn = os.path.join(d, "porter.fcgi-valgrind")
+        with open(fn, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "# made by tests/e2e/harness.py (PORTER_E2E_VALGRIND=1)\n"
+                    "PORTER_SECCOMP=0; export PORTER_SECCOMP\n"
+                    "exec %s --error-exitcode=99 --leak-check=full "
+                    "--errors-for-leak-kinds=definite "
+                    "--show-leak-kinds=definite --num-callers=30 "
+                    "--log-file=%s/vg.%%p.log %s \"$@\"\n"
+                    % (vg, d, PORTER_FCGI))
+        os.chmod(fn, 0o755)
+        _vg["wrapper"] = fn
+    return _vg["wrapper"]
+
+
+def _vg_logs():
+    d = _vg["dir"]
+    if d is None:
+        return []
+    return sorted(os.path.join(d, f) for f in os.listdir(d)
+                  if f.startswith("vg.") and f.endswith(".log"))
+
+
+def _vg_done(text):
+    return "ERROR SUMMARY:" in text
+
+
+def _vg_read(log):
+    try:
+        with open(log, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _vg_wait(timeout=20):
+    """Give responders under valgrind time to finish their leak check
+    (written at exit): wait until every log whose process is still alive
+    has its "ERROR SUMMARY", at most "timeout" seconds."""
+    if not VALGRIND:
+        return
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        busy = False
+        for log in _vg_logs():
+            pid = os.path.basename(log)[3:-4]
+            if _vg_done(_vg_read(log)) or not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    state = f.read().rpartition(")")[2].split()[0]
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    ours = b"porter.fcgi" in f.read()
+            except (OSError, IndexError):
+                continue
+            if ours and state != "Z":
+                busy = True
+                break
+        if not busy:
+            return
+        time.sleep(0.2)
+
+
+def valgrind_errors():
+    """([excerpt of each log that reports errors], number of logs).  A
+    log with no "ERROR SUMMARY" is a process killed before it could write
+    one (SIGKILL): not an error by itself."""
+    errors = []
+    logs = _vg_logs()
+    for log in logs:
+        text = _vg_read(log)
+        for line in text.splitlines():
+            if "ERROR SUMMARY:" in line and " 0 errors" not in line:
+                errors.append("%s:\n%s" % (log, text[-8000:]))
+                break
+    return errors, len(logs)
 
 
 # --------------------------------------------------------------------- TAP
@@ -138,6 +254,20 @@ class Tap:
                     traceback.format_exc())
 
     def done(self):
+        if VALGRIND:
+            _close_all()
+            errors, nlogs = valgrind_errors()
+            partial = sum(1 for log in _vg_logs()
+                          if not _vg_done(_vg_read(log)))
+            if partial:
+                self.diag("valgrind: %d log%s without a summary (a fork "
+                          "that exec'd a workflow handler, or a process "
+                          "killed)" % (partial, "" if partial == 1 else "s"))
+            self.diag("valgrind logs: %s" % valgrind_dir())
+            self.ok(nlogs > 0 and not errors,
+                    "valgrind: no memcheck error or definite leak in %d "
+                    "responder process%s" % (nlogs, "" if nlogs == 1 else
+                                             "es"), *errors)
         self._emit("1..%d" % self.n)
         return 1 if self.failed else 0
 
@@ -322,6 +452,8 @@ def _stop(proc, name, grace=5):
         except (ProcessLookupError, PermissionError):
             break
         time.sleep(0.2)
+        if sig == signal.SIGTERM:
+            _vg_wait()
     if proc.poll() is None:
         proc.kill()
         proc.wait(timeout=grace)
@@ -341,7 +473,7 @@ class Server(Workdir):
         Workdir.__init__(self)
         self.mount = mount
         self.max_procs = max_procs
-        self.fcgi = fcgi or PORTER_FCGI
+        self.fcgi = fcgi or responder()
         self.extra_env = env or {}
         self.conf = conf or LIGHTTPD_CONF
         self.port = None
@@ -406,6 +538,15 @@ class Server(Workdir):
             self.proc = None
         raise RuntimeError("lighttpd did not answer %s on port %s:\n%s" %
                            (self.url("/healthz"), self.port, last))
+
+    def restart(self, env=None):
+        """Stop lighttpd and its responders and start it again on the same
+        store (on a new port), with "env" added to the extra environment:
+        what an operator does after changing the responders' settings."""
+        _stop(self.proc, "lighttpd")
+        self.proc = None
+        self.extra_env.update(env or {})
+        return self.start()
 
     def tail(self, n=30):
         """Last lines of the error log and lighttpd's own output."""
@@ -575,7 +716,7 @@ def run_cgi(env, body=b"", program=None, timeout=CMD_TIMEOUT):
     """Execute porter.fcgi (or "program") as a CGI program with "env" and
     "body" on stdin (a pipe, so libfcgi takes the CGI path).  Returns
     (Response, rc, stderr)."""
-    p = subprocess.run([program or PORTER_FCGI], input=body, env=env,
+    p = subprocess.run([program or responder()], input=body, env=env,
                        capture_output=True, timeout=timeout)
     return (parse_cgi_output(p.stdout), p.returncode,
             p.stderr.decode("utf-8", "replace"))
@@ -589,7 +730,7 @@ class FcgiSpawn:
 
     def __init__(self, db, program=None):
         self.db = db
-        self.program = program or PORTER_FCGI
+        self.program = program or responder()
         self.proc = None
         self.port = None
         _live.append(self)

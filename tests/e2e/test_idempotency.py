@@ -6,7 +6,10 @@
    FastCGI processes (each with several threads and group commit): exactly
    200 executions and 800 "idempotent" logs, verified from the store.
 2. Crash: the same under load while FastCGI workers are killed with
-   SIGKILL again and again (lighttpd restarts them).  Clients retry what was
+   SIGKILL again and again (lighttpd restarts them).  Each of the 4
+   processes runs PORTER_THREADS=4 serving threads sharing group commits
+   (checked in /proc), so a kill takes down several requests in the same
+   batch.  Clients retry what was
    not answered 2xx, as webhook senders do.  Afterwards every event that was
    answered 2xx is in the log, no key executed twice, and porterctl check
    finds the store consistent.
@@ -32,6 +35,7 @@ COPIES = 5
 CLIENTS = 4
 CONNS = 8
 CRASH_SECONDS = 8
+CRASH_THREADS = 4       # PORTER_THREADS of each responder in the crash test
 
 
 def config():
@@ -148,6 +152,14 @@ def workers(lighttpd_pid):
     return [int(p) for p in r.stdout.split()]
 
 
+def threads_of(pid):
+    """Threads of process "pid" (0 when it is gone)."""
+    try:
+        return len(os.listdir("/proc/%d/task" % pid))
+    except OSError:
+        return 0
+
+
 def concurrency(t):
     with h.Server(mount="/", max_procs=4) as srv:
         rc, out, err = srv.apply(config())
@@ -182,9 +194,17 @@ def concurrency(t):
 
 
 def crash(t):
-    with h.Server(mount="/", max_procs=4) as srv:
+    env = {"PORTER_THREADS": str(CRASH_THREADS)}
+    with h.Server(mount="/", max_procs=4, env=env) as srv:
         rc, out, err = srv.apply(config())
         ep = srv.sources()[("orders", "production")]
+        # Serving threads + the committer, once each worker is up.
+        pids = workers(srv.proc.pid)
+        nthreads = [threads_of(p) for p in pids]
+        t.ok(len(pids) == 4 and all(n >= CRASH_THREADS + 1
+                                    for n in nthreads),
+             "4 responders with %d serving threads and a committer each "
+             "(threads: %s)" % (CRASH_THREADS, nthreads))
         keys = ["crash-%03d" % i for i in range(100)]
         stop = threading.Event()
         kills = [0]

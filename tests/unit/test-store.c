@@ -6,9 +6,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "commit.h"
 #include "store.h"
 #include "tap.h"
 #include "testutil.h"
+
+/* A group-commit job: one 4000-byte value under key *(int *)arg. */
+static enum pt_err
+put_big(struct pt_txn *t, void *arg)
+{
+	char key[16], val[4000];
+	int n;
+
+	memset(val, 'v', sizeof(val));
+	n = snprintf(key, sizeof(key), "g%06d", *(int *)arg);
+	return pt_put(t, PT_T_AUX, key, (size_t)n, val, sizeof(val), 0);
+}
 
 int
 main(void)
@@ -164,6 +177,30 @@ main(void)
 		ok(pt_get(t, PT_T_AUX, "000000", 6, &v) == PT_OK &&
 		    v.len == sizeof(val), "data before the full write survives");
 		pt_txn_abort(t);
+	}
+	pt_store_close(s);
+
+	/*
+	 * Map full through the group committer: the waiting thread gets the
+	 * committer thread's error text (it used to get an empty one, and
+	 * logged "503 store_full ... (recording the event: )").
+	 */
+	snprintf(sub, sizeof(sub), "%s/tiny-group", dir);
+	s = tu_store(sub, 256 * 1024);
+	{
+		struct pt_committer *gc = NULL;
+
+		ok(pt_committer_start(s, 8, &gc) == PT_OK, "committer starts");
+		pt_store_set_errstr("");	/* not the text of the test above */
+		rc = PT_OK;
+		for (i = 0; i < 1000 && rc == PT_OK; i++)
+			rc = pt_committer_run(gc, put_big, &i);
+		is_int(rc, PT_EFULL, "group commit on a small map: EFULL "
+		    "(after %d jobs)", i);
+		ok(strstr(pt_store_errstr(), "MDB_MAP_FULL") != NULL,
+		    "  ... and this thread has the engine's error text: %s",
+		    pt_store_errstr());
+		pt_committer_stop(gc);
 	}
 	pt_store_close(s);
 

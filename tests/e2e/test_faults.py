@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""test_faults.py - a full store under load, through a real lighttpd (TAP).
+
+1. Map full: the responders run with a 1 MiB LMDB map (PORTER_MAP_SIZE),
+   several processes with several threads each (group commit), and signed
+   (production, verify on) and unsigned (development, verify off) events,
+   plus some with a wrong signature, arrive from 12 connections at once
+   until the map fills.  Every answer is 2xx (401 for a wrong signature) or
+   503 store_full with Retry-After and a JSON body, each 503 has its line in
+   the error log, healthz and new requests are still answered, every event
+   answered 2xx is in the log and nothing answered 503 is, and porterctl
+   check is clean.  Then the documented recovery: raise PORTER_MAP_SIZE and
+   restart the server.  The senders retry everything: what was refused
+   runs now, what was accepted is an idempotent replay of its first event,
+   every event's workflow run exists exactly once, and the store is
+   consistent.
+2. Disk full (ENOSPC): the same with a large map on a 1.5 MiB tmpfs; the
+   recovery is freeing space (the tmpfs grows), with no restart.  It needs
+   mount(2) (root); without it the case is skipped and says why.
+"""
+
+import concurrent.futures
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h                                     # noqa: E402
+
+SECRET = "faults-secret-1"
+EVENTS = 700            # enough to fill 1 MiB several times over
+PARALLEL = 12           # connections at once
+PAD = 400               # bytes of padding per body
+
+
+def config():
+    def env(verify):
+        e = {"verify": verify, "event_type_path": "body.type",
+             "idempotency": {"enabled": True, "key_path": "body.event_id"},
+             "mappings": [{"event_type": "task.assigned",
+                           "action": "workflows_trigger",
+                           "params": {"key": "task-assigned",
+                                      "recipients": "data.assigned_to",
+                                      "data": "data"}}]}
+        if verify:
+            e["signing_keys"] = [{"secret": SECRET}]
+        return e
+    return {"sources": [{"key": "tasks", "type": "custom", "environments": {
+        "production": env(True), "development": env(False)}}]}
+
+
+def body_for(key):
+    return json.dumps({"type": "task.assigned", "event_id": key,
+                       "data": {"task_id": key, "assigned_to": "u-" + key,
+                                "pad": "x" * PAD}}).encode()
+
+
+def jobs():
+    """[(key, environment, signature)]: even keys signed to production,
+    odd ones unsigned to development, every 10th a wrong signature."""
+    out = []
+    for i in range(EVENTS):
+        key = "k-%04d" % i
+        if i % 10 == 9:
+            out.append(("bad-%04d" % i, "production", "0" * 64))
+        elif i % 2 == 0:
+            out.append((key, "production", h.sign(SECRET, body_for(key))))
+        else:
+            out.append((key, "development", None))
+    return out
+
+
+def send(srv, eps, job):
+    key, env, sig = job
+    hdrs = {"X-Knock-Signature": sig} if sig else {}
+    try:
+        return srv.post(srv.url("/receive/" + eps[("tasks", env)]),
+                        body_for(key), hdrs)
+    except OSError as e:
+        return h.Response(0, {}, str(e).encode())
+
+
+def send_all(srv, eps, todo):
+    """Send "todo" over PARALLEL connections; {key: Response}."""
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
+        res = pool.map(lambda j: (j[0], send(srv, eps, j)), todo)
+        return dict(res)
+
+
+def retry_after_ok(r):
+    v = r.headers.get("retry-after", "")
+    return v.isdigit() and int(v) > 0
+
+
+def error_log_count(srv, needle):
+    """Lines with "needle" in the server's logs: the responders' standard
+    error is lighttpd's (lighttpd.out under -D, the error log otherwise)."""
+    n = 0
+    for fn in (srv.errorlog, srv.path("log", "lighttpd.out")):
+        try:
+            with open(fn, errors="replace") as f:
+                n += sum(1 for line in f if needle in line)
+        except OSError:
+            pass
+    return n
+
+
+def fill(t, srv, label):
+    """Phase 1: load until full.  Returns ({key: Response}, todo)."""
+    rc, out, err = srv.apply(config())
+    t.eq(rc, 0, "%s: config applies" % label, err)
+    eps = srv.sources()
+    todo = jobs()
+    started = time.time()
+    res = send_all(srv, eps, todo)
+    t.diag("%s: %d requests in %.1f s" % (label, len(res),
+                                          time.time() - started))
+    good = [k for k, _, sig in todo if not k.startswith("bad-")]
+    bad = [k for k, _, sig in todo if k.startswith("bad-")]
+    count = {}
+    for k, r in res.items():
+        count[r.status] = count.get(r.status, 0) + 1
+    t.diag("%s: answers %s" % (label, sorted(count.items())))
+    odd = {k: r for k, r in res.items() if r.status not in (
+        (200, 503) if not k.startswith("bad-") else (401, 503))}
+    t.eq(odd, {}, "%s: every answer is 2xx (401 for a wrong signature) or "
+         "503" % label, srv.tail())
+    n200 = sum(1 for k in good if res[k].status == 200)
+    n503 = sum(1 for r in res.values() if r.status == 503)
+    t.ok(n200 > 0 and n503 > 0, "%s: the store filled mid-load (%d "
+         "accepted, %d refused)" % (label, n200, n503))
+    full = [r for r in res.values() if r.status == 503]
+    t.ok(all(retry_after_ok(r) for r in full),
+         "%s: every 503 has a Retry-After" % label,
+         [r for r in full if not retry_after_ok(r)][:3])
+    t.ok(all(r.error_code() == "store_full" and
+             isinstance(r.json.get("message"), str) for r in full),
+         "%s: every 503 is JSON {error: store_full, message}" % label,
+         [r for r in full if r.error_code() != "store_full"][:3])
+    t.ok(all((r.headers.get("content-type") or "").startswith(
+        "application/json") for r in full),
+         "%s: ... with Content-Type application/json" % label)
+    nlog = error_log_count(srv, "503 store_full")
+    t.eq(nlog, n503, "%s: one error-log line per 503" % label,
+         srv.tail(5))
+    # The responders keep serving.
+    r = srv.get(srv.url("/healthz"))
+    t.eq(r.status, 200, "%s: healthz 200 with the store full" % label, r)
+    began = time.time()
+    more = send_all(srv, eps, [(k + "-more", e, None) for k, e, s in
+                               todo[:20] if e == "development"])
+    t.ok(all(r.status in (200, 503) for r in more.values()) and
+         time.time() - began < 10,
+         "%s: new requests are still answered (%s)" % (
+             label, sorted({r.status for r in more.values()})))
+    # Every event answered 2xx is in the log; nothing answered 503 is.
+    logs = srv.logs("--limit", "100000")
+    ids = {rec["id"] for rec in logs}
+    answered = {r.json.get("id") for r in res.values() if r.status == 200}
+    t.eq(answered - ids, set(), "%s: every event answered 2xx is in the "
+         "log" % label)
+    keys_logged = {(rec.get("idempotency") or {}).get("key") for rec in logs}
+    refused = {k for k in good if res[k].status == 503}
+    t.eq(refused & keys_logged, set(), "%s: nothing answered 503 was kept"
+         % label)
+    rejected = [rec for rec in logs if rec.get("status") == "rejected"]
+    t.eq(len(rejected), sum(1 for k in bad if res[k].status == 401),
+         "%s: each 401 logged as rejected" % label)
+    rc, out, err = srv.porterctl("check")
+    t.eq(rc, 0, "%s: porterctl check with the store full: consistent" %
+         label, out, err)
+    return res, todo, eps
+
+
+def recover(t, srv, label, res, todo, eps):
+    """Phase 2: the senders retry everything after the operator's fix."""
+    good = [j for j in todo if not j[0].startswith("bad-")]
+    first = {k: r.json.get("id") for k, r in res.items() if r.status == 200}
+    again = send_all(srv, eps, todo)
+    odd = {k: r for k, r in again.items()
+           if r.status != (401 if k.startswith("bad-") else 200)}
+    t.eq(odd, {}, "%s: after recovery every retry is answered (200; 401 "
+         "for a wrong signature)" % label, srv.tail(5))
+    dup = [k for k, _, _ in good if k in first]
+    new = [k for k, _, _ in good if k not in first]
+    t.ok(all(again[k].json.get("idempotent") is True and
+             again[k].json.get("original_event_id") == first[k]
+             for k in dup if again[k].status == 200),
+         "%s: the %d accepted before are idempotent replays of their first "
+         "event" % (label, len(dup)))
+    t.ok(all(again[k].json.get("status") == "accepted" and
+             not again[k].json.get("idempotent")
+             for k in new if again[k].status == 200),
+         "%s: the %d refused before are accepted now" % (label, len(new)))
+    logs = srv.logs("--limit", "100000")
+    executed = {}
+    for rec in logs:
+        if rec.get("status") == "accepted":
+            key = (rec.get("idempotency") or {}).get("key")
+            executed.setdefault(key, []).append(rec["id"])
+    want = {k for k, _, _ in good}
+    t.eq({k for k, v in executed.items() if len(v) > 1}, set(),
+         "%s: no event executed twice" % label)
+    t.eq(want - set(executed), set(), "%s: every event executed" % label)
+    rc, out, err = srv.porterctl("runs", "--json", "--limit", "100000")
+    runs = h.json_lines(out) if rc == 0 else []
+    by_event = {}
+    for run in runs:
+        by_event[run.get("event_id")] = by_event.get(run.get("event_id"),
+                                                     0) + 1
+    exec_ids = {v[0] for k, v in executed.items() if k in want}
+    t.ok(all(by_event.get(i) == 1 for i in exec_ids) and
+         sum(by_event.get(i, 0) for i in exec_ids) == len(want),
+         "%s: exactly one workflow run per event (%d runs for %d events)" %
+         (label, sum(by_event.get(i, 0) for i in exec_ids), len(want)))
+    rc, out, err = srv.porterctl("check")
+    t.eq(rc, 0, "%s: porterctl check after recovery: consistent" % label,
+         out, err)
+
+
+def map_full(t):
+    env = {"PORTER_MAP_SIZE": "1M", "PORTER_THREADS": "4"}
+    with h.Server(mount="/", max_procs=2, env=env) as srv:
+        res, todo, eps = fill(t, srv, "map full")
+        # The documented recovery: a larger PORTER_MAP_SIZE, and a restart.
+        srv.restart({"PORTER_MAP_SIZE": "64M"})
+        recover(t, srv, "map full", res, todo, eps)
+
+
+def disk_full(t):
+    mount = h.which("mount")
+    umount = h.which("umount")
+    srv = h.Server(mount="/", max_procs=2, env={"PORTER_MAP_SIZE": "256M",
+                                                "PORTER_THREADS": "4"})
+    mounted = False
+    try:
+        if os.geteuid() != 0 or mount is None:
+            t.skip("disk full (ENOSPC)", "needs root to mount a tmpfs")
+            return
+        p = subprocess.run([mount, "-t", "tmpfs", "-o", "size=1536k,mode=700",
+                            "porter-e2e", srv.db], capture_output=True,
+                           timeout=10)
+        if p.returncode != 0:
+            t.skip("disk full (ENOSPC)", "cannot mount a tmpfs: %s" %
+                   p.stderr.decode(errors="replace").strip())
+            return
+        mounted = True
+        srv.start()
+        res, todo, eps = fill(t, srv, "disk full")
+        # Recovery: the operator frees space; no restart.
+        p = subprocess.run([mount, "-o", "remount,size=64m", srv.db],
+                           capture_output=True, timeout=10)
+        t.eq(p.returncode, 0, "disk full: the tmpfs grows", p.stderr)
+        recover(t, srv, "disk full", res, todo, eps)
+    finally:
+        h._stop(srv.proc, "lighttpd")
+        srv.proc = None
+        if mounted:
+            subprocess.run([umount, srv.db], capture_output=True, timeout=10)
+        srv.close()
+
+
+def main():
+    t = h.Tap()
+    h.require_binaries()
+    if h.which("lighttpd") is None:
+        h.skip_all("lighttpd not installed")
+    t.run(map_full, t)
+    t.run(disk_full, t)
+    return t.done()
+
+
+if __name__ == "__main__":
+    signal.alarm(240)
+    sys.exit(main())
