@@ -16,6 +16,7 @@ struct job {
 	enum pt_err	 rc;
 	char		 err[256];	/* engine error text when rc != PT_OK */
 	int		 done;
+	pthread_cond_t	 cv;		/* signalled when done */
 	struct job	*next;
 };
 
@@ -36,7 +37,6 @@ struct pt_committer {
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work;		/* a job arrived / stop */
-	pthread_cond_t		 finished;	/* a batch committed */
 	struct job		*head, *tail;	/* waiting jobs */
 	size_t			 max_batch;
 	int			 stop;
@@ -88,6 +88,8 @@ committer(void *arg)
 	struct job *batch, *last, *j;
 	size_t n;
 
+	/* Named for top -H and perf: it is where every write happens. */
+	pthread_setname_np(pthread_self(), "porter-commit");
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (c->head == NULL && !c->stop)
@@ -105,9 +107,12 @@ committer(void *arg)
 		pthread_mutex_unlock(&c->mu);
 		run_batch(c, batch);
 		pthread_mutex_lock(&c->mu);
-		for (j = batch; j; j = j->next)
+		/* Wake only the batch's threads, not every waiter. */
+		for (j = batch; j; j = last) {
+			last = j->next;
 			j->done = 1;
-		pthread_cond_broadcast(&c->finished);
+			pthread_cond_signal(&j->cv);
+		}
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -126,11 +131,9 @@ pt_committer_start(struct pt_store *s, size_t max_batch,
 	c->max_batch = max_batch ? max_batch : 64;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->work, NULL);
-	pthread_cond_init(&c->finished, NULL);
 	if (pthread_create(&c->thread, NULL, committer, c) != 0) {
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->work);
-		pthread_cond_destroy(&c->finished);
 		pt_free(c);
 		return PT_EIO;
 	}
@@ -150,7 +153,6 @@ pt_committer_stop(struct pt_committer *c)
 	pthread_join(c->thread, NULL);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->work);
-	pthread_cond_destroy(&c->finished);
 	pt_free(c);
 }
 
@@ -162,6 +164,7 @@ pt_committer_run(struct pt_committer *c, pt_write_fn fn, void *arg)
 	memset(&j, 0, sizeof(j));
 	j.fn = fn;
 	j.arg = arg;
+	pthread_cond_init(&j.cv, NULL);
 	pthread_mutex_lock(&c->mu);
 	if (c->tail)
 		c->tail->next = &j;
@@ -170,8 +173,9 @@ pt_committer_run(struct pt_committer *c, pt_write_fn fn, void *arg)
 	c->tail = &j;
 	pthread_cond_signal(&c->work);
 	while (!j.done)
-		pthread_cond_wait(&c->finished, &c->mu);
+		pthread_cond_wait(&j.cv, &c->mu);
 	pthread_mutex_unlock(&c->mu);
+	pthread_cond_destroy(&j.cv);
 	if (j.rc != PT_OK)
 		pt_store_set_errstr(j.err);
 	return j.rc;

@@ -52,7 +52,7 @@ usage(FILE *f)
 "  PORTER_MAP_SIZE    largest store size, e.g. 4G (default 4G)\n"
 "  PORTER_MOUNT       URL prefix Porter is mounted under, when the server\n"
 "                     passes no PATH_INFO (e.g. /porter)\n"
-"  PORTER_THREADS     requests served at once by this process (default 8);\n"
+"  PORTER_THREADS     requests served at once by this process (default 32);\n"
 "                     with more than 1 their writes share durable commits\n"
 "                     (group commit)\n"
 "  PORTER_GROUP_COMMIT 0: one write transaction (and fsync) per request\n"
@@ -299,7 +299,7 @@ write_stdout(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-/* PORTER_THREADS: 1 to MAX_THREADS, default 8. */
+/* PORTER_THREADS: 1 to MAX_THREADS, default 32. */
 static int
 thread_count(void)
 {
@@ -307,7 +307,7 @@ thread_count(void)
 	long n;
 
 	if (s == NULL || *s == '\0')
-		return 8;
+		return 32;
 	n = strtol(s, NULL, 10);
 	if (n < 1)
 		return 1;
