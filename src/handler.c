@@ -1292,8 +1292,16 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 			    err);
 			goto out;
 		}
+		/*
+		 * A delete takes no body.  lighttpd's FastCGI passes
+		 * CONTENT_LENGTH=0 for a request that came with none, so
+		 * "0" counts as no body too: else a bare DELETE (no body,
+		 * no Content-Type, as curl -X DELETE sends it) was refused
+		 * 415 behind lighttpd.
+		 */
 		bodiless = !pt_retl_needs_body(&retl) &&
-		    req->content_length == NULL;
+		    (req->content_length == NULL ||
+		    strcmp(req->content_length, "0") == 0);
 	} else if (strcmp(method, "POST") != 0) {
 		pt_resp_header(resp, "Allow", "POST");
 		status = reject(ctx, req, resp, 405, "method_not_allowed",
