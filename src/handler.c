@@ -56,6 +56,8 @@ struct ingest {
 };
 
 #define LEASE_GRACE_US	(30 * 1000000LL)
+/* Room kept, beyond the handlers' output, for the write recording it. */
+#define HANDLER_ROOM	(64 * 1024)
 #define RECOVER_PER_WRITE	2
 #define PRUNE_PER_WRITE		4
 #define HOUSEKEEP_EVERY		8
@@ -872,6 +874,27 @@ stage_fn(struct pt_txn *txn, void *arg)
 	} else
 		in->ev.status = "no_event_type";
 
+	/*
+	 * Handlers run between this write and the one that records their
+	 * outcome.  Should that second write find the store full, the event
+	 * would stay pending and the sender's retry would run the handlers
+	 * again once the lease ran out: so start them only with room left
+	 * for their output (and a margin), else refuse now, before anything
+	 * has run, with the retryable 503 of a full store.
+	 */
+	if (st->pending) {
+		uint64_t need = HANDLER_ROOM;
+
+		for (i = 0; i < in->nlogs; i++)
+			if (in->logs[i].status == PT_ACT_PENDING)
+				need += 2 * (uint64_t)in->logs[i].job.max_output;
+		if (pt_store_room(pt_txn_store(txn)) < need) {
+			pt_store_set_errstr("too little room left to record "
+			    "workflow handler results");
+			rc = PT_EFULL;
+			goto out;
+		}
+	}
 	rc = PT_ENOMEM;
 	if (st->pending) {
 		lease += now + LEASE_GRACE_US;

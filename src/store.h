@@ -95,6 +95,11 @@ struct pt_store_stat {
 	unsigned	max_readers;
 };
 enum pt_err	pt_store_stat(struct pt_store *, struct pt_store_stat *);
+/*
+ * Bytes the store can still grow by, as of the last commit (free pages
+ * inside the file not counted: a lower bound).  Cheap: no transaction.
+ */
+uint64_t	pt_store_room(struct pt_store *);
 
 /*
  * Transactions.  "parent" (write only; may be NULL) makes a nested

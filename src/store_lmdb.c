@@ -311,6 +311,19 @@ pt_store_set_durability(struct pt_store *s, enum pt_durability d)
 	s->durability = d;
 }
 
+uint64_t
+pt_store_room(struct pt_store *s)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	uint64_t used;
+
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
+		return UINT64_MAX;
+	used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	return info.me_mapsize > used ? info.me_mapsize - used : 0;
+}
+
 enum pt_err
 pt_store_stat(struct pt_store *s, struct pt_store_stat *st)
 {

@@ -6,6 +6,7 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "data.h"
@@ -443,6 +444,54 @@ main(void)
 
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
+
+	/*
+	 * A nearly full store: an event whose handlers' output might not fit
+	 * is refused before they run (else the write recording their outcome
+	 * could fail and a retry would run them twice); others still go in.
+	 */
+	{
+		char pad[4001];
+		int n = 0;
+
+		memset(pad, 'x', sizeof(pad) - 1);
+		pad[sizeof(pad) - 1] = '\0';
+		remove(stdin_file);
+		snprintf(path, sizeof(path), "%s/small", dir);
+		s = tu_store(path, 512 * 1024);
+		err = tu_apply(s, config_text);
+		ok(err == NULL, "small store: config applies (%s)",
+		    err ? err : "");
+		pt_ctx_init(&ctx, s);
+		ctx.now = clock_fn;
+		ctx.log = quiet;
+		while (pt_store_room(s) >= 150 * 1024 && n < 1000) {
+			snprintf(body, sizeof(body), "{\"type\":\"filler\","
+			    "\"id\":\"f-%d\",\"pad\":\"%.900s\"}", n++, pad);
+			post(&ctx, body, &r);
+			pt_json_put(r.body);
+			if (r.status != 200)
+				break;
+		}
+		ok(pt_store_room(s) < 150 * 1024 && r.status == 200,
+		    "store filled to %llu bytes of room with %d events",
+		    (unsigned long long)pt_store_room(s), n);
+		post(&ctx, "{\"type\":\"handler.ok\",\"id\":\"tight\","
+		    "\"data\":{\"user\":\"u1\"}}", &r);
+		ok(r.status == 503 && strcmp(jstr(r.body, "error"),
+		    "store_full") == 0 && r.retry_after[0] != '\0',
+		    "handler event with too little room: 503 store_full, "
+		    "Retry-After %s", r.retry_after);
+		pt_json_put(r.body);
+		ok(access(stdin_file, F_OK) != 0, "  ... its handler did not "
+		    "run");
+		post(&ctx, "{\"type\":\"filler\",\"id\":\"after\"}", &r);
+		is_int(r.status, 200, "  ... an event without handlers still "
+		    "goes in");
+		pt_json_put(r.body);
+		pt_ctx_free(&ctx);
+		pt_store_close(s);
+	}
 	tu_rmdir(dir);
 	return tap_done();
 }
