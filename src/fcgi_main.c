@@ -349,6 +349,14 @@ worker(void *arg)
 		serve(&ctx, &w->store, r.envp, read_fcgi, &src, write_fcgi,
 		    r.out);
 		FCGX_Finish_r(&r);
+		/* Another process grew the store: restart to map it all. */
+		if (w->store != NULL && pt_store_resized(w->store) &&
+		    !stop_after) {
+			fprintf(stderr, "porter[%ld]: the store was grown by "
+			    "another process; restarting\n", (long)getpid());
+			stop_after = 1;
+			FCGX_ShutdownPending();
+		}
 		busy(-1);
 		pt_idle(&ctx);
 	}
@@ -376,6 +384,8 @@ serve_threads(struct pt_store *store, int n)
 		pt_committer_stop(c);
 		return 1;
 	}
+	if (c != NULL || n > 1)
+		pt_store_set_threaded(store);
 	for (i = 0; i < n; i++) {
 		w[i].store = store;
 		w[i].committer = c;

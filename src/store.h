@@ -100,6 +100,14 @@ enum pt_err	pt_store_stat(struct pt_store *, struct pt_store_stat *);
  * inside the file not counted: a lower bound).  Cheap: no transaction.
  */
 uint64_t	pt_store_room(struct pt_store *);
+/*
+ * Several threads use the store: when another process has grown the map
+ * beyond this one's, transactions then fail (PT_EFULL) and
+ * pt_store_resized() turns true, for the caller to restart the process
+ * (LMDB can only remap with no transaction open in the process).
+ */
+void		pt_store_set_threaded(struct pt_store *);
+int		pt_store_resized(struct pt_store *);
 
 /*
  * Transactions.  "parent" (write only; may be NULL) makes a nested

@@ -31,6 +31,8 @@ struct pt_store {
 	int			 have[PT_T__MAX];	/* dbi exists */
 	int			 read_only;
 	enum pt_durability	 durability;
+	int			 threaded;	/* several threads use it */
+	int			 resized;	/* another process grew the map */
 };
 
 struct pt_txn {
@@ -311,6 +313,18 @@ pt_store_set_durability(struct pt_store *s, enum pt_durability d)
 	s->durability = d;
 }
 
+void
+pt_store_set_threaded(struct pt_store *s)
+{
+	__atomic_store_n(&s->threaded, 1, __ATOMIC_RELAXED);
+}
+
+int
+pt_store_resized(struct pt_store *s)
+{
+	return __atomic_load_n(&s->resized, __ATOMIC_RELAXED);
+}
+
 uint64_t
 pt_store_room(struct pt_store *s)
 {
@@ -366,10 +380,23 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 	for (tries = 0; tries < 2; tries++) {
 		rc = mdb_txn_begin(s->env, parent ? parent->txn : NULL,
 		    t->write ? 0 : MDB_RDONLY, &t->txn);
-		/* Another process grew the map: adopt its size and retry. */
-		if (rc == MDB_MAP_RESIZED && parent == NULL) {
+		/*
+		 * Another process grew the map.  Adopting its size is only
+		 * allowed with no transaction open in this process: alone,
+		 * do it and retry; with other threads, refuse (a retryable
+		 * 503) and let the caller restart the process.
+		 */
+		if (rc == MDB_MAP_RESIZED && parent == NULL &&
+		    !__atomic_load_n(&s->threaded, __ATOMIC_RELAXED)) {
 			mdb_env_set_mapsize(s->env, 0);
 			continue;
+		}
+		if (rc == MDB_MAP_RESIZED) {
+			__atomic_store_n(&s->resized, 1, __ATOMIC_RELAXED);
+			pt_free(t);
+			pt_store_set_errstr("another process grew the store: "
+			    "this one restarts to map it");
+			return PT_EFULL;
 		}
 		break;
 	}

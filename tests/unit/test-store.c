@@ -5,6 +5,8 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "commit.h"
 #include "store.h"
@@ -203,6 +205,55 @@ main(void)
 		pt_committer_stop(gc);
 	}
 	pt_store_close(s);
+
+	/*
+	 * Another process grows the map past this one's: alone, a process
+	 * adopts the new size; with threads, it refuses and asks to restart.
+	 */
+	{
+		int threaded;
+
+		for (threaded = 0; threaded < 2; threaded++) {
+			pid_t pid;
+			int wst;
+
+			snprintf(sub, sizeof(sub), "%s/grow%d", dir, threaded);
+			s = tu_store(sub, 256 * 1024);
+			if (threaded)
+				pt_store_set_threaded(s);
+			if ((pid = fork()) == 0) {
+				struct pt_store *big = tu_store(sub, 4 << 20);
+				enum pt_err wrc = PT_OK;
+
+				for (i = 0; i < 200 && wrc == PT_OK; i++)
+					if ((wrc = pt_txn_begin(big, NULL,
+					    PT_TXN_WRITE, &t)) == PT_OK &&
+					    (wrc = put_big(t, &i)) == PT_OK)
+						wrc = pt_txn_commit(t);
+				pt_store_close(big);
+				_exit(wrc == PT_OK ? 0 : 1);
+			}
+			waitpid(pid, &wst, 0);
+			ok(WIFEXITED(wst) && WEXITSTATUS(wst) == 0,
+			    "%s: another process wrote 800 KB past a 256 KB "
+			    "map", threaded ? "threaded" : "alone");
+			rc = pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+			if (!threaded) {
+				is_int(rc, PT_OK, "alone: the new size is "
+				    "adopted");
+				if (rc == PT_OK)
+					pt_txn_abort(t);
+				ok(!pt_store_resized(s), "  ... no restart "
+				    "asked");
+			} else {
+				is_int(rc, PT_EFULL, "threaded: EFULL (a "
+				    "retryable 503)");
+				ok(pt_store_resized(s), "  ... and a restart "
+				    "is asked: %s", pt_store_errstr());
+			}
+			pt_store_close(s);
+		}
+	}
 
 	/* A world-writable directory is refused. */
 	snprintf(sub, sizeof(sub), "%s/open", dir);
