@@ -80,7 +80,7 @@ utf8_chars(const char *s, size_t n)
 }
 
 /*
- * An id: a string (or an integer, taken as decimal text) of 1-256
+ * An id: a string (or an integer, taken as decimal text) of 1-256 UTF-8
  * characters without "/", "#" or NUL.  Returns a new JSON string.
  */
 static enum pt_err
@@ -117,6 +117,14 @@ want_id(const pt_json *v, const char *field, struct verr *e, pt_json **out)
 		pt_buf_free(&b);
 		return skip(e, field, "must not contain \"/\", \"#\" or NUL "
 		    "(\"%.40s\")", s);
+	}
+	/*
+	 * JSON bodies only carry UTF-8, but reverse ETL ids come from
+	 * percent-decoded URLs: a record's id must read back as its key.
+	 */
+	if (!pt_utf8_valid(s, n)) {
+		pt_buf_free(&b);
+		return skip(e, field, "is not valid UTF-8");
 	}
 	*out = pt_json_new_str(s, n);
 	pt_buf_free(&b);

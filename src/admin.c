@@ -139,16 +139,21 @@ jtime(int64_t us)
 
 /* ------------------------------------------------------------ requests */
 
-/* Percent-decode "n" bytes ("+" is a space); NULL if malformed or NUL. */
+/*
+ * Percent-decode "n" bytes ("+" is a space); NULL if malformed or NUL, or
+ * out of memory (then *oom is set).
+ */
 static char *
-url_decode(const char *s, size_t n)
+url_decode(const char *s, size_t n, int *oom)
 {
 	char *out, *o;
 	size_t i;
 	int h, l;
 
-	if ((out = o = pt_malloc(n + 1)) == NULL)
+	if ((out = o = pt_malloc(n + 1)) == NULL) {
+		*oom = 1;
 		return NULL;
+	}
 	for (i = 0; i < n; i++) {
 		if (s[i] == '+')
 			*o++ = ' ';
@@ -167,12 +172,16 @@ url_decode(const char *s, size_t n)
 	return out;
 }
 
-/* Split QUERY_STRING into decoded names and values; -1 when malformed. */
+/*
+ * Split QUERY_STRING into decoded names and values; -1 when malformed,
+ * -2 out of memory (a 500, not a 400 that blames the client).
+ */
 static int
 parse_query(struct admin *a)
 {
 	const char *q = a->req->query, *amp, *eq;
 	size_t n;
+	int oom = 0;
 
 	if (q == NULL || *q == '\0')
 		return 0;
@@ -186,14 +195,17 @@ parse_query(struct admin *a)
 				return -1;
 			eq = memchr(q, '=', n);
 			a->pname[a->nparams] = url_decode(q, eq ? (size_t)(eq - q) :
-			    n);
-			a->pval[a->nparams] = eq ? url_decode(eq + 1,
-			    n - (size_t)(eq - q) - 1) : pt_strdup("");
+			    n, &oom);
+			if (eq != NULL)
+				a->pval[a->nparams] = url_decode(eq + 1,
+				    n - (size_t)(eq - q) - 1, &oom);
+			else if ((a->pval[a->nparams] = pt_strdup("")) == NULL)
+				oom = 1;
 			if (a->pname[a->nparams] == NULL ||
 			    a->pval[a->nparams] == NULL) {
 				pt_free(a->pname[a->nparams]);
 				pt_free(a->pval[a->nparams]);
-				return -1;
+				return oom ? -2 : -1;
 			}
 			a->nparams++;
 		}
@@ -1557,17 +1569,24 @@ match(const struct admin *a, const char *pattern)
 	return *p == '\0';
 }
 
-/* Split the path under /admin/api/ into segments; -1 when malformed. */
+/*
+ * Split the path under /admin/api/ into segments; -1 when malformed, -2
+ * out of memory.
+ */
 static int
 split(struct admin *a, const char *sub)
 {
 	char *p, *slash;
 
 	if ((a->segs_buf = pt_strdup(sub)) == NULL)
-		return -1;
+		return -2;
 	for (p = a->segs_buf; ; p = slash + 1) {
-		if (a->nseg == MAX_SEGS || *p == '\0')
-			return -1;	/* too deep, or an empty segment */
+		/*
+		 * Too deep, or an empty segment: at the end ("\0") or inside
+		 * ("/": else "sources//logs" listed the logs of source "").
+		 */
+		if (a->nseg == MAX_SEGS || *p == '\0' || *p == '/')
+			return -1;
 		a->seg[a->nseg++] = p;
 		if ((slash = strchr(p, '/')) == NULL)
 			return 0;
@@ -1581,14 +1600,19 @@ api(struct admin *a, const char *sub)
 	const struct route *r = NULL;
 	char allow[64];
 	size_t i;
+	int rc;
 
 	if (authenticate(a) < 0)
 		return unauthorized(a);
-	if (parse_query(a) < 0)
+	if ((rc = parse_query(a)) == -2)
+		return fail(a, 500, "internal_error", "out of memory");
+	if (rc < 0)
 		return fail(a, 400, "invalid_parameter", "the query string is "
 		    "malformed");
 	allow[0] = '\0';
-	if (*sub != '\0' && split(a, sub) == 0)
+	if (*sub != '\0' && (rc = split(a, sub)) == -2)
+		return fail(a, 500, "internal_error", "out of memory");
+	if (*sub != '\0' && rc == 0)
 		for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 			if (!match(a, routes[i].pattern))
 				continue;

@@ -29,6 +29,7 @@ struct vctx {
 	int			 mode;
 	char			*err;
 	size_t			 errlen;
+	int			 oom;	/* a failure was "out of memory" */
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -40,6 +41,9 @@ fail(struct vctx *v, const char *ptr, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* The message alone: the pointer holds the document's own keys. */
+	if (strcmp(msg, "out of memory") == 0)
+		v->oom = 1;
 	snprintf(v->err, v->errlen, "%s: %s", ptr[0] ? ptr : "/", msg);
 	return -1;
 }
@@ -685,9 +689,11 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 	} else {
 		char serr[300];
 		struct pt_scheme *sch = NULL;
+		enum pt_err src;
 
-		if (pt_scheme_from_json(val, &sch, serr, sizeof(serr)) !=
-		    PT_OK) {
+		if ((src = pt_scheme_from_json(val, &sch, serr,
+		    sizeof(serr))) != PT_OK) {
+			v->oom |= src == PT_ENOMEM;
 			/* serr starts with its own pointer below "sub". */
 			snprintf(v->err, v->errlen, "%s%s", sub, serr);
 			goto out;
@@ -918,9 +924,11 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		char merr[400];
+		enum pt_err mrc;
 
-		if (pt_mapping_compile(pt_json_index(maps, i), &e->mappings[i],
-		    merr, sizeof(merr)) != PT_OK) {
+		if ((mrc = pt_mapping_compile(pt_json_index(maps, i),
+		    &e->mappings[i], merr, sizeof(merr))) != PT_OK) {
+			v->oom |= mrc == PT_ENOMEM;
 			e->nmappings = i + 1;
 			ptr_index(sub2, sizeof(sub2), sub, i);
 			fail(v, sub2, "%s", merr[0] == ':' ? merr + 2 : merr);
@@ -1230,7 +1238,7 @@ enum pt_err
 pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
     struct pt_config **out, char *err, size_t errlen)
 {
-	struct vctx v = { old, mode, err, errlen };
+	struct vctx v = { old, mode, err, errlen, 0 };
 	struct pt_json_iter it = { 0 };
 	struct pt_config *c = NULL;
 	pt_json *val, *sources = NULL, *settings = NULL, *nsettings,
@@ -1306,7 +1314,11 @@ pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
 	c = NULL;
 	rc = PT_OK;
 out:
-	if (rc != PT_OK && strstr(err, "out of memory") != NULL)
+	/*
+	 * Not strstr(err, ...): a key named "out of memory" made an invalid
+	 * document a 500 (fuzz-handler, PUT /admin/api/config).
+	 */
+	if (rc != PT_OK && v.oom)
 		rc = PT_ENOMEM;
 	pt_config_free(c);
 	return rc;

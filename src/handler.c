@@ -648,8 +648,9 @@ pt_recover(struct pt_txn *txn, int64_t now, size_t max, size_t *done)
 	if ((ids = pt_calloc(max, PT_ID_BIN)) == NULL)
 		return PT_ENOMEM;
 
+	/* Not "return": "ids" is ours (leaked when the cursor failed). */
 	if ((rc = pt_cursor_open(txn, PT_T_EV_STATUS, &cur)) != PT_OK)
-		return rc;
+		goto out;
 	for (rc = pt_cursor_seek(cur, prefix, sizeof(prefix), PT_SEEK_GE, &k,
 	    NULL); rc == PT_OK && n < max;
 	    rc = pt_cursor_next(cur, &k, NULL)) {

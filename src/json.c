@@ -942,7 +942,10 @@ pt_json_text(pt_json *j, int flags, size_t *lenp)
 	return s;
 }
 
-/* Bytes a JSON string may hold as they are (json-c escapes the rest too). */
+/*
+ * ASCII bytes a JSON string may hold as they are (json-c escapes the rest
+ * too); bytes >= 0x80 are copied only as whole UTF-8 sequences.
+ */
 static unsigned char raw_ok[256];
 
 static void
@@ -950,26 +953,43 @@ init_raw_ok(void)
 {
 	int c;
 
-	for (c = 0x20; c < 256; c++)
+	for (c = 0x20; c < 0x80; c++)
 		raw_ok[c] = c != '"' && c != '\\';
 }
 
-/* A string literal: runs of plain bytes copied at once. */
+/*
+ * A string literal: runs of plain bytes copied at once.  Strings built
+ * from request bytes (header names, cut messages) need not be UTF-8, and
+ * the output must stay JSON text (RFC 8259 section 8.1): other bytes
+ * become U+FFFD, as pt_buf_add_json_str does.
+ */
 static void
 write_str(struct pt_buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
+	size_t k;
 
 	pt_buf_addc(b, '"');
 	while (p < end) {
 		run = p;
-		while (p < end && raw_ok[*p])
-			p++;
+		for (;;) {
+			if (p < end && raw_ok[*p])
+				p++;
+			else if (p < end && *p >= 0x80 &&
+			    (k = utf8_len(p, (size_t)(end - p))) > 0)
+				p += k;
+			else
+				break;
+		}
 		if (p > run)
 			pt_buf_add(b, run, (size_t)(p - run));
 		if (p == end)
 			break;
-		pt_buf_add_json_esc(b, *p++);
+		if (*p >= 0x80) {
+			pt_buf_add(b, "\\ufffd", 6);
+			p++;
+		} else
+			pt_buf_add_json_esc(b, *p++);
 	}
 	pt_buf_addc(b, '"');
 }

@@ -401,6 +401,56 @@ def retl_seeds():
             "PUT //v1//users//a/\n{}"]
 
 
+def admin_seeds():
+    """Request lines of fuzz-admin: paths, queries, flags ("@N": ids)."""
+    lines = [
+        "whoami", "status", "sources", "sources/open", "sources/open/status",
+        "sources/open/events?environment=prod", "sources/nope",
+        "sources/seg/logs?limit=2&status=accepted",
+        "event_types?source=open&environment=prod", "event_types?source=%6Fpen",
+        "logs", "logs?limit=1", "logs?limit=200", "logs?limit=0",
+        "logs?limit=201", "logs?limit=+5", "logs?limit=1e2",
+        "logs?source=open&environment=prod&event_type=task.assigned",
+        "logs?source=open&status=idempotent", "logs?status=rejected",
+        "logs?verification=not_enforced:unsigned",
+        "logs?idempotency_key=e1&source=open",
+        "logs?since=2h&until=0s", "logs?since=2026-11-23T10:15:00Z",
+        "logs?until=2026-11-23T10:15:00.5+01:00&limit=3",
+        "logs?since=99999999999d", "logs?since=9223372036854775807s",
+        "logs?before=@3&limit=1", "logs?after=@0", "logs?after=@8",
+        "logs?after=@1&since=1h", "logs?before=@2&until=1m",
+        "logs?before=@1&after=@2", "logs?before=evt_x",
+        "logs?environment=prod", "logs?a%3Db=c+d&&x=", "logs?x",
+        "logs?%", "logs?a=%4", "logs?a=%00", "logs?a=%zz", "logs?=",
+        "logs?&&&", "logs?source=open&source=seg",
+        "logs?" + "&".join("p%d=1" % i for i in range(17)),
+        "logs/@0", "logs/@4", "logs/@8", "logs/evt_", "logs/@0/x",
+        "sources/open/logs?source=open", "sources/open/logs?environment=dev",
+        "sources//logs", "sources/open/", "/admin/api", "/admin/api/",
+        "a/b/c/d/e", "HEAD logs?limit=2", "DELETE logs", "POST logs",
+        "POST logs/@0/replay", "POST logs/@0/replay ro",
+        "POST logs/@9/replay", "GET config", "GET config ro",
+        "PUT config ro body={}", "PUT config body=[]",
+        "POST sources/open/rehearse?environment=prod body={\"payload\":"
+        "{\"body\":{\"type\":\"task.assigned\",\"data\":{\"to\":"
+        "\"u1\"}},\"headers\":{\"X-A\":\"1\"}}}",
+        "POST sources/open/rehearse body={\"environment\":\"dev\","
+        "\"payload\":{\"body\":\"{\\\"a\\\":1}\"}}",
+        "POST sources/open/rehearse body={", "logs anon", "status anon",
+        "logs?limit=5 uri mount=/porter", "logs?limit=5 uri",
+        "/cgi-bin/porter.cgi/admin/api/logs script=/cgi-bin/porter.cgi",
+        "logs?since=2h oom=5", "logs/@0 oom=12", "/metrics", "/metrics anon",
+        "/admin", "/admin/", "/admin/app.js", "/admin/../x", "POST /admin/",
+    ]
+    seeds = list(lines)
+    # A few sessions of several calls each.
+    seeds.append("\n".join(lines[:8]))
+    seeds.append("\n".join(["logs?limit=1", "logs?before=@0&limit=1",
+                            "logs?after=@6", "POST logs/@0/replay",
+                            "logs?status=accepted&limit=2"]))
+    return seeds
+
+
 def write(outdir, target, seeds):
     d = os.path.join(outdir, target)
     os.makedirs(d, exist_ok=True)
@@ -429,6 +479,7 @@ def main():
     write(outdir, "config", config_seeds(payloads))
     write(outdir, "retl", retl_seeds())
     write(outdir, "http", http_seeds())
+    write(outdir, "admin", admin_seeds())
 
 
 if __name__ == "__main__":

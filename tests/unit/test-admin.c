@@ -220,6 +220,10 @@ static const struct route_case routes[] = {
 	{ "GET", "/admin/api/", NULL, 401, 404, 404 },
 	{ "GET", "/admin/api/logs/", NULL, 401, 404, 404 },
 	{ "GET", "/admin/api//logs", NULL, 401, 404, 404 },
+	/* Regression (fuzz-admin): an empty segment inside the path. */
+	{ "GET", "/admin/api/sources//logs", NULL, 401, 404, 404 },
+	{ "GET", "/admin/api/sources//status", NULL, 401, 404, 404 },
+	{ "POST", "/admin/api/logs//replay", "", 401, 404, 404 },
 	{ "GET", "/admin/api/logs/EVT/replay/x", NULL, 401, 404, 404 },
 	{ "POST", "/admin/api/receive/" DEV, "{\"type\":\"x\"}", 401, 404, 404 },
 	{ "GET", "/metrics", NULL, 401, 200, 200 },

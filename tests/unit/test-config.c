@@ -259,6 +259,25 @@ main(void)
 	}
 	pt_config_free(a);
 	pt_buf_free(&diff);
+
+	/*
+	 * Regression (fuzz-handler): a key named "out of memory" made an
+	 * invalid document PT_ENOMEM (a 500 from PUT /admin/api/config).
+	 */
+	{
+		static const char text[] = "{\"out of memory\":1}";
+		struct pt_json_error je;
+		struct pt_config *x = NULL;
+		char xerr[256];
+		pt_json *doc = NULL;
+
+		pt_json_parse(text, strlen(text), 64, &doc, &je);
+		is_int(pt_config_parse(doc, NULL, PT_CFG_OPERATOR, &x, xerr,
+		    sizeof(xerr)), PT_EINVAL, "a key \"out of memory\" is "
+		    "invalid, not out of memory");
+		pt_config_free(x);
+		pt_json_put(doc);
+	}
 	tu_rmdir(dir);
 	return tap_done();
 }

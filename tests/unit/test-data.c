@@ -634,8 +634,11 @@ test_long(struct pt_store *s)
 	ok(pt_user_get(t, la, &rec) == PT_OK && strcmp(S(rec, "id"), la) == 0,
 	    "the record holds the full id");
 	pt_json_put(rec);
-	ok(pt_user_get(t, ff, &rec) == PT_OK && strcmp(S(rec, "id"), ff) == 0,
-	    "0xFF id round trip");
+	/* Stored text is JSON: such a key reads back as U+FFFD (actions
+	 * refuse ids that are not UTF-8, so none is written this way). */
+	ok(pt_user_get(t, ff, &rec) == PT_OK &&
+	    strcmp(S(rec, "id"), "\xef\xbf\xbd" "abc") == 0,
+	    "0xFF id: the record reads back with U+FFFD");
 	pt_json_put(rec);
 
 	ok(pt_object_merge(t, lc, la, NULL, T0, NULL) == PT_OK &&

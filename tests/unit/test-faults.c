@@ -160,6 +160,23 @@ main(void)
 	pt_txn_abort(t);
 	is_int(problems, 0, "the store is consistent after %zu events", events);
 
+	/*
+	 * Regression (fuzz-handler): pt_recover returned without freeing its
+	 * id array when its cursor could not be opened (the sanitizer build
+	 * reports the leak).  Allocation 0 is that array, 1 the cursor.
+	 */
+	{
+		enum pt_err rc;
+		size_t done;
+
+		pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+		pt_alloc_fail_nth(1);
+		rc = pt_recover(t, 0, 0, &done);
+		pt_alloc_fail_nth(-1);
+		pt_txn_abort(t);
+		is_int(rc, PT_ENOMEM, "pt_recover with no memory for a cursor");
+	}
+
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
 	tu_rmdir(dir);

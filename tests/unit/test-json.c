@@ -182,5 +182,19 @@ main(void)
 
 	ok(pt_utf8_valid("caf\xc3\xa9", 5), "utf8_valid accepts UTF-8");
 	ok(!pt_utf8_valid("\xc3", 1), "utf8_valid rejects a cut sequence");
+
+	/*
+	 * Regression (fuzz-handler): a header name with a byte that is no
+	 * UTF-8 went into the log as it was, and GET logs answered with text
+	 * that is no JSON.  pt_json_write keeps UTF-8, replaces the rest.
+	 */
+	j = pt_json_new_object();
+	pt_json_set(j, "content-typ\xaa" "e", pt_json_new_cstr("caf\xc3\xa9 \xc3"));
+	pt_json_write(&b, j, PT_JSON_PLAIN);
+	is_str(b.data, "{\"content-typ\\ufffde\":\"caf\xc3\xa9 \\ufffd\"}",
+	    "pt_json_write: bytes that are no UTF-8 become U+FFFD");
+	ok(b.data && pt_utf8_valid(b.data, b.len), "  ... and the text is UTF-8");
+	pt_buf_free(&b);
+	pt_json_put(j);
 	return tap_done();
 }
