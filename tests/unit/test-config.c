@@ -269,14 +269,14 @@ main(void)
 		struct pt_json_error je;
 		struct pt_config *x = NULL;
 		char xerr[256];
-		pt_json *doc = NULL;
+		pt_json *xdoc = NULL;
 
-		pt_json_parse(text, strlen(text), 64, &doc, &je);
-		is_int(pt_config_parse(doc, NULL, PT_CFG_OPERATOR, &x, xerr,
+		pt_json_parse(text, strlen(text), 64, &xdoc, &je);
+		is_int(pt_config_parse(xdoc, NULL, PT_CFG_OPERATOR, &x, xerr,
 		    sizeof(xerr)), PT_EINVAL, "a key \"out of memory\" is "
 		    "invalid, not out of memory");
 		pt_config_free(x);
-		pt_json_put(doc);
+		pt_json_put(xdoc);
 	}
 	tu_rmdir(dir);
 	return tap_done();
