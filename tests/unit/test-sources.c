@@ -525,6 +525,23 @@ main(void)
 	    "", NULL, 0, &r);
 	is_int(r.status, 200, "DELETE /v1/users/{id} without a body: 200");
 	pt_json_put(r.body);
+	/* An id that is not UTF-8 (percent-decoded): the action is skipped. */
+	snprintf(path, sizeof(path), "%s/v1/users/%%FFbad", endpoint(s,
+	    "hightouch"));
+	send_as(&ctx, "PUT", path, "bearer", secret_for("bearer", 0), NOW,
+	    "{\"email\":\"x@example.com\"}", NULL, 0, &r);
+	is_int(r.status, 200, "PUT /v1/users/%%FF...: the call is received");
+	pt_json_put(r.body);
+	{
+		struct pt_txn *t;
+		pt_json *rec = NULL;
+
+		pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+		ok(pt_user_get(t, "\xff" "bad", &rec) == PT_ENOTFOUND,
+		    "  ... but no user with an id that is not UTF-8 is made");
+		pt_json_put(rec);
+		pt_txn_abort(t);
+	}
 	snprintf(path, sizeof(path), "%s/v1/users/u1", endpoint(s, "stripe"));
 	send_as(&ctx, "PUT", path, "stripe", secret_for("stripe", 0), NOW, "{}",
 	    NULL, 0, &r);
