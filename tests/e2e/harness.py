@@ -75,6 +75,38 @@ def _close_all():
 atexit.register(_close_all)
 
 
+def await_health(srv, name):
+    """Wait until srv's /healthz answers 200 while srv.proc runs: None then;
+    else stop the process and return the tail of its log."""
+    deadline = time.time() + START_TIMEOUT
+    while time.time() < deadline and srv.proc.poll() is None:
+        try:
+            r = srv.request("GET", srv.url("/healthz"), timeout=2)
+            if r.status == 200:
+                return None
+        except OSError:
+            pass
+        time.sleep(0.1)
+    last = srv.tail()
+    _stop(srv.proc, name)
+    srv.proc = None
+    return last
+
+
+def watchdog(tap, seconds):
+    """Bound the whole test file: after "seconds", stop every server, report
+    one failed case and the plan, and exit."""
+    def fire(signum, frame):
+        _close_all()
+        print("not ok %d - watchdog: over %d s" % (tap.n + 1, seconds))
+        print("1..%d" % (tap.n + 1))
+        sys.stdout.flush()
+        os._exit(1)
+
+    signal.signal(signal.SIGALRM, fire)
+    signal.alarm(seconds)
+
+
 def _on_signal(signum, frame):
     if os.getpid() != _owner:
         os._exit(128 + signum)
@@ -524,18 +556,9 @@ class Server(Workdir):
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                 start_new_session=True, cwd=self.dir)
             out.close()
-            deadline = time.time() + START_TIMEOUT
-            while time.time() < deadline and self.proc.poll() is None:
-                try:
-                    r = self.request("GET", self.url("/healthz"), timeout=2)
-                    if r.status == 200:
-                        return self
-                except OSError:
-                    pass
-                time.sleep(0.1)
-            last = self.tail()
-            _stop(self.proc, "lighttpd")
-            self.proc = None
+            last = await_health(self, "lighttpd")
+            if last is None:
+                return self
         raise RuntimeError("lighttpd did not answer %s on port %s:\n%s" %
                            (self.url("/healthz"), self.port, last))
 

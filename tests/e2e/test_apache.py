@@ -176,18 +176,9 @@ class Apache(OwnedStore, h.Server):
                 args, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                 start_new_session=True, cwd=self.dir)
             out.close()
-            deadline = time.time() + h.START_TIMEOUT
-            while time.time() < deadline and self.proc.poll() is None:
-                try:
-                    r = self.request("GET", self.url("/healthz"), timeout=2)
-                    if r.status == 200:
-                        return self
-                except OSError:
-                    pass
-                time.sleep(0.1)
-            last = self.tail()
-            h._stop(self.proc, "httpd")
-            self.proc = None
+            last = h.await_health(self, "httpd")
+            if last is None:
+                return self
         raise RuntimeError("httpd (%s) did not answer %s on port %s:\n%s" %
                            (self.variant, self.url("/healthz"), self.port,
                             last))
@@ -302,15 +293,7 @@ def t_no_passauth(tap):
 def main():
     tap = h.Tap()
 
-    def watchdog(signum, frame):
-        h._close_all()
-        print("not ok %d - watchdog: over %d s" % (tap.n + 1, WATCHDOG))
-        print("1..%d" % (tap.n + 1))
-        sys.stdout.flush()
-        os._exit(1)
-
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.alarm(WATCHDOG)
+    h.watchdog(tap, WATCHDOG)
     if apache_binary() is None:
         h.skip_all("apache2 not installed")
     if module_dir() is None:

@@ -14,7 +14,6 @@ Run by "make check" (automake tap-driver) or by hand:
 import json
 import os
 import re
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -613,15 +612,7 @@ def t_cgi_fcgi(tap):
 def main():
     tap = h.Tap()
 
-    def watchdog(signum, frame):
-        h._close_all()
-        print("not ok %d - watchdog: over %d s" % (tap.n + 1, WATCHDOG))
-        print("1..%d" % (tap.n + 1))
-        sys.stdout.flush()
-        os._exit(1)
-
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.alarm(WATCHDOG)
+    h.watchdog(tap, WATCHDOG)
     if h.which("lighttpd") is None:
         h.skip_all("lighttpd not installed")
     h.require_binaries()

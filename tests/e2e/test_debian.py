@@ -16,7 +16,6 @@ built once per CI run, with the ordinary build).
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -90,15 +89,7 @@ def copy_sources(dest):
 def main():
     tap = h.Tap()
 
-    def watchdog(signum, frame):
-        h._close_all()
-        print("not ok %d - watchdog: over %d s" % (tap.n + 1, WATCHDOG))
-        print("1..%d" % (tap.n + 1))
-        sys.stdout.flush()
-        os._exit(1)
-
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.alarm(WATCHDOG)
+    h.watchdog(tap, WATCHDOG)
     for tool in ("dpkg-buildpackage", "dpkg-checkbuilddeps", "lintian",
                  "dpkg-deb"):
         if h.which(tool) is None:

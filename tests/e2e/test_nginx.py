@@ -155,18 +155,9 @@ class Nginx(OwnedStore, h.Server):
                  self.nginx_conf], stdin=subprocess.DEVNULL, stdout=out,
                 stderr=out, start_new_session=True, cwd=self.dir)
             out.close()
-            deadline = time.time() + h.START_TIMEOUT
-            while time.time() < deadline and self.proc.poll() is None:
-                try:
-                    r = self.request("GET", self.url("/healthz"), timeout=2)
-                    if r.status == 200:
-                        return self
-                except OSError:
-                    pass
-                time.sleep(0.1)
-            last = self.tail()
-            h._stop(self.proc, "nginx")
-            self.proc = None
+            last = h.await_health(self, "nginx")
+            if last is None:
+                return self
         raise RuntimeError("nginx did not answer %s on port %s:\n%s" %
                            (self.url("/healthz"), self.port, last))
 
@@ -272,15 +263,7 @@ def t_seccomp_bad_value(tap):
 def main():
     tap = h.Tap()
 
-    def watchdog(signum, frame):
-        h._close_all()
-        print("not ok %d - watchdog: over %d s" % (tap.n + 1, WATCHDOG))
-        print("1..%d" % (tap.n + 1))
-        sys.stdout.flush()
-        os._exit(1)
-
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.alarm(WATCHDOG)
+    h.watchdog(tap, WATCHDOG)
     if h.which("nginx") is None:
         h.skip_all("nginx not installed")
     if h.which("spawn-fcgi") is None:

@@ -210,15 +210,7 @@ def t_socket_activation(tap, wd, svc):
 def main():
     tap = h.Tap()
 
-    def watchdog(signum, frame):
-        h._close_all()
-        print("not ok %d - watchdog: over %d s" % (tap.n + 1, WATCHDOG))
-        print("1..%d" % (tap.n + 1))
-        sys.stdout.flush()
-        os._exit(1)
-
-    signal.signal(signal.SIGALRM, watchdog)
-    signal.alarm(WATCHDOG)
+    h.watchdog(tap, WATCHDOG)
     analyze = h.which("systemd-analyze")
     if analyze is None:
         h.skip_all("systemd-analyze not installed")
