@@ -932,7 +932,7 @@ out:
 
 /*
  * Apply a validated payload.  Runs inside a nested transaction the caller
- * commits only on PT_OK.
+ * commits only on PT_OK, or in a flat one the caller aborts on an error.
  */
 static enum pt_err
 apply(struct pt_txn *txn, const struct pt_event_ctx *ctx,
@@ -1124,10 +1124,16 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		pt_buf_add_json_str(h, ctx->env->name, strlen(ctx->env->name));
 		pt_buf_adds(h, ",\"event_type\":");
 		pt_buf_add_json_str(h, ctx->event_type, strlen(ctx->event_type));
-		pt_buf_printf(h, ",\"inserted_at\":\"%s\",\"action\":\"%s\","
-		    "\"mapping\":%zu,\"params\":%s", t, name,
-		    al->mapping->order, al->mapping->spec_text ?
-		    al->mapping->spec_text : "{}");	/* once per action */
+		/* Not printf: this runs for every action. */
+		pt_buf_adds(h, ",\"inserted_at\":\"");
+		pt_buf_adds(h, t);
+		pt_buf_adds(h, "\",\"action\":\"");
+		pt_buf_adds(h, name);
+		pt_buf_adds(h, "\",\"mapping\":");
+		pt_buf_add_uint(h, al->mapping->order);
+		pt_buf_adds(h, ",\"params\":");
+		pt_buf_adds(h, al->mapping->spec_text ? al->mapping->spec_text :
+		    "{}");
 		if (h->failed)
 			return PT_ENOMEM;
 	}
@@ -1231,7 +1237,19 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 			al->status = PT_ACT_SKIPPED;
 		else if (rc != PT_OK)
 			goto out;
-		else {
+		else if (pt_txn_flat(txn)) {
+			/*
+			 * No nested transaction to undo a refused action's
+			 * partial writes: have the event run again in one
+			 * that allows them (rare: validation comes first).
+			 */
+			al->status = PT_ACT_SUCCESS;
+			rc = apply(txn, ctx, al, al->payload);
+			if (rc == PT_EINVAL || rc == PT_ETOOBIG)
+				rc = PT_ERETRY;
+			if (rc != PT_OK)
+				goto out;
+		} else {
 			/* Each action in a child: a failure leaves nothing. */
 			al->status = PT_ACT_SUCCESS;
 			if ((rc = pt_txn_begin(pt_txn_store(txn), txn,

@@ -87,7 +87,9 @@ enum pt_err	pt_action_prepare(const struct pt_mapping *, const pt_json *body,
  * "txn" (each action in a nested transaction, so a failed one leaves
  * nothing), and write their action log records.  *logs is an array of *n
  * (0: no active mapping), freed with pt_action_logs_free.  A storage error
- * is returned as such: the caller must abort the whole event.
+ * is returned as such: the caller must abort the whole event.  In a
+ * PT_TXN_FLAT transaction the actions run without nesting, and an action
+ * the data refuses returns PT_ERETRY (run it all again without the flag).
  */
 enum pt_err	pt_actions_run(struct pt_txn *, const struct pt_event_ctx *,
 		    struct pt_action_log **logs, size_t *n);

@@ -60,7 +60,34 @@ pt_buf_adds(struct pt_buf *b, const char *s)
 enum pt_err
 pt_buf_addc(struct pt_buf *b, char c)
 {
+	if (!b->failed && b->len + 2 <= b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return PT_OK;
+	}
 	return pt_buf_add(b, &c, 1);
+}
+
+enum pt_err
+pt_buf_add_uint(struct pt_buf *b, uint64_t u)
+{
+	char d[24], *q = d + sizeof(d);
+
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	return pt_buf_add(b, q, (size_t)(d + sizeof(d) - q));
+}
+
+enum pt_err
+pt_buf_add_int(struct pt_buf *b, int64_t v)
+{
+	if (v >= 0)
+		return pt_buf_add_uint(b, (uint64_t)v);
+	if (pt_buf_addc(b, '-') != PT_OK)
+		return PT_ENOMEM;
+	return pt_buf_add_uint(b, (uint64_t)0 - (uint64_t)v);
 }
 
 enum pt_err
@@ -155,15 +182,43 @@ pt_buf_add_json_esc(struct pt_buf *b, unsigned char c)
  * Append "s" ("n" bytes) as a JSON string literal.  Control characters are
  * escaped; UTF-8 is copied as it is, other bytes >= 0x80 become U+FFFD.
  */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/*
+ * Does the word hold a byte a JSON string cannot take as it is: a control
+ * byte, a quote, a backslash, or a byte >= 0x80 (to check as UTF-8)?
+ * Exact as a yes/no (the bit tricks of "Bit Twiddling Hacks").
+ */
+static int
+special8(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
+
+	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+	    ((bs - ONES) & ~bs) | w) & HIGHS ? 1 : 0;
+}
+
 enum pt_err
 pt_buf_add_json_str(struct pt_buf *b, const char *s, size_t n)
 {
 	size_t i, start, k;
 	unsigned char c;
+	uint64_t w;
 
-	if (pt_buf_addc(b, '"') != PT_OK)
+	/* Most strings need no escape: room for them at once. */
+	if (pt_buf_reserve(b, n + 2) != PT_OK || pt_buf_addc(b, '"') != PT_OK)
 		return PT_ENOMEM;
 	for (start = i = 0; i < n; i++) {
+		/* Plain ASCII eight bytes at a time (text is mostly that). */
+		while (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if (special8(w))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
 		c = (unsigned char)s[i];
 		if (c >= 0x80) {
 			if ((k = utf8_seq((const unsigned char *)s + i, n - i)) >

@@ -28,6 +28,9 @@ enum pt_err	pt_buf_reserve(struct pt_buf *, size_t extra);
 enum pt_err	pt_buf_add(struct pt_buf *, const void *, size_t);
 enum pt_err	pt_buf_adds(struct pt_buf *, const char *);
 enum pt_err	pt_buf_addc(struct pt_buf *, char);
+/* Decimal text of an integer (no printf: these run per record). */
+enum pt_err	pt_buf_add_uint(struct pt_buf *, uint64_t);
+enum pt_err	pt_buf_add_int(struct pt_buf *, int64_t);
 enum pt_err	pt_buf_printf(struct pt_buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 enum pt_err	pt_buf_vprintf(struct pt_buf *, const char *, va_list)

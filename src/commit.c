@@ -43,6 +43,42 @@ struct pt_committer {
 	struct pt_commit_stats	 stats;
 };
 
+/*
+ * Every job of the batch straight in one flat transaction: 1 when that
+ * committed (or could not even begin: every job has failed), 0 when a job
+ * failed and the batch must run again, nested.
+ */
+static int
+run_flat(struct pt_committer *c, struct job *jobs)
+{
+	struct pt_txn *txn = NULL;
+	struct job *j;
+	enum pt_err rc;
+
+	if ((rc = pt_txn_begin(c->store, NULL, PT_TXN_WRITE | PT_TXN_FLAT,
+	    &txn)) != PT_OK) {
+		for (j = jobs; j; j = j->next)
+			job_failed(j, rc);
+		return 1;
+	}
+	for (j = jobs; j; j = j->next)
+		if ((rc = j->fn(txn, j->arg)) != PT_OK) {
+			/* Alone, it would fail the same way nested. */
+			if (jobs->next == NULL && rc != PT_ERETRY) {
+				job_failed(j, rc);
+				pt_txn_abort(txn);
+				return 1;
+			}
+			pt_txn_abort(txn);
+			return 0;
+		}
+	/* Nested, the commit would fail the same way: every job fails. */
+	if ((rc = pt_txn_commit(txn)) != PT_OK)
+		for (j = jobs; j; j = j->next)
+			job_failed(j, rc);
+	return 1;
+}
+
 /* Run one batch "jobs" (n of them, linked) in one transaction. */
 static void
 run_batch(struct pt_committer *c, struct job *jobs)
@@ -52,13 +88,21 @@ run_batch(struct pt_committer *c, struct job *jobs)
 	enum pt_err rc;
 	size_t n = 0;
 
+	for (j = jobs; j; j = j->next)
+		n++;
+	c->stats.batches++;
+	c->stats.jobs += n;
+	if (n > c->stats.largest)
+		c->stats.largest = n;
+	if (run_flat(c, jobs))
+		return;
+	c->stats.nested++;
 	if ((rc = pt_txn_begin(c->store, NULL, PT_TXN_WRITE, &txn)) != PT_OK) {
 		for (j = jobs; j; j = j->next)
 			job_failed(j, rc);
 		return;
 	}
 	for (j = jobs; j; j = j->next) {
-		n++;
 		if ((rc = pt_txn_begin(c->store, txn, PT_TXN_WRITE,
 		    &child)) != PT_OK) {
 			job_failed(j, rc);
@@ -75,10 +119,6 @@ run_batch(struct pt_committer *c, struct job *jobs)
 	for (j = jobs; j; j = j->next)
 		if (j->rc == PT_OK && rc != PT_OK)
 			job_failed(j, rc);
-	c->stats.batches++;
-	c->stats.jobs += n;
-	if (n > c->stats.largest)
-		c->stats.largest = n;
 }
 
 static void *
@@ -184,8 +224,13 @@ pt_committer_run(struct pt_committer *c, pt_write_fn fn, void *arg)
 void
 pt_committer_stats(struct pt_committer *c, struct pt_commit_stats *st)
 {
+	struct job *j;
+
 	pthread_mutex_lock(&c->mu);
 	*st = c->stats;
+	st->waiting = 0;
+	for (j = c->head; j; j = j->next)
+		st->waiting++;
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -198,6 +243,14 @@ pt_write(struct pt_store *s, struct pt_committer *c, pt_write_fn fn,
 
 	if (c != NULL)
 		return pt_committer_run(c, fn, arg);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE | PT_TXN_FLAT, &txn)) !=
+	    PT_OK)
+		return rc;
+	if ((rc = fn(txn, arg)) == PT_OK)
+		return pt_txn_commit(txn);
+	pt_txn_abort(txn);
+	if (rc != PT_ERETRY)
+		return rc;
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
 		return rc;
 	if ((rc = fn(txn, arg)) != PT_OK) {

@@ -19,6 +19,7 @@ pt_strerror(enum pt_err err)
 		[PT_EBUSY] = "busy",
 		[PT_ETOOBIG] = "too large",
 		[PT_ECORRUPT] = "stored data is corrupt",
+		[PT_ERETRY] = "to be run again in nested transactions",
 	};
 
 	if ((unsigned)err < PT_ERR__MAX && names[err])

@@ -20,6 +20,7 @@ enum pt_err {
 	PT_EBUSY,	/* resource held by someone else: retry later */
 	PT_ETOOBIG,	/* a value exceeds a limit */
 	PT_ECORRUPT,	/* stored data does not decode */
+	PT_ERETRY,	/* run the write again without PT_TXN_FLAT (store.h) */
 	PT_ERR__MAX
 };
 

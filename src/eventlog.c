@@ -92,7 +92,9 @@ event_meta(const struct pt_event *ev, struct pt_buf *b)
 		else
 			pt_json_write(b, v, PT_JSON_PLAIN);
 	}
-	pt_buf_printf(b, ",\"body_bytes\":%zu}", ev->body_len);
+	pt_buf_adds(b, ",\"body_bytes\":");
+	pt_buf_add_uint(b, ev->body_len);
+	pt_buf_addc(b, '}');
 	return b->failed ? PT_ENOMEM : PT_OK;
 }
 

@@ -796,6 +796,14 @@ stage_fn(struct pt_txn *txn, void *arg)
 	    /* issue 6: old logs go, a bounded number (retention.h). */
 	    (rc = pt_retention_step(txn, st->ctx->cfg, now)) != PT_OK))
 		return rc;
+	/* Undo what a first run left (pt_write may run this twice). */
+	if (st->kind == STAGE_CONFLICT) {
+		in->ev.error_code = NULL;
+		in->ev.error_message = NULL;
+	}
+	pt_json_del(in->extra, "actions");
+	pt_json_del(in->extra, "idempotency");
+	pt_json_del(in->extra, "lease_until_us");
 	st->kind = STAGE_EXECUTED;
 	st->pending = 0;
 	pt_action_logs_free(in->logs, in->nlogs);
@@ -917,6 +925,15 @@ stage_fn(struct pt_txn *txn, void *arg)
 	}
 	rc = log_event_in(txn, in);
 out:
+	/*
+	 * The request thread needs the action logs only to run handlers:
+	 * free them here, in the thread (and malloc arena) that built them.
+	 */
+	if (rc == PT_OK && st->pending == 0) {
+		pt_action_logs_free(in->logs, in->nlogs);
+		in->logs = NULL;
+		in->nlogs = 0;
+	}
 	pt_json_put(ids);
 	pt_json_put(ij);
 	return rc;
@@ -942,7 +959,8 @@ finish_fn(struct pt_txn *txn, void *arg)
 	for (i = 0; i < in->nlogs; i++) {
 		struct pt_action_log *al = &in->logs[i];
 
-		if (al->status != PT_ACT_PENDING || !al->has_job)
+		/* Not al->status: a first run of this write changed it. */
+		if (!al->has_job)
 			continue;
 		if ((rc = pt_action_finish(txn, al, &st->res[i], now)) != PT_OK)
 			return rc;
@@ -1085,30 +1103,26 @@ struct batch {
 	size_t		 n;
 };
 
-/* Stage every element of a batch, each in a nested transaction. */
+/*
+ * Stage every element of a batch.  One failing element fails the whole
+ * write, so the elements need no nested transactions of their own.
+ */
 static enum pt_err
 batch_fn(struct pt_txn *txn, void *arg)
 {
 	struct batch *b = arg;
-	struct pt_txn *child;
 	enum pt_err rc;
 	size_t i;
 
 	for (i = 0; i < b->n; i++) {
 		struct ingest *in = b->st[i].in;
 
-		if ((rc = pt_txn_begin(pt_txn_store(txn), txn, PT_TXN_WRITE,
-		    &child)) != PT_OK)
-			return rc;
-		if (in->ev.status != NULL)	/* an invalid element: log it */
-			rc = log_event_in(child, in);
+		/* Not ev.status, which staging sets: this may run twice. */
+		if (in->doc == NULL)	/* an invalid element: log it */
+			rc = log_event_in(txn, in);
 		else
-			rc = stage_fn(child, &b->st[i]);
-		if (rc != PT_OK) {
-			pt_txn_abort(child);
-			return rc;
-		}
-		if ((rc = pt_txn_commit(child)) != PT_OK)
+			rc = stage_fn(txn, &b->st[i]);
+		if (rc != PT_OK)
 			return rc;
 	}
 	return PT_OK;

@@ -52,24 +52,23 @@ void
 pt_id_text(const char *prefix, const uint8_t bin[PT_ID_BIN],
     char text[PT_ID_MAX])
 {
-	size_t plen = strlen(prefix), i;
-	unsigned bit;
+	size_t plen = strlen(prefix), i, in = 0;
+	uint64_t acc = 0;
+	unsigned nbits = 2;
 
 	memcpy(text, prefix, plen);
 	text[plen] = '_';
-	/* 130 bits: two leading zero bits, then the 128 bits of "bin". */
+	/*
+	 * 130 bits: two leading zero bits, then the 128 bits of "bin", five
+	 * at a time from a window of the "nbits" bits not yet written.
+	 */
 	for (i = 0; i < PT_ID_B32; i++) {
-		unsigned v = 0, j;
-
-		for (j = 0; j < 5; j++) {
-			bit = (unsigned)(i * 5 + j);
-			v <<= 1;
-			if (bit >= 2) {
-				bit -= 2;
-				v |= (bin[bit / 8] >> (7 - bit % 8)) & 1;
-			}
+		if (nbits < 5) {
+			acc = acc << 8 | bin[in++];
+			nbits += 8;
 		}
-		text[plen + 1 + i] = b32[v];
+		nbits -= 5;
+		text[plen + 1 + i] = b32[(acc >> nbits) & 31];
 	}
 	text[plen + 1 + PT_ID_B32] = '\0';
 }

@@ -943,76 +943,27 @@ pt_json_text(pt_json *j, int flags, size_t *lenp)
 }
 
 /*
- * ASCII bytes a JSON string may hold as they are (json-c escapes the rest
- * too); bytes >= 0x80 are copied only as whole UTF-8 sequences.
- */
-static unsigned char raw_ok[256];
-
-static void
-init_raw_ok(void)
-{
-	int c;
-
-	for (c = 0x20; c < 0x80; c++)
-		raw_ok[c] = c != '"' && c != '\\';
-}
-
-/*
- * A string literal: runs of plain bytes copied at once.  Strings built
- * from request bytes (header names, cut messages) need not be UTF-8, and
- * the output must stay JSON text (RFC 8259 section 8.1): other bytes
- * become U+FFFD, as pt_buf_add_json_str does.
+ * A string literal.  Strings built from request bytes (header names, cut
+ * messages) need not be UTF-8, and the output must stay JSON text (RFC 8259
+ * section 8.1): pt_buf_add_json_str makes other bytes U+FFFD.
  */
 static void
 write_str(struct pt_buf *b, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
-	size_t k;
-
-	pt_buf_addc(b, '"');
-	while (p < end) {
-		run = p;
-		for (;;) {
-			if (p < end && raw_ok[*p])
-				p++;
-			else if (p < end && *p >= 0x80 &&
-			    (k = utf8_len(p, (size_t)(end - p))) > 0)
-				p += k;
-			else
-				break;
-		}
-		if (p > run)
-			pt_buf_add(b, run, (size_t)(p - run));
-		if (p == end)
-			break;
-		if (*p >= 0x80) {
-			pt_buf_add(b, "\\ufffd", 6);
-			p++;
-		} else
-			pt_buf_add_json_esc(b, *p++);
-	}
-	pt_buf_addc(b, '"');
+	pt_buf_add_json_str(b, s, n);
 }
 
 /* Decimal text of an integer, without printf. */
 static void
 write_int(struct pt_buf *b, const json_object *j)
 {
-	char d[24], *q = d + sizeof(d);
 	int64_t v = json_object_get_int64(j);
-	uint64_t u;
-	int neg = v < 0;
 
 	/* Values above INT64_MAX are stored as uint64 by json-c. */
-	u = v == INT64_MAX ? json_object_get_uint64(j) :
-	    neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--q = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (neg)
-		*--q = '-';
-	pt_buf_add(b, q, (size_t)(d + sizeof(d) - q));
+	if (v == INT64_MAX)
+		pt_buf_add_uint(b, json_object_get_uint64(j));
+	else
+		pt_buf_add_int(b, v);
 }
 
 /* The compact serialisation of "j", as json-c's PLAIN would write it. */
@@ -1077,7 +1028,6 @@ write_plain(struct pt_buf *b, const json_object *j)
 enum pt_err
 pt_json_write(struct pt_buf *b, pt_json *j, int flags)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const char *s;
 	size_t n;
 
@@ -1086,7 +1036,6 @@ pt_json_write(struct pt_buf *b, pt_json *j, int flags)
 			return PT_ENOMEM;
 		return pt_buf_add(b, s, n);
 	}
-	pthread_once(&once, init_raw_ok);
 	write_plain(b, j);
 	return b->failed ? PT_ENOMEM : PT_OK;
 }

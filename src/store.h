@@ -116,11 +116,22 @@ int		pt_store_resized(struct pt_store *);
  */
 #define PT_TXN_READ	0
 #define PT_TXN_WRITE	1
+/*
+ * With PT_TXN_WRITE: no nested transactions inside.  A nested transaction
+ * is dear in LMDB (it copies every page it touches), and most writes never
+ * need the partial rollback it gives.  So code that would contain a
+ * partial failure in one instead returns PT_ERETRY when pt_txn_flat(), and
+ * whoever began the transaction aborts it and runs the same work again in
+ * one begun without the flag (pt_write does; see commit.h).
+ */
+#define PT_TXN_FLAT	2
 enum pt_err	pt_txn_begin(struct pt_store *, struct pt_txn *parent,
 		    int flags, struct pt_txn **out);
 enum pt_err	pt_txn_commit(struct pt_txn *);
 /* The store a transaction belongs to (for nested transactions). */
 struct pt_store	*pt_txn_store(struct pt_txn *);
+/* Was it begun with PT_TXN_FLAT? */
+int		pt_txn_flat(const struct pt_txn *);
 void		pt_txn_abort(struct pt_txn *);
 
 /* PT_ENOTFOUND when absent. */

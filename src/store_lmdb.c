@@ -39,6 +39,7 @@ struct pt_txn {
 	struct pt_store	*store;
 	MDB_txn		*txn;
 	int		 write;
+	int		 flat;		/* PT_TXN_FLAT */
 	int		 failed;	/* a write failed: commit must not */
 	enum pt_err	 fail_rc;
 };
@@ -377,6 +378,7 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 		return PT_ENOMEM;
 	t->store = s;
 	t->write = (flags & PT_TXN_WRITE) != 0;
+	t->flat = t->write && (flags & PT_TXN_FLAT) != 0;
 	for (tries = 0; tries < 2; tries++) {
 		rc = mdb_txn_begin(s->env, parent ? parent->txn : NULL,
 		    t->write ? 0 : MDB_RDONLY, &t->txn);
@@ -438,6 +440,12 @@ struct pt_store *
 pt_txn_store(struct pt_txn *t)
 {
 	return t->store;
+}
+
+int
+pt_txn_flat(const struct pt_txn *t)
+{
+	return t->flat;
 }
 
 void

@@ -831,12 +831,43 @@ test_alloc_failures(struct pt_store *s)
 	free(in.coll);
 }
 
+/* Id text: fixed vectors (as stored ids were written) and round trips. */
+static void
+test_ids(void)
+{
+	static const struct {
+		const char	*prefix;
+		int		 fill;	/* 0: i*17+1, 1: 0x80>>(i%8), 2: 0, 3: 0xff */
+		const char	*text;
+	} v[] = {
+		{ "act", 0, "act_0128HK8HAPCXW8K6NBQK6XXVR0" },
+		{ "run", 1, "run_4080G10204080R0G10204080G1" },
+		{ "evt", 2, "evt_00000000000000000000000000" },
+		{ "evt", 3, "evt_7ZZZZZZZZZZZZZZZZZZZZZZZZZ" },
+	};
+	uint8_t bin[PT_ID_BIN], back[PT_ID_BIN];
+	char text[PT_ID_MAX];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		for (j = 0; j < PT_ID_BIN; j++)
+			bin[j] = (uint8_t)(v[i].fill == 0 ? j * 17 + 1 :
+			    v[i].fill == 1 ? (size_t)0x80 >> (j % 8) :
+			    v[i].fill == 2 ? 0 : (size_t)0xff);
+		pt_id_text(v[i].prefix, bin, text);
+		is_str(text, v[i].text, "id text of vector %zu", i);
+		ok(pt_id_parse(v[i].prefix, text, back) == 0 &&
+		    memcmp(bin, back, PT_ID_BIN) == 0, "  ... parses back");
+	}
+}
+
 int
 main(void)
 {
 	char *dir = tu_tmpdir();
 	struct pt_store *s = tu_store(dir, 64 << 20);
 
+	test_ids();
 	test_merges(s);
 	test_get_delete(s);
 	test_lists(s);

@@ -162,6 +162,161 @@ user(struct pt_store *s, const char *id)
 	return u;
 }
 
+/* The clock for several threads. */
+static int64_t
+clock_mt(void)
+{
+	return __atomic_add_fetch(&fake_now, 1000, __ATOMIC_SEQ_CST);
+}
+
+/* One request of the group-commit test, from a thread of its own. */
+struct poster {
+	pthread_t		 th;
+	struct pt_store		*store;
+	struct pt_committer	*gc;
+	char			 body[256];
+	struct reply		 r;
+};
+
+static void *
+post_thread(void *arg)
+{
+	struct poster *p = arg;
+	struct pt_ctx ctx;
+
+	pt_ctx_init(&ctx, p->store);
+	ctx.committer = p->gc;
+	ctx.now = clock_mt;
+	ctx.log = quiet;
+	post(&ctx, p->body, &p->r);
+	pt_ctx_free(&ctx);
+	return NULL;
+}
+
+/* A job that writes, then fails: its batch runs again, nested. */
+static enum pt_err
+failing_job(struct pt_txn *txn, void *arg)
+{
+	(void)arg;
+	if (pt_put(txn, PT_T_AUX, "failing", 7, "x", 1, 0) != PT_OK)
+		return PT_ENOMEM;
+	return PT_EIO;
+}
+
+static void *
+failing_thread(void *arg)
+{
+	pt_committer_run(arg, failing_job, NULL);
+	return NULL;
+}
+
+static uint64_t
+entries(struct pt_store *s, enum pt_table t)
+{
+	struct pt_store_stat st;
+
+	if (pt_store_stat(s, &st) != PT_OK)
+		return 0;
+	return st.entries[t];
+}
+
+/*
+ * Events that share a batch with a failing job: the batch runs flat,
+ * fails, runs again with every job nested.  Each event's effects must be
+ * there exactly once, and nothing the flat run set may show in its record.
+ */
+static void
+group_commit_rerun(const char *dir)
+{
+	struct pt_committer *gc = NULL;
+	struct pt_commit_stats cst;
+	struct pt_store *s;
+	struct poster p[6];
+	struct tu_hold h;
+	pthread_t ft;
+	pt_json *ev, *al;
+	uint64_t events0, actions0, runs0, users0;
+	char path[600];
+	const char *err, *st, *orig = NULL, *first = NULL;
+	int i, accepted = 0, replayed = 0;
+
+	snprintf(path, sizeof(path), "%s/group", dir);
+	s = tu_store(path, 0);
+	err = tu_apply(s, config_text);
+	ok(err == NULL, "group: config applies (%s)", err ? err : "");
+	pt_store_set_threaded(s);
+	ok(pt_committer_start(s, 16, &gc) == PT_OK, "group: committer starts");
+	events0 = entries(s, PT_T_EVENTS);
+	actions0 = entries(s, PT_T_ACTIONS);
+	runs0 = entries(s, PT_T_RUNS);
+	users0 = entries(s, PT_T_USERS);
+
+	tu_hold(&h, gc);
+	memset(p, 0, sizeof(p));
+	for (i = 0; i < 6; i++) {
+		p[i].store = s;
+		p[i].gc = gc;
+		/* The last repeats the first's idempotency key. */
+		snprintf(p[i].body, sizeof(p[i].body), "{\"type\":"
+		    "\"customer.created\",\"id\":\"g-%d\",\"data\":{\"id\":"
+		    "\"cus_g%d\",\"email\":\"g%d@example.com\"}}",
+		    i == 5 ? 0 : i, i == 5 ? 0 : i, i == 5 ? 0 : i);
+		pthread_create(&p[i].th, NULL, post_thread, &p[i]);
+	}
+	ok(tu_queued(&h, 6), "group: six events queued behind the hold");
+	pthread_create(&ft, NULL, failing_thread, gc);
+	ok(tu_queued(&h, 7), "group: and a failing job with them");
+	tu_release(&h);
+	for (i = 0; i < 6; i++)
+		pthread_join(p[i].th, NULL);
+	pthread_join(ft, NULL);
+	pt_committer_stats(gc, &cst);
+	ok(cst.nested >= 1, "group: the batch ran again nested (%llu)",
+	    cst.nested);
+
+	for (i = 0; i < 6; i++) {
+		ok(p[i].r.status == 200, "group: event %d answered %d", i,
+		    p[i].r.status);
+		ev = event(s, jstr(p[i].r.body, "id"));
+		st = jstr(ev, "status");
+		al = pt_json_get(ev, "action_logs");
+		if (st != NULL && strcmp(st, "accepted") == 0) {
+			accepted++;
+			if (i == 0 || i == 5)
+				first = jstr(p[i].r.body, "id");
+			ok(pt_json_len(al) == 2 && strcmp(jstr(pt_json_index(al,
+			    0), "status"), "success") == 0 &&
+			    strcmp(jstr(pt_json_index(al, 1), "status"),
+			    "success") == 0 && pt_json_get(ev, "error") == NULL,
+			    "group: event %d accepted, two actions succeeded, "
+			    "no error", i);
+		} else if (st != NULL && strcmp(st, "idempotent") == 0) {
+			replayed++;
+			orig = jstr(pt_json_get(ev, "idempotency"),
+			    "original_event_id");
+			ok(pt_json_get(ev, "actions") == NULL &&
+			    (i == 0 || i == 5), "group: event %d replayed, "
+			    "no actions of its own", i);
+		} else
+			ok(0, "group: event %d has status %s", i, st ? st :
+			    "(none)");
+		pt_json_put(ev);
+	}
+	ok(accepted == 5 && replayed == 1, "group: 5 executed, 1 replayed "
+	    "(%d, %d)", accepted, replayed);
+	ok(orig != NULL && first != NULL && strcmp(orig, first) == 0,
+	    "group: the replay names the execution that stands");
+	ok(entries(s, PT_T_EVENTS) - events0 == 6 &&
+	    entries(s, PT_T_ACTIONS) - actions0 == 10 &&
+	    entries(s, PT_T_RUNS) - runs0 == 5 &&
+	    entries(s, PT_T_USERS) - users0 == 5,
+	    "group: 6 events, 10 action logs, 5 runs, 5 users: once each");
+	for (i = 0; i < 6; i++)
+		pt_json_put(p[i].r.body);
+	pt_committer_stop(gc);
+	pt_store_close(s);
+}
+
 int
 main(void)
 {
@@ -492,6 +647,7 @@ main(void)
 		pt_ctx_free(&ctx);
 		pt_store_close(s);
 	}
+	group_commit_rerun(dir);
 	tu_rmdir(dir);
 	return tap_done();
 }

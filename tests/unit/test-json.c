@@ -86,6 +86,80 @@ deep(int levels, int want_ok)
 	free(s);
 }
 
+/*
+ * The reference for pt_buf_add_json_str, byte by byte: "ref" gets the JSON
+ * literal of s[0..n).  "utf8" says whether the whole (valid) sequence
+ * starting at each byte >= 0x80 is to be copied, and how long it is.
+ */
+static void
+ref_json_str(const unsigned char *s, size_t n, struct pt_buf *ref)
+{
+	size_t i, k;
+
+	pt_buf_reset(ref);
+	pt_buf_addc(ref, '"');
+	for (i = 0; i < n; i++) {
+		if (s[i] >= 0x80) {
+			k = s[i] == 0xc3 && i + 1 < n && (s[i + 1] & 0xc0) == 0x80 ?
+			    2 : s[i] == 0xe2 && i + 2 < n && s[i + 1] == 0x82 &&
+			    s[i + 2] == 0xac ? 3 : 0;
+			if (k) {
+				pt_buf_add(ref, s + i, k);
+				i += k - 1;
+			} else
+				pt_buf_adds(ref, "\\ufffd");
+		} else if (s[i] == '"' || s[i] == '\\' || s[i] < 0x20)
+			pt_buf_add_json_esc(ref, s[i]);
+		else
+			pt_buf_addc(ref, (char)s[i]);
+	}
+	pt_buf_addc(ref, '"');
+}
+
+/*
+ * pt_buf_add_json_str skips plain text eight bytes at a time: every byte
+ * value at every place of strings of 1 to 19 bytes, and UTF-8 sequences
+ * across the 8-byte words, against the byte-by-byte reference.
+ */
+static void
+json_str_words(void)
+{
+	static const char *const seqs[] = { "\xc3\xa9", "\xe2\x82\xac",
+	    "\xc3", "\xe2\x82", "\xff" };
+	struct pt_buf got = { 0 }, ref = { 0 };
+	unsigned char s[32];
+	size_t len, at, q, bad = 0, ncase = 0;
+	unsigned c;
+
+	/* A string of 'a' with "ins" (ilen bytes) at "at", checked. */
+#define CASE(ins, ilen) do {						\
+		memset(s, 'a', len);					\
+		memcpy(s + at, (ins), (ilen));				\
+		pt_buf_reset(&got);					\
+		pt_buf_add_json_str(&got, (char *)s, len);		\
+		ref_json_str(s, len, &ref);				\
+		ncase++;						\
+		bad += got.len != ref.len ||				\
+		    memcmp(got.data, ref.data, ref.len) != 0;		\
+	} while (0)
+	for (len = 1; len < 20; len++)
+		for (at = 0; at < len; at++) {
+			for (c = 0; c < 256; c++) {
+				unsigned char one = (unsigned char)c;
+
+				CASE(&one, 1);
+			}
+			for (q = 0; q < sizeof(seqs) / sizeof(seqs[0]); q++)
+				if (at + strlen(seqs[q]) <= len)
+					CASE(seqs[q], strlen(seqs[q]));
+		}
+#undef CASE
+	ok(bad == 0, "JSON string literals: %zu cases match the byte-by-byte "
+	    "reference (%zu differ)", ncase, bad);
+	pt_buf_free(&got);
+	pt_buf_free(&ref);
+}
+
 int
 main(void)
 {
@@ -127,6 +201,7 @@ main(void)
 		}
 		pt_json_put(j);
 	}
+	json_str_words();
 	deep(64, 1);
 	deep(65, 0);
 	deep(1000, 0);

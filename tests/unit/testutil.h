@@ -5,11 +5,14 @@
 #ifndef PT_TESTUTIL_H
 #define PT_TESTUTIL_H
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "conf.h"
 #include "json.h"
 #include "store.h"
@@ -110,6 +113,80 @@ tu_read(void *arg, void *buf, size_t len)
 	memcpy(buf, b->data + b->pos, n);
 	b->pos += n;
 	return (ssize_t)n;
+}
+
+/*
+ * Hold a group committer with a job that waits, so that the jobs queued
+ * meanwhile make one batch: tu_hold() returns once the job runs,
+ * tu_queued() waits (up to 5 s) until "n" jobs are queued behind it,
+ * tu_release() lets it finish.
+ */
+struct tu_hold {
+	pthread_t		 th;
+	struct pt_committer	*gc;
+	int			 started, release;
+};
+
+static enum pt_err __attribute__((unused))
+tu_hold_fn(struct pt_txn *txn, void *arg)
+{
+	struct tu_hold *h = arg;
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	(void)txn;
+	__atomic_store_n(&h->started, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 10000 && !__atomic_load_n(&h->release,
+	    __ATOMIC_SEQ_CST); i++)
+		nanosleep(&ts, NULL);
+	return PT_OK;
+}
+
+static void * __attribute__((unused))
+tu_hold_thread(void *arg)
+{
+	struct tu_hold *h = arg;
+
+	pt_committer_run(h->gc, tu_hold_fn, h);
+	return NULL;
+}
+
+static void __attribute__((unused))
+tu_hold(struct tu_hold *h, struct pt_committer *gc)
+{
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	memset(h, 0, sizeof(*h));
+	h->gc = gc;
+	if (pthread_create(&h->th, NULL, tu_hold_thread, h) != 0)
+		abort();
+	for (i = 0; i < 5000 && !__atomic_load_n(&h->started,
+	    __ATOMIC_SEQ_CST); i++)
+		nanosleep(&ts, NULL);
+}
+
+static int __attribute__((unused))
+tu_queued(struct tu_hold *h, size_t n)
+{
+	struct pt_commit_stats st;
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		pt_committer_stats(h->gc, &st);
+		if (st.waiting >= n)
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static void __attribute__((unused))
+tu_release(struct tu_hold *h)
+{
+	__atomic_store_n(&h->release, 1, __ATOMIC_SEQ_CST);
+	pthread_join(h->th, NULL);
 }
 
 #endif
