@@ -1172,7 +1172,8 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		pt_buf_free(&b);
 		return PT_ENOMEM;
 	}
-	rc = pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, b.data, b.len, 0);
+	rc = pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, b.data, b.len,
+	    PT_PUT_APPEND);
 	pt_buf_free(&b);
 	if (rc != PT_OK)
 		return rc;

@@ -838,7 +838,7 @@ pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 		if ((rc = pt_json_write(&text, (pt_json *)run, PT_JSON_PLAIN)) ==
 		    PT_OK)
 			rc = pt_put(txn, PT_T_RUNS, id, PT_ID_BIN, text.data,
-			    text.len, 0);
+			    text.len, old == NULL ? PT_PUT_APPEND : 0);
 		pt_buf_free(&text);
 	}
 out:

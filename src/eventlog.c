@@ -195,7 +195,7 @@ pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 		goto out;
 	}
 	if ((rc = pt_put(txn, PT_T_EVENTS, ev->id, PT_ID_BIN, rec.data, rec.len,
-	    PT_PUT_NOOVERWRITE)) != PT_OK)
+	    PT_PUT_NOOVERWRITE | PT_PUT_APPEND)) != PT_OK)
 		goto out;
 	if ((rc = put_index(txn, PT_T_EV_SOURCE, ev->source, NULL, NULL,
 	    ev->id)) != PT_OK ||

@@ -138,6 +138,12 @@ void		pt_txn_abort(struct pt_txn *);
 enum pt_err	pt_get(struct pt_txn *, enum pt_table, const void *key,
 		    size_t keylen, struct pt_val *val);
 #define PT_PUT_NOOVERWRITE 0x1	/* PT_EEXIST when the key exists */
+/*
+ * The key is most likely the table's largest (time-ordered ids): fill the
+ * last page instead of splitting it in half, as an ordinary insert does.
+ * Any other key is put as usual.
+ */
+#define PT_PUT_APPEND	0x2
 enum pt_err	pt_put(struct pt_txn *, enum pt_table, const void *key,
 		    size_t keylen, const void *val, size_t vallen, int flags);
 /* PT_ENOTFOUND when absent. */

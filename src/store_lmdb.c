@@ -504,8 +504,19 @@ pt_put(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
 		    "table %s", keylen, table_names[tab]);
 		return PT_ETOOBIG;
 	}
-	rc = mdb_put(t->txn, t->store->dbi[tab], &k, &v,
-	    (flags & PT_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
+	/*
+	 * LMDB splits a full page in the middle unless told the key goes
+	 * last: time-ordered records then took a page each, half empty.
+	 * MDB_APPEND refuses (MDB_KEYEXIST, changing nothing) a key that
+	 * is not above the last one: that one is put as usual.
+	 */
+	rc = MDB_KEYEXIST;
+	if (flags & PT_PUT_APPEND)
+		rc = mdb_put(t->txn, t->store->dbi[tab], &k, &v, MDB_APPEND |
+		    ((flags & PT_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0));
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(t->txn, t->store->dbi[tab], &k, &v,
+		    (flags & PT_PUT_NOOVERWRITE) ? MDB_NOOVERWRITE : 0);
 	if (rc != 0)
 		return write_failed(t, rc, "mdb_put");
 	return PT_OK;

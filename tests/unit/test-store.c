@@ -60,6 +60,46 @@ main(void)
 	    "read txn refuses writes");
 	pt_txn_abort(t);
 
+	/*
+	 * PT_PUT_APPEND: a key above the last fills the last page; any other
+	 * is put as usual (overwriting, or EEXIST with NOOVERWRITE).
+	 */
+	{
+		static const struct {
+			const char	*key, *val;
+			int		 flags;
+			enum pt_err	 want;
+			const char	*what;
+		} ap[] = {
+			{ "k2", "a", PT_PUT_APPEND, PT_OK, "first key" },
+			{ "k3", "b", PT_PUT_APPEND, PT_OK, "above the last" },
+			{ "k1", "c", PT_PUT_APPEND, PT_OK, "below the last" },
+			{ "k3", "d", PT_PUT_APPEND, PT_OK, "the last (overwrites)" },
+			{ "k2", "e", PT_PUT_APPEND | PT_PUT_NOOVERWRITE,
+			  PT_EEXIST, "existing, no-overwrite" },
+			{ "k3", "f", PT_PUT_APPEND | PT_PUT_NOOVERWRITE,
+			  PT_EEXIST, "the last, no-overwrite" },
+		};
+		static const char *const want[][2] = {
+			{ "k1", "c" }, { "k2", "a" }, { "k3", "d" },
+		};
+		size_t j;
+
+		pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+		for (j = 0; j < sizeof(ap) / sizeof(ap[0]); j++)
+			is_int(pt_put(t, PT_T_RUNS, ap[j].key, 2, ap[j].val, 1,
+			    ap[j].flags), ap[j].want, "append put: %s",
+			    ap[j].what);
+		ok(pt_txn_commit(t) == PT_OK, "append puts commit");
+		pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+		for (j = 0; j < 3; j++)
+			ok(pt_get(t, PT_T_RUNS, want[j][0], 2, &v) == PT_OK &&
+			    v.len == 1 && memcmp(v.data, want[j][1], 1) == 0,
+			    "after the append puts: %s = %s", want[j][0],
+			    want[j][1]);
+		pt_txn_abort(t);
+	}
+
 	/* Abort leaves nothing behind. */
 	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
 	pt_put(t, PT_T_META, "gone", 4, "x", 1, 0);
