@@ -61,8 +61,11 @@ run_flat(struct pt_committer *c, struct job *jobs)
 			job_failed(j, rc);
 		return 1;
 	}
-	for (j = jobs; j; j = j->next)
-		if ((rc = j->fn(txn, j->arg)) != PT_OK) {
+	for (j = jobs; j; j = j->next) {
+		/* A write failed that the job did not report: as if it had. */
+		if ((rc = j->fn(txn, j->arg)) == PT_OK)
+			rc = pt_txn_error(txn);
+		if (rc != PT_OK) {
 			/* Alone, it would fail the same way nested. */
 			if (jobs->next == NULL && rc != PT_ERETRY) {
 				job_failed(j, rc);
@@ -72,7 +75,12 @@ run_flat(struct pt_committer *c, struct job *jobs)
 			pt_txn_abort(txn);
 			return 0;
 		}
-	/* Nested, the commit would fail the same way: every job fails. */
+	}
+	/*
+	 * A failed commit is not run again nested: it may have reached the
+	 * disk all the same (a failed final sync), and the jobs would then
+	 * run twice.  Every job fails, as it would have nested.
+	 */
 	if ((rc = pt_txn_commit(txn)) != PT_OK)
 		for (j = jobs; j; j = j->next)
 			job_failed(j, rc);

@@ -132,6 +132,8 @@ enum pt_err	pt_txn_commit(struct pt_txn *);
 struct pt_store	*pt_txn_store(struct pt_txn *);
 /* Was it begun with PT_TXN_FLAT? */
 int		pt_txn_flat(const struct pt_txn *);
+/* The error of its first failed write (commit will refuse), or PT_OK. */
+enum pt_err	pt_txn_error(const struct pt_txn *);
 void		pt_txn_abort(struct pt_txn *);
 
 /* PT_ENOTFOUND when absent. */

@@ -448,6 +448,12 @@ pt_txn_flat(const struct pt_txn *t)
 	return t->flat;
 }
 
+enum pt_err
+pt_txn_error(const struct pt_txn *t)
+{
+	return t->failed ? t->fail_rc : PT_OK;
+}
+
 void
 pt_txn_abort(struct pt_txn *t)
 {

@@ -16,6 +16,8 @@ struct rec {
 	int		 key;
 	enum pt_err	 fail;		/* returned after writing */
 	enum pt_err	 fail_flat;	/* the same, only when run flat */
+	size_t		 big;		/* also put this many bytes, and
+					 * ignore the error (a bad job) */
 	int		 calls;
 	int		 flat_calls;
 	enum pt_err	 rc;		/* what pt_committer_run returned */
@@ -35,6 +37,7 @@ rec_fn(struct pt_txn *txn, void *arg)
 	n = snprintf(k, sizeof(k), "k%d", r->key);
 	if ((rc = pt_put(txn, PT_T_AUX, k, (size_t)n, "v", 1, 0)) != PT_OK)
 		return rc;
+
 	if (flat) {
 		n = snprintf(k, sizeof(k), "flat%d", r->key);
 		if ((rc = pt_put(txn, PT_T_AUX, k, (size_t)n, "v", 1, 0)) !=
@@ -42,6 +45,13 @@ rec_fn(struct pt_txn *txn, void *arg)
 			return rc;
 		if (r->fail_flat != PT_OK)
 			return r->fail_flat;
+	}
+	if (r->big) {
+		char *v = calloc(1, r->big);
+
+		n = snprintf(k, sizeof(k), "big%d", r->key);
+		(void)pt_put(txn, PT_T_AUX, k, (size_t)n, v, r->big, 0);
+		free(v);
 	}
 	return r->fail;
 }
@@ -82,9 +92,11 @@ one_batch(struct pt_committer *gc, struct rec *r, int n)
 	int i;
 
 	tu_hold(&h, gc);
+	/* One by one: the batch runs them in this order. */
 	for (i = 0; i < n; i++) {
 		r[i].gc = gc;
 		pthread_create(&th[i], NULL, rec_thread, &r[i]);
+		tu_queued(&h, (size_t)i + 1);
 	}
 	ok(tu_queued(&h, (size_t)n), "%d jobs queued behind the blocker", n);
 	tu_release(&h);
@@ -208,6 +220,24 @@ main(void)
 	    r[0].flat_calls == 1 && has(s, "k502") == 1 &&
 	    has(s, "flat502") == 1, "pt_write: a good write runs once, flat");
 
+	pt_store_close(s);
+
+	/*
+	 * A job that ignores a failed write (the map is full) and says PT_OK:
+	 * its batch still runs again nested, and only that job fails.
+	 */
+	snprintf(path, sizeof(path), "%s/small", dir);
+	s = tu_store(path, 256 * 1024);
+	pt_store_set_threaded(s);
+	ok(pt_committer_start(s, 8, &gc) == PT_OK, "small store: committer");
+	fresh(r, 3, 600);
+	r[2].big = 1 << 20;	/* last: nothing after it would fail */
+	one_batch(gc, r, 3);
+	is_int(r[2].rc, PT_EFULL, "a job hiding a failed write: its error");
+	ok(r[0].rc == PT_OK && r[1].rc == PT_OK && has(s, "k600") == 1 &&
+	    has(s, "k601") == 1 && has(s, "k602") == 0,
+	    "  ... the jobs before it are committed, it is not");
+	pt_committer_stop(gc);
 	pt_store_close(s);
 	tu_rmdir(dir);
 	return tap_done();
