@@ -47,6 +47,9 @@ struct lbuf {
 static void
 lput(struct lbuf *l, const char *s, size_t n)
 {
+	/* memcpy from NULL is undefined even for 0 bytes (fuzz-handler). */
+	if (n == 0)
+		return;
 	if (l->over || n > sizeof(l->d) - l->len) {
 		l->over = 1;
 		return;
@@ -276,7 +279,10 @@ render_family(struct pt_txn *txn, size_t f, struct pt_buf *out)
 		}
 		/* Copy the series' labels: the cursor's data may move. */
 		pt_buf_reset(&l);
-		pt_buf_add(&l, labels, n);
+		if (pt_buf_add(&l, labels, n) != PT_OK) {
+			rc = PT_ENOMEM;
+			goto out;
+		}
 		snprintf(name, sizeof(name), "%s_bucket", families[f].name);
 		for (cum = 0, b = 0; b < NBUCKETS; b++) {
 			struct lbuf bl = { .len = 0 };

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "check.h"
 #include "handler.h"
+#include "metrics.h"
 #include "sig.h"
 #include "tap.h"
 #include "testutil.h"
@@ -175,6 +176,39 @@ main(void)
 		pt_alloc_fail_nth(-1);
 		pt_txn_abort(t);
 		is_int(rc, PT_ENOMEM, "pt_recover with no memory for a cursor");
+	}
+
+	/*
+	 * Regression (fuzz-handler, UBSan): rendering a histogram series
+	 * whose labels could not be copied passed NULL to memcpy.  Every
+	 * allocation of a render fails in turn: PT_OK or PT_ENOMEM, nothing
+	 * else (the sanitizer build stops on the undefined behaviour).
+	 */
+	{
+		struct pt_buf out = { 0 };
+		enum pt_err rc;
+		long all, oom = 0, odd = 0;
+
+		pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+		ok(pt_metrics_handler(t, "w", 12, 1) == PT_OK &&
+		    pt_txn_commit(t) == PT_OK, "a histogram series is there");
+		pt_alloc_fail_after(-1);
+		rc = pt_metrics_render(s, &out);
+		all = pt_alloc_fail_after(-1);
+		ok(rc == PT_OK && strstr(out.data ? out.data : "",
+		    "_bucket{workflow=\"w\",le=") != NULL,
+		    "metrics render with it (%ld allocations)", all);
+		for (n = 0; n < all + 2; n++) {
+			pt_buf_free(&out);
+			pt_alloc_fail_nth(n);
+			rc = pt_metrics_render(s, &out);
+			pt_alloc_fail_nth(-1);
+			oom += rc == PT_ENOMEM;
+			odd += rc != PT_OK && rc != PT_ENOMEM;
+		}
+		pt_buf_free(&out);
+		ok(odd == 0 && oom > 0, "metrics render, each allocation "
+		    "failing: PT_OK or PT_ENOMEM (%ld ENOMEM)", oom);
 	}
 
 	pt_ctx_free(&ctx);
