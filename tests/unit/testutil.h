@@ -18,7 +18,7 @@
 #include "store.h"
 
 /* A fresh directory under $TMPDIR; removed by tu_rmdir(). */
-static char * __attribute__((unused))
+static __attribute__((unused)) char *
 tu_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -47,7 +47,7 @@ tu_rmdir(char *dir)
 	free(dir);
 }
 
-static struct pt_store * __attribute__((unused))
+static __attribute__((unused)) struct pt_store *
 tu_store(const char *dir, uint64_t map_size)
 {
 	struct pt_store_opts o = { 0 };

@@ -1,0 +1,191 @@
+/*
+ * bench/core - the pure core's cost per event, without a server: the bench
+ * pipeline (1 identify + 1 trigger mapping, the same ~1.5 KB event as
+ * bench/run) through pt_handle() on a real store in a temporary directory,
+ * by "threads" request threads sharing one group committer, as in
+ * porter.fcgi (0: one thread, no committer).  Prints the events per second
+ * and the CPU time per event (user + system, every thread).
+ *
+ * Where the time goes: run it under callgrind, whose instruction counts
+ * do not depend on what else the machine is doing:
+ *	valgrind --tool=callgrind bench/core 3200 32
+ *
+ * Usage: bench/core [events [threads [none]]]	(10000, 32; "none": no
+ * mappings, the event is only logged)
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "commit.h"
+#include "conf.h"
+#include "handler.h"
+#include "http.h"
+#include "json.h"
+#include "store.h"
+/* A store in $TMPDIR, the config applied, a body read from memory. */
+#include "../tests/unit/testutil.h"
+
+#define EP	"bench_core_0001"
+
+static const char config_head[] =
+    "{\"settings\":{\"durability\":\"relaxed\"},"
+    "\"workflows\":{\"task-assigned\":{}},"
+    "\"sources\":[{\"key\":\"pipeline\",\"environments\":{\"bench\":{"
+    "\"endpoint_id\":\"" EP "\",\"verify\":false,"
+    "\"event_type_path\":\"body.event_type\","
+    "\"timestamp_path\":\"body.occurred_at\",\"mappings\":";
+static const char mappings[] =
+    "[{\"event_type\":\"task.assigned\",\"action\":\"users_identify\","
+    "\"params\":{\"id\":\"data.assigned_to\","
+    "\"properties\":{\"project\":\"data.project_id\"}}},"
+    "{\"event_type\":\"task.assigned\",\"action\":\"workflows_trigger\","
+    "\"params\":{\"key\":\"task-assigned\",\"recipients\":"
+    "\"data.assigned_to\",\"actor\":\"data.assigned_by\",\"data\":\"data\"}}]";
+
+static struct pt_store		*store;
+static struct pt_committer	*committer;
+static char			 event[2048], clen[32];
+static size_t			 event_len;
+static long			 per_thread, answered_ok;
+static pthread_mutex_t		 mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+quiet(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+static void *
+worker(void *arg)
+{
+	struct pt_header h[2] = { { "content-type", "application/json", 16 },
+	    { "user-agent", "bench-core/1", 12 } };
+	struct pt_ctx ctx;
+	struct pt_resp resp;
+	struct pt_req req;
+	struct tu_body b;
+	long i, n = 0;
+
+	(void)arg;
+	pt_ctx_init(&ctx, store);
+	ctx.committer = committer;
+	ctx.log = quiet;
+	for (i = 0; i < per_thread; i++) {
+		memset(&req, 0, sizeof(req));
+		memset(&resp, 0, sizeof(resp));
+		b.data = event;
+		b.len = event_len;
+		b.pos = 0;
+		req.method = "POST";
+		req.path_info = "/receive/" EP;
+		req.content_type = "application/json";
+		req.content_length = clen;
+		req.headers = h;
+		req.nheaders = 2;
+		req.read_body = tu_read;
+		req.read_arg = &b;
+		if (pt_handle(&ctx, &req, &resp) == 200)
+			n++;
+		else if (n == 0 && i == 0)
+			fprintf(stderr, "bench/core: %d %.*s", resp.status,
+			    (int)resp.body.len, resp.body.data);
+		pt_resp_free(&resp);
+	}
+	pt_ctx_free(&ctx);
+	pthread_mutex_lock(&mu);
+	answered_ok += n;
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+static double
+seconds(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pt_commit_stats cs;
+	struct timespec t0, t1;
+	struct rusage ru;
+	pthread_t th[256];
+	char *dir, path[600], desc[1300], config[4096];
+	const char *err;
+	long events = argc > 1 ? atol(argv[1]) : 10000;
+	int threads = argc > 2 ? atoi(argv[2]) : 32, i, rc = 1;
+	double wall, cpu;
+
+	if (events <= 0 || threads < 0 || threads > 256) {
+		fprintf(stderr, "usage: bench/core [events [threads [none]]]\n");
+		return 2;
+	}
+	dir = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/db", dir);
+	store = tu_store(path, 16ULL << 30);
+	snprintf(config, sizeof(config), "%s%s}}}]}", config_head,
+	    argc > 3 && strcmp(argv[3], "none") == 0 ? "[]" : mappings);
+	if ((err = tu_apply(store, config)) != NULL) {
+		fprintf(stderr, "bench/core: config: %s\n", err);
+		goto out;
+	}
+	for (i = 0; i < 1200; i++)
+		desc[i] = "lorem ipsum "[i % 12];
+	desc[1200] = '\0';
+	event_len = (size_t)snprintf(event, sizeof(event),
+	    "{\"event_type\":\"task.assigned\",\"occurred_at\":"
+	    "\"2026-11-23T10:15:00Z\",\"data\":{\"task_id\":\"task_123\","
+	    "\"title\":\"Review the Q4 roadmap\",\"assigned_to\":\"user_456\","
+	    "\"assigned_by\":\"user_789\",\"project_id\":\"proj_42\","
+	    "\"labels\":[\"planning\",\"q4\"],\"description\":\"%s\"}}", desc);
+	snprintf(clen, sizeof(clen), "%zu", event_len);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (threads == 0) {
+		per_thread = events;
+		worker(NULL);
+	} else {
+		pt_store_set_threaded(store);
+		if (pt_committer_start(store, 64, &committer) != PT_OK) {
+			fprintf(stderr, "bench/core: no committer\n");
+			goto out;
+		}
+		per_thread = events / threads;
+		for (i = 0; i < threads; i++)
+			pthread_create(&th[i], NULL, worker, NULL);
+		for (i = 0; i < threads; i++)
+			pthread_join(th[i], NULL);
+		pt_committer_stats(committer, &cs);
+		pt_committer_stop(committer);
+		printf("batches %llu, %.1f events each on average, %llu run "
+		    "again nested\n", cs.batches, (double)cs.jobs /
+		    (double)(cs.batches ? cs.batches : 1), cs.nested);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	getrusage(RUSAGE_SELF, &ru);
+	wall = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cpu = seconds(ru.ru_utime) + seconds(ru.ru_stime);
+	if (answered_ok == 0) {
+		fprintf(stderr, "bench/core: no event was answered 200\n");
+		goto out;
+	}
+	printf("%ld events answered 200 in %.2f s: %.0f events/s, CPU %.1f us "
+	    "per event (user %.1f, system %.1f)\n", answered_ok, wall,
+	    (double)answered_ok / wall, cpu * 1e6 / (double)answered_ok,
+	    seconds(ru.ru_utime) * 1e6 / (double)answered_ok,
+	    seconds(ru.ru_stime) * 1e6 / (double)answered_ok);
+	rc = 0;
+out:
+	pt_store_close(store);
+	tu_rmdir(dir);
+	return rc;
+}
