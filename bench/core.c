@@ -83,6 +83,7 @@ worker(void *arg)
 		b.data = event;
 		b.len = event_len;
 		b.pos = 0;
+		b.chunk = 0;
 		req.method = "POST";
 		req.path_info = "/receive/" EP;
 		req.content_type = "application/json";

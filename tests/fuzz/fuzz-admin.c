@@ -97,25 +97,6 @@ static const struct {
 
 static char		 ids[MAX_IDS][PT_ID_MAX];
 
-/* The client's body, as the server reads it. */
-struct body {
-	const char	*data;
-	size_t		 len;
-	size_t		 pos;
-};
-
-static ssize_t
-read_body(void *arg, void *buf, size_t len)
-{
-	struct body *b = arg;
-	size_t n = b->len - b->pos;
-
-	if (n > len)
-		n = len;
-	memcpy(buf, b->data + b->pos, n);
-	b->pos += n;
-	return (ssize_t)n;
-}
 
 /* Log logged[i]; its id (from the answer) into ids[i] when there is one. */
 static void
@@ -124,7 +105,7 @@ log_one(size_t i)
 	struct pt_req req;
 	struct pt_resp resp;
 	struct pt_json_error jerr;
-	struct body b;
+	struct tu_body b;
 	pt_json *j = NULL;
 	const char *id;
 	char clen[32];
@@ -133,6 +114,7 @@ log_one(size_t i)
 	b.data = logged[i].body;
 	b.len = strlen(b.data);
 	b.pos = 0;
+	b.chunk = 0;
 	snprintf(clen, sizeof(clen), "%zu", b.len);
 	req.method = "POST";
 	req.path_info = logged[i].path;
@@ -140,7 +122,7 @@ log_one(size_t i)
 	req.content_type = "application/json";
 	req.content_length = clen;
 	req.remote_addr = "192.0.2.1";
-	req.read_body = read_body;
+	req.read_body = tu_read;
 	req.read_arg = &b;
 	pt_handle(&ctx, &req, &resp);
 	if (resp.body.len > 0 && pt_json_parse(resp.body.data, resp.body.len,
@@ -156,63 +138,12 @@ log_one(size_t i)
 static void
 open_store(void)
 {
-	struct pt_store_opts o = { 0 };
-	struct pt_json_error jerr;
-	struct pt_config *cfg = NULL;
-	struct pt_txn *txn;
-	pt_json *doc;
-	char err[1024];
 	size_t i;
 
-	if (dir == NULL) {
-		struct stat st;
-		const char *base = getenv("TMPDIR");
-
-		if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
-		    access("/dev/shm", W_OK) == 0)
-			base = "/dev/shm";
-		else if (base == NULL)
-			base = "/tmp";
-		if ((dir = malloc(strlen(base) + 32)) == NULL)
-			abort();
-		sprintf(dir, "%s/porter-fuzz-XXXXXX", base);
-		if (mkdtemp(dir) == NULL) {
-			perror(dir);
-			abort();
-		}
-		snprintf(dbpath, sizeof(dbpath), "%s/db", dir);
-		atexit(cleanup);
-		/* No console files: its routes answer 404, never 500. */
-		setenv("PORTER_CONSOLE_DIR", dir, 1);
-		unsetenv("PORTER_METRICS_AUTH");
-	}
-	o.map_size = MAP_SIZE;
-	if (pt_store_open(dbpath, &o, &store, err, sizeof(err)) != PT_OK) {
-		fprintf(stderr, "store: %s\n", err);
-		abort();
-	}
-	if (pt_json_parse(config_text, strlen(config_text), PT_JSON_MAX_DEPTH,
-	    &doc, &jerr) != PT_OK) {
-		fprintf(stderr, "config: %s\n", jerr.message);
-		abort();
-	}
-	if (pt_txn_begin(store, NULL, PT_TXN_WRITE, &txn) != PT_OK)
-		abort();
-	if (pt_config_parse(doc, NULL, PT_CFG_OPERATOR, &cfg, err,
-	    sizeof(err)) != PT_OK) {
-		fprintf(stderr, "config: %s\n", err);
-		abort();
-	}
-	if (pt_config_save(txn, cfg) != PT_OK ||
-	    pt_token_create(txn, "fuzz-rw", 0, clock_us, token_rw) != PT_OK ||
-	    pt_token_create(txn, "fuzz-ro", PT_TOKEN_READ_ONLY, clock_us,
-	    token_ro) != PT_OK || pt_txn_commit(txn) != PT_OK)
-		abort();
-	pt_config_free(cfg);
-	pt_json_put(doc);
-	pt_ctx_init(&ctx, store);
-	ctx.now = fake_now;
-	ctx.log = quiet;
+	fuzz_store_open(config_text, MAP_SIZE);
+	/* No console files: its routes answer 404, never 500. */
+	setenv("PORTER_CONSOLE_DIR", dir, 1);
+	unsetenv("PORTER_METRICS_AUTH");
 
 	/* Ids no event has, well-formed: "@8", "@9" and the gaps. */
 	for (i = 0; i < MAX_IDS; i++) {
@@ -229,7 +160,7 @@ open_store(void)
 struct request {
 	struct pt_req		 req;
 	struct pt_header	 h[1];
-	struct body		 body;
+	struct tu_body		 body;
 	char			 line[4096];	/* "@N" replaced */
 	char			 path[4200];
 	char			 uri[4300];
@@ -349,7 +280,7 @@ parse_request(const char *text, size_t len, struct request *r)
 		r->req.content_length = r->clen;
 	}
 	r->req.content_type = "application/json";
-	r->req.read_body = read_body;
+	r->req.read_body = tu_read;
 	r->req.read_arg = &r->body;
 	return 0;
 }

@@ -192,88 +192,14 @@ static const struct {
 static void
 open_store(void)
 {
-	struct pt_store_opts o = { 0 };
-	struct pt_json_error jerr;
-	struct pt_config *cfg = NULL;
-	struct pt_txn *txn;
-	pt_json *doc;
-	char err[1024];
-
-	if (dir == NULL) {
-		struct stat st;
-		const char *base = getenv("TMPDIR");
-
-		if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
-		    access("/dev/shm", W_OK) == 0)
-			base = "/dev/shm";
-		else if (base == NULL)
-			base = "/tmp";
-		if ((dir = malloc(strlen(base) + 32)) == NULL)
-			abort();
-		sprintf(dir, "%s/porter-fuzz-XXXXXX", base);
-		if (mkdtemp(dir) == NULL) {
-			perror(dir);
-			abort();
-		}
-		snprintf(dbpath, sizeof(dbpath), "%s/db", dir);
-		atexit(cleanup);
-	}
-	o.map_size = MAP_SIZE;
-	if (pt_store_open(dbpath, &o, &store, err, sizeof(err)) != PT_OK) {
-		fprintf(stderr, "store: %s\n", err);
-		abort();
-	}
-	if (pt_json_parse(config_text, strlen(config_text), PT_JSON_MAX_DEPTH,
-	    &doc, &jerr) != PT_OK) {
-		fprintf(stderr, "config: %s\n", jerr.message);
-		abort();
-	}
-	if (pt_txn_begin(store, NULL, PT_TXN_WRITE, &txn) != PT_OK)
-		abort();
-	if (pt_config_parse(doc, NULL, PT_CFG_OPERATOR, &cfg, err,
-	    sizeof(err)) != PT_OK) {
-		fprintf(stderr, "config: %s\n", err);
-		abort();
-	}
-	if (pt_config_save(txn, cfg) != PT_OK ||
-	    pt_token_create(txn, "fuzz-rw", 0, clock_us, token_rw) != PT_OK ||
-	    pt_token_create(txn, "fuzz-ro", PT_TOKEN_READ_ONLY, clock_us,
-	    token_ro) != PT_OK || pt_txn_commit(txn) != PT_OK)
-		abort();
-	pt_config_free(cfg);
-	pt_json_put(doc);
-	pt_ctx_init(&ctx, store);
-	ctx.now = fake_now;
-	ctx.log = quiet;
+	fuzz_store_open(config_text, MAP_SIZE);
 }
 
-/* The client's body, as the server reads it. */
-struct body {
-	const char	*data;
-	size_t		 len;		/* bytes the client sends */
-	size_t		 pos;
-	size_t		 chunk;		/* at most this many per read; 0: all */
-};
-
-static ssize_t
-read_body(void *arg, void *buf, size_t len)
-{
-	struct body *b = arg;
-	size_t n = b->len - b->pos;
-
-	if (n > len)
-		n = len;
-	if (b->chunk > 0 && n > b->chunk)
-		n = b->chunk;
-	memcpy(buf, b->data + b->pos, n);
-	b->pos += n;
-	return (ssize_t)n;
-}
 
 struct request {
 	struct pt_req		 req;
 	struct pt_header	 h[MAX_HEADERS];
-	struct body		 body;
+	struct tu_body		 body;
 	struct pt_buf		 signed_hdrs;
 	char			 clen[32];
 	char			 uri[1024];
@@ -427,7 +353,7 @@ parse_request(char *text, size_t len, struct request *r)
 	if (half)
 		r->body.len /= 2;
 	r->req.headers = r->h;
-	r->req.read_body = read_body;
+	r->req.read_body = tu_read;
 	r->req.read_arg = &r->body;
 	return 0;
 }

@@ -8,7 +8,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* tu_read and struct tu_body: the client's body, as the server reads it. */
+#include "../unit/testutil.h"
 
 #define FUZZ_NOW	1800000000LL		/* unix seconds of the clock */
 
@@ -66,6 +71,68 @@ cleanup(void)
 		free(dir);
 		dir = NULL;
 	}
+}
+
+/*
+ * A fresh store (in /dev/shm when there is one) with "config" applied,
+ * tokens token_rw and token_ro made, and ctx over it.
+ */
+static void
+fuzz_store_open(const char *config, uint64_t map_size)
+{
+	struct pt_store_opts o = { 0 };
+	struct pt_json_error jerr;
+	struct pt_config *cfg = NULL;
+	struct pt_txn *txn;
+	pt_json *doc;
+	char err[1024];
+
+	if (dir == NULL) {
+		struct stat st;
+		const char *base = getenv("TMPDIR");
+
+		if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
+		    access("/dev/shm", W_OK) == 0)
+			base = "/dev/shm";
+		else if (base == NULL)
+			base = "/tmp";
+		if ((dir = malloc(strlen(base) + 32)) == NULL)
+			abort();
+		sprintf(dir, "%s/porter-fuzz-XXXXXX", base);
+		if (mkdtemp(dir) == NULL) {
+			perror(dir);
+			abort();
+		}
+		snprintf(dbpath, sizeof(dbpath), "%s/db", dir);
+		atexit(cleanup);
+	}
+	o.map_size = map_size;
+	if (pt_store_open(dbpath, &o, &store, err, sizeof(err)) != PT_OK) {
+		fprintf(stderr, "store: %s\n", err);
+		abort();
+	}
+	if (pt_json_parse(config, strlen(config), PT_JSON_MAX_DEPTH,
+	    &doc, &jerr) != PT_OK) {
+		fprintf(stderr, "config: %s\n", jerr.message);
+		abort();
+	}
+	if (pt_txn_begin(store, NULL, PT_TXN_WRITE, &txn) != PT_OK)
+		abort();
+	if (pt_config_parse(doc, NULL, PT_CFG_OPERATOR, &cfg, err,
+	    sizeof(err)) != PT_OK) {
+		fprintf(stderr, "config: %s\n", err);
+		abort();
+	}
+	if (pt_config_save(txn, cfg) != PT_OK ||
+	    pt_token_create(txn, "fuzz-rw", 0, clock_us, token_rw) != PT_OK ||
+	    pt_token_create(txn, "fuzz-ro", PT_TOKEN_READ_ONLY, clock_us,
+	    token_ro) != PT_OK || pt_txn_commit(txn) != PT_OK)
+		abort();
+	pt_config_free(cfg);
+	pt_json_put(doc);
+	pt_ctx_init(&ctx, store);
+	ctx.now = fake_now;
+	ctx.log = quiet;
 }
 
 /*

@@ -44,7 +44,7 @@ static void
 post(struct pt_ctx *ctx, const char *body, struct reply *r)
 {
 	struct pt_header h[1] = { { "user-agent", "t", 1 } };
-	struct tu_body b = { body, strlen(body), 0 };
+	struct tu_body b = { body, strlen(body), 0, 0 };
 	struct pt_json_error je;
 	struct pt_resp resp;
 	struct pt_req req;

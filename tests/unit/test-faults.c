@@ -94,6 +94,7 @@ request(struct pt_ctx *ctx, int id, int *json_ok)
 	b.data = body;
 	b.len = (size_t)n;
 	b.pos = 0;
+	b.chunk = 0;
 	req.read_body = tu_read;
 	req.read_arg = &b;
 	status = pt_handle(ctx, &req, &resp);

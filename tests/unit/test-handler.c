@@ -284,6 +284,7 @@ run(struct pt_ctx *ctx, const struct rcase *c, struct pt_resp *resp,
 	body.data = b;
 	body.len = c->avail ? c->avail : len;
 	body.pos = 0;
+	body.chunk = 0;
 	req.read_body = tu_read;
 	req.read_arg = &body;
 	return pt_handle(ctx, &req, resp);

@@ -124,6 +124,7 @@ send_as(struct pt_ctx *ctx, const char *method, const char *path,
 	b.data = copy;
 	b.len = strlen(copy);
 	b.pos = 0;
+	b.chunk = 0;
 	req.read_body = tu_read;
 	req.read_arg = &b;
 	out->status = pt_handle(ctx, &req, &resp);

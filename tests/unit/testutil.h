@@ -95,11 +95,12 @@ tu_apply(struct pt_store *s, const char *text)
 	return NULL;
 }
 
-/* A body reader over memory that can stop short. */
+/* A body reader over memory that can stop short or come in pieces. */
 struct tu_body {
 	const char	*data;
 	size_t		 len;	/* bytes available */
 	size_t		 pos;
+	size_t		 chunk;	/* at most this many per read; 0: all */
 };
 
 static ssize_t __attribute__((unused))
@@ -110,6 +111,8 @@ tu_read(void *arg, void *buf, size_t len)
 
 	if (n > len)
 		n = len;
+	if (b->chunk > 0 && n > b->chunk)
+		n = b->chunk;
 	memcpy(buf, b->data + b->pos, n);
 	b->pos += n;
 	return (ssize_t)n;
