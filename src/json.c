@@ -19,21 +19,12 @@
 #include "buf.h"
 #include "json.h"
 
-/* A decoded object key seen by the validator. */
-struct vkey {
-	uint32_t	hash;
-	size_t		off;	/* into the key bytes buffer */
-	size_t		len;
-};
-
 struct vstate {
 	const unsigned char	*p;
 	const unsigned char	*end;
 	const unsigned char	*start;
 	int			 max_depth;
 	struct pt_buf		 kbytes;	/* decoded keys, stacked */
-	struct vkey		*keys;		/* stacked per open object */
-	size_t			 nkeys, capkeys;
 	struct pt_buf		 sbuf;		/* a decoded string value */
 	int			 trusted;	/* our own text: no dup check */
 	struct pt_json_error	*err;
@@ -54,14 +45,33 @@ init_plain(void)
 		plain[c] = c != '"' && c != '\\';
 }
 
+/*
+ * Fill st->err for a problem at "at": the byte offset, and the line and
+ * column (json.h says how they count), found by one scan of the text
+ * before it -- errors are rare, the happy path keeps no counters.
+ * NOTE: everything before "at" was accepted, so it is valid UTF-8 (or,
+ * for trusted text, counted as it comes).
+ */
 static int
 verr(struct vstate *st, enum pt_jerr code, const unsigned char *at,
     const char *msg)
 {
+	const unsigned char *p, *bol = st->start;
+	size_t line = 1, column = 1;
+
+	for (p = st->start; p < at; p++)
+		if (*p == '\n') {
+			line++;
+			bol = p + 1;
+		}
+	for (p = bol; p < at; p++)
+		column += (*p & 0xc0) != 0x80;
 	st->err->code = code;
 	st->err->offset = (size_t)(at - st->start);
-	snprintf(st->err->message, sizeof(st->err->message), "%s at byte %zu",
-	    msg, st->err->offset);
+	st->err->line = line;
+	st->err->column = column;
+	snprintf(st->err->message, sizeof(st->err->message), "%s at line %zu, "
+	    "column %zu (byte %zu)", msg, line, column, st->err->offset);
 	return -1;
 }
 
@@ -258,30 +268,33 @@ v_string(struct vstate *st, int key, json_object **out)
 }
 
 /*
- * An integer beyond uint64/int64: a double whose text gets ".0", so that
- * json-c's tokener (pt_json_parse_trusted, reading what we stored) makes
- * the same double of it instead of clamping it to UINT64_MAX/INT64_MIN.
+ * Minus zero is the integer 0 that keeps its text "-0" (as a double keeps
+ * its own), so that its text as an event type or id is the number as
+ * sent.  json-c frees the text with free() (and copies it with strdup).
  */
 static json_object *
-big_integer(const char *digits)
+minus_zero(void)
 {
-	size_t n = strlen(digits);
 	json_object *o;
 	char *t;
 
-	if ((t = pt_malloc(n + 3)) == NULL)
+	if ((o = json_object_new_int64(0)) == NULL)
 		return NULL;
-	memcpy(t, digits, n);
-	memcpy(t + n, ".0", 3);
-	o = json_object_new_double_s(strtod(t, NULL), t);
-	pt_free(t);
+	if ((t = strdup("-0")) == NULL) {
+		json_object_put(o);
+		return NULL;
+	}
+	json_object_set_serializer(o, json_object_userdata_to_json_string, t,
+	    json_object_free_userdata);
 	return o;
 }
 
 /*
  * A number, as json-c's own tokener would make it: int64 when it is an
- * integer that fits, uint64 above that, else a double that keeps its text
- * (see big_integer for integers above that).
+ * integer that fits, uint64 above that, else a double.  A double keeps
+ * the text it was written as -- an integer too large for 64 bits too --
+ * so that a number used as text (an event type, an id) is exactly what
+ * the sender sent.
  */
 static int
 v_number(struct vstate *st, json_object **out)
@@ -328,8 +341,7 @@ v_number(struct vstate *st, json_object **out)
 
 		if (big == NULL)
 			return verr(st, PT_JE_NOMEM, p, "out of memory");
-		*out = integral ? big_integer(big) :
-		    json_object_new_double_s(strtod(big, NULL), big);
+		*out = json_object_new_double_s(strtod(big, NULL), big);
 		pt_free(big);
 	} else {
 		memcpy(text, start, n);
@@ -344,12 +356,16 @@ v_number(struct vstate *st, json_object **out)
 				*out = errno == 0 ? (u <= INT64_MAX ?
 				    json_object_new_int64((int64_t)u) :
 				    json_object_new_uint64(u)) :
-				    big_integer(text);
-			} else {
+				    json_object_new_double_s(strtod(text, NULL),
+				    text);
+			} else if (strcmp(text, "-0") == 0)
+				*out = minus_zero();
+			else {
 				long long v = strtoll(text, &end, 10);
 
 				*out = errno == 0 ? json_object_new_int64(v) :
-				    big_integer(text);
+				    json_object_new_double_s(strtod(text, NULL),
+				    text);
 			}
 		} else
 			*out = json_object_new_double_s(strtod(text, NULL), text);
@@ -359,73 +375,22 @@ v_number(struct vstate *st, json_object **out)
 	return 0;
 }
 
-static uint32_t
-fnv1a(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	return h;
-}
-
-static int
-vkey_cmp(const void *a, const void *b)
-{
-	const struct vkey *x = a, *y = b;
-
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/*
- * The keys of the object just closed are keys[first..nkeys): sort them by
- * (hash, length) and compare equal neighbours byte for byte.  O(n log n), so
- * an object with a million keys cannot stall the parser.
- */
-static int
-check_dups(struct vstate *st, size_t first, const unsigned char *at)
-{
-	struct vkey *k = st->keys + first;
-	size_t n = st->nkeys - first, i, j;
-
-	if (n < 2)
-		return 0;
-	qsort(k, n, sizeof(*k), vkey_cmp);
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && k[j].hash == k[i].hash &&
-		    k[j].len == k[i].len; j++) {
-			size_t a;
-
-			for (a = i; a < j; a++)
-				if (memcmp(st->kbytes.data + k[a].off,
-				    st->kbytes.data + k[j].off, k[j].len) == 0) {
-					char msg[120];
-
-					snprintf(msg, sizeof(msg),
-					    "duplicate key \"%.40s\"",
-					    st->kbytes.data + k[j].off);
-					return verr(st, PT_JE_DUPKEY, at, msg);
-				}
-		}
-	}
-	return 0;
-}
-
 static int v_value(struct vstate *, int, json_object **);
 
+/*
+ * An object.  A key is checked against the keys before it as soon as it
+ * is read, so that a duplicate is reported at its own place, before
+ * anything after it.  json-c's object is a hash table with a random seed:
+ * the lookup costs what the insertion would have (which then skips its
+ * own), and a million keys cannot be made to collide.
+ */
 static int
 v_object(struct vstate *st, int depth, json_object **out)
 {
-	size_t first = st->nkeys, kstart = st->kbytes.len;
-	const unsigned char *open = st->p;
+	size_t kstart = st->kbytes.len, klen;
+	const unsigned char *kat;
 	json_object *obj, *val;
-	struct vkey *k;
+	const char *key;
 
 	if ((obj = *out = json_object_new_object()) == NULL)
 		return verr(st, PT_JE_NOMEM, st->p, "out of memory");
@@ -442,27 +407,24 @@ v_object(struct vstate *st, int depth, json_object **out)
 		if (st->p >= st->end || *st->p != '"')
 			return verr(st, PT_JE_SYNTAX, st->p, "expected a key");
 		off = st->kbytes.len;
+		kat = st->p;
 		if (v_string(st, 1, NULL) < 0)
 			return -1;
-		if (st->nkeys == st->capkeys) {
-			size_t cap = st->capkeys ? st->capkeys * 2 : 64;
-
-			if ((k = pt_realloc(st->keys, cap * sizeof(*k))) == NULL)
-				return verr(st, PT_JE_NOMEM, st->p, "out of memory");
-			st->keys = k;
-			st->capkeys = cap;
-		}
-		k = &st->keys[st->nkeys++];
-		k->off = off;
-		k->len = st->kbytes.len - off;
+		klen = st->kbytes.len - off;
 		/* json-c keys are C strings: a NUL would cut one short. */
-		if (memchr(st->kbytes.data + off, '\0', k->len) != NULL)
+		if (memchr(st->kbytes.data + off, '\0', klen) != NULL)
 			return verr(st, PT_JE_SYNTAX, st->p, "NUL in an object "
 			    "key");
-		k->hash = fnv1a(st->kbytes.data + off, k->len);
 		/* A NUL after each key: json-c's keys are C strings. */
 		if (pt_buf_addc(&st->kbytes, '\0') != PT_OK)
 			return verr(st, PT_JE_NOMEM, st->p, "out of memory");
+		key = st->kbytes.data + off;
+		if (!st->trusted && json_object_object_get_ex(obj, key, NULL)) {
+			char msg[120];
+
+			snprintf(msg, sizeof(msg), "duplicate key \"%.40s\"", key);
+			return verr(st, PT_JE_DUPKEY, kat, msg);
+		}
 		skip_ws(st);
 		if (st->p >= st->end || *st->p != ':')
 			return verr(st, PT_JE_SYNTAX, st->p, "expected ':'");
@@ -472,8 +434,13 @@ v_object(struct vstate *st, int depth, json_object **out)
 			json_object_put(val);
 			return -1;
 		}
-		/* The key may have moved with kbytes: take it by offset. */
-		if (json_object_object_add(obj, st->kbytes.data + off, val) != 0) {
+		/*
+		 * The key may have moved with kbytes: take it by offset.
+		 * Untrusted text was checked above, so its key is new; our
+		 * own keeps json-c's last-wins lookup.
+		 */
+		if (json_object_object_add_ex(obj, st->kbytes.data + off, val,
+		    st->trusted ? 0 : JSON_C_OBJECT_ADD_KEY_IS_NEW) != 0) {
 			json_object_put(val);
 			return verr(st, PT_JE_NOMEM, st->p, "out of memory");
 		}
@@ -486,10 +453,7 @@ v_object(struct vstate *st, int depth, json_object **out)
 			break;
 		return verr(st, PT_JE_SYNTAX, st->p, "expected ',' or '}'");
 	}
-	if (!st->trusted && check_dups(st, first, open) < 0)
-		return -1;
 	st->p++;
-	st->nkeys = first;
 	st->kbytes.len = kstart;
 	return 0;
 }
@@ -624,7 +588,6 @@ out:
 	json_object_put(val);
 	pt_buf_free(&st.kbytes);
 	pt_buf_free(&st.sbuf);
-	pt_free(st.keys);
 	return rc;
 }
 
@@ -958,6 +921,18 @@ static void
 write_int(struct pt_buf *b, const json_object *j)
 {
 	int64_t v = json_object_get_int64(j);
+	const char *s;
+	size_t n;
+
+	/* An integer that keeps its text (minus_zero). */
+	if (json_object_get_userdata((json_object *)j) != NULL) {
+		if ((s = json_object_to_json_string_length((json_object *)j,
+		    JSON_C_TO_STRING_PLAIN, &n)) != NULL)
+			pt_buf_add(b, s, n);
+		else
+			b->failed = 1;
+		return;
+	}
 
 	/* Values above INT64_MAX are stored as uint64 by json-c. */
 	if (v == INT64_MAX)

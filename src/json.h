@@ -43,9 +43,17 @@ enum pt_jerr {
 	PT_JE_NOMEM
 };
 
+/*
+ * Where: the byte offset, and the line and column an editor shows.  A line
+ * ends at "\n" (so CRLF counts once, a lone CR not at all); the column
+ * counts characters (UTF-8 sequences), not bytes, from 1.  The message
+ * names all three: "... at line 3, column 7 (byte 42)".
+ */
 struct pt_json_error {
 	enum pt_jerr	 code;
 	size_t		 offset;	/* byte offset of the problem */
+	size_t		 line;		/* from 1 */
+	size_t		 column;	/* characters from 1 */
 	char		 message[160];	/* human text, NUL-terminated */
 };
 

@@ -280,6 +280,14 @@ def t_event_type(tap, s):
     r = s.post(bare, b'{"kind": "bare.path"}')
     tap.eq((r.json or {}).get("event_type"), "bare.path",
            "event_type_path without a namespace reads the body")
+    # A number as the type is its text as sent, whatever its size.
+    for num in ("42", "-0", "1.50", "1e3", "18446744073709551616",
+                "123456789012345678901234"):
+        r = s.post(dev, ('{"type": %s}' % num).encode())
+        j = r.json or {}
+        rec = s.log(j.get("id", "")) or {}
+        tap.eq((j.get("event_type"), rec.get("event_type")), (num, num),
+               "the number %s as the event type, answered and logged" % num)
 
 
 def t_media_types(tap, s):
@@ -344,6 +352,15 @@ def t_invalid_json(tap, s):
                    "%s: raw body logged as body_text" % desc)
     r = s.post(dev, b'{"a": ' * 64 + b'1' + b'}' * 64)
     tap.eq(r.status, 200, "depth 64 accepted", repr(r))
+    # Where: a duplicate key at its own place, with line and column.
+    body = b'{"type": "a",\r\n "data": {"k": 1},\r\n "type": "b"}'
+    r = s.post(dev, body)
+    where = "line 3, column 2 (byte 36)"
+    tap.ok(r.status == 400 and where in (r.json or {}).get("message", ""),
+           "a duplicate key is reported at %s" % where, repr(r))
+    rec = s.log((newest(s) or {}).get("id", "")) or {}
+    tap.ok(where in (rec.get("error") or {}).get("message", ""),
+           "... and logged so", repr(rec.get("error")))
 
 
 def t_redaction(tap, s):

@@ -85,6 +85,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_ASSERT(jerr.code != PT_JE_OK && jerr.offset <= size &&
 		    memchr(jerr.message, '\0', sizeof(jerr.message)) != NULL,
 		    "bad error report");
+		/* Line and column never point past the offset. */
+		FZ_ASSERT(jerr.line >= 1 && jerr.column >= 1 &&
+		    jerr.line - 1 <= jerr.offset &&
+		    jerr.column - 1 <= jerr.offset, "bad error position");
 		(void)pt_jerr_code(jerr.code);
 		/* The trusted parser must not crash on it either. */
 		pt_json_put(pt_json_parse_trusted(text, size));

@@ -61,6 +61,127 @@ static const struct {
 	{ "garbage after", "{\"a\":1}x", 0, PT_JE_TRAILING },
 };
 
+/*
+ * Where an error is reported: the byte offset, and the line and column an
+ * editor shows (lines end at "\n", so CRLF counts once; a column counts
+ * characters, not bytes, from 1).
+ */
+static const struct {
+	const char	*desc;
+	const char	*text;
+	enum pt_jerr	 want;
+	size_t		 offset, line, column;
+	const char	*message;	/* the message holds this */
+} positions[] = {
+	{ "first byte", "x", PT_JE_SYNTAX, 0, 1, 1, "at line 1, column 1 "
+	  "(byte 0)" },
+	{ "a duplicate key at its own place", "{\"a\":1,\"a\":2}",
+	  PT_JE_DUPKEY, 7, 1, 8, "duplicate key \"a\" at line 1, column 8" },
+	{ "a duplicate key deep inside", "{\n  \"o\": {\n    \"p\": [1, {\n"
+	  "      \"k\": 1,\n      \"j\": 2,\n      \"k\": 3\n    }]\n  }\n}\n",
+	  PT_JE_DUPKEY, 60, 6, 7, "duplicate key \"k\" at line 6, column 7 "
+	  "(byte 60)" },
+	{ "a duplicate key before a later error", "{\"a\":1,\"a\":{\"b\":1,"
+	  "\"b\":2}}", PT_JE_DUPKEY, 7, 1, 8, "duplicate key \"a\"" },
+	{ "a duplicate key by escape", "{\"ab\":1,\n\"\\u0061b\":2}",
+	  PT_JE_DUPKEY, 9, 2, 1, "line 2, column 1" },
+	{ "LF lines", "{\n\"a\": 1,\n\"b\": tru\n}", PT_JE_SYNTAX, 15, 3, 6,
+	  "line 3, column 6" },
+	{ "CRLF lines count once", "{\r\n\"a\": 1,\r\n\"b\": tru\r\n}",
+	  PT_JE_SYNTAX, 17, 3, 6, "line 3, column 6" },
+	{ "a lone CR is no line break", "{\"a\": 1,\r\"b\": x}", PT_JE_SYNTAX,
+	  14, 1, 15, "line 1, column 15" },
+	{ "UTF-8 counts characters", "{\"caf\xc3\xa9\": \"\xe2\x99\xa5\", "
+	  "\"x\": nul}", PT_JE_SYNTAX, 22, 1, 20, "line 1, column 20 (byte 22)" },
+	{ "UTF-8 on an earlier line does not count", "{\"\xe2\x99\xa5\": 1,\n"
+	  " \"x\": [1,,]}", PT_JE_SYNTAX, 20, 2, 10, "line 2, column 10" },
+	{ "invalid UTF-8 at its byte", "{\"\xc3\xa9\":\"a\xff\"}",
+	  PT_JE_UTF8, 8, 1, 8, "invalid UTF-8 at line 1, column 8" },
+	{ "truncated at the end", "{\n\"a\": [1,\n", PT_JE_SYNTAX, 11, 3, 1,
+	  "line 3, column 1" },
+	{ "trailing data", "{}\n\n  {}", PT_JE_TRAILING, 6, 3, 3,
+	  "line 3, column 3" },
+	{ "nested too deep", "[[[\n[", PT_JE_DEPTH, 4, 2, 1, "line 2, "
+	  "column 1" },
+};
+
+static void
+test_positions(void)
+{
+	struct pt_json_error e;
+	pt_json *j;
+	size_t i;
+
+	for (i = 0; i < nitems(positions); i++) {
+		j = NULL;
+		/* Depth 3 for the one case that nests too deep. */
+		pt_json_parse(positions[i].text, strlen(positions[i].text),
+		    positions[i].want == PT_JE_DEPTH ? 3 : 64, &j, &e);
+		ok(e.code == positions[i].want && e.offset == positions[i].offset &&
+		    e.line == positions[i].line &&
+		    e.column == positions[i].column &&
+		    strstr(e.message, positions[i].message) != NULL,
+		    "position: %s", positions[i].desc);
+		if (e.code != positions[i].want || e.offset !=
+		    positions[i].offset || e.line != positions[i].line ||
+		    e.column != positions[i].column)
+			diag("got %s at %zu, line %zu, column %zu: %s",
+			    pt_jerr_code(e.code), e.offset, e.line, e.column,
+			    e.message);
+		pt_json_put(j);
+	}
+}
+
+/*
+ * A number used as text (an event type, an id) is the number as sent,
+ * whatever its size; and stays so through the stored form.
+ */
+static const char *const numbers[] = {
+	"0", "-0", "42", "-7", "1.50", "1e3", "1E+2", "-2.5e-3",
+	"9223372036854775807", "9223372036854775808", "18446744073709551615",
+	"18446744073709551616", "-9223372036854775808", "-9223372036854775809",
+	"123456789012345678901234",
+	"1234567890123456789012345678901234567890123456789012345678901234567890",
+	"0.1000000000000000055511151231257827",
+};
+
+static void
+test_number_text(void)
+{
+	struct pt_json_error e;
+	struct pt_buf doc = { 0 }, got = { 0 }, again = { 0 };
+	pt_json *j, *back;
+	const char *stored;
+	size_t i;
+
+	for (i = 0; i < nitems(numbers); i++) {
+		pt_buf_reset(&doc);
+		pt_buf_reset(&got);
+		pt_buf_reset(&again);
+		pt_buf_printf(&doc, "{\"type\": %s}", numbers[i]);
+		j = back = NULL;
+		if (pt_json_parse(doc.data, doc.len, 64, &j, &e) != PT_OK ||
+		    pt_json_scalar_text(pt_json_get(j, "type"), &got) != PT_OK) {
+			ok(0, "number %s parses (%s)", numbers[i], e.message);
+			pt_json_put(j);
+			continue;
+		}
+		is_str(got.data, numbers[i], "number %s as text", numbers[i]);
+		stored = pt_json_text(j, PT_JSON_PLAIN, NULL);
+		back = pt_json_parse_trusted(stored, strlen(stored));
+		if (pt_json_scalar_text(pt_json_get(back, "type"), &again) !=
+		    PT_OK)
+			pt_buf_adds(&again, "(not a scalar)");
+		is_str(again.data, numbers[i], "  ... and after the stored form "
+		    "%s", stored);
+		pt_json_put(back);
+		pt_json_put(j);
+	}
+	pt_buf_free(&doc);
+	pt_buf_free(&got);
+	pt_buf_free(&again);
+}
+
 static void
 deep(int levels, int want_ok)
 {
@@ -202,6 +323,8 @@ main(void)
 		pt_json_put(j);
 	}
 	json_str_words();
+	test_positions();
+	test_number_text();
 	deep(64, 1);
 	deep(65, 0);
 	deep(1000, 0);
