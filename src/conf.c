@@ -1495,37 +1495,97 @@ pt_config_export(const struct pt_config *c, int with_secrets)
 	return doc;
 }
 
-/* Names of the top-level fields of "a" and "b" that differ, into "out". */
-static void
-diff_fields(const pt_json *a, const pt_json *b, struct pt_buf *out)
+/*
+ * Names of the members of "a" and "b" that differ, into "out", leaving
+ * out "skip" (or NULL).  Returns how many.
+ */
+static size_t
+diff_fields(const pt_json *a, const pt_json *b, const char *skip,
+    struct pt_buf *out)
 {
 	struct pt_json_iter it = { 0 };
 	const char *k;
 	pt_json *va, *vb;
-	int first = 1;
+	size_t n = 0;
 
 	while (pt_json_iter_next(b, &it, &k, &vb)) {
-		if (pt_json_get_ex(a, k, &va) && pt_json_equal(va, vb))
+		if ((skip && strcmp(k, skip) == 0) ||
+		    (pt_json_get_ex(a, k, &va) && pt_json_equal(va, vb)))
 			continue;
-		pt_buf_printf(out, "%s%s", first ? "" : ", ", k);
-		first = 0;
+		pt_buf_printf(out, "%s%s", n++ ? ", " : "", k);
 	}
 	memset(&it, 0, sizeof(it));
 	while (pt_json_iter_next(a, &it, &k, &va)) {
-		if (pt_json_get_ex(b, k, NULL))
+		if ((skip && strcmp(k, skip) == 0) || pt_json_get_ex(b, k, NULL))
 			continue;
-		pt_buf_printf(out, "%s%s", first ? "" : ", ", k);
-		first = 0;
+		pt_buf_printf(out, "%s%s", n++ ? ", " : "", k);
 	}
+	return n;
 }
 
+/* The source "key" of the stored document's "sources", or NULL. */
+static pt_json *
+doc_source(const pt_json *sources, const char *key, size_t *at)
+{
+	const char *k;
+	size_t i;
+
+	for (i = 0; i < pt_json_len(sources); i++) {
+		k = pt_json_str(pt_json_get(pt_json_index(sources, i), "key"),
+		    NULL);
+		if (k != NULL && strcmp(k, key) == 0) {
+			if (at != NULL)
+				*at = i;
+			return pt_json_index(sources, i);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * "~ <what>: <fields>" when "a" and "b" differ (a member's name alone when
+ * they are not both objects).  Returns 1 for a change, else 0.
+ */
+static size_t
+diff_line(const char *what, const pt_json *a, const pt_json *b,
+    const char *skip, struct pt_buf *out)
+{
+	struct pt_buf f = { 0 };
+	size_t n;
+
+	if (pt_json_type(a) != PT_J_OBJECT || pt_json_type(b) != PT_J_OBJECT) {
+		if (pt_json_equal(a, b))
+			return 0;
+		pt_buf_printf(out, "~ %s\n", what);
+		return 1;
+	}
+	if ((n = diff_fields(a, b, skip, &f)) > 0)
+		pt_buf_printf(out, "~ %s: %s\n", what, f.data);
+	pt_buf_free(&f);
+	return n > 0;
+}
+
+/*
+ * The diff walks the stored documents (c->doc), which hold every field
+ * the parser keeps: each environment's normalised settings (e->norm is
+ * the document's), each source's own members, the order of the sources,
+ * and every other top-level member, whatever it is.  So a field added to
+ * the parser is in the diff without being named here, and applying a
+ * change to any one field is never "no changes".
+ */
 size_t
 pt_config_diff(const struct pt_config *prev, const struct pt_config *next,
     struct pt_buf *out)
 {
+	struct pt_json_iter it = { 0 };
 	const struct pt_env *e, *o;
-	pt_json *a, *b;
-	size_t i, changes = 0, same = 0;
+	const pt_json *pdoc = prev ? prev->doc : NULL;
+	pt_json *a, *b, *psrc = pt_json_get(pdoc, "sources"),
+	    *nsrc = pt_json_get(next->doc, "sources");
+	struct pt_buf order = { 0 }, what = { 0 };
+	const char *k;
+	size_t i, at, last = 0, changes = 0, same = 0;
+	int moved = 0;
 
 	for (i = 0; i < next->nenvs; i++) {
 		e = next->envs[i];
@@ -1536,10 +1596,10 @@ pt_config_diff(const struct pt_config *prev, const struct pt_config *next,
 			    "" : "  (verify off: accepts unsigned requests)");
 			changes++;
 		} else if (!pt_json_equal(o->norm, e->norm)) {
-			pt_buf_printf(out, "~ %s/%s: ", e->source_key, e->name);
-			diff_fields(o->norm, e->norm, out);
-			pt_buf_addc(out, '\n');
-			changes++;
+			pt_buf_reset(&what);
+			pt_buf_printf(&what, "%s/%s", e->source_key, e->name);
+			changes += diff_line(what.data, o->norm, e->norm, NULL,
+			    out);
 		} else
 			same++;
 	}
@@ -1551,20 +1611,36 @@ pt_config_diff(const struct pt_config *prev, const struct pt_config *next,
 			changes++;
 		}
 	}
-	a = prev ? pt_json_get(prev->doc, "settings") : NULL;
-	b = pt_json_get(next->doc, "settings");
-	if (prev != NULL && !pt_json_equal(a, b)) {
-		pt_buf_adds(out, "~ settings: ");
-		diff_fields(a, b, out);
-		pt_buf_addc(out, '\n');
+	/* A source's own members (name, type, ...) and the sources' order. */
+	for (i = 0; i < pt_json_len(nsrc); i++) {
+		b = pt_json_index(nsrc, i);
+		k = pt_json_str(pt_json_get(b, "key"), NULL);
+		pt_buf_printf(&order, "%s%s", i ? ", " : "", k);
+		if ((a = doc_source(psrc, k, &at)) == NULL)
+			continue;
+		if (at < last)
+			moved = 1;
+		last = at;
+		pt_buf_reset(&what);
+		pt_buf_printf(&what, "source %s", k);
+		changes += diff_line(what.data, a, b, "environments", out);
+	}
+	if (moved) {
+		pt_buf_printf(out, "~ order of the sources: %s\n", order.data);
 		changes++;
 	}
-	a = prev ? pt_json_get(prev->doc, "workflows") : NULL;
-	b = pt_json_get(next->doc, "workflows");
-	if (!pt_json_equal(a, b) && (a != NULL || b != NULL)) {
-		pt_buf_adds(out, "~ workflows\n");
-		changes++;
-	}
+	/* Every other top-level member, in either document. */
+	while (pt_json_iter_next(next->doc, &it, &k, &b))
+		if (strcmp(k, "sources") != 0)
+			changes += diff_line(k, pt_json_get(pdoc, k), b, NULL,
+			    out);
+	memset(&it, 0, sizeof(it));
+	while (pdoc != NULL && pt_json_iter_next(pdoc, &it, &k, &a))
+		if (strcmp(k, "sources") != 0 && !pt_json_get_ex(next->doc, k,
+		    NULL))
+			changes += diff_line(k, a, NULL, NULL, out);
+	pt_buf_free(&order);
+	pt_buf_free(&what);
 	if (changes == 0)
 		pt_buf_printf(out, "no changes (%zu environment%s)\n", same,
 		    same == 1 ? "" : "s");

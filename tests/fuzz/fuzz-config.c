@@ -112,6 +112,9 @@ same(const struct pt_config *prev, pt_json *next, int mode, const char *what)
 	changes = pt_config_diff(prev, cfg, &diff);
 	FZ_ASSERT(changes == 0, "%s changes %zu: %s", what, changes,
 	    diff.data ? diff.data : "");
+	/* "No changes" is only said of the same stored document. */
+	FZ_ASSERT(pt_json_equal(prev->doc, cfg->doc), "%s: no changes, but "
+	    "another document", what);
 	pt_buf_free(&diff);
 	pt_config_free(cfg);
 }

@@ -129,6 +129,166 @@ try_parse(const char *text, const struct pt_config *old,
 	return rc == PT_OK ? NULL : err;
 }
 
+/*
+ * The diff covers every field: a base document, and one change at a time
+ * (a text replaced in it, or a whole other document), each of which must
+ * be reported (the line holds "want") and stored.
+ */
+#define D_TASKS "{\"key\":\"tasks\",\"name\":\"Task app\",\"type\":\"custom\"," \
+	"\"description\":\"d\",\"environments\":{" \
+	"\"dev\":{\"endpoint_id\":\"src_dev_00000001\",\"verify\":false," \
+	"\"mappings\":[{\"event_type\":\"a\",\"action\":\"users_identify\"," \
+	"\"params\":{\"id\":\"data.id\"}}]}," \
+	"\"prod\":{\"endpoint_id\":\"src_prod_0000001\",\"signing_keys\":" \
+	"[{\"secret\":\"k1\"}]}}}"
+#define D_BILLING "{\"key\":\"billing\",\"type\":\"custom\",\"environments\":" \
+	"{\"live\":{\"endpoint_id\":\"src_live_0000001\"}}}"
+#define D_TOP "{\"settings\":{\"durability\":\"full\"},\"workflows\":" \
+	"{\"wf\":{\"timeout_ms\":1000}},\"sources\":["
+#define D_BASE D_TOP D_TASKS "," D_BILLING "]}"
+
+static const struct {
+	const char	*desc;
+	const char	*find;		/* NULL: "replace" is the document */
+	const char	*replace;
+	const char	*want;		/* a line of the diff holds this */
+} diff_cases[] = {
+	{ "a source's name", "\"name\":\"Task app\"", "\"name\":\"Tasks\"",
+	  "~ source tasks: name" },
+	{ "a source's description", "\"description\":\"d\"",
+	  "\"description\":\"e\"", "~ source tasks: description" },
+	{ "a source's description removed", "\"description\":\"d\",", "",
+	  "~ source tasks: description" },
+	{ "a source's name given for the first time",
+	  "{\"key\":\"billing\",", "{\"key\":\"billing\",\"name\":\"Billing\",",
+	  "~ source billing: name" },
+	{ "a source's type", "\"billing\",\"type\":\"custom\"",
+	  "\"billing\",\"type\":\"posthog\"", "~ source billing: type" },
+	{ "an environment's setting", "\"verify\":false", "\"verify\":true,"
+	  "\"signing_keys\":[{\"secret\":\"k2\"}]", "~ tasks/dev: verify, "
+	  "signing_keys" },
+	{ "a mapping", "\"data.id\"", "\"data.user\"", "~ tasks/dev: mappings" },
+	{ "a signing key", "\"k1\"", "\"k3\"", "~ tasks/prod: signing_keys" },
+	{ "an endpoint id", "src_dev_00000001", "src_dev_00000002",
+	  "~ tasks/dev: endpoint_id" },
+	{ "an environment added", "\"live\":{", "\"test\":{},\"live\":{",
+	  "+ billing/test" },
+	{ "an environment removed", ",\"prod\":{\"endpoint_id\":"
+	  "\"src_prod_0000001\",\"signing_keys\":[{\"secret\":\"k1\"}]}", "",
+	  "- tasks/prod" },
+	{ "a source removed", "," D_BILLING, "", "- billing/live" },
+	{ "the sources' order", NULL, D_TOP D_BILLING "," D_TASKS "]}",
+	  "~ order of the sources: billing, tasks" },
+	{ "a setting", "\"full\"", "\"relaxed\"", "~ settings: durability" },
+	{ "a setting given", "\"full\"}", "\"full\",\"log_retention_days\":9}",
+	  "~ settings: log_retention_days" },
+	{ "a workflow's field", "1000", "2000", "~ workflows: wf" },
+	{ "a workflow added", "\"wf\":{", "\"wf2\":{},\"wf\":{",
+	  "~ workflows: wf2" },
+	{ "the workflows removed", "\"workflows\":{\"wf\":{\"timeout_ms\":"
+	  "1000}},", "", "~ workflows" },
+};
+
+/*
+ * What `porterctl apply` does: load, parse over the old config, diff,
+ * save when something changed.  The number of changes, the diff in "out".
+ */
+static size_t
+apply_diff(struct pt_store *s, const char *text, struct pt_buf *out)
+{
+	struct pt_json_error je;
+	struct pt_config *old = NULL, *next = NULL;
+	struct pt_txn *t;
+	char err[512];
+	pt_json *doc;
+	size_t changes;
+
+	pt_buf_reset(out);
+	if (pt_json_parse(text, strlen(text), 64, &doc, &je) != PT_OK ||
+	    pt_txn_begin(s, NULL, PT_TXN_WRITE, &t) != PT_OK)
+		abort();
+	if (pt_config_load(t, &old, err, sizeof(err)) != PT_OK &&
+	    old == NULL)
+		abort();
+	if (pt_config_parse(doc, old, PT_CFG_OPERATOR, &next, err,
+	    sizeof(err)) != PT_OK) {
+		fprintf(stderr, "apply_diff: %s: %s\n", err, text);
+		abort();
+	}
+	changes = pt_config_diff(old, next, out);
+	if (changes > 0 && pt_config_save(t, next) != PT_OK)
+		abort();
+	if (pt_txn_commit(t) != PT_OK)
+		abort();
+	pt_json_put(doc);
+	pt_config_free(old);
+	pt_config_free(next);
+	return changes;
+}
+
+/* The stored configuration's document equals that of "text" applied? */
+static int
+stored_is(struct pt_store *s, const char *text)
+{
+	struct pt_config *cur = NULL, *want = NULL;
+	struct pt_txn *t;
+	char err[512];
+	int same;
+
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	pt_config_load(t, &cur, err, sizeof(err));
+	pt_txn_abort(t);
+	if (try_parse(text, cur, &want) != NULL)
+		abort();
+	same = cur != NULL && pt_json_equal(cur->doc, want->doc);
+	pt_config_free(cur);
+	pt_config_free(want);
+	return same;
+}
+
+/* Each kind of field changed alone is reported and stored. */
+static void
+test_diff(const char *dir)
+{
+	struct pt_buf diff = { 0 }, doc = { 0 };
+	struct pt_store *s;
+	char path[600];
+	const char *at;
+	size_t i, changes;
+
+	snprintf(path, sizeof(path), "%s/diff", dir);
+	s = tu_store(path, 0);
+	ok(apply_diff(s, D_BASE, &diff) > 0, "diff: the base applies");
+	is_int(apply_diff(s, D_BASE, &diff), 0, "diff: the base again: no "
+	    "changes");
+	for (i = 0; i < nitems(diff_cases); i++) {
+		pt_buf_reset(&doc);
+		if (diff_cases[i].find == NULL)
+			pt_buf_adds(&doc, diff_cases[i].replace);
+		else if ((at = strstr(D_BASE, diff_cases[i].find)) != NULL) {
+			pt_buf_add(&doc, D_BASE, (size_t)(at - D_BASE));
+			pt_buf_adds(&doc, diff_cases[i].replace);
+			pt_buf_adds(&doc, at + strlen(diff_cases[i].find));
+		} else {
+			ok(0, "diff: %s: the case's text is in the base",
+			    diff_cases[i].desc);
+			continue;
+		}
+		changes = apply_diff(s, doc.data, &diff);
+		ok(changes > 0 && strstr(diff.data, diff_cases[i].want) != NULL,
+		    "diff: %s is reported (%s)", diff_cases[i].desc,
+		    diff_cases[i].want);
+		if (changes == 0 || strstr(diff.data, diff_cases[i].want) == NULL)
+			diag("diff: %s", diff.data);
+		ok(stored_is(s, doc.data), "  ... and stored");
+		ok(apply_diff(s, D_BASE, &diff) > 0 && stored_is(s, D_BASE),
+		    "  ... and undone");
+	}
+	pt_store_close(s);
+	pt_buf_free(&diff);
+	pt_buf_free(&doc);
+}
+
 int
 main(void)
 {
@@ -278,6 +438,7 @@ main(void)
 		pt_config_free(x);
 		pt_json_put(xdoc);
 	}
+	test_diff(dir);
 	tu_rmdir(dir);
 	return tap_done();
 }
