@@ -21,6 +21,7 @@
 #include "eventlog.h"
 #include "exec.h"
 #include "idem.h"
+#include "identify.h"
 #include "handler.h"
 #include "ids.h"
 #include "json.h"
@@ -316,154 +317,17 @@ log_event(struct pt_ctx *ctx, struct ingest *in)
 	return pt_write(ctx->store, ctx->committer, log_event_fn, in);
 }
 
-/*
- * Identify the event: its type at event_type_path (scalars as text) and
- * its time at timestamp_path.  Problems are warnings, never failures.
- */
-/* Where the event type comes from, for warnings. */
-static const char *
-type_source(const struct pt_env *env)
-{
-	if (env->type_rule == PT_RULE_SEGMENT)
-		return "the Segment type/event";
-	if (env->type_rule == PT_RULE_RUDDERSTACK)
-		return "the RudderStack type/event";
-	if (env->type_template != NULL)
-		return env->type_template->source;
-	return env->event_type_path->text;
-}
-
-/*
- * snake_case of a CDP event name, as RudderStack types track events:
- * "Order Completed" and "orderCompleted" both give "order_completed".
- */
-static enum pt_err
-snake_case(const char *s, size_t n, struct pt_buf *out)
-{
-	size_t i;
-	int sep = 0;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == ' ' || c == '-' || c == '.' || c == '_' || c == '\t') {
-			sep = out->len > 0;
-			continue;
-		}
-		if (c >= 'A' && c <= 'Z') {
-			if (i > 0 && s[i - 1] >= 'a' && s[i - 1] <= 'z')
-				sep = 1;
-			c = (unsigned char)(c + 32);
-		}
-		if (sep && out->len > 0 && out->data[out->len - 1] != '/')
-			pt_buf_addc(out, '_');
-		sep = 0;
-		pt_buf_addc(out, (char)c);
-	}
-	return out->failed ? PT_ENOMEM : PT_OK;
-}
-
-/*
- * Segment-spec payloads: a track call is named by its "event", any other
- * call by its "type" (identify, group, page, ...).
- */
-static enum pt_err
-cdp_type(struct ingest *in, enum pt_type_rule rule)
-{
-	const char *type = pt_json_str(pt_json_get(in->doc, "type"), NULL);
-	const char *ev;
-	size_t n;
-
-	if (type == NULL)
-		return warn(in, "no event type: a Segment-spec call needs a "
-		    "string \"type\"");
-	if (strcmp(type, "track") != 0)
-		return pt_buf_adds(&in->type, type);
-	if ((ev = pt_json_str(pt_json_get(in->doc, "event"), &n)) == NULL ||
-	    n == 0)
-		return warn(in, "no event type: a track call needs a string "
-		    "\"event\"");
-	if (rule == PT_RULE_SEGMENT)
-		return pt_buf_add(&in->type, ev, n);
-	pt_buf_adds(&in->type, "track/");
-	return snake_case(ev, n, &in->type);
-}
-
-/*
- * Identify the event: its type (from the template, the CDP rule, or the
- * path; scalars as text) and its time at timestamp_path.  Problems are
- * warnings, never failures.
- */
+/* Identify the event (identify.h): its type, its time, warnings. */
 static enum pt_err
 identify(struct ingest *in)
 {
-	const struct pt_env *env = in->env;
-	pt_json *v;
-	char why[300];
-	enum pt_path_res res;
 	enum pt_err rc;
-	int64_t us;
 
-	if (env->type_rule != PT_RULE_PATH) {
-		if ((rc = cdp_type(in, env->type_rule)) != PT_OK)
-			return rc;
-		if (in->type.len == 0)
-			goto timestamp;
-	} else if (env->type_template != NULL) {
-		if (pt_template_eval(env->type_template, in->doc, in->headers,
-		    &in->type, why, sizeof(why)) < 0) {
-			pt_buf_reset(&in->type);
-			return warn(in, "no event type from %s: %s",
-			    env->type_template->source, why);
-		}
-	} else {
-		res = pt_path_resolve(env->event_type_path, in->doc,
-		    in->headers, &v, why, sizeof(why));
-		if (res != PT_PATH_FOUND)
-			return warn(in, "no event type at %s: %s",
-			    env->event_type_path->text, why);
-		switch (pt_json_type(v)) {
-		case PT_J_STRING:
-		case PT_J_INT:
-		case PT_J_DOUBLE:
-		case PT_J_BOOL:
-			if (pt_json_scalar_text(v, &in->type) != PT_OK)
-				return PT_ENOMEM;
-			break;
-		default:
-			return warn(in, "no event type at %s: the value is %s, "
-			    "not a string", env->event_type_path->text,
-			    pt_jtype_name(pt_json_type(v)));
-		}
-	}
-	if (in->type.len == 0)
-		return warn(in, "no event type: the value at %s is empty",
-		    type_source(env));
-	if (memchr(in->type.data, '\0', in->type.len) != NULL) {
-		pt_buf_reset(&in->type);
-		return warn(in, "no event type: the value at %s holds a NUL byte",
-		    type_source(env));
-	}
-	if (in->type.len > PT_EVENT_TYPE_MAX) {
-		pt_buf_reset(&in->type);
-		return warn(in, "no event type: the value at %s is longer than "
-		    "%d bytes", type_source(env), PT_EVENT_TYPE_MAX);
-	}
-	in->ev.event_type = in->type.data;
-
-timestamp:
-	if (env->timestamp_path == NULL)
-		return PT_OK;
-	res = pt_path_resolve(env->timestamp_path, in->doc, in->headers, &v,
-	    why, sizeof(why));
-	if (res != PT_PATH_FOUND)
-		return warn(in, "no timestamp at %s (%s): using the time "
-		    "received", env->timestamp_path->text, why);
-	if (pt_json_time(v, &us, why, sizeof(why)) < 0)
-		return warn(in, "unreadable timestamp at %s: %s; using the time "
-		    "received", env->timestamp_path->text, why);
-	in->ev.event_time = us;
-	return PT_OK;
+	rc = pt_identify(in->env, in->doc, in->headers, &in->type,
+	    &in->ev.event_time, in->warnings);
+	if (rc == PT_OK && in->type.len > 0)
+		in->ev.event_type = in->type.data;
+	return rc;
 }
 
 static void

@@ -5,15 +5,14 @@
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "actions.h"
 #include "alloc.h"
 #include "eventlog.h"
+#include "identify.h"
 #include "inspect.h"
 #include "mapping.h"
-#include "path.h"
 #include "sig.h"
 
 /* Set "key" of "obj" to "val" (taken); PT_ENOMEM when "val" is NULL. */
@@ -114,32 +113,6 @@ out:
 	return rc;
 }
 
-/*
- * The event type as the environment names it: its template, else its
- * event_type_path (numbers and booleans as text).  0, or -1 with "why".
- */
-static int
-event_type(const struct pt_env *env, const pt_json *body,
-    const pt_json *headers, struct pt_buf *type, char *why, size_t whylen)
-{
-	pt_json *v;
-
-	why[0] = '\0';
-	if (env->type_template != NULL)
-		return pt_template_eval(env->type_template, body, headers, type,
-		    why, whylen) < 0 || type->len == 0 ? -1 : 0;
-	if (pt_path_resolve(env->event_type_path, body, headers, &v, why,
-	    whylen) != PT_PATH_FOUND)
-		return -1;
-	if (pt_json_scalar_text(v, type) != PT_OK || type->len == 0) {
-		if (why[0] == '\0')
-			snprintf(why, whylen, "the value at %s is not a string",
-			    env->event_type_path->text);
-		return -1;
-	}
-	return 0;
-}
-
 /* One mapping's rehearsal, appended to "maps"; counts into the totals. */
 static enum pt_err
 rehearse_one(const struct pt_mapping *m, const pt_json *body,
@@ -194,10 +167,11 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
     const pt_json *headers, pt_json **out)
 {
 	struct pt_buf type = { 0 };
-	pt_json *o = NULL, *maps = NULL, *errors = NULL, *hdrs = NULL;
-	char why[300];
+	pt_json *o = NULL, *maps = NULL, *errors = NULL, *hdrs = NULL,
+	    *warnings = NULL;
 	enum pt_err rc = PT_ENOMEM;
 	size_t i, ok_n = 0, skipped = 0;
+	int64_t event_time = 0;
 
 	*out = NULL;
 	if (headers == NULL && (headers = hdrs = pt_json_new_object()) == NULL)
@@ -205,21 +179,23 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 	if ((o = pt_json_new_object()) == NULL ||
 	    (maps = pt_json_new_array()) == NULL ||
 	    (errors = pt_json_new_array()) == NULL ||
+	    (warnings = pt_json_new_array()) == NULL ||
 	    (rc = set_new(o, "source", pt_json_new_cstr(env->source_key))) !=
 	    PT_OK ||
 	    (rc = set_new(o, "environment", pt_json_new_cstr(env->name))) !=
 	    PT_OK)
 		goto out;
-	if (event_type(env, body, headers, &type, why, sizeof(why)) < 0) {
-		if (type.failed) {
-			rc = PT_ENOMEM;
-			goto out;
-		}
+	/* The responder's own rules (identify.h), CDP ones included. */
+	if ((rc = pt_identify(env, body, headers, &type, &event_time,
+	    warnings)) != PT_OK)
+		goto out;
+	if (type.len == 0) {
+		/* The type's warning comes first. */
 		if ((rc = pt_json_set(o, "event_type", NULL)) != PT_OK ||
 		    (rc = set_new(o, "status", pt_json_new_cstr(
 		    "no_event_type"))) != PT_OK ||
-		    (rc = set_new(o, "message", pt_json_new_cstr(why[0] ? why :
-		    "the value is not a string"))) != PT_OK)
+		    (rc = set_new(o, "message", pt_json_new_cstr(pt_json_str(
+		    pt_json_index(warnings, 0), NULL)))) != PT_OK)
 			goto out;
 	} else {
 		if ((rc = set_new(o, "event_type", pt_json_new_str(type.data,
@@ -254,11 +230,16 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 	errors = NULL;
 	if (rc != PT_OK)
 		goto out;
+	rc = pt_json_set(o, "warnings", warnings);
+	warnings = NULL;
+	if (rc != PT_OK)
+		goto out;
 	*out = o;
 	o = NULL;
 out:
 	pt_buf_free(&type);
 	pt_json_put(hdrs);
+	pt_json_put(warnings);
 	pt_json_put(errors);
 	pt_json_put(maps);
 	pt_json_put(o);

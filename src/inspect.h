@@ -41,10 +41,10 @@ enum pt_err	pt_inspect_event(struct pt_txn *, const uint8_t id[PT_ID_BIN],
  * active, params, status "ok"/"skipped"/"inactive", payload or error
  * {field, message}), plus Knock's rehearse counts: action_logs_count,
  * successful_action_logs_count, failed_action_logs_count and errors
- * [{field, message}].
- * NOTE: the event type comes from the environment's template or
- * event_type_path; the Segment and RudderStack rules of CDP sources are
- * applied only by the responder.
+ * [{field, message}], and the warnings ingest would log (no event type, an
+ * unreadable timestamp).  The event is identified by pt_identify, as the
+ * responder does (template, event_type_path, or a CDP source's Segment or
+ * RudderStack rule).
  */
 enum pt_err	pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 		    const pt_json *headers, pt_json **out);

@@ -892,10 +892,11 @@ cmd_rehearse(int argc, char *argv[])
 		printf("event type: %s\n", pt_json_str(pt_json_get(out,
 		    "event_type"), NULL) ? pt_json_str(pt_json_get(out,
 		    "event_type"), NULL) : "(none)");
-		if (pt_json_get(out, "message"))
-			printf("no event type: %s\n", pt_json_str(pt_json_get(out,
-			    "message"), NULL));
-		else if (pt_json_len(maps) == 0)
+		/* The warnings ingest would log; the first names a missing type. */
+		for (i = 0; i < pt_json_len(pt_json_get(out, "warnings")); i++)
+			printf("%s\n", pt_json_str(pt_json_index(pt_json_get(out,
+			    "warnings"), i), NULL));
+		if (pt_json_get(out, "message") == NULL && pt_json_len(maps) == 0)
 			printf("no mapping for this event type: it would be logged "
 			    "as no_mapping\n");
 		for (i = 0; i < pt_json_len(maps); i++) {

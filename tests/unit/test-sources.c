@@ -12,6 +12,7 @@
 #include "data.h"
 #include "eventlog.h"
 #include "handler.h"
+#include "inspect.h"
 #include "scheme.h"
 #include "tap.h"
 #include "testutil.h"
@@ -236,6 +237,10 @@ static const struct scase cases[] = {
 	  "\"timestamp\":\"2027-01-15T08:00:00Z\",\"traits\":{\"email\":"
 	  "\"seg@example.com\",\"name\":\"Sue\",\"plan\":\"pro\"}}", NULL, 200,
 	  "identify", USER, "seg_1", "email", "seg@example.com" },
+	{ "segment track (named by its event)", "segment", "POST", NULL,
+	  "{\"type\":\"track\",\"event\":\"Order Completed\",\"userId\":"
+	  "\"seg_2\",\"messageId\":\"m-6\"}", NULL, 200, "Order Completed",
+	  NONE, NULL, NULL, NULL },
 	{ "rudderstack track Order Completed", "rudderstack", "POST", NULL,
 	  "{\"type\":\"track\",\"event\":\"Order Completed\",\"userId\":\"rs_1\","
 	  "\"messageId\":\"m-2\",\"properties\":{\"order_id\":\"o1\","
@@ -381,6 +386,50 @@ answer_type(const pt_json *b)
 	return jstr(b, "event_type");
 }
 
+/*
+ * What a rehearsal of "body" with the header lines "extra" ("Name: value\n")
+ * in "type"'s environment "e" names the event: a new string, or NULL.
+ */
+static char *
+rehearsed_type(struct pt_store *s, const char *type, const char *body,
+    const char *extra)
+{
+	struct pt_json_error je;
+	struct pt_config *cfg = NULL;
+	struct pt_txn *t;
+	const struct pt_env *e;
+	const char *p, *colon, *nl, *got;
+	char err[300], name[64];
+	pt_json *doc = NULL, *hdrs = pt_json_new_object(), *out = NULL;
+	char *res = NULL;
+	size_t i;
+
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	pt_config_load(t, &cfg, err, sizeof(err));
+	pt_txn_abort(t);
+	for (p = extra; p != NULL && (colon = strchr(p, ':')) != NULL;
+	    p = nl + 1) {
+		nl = strchr(colon, '\n');
+		for (i = 0; i < (size_t)(colon - p) && i + 1 < sizeof(name);
+		    i++)
+			name[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 :
+			    p[i]);
+		name[i] = '\0';
+		pt_json_set(hdrs, name, pt_json_new_str(colon + 2,
+		    (size_t)(nl - colon - 2)));
+	}
+	if ((e = pt_config_env(cfg, type, "e")) != NULL &&
+	    pt_json_parse(body, strlen(body), 64, &doc, &je) == PT_OK &&
+	    pt_inspect_rehearse(e, doc, hdrs, &out) == PT_OK &&
+	    (got = jstr(out, "event_type")) != NULL)
+		res = strdup(got);
+	pt_json_put(out);
+	pt_json_put(doc);
+	pt_json_put(hdrs);
+	pt_config_free(cfg);
+	return res;
+}
+
 /* The endpoint of "type"'s environment "e". */
 static const char *
 endpoint(struct pt_store *s, const char *type)
@@ -456,6 +505,18 @@ main(void)
 		    "  ... the default mapping's effect is in the store%s%s",
 		    why[0] ? ": " : "", why);
 		pt_json_put(r.body);
+		/*
+		 * A rehearsal names the event as ingest does (bodies posted
+		 * to the endpoint itself; a reverse-ETL route names its own).
+		 */
+		if (cases[i].sub == NULL) {
+			char *rt = rehearsed_type(s, cases[i].type,
+			    cases[i].body, cases[i].extra);
+
+			is_str(rt, cases[i].event_type, "  ... and a rehearsal "
+			    "names it so");
+			free(rt);
+		}
 	}
 
 	/* Slack's url_verification is answered with its challenge. */
