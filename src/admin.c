@@ -76,6 +76,7 @@ struct admin {
 	struct pt_token_info	 tok;
 	struct pt_txn		*txn;		/* read transaction, lazily */
 	char			 prefix[256];	/* mount, for endpoint paths */
+	char			 why[512];	/* a refused filter's reason */
 };
 
 /* An error answer and its log line; returns the status. */
@@ -937,6 +938,30 @@ time_cursor(int64_t us, uint8_t fill, uint8_t id[PT_ID_BIN])
 }
 
 /*
+ * Can these filters match at all (pt_eventlog_check_filters)?  PT_EINVAL
+ * with a->why naming the valid values, or a store error.
+ */
+static enum pt_err
+check_filters(struct admin *a, const char *source, const char *env,
+    const char *status, const char *verification)
+{
+	const struct pt_config *cfg;
+	struct pt_log_query q;
+	struct pt_txn *txn;
+	enum pt_err rc;
+
+	memset(&q, 0, sizeof(q));
+	q.source = source;
+	q.environment = env;
+	q.status = status;
+	q.verify_status = verification;
+	if ((rc = config(a, &cfg)) != PT_OK || (rc = rtxn(a, &txn)) != PT_OK)
+		return rc == PT_EINVAL ? PT_ECORRUPT : rc;	/* not the filters' */
+	return pt_eventlog_check_filters(txn, cfg, &q, a->why,
+	    sizeof(a->why));
+}
+
+/*
  * GET logs: filters source, environment, event_type, status,
  * verification, idempotency_key, since, until; cursors before/after;
  * limit.  Newest first.  The query is given only the filters its index
@@ -1022,6 +1047,10 @@ logs(struct admin *a, const char *source)
 			q.before = before;
 		}
 	}
+	if ((rc = check_filters(a, source, w.environment, w.status,
+	    w.verification)) != PT_OK)
+		return rc == PT_EINVAL ? fail(a, 400, "invalid_parameter", "%s",
+		    a->why) : store_fail(a, rc, "reading the log");
 	/* The index: pass exactly the filters it covers. */
 	q.source = source;
 	if (source && w.environment) {
@@ -1110,9 +1139,15 @@ api_logs(struct admin *a)
 static int
 api_source_logs(struct admin *a)
 {
+	enum pt_err rc;
+
 	if (param(a, "source") != NULL)
 		return fail(a, 400, "invalid_parameter", "the source is in the "
 		    "path");
+	/* A source in the path that cannot exist is a missing resource. */
+	if ((rc = check_filters(a, a->seg[1], NULL, NULL, NULL)) != PT_OK)
+		return rc == PT_EINVAL ? fail(a, 404, "not_found", "%s",
+		    a->why) : store_fail(a, rc, "reading the log");
 	return logs(a, a->seg[1]);
 }
 

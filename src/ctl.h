@@ -9,12 +9,18 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "handler.h"
 #include "json.h"
 #include "store.h"
 
 /* Print "porterctl: <message>" on stderr and exit 1. */
 void		 ctl_die(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
+/*
+ * A core context over "s" whose log lines (pt_ctx_log) stay off
+ * porterctl's stderr: porterctl reports each outcome itself.
+ */
+void		 ctl_ctx_init(struct pt_ctx *, struct pt_store *s);
 /* The store named by --db or $PORTER_DB; exits on failure. */
 struct pt_store	*ctl_open_store(int read_only);
 /* The stored configuration (empty when none); exits on failure. */

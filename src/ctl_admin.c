@@ -172,7 +172,7 @@ cmd_replay(int argc, char *argv[])
 	if (nargs != 1)
 		ctl_die("usage: porterctl replay EVT_ID [--json]");
 	s = ctl_open_store(0);
-	pt_ctx_init(&ctx, s);
+	ctl_ctx_init(&ctx, s);
 	status = pt_replay(&ctx, id, &resp);
 	pt_ctx_free(&ctx);
 	pt_store_close(s);

@@ -3,12 +3,49 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "buf.h"
+#include "conf.h"
 #include "eventlog.h"
 #include "timeutil.h"
+
+const char *const pt_event_statuses[] = {
+	"accepted",		/* its actions ran (or it has none to run) */
+	"no_mapping",		/* typed, but no mapping for the type */
+	"no_event_type",	/* no type: logged so the path can be fixed */
+	"pending",		/* its workflow handlers are running */
+	"failed",		/* a workflow handler failed */
+	"interrupted",		/* its responder died while handlers ran */
+	"idempotent",		/* a repeat of an executed event */
+	"conflict",		/* a repeat while the first still runs */
+	"rejected",		/* an enforced signature check failed */
+	"invalid",		/* the body is not an acceptable payload */
+	NULL
+};
+
+const char *const pt_verify_statuses[] = {
+	"enforced:verified",
+	"enforced:failed",
+	"not_enforced:verified",
+	"not_enforced:failed",
+	"not_enforced:unsigned",
+	"replayed",
+	NULL
+};
+
+static int
+in_table(const char *const *table, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && table[i] != NULL; i++)
+		if (strcmp(table[i], s) == 0)
+			return 1;
+	return 0;
+}
 
 /* Append "s\0" to a key. */
 static void
@@ -179,6 +216,9 @@ pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 	int typed = ev->event_type != NULL &&
 	    strlen(ev->event_type) <= PT_EVENT_TYPE_MAX;
 
+	if (!in_table(pt_event_statuses, ev->status) ||
+	    !in_table(pt_verify_statuses, ev->verify_status))
+		return PT_EINVAL;
 	/* [4-byte length][metadata][body]: the length is filled in after. */
 	if (pt_buf_reserve(&rec, 4 + 1024 + ev->body_len) != PT_OK)
 		goto out;
@@ -434,6 +474,8 @@ pt_eventlog_update(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	uint8_t len[4];
 	size_t n;
 
+	if (status != NULL && !in_table(pt_event_statuses, status))
+		return PT_EINVAL;
 	if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) != PT_OK)
 		return rc;
 	if ((rc = decode(&v, &meta, &body)) != PT_OK)
@@ -513,5 +555,209 @@ pt_eventlog_delete(struct pt_txn *txn, const uint8_t id[PT_ID_BIN])
 	rc = pt_del(txn, PT_T_EVENTS, id, PT_ID_BIN);
 out:
 	pt_json_put(m);
+	return rc;
+}
+
+/* ------------------------------------------------------------- filters */
+
+/* "a, b, c" of a table into "out". */
+static void
+table_names(const char *const *table, struct pt_buf *out)
+{
+	size_t i;
+
+	for (i = 0; table[i] != NULL; i++)
+		pt_buf_printf(out, "%s%s", i ? ", " : "", table[i]);
+}
+
+/* The names a source or environment filter may take, and the one asked. */
+struct names {
+	const char	*want;
+	int		 found;
+	struct pt_buf	 configured;	/* "a, b" */
+	struct pt_buf	 logged;	/* logged, no longer configured */
+};
+
+/* Is "name" in the ", "-separated list "b"? */
+static int
+listed(const struct pt_buf *b, const char *name)
+{
+	const char *p;
+	size_t n = strlen(name);
+
+	for (p = b->data; p != NULL && (p = strstr(p, name)) != NULL; p += n)
+		if ((p == b->data || p[-1] == ' ') && (p[n] == ',' ||
+		    p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static void
+list_add(struct pt_buf *b, const char *name)
+{
+	if (!listed(b, name))
+		pt_buf_printf(b, "%s%s", b->len ? ", " : "", name);
+}
+
+static enum pt_err
+note_configured(struct names *nm, const char *name)
+{
+	nm->found |= strcmp(name, nm->want) == 0;
+	list_add(&nm->configured, name);
+	return nm->configured.failed ? PT_ENOMEM : PT_OK;
+}
+
+static enum pt_err
+note_logged(void *arg, const char *name)
+{
+	struct names *nm = arg;
+
+	nm->found |= strcmp(name, nm->want) == 0;
+	if (!listed(&nm->configured, name))
+		list_add(&nm->logged, name);
+	return nm->logged.failed ? PT_ENOMEM : PT_OK;
+}
+
+/*
+ * Call "cb" with each distinct name in "table" after "prefix" (keys:
+ * prefix, NUL, name, NUL, id; no prefix: name, NUL, id): the sources in
+ * PT_T_EV_SOURCE, a source's environments in PT_T_EV_ENV.  One seek per
+ * name, not one per record.
+ */
+static enum pt_err
+names_logged(struct pt_txn *txn, enum pt_table table, const char *prefix,
+    enum pt_err (*cb)(void *, const char *), void *arg)
+{
+	struct pt_buf seek = { 0 }, name = { 0 };
+	struct pt_cursor *cur = NULL;
+	struct pt_val k, v;
+	const char *p, *nul;
+	size_t plen = prefix ? strlen(prefix) + 1 : 0;
+	enum pt_err rc;
+
+	if ((rc = pt_cursor_open(txn, table, &cur)) != PT_OK)
+		return rc;
+	if (prefix != NULL)
+		key_part(&seek, prefix);
+	while (!seek.failed && (rc = pt_cursor_seek(cur, seek.data, seek.len,
+	    PT_SEEK_GE, &k, &v)) == PT_OK) {
+		p = k.data;
+		if (k.len <= plen || (plen && memcmp(p, seek.data, plen) != 0) ||
+		    (nul = memchr(p + plen, '\0', k.len - plen)) == NULL)
+			break;
+		pt_buf_reset(&name);
+		if ((rc = pt_buf_add(&name, p + plen, (size_t)(nul - (p +
+		    plen)))) != PT_OK || (rc = cb(arg, name.data)) != PT_OK)
+			break;
+		/* Past every key of this name: name + 0x01 sorts after them. */
+		seek.len = plen;
+		pt_buf_add(&seek, name.data, name.len);
+		pt_buf_addc(&seek, '\x01');
+	}
+	if (seek.failed)
+		rc = PT_ENOMEM;
+	pt_cursor_close(cur);
+	pt_buf_free(&seek);
+	pt_buf_free(&name);
+	return rc == PT_ENOTFOUND ? PT_OK : rc;
+}
+
+/* The environments logged under one logged source. */
+struct env_walk {
+	struct pt_txn	*txn;
+	struct names	*nm;
+};
+
+static enum pt_err
+source_envs(void *arg, const char *source)
+{
+	struct env_walk *w = arg;
+
+	return names_logged(w->txn, PT_T_EV_ENV, source, note_logged, w->nm);
+}
+
+/* "why" for an unknown source or environment. */
+static void
+names_why(const struct names *nm, const char *what, char *why,
+    size_t whylen)
+{
+	const char *c = nm->configured.len ? nm->configured.data : NULL;
+	const char *l = nm->logged.len ? nm->logged.data : NULL;
+
+	snprintf(why, whylen, "unknown %s \"%.64s\" (%s%s%s%s%s)", what,
+	    nm->want, c ? "want " : "", c ? c : "", c && l ? "; " : "",
+	    l ? "no longer configured but in the log: " : "", l ? l :
+	    c ? "" : "nothing is configured or logged");
+}
+
+enum pt_err
+pt_eventlog_check_filters(struct pt_txn *txn, const struct pt_config *cfg,
+    const struct pt_log_query *q, char *why, size_t whylen)
+{
+	struct pt_buf list = { 0 };
+	struct names nm;
+	enum pt_err rc = PT_OK;
+	const char *const *table = NULL;
+	const char *what = NULL, *value = NULL;
+	size_t i;
+
+	why[0] = '\0';
+	if (q->status != NULL && !in_table(pt_event_statuses, q->status)) {
+		table = pt_event_statuses;
+		what = "status";
+		value = q->status;
+	} else if (q->verify_status != NULL &&
+	    !in_table(pt_verify_statuses, q->verify_status)) {
+		table = pt_verify_statuses;
+		what = "verification status";
+		value = q->verify_status;
+	}
+	if (table != NULL) {
+		table_names(table, &list);
+		snprintf(why, whylen, "unknown %s \"%.64s\" (want %s)", what,
+		    value, list.data ? list.data : "");
+		pt_buf_free(&list);
+		return PT_EINVAL;
+	}
+
+	/* The log is read only when the configuration does not settle it. */
+	memset(&nm, 0, sizeof(nm));
+	if (q->source != NULL) {
+		nm.want = q->source;
+		for (i = 0; cfg != NULL && i < cfg->nenvs && rc == PT_OK; i++)
+			rc = note_configured(&nm, cfg->envs[i]->source_key);
+		if (rc == PT_OK && !nm.found)
+			rc = names_logged(txn, PT_T_EV_SOURCE, NULL, note_logged,
+			    &nm);
+		if (rc == PT_OK && !nm.found) {
+			names_why(&nm, "source", why, whylen);
+			rc = PT_EINVAL;
+		}
+		pt_buf_free(&nm.configured);
+		pt_buf_free(&nm.logged);
+		if (rc != PT_OK)
+			return rc;
+	}
+	if (q->environment != NULL) {
+		struct env_walk w = { txn, &nm };
+
+		memset(&nm, 0, sizeof(nm));
+		nm.want = q->environment;
+		for (i = 0; cfg != NULL && i < cfg->nenvs && rc == PT_OK; i++)
+			if (q->source == NULL || strcmp(cfg->envs[i]->source_key,
+			    q->source) == 0)
+				rc = note_configured(&nm, cfg->envs[i]->name);
+		if (rc == PT_OK && !nm.found)
+			rc = q->source != NULL ? names_logged(txn, PT_T_EV_ENV,
+			    q->source, note_logged, &nm) : names_logged(txn,
+			    PT_T_EV_SOURCE, NULL, source_envs, &w);
+		if (rc == PT_OK && !nm.found) {
+			names_why(&nm, q->source ? "environment of the source" :
+			    "environment", why, whylen);
+			rc = PT_EINVAL;
+		}
+		pt_buf_free(&nm.configured);
+		pt_buf_free(&nm.logged);
+	}
 	return rc;
 }

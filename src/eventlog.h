@@ -21,6 +21,17 @@
 
 #define PT_EVENT_TYPE_MAX 255	/* longer event types are not indexed */
 
+struct pt_config;
+
+/*
+ * Every status a record can have, and every verification status: the
+ * values the log's filters accept (the API, porterctl), NULL-terminated.
+ * pt_eventlog_append and pt_eventlog_update refuse any other value
+ * (PT_EINVAL), so the tables cannot fall behind what is written.
+ */
+extern const char *const pt_event_statuses[];
+extern const char *const pt_verify_statuses[];
+
 /* What the handler records.  Every pointer is borrowed. */
 struct pt_event {
 	uint8_t		 id[PT_ID_BIN];
@@ -77,6 +88,19 @@ typedef int (*pt_log_cb)(void *arg, const uint8_t id[PT_ID_BIN],
 
 enum pt_err	pt_eventlog_query(struct pt_txn *, const struct pt_log_query *,
 		    pt_log_cb, void *arg);
+
+/*
+ * Can the filters of "q" match at all?  A status or verification status
+ * outside the tables, a source that is neither in "cfg" nor in the log,
+ * or an environment that is neither configured for its source (for any
+ * source when "q" names none) nor logged under it is PT_EINVAL, with
+ * "why" naming the valid values.  A source (or environment) removed from
+ * the configuration while its events are still logged is valid: the log
+ * is where an operator looks for it.  Other filters are not checked.
+ */
+enum pt_err	pt_eventlog_check_filters(struct pt_txn *,
+		    const struct pt_config *cfg, const struct pt_log_query *q,
+		    char *why, size_t whylen);
 
 /* Per received event type of (source, env): count, first and last seen. */
 typedef int (*pt_types_cb)(void *arg, const char *type, uint64_t count,

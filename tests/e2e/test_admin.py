@@ -179,6 +179,37 @@ def scenario(t, srv, label):
     t.eq([e["event_type"] for e in r.json["data"]], ["invoice.paid"],
          "%s: by environment and verification status" % label)
 
+    # Filters that cannot match are refused, naming what can.
+    for query, want in (("status=bogus", "(want accepted, no_mapping, "),
+                        ("verification=enforced", "not_enforced:unsigned"),
+                        ("source=nope", "(want tasks)"),
+                        ("source=tasks&environment=staging",
+                         "(want development, production)")):
+        r = api(srv, "GET", "logs", ro, query=query)
+        t.ok(r.status == 400 and r.json["error"] == "invalid_parameter" and
+             want in r.json["message"], "%s: logs?%s is 400" % (label, query),
+             repr(r))
+    r = api(srv, "GET", "sources/nope/logs", ro)
+    t.eq(r.status, 404, "%s: sources/nope/logs is 404" % label)
+    for args, want in ((("--status", "skipped"),
+                        'porterctl: logs: unknown status "skipped" (want '
+                        'accepted, no_mapping, '),
+                       (("--source", "nope"),
+                        'porterctl: logs: unknown source "nope" (want '
+                        'tasks)'),
+                       (("--source", "tasks", "--env", "staging"),
+                        "unknown environment of the source"),
+                       (("--verification", "bogus"),
+                        "unknown verification status")):
+        rc, out, err = srv.porterctl("logs", *args)
+        t.ok(rc == 2 and out == "" and err.startswith("porterctl: ") and
+             err.count("\n") == 1 and want in err,
+             "%s: porterctl logs %s exits 2" %
+             (label, " ".join(args)), repr((rc, out, err)))
+    rc, out, err = srv.porterctl("logs", "--status", "conflict")
+    t.eq((rc, out.strip()), (0, "no events"),
+         "%s: porterctl logs --status conflict: none, but valid" % label)
+
     # One event, with its action logs and raw body.
     r = api(srv, "GET", "logs/" + assigned, ro)
     ev = r.json
@@ -225,6 +256,10 @@ def scenario(t, srv, label):
     rc, out, err = srv.porterctl("replay", "evt_000SGEH1F0KHPSA1ZE6V3EDRED")
     t.ok(rc == 1 and "not_found" in err,
          "%s: porterctl replay of an unknown event fails" % label)
+    t.ok(err.count("\n") == 1 and err.startswith("porterctl: replay ") and
+         "porter[" not in err,
+         "%s: ... with porterctl's own message only, no responder lines" %
+         label, repr(err))
 
     # A config change over HTTP takes effect at the next request.
     doc = api(srv, "GET", "config", full).json

@@ -625,7 +625,12 @@ static const struct filter_case filters[] = {
 	{ "source", "source=tasks&limit=200", 200, 42 },
 	{ "source and environment", "source=tasks&environment=development&"
 	  "limit=200", 200, 42 },
-	{ "unknown source", "source=nope", 200, 0 },
+	{ "unknown source", "source=nope", 400, -1 },
+	{ "unknown environment", "source=tasks&environment=staging", 400, -1 },
+	{ "unknown status", "status=bogus", 400, -1 },
+	{ "an action's status is no event status", "status=skipped", 400, -1 },
+	{ "unknown verification", "verification=enforced", 400, -1 },
+	{ "known but unused status", "status=conflict", 200, 0 },
 	{ "event type without source", "event_type=task.assigned", 200, 2 },
 	{ "status", "status=no_mapping&limit=200", 200, 40 },
 	{ "status with source", "source=tasks&status=accepted", 200, 2 },
@@ -674,6 +679,32 @@ test_filters(struct pt_ctx *ctx)
 	j = get_json(ctx, "/admin/api/sources/tasks/logs", "source=x", full_tok,
 	    &st);
 	is_int(st, 400, "source logs: no second source");
+	pt_json_put(j);
+	j = get_json(ctx, "/admin/api/sources/nope/logs", NULL, full_tok, &st);
+	ok(st == 404 && jstr(j, "message") && strstr(jstr(j, "message"),
+	    "(want tasks)") != NULL,
+	    "source logs: an unknown source is 404, naming the sources");
+	pt_json_put(j);
+	/* The refusal names the valid values, from the event log's table. */
+	j = get_json(ctx, "/admin/api/logs", "status=skipped", full_tok, &st);
+	{
+		struct pt_buf want = { 0 };
+
+		for (i = 0; pt_event_statuses[i] != NULL; i++)
+			pt_buf_printf(&want, "%s%s", i ? ", " : "",
+			    pt_event_statuses[i]);
+		ok(jstr(j, "message") && strstr(jstr(j, "message"),
+		    want.data) != NULL &&
+		    strcmp(jstr(j, "error"), "invalid_parameter") == 0,
+		    "logs: an unknown status names the valid ones: %s",
+		    jstr(j, "message"));
+		pt_buf_free(&want);
+	}
+	pt_json_put(j);
+	j = get_json(ctx, "/admin/api/logs", "verification=x", full_tok, &st);
+	ok(jstr(j, "message") && strstr(jstr(j, "message"),
+	    "not_enforced:unsigned, replayed") != NULL,
+	    "logs: an unknown verification names the valid ones");
 	pt_json_put(j);
 }
 
@@ -742,6 +773,83 @@ fresh(char **dir, struct pt_ctx *ctx, const char *cfg)
 	ctx->now = fake_now;
 	ctx->log = quiet;
 	return s;
+}
+
+/*
+ * A source removed from the configuration while its events are still
+ * logged can still be searched (the log is where to look for it); one
+ * neither configured nor logged is refused, naming both kinds.
+ */
+static void
+test_removed_source(void)
+{
+	static const char two[] = "{\"sources\":[{\"key\":\"tasks\","
+	    "\"environments\":{\"development\":{\"endpoint_id\":\"" DEV "\","
+	    "\"verify\":false}}},{\"key\":\"old\",\"environments\":{"
+	    "\"live\":{\"endpoint_id\":\"src_old_live_0001\","
+	    "\"verify\":false}}}]}";
+	struct call c = { "POST", "/receive/src_old_live_0001", NULL, NULL,
+	    "{\"type\":\"x\"}", NULL, NULL, NULL };
+	struct pt_resp resp;
+	struct pt_ctx ctx;
+	struct pt_store *s;
+	char *dir;
+	pt_json *j;
+	int st;
+
+	s = fresh(&dir, &ctx, two);
+	is_int(call(&ctx, &c, &resp), 200, "removed source: an event of old");
+	pt_resp_free(&resp);
+	if (tu_apply(s, config_text) != NULL)
+		abort();
+	j = get_json(&ctx, "/admin/api/logs", "source=old", full_tok, &st);
+	ok(st == 200 && pt_json_len(pt_json_get(j, "data")) == 1,
+	    "removed source: still searchable while logged");
+	pt_json_put(j);
+	j = get_json(&ctx, "/admin/api/logs", "source=old&environment=live",
+	    full_tok, &st);
+	ok(st == 200 && pt_json_len(pt_json_get(j, "data")) == 1,
+	    "removed source: ... and its environment");
+	pt_json_put(j);
+	j = get_json(&ctx, "/admin/api/logs", "source=old&environment=dev",
+	    full_tok, &st);
+	ok(st == 400 && jstr(j, "message") && strstr(jstr(j, "message"),
+	    "live") != NULL,
+	    "removed source: an environment it never had is refused (%s)",
+	    jstr(j, "message"));
+	pt_json_put(j);
+	j = get_json(&ctx, "/admin/api/sources/old/logs", NULL, full_tok, &st);
+	is_int(st, 200, "removed source: sources/old/logs");
+	pt_json_put(j);
+	j = get_json(&ctx, "/admin/api/logs", "source=nope", full_tok, &st);
+	is_str(jstr(j, "message"), "unknown source \"nope\" (want tasks; no longer "
+	    "configured but in the log: old)",
+	    "removed source: an unknown one names configured and logged ones");
+	pt_json_put(j);
+	/* Nothing outside the tables can be logged: they stay complete. */
+	{
+		struct pt_event ev;
+		struct pt_txn *txn;
+
+		memset(&ev, 0, sizeof(ev));
+		pt_id_new("evt", clock_us, ev.id, ev.id_text);
+		ev.source = "tasks";
+		ev.environment = "development";
+		ev.endpoint_id = DEV;
+		ev.status = "skipped";
+		ev.verify_status = "not_enforced:unsigned";
+		pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn);
+		is_int(pt_eventlog_append(txn, &ev), PT_EINVAL, "the log refuses "
+		    "a status outside its table");
+		ev.status = "accepted";
+		ev.verify_status = "enforced";
+		is_int(pt_eventlog_append(txn, &ev), PT_EINVAL, "... and a "
+		    "verification status outside its table");
+		pt_txn_abort(txn);
+	}
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+	tu_rmdir(dir);
 }
 
 /*
@@ -1174,6 +1282,7 @@ main(void)
 	test_config(&ctx);
 	test_config_refs();
 	test_scan_limit();
+	test_removed_source();
 	test_retention();
 
 	pt_free(export_text);
