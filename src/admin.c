@@ -79,19 +79,52 @@ struct admin {
 	char			 why[512];	/* a refused filter's reason */
 };
 
-/* An error answer and its log line; returns the status. */
+/*
+ * An error answer and its log line; returns the status.  The log gets
+ * the detail "fmt"; the client gets "client_msg", or the same text when
+ * that is NULL.
+ */
+static int
+vfail(struct admin *a, int status, const char *code, const char *client_msg,
+    const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pt_ctx_log(a->ctx, "%d %s %s %s: %s", status, code, a->req->method ?
+	    a->req->method : "-", a->route, msg);
+	return pt_resp_error(a->resp, status, code, "%s", client_msg ?
+	    client_msg : msg);
+}
+
 static int __attribute__((format(printf, 4, 5)))
 fail(struct admin *a, int status, const char *code, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = vfail(a, status, code, NULL, fmt, ap);
 	va_end(ap);
-	pt_ctx_log(a->ctx, "%d %s %s %s: %s", status, code, a->req->method ?
-	    a->req->method : "-", a->route, msg);
-	return pt_resp_error(a->resp, status, code, "%s", msg);
+	return rc;
+}
+
+/*
+ * An error whose detail (a path on the host, say) is for the operator's
+ * log only: routes open to anyone must not tell a client how the host
+ * is laid out.
+ */
+static int __attribute__((format(printf, 5, 6)))
+fail_private(struct admin *a, int status, const char *code,
+    const char *client_msg, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vfail(a, status, code, client_msg, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Store errors: map-full and busy are retryable (503), the rest 500. */
@@ -1737,18 +1770,21 @@ console_file(struct admin *a, size_t i)
 
 	if (dir == NULL || dir[0] == '\0')
 		dir = PT_PKGDATADIR "/console";
+	/* The console is open to anyone: paths go to the log, not the client. */
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, files[i].file) >=
 	    sizeof(path))
-		return fail(a, 500, "internal_error", "console path too long");
+		return fail_private(a, 500, "internal_error", "the console "
+		    "cannot be served", "console path too long: %.200s", dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return fail(a, errno == ENOENT ? 404 : 500, "console_missing",
+		return fail_private(a, errno == ENOENT ? 404 : 500,
+		    "console_missing", "the console is not installed",
 		    "the console is not installed (%s: %s)", path,
 		    strerror(errno));
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size > MAX_FILE) {
 		close(fd);
-		return fail(a, 500, "internal_error", "%s is not a console file",
-		    path);
+		return fail_private(a, 500, "internal_error", "the console "
+		    "cannot be served", "%s is not a console file", path);
 	}
 	pt_buf_reset(&a->resp->body);
 	status = 200;
@@ -1763,7 +1799,8 @@ console_file(struct admin *a, size_t i)
 	}
 	close(fd);
 	if (status < 0)
-		return fail(a, 500, "internal_error", "cannot read %s", path);
+		return fail_private(a, 500, "internal_error", "the console "
+		    "cannot be served", "cannot read %s", path);
 	a->resp->status = 200;
 	a->resp->content_type = files[i].type;
 	return 200;

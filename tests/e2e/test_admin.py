@@ -10,7 +10,9 @@ URLs under the mount and masked secrets; logs by type with cursors; one
 event with its action logs and raw body; status; event types; rehearse;
 replay over HTTP and with `porterctl replay`; a config change applied over
 HTTP taking effect at the next request; /metrics with a token, and open to
-loopback clients when PORTER_METRICS_AUTH=loopback; porterctl prune.
+loopback clients when PORTER_METRICS_AUTH=loopback; porterctl prune; filters
+that cannot match refused (HTTP 400, porterctl exit 2) and porterctl's
+stderr free of responder lines; a missing console answered without paths.
 """
 
 import json
@@ -319,6 +321,18 @@ def scenario(t, srv, label):
     t.eq(rc, 0, "%s: porterctl check" % label, out)
 
 
+def missing_console(t, srv, where):
+    """Files missing: anyone may ask, so the answer names no path; the
+    responder's log line (lighttpd's error output) does."""
+    for name in ("/admin/", "/admin/app.js"):
+        r = srv.get(srv.url(name))
+        t.ok(r.status == 404 and r.error_code() == "console_missing" and
+             where not in r.raw.decode() and "/" not in r.json["message"],
+             "missing console: %s is 404 without a path" % name, repr(r))
+    t.ok(where + "/app.js" in srv.tail(),
+         "missing console: the log line names the path")
+
+
 def main():
     h.require_binaries()
     if h.which("lighttpd") is None:
@@ -329,6 +343,9 @@ def main():
         env["PORTER_CONSOLE_DIR"] = CONSOLE_DIR
         with h.Server(mount=mount, env=env) as srv:
             t.run(scenario, t, srv, "mount " + mount)
+    where = "/nonexistent/porter-install-dir"
+    with h.Server(env={"PORTER_CONSOLE_DIR": where}) as srv:
+        t.run(missing_console, t, srv, where)
     return t.done()
 
 

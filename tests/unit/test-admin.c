@@ -318,6 +318,54 @@ test_no_detail(struct pt_ctx *ctx)
 	}
 }
 
+/* The log lines a test keeps (one buffer, lines joined by "\n"). */
+static struct pt_buf kept_log;
+
+static void
+keep_log(void *arg, const char *line)
+{
+	(void)arg;
+	pt_buf_adds(&kept_log, line);
+	pt_buf_addc(&kept_log, '\n');
+}
+
+/*
+ * The console is open to anyone: with its files missing, the answer
+ * says so without naming where they were looked for; the log does.
+ */
+static void
+test_console_missing(struct pt_ctx *ctx)
+{
+	static const char *const names[] = { "/admin/", "/admin/app.js" };
+	struct call c = { "GET", NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+	const char *was = getenv("PORTER_CONSOLE_DIR");
+	char *keep = was ? strdup(was) : NULL;
+	struct pt_resp resp;
+	size_t i;
+
+	setenv("PORTER_CONSOLE_DIR", "/nonexistent/porter-install-dir", 1);
+	ctx->log = keep_log;
+	for (i = 0; i < nitems(names); i++) {
+		pt_buf_reset(&kept_log);
+		c.path = names[i];
+		is_int(call(ctx, &c, &resp), 404, "console missing: %s is 404",
+		    names[i]);
+		ok(resp.body.data && strstr(resp.body.data,
+		    "\"console_missing\"") && !strstr(resp.body.data,
+		    "porter-install-dir") && !strstr(resp.body.data, "/"),
+		    "  ... the answer names no path: %s", resp.body.data);
+		ok(kept_log.data && strstr(kept_log.data,
+		    "/nonexistent/porter-install-dir/"),
+		    "  ... the log line does");
+		pt_resp_free(&resp);
+	}
+	ctx->log = quiet;
+	pt_buf_free(&kept_log);
+	if (keep != NULL)
+		setenv("PORTER_CONSOLE_DIR", keep, 1);
+	free(keep);
+}
+
 /* ------------------------------------------------------------- tokens */
 
 /* Every single changed character of a good token is refused. */
@@ -1273,6 +1321,7 @@ main(void)
 
 	test_routes(&ctx);
 	test_no_detail(&ctx);
+	test_console_missing(&ctx);
 	test_token_compare(s);
 	test_shapes(&ctx);
 	test_pagination(&ctx, made, nitems(made));
