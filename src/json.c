@@ -773,6 +773,12 @@ pt_json_int(const pt_json *j)
 	return json_object_get_int64(j);
 }
 
+uint64_t
+pt_json_uint(const pt_json *j)
+{
+	return json_object_get_uint64(j);
+}
+
 double
 pt_json_double(const pt_json *j)
 {

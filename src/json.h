@@ -94,6 +94,8 @@ int		 pt_json_iter_next(const pt_json *obj, struct pt_json_iter *,
 /* Scalars.  Strings are borrowed and may contain NUL: use the length. */
 const char	*pt_json_str(const pt_json *, size_t *lenp);
 int64_t		 pt_json_int(const pt_json *);
+/* An integer above INT64_MAX (pt_json_int gives INT64_MAX for it). */
+uint64_t	 pt_json_uint(const pt_json *);
 double		 pt_json_double(const pt_json *);
 int		 pt_json_bool(const pt_json *);
 

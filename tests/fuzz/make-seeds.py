@@ -331,6 +331,28 @@ def path_seeds(payloads):
     return seeds
 
 
+def filter_seeds():
+    """Filters of test-filter.c, each with the JSON literal after it (the
+    body it is tested on, in the table) and as a whole-event filter."""
+    docs = []
+    for raw in c_literals(os.path.join(TOP, "tests", "unit",
+                                       "test-filter.c")):
+        try:
+            json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if b"\n" not in raw:
+            docs.append(raw.decode("utf-8"))
+    event = ('{"body":{"type":"order.created","amount":12.5},"headers":'
+             '{"x-event":"order"},"preprocess":{"tier":"gold"}}')
+    seeds = []
+    for i, d in enumerate(docs):
+        seeds.append("%s\n%s" % (d, docs[i + 1] if i + 1 < len(docs) else
+                                 event))
+        seeds.append("%s\n%s" % (d, event))
+    return seeds
+
+
 def config_seeds(payloads):
     seeds = []
     for raw, v in payloads:
@@ -474,6 +496,7 @@ def main():
     write(outdir, "handler", handler_seeds(payloads))
     write(outdir, "scheme", scheme_seeds())
     write(outdir, "path", path_seeds(payloads))
+    write(outdir, "filter", filter_seeds())
     write(outdir, "time", time_seeds())
     write(outdir, "json", json_seeds(payloads))
     write(outdir, "config", config_seeds(payloads))
