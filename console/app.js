@@ -78,6 +78,12 @@
     return el('span', { class: cls, text: text || '-' });
   }
 
+  /* An event's type; a rejected request's is only what its body claims. */
+  function eventType(m) {
+    if (m.event_type === null || m.event_type === undefined) return '(none)';
+    return m.event_type_unverified ? m.event_type + ' (unverified)' : m.event_type;
+  }
+
   function eventLink(id) {
     return el('a', { href: '#/event/' + encodeURIComponent(id), class: 'event-link mono', text: id });
   }
@@ -301,7 +307,7 @@
       el('td', { class: 'mono nowrap', title: m.received_at, text: shortTime(m.received_at) }),
       el('td', null, eventLink(m.id)),
       el('td', { text: m.source + '/' + m.environment }),
-      el('td', { class: 'event-type', text: m.event_type === null ? '(none)' : m.event_type }),
+      el('td', { class: 'event-type', text: eventType(m) }),
       el('td', null, badge(m.status)),
       el('td', null, badge(v.status), v.reason ? el('div', { class: 'muted small', text: v.reason }) : null),
       el('td', { class: 'mono' }, m.idempotency && m.idempotency.key ? m.idempotency.key : ''),
@@ -471,7 +477,7 @@
           ['Received', m.received_at],
           ['Source', m.source + '/' + m.environment],
           ['Endpoint', m.endpoint_id],
-          ['Event type', m.event_type === null ? '(none)' : m.event_type, 'event-type'],
+          ['Event type', eventType(m), 'event-type'],
           ['Event time', m.event_time],
           ['Status', badge(m.status), 'event-status'],
           ['Verification', el('span', null, badge(vf.status), vf.reason ? ' ' + vf.reason : ''), 'event-verification'],

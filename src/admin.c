@@ -1402,7 +1402,7 @@ keep_refs(pt_json *doc, const struct pt_config *cur, char *err,
 	pt_json *srcs = pt_json_get(doc, "sources"), *envs, *keys, *old, *sec,
 	    *red;
 	const char *src, *envname, *val;
-	char fp[20];
+	char fp[PT_FINGERPRINT_MAX];
 	size_t i, j, m, n;
 
 	for (i = 0; i < pt_json_len(srcs); i++) {
@@ -1438,8 +1438,8 @@ keep_refs(pt_json *doc, const struct pt_config *cur, char *err,
 					    "...}", i, envname, j);
 					return -1;
 				}
-				pt_secret_fingerprint((const uint8_t *)val, n,
-				    fp);
+				pt_secret_fingerprint(cur, (const uint8_t *)val,
+				    n, fp);
 				if ((red = pt_json_new_object()) == NULL ||
 				    pt_json_set(red, "redacted",
 				    pt_json_new_cstr(fp)) != PT_OK ||

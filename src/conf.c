@@ -242,7 +242,116 @@ env_free(struct pt_env *e)
 		pt_mapping_clear(&e->mappings[i]);
 	pt_free(e->mappings);
 	pt_json_put(e->norm);
+	for (i = 0; i < e->nheader_deps; i++)
+		pt_free(e->header_deps[i]);
+	pt_free(e->header_deps);
+	for (i = 0; i < e->ncredential_headers; i++)
+		pt_free(e->credential_headers[i]);
+	pt_free(e->credential_headers);
 	pt_free(e);
+}
+
+int
+pt_env_names_have(char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Add header "name" to the list "*names" of "*n", normalised as the
+ * FastCGI loop names headers (lower-case, "_" as "-": CGI cannot tell
+ * them apart), once.  Returns 0, or -1 when out of memory.
+ */
+static int
+names_add(char ***names, size_t *n, const char *name)
+{
+	char *c, *p, **grown;
+
+	if ((c = pt_strdup(name)) == NULL)
+		return -1;
+	for (p = c; *p != '\0'; p++)
+		*p = *p == '_' ? '-' : (*p >= 'A' && *p <= 'Z') ?
+		    (char)(*p - 'A' + 'a') : *p;
+	if (pt_env_names_have(*names, *n, c)) {
+		pt_free(c);
+		return 0;
+	}
+	if ((grown = pt_realloc(*names, (*n + 1) * sizeof(*grown))) == NULL) {
+		pt_free(c);
+		return -1;
+	}
+	*names = grown;
+	(*names)[(*n)++] = c;
+	return 0;
+}
+
+/* The header path "p" reads, if it reads one (or all of them). */
+static int
+path_deps(struct pt_env *e, const struct pt_path *p)
+{
+	if (p == NULL || p->ns != PT_NS_HEADERS)
+		return 0;
+	if (p->nsegs == 0) {
+		e->all_headers = 1;
+		return 0;
+	}
+	return names_add(&e->header_deps, &e->nheader_deps, p->segs[0].key);
+}
+
+/* Every path of a mapping parameter, objects built field by field too. */
+static int
+param_deps(struct pt_env *e, const struct pt_param *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->npaths; i++)
+		if (path_deps(e, p->paths[i]) < 0)
+			return -1;
+	for (i = 0; i < p->nfields; i++)
+		if (param_deps(e, &p->fields[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Fill the header lists of a compiled environment (conf.h): what its
+ * scheme reads and what the paths identify() and the mappings resolve
+ * read.  Returns 0, or -1 when out of memory.
+ */
+static int
+header_deps(struct pt_env *e)
+{
+	struct pt_scheme_read reads[PT_SCHEME_MAX_READS];
+	size_t i, j, n;
+
+	n = e->scheme != NULL ? pt_scheme_reads(e->scheme, reads) : 0;
+	for (i = 0; i < n; i++)
+		if (names_add(&e->header_deps, &e->nheader_deps,
+		    reads[i].name) < 0 || (reads[i].credential &&
+		    names_add(&e->credential_headers, &e->ncredential_headers,
+		    reads[i].name) < 0))
+			return -1;
+	if (e->type_rule == PT_RULE_PATH && e->type_template != NULL) {
+		for (i = 0; i < e->type_template->nparts; i++)
+			if (path_deps(e, e->type_template->paths[i]) < 0)
+				return -1;
+	} else if (e->type_rule == PT_RULE_PATH &&
+	    path_deps(e, e->event_type_path) < 0)
+		return -1;
+	if (path_deps(e, e->timestamp_path) < 0 ||
+	    path_deps(e, e->batch_path) < 0 ||
+	    (e->idem_enabled && path_deps(e, e->idem_key_path) < 0))
+		return -1;
+	for (i = 0; i < e->nmappings; i++)
+		for (j = 0; j < PT_MAX_PARAMS; j++)
+			if (param_deps(e, &e->mappings[i].params[j]) < 0)
+				return -1;
+	return 0;
 }
 
 void
@@ -266,6 +375,7 @@ pt_config_free(struct pt_config *c)
 	}
 	pt_free(c->workflows);
 	pt_json_put(c->doc);
+	pt_wipe(c->fp_key, sizeof(c->fp_key));
 	pt_free(c);
 }
 
@@ -319,15 +429,43 @@ pt_config_workflow(const struct pt_config *c, const char *key)
 }
 
 void
-pt_secret_fingerprint(const uint8_t *s, size_t n, char out[20])
+pt_secret_fingerprint(const struct pt_config *c, const uint8_t *s, size_t n,
+    char out[PT_FINGERPRINT_MAX])
 {
+	struct pt_iov iov = { s, n };
 	uint8_t d[PT_SHA256_LEN];
 
-	pt_sha256(s, n, d);
-	memcpy(out, "sha256:", 7);
-	pt_hex_encode(d, 6, out + 7);
-	out[19] = '\0';
+	pt_mac(PT_MAC_HMAC_SHA256, c->fp_key, sizeof(c->fp_key), &iov, 1, d);
+	memcpy(out, "hmac:", 5);
+	pt_hex_encode(d, 8, out + 5);
+	out[21] = '\0';
 	pt_wipe(d, sizeof(d));
+}
+
+/*
+ * Does "fp" name secret "s"?  Besides our fingerprint, the unkeyed
+ * "sha256:" + 12 hex digits that exports made before keyed fingerprints
+ * show is still taken as input, so that a file exported then applies
+ * unchanged; it is never written any more.
+ */
+static int
+fingerprint_is(const struct pt_config *c, const char *fp, const uint8_t *s,
+    size_t n)
+{
+	uint8_t d[PT_SHA256_LEN];
+	char have[PT_FINGERPRINT_MAX];
+
+	if (strncmp(fp, "sha256:", 7) == 0) {
+		pt_sha256(s, n, d);
+		pt_hex_encode(d, 6, have);
+		have[12] = '\0';
+		pt_wipe(d, sizeof(d));
+		return strcmp(fp + 7, have) == 0;
+	}
+	if (c == NULL)
+		return 0;
+	pt_secret_fingerprint(c, s, n, have);
+	return strcmp(fp, have) == 0;
 }
 
 /* Read a secret from a file: at most 64 KiB, trailing newline dropped. */
@@ -369,12 +507,12 @@ read_secret_file(struct vctx *v, const char *ptr, const char *path,
 	return 0;
 }
 
-/* Find an existing key of env "old_env" by fingerprint. */
+/* Find an existing key of env "old_env" of config "old" by fingerprint. */
 static pt_json *
-find_redacted(const pt_json *old_env, const char *fp)
+find_redacted(const struct pt_config *old, const pt_json *old_env,
+    const char *fp)
 {
 	pt_json *keys = pt_json_get(old_env, "signing_keys"), *k, *val;
-	char have[20];
 	const char *s;
 	size_t i, n;
 
@@ -383,8 +521,7 @@ find_redacted(const pt_json *old_env, const char *fp)
 		val = pt_json_get(k, "value");
 		if ((s = pt_json_str(val, &n)) == NULL)
 			continue;
-		pt_secret_fingerprint((const uint8_t *)s, n, have);
-		if (strcmp(have, fp) == 0)
+		if (fingerprint_is(old, fp, (const uint8_t *)s, n))
 			return k;
 	}
 	return NULL;
@@ -489,7 +626,7 @@ parse_key(struct vctx *v, const char *ptr, const pt_json *k,
 			pt_json *old_key;
 
 			if (pt_json_type(f) != PT_J_STRING || (old_key =
-			    find_redacted(old_env, pt_json_str(f, NULL))) ==
+			    find_redacted(v->old, old_env, pt_json_str(f, NULL))) ==
 			    NULL) {
 				fail(v, sub, "redacted secret %s matches no key "
 				    "this environment has now; give the secret "
@@ -946,6 +1083,8 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 		goto nomem;
 	}
 	maps = NULL;
+	if (header_deps(e) < 0)
+		goto nomem;
 
 	e->norm = norm;
 	norm = NULL;
@@ -1280,6 +1419,13 @@ pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
 		fail(&v, "", "out of memory");
 		goto out;
 	}
+	if (old != NULL) {
+		memcpy(c->fp_key, old->fp_key, sizeof(c->fp_key));
+		c->fp_key_stored = old->fp_key_stored;
+	} else if (pt_random(c->fp_key, sizeof(c->fp_key)) != PT_OK) {
+		fail(&v, "", "cannot read random bytes");
+		goto out;
+	}
 	if (parse_settings(&v, settings, c, nsettings) < 0)
 		goto out;
 	if (sources != NULL && pt_json_type(sources) != PT_J_ARRAY) {
@@ -1326,6 +1472,73 @@ out:
 
 static const char config_key[] = "doc";
 static const char gen_key[] = "config_gen";
+static const char fp_key_key[] = "fingerprint_key";
+
+/*
+ * Read the store's fingerprint key into "c", if it has one.  The value
+ * dies with the transaction: copied.
+ */
+static enum pt_err
+fp_key_read(struct pt_txn *txn, struct pt_config *c)
+{
+	struct pt_val v;
+	enum pt_err rc;
+
+	rc = pt_get(txn, PT_T_META, fp_key_key, sizeof(fp_key_key) - 1, &v);
+	if (rc == PT_ENOTFOUND)
+		return PT_OK;
+	if (rc != PT_OK)
+		return rc;
+	if (v.len != PT_FP_KEY_LEN)
+		return PT_ECORRUPT;
+	memcpy(c->fp_key, v.data, PT_FP_KEY_LEN);
+	c->fp_key_stored = 1;
+	return PT_OK;
+}
+
+/* The stored key into "c", or c's key into a store that has none. */
+static enum pt_err
+fp_key_keep(struct pt_txn *txn, struct pt_config *c)
+{
+	enum pt_err rc;
+
+	c->fp_key_stored = 0;
+	if ((rc = fp_key_read(txn, c)) != PT_OK || c->fp_key_stored)
+		return rc;
+	if ((rc = pt_put(txn, PT_T_META, fp_key_key, sizeof(fp_key_key) - 1,
+	    c->fp_key, sizeof(c->fp_key), PT_PUT_NOOVERWRITE)) != PT_OK)
+		return rc;
+	c->fp_key_stored = 1;
+	return PT_OK;
+}
+
+enum pt_err
+pt_config_fp_key_init(struct pt_store *store)
+{
+	struct pt_config c;
+	struct pt_txn *txn = NULL;
+	enum pt_err rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((rc = pt_txn_begin(store, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		return rc;
+	rc = fp_key_read(txn, &c);
+	pt_txn_abort(txn);
+	if (rc != PT_OK || c.fp_key_stored)
+		goto out;
+	/* Another process may make it meanwhile: fp_key_keep reads again. */
+	if ((rc = pt_random(c.fp_key, sizeof(c.fp_key))) != PT_OK ||
+	    (rc = pt_txn_begin(store, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+		goto out;
+	if ((rc = fp_key_keep(txn, &c)) != PT_OK) {
+		pt_txn_abort(txn);
+		goto out;
+	}
+	rc = pt_txn_commit(txn);
+out:
+	pt_wipe(c.fp_key, sizeof(c.fp_key));
+	return rc;
+}
 
 enum pt_err
 pt_config_stored_gen(struct pt_txn *txn, uint64_t *gen)
@@ -1368,8 +1581,10 @@ pt_config_load(struct pt_txn *txn, struct pt_config **out, char *err,
 			return PT_ENOMEM;
 		rc = pt_config_parse(doc, NULL, PT_CFG_STORED, out, err, errlen);
 		pt_json_put(doc);
-		if (rc == PT_OK)
+		if (rc == PT_OK) {
 			(*out)->gen = gen;
+			rc = fp_key_read(txn, *out);
+		}
 		return rc == PT_OK ? PT_ENOTFOUND : rc;
 	}
 	if (rc != PT_OK) {
@@ -1383,9 +1598,12 @@ pt_config_load(struct pt_txn *txn, struct pt_config **out, char *err,
 	}
 	rc = pt_config_parse(doc, NULL, PT_CFG_STORED, out, err, errlen);
 	pt_json_put(doc);
-	if (rc == PT_OK)
+	if (rc == PT_OK) {
 		(*out)->gen = gen;
-	else if (rc == PT_EINVAL)
+		if ((rc = fp_key_read(txn, *out)) != PT_OK)
+			snprintf(err, errlen, "reading the fingerprint key: %s",
+			    pt_strerror(rc));
+	} else if (rc == PT_EINVAL)
 		rc = PT_ECORRUPT;
 	return rc;
 }
@@ -1402,7 +1620,8 @@ pt_config_save(struct pt_txn *txn, struct pt_config *c)
 	uint64_t gen;
 	size_t i, n;
 
-	if ((rc = pt_config_stored_gen(txn, &gen)) != PT_OK)
+	if ((rc = pt_config_stored_gen(txn, &gen)) != PT_OK ||
+	    (rc = fp_key_keep(txn, c)) != PT_OK)
 		return rc;
 	if ((text = pt_json_text(c->doc, PT_JSON_PLAIN, &n)) == NULL)
 		return PT_ENOMEM;
@@ -1449,16 +1668,16 @@ pt_config_save(struct pt_txn *txn, struct pt_config *c)
  * unless "with_secrets", replace an inline secret by its fingerprint.
  */
 static enum pt_err
-export_key(pt_json *k, int with_secrets)
+export_key(const struct pt_config *c, pt_json *k, int with_secrets)
 {
 	pt_json *secret = pt_json_get(k, "secret"), *red;
 	const char *s;
-	char fp[20];
+	char fp[PT_FINGERPRINT_MAX];
 	size_t n;
 
 	if (pt_json_type(secret) == PT_J_STRING && !with_secrets) {
 		s = pt_json_str(secret, &n);
-		pt_secret_fingerprint((const uint8_t *)s, n, fp);
+		pt_secret_fingerprint(c, (const uint8_t *)s, n, fp);
 		if ((red = pt_json_new_object()) == NULL ||
 		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) != PT_OK ||
 		    pt_json_set(k, "secret", red) != PT_OK)
@@ -1485,7 +1704,7 @@ pt_config_export(const struct pt_config *c, int with_secrets)
 		while (pt_json_iter_next(envs, &it, &name, &env)) {
 			keys = pt_json_get(env, "signing_keys");
 			for (j = 0; j < pt_json_len(keys); j++)
-				if (export_key(pt_json_index(keys, j),
+				if (export_key(c, pt_json_index(keys, j),
 				    with_secrets) != PT_OK) {
 					pt_json_put(doc);
 					return NULL;

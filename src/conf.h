@@ -25,6 +25,8 @@
 #define PT_MAX_BODY_DEFAULT	(1024 * 1024)
 #define PT_MAX_BODY_CAP		(16 * 1024 * 1024)
 #define PT_IDEM_WINDOW_DEFAULT	86400
+#define PT_FP_KEY_LEN		32
+#define PT_FINGERPRINT_MAX	24	/* "hmac:", 16 hex digits, NUL */
 
 /* "{body.schema}.{body.table}:{body.type}": literal text and paths. */
 struct pt_template {
@@ -71,7 +73,24 @@ struct pt_env {
 	struct pt_mapping	*mappings;	/* in priority order */
 	size_t			 nmappings;
 	pt_json			*norm;		/* normalised object (stored) */
+	/*
+	 * Worked out once per compiled configuration (header names
+	 * lower-case, "_" as "-", as the FastCGI loop names them):
+	 * "header_deps", the headers the scheme reads or a path into
+	 * headers names (event type, timestamp, idempotency key, batch,
+	 * mapping parameters), with "all_headers" when a path takes the
+	 * whole headers object; "credential_headers", those holding the
+	 * scheme's secret itself, which the log never shows.
+	 */
+	char			**header_deps;
+	size_t			 nheader_deps;
+	int			 all_headers;
+	char			**credential_headers;
+	size_t			 ncredential_headers;
 };
+
+/* Is "name" (normalised) in the list "names" of "n"? */
+int	pt_env_names_have(char *const *names, size_t n, const char *name);
 
 struct pt_workflow {
 	char		*key;
@@ -92,6 +111,13 @@ struct pt_config {
 	int64_t			 log_retention_days;
 	pt_json			*doc;		/* normalised document (stored) */
 	uint64_t		 gen;		/* generation it was loaded at */
+	/*
+	 * The store's fingerprint key (pt_secret_fingerprint), read with
+	 * the configuration.  "fp_key_stored" is 0 when the store has none
+	 * yet and this is a random one, kept by the next save.
+	 */
+	uint8_t			 fp_key[PT_FP_KEY_LEN];
+	int			 fp_key_stored;
 };
 
 /* How pt_config_parse reads secrets. */
@@ -100,8 +126,9 @@ struct pt_config {
 
 /*
  * Validate and compile "doc".  "old" (may be NULL) supplies endpoint ids to
- * keep and secrets for {"redacted": ...} references.  On PT_EINVAL, "err"
- * gets "<JSON pointer>: <why>".  New endpoint ids are generated.
+ * keep, secrets for {"redacted": ...} references and the fingerprint key
+ * (a random one without "old").  On PT_EINVAL, "err" gets "<JSON
+ * pointer>: <why>".  New endpoint ids are generated.
  */
 enum pt_err	pt_config_parse(const pt_json *doc, const struct pt_config *old,
 		    int mode, struct pt_config **out, char *err, size_t errlen);
@@ -132,17 +159,37 @@ const struct pt_workflow *pt_config_workflow(const struct pt_config *,
 enum pt_err	pt_config_load(struct pt_txn *, struct pt_config **out,
 		    char *err, size_t errlen);
 enum pt_err	pt_config_stored_gen(struct pt_txn *, uint64_t *gen);
-/* Write "cfg" as the current config and bump the generation. */
+/*
+ * Write "cfg" as the current config and bump the generation.  The store
+ * keeps its fingerprint key: a store without one keeps cfg's, and cfg
+ * gets the stored one.
+ */
 enum pt_err	pt_config_save(struct pt_txn *, struct pt_config *cfg);
+/*
+ * Give the store a fingerprint key from the kernel's CSPRNG if it has
+ * none (a store from before keyed fingerprints): a write only then.  The
+ * responder calls it when it opens the store, so that an old store's
+ * fingerprints are stable from the first export on.
+ */
+enum pt_err	pt_config_fp_key_init(struct pt_store *);
 
 /*
  * The document an operator would write: defaults filled in, generated
- * endpoint ids included; inline secrets shown as {"redacted": "sha256:..."}
+ * endpoint ids included; inline secrets shown as {"redacted": "hmac:..."}
  * unless "with_secrets".  A new reference.
  */
 pt_json		*pt_config_export(const struct pt_config *, int with_secrets);
-/* "sha256:" + 12 hex digits of a secret's SHA-256, safe to print. */
-void		 pt_secret_fingerprint(const uint8_t *, size_t, char out[20]);
+/*
+ * A secret's fingerprint, safe to show to anyone: "hmac:" and 16 hex
+ * digits of HMAC-SHA256 keyed with the store's fingerprint key (random,
+ * made once per store, never exported or shown).  The same secret gives
+ * the same fingerprint in every export of one store, so {"redacted": fp}
+ * names it on the way back in; without the key, the fingerprint says
+ * nothing about the secret (an unkeyed hash of a weak key could be
+ * brute-forced offline).
+ */
+void		 pt_secret_fingerprint(const struct pt_config *,
+		    const uint8_t *, size_t, char out[PT_FINGERPRINT_MAX]);
 
 /*
  * What applying "next" over "prev" changes, one line each, into "out"

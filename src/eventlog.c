@@ -98,6 +98,8 @@ event_meta(const struct pt_event *ev, struct pt_buf *b)
 	member_str(b, "environment", ev->environment);
 	member_str(b, "endpoint_id", ev->endpoint_id);
 	member_str(b, "event_type", ev->event_type);
+	if (ev->event_type != NULL && ev->type_unverified)
+		pt_buf_adds(b, ",\"event_type_unverified\":true");
 	member_time(b, "event_time", ev->event_time);
 	member_str(b, "status", ev->status);
 	pt_buf_adds(b, ",\"verification\":{\"status\":");
@@ -246,7 +248,7 @@ pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 		goto out;
 	if (typed && ((rc = put_index(txn, PT_T_EV_TYPE, ev->source,
 	    ev->environment, ev->event_type, ev->id)) != PT_OK ||
-	    (rc = count_type(txn, ev)) != PT_OK))
+	    (!ev->type_unverified && (rc = count_type(txn, ev)) != PT_OK)))
 		goto out;
 	rc = PT_OK;
 out:

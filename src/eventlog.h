@@ -6,7 +6,9 @@
  * PT_T_EVENTS as: 4 bytes big-endian length of the metadata, the metadata
  * as JSON, then the raw body exactly as received.  Indexes (store.h) hold
  * the id under (source), (source, env), (source, env, type) and (status);
- * PT_T_EV_TYPES counts each received event type with first/last seen.
+ * PT_T_EV_TYPES counts each received event type with first/last seen
+ * (types read from rejected requests, marked "event_type_unverified",
+ * are indexed but not counted: nobody vouched that they were received).
  */
 #ifndef PT_EVENTLOG_H
 #define PT_EVENTLOG_H
@@ -41,6 +43,9 @@ struct pt_event {
 	const char	*environment;
 	const char	*endpoint_id;
 	const char	*event_type;	/* NULL: none */
+	int		 type_unverified; /* read from a body that failed its
+					    signature check: indexed, shown
+					    as unverified, never counted */
 	int64_t		 event_time;	/* µs; 0 = unknown */
 	const char	*status;	/* accepted, no_event_type, ... */
 	const char	*verify_status;	/* enforced:verified, ... */

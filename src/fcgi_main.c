@@ -21,8 +21,10 @@
 
 #include "alloc.h"
 #include "commit.h"
+#include "conf.h"
 #include "handler.h"
 #include "http.h"
+#include "logline.h"
 #include "sandbox.h"	/* issue 7: seccomp */
 #include "store.h"
 
@@ -226,6 +228,11 @@ open_store(char *why, size_t whylen)
 	opts.map_size = map_size();
 	if (pt_store_open(dir, &opts, &s, why, whylen) != PT_OK)
 		return NULL;
+	/* A store from before keyed fingerprints gets its key (conf.h). */
+	if (pt_config_fp_key_init(s) != PT_OK)
+		pt_log_stderr("cannot make the store's fingerprint key: %s; "
+		    "secret fingerprints change until it is made",
+		    pt_store_errstr());
 	return s;
 }
 
@@ -255,8 +262,7 @@ serve(struct pt_ctx *ctx, struct pt_store **store, char **envp,
 		pt_ctx_init(ctx, *store);
 	}
 	if (*store == NULL) {
-		fprintf(stderr, "porter[%ld]: 503 store_unavailable: %s\n",
-		    (long)getpid(), why);
+		pt_log_stderr("503 store_unavailable: %s", why);
 		pt_resp_header(&resp, "Retry-After", "30");
 		pt_resp_error(&resp, 503, "store_unavailable", "the store cannot "
 		    "be opened: %s", why);
@@ -352,8 +358,8 @@ worker(void *arg)
 		/* Another process grew the store: restart to map it all. */
 		if (w->store != NULL && pt_store_resized(w->store) &&
 		    !stop_after) {
-			fprintf(stderr, "porter[%ld]: the store was grown by "
-			    "another process; restarting\n", (long)getpid());
+			pt_log_stderr("the store was grown by another "
+			    "process; restarting");
 			stop_after = 1;
 			FCGX_ShutdownPending();
 		}
@@ -376,8 +382,7 @@ serve_threads(struct pt_store *store, int n)
 	if (!(getenv("PORTER_GROUP_COMMIT") && strcmp(getenv(
 	    "PORTER_GROUP_COMMIT"), "0") == 0) &&
 	    pt_committer_start(store, 64, &c) != PT_OK) {
-		fprintf(stderr, "porter[%ld]: cannot start the committer\n",
-		    (long)getpid());
+		pt_log_stderr("cannot start the committer");
 		return 1;
 	}
 	if ((w = pt_calloc((size_t)n, sizeof(*w))) == NULL) {
@@ -391,8 +396,7 @@ serve_threads(struct pt_store *store, int n)
 		w[i].committer = c;
 		if (i > 0 && pthread_create(&w[i].thread, NULL, worker,
 		    &w[i]) != 0) {
-			fprintf(stderr, "porter[%ld]: only %d threads started\n",
-			    (long)getpid(), i);
+			pt_log_stderr("only %d threads started", i);
 			n = i;
 			break;
 		}
@@ -428,12 +432,12 @@ main(int argc, char *argv[])
 	/* The store is opened here, after the server's fork and exec. */
 	store = open_store(why, sizeof(why));
 	if (store == NULL)
-		fprintf(stderr, "porter[%ld]: cannot open the store: %s "
-		    "(answering 503 until it opens)\n", (long)getpid(), why);
+		pt_log_stderr("cannot open the store: %s (answering 503 "
+		    "until it opens)", why);
 	pt_ctx_init(&ctx, store);
 	/* issue 7: confine before the first request (sandbox.h). */
 	if (pt_sandbox(why, sizeof(why)) == -1) {
-		fprintf(stderr, "porter[%ld]: %s\n", (long)getpid(), why);
+		pt_log_stderr("%s", why);
 		pt_ctx_free(&ctx);
 		pt_store_close(store);
 		return 1;
@@ -446,8 +450,7 @@ main(int argc, char *argv[])
 	}
 	signal(SIGTERM, on_term);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
-		fprintf(stderr, "porter[%ld]: FastCGI initialisation failed\n",
-		    (long)getpid());
+		pt_log_stderr("FastCGI initialisation failed");
 		return 1;
 	}
 	/* Threads need the store now; without it, serve 503s until it opens. */

@@ -3,8 +3,9 @@
  *
  * Order (README "The ingest pipeline"): route -> bound -> authenticate ->
  * parse -> identify -> log durably -> answer.  Nothing is read from the
- * body before the endpoint and the length are known to be acceptable, and
- * json-c never sees a body before its signature was checked.
+ * body before the endpoint, the headers it reads and the length are known
+ * to be acceptable, and no body is parsed before its signature was
+ * checked (a rejected one afterwards, only to name its type in the log).
  */
 #include "config.h"
 
@@ -25,6 +26,7 @@
 #include "handler.h"
 #include "ids.h"
 #include "json.h"
+#include "logline.h"
 #include "metrics.h"
 #include "path.h"
 #include "retention.h"	/* issue 6 */
@@ -98,17 +100,18 @@ pt_ctx_free(struct pt_ctx *ctx)
 	ctx->cfg = NULL;
 }
 
-/* One "porter[pid]: " line to the context's log. */
+/*
+ * One "porter[pid]: " line to the context's log, the message escaped
+ * (logline.h): it quotes paths, headers and errors a client chose.
+ */
 void
 pt_ctx_log(struct pt_ctx *ctx, const char *fmt, ...)
 {
-	char line[1024];
+	char line[PT_LOG_LINE_MAX];
 	va_list ap;
-	int n;
 
-	n = snprintf(line, sizeof(line), "porter[%ld]: ", (long)getpid());
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	pt_log_vline(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	ctx->log(ctx->log_arg, line);
 }
@@ -189,9 +192,14 @@ out:
 	return rc;
 }
 
-/* Headers whose values are credentials: never written to the log. */
+/*
+ * Headers whose values are credentials: never written to the log.  Those
+ * the environment's scheme reads its secret from, whatever their name
+ * (conf.h, credential_headers), and a fixed list of names that usually
+ * carry one.
+ */
 static int
-secret_header(const char *name)
+secret_header(const struct pt_env *env, const char *name)
 {
 	static const char *const exact[] = {
 		"authorization", "proxy-authorization", "cookie", "set-cookie",
@@ -203,6 +211,9 @@ secret_header(const char *name)
 	};
 	size_t i;
 
+	if (env != NULL && pt_env_names_have(env->credential_headers,
+	    env->ncredential_headers, name))
+		return 1;
 	for (i = 0; exact[i]; i++)
 		if (strcmp(name, exact[i]) == 0)
 			return 1;
@@ -214,7 +225,9 @@ secret_header(const char *name)
 
 /*
  * Build the two header objects: every header (paths such as headers.x-id
- * read these) and the bounded, redacted copy the log keeps.
+ * read these) and the bounded, redacted copy the log keeps.  A name that
+ * comes twice keeps its first value, the one the verifier reads (scheme.h);
+ * where that matters, ingest refused the request already.
  */
 static enum pt_err
 build_headers(const struct pt_req *req, struct ingest *in)
@@ -228,12 +241,14 @@ build_headers(const struct pt_req *req, struct ingest *in)
 		return PT_ENOMEM;
 	for (i = 0; i < req->nheaders; i++) {
 		h = &req->headers[i];
+		if (pt_json_get_ex(in->headers, h->name, NULL))
+			continue;
 		if ((v = pt_json_new_str(h->value, h->value_len)) == NULL ||
 		    pt_json_set(in->headers, h->name, v) != PT_OK)
 			return PT_ENOMEM;
 		if (kept == MAX_LOGGED_HEADERS)
 			continue;
-		if (secret_header(h->name))
+		if (secret_header(in->env, h->name))
 			v = pt_json_new_cstr("[redacted]");
 		else if (pt_utf8_valid(h->value, h->value_len >
 		    MAX_HEADER_VALUE ? MAX_HEADER_VALUE : h->value_len))
@@ -327,6 +342,45 @@ identify(struct ingest *in)
 	    &in->ev.event_time, in->warnings);
 	if (rc == PT_OK && in->type.len > 0)
 		in->ev.event_type = in->type.data;
+	return rc;
+}
+
+/*
+ * What a request that failed an enforced signature check says its type
+ * is, so that the operator debugging the sender sees "invoice.paid
+ * (unverified)" rather than nothing.  The body is parsed with the same
+ * strict, bounded parser as any other and identified the same way; the
+ * result is marked unverified (eventlog.h: indexed, never counted as
+ * received), its warnings are dropped (the event failed for another
+ * reason) and its event time is not taken.  A body that does not parse,
+ * a batch (several types) or no type at all leave the type empty.
+ * Returns PT_OK or PT_ENOMEM.
+ */
+static enum pt_err
+identify_unverified(struct ingest *in)
+{
+	struct pt_json_error jerr;
+	pt_json *warnings = in->warnings, *arr;
+	enum pt_err rc;
+
+	rc = pt_json_parse((const char *)in->body, in->body_len,
+	    PT_JSON_MAX_DEPTH, &in->doc, &jerr);
+	if (rc == PT_ENOMEM)
+		return rc;
+	if (rc != PT_OK || pt_json_type(in->doc) != PT_J_OBJECT ||
+	    (in->env->batch_path != NULL && pt_path_resolve(in->env->batch_path,
+	    in->doc, in->headers, &arr, NULL, 0) == PT_PATH_FOUND &&
+	    pt_json_type(arr) == PT_J_ARRAY))
+		return PT_OK;
+	if ((in->warnings = pt_json_new_array()) == NULL) {
+		in->warnings = warnings;
+		return PT_ENOMEM;
+	}
+	rc = identify(in);
+	pt_json_put(in->warnings);
+	in->warnings = warnings;
+	in->ev.event_time = 0;
+	in->ev.type_unverified = in->ev.event_type != NULL;
 	return rc;
 }
 
@@ -1139,6 +1193,29 @@ out:
 }
 
 /*
+ * A header the environment depends on (conf.h, header_deps) that arrives
+ * more than once with different values, or NULL.  Every reader takes the
+ * first value (http.h), but a sender that signed one value and an
+ * attacker who appended another must not get a request whose verifier,
+ * idempotency key and log could be read two ways: such a request is
+ * refused before its body is read, like a bad Content-Length, and is no
+ * event (nothing of it is stored).
+ */
+static const char *
+ambiguous_header(const struct pt_req *req, const struct pt_env *env)
+{
+	const char *name;
+	size_t i;
+
+	if (env->all_headers)
+		return pt_req_ambiguous(req, NULL);
+	for (i = 0; i < env->nheader_deps; i++)
+		if ((name = pt_req_ambiguous(req, env->header_deps[i])) != NULL)
+			return name;
+	return NULL;
+}
+
+/*
  * POST <mount>/receive/<endpoint_id>.
  */
 static int
@@ -1149,7 +1226,7 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	struct pt_retl_route retl;
 	struct ingest in;
 	struct pt_json_error jerr;
-	const char *method = req->method ? req->method : "", *allow;
+	const char *method = req->method ? req->method : "", *allow, *amb;
 	char err[512];
 	uint64_t clen;
 	enum pt_err rc;
@@ -1168,6 +1245,14 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	if ((in.env = pt_config_endpoint(ctx->cfg, endpoint)) == NULL) {
 		status = reject(ctx, req, resp, 404, "unknown_endpoint",
 		    "no source environment has endpoint %.80s", endpoint);
+		goto out;
+	}
+	if ((amb = ambiguous_header(req, in.env)) != NULL) {
+		status = reject(ctx, req, resp, 400, "ambiguous_header",
+		    "header %.64s arrives more than once with different "
+		    "values (\"-\" and \"_\" in a name look alike to the "
+		    "server); this endpoint reads it, so it must have one "
+		    "value", amb);
 		goto out;
 	}
 	type = pt_catalog_lookup(in.env->source_type);
@@ -1277,6 +1362,12 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 
 	/* 3. Authenticate, before json-c sees a byte. */
 	if (authenticate(ctx, req, &in) < 0) {
+		/* Reverse ETL calls are typed by their URL, not their body. */
+		if (sub == NULL && identify_unverified(&in) != PT_OK) {
+			status = reject(ctx, req, resp, 500, "internal_error",
+			    "out of memory");
+			goto out;
+		}
 		in.ev.status = "rejected";
 		in.ev.event_time = 0;
 		in.ev.error_code = "invalid_signature";

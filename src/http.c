@@ -20,6 +20,29 @@ pt_req_header(const struct pt_req *r, const char *name)
 	return NULL;
 }
 
+const char *
+pt_req_ambiguous(const struct pt_req *r, const char *name)
+{
+	const struct pt_header *a, *b;
+	size_t i, j;
+
+	for (i = 0; i < r->nheaders; i++) {
+		a = &r->headers[i];
+		if (name != NULL && strcmp(a->name, name) != 0)
+			continue;
+		for (j = i + 1; j < r->nheaders; j++) {
+			b = &r->headers[j];
+			if (strcmp(a->name, b->name) == 0 &&
+			    (a->value_len != b->value_len || (a->value_len > 0 &&
+			    memcmp(a->value, b->value, a->value_len) != 0)))
+				return a->name;
+		}
+		if (name != NULL)
+			return NULL;	/* the first occurrence was compared */
+	}
+	return NULL;
+}
+
 /* Does "path" start with "prefix" at a segment boundary? */
 static size_t
 strip_prefix(const char *path, size_t len, const char *prefix)

@@ -44,8 +44,19 @@ struct pt_req {
 	void			*read_arg;
 };
 
-/* Lookup by lower-case name; NULL when absent. */
+/*
+ * Lookup by lower-case name; NULL when absent.  A name that comes twice
+ * gives its first occurrence, as every reader of headers takes it.
+ * NOTE: CGI gives "svix-id" and "svix_id" one name (HTTP_SVIX_ID), so a
+ * request can carry one name twice: see pt_req_ambiguous.
+ */
 const struct pt_header	*pt_req_header(const struct pt_req *, const char *);
+/*
+ * Does header "name" (NULL: any header) arrive more than once with
+ * values that differ?  Returns the name, or NULL.
+ */
+const char		*pt_req_ambiguous(const struct pt_req *,
+			    const char *name);
 
 /*
  * The path Porter routes on: PATH_INFO when the server gives one, else the

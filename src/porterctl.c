@@ -305,6 +305,20 @@ cmd_export(int argc, char *argv[])
 		ctl_die("usage: porterctl export [--with-secrets]");
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
+	if (!cfg->fp_key_stored && cfg->nenvs > 0 && !with) {
+		/*
+		 * A store from before keyed fingerprints: make its key
+		 * first, or this export's fingerprints would match nothing
+		 * when applied back.
+		 */
+		pt_config_free(cfg);
+		pt_store_close(s);
+		s = ctl_open_store(0);
+		if (pt_config_fp_key_init(s) != PT_OK)
+			ctl_die("cannot make the store's fingerprint key: %s",
+			    pt_store_errstr());
+		cfg = ctl_load_config(s);
+	}
 	if ((doc = pt_config_export(cfg, with)) == NULL)
 		ctl_die("out of memory");
 	ctl_print_json(doc, PT_JSON_PRETTY);
@@ -519,6 +533,7 @@ print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 	pt_json *vf = pt_json_get(meta, "verification");
 	const char *type = pt_json_str(pt_json_get(meta, "event_type"), NULL);
 	const char *reason = pt_json_str(pt_json_get(vf, "reason"), NULL);
+	char typebuf[PT_EVENT_TYPE_MAX + 16];
 
 	(void)id;
 	(void)body;
@@ -527,6 +542,12 @@ print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 	if (o->json) {
 		ctl_print_json(meta, PT_JSON_PLAIN);
 		return 0;
+	}
+	/* A rejected request's type is only what its body claims. */
+	if (type != NULL && pt_json_get_ex(meta, "event_type_unverified",
+	    NULL)) {
+		snprintf(typebuf, sizeof(typebuf), "%s (unverified)", type);
+		type = typebuf;
 	}
 	printf("%s  %s  %s/%s  %-24s %-14s %s%s%s\n",
 	    pt_json_str(pt_json_get(meta, "received_at"), NULL),
@@ -651,7 +672,12 @@ cmd_log(int argc, char *argv[])
 			    strcmp(k, "action_logs") == 0) {
 				printf("%s:\n", k);
 				ctl_print_json(v, PT_JSON_PRETTY);
-			} else if (pt_json_type(v) == PT_J_STRING)
+			} else if (strcmp(k, "event_type") == 0 &&
+			    pt_json_get_ex(m, "event_type_unverified", NULL))
+				printf("%s: %s (unverified: the request failed "
+				    "its signature check)\n", k,
+				    pt_json_str(v, NULL));
+			else if (pt_json_type(v) == PT_J_STRING)
 				printf("%s: %s\n", k, pt_json_str(v, NULL));
 			else {
 				printf("%s: ", k);

@@ -9,9 +9,15 @@
  * Rules kept everywhere below:
  *  - the expected signature is computed and ENCODED (lower-case hex or
  *    padded base64) and compared as text with the received one, length
- *    first, then pt_memeql_sec(); received signatures are never decoded;
+ *    first, then pt_memeql_sec(); a hex candidate is lower-cased first
+ *    (hex is case-insensitive, RFC 4648 section 8), base64 is compared as
+ *    received;
  *  - every candidate signature is tried against every active key, and an
- *    unreadable candidate next to a good one is simply skipped;
+ *    unreadable candidate next to a good one is simply skipped; only when
+ *    none matched are the expired keys tried, to report key_expired;
+ *  - a header is read at its first occurrence, everywhere: a request may
+ *    carry one name twice (CGI gives "svix-id" and "svix_id" one name),
+ *    and the verifier must read the value the rest of Porter reads;
  *  - timestamps are all-digit decimal, parsed with overflow checks, and
  *    signed as the text received;
  *  - decoded secrets and computed MACs are wiped with pt_wipe().
@@ -217,12 +223,13 @@ static const char *const preset_names[] = {
 static const char *const reason_names[PT_SIG__MAX] = {
 	"verified", "missing_header", "missing_header", "malformed_header",
 	"malformed_header", "timestamp_out_of_tolerance",
-	"no_matching_signature", "no_active_key"
+	"no_matching_signature", "no_active_key", "key_expired"
 };
 static const char *const knock_reason_names[PT_SIG__MAX] = {
 	"verified", "missing_signature", "missing_header",
 	"malformed_signature", "malformed_header",
-	"timestamp_out_of_tolerance", "no_matching_key", "no_active_key"
+	"timestamp_out_of_tolerance", "no_matching_key", "no_active_key",
+	"key_expired"
 };
 
 /*
@@ -325,18 +332,6 @@ find_header(const struct pt_sig_request *req, const char *name)
 		    name_eq(req->headers[i].name, name))
 			return &req->headers[i];
 	return NULL;
-}
-
-/* Is "name" one of the scheme's signature/credential headers? */
-static int
-is_sig_header(const struct pt_scheme *s, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < s->nheaders; i++)
-		if (name_eq(name, s->headers[i]))
-			return 1;
-	return 0;
 }
 
 static struct span
@@ -847,6 +842,38 @@ match_key(const struct pt_scheme *s, const uint8_t *key, size_t keylen,
 	return match;
 }
 
+/*
+ * Try the keys: "match" says whether one key signs the request (1), not
+ * (0), or cannot be a key of the scheme (-1, skipped).  The first active
+ * key that matches verifies; with none, the expired keys are tried too,
+ * only to name the reason: a sender still signing with a key the operator
+ * retired hears key_expired, not no_matching_*.
+ */
+static enum pt_sig_reason
+try_keys(const struct pt_secret *keys, size_t nkeys, int64_t now,
+    int (*match)(void *, const struct pt_secret *), void *arg,
+    struct pt_sig_result *res)
+{
+	size_t k, nactive = 0;
+	int m;
+
+	for (k = 0; k < nkeys; k++) {
+		if (!key_active(&keys[k], now) ||
+		    (m = match(arg, &keys[k])) == -1)
+			continue;
+		nactive++;
+		if (m) {
+			res->key_index = (int)k;
+			return PT_SIG_VERIFIED;
+		}
+	}
+	for (k = 0; k < nkeys; k++)
+		if (keys[k].len > 0 && !key_active(&keys[k], now) &&
+		    match(arg, &keys[k]) == 1)
+			return PT_SIG_KEY_EXPIRED;
+	return nactive > 0 ? PT_SIG_NO_MATCH : PT_SIG_NO_ACTIVE_KEY;
+}
+
 /* Could "id" be a message id: 1..255 bytes, no control characters? */
 static int
 id_ok(struct span id)
@@ -862,11 +889,65 @@ id_ok(struct span id)
 }
 
 /*
+ * Copy candidate "c" into "buf" (room for SCHEME_ENC_MAX bytes) in the
+ * form the expected signature is encoded in: hex lower-cased, base64 as
+ * received.  The candidate is the sender's text, not a secret: branching
+ * on it leaks nothing.  Returns the copy.
+ */
+static struct span
+normalise(const struct pt_scheme *s, struct span c, char *buf)
+{
+	struct span out;
+	size_t i;
+
+	for (i = 0; i < c.len && i < SCHEME_ENC_MAX; i++)
+		buf[i] = s->encoding == ENC_HEX ? lower(c.p[i]) : c.p[i];
+	out.p = buf;
+	out.len = i;
+	return out;
+}
+
+/* What a MAC key is tried against (verify_hmac, hmac_match). */
+struct hmac_try {
+	const struct pt_scheme	*s;
+	struct signed_in	*in;
+	const struct url_form	*forms;
+	size_t			 nforms;
+	int			 toks;
+	const struct span	*cand;
+	size_t			 ncand;
+};
+
+/* try_keys() callback: does key "k" sign the message to a candidate? */
+static int
+hmac_match(void *arg, const struct pt_secret *k)
+{
+	struct hmac_try *t = arg;
+	struct pt_iov iov[SCHEME_MAX_IOV];
+	uint8_t keybuf[SCHEME_MAX_SECRET];
+	const uint8_t *key;
+	size_t keylen, niov, i;
+	int matched = 0;
+
+	if (secret_key(t->s, k->data, k->len, keybuf, &key, &keylen) == -1)
+		return -1;
+	for (i = 0; i < t->nforms; i++) {
+		t->in->url = (t->toks & (1 << TOK_URL)) ? &t->forms[i] : NULL;
+		niov = signed_parts(t->s->signed_tpl, t->in, iov);
+		matched |= match_key(t->s, key, keylen, iov, niov, t->cand,
+		    t->ncand);
+	}
+	if (key == keybuf)
+		pt_wipe(keybuf, keylen);
+	return matched;
+}
+
+/*
  * Verify a MAC scheme.  Order: the signature header(s) (missing, or no
  * readable candidate: MISSING/MALFORMED_SIGNATURE), the timestamp and id
  * (MISSING/MALFORMED_HEADER; an element timestamp is part of the signature
  * header), the window (TIMESTAMP), the URL and body hash for Twilio, then
- * every candidate against every active key.
+ * every candidate against the keys (try_keys).
  * NOTE: running out of memory while form-decoding a Twilio body fails
  * closed as PT_SIG_NO_MATCH.
  */
@@ -878,15 +959,15 @@ verify_hmac(const struct pt_scheme *s, const struct pt_sig_request *req,
 	struct span ts = { "", 0 };
 	struct url_form forms[2];
 	struct signed_in in;
-	struct pt_iov iov[SCHEME_MAX_IOV];
+	struct hmac_try try;
 	struct pt_buf params = { 0 };
-	uint8_t keybuf[SCHEME_MAX_SECRET], digest[PT_SHA256_LEN];
-	char hex[2 * PT_SHA256_LEN];
+	uint8_t digest[PT_SHA256_LEN];
+	char hex[2 * PT_SHA256_LEN], hashbuf[SCHEME_ENC_MAX];
+	char candbuf[SCHEME_MAX_CANDIDATES][SCHEME_ENC_MAX];
 	const struct pt_header *h;
-	const uint8_t *key;
-	size_t ncand = 0, nforms = 1, nts = 0, nactive = 0, niov, keylen;
-	size_t plen = strlen(s->prefix), tslen, i, k, pos;
-	int found = 0, toks, matched;
+	size_t ncand = 0, nforms = 1, nts = 0;
+	size_t plen = strlen(s->prefix), tslen, i, pos;
+	int found = 0, toks;
 	int64_t t = 0;
 	enum pt_sig_reason reason;
 
@@ -897,9 +978,8 @@ verify_hmac(const struct pt_scheme *s, const struct pt_sig_request *req,
 	tslen = s->ts_source == TS_ELEMENT ? strlen(s->ts_name) : 0;
 
 	/* Candidates, and an element timestamp, from the signature headers. */
-	for (i = 0; i < req->nheaders; i++) {
-		h = &req->headers[i];
-		if (h->name == NULL || !is_sig_header(s, h->name))
+	for (i = 0; i < s->nheaders; i++) {
+		if ((h = find_header(req, s->headers[i])) == NULL)
 			continue;
 		found = 1;
 		v = header_value(h);
@@ -917,8 +997,10 @@ verify_hmac(const struct pt_scheme *s, const struct pt_sig_request *req,
 				continue;
 			e.p += plen;
 			e.len -= plen;
-			if (well_formed(s, e) && ncand < SCHEME_MAX_CANDIDATES)
-				cand[ncand++] = e;
+			if (well_formed(s, e) && ncand < SCHEME_MAX_CANDIDATES) {
+				cand[ncand] = normalise(s, e, candbuf[ncand]);
+				ncand++;
+			}
 		}
 	}
 	if (!found)
@@ -964,8 +1046,11 @@ verify_hmac(const struct pt_scheme *s, const struct pt_sig_request *req,
 		if (url_body_hash(req->url, &hash)) {
 			pt_sha256(req->body, req->body_len, digest);
 			pt_hex_encode(digest, sizeof(digest), hex);
-			if (hash.len != sizeof(hex) ||
-			    !pt_memeql_sec(hash.p, hex, sizeof(hex)))
+			if (hash.len != sizeof(hex))
+				goto out;
+			for (i = 0; i < hash.len; i++)
+				hashbuf[i] = lower(hash.p[i]);
+			if (!pt_memeql_sec(hashbuf, hex, sizeof(hex)))
 				goto out;
 		} else if (form_params(req->body, req->body_len,
 		    &params) != PT_OK)
@@ -974,59 +1059,76 @@ verify_hmac(const struct pt_scheme *s, const struct pt_sig_request *req,
 		in.params.len = params.len;
 	}
 
-	/* Every candidate against every active key. */
-	for (k = 0; k < nkeys; k++) {
-		if (!key_active(&keys[k], req->now) ||
-		    secret_key(s, keys[k].data, keys[k].len, keybuf, &key,
-		    &keylen) == -1)
-			continue;
-		nactive++;
-		matched = 0;
-		for (i = 0; i < nforms; i++) {
-			in.url = (toks & (1 << TOK_URL)) ? &forms[i] : NULL;
-			niov = signed_parts(s->signed_tpl, &in, iov);
-			matched |= match_key(s, key, keylen, iov, niov, cand,
-			    ncand);
-		}
-		if (key == keybuf)
-			pt_wipe(keybuf, keylen);
-		if (matched) {
-			res->key_index = (int)k;
-			reason = PT_SIG_VERIFIED;
-			goto out;
-		}
-	}
-	reason = nactive > 0 ? PT_SIG_NO_MATCH : PT_SIG_NO_ACTIVE_KEY;
+	try.s = s;
+	try.in = &in;
+	try.forms = forms;
+	try.nforms = nforms;
+	try.toks = toks;
+	try.cand = cand;
+	try.ncand = ncand;
+	reason = try_keys(keys, nkeys, req->now, hmac_match, &try, res);
 out:
 	pt_buf_free(&params);
 	return reason;
+}
+
+/* What a static credential is tried against (verify_static). */
+struct static_try {
+	const struct pt_scheme	*s;
+	const struct span	*cand;
+	size_t			 ncand;
+};
+
+/*
+ * try_keys() callback: is key "k" one of the candidates?  Basic compares
+ * base64(secret) with the header's base64 as text.
+ */
+static int
+static_match(void *arg, const struct pt_secret *k)
+{
+	struct static_try *t = arg;
+	char enc[PT_BASE64_LEN(SCHEME_MAX_SECRET)];
+	const void *want = k->data;
+	size_t wlen = k->len, i;
+	int matched = 0;
+
+	if (t->s->kind == KIND_BASIC) {
+		if (wlen > SCHEME_MAX_SECRET)
+			return -1;
+		wlen = pt_base64_encode(k->data, wlen, enc);
+		want = enc;
+	}
+	for (i = 0; i < t->ncand; i++)
+		if (t->cand[i].len == wlen)
+			matched |= pt_memeql_sec(t->cand[i].p, want, wlen);
+	if (t->s->kind == KIND_BASIC)
+		pt_wipe(enc, wlen);
+	return matched;
 }
 
 /*
  * Verify a static credential: the token of "Authorization: Bearer <t>"
  * (scheme word in any case, RFC 7235), the base64 of "Authorization:
  * Basic <b64>" compared with base64(secret) as text, or the whole value
- * of a named header.  Every candidate header against every active key.
+ * of a named header.  Every candidate header against the keys.
  */
 static enum pt_sig_reason
 verify_static(const struct pt_scheme *s, const struct pt_sig_request *req,
     const struct pt_secret *keys, size_t nkeys, struct pt_sig_result *res)
 {
 	struct span cand[SCHEME_MAX_CANDIDATES], v;
-	char enc[PT_BASE64_LEN(SCHEME_MAX_SECRET)];
+	struct static_try try;
 	const struct pt_header *h;
 	const char *word = NULL;
-	const void *want;
-	size_t ncand = 0, nactive = 0, wlen, i, k;
-	int found = 0, matched;
+	size_t ncand = 0, i;
+	int found = 0;
 
 	if (s->kind == KIND_BEARER)
 		word = "bearer";
 	else if (s->kind == KIND_BASIC)
 		word = "basic";
-	for (i = 0; i < req->nheaders; i++) {
-		h = &req->headers[i];
-		if (h->name == NULL || !is_sig_header(s, h->name))
+	for (i = 0; i < s->nheaders; i++) {
+		if ((h = find_header(req, s->headers[i])) == NULL)
 			continue;
 		found = 1;
 		v = span_trim(header_value(h));
@@ -1044,31 +1146,10 @@ verify_static(const struct pt_scheme *s, const struct pt_sig_request *req,
 		return PT_SIG_MISSING_SIGNATURE;
 	if (ncand == 0)
 		return PT_SIG_MALFORMED_SIGNATURE;
-
-	for (k = 0; k < nkeys; k++) {
-		if (!key_active(&keys[k], req->now))
-			continue;
-		want = keys[k].data;
-		wlen = keys[k].len;
-		if (s->kind == KIND_BASIC) {
-			if (wlen > SCHEME_MAX_SECRET)
-				continue;
-			wlen = pt_base64_encode(keys[k].data, wlen, enc);
-			want = enc;
-		}
-		nactive++;
-		matched = 0;
-		for (i = 0; i < ncand; i++)
-			if (cand[i].len == wlen)
-				matched |= pt_memeql_sec(cand[i].p, want, wlen);
-		if (s->kind == KIND_BASIC)
-			pt_wipe(enc, wlen);
-		if (matched) {
-			res->key_index = (int)k;
-			return PT_SIG_VERIFIED;
-		}
-	}
-	return nactive > 0 ? PT_SIG_NO_MATCH : PT_SIG_NO_ACTIVE_KEY;
+	try.s = s;
+	try.cand = cand;
+	try.ncand = ncand;
+	return try_keys(keys, nkeys, req->now, static_match, &try, res);
 }
 
 enum pt_sig_reason
@@ -1083,23 +1164,20 @@ pt_scheme_verify(const struct pt_scheme *s, const struct pt_sig_request *req,
 		res = &scratch;
 	memset(res, 0, sizeof(*res));
 	res->key_index = -1;
-	for (k = 0; k < nkeys && !key_active(&keys[k], req->now); k++)
-		continue;
-	if (k == nkeys) {
-		/*
-		 * Nothing to verify with.  An unsigned request is still
-		 * reported as unsigned: that is what the sender must fix.
-		 */
-		for (k = 0; k < s->nheaders && find_header(req,
-		    s->headers[k]) == NULL; k++)
-			continue;
-		reason = k == s->nheaders ? PT_SIG_MISSING_SIGNATURE :
-		    PT_SIG_NO_ACTIVE_KEY;
-	}
-	else if (s->kind == KIND_HMAC)
+	if (s->kind == KIND_HMAC)
 		reason = verify_hmac(s, req, keys, nkeys, res);
 	else
 		reason = verify_static(s, req, keys, nkeys, res);
+	for (k = 0; k < nkeys && !key_active(&keys[k], req->now); k++)
+		continue;
+	/*
+	 * Nothing to verify with: that is what the operator must fix,
+	 * whatever else is wrong -- unless the request is unsigned (for the
+	 * sender to fix) or a retired key matched.
+	 */
+	if (k == nkeys && reason != PT_SIG_MISSING_SIGNATURE &&
+	    reason != PT_SIG_KEY_EXPIRED)
+		reason = PT_SIG_NO_ACTIVE_KEY;
 	res->reason = reason;
 	return reason;
 }
@@ -1330,6 +1408,31 @@ int
 pt_scheme_has_id(const struct pt_scheme *s)
 {
 	return s->id_header != NULL;
+}
+
+/* The signature headers, a timestamp header and an id header. */
+_Static_assert(SCHEME_MAX_HEADERS + 2 <= PT_SCHEME_MAX_READS,
+    "pt_scheme_reads() output too small");
+
+size_t
+pt_scheme_reads(const struct pt_scheme *s,
+    struct pt_scheme_read out[PT_SCHEME_MAX_READS])
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nheaders; i++) {
+		out[n].name = s->headers[i];
+		out[n++].credential = s->kind != KIND_HMAC;
+	}
+	if (s->ts_source == TS_HEADER) {
+		out[n].name = s->ts_name;
+		out[n++].credential = 0;
+	}
+	if (s->id_header != NULL) {
+		out[n].name = s->id_header;
+		out[n++].credential = 0;
+	}
+	return n;
 }
 
 void

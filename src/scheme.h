@@ -49,6 +49,7 @@ enum pt_sig_reason {
 	PT_SIG_TIMESTAMP,		/* timestamp outside the tolerance */
 	PT_SIG_NO_MATCH,		/* no candidate matched any active key */
 	PT_SIG_NO_ACTIVE_KEY,		/* every key expired, or none given */
+	PT_SIG_KEY_EXPIRED,		/* only an expired key matched */
 	PT_SIG__MAX
 };
 
@@ -79,7 +80,8 @@ const char * const	*pt_scheme_preset_names(void);
  *   "kind"		 "hmac" (default), "bearer", "basic" or "header"
  * kind "hmac":
  *   "mac"		 "hmac-sha1", "hmac-sha256", "hmac-sha512" (required)
- *   "encoding"		 "hex" (lower case, the default) or "base64"
+ *   "encoding"		 "hex" (the default; either case is read) or
+ *			 "base64"
  *   "signature_header"	 a name, or an array of up to 4 (any present)
  *   "separator"	 " ", "," or ";": the header is a list; null: one value
  *   "prefix"		 before each signature ("sha256=", "v1,", "v1=");
@@ -119,8 +121,25 @@ const char	*pt_scheme_name(const struct pt_scheme *);
 int		pt_scheme_has_id(const struct pt_scheme *);
 
 /*
+ * A header a scheme reads.  "credential": its value is the secret itself
+ * (the bearer, basic and header kinds), so it must never be shown; a MAC
+ * only proves this one body and may be.
+ */
+struct pt_scheme_read {
+	const char	*name;		/* lower-case, as configured */
+	int		 credential;
+};
+#define PT_SCHEME_MAX_READS	8
+/* Every header the scheme reads; returns how many went into "out". */
+size_t		pt_scheme_reads(const struct pt_scheme *,
+		    struct pt_scheme_read out[PT_SCHEME_MAX_READS]);
+
+/*
  * Verify "req" with every candidate signature against every active secret
- * (constant-time comparisons; a key with expires_at <= now is skipped).
+ * (constant-time comparisons; a key with expires_at <= now does not
+ * verify, but when no active key matched, one that would have matched is
+ * reported as PT_SIG_KEY_EXPIRED).  Each header is read at its first
+ * occurrence in "req".  Hex signatures are read in either case.
  * Returns the reason (PT_SIG_VERIFIED on success) and fills "res".
  */
 enum pt_sig_reason pt_scheme_verify(const struct pt_scheme *,
@@ -131,7 +150,8 @@ enum pt_sig_reason pt_scheme_verify(const struct pt_scheme *,
  * Log name of a reason under this scheme.  The "knock" preset (the custom
  * source) names them missing_signature, malformed_signature and
  * no_matching_key; the others use missing_header, malformed_header,
- * timestamp_out_of_tolerance, no_matching_signature and no_active_key.
+ * timestamp_out_of_tolerance, no_matching_signature and no_active_key;
+ * both say key_expired.
  */
 const char	*pt_sig_reason_name(const struct pt_scheme *, enum pt_sig_reason);
 

@@ -7,9 +7,12 @@ check_server(tap, s, label) on a started h.Server-like "s" checks:
 healthz; porterctl apply; a signed webhook answered 200 and in the event
 log, verified; an unsigned one refused 401; a hightouch call with
 "Authorization: Bearer <key>" accepted (so the server passed the header
-on) and a wrong key refused; "porterctl send" against the server; the
-admin API with a token from "porterctl token create" (a skip, saying so,
-when this build has no "token" command).
+on) and a wrong key refused; a signed Clerk request with an extra
+"svix_id" header, which lighttpd hands over as a second svix-id (refused
+400 there) but Apache and nginx drop (a header name with "_"): accepted
+once, then idempotent; "porterctl send" against the server; the admin API
+with a token from "porterctl token create" (a skip, saying so, when this
+build has no "token" command).
 """
 
 import grp
@@ -17,11 +20,13 @@ import json
 import os
 import pwd
 import re
+import time
 
 import harness as h
 
 PROD_SECRET = "whsec_apache_5b1d90"
 HT_KEY = "ht_live_key_0c9a7e41"
+SVIX_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TASK = {"event_type": "task.assigned", "event_id": "evt_ap_1",
         "occurred_at": "2026-11-23T10:15:00Z",
         "data": {"task_id": "task_123", "assigned_to": "user_456"}}
@@ -34,7 +39,10 @@ CONFIG = {"sources": [
          "event_type_path": "body.event_type"}}},
     {"key": "warehouse", "name": "Hightouch", "type": "hightouch",
      "environments": {"production": {
-         "signing_keys": [{"secret": HT_KEY, "expires_at": None}]}}}]}
+         "signing_keys": [{"secret": HT_KEY, "expires_at": None}]}}},
+    {"key": "clerk", "name": "Clerk", "type": "clerk",
+     "environments": {"production": {
+         "signing_keys": [{"secret": SVIX_SECRET, "expires_at": None}]}}}]}
 
 
 def run_user():
@@ -118,6 +126,33 @@ def check_admin(tap, s, label):
            "%s: admin API lists the sources" % label, repr(r))
 
 
+def check_underscore(tap, s, label):
+    """A signed Clerk request replayed with "svix_id: other": Apache (2.4
+    drops header names with "_" from the CGI environment) and nginx
+    (underscores_in_headers off) never hand it over, so the request is
+    the original -- accepted once, idempotent after -- where lighttpd
+    passes it as a second svix-id and Porter refuses it
+    (test_headers.py)."""
+    ep = s.sources()[("clerk", "production")]
+    body = json.dumps({"type": "user.created", "data": {
+        "id": "user_us_%d" % int(time.time() * 1000)}}).encode()
+    signed = h.svix_headers(SVIX_SECRET, "msg_us_%s" % label.replace(" ", "_")
+                            .replace("/", "") + str(time.time()), body)
+    forged = dict(signed, svix_id="msg_forged")
+    r = s.post(s.url("/receive/" + ep), body, forged)
+    tap.eq((r.status, (r.json or {}).get("status")), (200, "accepted"),
+           "%s: signed Clerk request plus svix_id: 200 (the server dropped "
+           "svix_id)" % label, repr(r), s.tail())
+    rec = newest(s) or {}
+    hdrs = rec.get("headers") or {}
+    tap.eq(hdrs.get("svix-id"), signed["svix-id"],
+           "%s: ... the log has the signed svix-id only" % label, repr(hdrs))
+    r = s.post(s.url("/receive/" + ep), body, forged)
+    tap.eq((r.status, (r.json or {}).get("idempotent")), (200, True),
+           "%s: the same again: idempotent, no second execution" % label,
+           repr(r))
+
+
 def check_server(tap, s, label, admin=True):
     """The common end-to-end checks on a started server "s"."""
     r = s.get(s.url("/healthz"))
@@ -163,6 +198,8 @@ def check_server(tap, s, label, admin=True):
                    "Authorization": "Bearer not-the-key"})
     tap.eq(r.status, 401, "%s: hightouch with a wrong key: 401" % label,
            repr(r))
+
+    check_underscore(tap, s, label)
 
     # porterctl send signs and posts for us.
     fn = s.path("task.json")

@@ -30,6 +30,7 @@ and process group) on close(), at exit and on SIGTERM/SIGALRM.
 """
 
 import atexit
+import base64
 import hashlib
 import hmac
 import http.client
@@ -332,6 +333,19 @@ def sign(secret, body):
     if isinstance(body, str):
         body = body.encode()
     return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def svix_headers(secret, msg_id, body, ts=None):
+    """The three headers a Svix sender (Clerk, Standard Webhooks with
+    svix- names) signs "body" (bytes) with: svix-id, svix-timestamp and
+    svix-signature "v1,<base64 HMAC-SHA256 of id.timestamp.body>" keyed
+    with the base64 after "whsec_"."""
+    ts = int(time.time()) if ts is None else ts
+    key = base64.b64decode(secret.split("_", 1)[1])
+    mac = hmac.new(key, b"%s.%d.%s" % (msg_id.encode(), ts, body),
+                   hashlib.sha256).digest()
+    return {"svix-id": msg_id, "svix-timestamp": str(ts),
+            "svix-signature": "v1," + base64.b64encode(mac).decode()}
 
 
 def free_port():

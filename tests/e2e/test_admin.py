@@ -154,7 +154,7 @@ def scenario(t, srv, label):
     t.eq(envs["development"]["endpoint_path"], srv.url("/receive/" + DEV),
          "%s: endpoint path under the mount" % label)
     t.ok(SECRET not in r.raw.decode() and envs["production"]["signing_keys"]
-         [0]["secret"]["redacted"].startswith("sha256:"),
+         [0]["secret"]["redacted"].startswith("hmac:"),
          "%s: signing secrets are masked" % label)
 
     # Logs by type, paged.

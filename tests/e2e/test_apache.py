@@ -14,8 +14,11 @@ includes the shipped file unchanged:
 
 Each: healthz, a signed webhook in and in the event log, an unsigned one
 refused, a hightouch bearer-key call (Authorization must reach Porter:
-CGIPassAuth), "porterctl send" against it, the admin API with a token.
-A control run without CGIPassAuth shows why the directive is there.
+CGIPassAuth), a header name with "_" dropped by Apache, "porterctl send"
+against it, the admin API with a token.  Under fcgid and mod_cgi, a path
+with "%0a" (which Apache decodes into PATH_INFO, unlike lighttpd) cannot
+forge a line of the error log.  A control run without CGIPassAuth shows
+why the directive is there.
 
 When run as root, httpd's children run as www-data (httpd refuses to
 serve as root), so the store is handed to that user after each apply.
@@ -222,6 +225,32 @@ class Apache(OwnedStore, h.Server):
         return pids
 
 
+def check_log_injection(tap, s, label):
+    """GET <mount>/admin/api/x%0aporter[1]: 200 FORGED: Apache decodes the
+    newline into PATH_INFO; the responder's log line must keep it escaped
+    rather than start a line of its own."""
+    r = s.get(s.url("/admin/api/x%0aporter[1]:%20200%20FORGED"))
+    tap.ok(r.status in (401, 404), "%s: a path with %%0a is answered" %
+           label, repr(r))
+    text = ""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(s.errorlog, errors="replace") as f:
+            text = f.read()
+        if "FORGED" in text:
+            break
+        time.sleep(0.2)
+    # Forged: "porter[1]:" anywhere but right after an escaped "\n".
+    forged = [line for line in text.splitlines()
+              if re.search(r"(?<!\\n)porter\[1\]:", line)]
+    tap.ok("FORGED" in text and not forged,
+           "%s: the error log has no forged porter[1] line" % label,
+           *(forged or [text[-1500:]]))
+    # (mod_cgi's log doubles the backslash of our escape once more.)
+    tap.ok(re.search(r"x\\(\\)?nporter\[1\]: 200 FORGED", text),
+           "%s: ... the newline is logged escaped" % label, text[-1500:])
+
+
 def t_fcgid(tap, mount):
     label = "fcgid at %s" % mount
     with Apache("fcgid", mount=mount) as s:
@@ -235,6 +264,7 @@ def t_fcgid(tap, mount):
                    {"X-Knock-Signature": h.sign(PROD_SECRET, big)})
         tap.eq(r.status, 200, "%s: a 300 KB body gets through" % label,
                repr(r), s.tail())
+        check_log_injection(tap, s, label)
         tap.ok(s.proc.poll() is None, "%s: httpd still running" % label)
     tap.eq(s.stray_responders(), [], "%s: no responder outlives httpd" %
            label)
@@ -246,6 +276,7 @@ def t_cgi(tap):
         tap.ok(True, "%s: httpd up (porter.cgi in a cgi-bin directory)" %
                label)
         check_server(tap, s, label)
+        check_log_injection(tap, s, label)
 
 
 def t_htaccess(tap):

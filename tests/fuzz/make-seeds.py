@@ -405,7 +405,13 @@ def http_seeds():
             "18446744073709551615\ntext/plain\n-\n/cgi-bin/porter.cgi/receive/x"
             "\n/cgi-bin/porter.cgi\n-",
             "007\n APPLICATION/JSON\n-\n-\n/receive/x\n-",
-            "-1\n+json\n\nreceive\n-\n/"]
+            "-1\n+json\n\nreceive\n-\n/",
+            # Headers: one name twice (CGI's "svix-id"/"svix_id"), and
+            # what a log line must escape.
+            "12\napplication/json\n/receive/x\n-\n-\n-\nsvix-id:msg_1\n"
+            "svix-timestamp:1700000000\nsvix-id:msg_2\nsvix-id:msg_1",
+            "1\ntext/plain\r\nporter[1]: 200 FORGED\n/admin/api/x\n-\n-\n-"
+            "\nx-a:\x1b[31m\x7f\\n\nx-a:\xc2\x85\xe2\x80\xa8\xff\xc0\xaf"]
 
 
 def retl_seeds():

@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "json.h"
+#include "sig.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -289,6 +290,244 @@ test_diff(const char *dir)
 	pt_buf_free(&doc);
 }
 
+/* The redacted fingerprint of the first key of tasks/p in an export. */
+static const char *
+export_fp(const struct pt_config *c, char out[PT_FINGERPRINT_MAX])
+{
+	pt_json *x = pt_config_export(c, 0), *envs, *k;
+	const char *fp;
+
+	envs = pt_json_get(pt_json_index(pt_json_get(x, "sources"), 0),
+	    "environments");
+	k = pt_json_index(pt_json_get(pt_json_get(envs, "p"), "signing_keys"),
+	    0);
+	fp = pt_json_str(pt_json_get(pt_json_get(k, "secret"), "redacted"),
+	    NULL);
+	snprintf(out, PT_FINGERPRINT_MAX, "%s", fp ? fp : "");
+	pt_json_put(x);
+	return out;
+}
+
+/* The stored configuration of "s" (freed by the caller). */
+static struct pt_config *
+load(struct pt_store *s)
+{
+	struct pt_config *c = NULL;
+	struct pt_txn *t;
+	char err[512];
+
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	pt_config_load(t, &c, err, sizeof(err));
+	pt_txn_abort(t);
+	return c;
+}
+
+#define WEAK_SRC SRC("{\"p\":{\"signing_keys\":[{\"secret\":\"hunter2\"}]}}")
+
+/*
+ * Fingerprints are keyed per store: stable within one, different across
+ * two, not the unkeyed hash; an export applied back keeps the secret; a
+ * store from before the key gets one and keeps it.
+ */
+static void
+test_fingerprints(const char *dir)
+{
+	struct pt_store *s1, *s2;
+	struct pt_config *c1, *c2, *c3, *next;
+	struct pt_buf diff = { 0 };
+	struct pt_txn *t;
+	pt_json *x;
+	const char *text, *err;
+	char path[600], fp1[PT_FINGERPRINT_MAX], fp2[PT_FINGERPRINT_MAX];
+	char fp3[PT_FINGERPRINT_MAX], legacy[64];
+	uint8_t d[32];
+
+	snprintf(path, sizeof(path), "%s/fp1", dir);
+	s1 = tu_store(path, 0);
+	snprintf(path, sizeof(path), "%s/fp2", dir);
+	s2 = tu_store(path, 0);
+	ok(tu_apply(s1, WEAK_SRC) == NULL && tu_apply(s2, WEAK_SRC) == NULL,
+	    "fingerprints: the same weak secret applied to two stores");
+	c1 = load(s1);
+	c2 = load(s2);
+	c3 = load(s1);
+	ok(c1->fp_key_stored && c2->fp_key_stored,
+	    "fingerprints: each store made its key at the first apply");
+	export_fp(c1, fp1);
+	export_fp(c3, fp3);
+	export_fp(c2, fp2);
+	ok(strncmp(fp1, "hmac:", 5) == 0 && strlen(fp1) == 21,
+	    "fingerprints: \"hmac:\" and 16 hex digits (%s)", fp1);
+	is_str(fp3, fp1, "fingerprints: same secret, same store: same "
+	    "fingerprint");
+	ok(strcmp(fp1, fp2) != 0, "fingerprints: same secret, two stores: "
+	    "different (%s, %s)", fp1, fp2);
+	pt_sha256("hunter2", 7, d);
+	pt_hex_encode(d, 6, legacy);
+	legacy[12] = '\0';
+	ok(strstr(fp1, legacy) == NULL && strstr(fp2, legacy) == NULL,
+	    "fingerprints: not the unkeyed SHA-256 prefix %s", legacy);
+
+	/* export -> apply in the same store: a no-op that keeps the key. */
+	x = pt_config_export(c1, 0);
+	text = pt_json_text(x, PT_JSON_PLAIN, NULL);
+	err = tu_apply(s1, text);
+	ok(err == NULL, "fingerprints: export applies back (%s)", err ? err :
+	    "");
+	err = try_parse(text, c1, &next);
+	pt_buf_reset(&diff);
+	ok(err == NULL && pt_config_diff(c1, next, &diff) == 0,
+	    "fingerprints: apply(export()) is a no-op");
+	ok(next && memcmp(pt_config_env(next, "tasks", "p")->keys[0].secret,
+	    "hunter2", 7) == 0, "fingerprints: the stored secret is kept");
+	pt_config_free(next);
+	/* ... but not in another store, whose key differs. */
+	err = try_parse(text, c2, &next);
+	ok(err != NULL && strstr(err, "matches no key") != NULL,
+	    "fingerprints: another store's export matches no key (%s)",
+	    err ? err : "");
+	pt_config_free(next);
+	pt_json_put(x);
+
+	/* An export from before keyed fingerprints still applies. */
+	snprintf(path, sizeof(path), SRC("{\"p\":{\"signing_keys\":[{"
+	    "\"secret\":{\"redacted\":\"sha256:%s\"}}]}}"), legacy);
+	err = try_parse(path, c1, &next);
+	ok(err == NULL && next && memcmp(pt_config_env(next, "tasks",
+	    "p")->keys[0].secret, "hunter2", 7) == 0,
+	    "fingerprints: an old \"sha256:\" reference is still taken "
+	    "(%s)", err ? err : "");
+	pt_config_free(next);
+	pt_config_free(c1);
+	pt_config_free(c2);
+	pt_config_free(c3);
+
+	/* A store from before the key: none until made, then stable. */
+	pt_txn_begin(s2, NULL, PT_TXN_WRITE, &t);
+	pt_del(t, PT_T_META, "fingerprint_key", 15);
+	pt_txn_commit(t);
+	c1 = load(s2);
+	c2 = load(s2);
+	ok(!c1->fp_key_stored, "fingerprints: an old store has no key");
+	ok(strcmp(export_fp(c1, fp1), export_fp(c2, fp2)) != 0,
+	    "fingerprints: ... and no stable fingerprint either");
+	pt_config_free(c1);
+	pt_config_free(c2);
+	ok(pt_config_fp_key_init(s2) == PT_OK, "fingerprints: key made for "
+	    "the old store");
+	c1 = load(s2);
+	c2 = load(s2);
+	ok(c1->fp_key_stored && strcmp(export_fp(c1, fp1),
+	    export_fp(c2, fp2)) == 0, "fingerprints: stable from then on");
+	ok(pt_config_fp_key_init(s2) == PT_OK, "fingerprints: making it "
+	    "again is a no-op");
+	c3 = load(s2);
+	is_str(export_fp(c3, fp3), fp1, "fingerprints: ... that keeps the "
+	    "key");
+	pt_config_free(c1);
+	pt_config_free(c2);
+	pt_config_free(c3);
+	pt_buf_free(&diff);
+	pt_store_close(s1);
+	pt_store_close(s2);
+}
+
+/*
+ * The headers an environment depends on, worked out when it is
+ * compiled: (environment JSON) -> header_deps, all_headers,
+ * credential_headers.
+ */
+static void
+test_header_deps(void)
+{
+	static const struct {
+		const char	*desc;
+		const char	*src;		/* a source object */
+		const char	*deps;		/* space-separated, in order */
+		int		 all;
+		const char	*creds;
+	} dcases[] = {
+		{ "custom, knock", "{\"key\":\"a\",\"type\":\"custom\","
+		  "\"environments\":{\"p\":{}}}", "x-knock-signature", 0, "" },
+		{ "clerk: svix headers and the idempotency key",
+		  "{\"key\":\"a\",\"type\":\"clerk\",\"environments\":{\"p\":{"
+		  "\"verify\":false}}}",
+		  "svix-signature svix-timestamp svix-id", 0, "" },
+		{ "clerk without idempotency: the scheme still reads svix-id",
+		  "{\"key\":\"a\",\"type\":\"clerk\",\"environments\":{\"p\":{"
+		  "\"verify\":false,\"idempotency\":{\"enabled\":false}}}}",
+		  "svix-signature svix-timestamp svix-id", 0, "" },
+		{ "github: event type and delivery id from headers",
+		  "{\"key\":\"a\",\"type\":\"github\",\"environments\":{\"p\":{"
+		  "\"verify\":false}}}",
+		  "x-hub-signature-256 x-github-event x-github-delivery", 0, "" },
+		{ "shared header: a credential",
+		  "{\"key\":\"a\",\"type\":\"custom\",\"environments\":{\"p\":{"
+		  "\"signature\":{\"kind\":\"header\",\"header\":\"X-Hook_Key\"}}}}",
+		  "x-hook-key", 0, "x-hook-key" },
+		{ "bearer: authorization is a credential",
+		  "{\"key\":\"a\",\"type\":\"hightouch\",\"environments\":{\"p\":{"
+		  "\"verify\":false}}}",
+		  "authorization", 0, "authorization" },
+		{ "no signature; paths into headers",
+		  "{\"key\":\"a\",\"type\":\"custom\",\"environments\":{\"p\":{"
+		  "\"signature\":null,\"event_type_path\":\"headers.x-type\","
+		  "\"timestamp_path\":\"headers.x-time\",\"batch_path\":"
+		  "\"headers.x-batch\",\"idempotency\":{\"enabled\":true,"
+		  "\"key_path\":\"headers.X_Id\"}}}}",
+		  "x-type x-time x-batch x-id", 0, "" },
+		{ "template and mapping parameters",
+		  "{\"key\":\"a\",\"type\":\"custom\",\"environments\":{\"p\":{"
+		  "\"signature\":null,\"event_type_path\":\"headers.unused\","
+		  "\"event_type_template\":\"{headers.x-a}:{body.b}\","
+		  "\"mappings\":[{\"event_type\":\"t\",\"action\":"
+		  "\"users_identify\",\"params\":{\"id\":{\"path\":["
+		  "\"headers.x-u\",\"body.id\"]},\"properties\":{\"r\":"
+		  "\"headers.x-r\"}}}]}}}",
+		  "x-a x-u x-r", 0, "" },
+		{ "the whole headers object",
+		  "{\"key\":\"a\",\"type\":\"custom\",\"environments\":{\"p\":{"
+		  "\"signature\":null,\"mappings\":[{\"event_type\":\"t\","
+		  "\"action\":\"users_identify\",\"params\":{\"id\":\"body.id\","
+		  "\"properties\":{\"h\":\"headers\"}}}]}}}", "", 1, "" },
+		{ "a CDP rule reads no header path",
+		  "{\"key\":\"a\",\"type\":\"segment\",\"environments\":{\"p\":{}}}",
+		  "x-signature x-segment-signature", 0, "" },
+	};
+	struct pt_config *c;
+	const struct pt_env *e;
+	struct pt_buf got = { 0 }, creds = { 0 };
+	char doc[1024];
+	const char *err;
+	size_t i, j;
+
+	for (i = 0; i < nitems(dcases); i++) {
+		snprintf(doc, sizeof(doc), "{\"sources\":[%s]}", dcases[i].src);
+		if ((err = try_parse(doc, NULL, &c)) != NULL) {
+			ok(0, "header deps: %s: parses (%s)", dcases[i].desc, err);
+			continue;
+		}
+		e = pt_config_env(c, "a", "p");
+		pt_buf_reset(&got);
+		pt_buf_reset(&creds);
+		for (j = 0; j < e->nheader_deps; j++)
+			pt_buf_printf(&got, "%s%s", j ? " " : "",
+			    e->header_deps[j]);
+		for (j = 0; j < e->ncredential_headers; j++)
+			pt_buf_printf(&creds, "%s%s", j ? " " : "",
+			    e->credential_headers[j]);
+		is_str(got.data ? got.data : "", dcases[i].deps,
+		    "header deps: %s", dcases[i].desc);
+		is_int(e->all_headers, dcases[i].all, "header deps: %s: all "
+		    "headers", dcases[i].desc);
+		is_str(creds.data ? creds.data : "", dcases[i].creds,
+		    "header deps: %s: credentials", dcases[i].desc);
+		pt_config_free(c);
+	}
+	pt_buf_free(&got);
+	pt_buf_free(&creds);
+}
+
 int
 main(void)
 {
@@ -370,7 +609,7 @@ main(void)
 		const char *text = pt_json_text(x, PT_JSON_PLAIN, NULL);
 
 		ok(strstr(text, "inline-secret") == NULL &&
-		    strstr(text, "\"redacted\":\"sha256:") != NULL &&
+		    strstr(text, "\"redacted\":\"hmac:") != NULL &&
 		    strstr(text, "\"file\":") != NULL &&
 		    strstr(text, "\"env\":\"PT_TEST_KEY\"") != NULL,
 		    "export masks inline secrets, keeps references");
@@ -439,6 +678,8 @@ main(void)
 		pt_json_put(xdoc);
 	}
 	test_diff(dir);
+	test_fingerprints(dir);
+	test_header_deps();
 	tu_rmdir(dir);
 	return tap_done();
 }

@@ -101,13 +101,11 @@ static const struct rcase bad[] = {
 	{ "non-hex signature", "POST", PROD, JSON, "auto", good, 0, 0,
 	  "zz3aa2f5fb5c0a4b49dd0c8e1fbdbf2a5b1b7e7a5a1b8bb6e3e1f8d2e0e7c5d1",
 	  401, "invalid_signature", "rejected", "malformed_signature" },
-	{ "upper-case-only mismatch", "POST", PROD, JSON, "auto", good, 0, 0,
-	  SIG_UPPER, 401, "invalid_signature", "rejected", NULL },
 	{ "wrong key", "POST", PROD, JSON, "auto", good, 0, 0,
 	  "3b1d1e3c7e9f0d6a2b4c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b",
 	  401, "invalid_signature", "rejected", "no_matching_key" },
 	{ "expired key", "POST", PROD, JSON, "auto", good, 0, 0, SIG_OLDKEY, 401,
-	  "invalid_signature", "rejected", "no_matching_key" },
+	  "invalid_signature", "rejected", "key_expired" },
 	{ "empty body", "POST", DEV, JSON, "0", "", 0, 0, SIG_NONE, 400,
 	  "empty_body", "invalid", NULL },
 	{ "invalid JSON", "POST", DEV, JSON, "auto", "{\"a\" 1}", 0, 0, SIG_NONE,
@@ -138,6 +136,8 @@ static const struct rcase bad[] = {
 static const struct rcase fine[] = {
 	{ "signed event", "POST", PROD, JSON, "auto", good, 0, 0, SIG_GOOD, 200,
 	  "no_mapping", "no_mapping", NULL },
+	{ "upper-case hex signature", "POST", PROD, JSON, "auto", good, 0, 0,
+	  SIG_UPPER, 200, "no_mapping", "no_mapping", NULL },
 	{ "JSON with charset", "POST", PROD, "application/json; charset=utf-8",
 	  "auto", good, 0, 0, SIG_GOOD, 200, "no_mapping", "no_mapping", NULL },
 	{ "+json content type", "POST", DEV, "application/cloudevents+json",
@@ -152,16 +152,6 @@ static const struct rcase fine[] = {
 	{ "exactly max_body_bytes", "POST", PROD, JSON, "auto", NULL, 4096, 0,
 	  SIG_GOOD, 200, "no_mapping", "no_mapping", NULL },
 };
-
-static struct pt_buf loglines;
-
-static void
-capture(void *arg, const char *line)
-{
-	(void)arg;
-	pt_buf_adds(&loglines, line);
-	pt_buf_addc(&loglines, '\n');
-}
 
 /* Newest event in the log (meta copied), or NULL; count of events. */
 struct newest {
@@ -303,7 +293,7 @@ check(struct pt_ctx *ctx, struct pt_store *s, const struct rcase *c,
 	size_t len = c->body_len ? c->body_len : (c->body ? strlen(c->body) : 0);
 	int status;
 
-	pt_buf_reset(&loglines);
+	pt_buf_reset(&tu_log);
 	status = run(ctx, c, &resp, mount);
 	pt_json_parse(resp.body.data, resp.body.len, 64, &rb, &je);
 	code = pt_json_str(pt_json_get(rb, status == 200 ? "status" : "error"),
@@ -315,7 +305,7 @@ check(struct pt_ctx *ctx, struct pt_store *s, const struct rcase *c,
 		diag("got %d %s", status, resp.body.data);
 	if (status != 200)
 		ok(pt_json_str(pt_json_get(rb, "message"), NULL) != NULL &&
-		    strstr(loglines.data ? loglines.data : "", c->code) != NULL,
+		    strstr(tu_log.data ? tu_log.data : "", c->code) != NULL,
 		    "  ... has a message and an operational log line");
 	if (c->logged == NULL) {
 		is_int(count_events(s), before, "  ... nothing in the event log");
@@ -370,7 +360,7 @@ main(void)
 	err = tu_apply(s, config_text);
 	ok(err == NULL, "config applies (%s)", err ? err : "");
 	pt_ctx_init(&ctx, s);
-	ctx.log = capture;
+	ctx.log = tu_capture;
 
 	ok(nitems(bad) >= 25, "at least 25 bad requests (%zu)", nitems(bad));
 	for (i = 0; i < nitems(bad); i++)
@@ -440,7 +430,7 @@ main(void)
 	/* A config change is picked up at the next request, no restart. */
 	err = tu_apply(s, "{\"sources\":[]}");
 	ok(err == NULL, "re-apply with no sources");
-	pt_buf_reset(&loglines);
+	pt_buf_reset(&tu_log);
 	ok(run(&ctx, &fine[0], &resp, "") == 404, "removed endpoint is 404 at "
 	    "once");
 	pt_resp_free(&resp);
@@ -453,7 +443,7 @@ main(void)
 	err = tu_apply(s, config_text);
 	ok(err == NULL, "config applies to the tiny store");
 	pt_ctx_init(&ctx, s);
-	ctx.log = capture;
+	ctx.log = tu_capture;
 	{
 		static const struct rcase c = { "big", "POST", PROD, JSON, "auto",
 		    NULL, 4000, 0, SIG_GOOD, 200, "no_mapping", "no_mapping", NULL };
@@ -485,7 +475,7 @@ main(void)
 	}
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
-	pt_buf_free(&loglines);
+	pt_buf_free(&tu_log);
 	tu_rmdir(dir);
 	return tap_done();
 }

@@ -778,11 +778,11 @@ test_rotation(void)
 		is_int(res.key_index, 1, "%s rotation: key index 1",
 		    presets[i]);
 		hdrs_free(&hs);
-		/* Signed with the expired key: no match. */
+		/* Signed with the expired key: refused, saying so. */
 		sign(s, secret_for(presets[i], 0), body, URL, NOW, NULL, &hs);
 		is_int(verify(s, &hs, body, URL, NOW, k, 2, &res),
-		    PT_SIG_NO_MATCH, "%s rotation: expired key is skipped",
-		    presets[i]);
+		    PT_SIG_KEY_EXPIRED, "%s rotation: expired key does not "
+		    "verify: key_expired", presets[i]);
 		is_int(res.key_index, -1, "%s rotation: no key index",
 		    presets[i]);
 		/* ... but it worked the second before it expired. */
@@ -794,8 +794,12 @@ test_rotation(void)
 		/* expires_at == now is expired. */
 		k[1].expires_at = NOW;
 		is_int(verify(s, &hs, body, URL, NOW, k, 2, &res),
-		    PT_SIG_NO_ACTIVE_KEY, "%s rotation: all keys expired",
-		    presets[i]);
+		    PT_SIG_KEY_EXPIRED, "%s rotation: all keys expired, an "
+		    "expired one matches", presets[i]);
+		k[0] = key(secret_for(presets[i], 1), NOW - 1);
+		is_int(verify(s, &hs, body, URL, NOW, k, 2, &res),
+		    PT_SIG_NO_ACTIVE_KEY, "%s rotation: all keys expired, none "
+		    "matches", presets[i]);
 		k[1].expires_at = 0;
 		hdrs_free(&hs);
 	}
@@ -884,9 +888,22 @@ test_reasons(void)
 		  PT_SIG_NO_MATCH, "no_matching_signature" },
 		{ "shared-header", { { "x-webhook-secret", "" } },
 		  PT_SIG_MALFORMED_SIGNATURE, "malformed_header" },
+		/* A name twice: the first occurrence is the one read. */
 		{ "shared-header", { { "x-webhook-secret", "first-secret" },
 		  { "x-webhook-secret", "wrong" } },
 		  PT_SIG_VERIFIED, "verified" },
+		{ "shared-header", { { "x-webhook-secret", "wrong" },
+		  { "x-webhook-secret", "first-secret" } },
+		  PT_SIG_NO_MATCH, "no_matching_signature" },
+		{ "bearer", { { "authorization", "Bearer wrong" },
+		  { "authorization", "Bearer first-secret" } },
+		  PT_SIG_NO_MATCH, "no_matching_signature" },
+		{ "knock", { { "x-knock-signature", Z64 },
+		  { "x-knock-signature", "zz" } },
+		  PT_SIG_NO_MATCH, "no_matching_key" },
+		{ "knock", { { "x-knock-signature", "zz" },
+		  { "x-knock-signature", Z64 } },
+		  PT_SIG_MALFORMED_SIGNATURE, "malformed_signature" },
 	};
 	const struct pt_scheme *s;
 	struct pt_sig_result res;
@@ -924,6 +941,140 @@ test_reasons(void)
 	    "no_matching_signature", "no scheme: generic names");
 	ok(pt_scheme_preset("nope") == NULL && pt_scheme_preset(NULL) == NULL,
 	    "unknown preset is NULL");
+}
+
+/* A third secret of the preset's form, which no test key holds. */
+static const char *
+unknown_secret(const char *preset)
+{
+	if (strcmp(secret_for(preset, 0), "first-secret") == 0)
+		return "third-secret";
+	if (strcmp(preset, "basic") == 0)
+		return "user:third";
+	return strcmp(preset, "supabase-auth-hook") == 0 ?
+	    "v1,whsec_dGhpcmQtc2VjcmV0LWtleQ==" : "whsec_dGhpcmQtc2VjcmV0LWtleQ==";
+}
+
+/* Upper-case the hex digits after the last "=" of a signature header. */
+static void
+upper_hex(struct hdrs *hs, const char *name)
+{
+	size_t i;
+	char *p, *v;
+
+	for (i = 0; i < hs->n; i++) {
+		if (strcmp(hs->names[i], name) != 0)
+			continue;
+		v = hs->values[i];
+		p = strrchr(v, '=');
+		for (p = p ? p + 1 : v; *p; p++)
+			if (*p >= 'a' && *p <= 'f')
+				*p = (char)(*p - 'a' + 'A');
+	}
+}
+
+/*
+ * Hex in either case, and keys that expired: a table of (preset,
+ * signature in upper case, which key signed, is an active key
+ * configured) -> reason.  Key 0 expired a second ago; key 1, when
+ * configured, is active; "unknown" is a key neither is.
+ */
+static void
+test_case_and_expiry(void)
+{
+	enum { ACTIVE, EXPIRED, UNKNOWN };
+	static const struct {
+		const char		*preset;
+		const char		*header;	/* to upper-case, or NULL */
+		int			 signer;
+		int			 with_active;
+		enum pt_sig_reason	 want;
+		const char		*name;
+	} cases[] = {
+		{ "knock", "x-knock-signature", ACTIVE, 1, PT_SIG_VERIFIED,
+		  "verified" },
+		{ "stripe", "stripe-signature", ACTIVE, 1, PT_SIG_VERIFIED,
+		  "verified" },
+		{ "workos", "workos-signature", ACTIVE, 1, PT_SIG_VERIFIED,
+		  "verified" },
+		{ "github", "x-hub-signature-256", ACTIVE, 1, PT_SIG_VERIFIED,
+		  "verified" },
+		{ "slack", "x-slack-signature", ACTIVE, 1, PT_SIG_VERIFIED,
+		  "verified" },
+		{ "segment", "x-signature", ACTIVE, 1, PT_SIG_VERIFIED,
+		  "verified" },
+		{ "knock", "x-knock-signature", UNKNOWN, 1, PT_SIG_NO_MATCH,
+		  "no_matching_key" },
+		{ "github", "x-hub-signature-256", UNKNOWN, 1, PT_SIG_NO_MATCH,
+		  "no_matching_signature" },
+		{ "knock", "x-knock-signature", EXPIRED, 1, PT_SIG_KEY_EXPIRED,
+		  "key_expired" },
+		{ "knock", NULL, EXPIRED, 1, PT_SIG_KEY_EXPIRED, "key_expired" },
+		{ "knock", NULL, EXPIRED, 0, PT_SIG_KEY_EXPIRED, "key_expired" },
+		{ "knock", NULL, UNKNOWN, 1, PT_SIG_NO_MATCH, "no_matching_key" },
+		{ "knock", NULL, UNKNOWN, 0, PT_SIG_NO_ACTIVE_KEY,
+		  "no_active_key" },
+		{ "stripe", NULL, EXPIRED, 1, PT_SIG_KEY_EXPIRED, "key_expired" },
+		{ "svix", NULL, EXPIRED, 1, PT_SIG_KEY_EXPIRED, "key_expired" },
+		{ "svix", NULL, UNKNOWN, 1, PT_SIG_NO_MATCH,
+		  "no_matching_signature" },
+		{ "svix", NULL, EXPIRED, 0, PT_SIG_KEY_EXPIRED, "key_expired" },
+		{ "shopify", NULL, EXPIRED, 1, PT_SIG_KEY_EXPIRED,
+		  "key_expired" },
+		{ "twilio", NULL, EXPIRED, 1, PT_SIG_KEY_EXPIRED, "key_expired" },
+		{ "bearer", NULL, EXPIRED, 1, PT_SIG_KEY_EXPIRED, "key_expired" },
+		{ "bearer", NULL, UNKNOWN, 1, PT_SIG_NO_MATCH,
+		  "no_matching_signature" },
+		{ "basic", NULL, EXPIRED, 0, PT_SIG_KEY_EXPIRED, "key_expired" },
+		{ "shared-header", NULL, EXPIRED, 1, PT_SIG_KEY_EXPIRED,
+		  "key_expired" },
+	};
+	const struct pt_scheme *s;
+	struct pt_sig_result res;
+	struct pt_secret k[2];
+	struct hdrs hs = { .n = 0 };
+	const char *body, *signer;
+	size_t i;
+	enum pt_sig_reason r;
+
+	for (i = 0; i < nitems(cases); i++) {
+		s = pt_scheme_preset(cases[i].preset);
+		body = strcmp(cases[i].preset, "twilio") == 0 ? FORM : BODY;
+		k[0] = key(secret_for(cases[i].preset, 0), NOW - 1);
+		k[1] = key(secret_for(cases[i].preset, 1), 0);
+		signer = cases[i].signer == ACTIVE ?
+		    secret_for(cases[i].preset, 1) : cases[i].signer == EXPIRED ?
+		    secret_for(cases[i].preset, 0) :
+		    unknown_secret(cases[i].preset);
+		if (sign(s, signer, body, URL, NOW, NULL, &hs) != PT_OK) {
+			ok(0, "%s case %zu: signs", cases[i].preset, i);
+			continue;
+		}
+		if (cases[i].header != NULL)
+			upper_hex(&hs, cases[i].header);
+		r = verify(s, &hs, body, URL, NOW, k, cases[i].with_active ? 2 :
+		    1, &res);
+		is_int(r, cases[i].want, "%s case %zu (%s%s key): %s",
+		    cases[i].preset, i, cases[i].header ? "upper-case hex, " :
+		    "", cases[i].signer == ACTIVE ? "active" : cases[i].signer ==
+		    EXPIRED ? "expired" : "unknown", cases[i].name);
+		is_str(pt_sig_reason_name(s, r), cases[i].name,
+		    "%s case %zu: reason name", cases[i].preset, i);
+		is_int(res.key_index, r == PT_SIG_VERIFIED ? 1 : -1,
+		    "%s case %zu: key index", cases[i].preset, i);
+		hdrs_free(&hs);
+	}
+
+	/* Base64 is case-sensitive: upper-casing it breaks the signature. */
+	s = pt_scheme_preset("shopify");
+	k[0] = key("first-secret", 0);
+	sign(s, "first-secret", BODY, NULL, NOW, NULL, &hs);
+	for (i = 0; hs.values[0][i] != '\0'; i++)
+		if (hs.values[0][i] >= 'a' && hs.values[0][i] <= 'z')
+			hs.values[0][i] = (char)(hs.values[0][i] - 'a' + 'A');
+	is_int(verify(s, &hs, BODY, NULL, NOW, k, 1, &res), PT_SIG_NO_MATCH,
+	    "shopify: upper-cased base64 does not verify");
+	hdrs_free(&hs);
 }
 
 /*
@@ -998,6 +1149,7 @@ main(int argc, char *argv[])
 	test_custom();
 	test_rotation();
 	test_reasons();
+	test_case_and_expiry();
 	test_alloc_failures();
 	return tap_done();
 }

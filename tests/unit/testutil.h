@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "check.h"
 #include "commit.h"
 #include "conf.h"
 #include "json.h"
@@ -93,6 +95,47 @@ tu_apply(struct pt_store *s, const char *text)
 		abort();
 	pt_config_free(cfg);
 	return NULL;
+}
+
+/* The number of entries in table "t". */
+static __attribute__((unused)) uint64_t
+tu_entries(struct pt_store *s, enum pt_table t)
+{
+	struct pt_store_stat st;
+
+	pt_store_stat(s, &st);
+	return st.entries[t];
+}
+
+/* What pt_check finds wrong in "s", each problem a TAP diagnostic. */
+static void __attribute__((unused))
+tu_report(void *arg, const char *problem)
+{
+	(void)arg;
+	printf("# check: %s\n", problem);
+}
+
+static __attribute__((unused)) size_t
+tu_problems(struct pt_store *s)
+{
+	struct pt_txn *txn;
+	size_t n;
+
+	pt_txn_begin(s, NULL, PT_TXN_READ, &txn);
+	n = pt_check(txn, tu_report, NULL, NULL);
+	pt_txn_abort(txn);
+	return n;
+}
+
+/* A context's log lines, one per "\n": set ctx.log = tu_capture. */
+static struct pt_buf tu_log __attribute__((unused));
+
+static void __attribute__((unused))
+tu_capture(void *arg, const char *line)
+{
+	(void)arg;
+	pt_buf_adds(&tu_log, line);
+	pt_buf_addc(&tu_log, '\n');
 }
 
 /* A body reader over memory that can stop short or come in pieces. */
