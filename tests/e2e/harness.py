@@ -571,6 +571,18 @@ class Server(Workdir):
         self.extra_env.update(env or {})
         return self.start()
 
+    def log_text(self):
+        """Everything logged so far: the error log and lighttpd's own output
+        (under -D the responders' standard error goes there)."""
+        text = ""
+        for fn in (self.errorlog, self.path("log", "lighttpd.out")):
+            try:
+                with open(fn, errors="replace") as f:
+                    text += f.read()
+            except OSError:
+                pass
+        return text
+
     def tail(self, n=30):
         """Last lines of the error log and lighttpd's own output."""
         text = ""

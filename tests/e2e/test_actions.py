@@ -204,6 +204,13 @@ def main():
              "smtp refused\n", "  ... and its stderr")
         t.eq(rec[0].get("status") if rec else None, "failed",
              "  ... the event is logged failed")
+        evt = rec[0]["id"] if rec else "?"
+        msg = (r.json or {}).get("message") or ""
+        t.ok(evt in msg and "porterctl" not in msg and "exit 3" not in msg,
+             "  ... the sender gets the event id, no operator hint", msg)
+        logged = srv.log_text()
+        t.ok("porterctl log %s" % evt in logged and "exit 3" in logged,
+             "  ... the error log has the cause and the hint", srv.tail())
 
         started = time.time()
         r = send(srv, ep, {"event_type": "report.ready",

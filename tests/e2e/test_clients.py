@@ -254,10 +254,7 @@ def dropped(t, streamed):
         r = srv.get(srv.url("/healthz"))
         t.eq(r.status, 200, "%s: healthz 200" % label)
         if streamed:
-            n = 0
-            for fn in (srv.errorlog, srv.path("log", "lighttpd.out")):
-                with open(fn, errors="replace") as f:
-                    n += f.read().count("400 incomplete_body")
+            n = srv.log_text().count("400 incomplete_body")
             t.ok(n >= 1, "%s: Porter saw the short bodies and said so in "
                  "the error log (%d lines)" % (label, n))
     finally:
