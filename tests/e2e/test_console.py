@@ -26,6 +26,7 @@ Skipped (1..0 # SKIP) when chromium or lighttpd is missing.
 """
 
 import base64
+import datetime
 import fcntl
 import json
 import os
@@ -44,8 +45,8 @@ CHROMIUM = os.environ.get("PORTER_CHROMIUM") or h.which("chromium")
 CONSOLE_DIR = os.path.join(h.TOP_SRCDIR, "console")
 SHOTS = os.environ.get("PORTER_SCREENSHOT_DIR") or os.path.join(
     h.TOP_BUILDDIR, "build-test", "screenshots")
-STEP_TIMEOUT = 15       # seconds, any wait for the page
-CDP_TIMEOUT = 20        # seconds, any DevTools command
+STEP_TIMEOUT = h.scaled(15)     # seconds, any wait for the page
+CDP_TIMEOUT = h.scaled(20)      # seconds, any DevTools command
 
 ENDPOINT = "src_dev_tasks_console01"
 XSS_TYPE = '<img src=x onerror="window.__pwned=1">'
@@ -405,7 +406,7 @@ def story(t, srv, b, tok, rotok, shots):
     live_id = ingest(srv, {"event_type": "task.created", "event_id": "live",
                            "data": {}})
     b.wait("!!document.querySelector('#log-rows tr.new[data-id=\"%s\"]')" %
-           live_id, "the live row", timeout=15)
+           live_id, "the live row")
     t.eq(rows(b)[0][0], live_id, "live refresh puts a new event on top")
     b.click("#live")
 
@@ -558,10 +559,14 @@ def layout(t, srv, b, tok, shots):
     t.ok(when and when[0] in ("just now",) or
          (when and when[0].endswith(" ago")),
          "  ... and shows a relative time", when)
-    # Three minutes later, by the page's clock: "3 min ago".
+    # The page's clock stopped 200 s after the event: "3 min ago", however
+    # long this run takes.
+    at = datetime.datetime.strptime(newest["received_at"],
+                                    "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
     later = b.send("Page.addScriptToEvaluateOnNewDocument", {
-        "source": "(function (now) { Date.now = function () { "
-                  "return now() + 200000; }; })(Date.now.bind(Date));"})
+        "source": "Date.now = function () { return %d; };" %
+                  int((at + 200) * 1000)})
     b.js("location.reload()")
     time.sleep(0.1)
     b.wait("!!document.querySelector('#log-rows tr[data-id] time')",
@@ -661,4 +666,5 @@ def main():
 
 
 if __name__ == "__main__":
+    h.watchdog(None, 300)       # seconds (plain build; scaled)
     sys.exit(main())

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -192,5 +191,5 @@ def main():
 
 
 if __name__ == "__main__":
-    signal.alarm(300)
+    h.watchdog(None, 300)       # seconds (plain build; scaled)
     sys.exit(main())
