@@ -70,9 +70,14 @@
     return el('pre', { id: id, text: typeof v === 'string' ? v : JSON.stringify(v, null, 2) });
   }
 
-  function badge(text) {
+  /*
+   * A status badge; "kind" ('ok', 'warn', 'bad', 'off') when the caller
+   * knows what the text means, else guessed from the status names.
+   */
+  function badge(text, kind) {
     var cls = 'badge';
-    if (/^(accepted|success|ok|enforced:verified|not_enforced:verified)$/.test(text)) cls += ' ok';
+    if (kind) cls += ' ' + kind;
+    else if (/^(accepted|success|ok|enforced:verified|not_enforced:verified)$/.test(text)) cls += ' ok';
     else if (/(failed|rejected|invalid|interrupted|error)/.test(text)) cls += ' bad';
     else if (text) cls += ' warn';
     return el('span', { class: cls, text: text || '-' });
@@ -82,6 +87,40 @@
   function eventType(m) {
     if (m.event_type === null || m.event_type === undefined) return '(none)';
     return m.event_type_unverified ? m.event_type + ' (unverified)' : m.event_type;
+  }
+
+  /* Milliseconds since the epoch of an ISO time, or NaN. */
+  function isoMs(iso) {
+    /* Porter writes microseconds; Date.parse is only sure of milliseconds. */
+    return typeof iso === 'string' ? Date.parse(iso.replace(/(\.\d{3})\d+/, '$1')) : NaN;
+  }
+
+  /* "3 min ago" for an ISO time, from "now" (ms). */
+  function ago(iso, now) {
+    var t = isoMs(iso), s, units = [[86400, 'd'], [3600, 'h'], [60, 'min'], [1, 's']], i, n;
+    if (isNaN(t)) return iso || '-';
+    s = Math.round((now - t) / 1000);
+    if (Math.abs(s) < 10) return 'just now';
+    if (Math.abs(s) >= 30 * 86400) return iso.slice(0, 10);
+    for (i = 0; i < units.length - 1 && Math.abs(s) < units[i][0]; i++);
+    n = Math.floor(Math.abs(s) / units[i][0]) + ' ' + units[i][1];
+    return s < 0 ? 'in ' + n : n + ' ago';
+  }
+
+  /*
+   * A time as "3 min ago", with the ISO time on hover; clockTick() keeps
+   * the text true while the page stays open.
+   */
+  function timeAgo(iso) {
+    if (!iso) return el('span', { class: 'muted', text: 'never' });
+    return el('time', { datetime: iso, title: iso, class: 'ago', text: ago(iso, Date.now()) });
+  }
+
+  function clockTick() {
+    var now = Date.now();
+    Array.prototype.forEach.call(document.querySelectorAll('time.ago'), function (t) {
+      t.textContent = ago(t.getAttribute('datetime'), now);
+    });
   }
 
   function eventLink(id) {
@@ -261,21 +300,22 @@
           return el('tr', null,
             el('td', { text: name }),
             el('td', null, el('code', { class: 'endpoint', text: 'POST ' + url })),
-            el('td', null, badge(e.verify ? 'verify on' : 'verify off')),
+            el('td', null, e.verify ? badge('verify on', 'ok') : badge('verify off', 'off')),
             el('td', { text: (e.signing_keys || []).length + ' key(s)' }),
             el('td', { text: String(e.mappings_count) }),
             el('td', { text: es.events_count === undefined ? '-' : String(es.events_count) }),
-            el('td', { text: es.last_event_received || 'never' }),
+            el('td', null, timeAgo(es.last_event_received)),
             el('td', null, el('a', { href: '#/logs?' + qs({ source: s.key, environment: name }), text: 'log' }),
-              ' · ', el('a', { href: '#/types?' + qs({ source: s.key, environment: name }), text: 'types' })));
+              ' · ', el('a', { href: '#/types?' + qs({ source: s.key, environment: name }), text: 'types' }),
+              ' · ', el('a', { href: '#/rehearse?' + qs({ source: s.key, environment: name }), text: 'rehearse' })));
         });
         v.appendChild(el('div', { class: 'card source', 'data-source': s.key },
           el('h3', null, s.name || s.key, ' ', el('span', { class: 'muted', text: '(' + s.key + ', ' + s.type + ')' })),
-          el('p', { class: 'muted', text: 'Last 30 days: ' + (ss.events_count || 0) + ' events; last received ' +
-            (ss.last_event_received || 'never') + '; ' + (ss.mappings_count || 0) + ' mappings' }),
+          el('p', { class: 'muted' }, 'Last 30 days: ' + (ss.events_count || 0) + ' events; last received ',
+            timeAgo(ss.last_event_received), '; ' + (ss.mappings_count || 0) + ' mappings'),
           el('table', null,
             el('thead', null, el('tr', null, ['Environment', 'Endpoint', 'Verification', 'Signing keys',
-              'Mappings', 'Events (30 d)', 'Last event', ''].map(function (t) { return el('th', { text: t }); }))),
+              'Mappings', 'Events (30 d)', 'Last event', 'Open'].map(function (t) { return el('th', { text: t }); }))),
             el('tbody', null, rows))));
       });
     }).catch(failed(v));
@@ -296,22 +336,39 @@
     return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
   }
 
-  /* "2026-11-23T10:15:02.123456Z" -> "2026-11-23 10:15:02Z" */
-  function shortTime(t) {
-    return typeof t === 'string' ? t.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
-  }
+  /*
+   * The event log's columns: header, width class (style.css) and cell,
+   * in one table so that the header, the colgroup and every row agree.
+   */
+  var LOG_COLUMNS = [
+    { head: 'Received', col: 'c-time', cell: function (m) {
+      return el('td', { class: 'nowrap' }, timeAgo(m.received_at));
+    } },
+    { head: 'Event', col: 'c-event', cell: function (m) {
+      return el('td', null, eventLink(m.id),
+        m.replay_of ? el('span', { class: 'replay-of' }, 'replay of ', eventLink(m.replay_of)) : null);
+    } },
+    { head: 'Source', col: 'c-source', cell: function (m) {
+      return el('td', { text: m.source + '/' + m.environment });
+    } },
+    { head: 'Type', col: 'c-type', cell: function (m) {
+      return el('td', { class: 'event-type', text: eventType(m) });
+    } },
+    { head: 'Status', col: 'c-status', cell: function (m) {
+      return el('td', null, badge(m.status));
+    } },
+    { head: 'Verification', col: 'c-verification', cell: function (m) {
+      var v = m.verification || {};
+      return el('td', null, badge(v.status), v.reason ? el('div', { class: 'muted small', text: v.reason }) : null);
+    } },
+    { head: 'Idempotency key', col: 'c-idem', cell: function (m) {
+      return el('td', { class: 'mono' }, m.idempotency && m.idempotency.key ? m.idempotency.key : '');
+    } }
+  ];
 
   function logRow(m, isNew) {
-    var v = m.verification || {};
     return el('tr', { 'data-id': m.id, 'data-type': m.event_type || '', class: isNew ? 'new' : null },
-      el('td', { class: 'mono nowrap', title: m.received_at, text: shortTime(m.received_at) }),
-      el('td', null, eventLink(m.id)),
-      el('td', { text: m.source + '/' + m.environment }),
-      el('td', { class: 'event-type', text: eventType(m) }),
-      el('td', null, badge(m.status)),
-      el('td', null, badge(v.status), v.reason ? el('div', { class: 'muted small', text: v.reason }) : null),
-      el('td', { class: 'mono' }, m.idempotency && m.idempotency.key ? m.idempotency.key : ''),
-      el('td', null, m.replay_of ? el('span', { class: 'replay-of' }, 'replay of ', eventLink(m.replay_of)) : ''));
+      LOG_COLUMNS.map(function (c) { return c.cell(m); }));
   }
 
   function viewLogs(v, h, current) {
@@ -373,8 +430,8 @@
     v.appendChild(el('div', { class: 'card' },
       el('label', { class: 'inline' }, live, ' Live: show new events as they arrive'),
       el('div', { class: 'table-wrap' }, el('table', { id: 'log-table' },
-        el('thead', null, el('tr', null, ['Received (UTC)', 'Event', 'Source', 'Type', 'Status', 'Verification',
-          'Idempotency key', ''].map(function (t) { return el('th', { text: t }); }))),
+        el('colgroup', null, LOG_COLUMNS.map(function (c) { return el('col', { class: c.col }); })),
+        el('thead', null, el('tr', null, LOG_COLUMNS.map(function (c) { return el('th', { text: c.head }); }))),
         tbody)),
       pager));
 
@@ -394,7 +451,7 @@
         if (!before) { clear(tbody); newest = pi.after; }
         data.forEach(function (m) { tbody.appendChild(logRow(m, false)); });
         if (!tbody.firstChild)
-          tbody.appendChild(el('tr', { class: 'empty' }, el('td', { colspan: '8', class: 'muted', text: 'No events.' })));
+          tbody.appendChild(el('tr', { class: 'empty' }, el('td', { colspan: String(LOG_COLUMNS.length), class: 'muted', text: 'No events.' })));
         clear(pager);
         if (pi.has_more && pi.before) {
           pager.appendChild(el('button', { class: 'secondary', id: 'older', type: 'button', text: 'Older',
@@ -524,8 +581,8 @@
           return el('tr', null, el('td', { text: t.source }), el('td', { text: t.environment }),
             el('td', null, el('a', { href: '#/logs?' + qs({ source: t.source, environment: t.environment, event_type: t.event }),
               text: t.event })),
-            el('td', { text: String(t.count) }), el('td', { class: 'mono', text: t.first_received_at }),
-            el('td', { class: 'mono', text: t.last_received_at }));
+            el('td', { text: String(t.count) }), el('td', null, timeAgo(t.first_received_at)),
+            el('td', null, timeAgo(t.last_received_at)));
         })))));
     }).catch(failed(v));
   }
@@ -538,16 +595,34 @@
       'and shows what each would do. Nothing is stored and nothing runs.' }));
     var out = el('div', { id: 'rehearse-result' });
     var envSel = el('select', { id: 'r-env' });
-    var srcSel = el('select', { id: 'r-source', onchange: function () { fillEnvs(); } });
+    var srcSel = el('select', { id: 'r-source', onchange: function () { fillEnvs(null); } });
     var headers = el('textarea', { id: 'r-headers', rows: '3', placeholder: 'X-Request-Id: 123' });
     var body = el('textarea', { id: 'r-body', rows: '12', placeholder: '{"type": "..."}' });
     var list = [];
-    function fillEnvs() {
+    function fillEnvs(pick) {
       clear(envSel);
       list.forEach(function (s) {
         if (s.key !== srcSel.value) return;
-        Object.keys(s.environments || {}).forEach(function (e) { envSel.appendChild(el('option', { value: e, text: e })); });
+        Object.keys(s.environments || {}).forEach(function (e) {
+          envSel.appendChild(el('option', { value: e, text: e, selected: e === pick ? 'selected' : null }));
+        });
       });
+    }
+    /*
+     * Where to start: the source and environment in the address
+     * (#/rehearse?source=S&environment=E), else the first environment
+     * with mappings, since rehearsing one without any shows nothing.
+     */
+    function start() {
+      var p = h.params, first = null;
+      list.forEach(function (s) {
+        Object.keys(s.environments || {}).forEach(function (e) {
+          var hit = p.source ? s.key === p.source && (!p.environment || e === p.environment)
+            : s.environments[e].mappings_count > 0;
+          if (!first && hit) first = [s.key, e];
+        });
+      });
+      return first || (list.length ? [list[0].key, null] : [null, null]);
     }
     var form = el('form', { class: 'card', id: 'rehearse-form', onsubmit: function (e) {
       e.preventDefault();
@@ -587,8 +662,11 @@
     sources().then(function (s) {
       if (!current()) return;
       list = s;
-      s.forEach(function (x) { srcSel.appendChild(el('option', { value: x.key, text: x.key })); });
-      fillEnvs();
+      var at = start();
+      s.forEach(function (x) {
+        srcSel.appendChild(el('option', { value: x.key, text: x.key, selected: x.key === at[0] ? 'selected' : null }));
+      });
+      fillEnvs(at[1]);
     }).catch(failed(v));
   }
 
@@ -602,6 +680,7 @@
     });
     $('signout').addEventListener('click', function () { signOut(''); });
     window.addEventListener('hashchange', route);
+    setInterval(clockTick, 30000);
     var t = token();
     if (!t) { showSignin(''); return; }
     api('whoami').then(function (res) {

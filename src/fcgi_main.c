@@ -263,9 +263,10 @@ serve(struct pt_ctx *ctx, struct pt_store **store, char **envp,
 	}
 	if (*store == NULL) {
 		pt_log_stderr("503 store_unavailable: %s", why);
+		/* "why" names paths and settings: for the log, not the client. */
 		pt_resp_header(&resp, "Retry-After", "30");
 		pt_resp_error(&resp, 503, "store_unavailable", "the store cannot "
-		    "be opened: %s", why);
+		    "be opened; retry later");
 		goto send;
 	}
 	pt_handle(ctx, &req, &resp);

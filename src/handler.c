@@ -957,14 +957,19 @@ run_jobs(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	for (i = 0; i < in->nlogs; i++)
 		if (in->logs[i].status == PT_ACT_FAILED && in->logs[i].has_job)
 			pt_ctx_log(ctx, "workflow handler failed: event %s action %s: "
-			    "%s", in->ev.id_text, in->logs[i].id_text,
-			    in->logs[i].message);
+			    "%s; see `porterctl log %s`", in->ev.id_text,
+			    in->logs[i].id_text, in->logs[i].message,
+			    in->ev.id_text);
 	if (st->failed) {
+		/*
+		 * The sender is not the operator: it gets the event id to quote
+		 * and a neutral text; what failed and how to look is in the log
+		 * lines above.
+		 */
 		pt_resp_header(resp, "Retry-After", "60");
-		status = reject(ctx, req, resp, 502, "handler_failed", "%zu "
-		    "workflow handler%s failed (event %s); see `porterctl log "
-		    "%s`", st->failed, st->failed == 1 ? "" : "s",
-		    in->ev.id_text, in->ev.id_text);
+		status = reject(ctx, req, resp, 502, "handler_failed", "event %s "
+		    "was received but could not be processed; retry later",
+		    in->ev.id_text);
 		return status;
 	}
 	return answer(resp, 200, in, NULL);

@@ -26,7 +26,11 @@ seccomp filter is off under valgrind (PORTER_SECCOMP=0): valgrind makes
 system calls of its own that the filter does not allow.
 
 Every wait is bounded; Server and FcgiSpawn stop what they started (by pid
-and process group) on close(), at exit and on SIGTERM/SIGALRM.
+and process group) on close(), at exit and on SIGTERM/SIGALRM.  The bounds
+(the timeouts below, watchdog(), scaled()) are what a plain build needs on
+a loaded 2-CPU machine, times TIME_SCALE: 4 when porter.fcgi was built with
+AddressSanitizer (found in the binary), 10 under valgrind, or
+$PORTER_E2E_TIME_SCALE for a slower host.
 """
 
 import atexit
@@ -55,9 +59,34 @@ LIGHTTPD_CONF = os.path.join(TOP_SRCDIR, "lighttpd.conf.example")
 
 KEEP = os.environ.get("PORTER_E2E_KEEP") == "1"
 VALGRIND = os.environ.get("PORTER_E2E_VALGRIND") == "1"
-CMD_TIMEOUT = 30        # seconds, any porterctl / CGI run
-HTTP_TIMEOUT = 15       # seconds, any HTTP exchange
-START_TIMEOUT = 15      # seconds, lighttpd until healthz answers
+
+
+def _sanitized(path):
+    """Was the program "path" linked with AddressSanitizer?  (Its runtime's
+    entry point is in the binary's dynamic symbols.)"""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+ASAN = _sanitized(PORTER_FCGI)
+# How much slower than a plain build this run is: the suites run three to
+# five times slower with ASan and UBSan (test_sources: 12 s plain, 59 s
+# ASan on a loaded 2-CPU machine), ten to thirty times under valgrind.
+TIME_SCALE = float(os.environ.get("PORTER_E2E_TIME_SCALE") or
+                   (10 if VALGRIND else 4 if ASAN else 1))
+
+
+def scaled(seconds):
+    """"seconds" of a plain build on a loaded machine, for this run."""
+    return seconds * TIME_SCALE
+
+
+CMD_TIMEOUT = scaled(30)        # seconds, any porterctl / CGI run
+HTTP_TIMEOUT = scaled(15)       # seconds, any HTTP exchange
+START_TIMEOUT = scaled(15)      # seconds, lighttpd until healthz answers
 
 _live = []              # objects with close(), stopped at exit
 _owner = os.getpid()    # a forked child (multiprocessing) stops nothing
@@ -82,7 +111,7 @@ def await_health(srv, name):
     deadline = time.time() + START_TIMEOUT
     while time.time() < deadline and srv.proc.poll() is None:
         try:
-            r = srv.request("GET", srv.url("/healthz"), timeout=2)
+            r = srv.request("GET", srv.url("/healthz"), timeout=scaled(2))
             if r.status == 200:
                 return None
         except OSError:
@@ -95,17 +124,25 @@ def await_health(srv, name):
 
 
 def watchdog(tap, seconds):
-    """Bound the whole test file: after "seconds", stop every server, report
-    one failed case and the plan, and exit."""
+    """Bound the whole test file to "seconds" of a plain build (scaled()):
+    then stop every server, report one failed case and the plan (or bail
+    out when "tap" is None), and exit."""
+    limit = int(scaled(seconds) + 0.5)
+    why = "watchdog: over %d s (%d s x %g for this build)" % (
+        limit, seconds, TIME_SCALE)
+
     def fire(signum, frame):
         _close_all()
-        print("not ok %d - watchdog: over %d s" % (tap.n + 1, seconds))
-        print("1..%d" % (tap.n + 1))
+        if tap is None:
+            print("Bail out! " + why)
+        else:
+            print("not ok %d - %s" % (tap.n + 1, why))
+            print("1..%d" % (tap.n + 1))
         sys.stdout.flush()
         os._exit(1)
 
     signal.signal(signal.SIGALRM, fire)
-    signal.alarm(seconds)
+    signal.alarm(limit)
 
 
 def _on_signal(signum, frame):
@@ -189,7 +226,7 @@ def _vg_read(log):
         return ""
 
 
-def _vg_wait(timeout=20):
+def _vg_wait(timeout=scaled(2)):
     """Give responders under valgrind time to finish their leak check
     (written at exit): wait until every log whose process is still alive
     has its "ERROR SUMMARY", at most "timeout" seconds."""
@@ -585,6 +622,18 @@ class Server(Workdir):
         self.extra_env.update(env or {})
         return self.start()
 
+    def log_text(self):
+        """Everything logged so far: the error log and lighttpd's own output
+        (under -D the responders' standard error goes there)."""
+        text = ""
+        for fn in (self.errorlog, self.path("log", "lighttpd.out")):
+            try:
+                with open(fn, errors="replace") as f:
+                    text += f.read()
+            except OSError:
+                pass
+        return text
+
     def tail(self, n=30):
         """Last lines of the error log and lighttpd's own output."""
         text = ""
@@ -626,7 +675,7 @@ class Server(Workdir):
     def get(self, path, headers=None):
         return self.request("GET", path, None, headers)
 
-    def raw(self, data, half_close=True, timeout=5):
+    def raw(self, data, half_close=True, timeout=scaled(5)):
         """Send raw bytes on a new connection, read the answer until the
         server closes or "timeout" passes; returns a Response (status 0 when
         nothing parseable came back).  "half_close" shuts down our write
@@ -657,7 +706,7 @@ def cgi_variant_conf(dest):
     return dest
 
 
-def raw_request(port, data, half_close=True, timeout=5):
+def raw_request(port, data, half_close=True, timeout=scaled(5)):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     chunks = []
     try:

@@ -204,13 +204,21 @@ def main():
              "smtp refused\n", "  ... and its stderr")
         t.eq(rec[0].get("status") if rec else None, "failed",
              "  ... the event is logged failed")
+        evt = rec[0]["id"] if rec else "?"
+        msg = (r.json or {}).get("message") or ""
+        t.ok(evt in msg and "porterctl" not in msg and "exit 3" not in msg,
+             "  ... the sender gets the event id, no operator hint", msg)
+        logged = srv.log_text()
+        t.ok("porterctl log %s" % evt in logged and "exit 3" in logged,
+             "  ... the error log has the cause and the hint", srv.tail())
 
         started = time.time()
         r = send(srv, ep, {"event_type": "report.ready",
                            "data": {"user": "u1"}})
         took = time.time() - started
         t.eq(r.status, 502, "handler past its timeout: 502", r)
-        t.ok(took < 10, "  ... killed at its 500 ms timeout (%.1f s)" % took)
+        t.ok(took < h.scaled(10),
+             "  ... killed at its 500 ms timeout (%.1f s)" % took)
         rec = srv.logs("--type", "report.ready", "--source", "tasks",
                        "--env", "production", "--limit", "1")
         logs = action_logs(srv, rec[0]["id"]) if rec else []
@@ -241,7 +249,7 @@ def main():
         # Read raw bytes: select() cannot see what a buffered reader holds.
         lines, buf = [], b""
         fd = follow.stdout.fileno()
-        deadline = time.time() + 5
+        deadline = time.time() + h.scaled(5)
         while time.time() < deadline and len(lines) < 2:
             ready, _, _ = select.select([fd], [], [], 0.5)
             if ready:
@@ -254,12 +262,12 @@ def main():
                     if line.strip():
                         lines.append(json.loads(line))
         os.killpg(follow.pid, signal.SIGTERM)
-        follow.wait(timeout=5)
+        follow.wait(timeout=h.scaled(5))
         t.ok(len(lines) >= 2 and lines[0].get("id") == run_id,
              "runs --follow printed the runs as they landed", lines)
     return t.done()
 
 
 if __name__ == "__main__":
-    signal.alarm(300)
+    h.watchdog(None, 300)       # seconds (plain build; scaled)
     sys.exit(main())

@@ -350,4 +350,5 @@ def main():
 
 
 if __name__ == "__main__":
+    h.watchdog(None, 120)       # seconds (plain build; scaled)
     sys.exit(main())

@@ -25,7 +25,6 @@ Everything on 127.0.0.1, every wait bounded.
 import json
 import os
 import resource
-import signal
 import socket
 import sys
 import threading
@@ -128,12 +127,13 @@ def read_answer(s, timeout):
 
 class Prober:
     """Meanwhile: healthz and a signed POST in a loop on fresh
-    connections, recording each answer's status and time."""
+    connections, recording each answer's status, time taken and when it
+    came."""
 
     def __init__(self, srv, first_n):
         self.srv = srv
         self.n = first_n
-        self.results = []       # (status, seconds)
+        self.results = []       # (status, seconds, time.time() at the end)
         self.stop = threading.Event()
         self.th = threading.Thread(target=self.run)
 
@@ -146,11 +146,12 @@ class Prober:
                         r = self.srv.get(self.srv.url("/healthz"))
                     else:
                         self.n += 1
-                        r = signed_post(self.srv, self.n, timeout=5)
+                        r = signed_post(self.srv, self.n,
+                                        timeout=h.scaled(5))
                     st = r.status
                 except OSError:
                     st = 0
-                self.results.append((st, time.time() - began))
+                self.results.append((st, time.time() - began, time.time()))
             self.stop.wait(0.1)
 
     def __enter__(self):
@@ -159,7 +160,7 @@ class Prober:
 
     def __exit__(self, *exc):
         self.stop.set()
-        self.th.join(timeout=20)
+        self.th.join(timeout=h.scaled(20))
 
 
 def trickle(t):
@@ -174,18 +175,22 @@ def trickle(t):
             for i in range(len(body)):
                 s.sendall(body[i:i + 1])
                 time.sleep(0.015)
-            status, raw = read_answer(s, 10)
+            sent = time.time()
+            status, raw = read_answer(s, h.scaled(10))
         s.close()
         took = time.time() - began
         t.eq(status, 200, "trickled 200-byte body (%.1f s): accepted" % took,
              raw[:300])
         res = p.results
-        t.ok(len(res) >= 4 and all(st == 200 for st, _ in res),
+        t.ok(len(res) >= 4 and all(st == 200 for st, _, _ in res),
              "other requests answered 200 meanwhile (%d)" % len(res), res)
-        t.ok(res and max(d for _, d in res) < 1.0,
-             "  ... each within a second (slowest %.2f s)" %
-             max([d for _, d in res] or [0]))
-        t.eq(nlogged(srv) - before, 1 + sum(1 for i, (st, _) in
+        # Not a speed limit (a loaded or sanitizer run is slow): requests
+        # a trickling client held up would all end after its last byte.
+        during = sum(1 for st, _, end in res if st == 200 and end < sent)
+        t.ok(during >= 4, "  ... %d of them while the body still trickled "
+             "in (slowest %.2f s)" % (during, max([d for _, d, _ in res] or
+                                                 [0])), res)
+        t.eq(nlogged(srv) - before, 1 + sum(1 for i, (st, _, _) in
                                             enumerate(res) if i % 2),
              "the trickled event and the others are logged")
     finally:
@@ -202,17 +207,18 @@ def stalled(t):
         began = time.time()
         with Prober(srv, 2000) as p:
             s.sendall(head(srv, body) + body[:50])
-            status, raw = read_answer(s, 10)    # until lighttpd hangs up
+            # Until lighttpd hangs up.
+            status, raw = read_answer(s, h.scaled(10))
         took = time.time() - began
         s.close()
-        t.ok(1.5 <= took < 9, "a client stalled mid-body is cut off by "
-             "max-read-idle (2 s) after %.1f s" % took)
+        t.ok(1.5 <= took < h.scaled(9), "a client stalled mid-body is cut "
+             "off by max-read-idle (2 s) after %.1f s" % took)
         t.ok(status in (0, 408), "  ... with no answer or 408 (%s)" % status,
              raw[:200])
         res = p.results
-        t.ok(len(res) >= 4 and all(st == 200 for st, _ in res),
+        t.ok(len(res) >= 4 and all(st == 200 for st, _, _ in res),
              "other requests answered 200 meanwhile (%d)" % len(res), res)
-        t.eq(nlogged(srv) - before, sum(1 for i, (st, _) in enumerate(res)
+        t.eq(nlogged(srv) - before, sum(1 for i, (st, _, _) in enumerate(res)
                                         if i % 2),
              "nothing logged for the stalled request, only the others")
         r = signed_post(srv, 2999)
@@ -242,22 +248,19 @@ def dropped(t, streamed):
         s.close()
         time.sleep(0.5)
         began = time.time()
-        answers = [signed_post(srv, 3100 + i, timeout=5).status
+        answers = [signed_post(srv, 3100 + i, timeout=h.scaled(5)).status
                    for i in range(5)]
         took = time.time() - began
         t.eq(answers, [200] * 5, "%s: 21 connections dropped mid-body, "
              "then 5 requests answered 200 (%.2f s): no stuck worker" %
              (label, took), srv.tail(10))
-        t.ok(took < 5, "  ... promptly")
+        t.ok(took < h.scaled(5), "  ... promptly")
         t.eq(nlogged(srv) - before, 5, "%s: nothing logged for the dropped "
              "requests" % label)
         r = srv.get(srv.url("/healthz"))
         t.eq(r.status, 200, "%s: healthz 200" % label)
         if streamed:
-            n = 0
-            for fn in (srv.errorlog, srv.path("log", "lighttpd.out")):
-                with open(fn, errors="replace") as f:
-                    n += f.read().count("400 incomplete_body")
+            n = srv.log_text().count("400 incomplete_body")
             t.ok(n >= 1, "%s: Porter saw the short bodies and said so in "
                  "the error log (%d lines)" % (label, n))
     finally:
@@ -352,7 +355,7 @@ def flood(t, limited):
         socks = []
         began = time.time()
         status = 0
-        while time.time() - began < 10:
+        while time.time() - began < h.scaled(10):
             try:
                 status = srv.get(srv.url("/healthz")).status
             except OSError:
@@ -361,8 +364,8 @@ def flood(t, limited):
                 break
             time.sleep(0.1)
         took = time.time() - began
-        t.ok(status == 200 and took < 5, "%s: healthz 200 %.1f s after the "
-             "flood" % (label, took))
+        t.ok(status == 200 and took < h.scaled(5), "%s: healthz 200 %.1f s "
+             "after the flood" % (label, took))
         r = signed_post(srv, 4000)
         t.eq(r.status, 200, "%s: and a webhook is accepted" % label, r)
     finally:
@@ -390,5 +393,5 @@ def main():
 
 
 if __name__ == "__main__":
-    signal.alarm(120)
+    h.watchdog(None, 120)       # seconds (plain build; scaled)
     sys.exit(main())

@@ -14,7 +14,11 @@ endpoints, find a logged event by its type, open it, check what the detail
 shows, replay it, see the new entry linked to the original; live refresh;
 the received event types; a rehearsal; a read-only token cannot replay;
 payloads with markup show as text and run nothing; the token lives in the
-tab's sessionStorage only; sign out.  Screenshots go to
+tab's sessionStorage only; sign out.  Then the layout at 1280 x 800:
+nothing marked hidden shows before sign-in, the event log fits its card
+with a header per column, times are relative with the ISO time on hover,
+verification on and off look different, and rehearse opens where there
+are mappings.  Screenshots go to
 $PORTER_SCREENSHOT_DIR (default $top_builddir/build-test/screenshots) and
 their paths are printed as TAP diagnostics.
 
@@ -22,6 +26,7 @@ Skipped (1..0 # SKIP) when chromium or lighttpd is missing.
 """
 
 import base64
+import datetime
 import fcntl
 import json
 import os
@@ -40,8 +45,8 @@ CHROMIUM = os.environ.get("PORTER_CHROMIUM") or h.which("chromium")
 CONSOLE_DIR = os.path.join(h.TOP_SRCDIR, "console")
 SHOTS = os.environ.get("PORTER_SCREENSHOT_DIR") or os.path.join(
     h.TOP_BUILDDIR, "build-test", "screenshots")
-STEP_TIMEOUT = 15       # seconds, any wait for the page
-CDP_TIMEOUT = 20        # seconds, any DevTools command
+STEP_TIMEOUT = h.scaled(15)     # seconds, any wait for the page
+CDP_TIMEOUT = h.scaled(20)      # seconds, any DevTools command
 
 ENDPOINT = "src_dev_tasks_console01"
 XSS_TYPE = '<img src=x onerror="window.__pwned=1">'
@@ -401,7 +406,7 @@ def story(t, srv, b, tok, rotok, shots):
     live_id = ingest(srv, {"event_type": "task.created", "event_id": "live",
                            "data": {}})
     b.wait("!!document.querySelector('#log-rows tr.new[data-id=\"%s\"]')" %
-           live_id, "the live row", timeout=15)
+           live_id, "the live row")
     t.eq(rows(b)[0][0], live_id, "live refresh puts a new event on top")
     b.click("#live")
 
@@ -461,6 +466,169 @@ def story(t, srv, b, tok, rotok, shots):
     t.eq(problems, [], "no script errors or CSP violations", *problems)
 
 
+# A second source listed first, whose first environment has no mappings
+# and verifies; with the story's source after it, unchanged.
+LONG_TYPE = "order." + "x" * 200
+LONG_KEY = "k" * 200
+
+
+def layout_config():
+    cfg = config()
+    cfg["sources"].insert(0, {
+        "key": "billing", "name": "Billing", "type": "custom",
+        "environments": {
+            "staging": {"verify": True, "signing_keys": [
+                {"secret": "whsec_" + "ab" * 16, "expires_at": None}]},
+            "live": {"verify": False, "mappings": [{
+                "event_type": "invoice.paid", "action": "users_identify",
+                "params": {"id": "data.user"}}]}}})
+    return cfg
+
+
+def layout(t, srv, b, tok, shots):
+    """What the console shows and how, at a 1280 x 800 viewport: hidden
+    stays hidden, the event log fits its card with a header per column,
+    times are relative with the ISO time on hover, verification on and
+    off look different, rehearse starts where there are mappings."""
+    base = "http://127.0.0.1:%d%s" % (srv.port, srv.url("/admin"))
+    b.send("Emulation.setDeviceMetricsOverride", {
+        "width": 1280, "height": 800, "deviceScaleFactor": 1,
+        "mobile": False})
+
+    # Before sign-in: no navigation, and no [hidden] element rendered.
+    b.js("sessionStorage.clear()")
+    b.goto(base + "/")
+    b.js("location.reload()")
+    time.sleep(0.1)
+    b.wait("document.readyState === 'complete' && "
+           "!document.getElementById('signin').hidden", "the sign-in form")
+    t.eq(b.js("(function (n) { var r = n.getBoundingClientRect(); return ["
+              "n.hidden, getComputedStyle(n).display, r.width * r.height];"
+              " })(document.getElementById('nav'))"), [True, "none", 0],
+         "before sign-in the navigation is hidden, not only marked so")
+    t.eq(b.js("Array.prototype.filter.call(document.querySelectorAll("
+              "'[hidden]'), function (e) { return getComputedStyle(e)"
+              ".display !== 'none'; }).map(function (e) { return e.id || "
+              "e.tagName; })"), [], "every [hidden] element is not displayed")
+
+    rc, out, err = srv.apply(layout_config())
+    if rc != 0:
+        raise RuntimeError("apply: " + err)
+    ingest(srv, {"event_type": LONG_TYPE, "event_id": LONG_KEY, "data": {}})
+    newest = srv.logs("--limit", "1")[0]
+    b.type("#token", tok)
+    b.click("#signin-button")
+    b.wait("!document.getElementById('nav').hidden", "navigation")
+
+    # The event log fits at 1280 px, with long types and keys in it.
+    b.goto(base + "/#/logs")
+    b.wait("!!document.querySelector('#log-rows tr[data-id=\"%s\"]')" %
+           newest["id"], "the log with the long event")
+    fit = b.js("""(function () {
+        var t = document.getElementById('log-table');
+        var c = t.closest('.card'), w = t.parentNode;
+        return [t.scrollWidth, c.clientWidth, w.scrollWidth, w.clientWidth];
+    })()""")
+    t.ok(fit[0] <= fit[1] and fit[2] <= fit[3],
+         "at 1280 px the event log fits its card (table %d px, card %d px)" %
+         (fit[0], fit[1]), "  [table, card, wrap scroll, wrap client]: %r" %
+         (fit,))
+    cols = b.js("""(function () {
+        var t = document.getElementById('log-table');
+        return {
+          th: Array.prototype.map.call(t.querySelectorAll('thead th'),
+            function (th) { return th.textContent.trim(); }),
+          cells: Array.prototype.map.call(
+            t.querySelectorAll('#log-rows tr[data-id]'),
+            function (tr) { return tr.cells.length; })
+        };
+    })()""")
+    t.ok(cols["th"] and all(cols["th"]),
+         "every column of the event log has a header", cols["th"])
+    t.eq(sorted(set(cols["cells"])), [len(cols["th"])],
+         "one header per column of every row", cols)
+    b.screenshot(os.path.join(shots, "console-log-1280.png"))
+
+    when = b.js("""(function (tr) {
+        var e = tr && tr.cells[0].querySelector('time');
+        return e ? [e.textContent, e.getAttribute('title'),
+                    e.getAttribute('datetime')] : null;
+    })(document.querySelector('#log-rows tr[data-id]'))""")
+    t.eq(when and when[1:], [newest["received_at"]] * 2,
+         "the received time holds the ISO time on hover (title)", when)
+    t.ok(when and when[0] in ("just now",) or
+         (when and when[0].endswith(" ago")),
+         "  ... and shows a relative time", when)
+    # The page's clock stopped 200 s after the event: "3 min ago", however
+    # long this run takes.
+    at = datetime.datetime.strptime(newest["received_at"],
+                                    "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    later = b.send("Page.addScriptToEvaluateOnNewDocument", {
+        "source": "Date.now = function () { return %d; };" %
+                  int((at + 200) * 1000)})
+    b.js("location.reload()")
+    time.sleep(0.1)
+    b.wait("!!document.querySelector('#log-rows tr[data-id] time')",
+           "the log, three minutes on")
+    t.eq(b.js("document.querySelector('#log-rows tr[data-id] time')"
+              ".textContent"), "3 min ago", "  ... \"3 min ago\" later")
+    b.send("Page.removeScriptToEvaluateOnNewDocument",
+           {"identifier": later["identifier"]})
+
+    # Verification on and off look different.
+    b.goto(base + "/#/sources")
+    b.wait("document.querySelectorAll('.source').length == 2", "sources")
+    looks = b.js("""(function () {
+        var out = {};
+        Array.prototype.forEach.call(document.querySelectorAll('.badge'),
+          function (e) {
+            var cs = getComputedStyle(e);
+            out[e.textContent] = [cs.color, cs.backgroundColor,
+                                  cs.borderStyle].join(' ');
+          });
+        return out;
+    })()""")
+    t.ok("verify on" in looks and "verify off" in looks and
+         looks["verify on"] != looks["verify off"],
+         "\"verify on\" and \"verify off\" are styled differently", looks)
+    b.screenshot(os.path.join(shots, "console-sources-1280.png"))
+
+    # Rehearse opens on an environment that has mappings.
+    r = srv.get(srv.url("/admin/api/sources"),
+                {"Authorization": "Bearer " + tok})
+    counts = {(s["key"], e): v["mappings_count"] for s in r.json["data"]
+              for e, v in s["environments"].items()}
+    b.goto(base + "/#/rehearse")
+    at = b.wait("document.querySelectorAll('#r-env option').length && "
+                "[document.getElementById('r-source').value, "
+                "document.getElementById('r-env').value]", "rehearse form")
+    t.ok(counts.get(tuple(at), 0) > 0,
+         "rehearse opens on an environment with mappings", at, counts)
+    b.goto(base + "/#/rehearse?source=billing&environment=staging")
+    at = b.wait("document.querySelectorAll('#r-env option').length && "
+                "[document.getElementById('r-source').value, "
+                "document.getElementById('r-env').value]", "rehearse form")
+    t.eq(at, ["billing", "staging"],
+         "  ... or on the one the address names")
+    problems = b.problems()
+    t.eq(problems, [], "no script errors in the layout checks", *problems)
+
+
+def part(t, srv, b, name, fn, *args):
+    """Run fn(t, srv, b, *args); an exception is one failed case, with a
+    screenshot of the page as it was."""
+    try:
+        fn(t, srv, b, *args)
+    except Exception:
+        t.ok(False, "%s ran to its end" % name, traceback.format_exc(),
+             srv.tail())
+        try:
+            b.screenshot(os.path.join(SHOTS, "console-failure.png"))
+        except Exception:
+            pass
+
+
 def main():
     if CHROMIUM is None or not os.access(CHROMIUM, os.X_OK):
         h.skip_all("chromium not installed (Debian package chromium)")
@@ -485,15 +653,8 @@ def main():
                                   "--read-only")[1].strip()
             b = Browser(profile, os.path.join(srv.dir, "log",
                                               "chromium.log"))
-            try:
-                story(t, srv, b, tok, rotok, SHOTS)
-            except Exception:
-                t.ok(False, "the console story ran to its end",
-                     traceback.format_exc(), srv.tail())
-                try:
-                    b.screenshot(os.path.join(SHOTS, "console-failure.png"))
-                except Exception:
-                    pass
+            part(t, srv, b, "the console story", story, tok, rotok, SHOTS)
+            part(t, srv, b, "the layout checks", layout, tok, SHOTS)
             for name in sorted(os.listdir(SHOTS)):
                 if name.startswith("console-"):
                     t.diag("screenshot: " + os.path.join(SHOTS, name))
@@ -505,4 +666,5 @@ def main():
 
 
 if __name__ == "__main__":
+    h.watchdog(None, 300)       # seconds (plain build; scaled)
     sys.exit(main())

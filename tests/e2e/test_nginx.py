@@ -249,7 +249,7 @@ def t_seccomp_bad_value(tap):
     s = Nginx(mount="/", env={"PORTER_SECCOMP": "maybe"})
     try:
         s.start_responder(wait=False)
-        deadline = time.time() + 10
+        deadline = time.time() + h.scaled(10)
         while time.time() < deadline and s.spawn.poll() is None:
             time.sleep(0.05)
         tap.ok(s.spawn.poll() not in (None, 0) and

@@ -78,7 +78,7 @@ def send_day(port, day, n):
     for th in threads:
         th.start()
     for th in threads:
-        th.join(timeout=120)
+        th.join(timeout=h.scaled(120))
     return statuses
 
 
@@ -157,4 +157,5 @@ def main():
 
 
 if __name__ == "__main__":
+    h.watchdog(None, 240)       # seconds (plain build; scaled)
     sys.exit(main())

@@ -44,14 +44,15 @@ Run by "make check" (automake tap-driver) or by hand:
 
 import json
 import os
-import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h                                     # noqa: E402
 
-WATCHDOG = 600 if h.VALGRIND else 60     # seconds for the whole file
+# Seconds for the whole file, plain build (h.watchdog scales it).  Seen on
+# 2 CPUs: 12-19 s plain; with ASan 59 s at load 4, 292 s at load 11.
+WATCHDOG = 240
 ENV = "production"
 FIXTURES = os.path.join(h.HERE, "fixtures", "sources")
 STALE_OFFSET = -1000    # seconds: past every preset's tolerance (<= 300)
@@ -438,7 +439,5 @@ def main():
 
 
 if __name__ == "__main__":
-    # Stop lighttpd (by pid and group) if the watchdog fires.
-    signal.signal(signal.SIGALRM, h._on_signal)
-    signal.alarm(WATCHDOG)
+    h.watchdog(None, WATCHDOG)
     sys.exit(main())

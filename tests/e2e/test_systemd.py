@@ -199,7 +199,7 @@ def t_socket_activation(tap, wd, svc):
         # systemd stops the service with SIGTERM (KillSignal= default).
         proc.send_signal(signal.SIGTERM)
         try:
-            rc = proc.wait(timeout=10)
+            rc = proc.wait(timeout=h.scaled(10))
         except subprocess.TimeoutExpired:
             rc = None
         tap.eq(rc, 0, "socket activation: SIGTERM stops it cleanly")

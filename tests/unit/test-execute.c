@@ -34,6 +34,18 @@ quiet(void *arg, const char *line)
 	(void)line;
 }
 
+/* The responder's log lines since the last reset, for what only it says. */
+static char	 logged[8192];
+
+static void
+capture(void *arg, const char *line)
+{
+	size_t n = strlen(logged);
+
+	(void)arg;
+	snprintf(logged + n, sizeof(logged) - n, "%s\n", line);
+}
+
 struct reply {
 	int	 status;
 	pt_json	*body;
@@ -329,6 +341,7 @@ main(void)
 	pt_json *ev, *al, *run, *u;
 	const char *err;
 	char *dir = tu_tmpdir(), path[600], stdin_file[600], body[1024];
+	char hint[64];
 	FILE *f;
 
 	snprintf(stdin_file, sizeof(stdin_file), "%s/stdin.json", dir);
@@ -376,7 +389,7 @@ main(void)
 	ok(err == NULL, "config applies (%s)", err ? err : "");
 	pt_ctx_init(&ctx, s);
 	ctx.now = clock_fn;
-	ctx.log = quiet;
+	ctx.log = capture;
 
 	/* Two mappings, one event: priority order, not file order. */
 	post(&ctx, "{\"type\":\"customer.created\",\"id\":\"e-1\",\"data\":"
@@ -523,11 +536,19 @@ main(void)
 	pt_json_put(r.body);
 
 	/* A handler that fails: 502, recorded, key released. */
+	logged[0] = '\0';
 	post(&ctx, "{\"type\":\"handler.fail\",\"id\":\"h-2\",\"data\":{\"user\":"
 	    "\"u1\"}}", &r);
 	ok(r.status == 502 && strcmp(jstr(r.body, "error"), "handler_failed") ==
 	    0 && r.retry_after[0], "handler exit 3: 502 handler_failed with "
 	    "Retry-After");
+	snprintf(hint, sizeof(hint), "porterctl log %s", newest_id(s));
+	ok(strstr(jstr(r.body, "message"), newest_id(s)) != NULL &&
+	    strstr(jstr(r.body, "message"), "porterctl") == NULL &&
+	    strstr(jstr(r.body, "message"), "exit 3") == NULL, "the sender gets "
+	    "the event id and no operator hint: %s", jstr(r.body, "message"));
+	ok(strstr(logged, hint) != NULL && strstr(logged, "exit 3") != NULL,
+	    "the log line has the operator's hint and the cause: %s", logged);
 	ev = event(s, newest_id(s));
 	is_str(jstr(ev, "status"), "failed", "the event is logged failed");
 	al = pt_json_index(pt_json_get(ev, "action_logs"), 0);
@@ -550,8 +571,8 @@ main(void)
 	/* A handler that times out. */
 	post(&ctx, "{\"type\":\"handler.slow\",\"id\":\"h-3\",\"data\":{\"user\":"
 	    "\"u1\"}}", &r);
-	ok(r.status == 502 && strstr(jstr(r.body, "message"), "1 workflow "
-	    "handler failed") != NULL, "handler past its timeout: 502");
+	ok(r.status == 502 && strstr(jstr(r.body, "message"), "could not be "
+	    "processed") != NULL, "handler past its timeout: 502");
 	pt_json_put(r.body);
 
 	/* Invalid key: executes, key dropped, not shown. */
