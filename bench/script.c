@@ -123,8 +123,8 @@ bench_engine(long runs)
 		fprintf(stderr, "bench/script: %s\n", why);
 		return -1;
 	}
-	printf("a worker's heap: %8.2f ms to set up (CPU %.2f ms), paid at a "
-	    "worker's start and after a memory error\n", (now() - t0) * 1e3,
+	printf("a worker's heap: %8.2f ms to set up (CPU %.2f ms), paid when "
+	    "a worker starts (after a timeout too)\n", (now() - t0) * 1e3,
 	    (cpu_self() - c0) * 1e3);
 	fill_ctx(&c);
 	/* The frame as script.c writes it (script_wire.h). */

@@ -258,7 +258,7 @@ decode_reply(const struct pt_buf *reply, const struct pt_script *s,
 	enum pt_err e;
 
 	memcpy(&line, reply->data + 8, sizeof(line));
-	switch (reply->data[4]) {
+	switch ((unsigned char)reply->data[4]) {
 	case PT_SW_OK:
 		if (out == NULL)
 			return PT_SCRIPT_OK;

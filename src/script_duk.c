@@ -54,6 +54,8 @@ struct cache_slot {
 struct run {
 	const char	*body;		/* JSON text of ctx.body */
 	size_t		 body_len;
+	const char	*raw;		/* ctx.rawBody */
+	size_t		 raw_len;
 	double		 now_ms;
 };
 
@@ -171,8 +173,10 @@ alloc_cb(void *udata, duk_size_t size)
 		e->mem_refused = 1;
 		return NULL;
 	}
-	if ((p = pt_malloc(size + HDR)) == NULL)
+	if ((p = pt_malloc(size + HDR)) == NULL) {
+		e->mem_refused = 1;	/* the worker's rlimit: memory too */
 		return NULL;
+	}
 	memcpy(p, &size, sizeof(size));
 	e->mem_used += size;
 	return p + HDR;
@@ -213,8 +217,10 @@ realloc_cb(void *udata, void *ptr, duk_size_t size)
 		e->mem_refused = 1;
 		return NULL;
 	}
-	if ((np = pt_realloc(p, size + HDR)) == NULL)
+	if ((np = pt_realloc(p, size + HDR)) == NULL) {
+		e->mem_refused = 1;
 		return NULL;
+	}
 	memcpy(np, &size, sizeof(size));
 	e->mem_used = e->mem_used - old + size;
 	return np + HDR;
@@ -251,12 +257,12 @@ clock_fn(duk_context *ctx)
 	return 1;
 }
 
-/* Make "this".body a plain property holding the value on the stack top. */
+/* Make "this"."key" a plain property holding the value on the stack top. */
 static void
-settle_body(duk_context *ctx)
+settle(duk_context *ctx, const char *key)
 {
 	duk_push_this(ctx);
-	duk_push_string(ctx, "body");
+	duk_push_string(ctx, key);
 	duk_dup(ctx, -3);
 	duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE |
 	    DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
@@ -265,8 +271,9 @@ settle_body(duk_context *ctx)
 }
 
 /*
- * ctx.body is parsed on first use: a script that only looks at headers
- * (the usual verification) pays nothing for the body.
+ * ctx.body and ctx.rawBody are made on first use: a script that only
+ * looks at headers (the usual verification) pays nothing for the body.
+ * Each becomes a plain property then, and may be assigned to.
  */
 static duk_ret_t
 body_get(duk_context *ctx)
@@ -275,31 +282,62 @@ body_get(duk_context *ctx)
 
 	duk_push_lstring(ctx, e->run.body, e->run.body_len);
 	duk_json_decode(ctx, -1);
-	settle_body(ctx);
+	settle(ctx, "body");
 	return 1;
 }
 
 static duk_ret_t
 body_set(duk_context *ctx)
 {
-	settle_body(ctx);
+	settle(ctx, "body");
 	return 0;
 }
+
+static duk_ret_t
+raw_get(duk_context *ctx)
+{
+	struct pt_sduk *e = engine_of(ctx);
+
+	duk_push_lstring(ctx, e->run.raw, e->run.raw_len);
+	settle(ctx, "rawBody");
+	return 1;
+}
+
+static duk_ret_t
+raw_set(duk_context *ctx)
+{
+	settle(ctx, "rawBody");
+	return 0;
+}
+
+/* The accessors above, kept frozen in the stash (a script reaches them
+ * through Object.getOwnPropertyDescriptor, so they must hold nothing). */
+static const struct {
+	const char	*name;
+	duk_c_function	 fn;
+	duk_idx_t	 nargs;
+} accessors[] = {
+	{ "body_get", body_get, 0 },
+	{ "body_set", body_set, 1 },
+	{ "raw_get", raw_get, 0 },
+	{ "raw_set", raw_set, 1 },
+};
 
 /* The realm set-up, in a protected call. */
 static duk_ret_t
 setup_safe(duk_context *ctx, void *udata)
 {
+	size_t i;
+
 	(void)udata;
 	duk_push_global_stash(ctx);
 	duk_push_array(ctx);
 	duk_put_prop_string(ctx, -2, "cache");
-	duk_push_c_function(ctx, body_get, 0);
-	duk_freeze(ctx, -1);
-	duk_put_prop_string(ctx, -2, "body_get");
-	duk_push_c_function(ctx, body_set, 1);
-	duk_freeze(ctx, -1);
-	duk_put_prop_string(ctx, -2, "body_set");
+	for (i = 0; i < sizeof(accessors) / sizeof(accessors[0]); i++) {
+		duk_push_c_function(ctx, accessors[i].fn, accessors[i].nargs);
+		duk_freeze(ctx, -1);
+		duk_put_prop_string(ctx, -2, accessors[i].name);
+	}
 	duk_pop(ctx);
 
 	duk_push_string(ctx, "bootstrap");
@@ -548,6 +586,19 @@ push_pairs(duk_context *ctx, struct pt_sw_cur c)
 	}
 }
 
+/* Give the object on top a lazy "key" (see body_get). */
+static void
+def_lazy(duk_context *ctx, const char *key, const char *get, const char *set)
+{
+	duk_push_string(ctx, key);
+	duk_push_global_stash(ctx);
+	duk_get_prop_string(ctx, -1, get);
+	duk_get_prop_string(ctx, -2, set);
+	duk_remove(ctx, -3);
+	duk_def_prop(ctx, -4, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
+	    DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
+}
+
 /* The ctx argument of main. */
 static void
 push_ctx(duk_context *ctx, const struct req *r)
@@ -557,15 +608,8 @@ push_ctx(duk_context *ctx, const struct req *r)
 	duk_put_prop_string(ctx, -2, "vars");
 	push_pairs(ctx, r->headers);
 	duk_put_prop_string(ctx, -2, "headers");
-	duk_push_lstring(ctx, r->raw, r->raw_len);
-	duk_put_prop_string(ctx, -2, "rawBody");
-	duk_push_string(ctx, "body");
-	duk_push_global_stash(ctx);
-	duk_get_prop_string(ctx, -1, "body_get");
-	duk_get_prop_string(ctx, -2, "body_set");
-	duk_remove(ctx, -3);
-	duk_def_prop(ctx, -4, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
-	    DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
+	def_lazy(ctx, "rawBody", "raw_get", "raw_set");
+	def_lazy(ctx, "body", "body_get", "body_set");
 }
 
 struct run_args {
@@ -676,6 +720,8 @@ pt_sduk_handle(struct pt_sduk *e, const uint8_t *p, size_t len,
 	}
 	e->run.body = r.body;
 	e->run.body_len = r.body_len;
+	e->run.raw = r.raw;
+	e->run.raw_len = r.raw_len;
 	e->run.now_ms = (double)r.now_ms;
 	e->mem_refused = 0;
 	e->mem_limit = (size_t)r.memory_kb * 1024 > SIZE_MAX - e->mem_used ?
@@ -709,8 +755,7 @@ pt_sduk_handle(struct pt_sduk *e, const uint8_t *p, size_t len,
 			(void)pt_buf_add(reply, text, tlen);
 	}
 	duk_pop(ctx);
-	e->run.body = NULL;
-	e->run.body_len = 0;
+	memset(&e->run, 0, sizeof(e->run));
 	/* What the run left is unreachable; after a refused allocation it
 	 * may be most of memory_kb, so it is collected now, before the
 	 * reply, in this run's time rather than the next one's.  (Duktape

@@ -238,18 +238,32 @@ arm_cpu_timer(uint32_t timeout_ms)
 	(void)setitimer(ITIMER_PROF, &it, NULL);
 }
 
-/* Read one frame (length word first) into "in"; -1 at EOF or on error. */
+/*
+ * Read one frame (length word first) into "in"; -1 at EOF or on error.
+ * One read usually brings the whole frame (the buffer keeps the size of
+ * the largest so far); nothing follows it, since the responder sends the
+ * next request only after the reply.
+ */
 static int
 read_frame(int fd, struct pt_buf *in)
 {
 	uint32_t n;
+	ssize_t got;
 
 	pt_buf_reset(in);
-	if (read_full(fd, &n, sizeof(n)) == -1 || n < PT_SW_REQ_HEAD - 4 ||
-	    n > PT_SW_MAX_FRAME || pt_buf_reserve(in, (size_t)n + 4) != PT_OK)
+	if (pt_buf_reserve(in, 65536) != PT_OK)
 		return -1;
-	memcpy(in->data, &n, sizeof(n));
-	if (read_full(fd, in->data + 4, n) == -1)
+	while ((got = read(fd, in->data, in->cap - 1)) == -1 && errno == EINTR)
+		;
+	if (got < (ssize_t)sizeof(n))
+		return -1;
+	memcpy(&n, in->data, sizeof(n));
+	if (n < PT_SW_REQ_HEAD - 4 || n > PT_SW_MAX_FRAME ||
+	    (size_t)got > (size_t)n + 4)
+		return -1;
+	in->len = (size_t)got;
+	if (pt_buf_reserve(in, (size_t)n + 4 - in->len) != PT_OK ||
+	    read_full(fd, in->data + in->len, (size_t)n + 4 - in->len) == -1)
 		return -1;
 	in->len = (size_t)n + 4;
 	return 0;
@@ -398,16 +412,28 @@ set_timeo(int fd, unsigned ms)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/* The zygote is gone: no worker can be started any more. */
+static void
+mark_broken(struct pt_script_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->broken = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* Ask the zygote to kill and reap "pid".  Caller holds no lock. */
 static void
 zygote_kill(struct pt_script_pool *p, pid_t pid)
 {
 	struct zcmd cmd = { ZCMD_RETIRE, (int32_t)pid };
+	int rc;
 
 	pthread_mutex_lock(&p->ctl_mu);
-	if (write_full(p->ctl, &cmd, sizeof(cmd)) == -1)
-		p->broken = 1;
+	rc = write_full(p->ctl, &cmd, sizeof(cmd));
 	pthread_mutex_unlock(&p->ctl_mu);
+	if (rc == -1)
+		mark_broken(p);
 }
 
 /* Receive the zygote's answer to a spawn: the pid and socket. */
@@ -453,13 +479,12 @@ spawn(struct pt_script_pool *p, char *why, size_t whylen)
 	int fd = -1, rc;
 
 	pthread_mutex_lock(&p->ctl_mu);
-	rc = p->broken ? -1 : write_full(p->ctl, &cmd, sizeof(cmd));
+	rc = write_full(p->ctl, &cmd, sizeof(cmd));
 	if (rc == 0)
 		rc = zygote_answer(p, &rep, &fd);
-	if (rc == -1)
-		p->broken = 1;
 	pthread_mutex_unlock(&p->ctl_mu);
 	if (rc == -1) {
+		mark_broken(p);
 		snprintf(why, whylen, "the script supervisor process is gone");
 		return NULL;
 	}
@@ -638,11 +663,13 @@ pt_spool_call(struct pt_script_pool *p, const void *req, size_t len,
 	enum pt_spool_res res;
 	struct worker *w;
 	int64_t deadline;
+	int tries = 0;
 
-	if ((w = take(p, why, whylen)) == NULL)
-		return PT_SPOOL_UNAVAILABLE;
 	if (timeout_ms == 0)
 		timeout_ms = 1;
+again:
+	if ((w = take(p, why, whylen)) == NULL)
+		return PT_SPOOL_UNAVAILABLE;
 	if (w->timeo_ms != timeout_ms) {
 		set_timeo(w->fd, timeout_ms);
 		w->timeo_ms = timeout_ms;
@@ -651,7 +678,14 @@ pt_spool_call(struct pt_script_pool *p, const void *req, size_t len,
 	if (write_full(w->fd, req, len) == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			res = PT_SPOOL_TIMEOUT;
-		else {
+		else if ((errno == EPIPE || errno == ECONNRESET) &&
+		    (unsigned)tries++ <= p->max) {
+			/* It ended while idle (a worker runs nothing before
+			 * it has the whole frame): not this run's doing.
+			 * Each try retires one, so this ends. */
+			retire(p, w, PT_SPOOL_DIED);
+			goto again;
+		} else {
 			snprintf(why, whylen, "writing to the script worker: %s",
 			    strerror(errno));
 			res = PT_SPOOL_DIED;

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,11 @@ run_src(const char *src, unsigned timeout_ms, unsigned memory_kb,
 	enum pt_script_res r;
 
 	*outp = NULL;
+	/* Time is what test_timeout is about; elsewhere a loaded machine
+	 * (CI runs two builds at once, one with ASan) must not turn a run
+	 * into a timeout. */
+	if (timeout_ms == 0)
+		timeout_ms = 1000;
 	r = pt_script_compile(pool, src, strlen(src), timeout_ms, memory_kb, &s,
 	    why, whylen);
 	*compiled = r == PT_SCRIPT_OK;
@@ -449,7 +455,7 @@ test_no_state(void)
 
 	fill_ctx(&c);
 	for (i = 0; i < nitems(leaky); i++) {
-		if (pt_script_compile(pool, leaky[i], strlen(leaky[i]), 0, 0, &s,
+		if (pt_script_compile(pool, leaky[i], strlen(leaky[i]), 1000, 0, &s,
 		    why, sizeof(why)) != PT_SCRIPT_OK) {
 			ok(0, "no state %zu: compiles (%s)", i, why);
 			continue;
@@ -523,7 +529,7 @@ test_body_forms(void)
 	char why[512];
 	const char *src = "function main(ctx) { return {b: ctx.body}; }";
 
-	if (pt_script_compile(pool, src, strlen(src), 0, 0, &s, why,
+	if (pt_script_compile(pool, src, strlen(src), 1000, 0, &s, why,
 	    sizeof(why)) != PT_SCRIPT_OK)
 		abort();
 	fill_ctx(&c);
@@ -565,6 +571,7 @@ caller_main(void *arg)
 	struct pt_script_ctx c;
 	pt_json *v, *out;
 	char why[256], id[16];
+	enum pt_script_res r;
 	int i;
 
 	snprintf(id, sizeof(id), "c%d", k->id);
@@ -574,10 +581,14 @@ caller_main(void *arg)
 	c.vars = v;
 	for (i = 0; i < 40; i++) {
 		out = NULL;
-		if (pt_script_run(pool, concurrent, &c, &out, why, sizeof(why)) ==
-		    PT_SCRIPT_OK && strcmp(pt_json_str(pt_json_get(out, "who"),
-		    NULL), id) == 0 && pt_json_int(pt_json_get(out, "n")) == 42)
+		r = pt_script_run(pool, concurrent, &c, &out, why, sizeof(why));
+		if (r == PT_SCRIPT_OK && strcmp(pt_json_str(pt_json_get(out,
+		    "who"), NULL), id) == 0 && pt_json_int(pt_json_get(out,
+		    "n")) == 42)
 			k->good++;
+		else
+			printf("# caller %d run %d: %s: %s\n", k->id, i,
+			    pt_script_res_code(r), why);
 		pt_json_put(out);
 	}
 	pt_json_put(v);
@@ -595,7 +606,8 @@ test_concurrent(void)
 	size_t i;
 	int all = 0;
 
-	if (pt_script_compile(pool, src, strlen(src), 0, 0, &concurrent, why,
+	/* A timeout for a loaded machine: this is about who gets what. */
+	if (pt_script_compile(pool, src, strlen(src), 1000, 0, &concurrent, why,
 	    sizeof(why)) != PT_SCRIPT_OK)
 		abort();
 	for (i = 0; i < nitems(k); i++) {
@@ -613,69 +625,132 @@ test_concurrent(void)
 }
 
 /*
- * The workers are confined: find them (children of our child, the
- * zygote) and read their seccomp mode and core-file limit.
+ * A process named "comm" whose parent is "parent" (0: whose grandparent
+ * is this process), from /proc; 0 when there is none.
  */
-static void
-test_confined(void)
+static long
+find_proc(const char *want, long parent)
 {
-	char path[64], line[256], comm[64];
-	int found = 0, seccomp = -1, nocore = 0;
-	long pid, ppid, gpid;
+	char path[64], comm[64];
+	long pid, ppid, gpid, found = 0;
 	struct dirent *de;
 	DIR *d;
 	FILE *f;
 
-	if ((d = opendir("/proc")) == NULL) {
-		ok(0, "workers: /proc");
-		return;
-	}
-	while ((de = readdir(d)) != NULL && !found) {
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && found == 0) {
 		if ((pid = atol(de->d_name)) <= 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
-		if (fscanf(f, "%*d (%63[^)]) %*c %ld", comm, &ppid) != 2 ||
-		    strcmp(comm, "porter-script") != 0) {
+		if (fscanf(f, "%*d (%63[^)]) %c %ld", comm, path, &ppid) != 3 ||
+		    path[0] == 'Z' || strcmp(comm, want) != 0) {
 			fclose(f);
 			continue;
 		}
 		fclose(f);
+		if (parent != 0) {
+			if (ppid == parent)
+				found = pid;
+			continue;
+		}
 		snprintf(path, sizeof(path), "/proc/%ld/stat", ppid);
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
-		if (fscanf(f, "%*d (%*[^)]) %*c %ld", &gpid) != 1 ||
-		    gpid != (long)getpid()) {
-			fclose(f);
-			continue;
-		}
+		if (fscanf(f, "%*d (%*[^)]) %*c %ld", &gpid) == 1 &&
+		    gpid == (long)getpid())
+			found = pid;
 		fclose(f);
-		found = 1;
-		snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-		if ((f = fopen(path, "r")) != NULL) {
-			while (fgets(line, sizeof(line), f) != NULL)
-				if (strncmp(line, "Seccomp:", 8) == 0)
-					seccomp = atoi(line + 8);
-			fclose(f);
-		}
-		snprintf(path, sizeof(path), "/proc/%ld/limits", pid);
-		if ((f = fopen(path, "r")) != NULL) {
-			while (fgets(line, sizeof(line), f) != NULL)
-				if (strncmp(line, "Max core file size", 18) == 0 &&
-				    strstr(line + 18, " 0 ") != NULL)
-					nocore = 1;
-			fclose(f);
-		}
 	}
 	closedir(d);
-	ok(found, "workers: one found, a grandchild of this process");
+	return found;
+}
+
+/* The workers are confined: their seccomp mode and core-file limit. */
+static void
+test_confined(void)
+{
+	char path[64], line[256];
+	int seccomp = -1, nocore = 0;
+	long pid = find_proc("porter-script", 0);
+	FILE *f;
+
+	ok(pid > 0, "workers: one found, a grandchild of this process");
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, "Seccomp:", 8) == 0)
+				seccomp = atoi(line + 8);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/limits", pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, "Max core file size", 18) == 0 &&
+			    strstr(line + 18, " 0 ") != NULL)
+				nocore = 1;
+		fclose(f);
+	}
 	ok(nocore, "workers: no core files");
 #ifdef HAVE_SECCOMP
 	is_int(seccomp, 2, "workers: under a seccomp filter");
 #else
 	ok(1, "workers: seccomp not built (mode %d)", seccomp);
 #endif
+}
+
+/* Run the trivial script once; its result. */
+static enum pt_script_res
+run_trivial(char *why, size_t whylen)
+{
+	pt_json *out;
+	int compiled;
+	enum pt_script_res r;
+
+	r = run_src("function main(ctx) { return {}; }", 0, 0, &out, why,
+	    whylen, &compiled);
+	pt_json_put(out);
+	return r;
+}
+
+/*
+ * Processes that die under the pool: an idle worker is replaced without
+ * failing the run that finds it dead; without the zygote, runs are
+ * script_unavailable (retry later), never a hang or a crash.
+ */
+static void
+test_deaths(void)
+{
+	struct pt_script_pool_stats before, after;
+	char why[256];
+	long pid, zygote;
+	int i, n;
+
+	pt_script_pool_stats(pool, &before);
+	for (i = 0; (pid = find_proc("porter-script", 0)) > 0 && i < 16; i++) {
+		kill((pid_t)pid, SIGKILL);
+		usleep(50 * 1000);
+	}
+	ok(i > 0 && pid == 0, "every idle worker killed (%d)", i);
+	for (n = 0; n < 4; n++)
+		if (run_trivial(why, sizeof(why)) != PT_SCRIPT_OK)
+			break;
+	is_int(n, 4, "runs after it all succeed (%s)", n < 4 ? why : "ok");
+	pt_script_pool_stats(pool, &after);
+	ok(after.died > before.died && after.died <= before.died + (unsigned)i,
+	    "the dead workers were noticed (%llu)",
+	    (unsigned long long)(after.died - before.died));
+
+	zygote = find_proc("porter-scripts", (long)getpid());
+	ok(zygote > 0 && kill((pid_t)zygote, SIGKILL) == 0, "the zygote killed");
+	usleep(200 * 1000);
+	for (i = 0; i < 8; i++)
+		if (run_trivial(why, sizeof(why)) == PT_SCRIPT_UNAVAILABLE)
+			break;
+	ok(i < 8, "without it, script_unavailable");
+	is_str(why, "the script supervisor process is gone", "... saying why");
 }
 
 int
@@ -705,6 +780,7 @@ main(void)
 	test_body_forms();
 	test_concurrent();
 	test_confined();
+	test_deaths();
 
 	pt_json_put(vars);
 	pt_json_put(body);
