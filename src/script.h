@@ -51,6 +51,14 @@
  * each run arms a CPU-time timer in the worker at twice the timeout, so a
  * worker stops itself even if nobody kills it.
  *
+ * Cost per run (bench/script: Knock's default script, a 1.5 KB body, a
+ * dozen headers; this two-CPU VM, other work running): the engine itself
+ * about 5 us of CPU (59,000 instructions under callgrind: ctx, the top
+ * level, main, the result as JSON); through a worker 36-51 us of CPU in
+ * all, most of it the round trip between processes (two context switches
+ * and five system calls, about 1.1 us each on this VM).  A worker's heap
+ * takes 5-8 ms of CPU to set up, paid when a worker starts.
+ *
  * What a script sees (script_duk.c):
  *  - ctx.vars (object of strings), ctx.headers (lower-case names, string
  *    values), ctx.rawBody (the body bytes as a string), ctx.body (the
