@@ -149,6 +149,44 @@ encode(struct pt_buf *b, int op, const struct pt_script *s,
 	return PT_OK;
 }
 
+/*
+ * Duktape keeps a string made in JavaScript ("\ud83d\ude00") as CESU-8:
+ * each UTF-16 surrogate as its own 3-byte sequence, which is not UTF-8.
+ * Append "n" bytes of "s" to "out" with each surrogate pair as the one
+ * 4-byte sequence it stands for and a lone surrogate as U+FFFD; all else
+ * is copied (Porter's parser judges it).
+ */
+static void
+cesu_to_utf8(struct pt_buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	unsigned hi, lo, cp;
+	char u[4];
+
+	while (p < end) {
+		if (end - p < 3 || p[0] != 0xed || p[1] < 0xa0 ||
+		    (p[2] & 0xc0) != 0x80) {
+			(void)pt_buf_addc(out, (char)*p++);
+			continue;
+		}
+		hi = (unsigned)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);	/* +0xd000 */
+		if (p[1] < 0xb0 && end - p >= 6 && p[3] == 0xed &&
+		    p[4] >= 0xb0 && p[4] <= 0xbf && (p[5] & 0xc0) == 0x80) {
+			lo = (unsigned)(p[4] & 0x3f) << 6 | (p[5] & 0x3f);
+			cp = 0x10000 + ((hi - 0x800) << 10) + (lo - 0xc00);
+			u[0] = (char)(0xf0 | cp >> 18);
+			u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			u[3] = (char)(0x80 | (cp & 0x3f));
+			(void)pt_buf_add(out, u, 4);
+			p += 6;
+		} else {
+			(void)pt_buf_add(out, "\xef\xbf\xbd", 3);
+			p += 3;
+		}
+	}
+}
+
 /* Does "v" ("vlen" bytes) start at "m" (of "left" bytes)?  How far. */
 static size_t
 match_len(const char *m, size_t left, const char *v, size_t vlen)
@@ -242,31 +280,20 @@ strip_line_note(const char *msg, size_t len)
 	return len;
 }
 
-/*
- * Turn the reply frame of a run or a check into a result.  *out gets
- * the parsed object for a run that succeeded.
- */
+/* The reply "reply" of a run or check, its text "text" in UTF-8. */
 static enum pt_script_res
-decode_reply(const struct pt_buf *reply, const struct pt_script *s,
-    const pt_json *vars, pt_json **out, char *why, size_t whylen)
+decode_text(const struct pt_buf *reply, const struct pt_script *s,
+    const pt_json *vars, const char *text, size_t tlen, uint32_t line,
+    pt_json **out, char *why, size_t whylen)
 {
 	struct pt_json_error jerr;
-	const char *text = reply->data + PT_SW_REPLY_HEAD;
-	size_t tlen = reply->len - PT_SW_REPLY_HEAD;
-	uint32_t line;
 	pt_json *res = NULL;
 	enum pt_err e;
 
-	memcpy(&line, reply->data + 8, sizeof(line));
 	switch ((unsigned char)reply->data[4]) {
 	case PT_SW_OK:
 		if (out == NULL)
 			return PT_SCRIPT_OK;
-		if (tlen > PT_SCRIPT_RESULT_MAX) {
-			snprintf(why, whylen, "main returned more than %u bytes "
-			    "of JSON", (unsigned)PT_SCRIPT_RESULT_MAX);
-			return PT_SCRIPT_BAD_RESULT;
-		}
 		e = pt_json_parse(text, tlen, PT_JSON_MAX_DEPTH, &res, &jerr);
 		if (e == PT_ENOMEM) {
 			snprintf(why, whylen, "out of memory");
@@ -313,6 +340,41 @@ decode_reply(const struct pt_buf *reply, const struct pt_script *s,
 		    "request");
 		return PT_SCRIPT_UNAVAILABLE;
 	}
+}
+
+/*
+ * Turn the reply frame of a run or a check into a result.  *out gets
+ * the parsed object for a run that succeeded.
+ */
+static enum pt_script_res
+decode_reply(const struct pt_buf *reply, const struct pt_script *s,
+    const pt_json *vars, pt_json **out, char *why, size_t whylen)
+{
+	struct pt_buf fixed = { 0 };
+	const char *text = reply->data + PT_SW_REPLY_HEAD;
+	size_t tlen = reply->len - PT_SW_REPLY_HEAD;
+	uint32_t line;
+	enum pt_script_res r;
+
+	memcpy(&line, reply->data + 8, sizeof(line));
+	if (tlen > PT_SCRIPT_RESULT_MAX && reply->data[4] == PT_SW_OK) {
+		snprintf(why, whylen, "main returned more than %u bytes of JSON",
+		    (unsigned)PT_SCRIPT_RESULT_MAX);
+		return PT_SCRIPT_BAD_RESULT;
+	}
+	if (!pt_utf8_valid(text, tlen)) {
+		cesu_to_utf8(&fixed, text, tlen);
+		if (fixed.failed) {
+			pt_buf_free(&fixed);
+			snprintf(why, whylen, "out of memory");
+			return PT_SCRIPT_UNAVAILABLE;
+		}
+		text = fixed.data;
+		tlen = fixed.len;
+	}
+	r = decode_text(reply, s, vars, text, tlen, line, out, why, whylen);
+	pt_buf_free(&fixed);
+	return r;
 }
 
 /* Send "op" for "s" through "pool" and decode the answer. */

@@ -155,6 +155,11 @@ static const struct {
 	{ "ctx.body may be replaced",
 	  "function main(ctx) { ctx.body = {k: 1}; return {k: ctx.body.k}; }",
 	  "{\"k\":1}" },
+	{ "strings made in JavaScript come back as UTF-8",
+	  "function main(ctx) { return {s: '\\ud83d\\ude00 \\u00e9',"
+	  " lone: 'a\\ud800b', body: ctx.body.name + '\\ud83d\\ude00'}; }",
+	  "{\"s\":\"\\ud83d\\ude00 \\u00e9\",\"lone\":\"a\\ufffdb\","
+	  "\"body\":\"Zo\\u00eb\\ud83d\\ude00\"}" },
 	{ "functions and undefined are left out of the result",
 	  "function main(ctx) { return {a: 1, f: function () {}, u: undefined}; }",
 	  "{\"a\":1}" },
