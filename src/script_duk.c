@@ -270,43 +270,34 @@ settle(duk_context *ctx, const char *key)
 	duk_pop(ctx);
 }
 
+/* The properties of ctx made on first use, by their accessors' magic. */
+enum { LAZY_BODY, LAZY_RAW };
+static const char *const lazy_names[] = { "body", "rawBody" };
+
 /*
  * ctx.body and ctx.rawBody are made on first use: a script that only
  * looks at headers (the usual verification) pays nothing for the body.
  * Each becomes a plain property then, and may be assigned to.
  */
 static duk_ret_t
-body_get(duk_context *ctx)
+lazy_get(duk_context *ctx)
 {
 	struct pt_sduk *e = engine_of(ctx);
+	int which = duk_get_current_magic(ctx);
 
-	duk_push_lstring(ctx, e->run.body, e->run.body_len);
-	duk_json_decode(ctx, -1);
-	settle(ctx, "body");
+	if (which == LAZY_BODY) {
+		duk_push_lstring(ctx, e->run.body, e->run.body_len);
+		duk_json_decode(ctx, -1);
+	} else
+		duk_push_lstring(ctx, e->run.raw, e->run.raw_len);
+	settle(ctx, lazy_names[which]);
 	return 1;
 }
 
 static duk_ret_t
-body_set(duk_context *ctx)
+lazy_set(duk_context *ctx)
 {
-	settle(ctx, "body");
-	return 0;
-}
-
-static duk_ret_t
-raw_get(duk_context *ctx)
-{
-	struct pt_sduk *e = engine_of(ctx);
-
-	duk_push_lstring(ctx, e->run.raw, e->run.raw_len);
-	settle(ctx, "rawBody");
-	return 1;
-}
-
-static duk_ret_t
-raw_set(duk_context *ctx)
-{
-	settle(ctx, "rawBody");
+	settle(ctx, lazy_names[duk_get_current_magic(ctx)]);
 	return 0;
 }
 
@@ -316,11 +307,12 @@ static const struct {
 	const char	*name;
 	duk_c_function	 fn;
 	duk_idx_t	 nargs;
+	int		 magic;
 } accessors[] = {
-	{ "body_get", body_get, 0 },
-	{ "body_set", body_set, 1 },
-	{ "raw_get", raw_get, 0 },
-	{ "raw_set", raw_set, 1 },
+	{ "body_get", lazy_get, 0, LAZY_BODY },
+	{ "body_set", lazy_set, 1, LAZY_BODY },
+	{ "raw_get", lazy_get, 0, LAZY_RAW },
+	{ "raw_set", lazy_set, 1, LAZY_RAW },
 };
 
 /* The realm set-up, in a protected call. */
@@ -335,6 +327,7 @@ setup_safe(duk_context *ctx, void *udata)
 	duk_put_prop_string(ctx, -2, "cache");
 	for (i = 0; i < sizeof(accessors) / sizeof(accessors[0]); i++) {
 		duk_push_c_function(ctx, accessors[i].fn, accessors[i].nargs);
+		duk_set_magic(ctx, -1, accessors[i].magic);
 		duk_freeze(ctx, -1);
 		duk_put_prop_string(ctx, -2, accessors[i].name);
 	}
