@@ -30,6 +30,7 @@
 #include "store.h"
 /* A store in $TMPDIR, the config applied, a body read from memory. */
 #include "../tests/unit/testutil.h"
+#include "event.h"
 
 #define EP	"bench_core_0001"
 
@@ -119,7 +120,7 @@ main(int argc, char **argv)
 	struct timespec t0, t1;
 	struct rusage ru;
 	pthread_t th[256];
-	char *dir, path[600], desc[1300], config[4096];
+	char *dir, path[600], config[4096];
 	const char *err;
 	long events = argc > 1 ? atol(argv[1]) : 10000;
 	int threads = argc > 2 ? atoi(argv[2]) : 32, i, rc = 1;
@@ -138,15 +139,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench/core: config: %s\n", err);
 		goto out;
 	}
-	for (i = 0; i < 1200; i++)
-		desc[i] = "lorem ipsum "[i % 12];
-	desc[1200] = '\0';
-	event_len = (size_t)snprintf(event, sizeof(event),
-	    "{\"event_type\":\"task.assigned\",\"occurred_at\":"
-	    "\"2026-11-23T10:15:00Z\",\"data\":{\"task_id\":\"task_123\","
-	    "\"title\":\"Review the Q4 roadmap\",\"assigned_to\":\"user_456\","
-	    "\"assigned_by\":\"user_789\",\"project_id\":\"proj_42\","
-	    "\"labels\":[\"planning\",\"q4\"],\"description\":\"%s\"}}", desc);
+	event_len = bench_event(event, sizeof(event));
 	snprintf(clen, sizeof(clen), "%zu", event_len);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);

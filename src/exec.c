@@ -32,19 +32,11 @@
 
 #include "buf.h"
 #include "exec.h"
+#include "timeutil.h"
 
 #define CHUNK		65536	/* bytes per read/write */
 #define LINGER_MS	100	/* output drain after the child exits */
 #define POLL_SLICE_MS	10	/* exit checks without a pidfd */
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 close_fd(int *fd)
@@ -259,7 +251,7 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
 		    "the handler path must be absolute");
 		return PT_EINVAL;
 	}
-	start = mono_ms();
+	start = pt_mono_ms();
 	if (timeout_ms > 0 && timeout_ms < INT64_MAX / 4)
 		deadline = start + timeout_ms;
 	maxfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur !=
@@ -345,14 +337,14 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
 			else if (e == -1 && errno == ECHILD)
 				exited = lost = 1;	/* SIGCHLD ignored */
 			if (exited) {
-				res->duration_ms = mono_ms() - start;
+				res->duration_ms = pt_mono_ms() - start;
 				close_fd(&pidfd);
 				close_fd(&in_p[1]);
 			}
 		}
 		if (exited && out_p[0] < 0 && err_p[0] < 0)
 			break;
-		now = mono_ms();
+		now = pt_mono_ms();
 		if (!exited && deadline && now >= deadline) {
 			res->timed_out = 1;
 			break;
@@ -419,7 +411,7 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
 			set_status(res, status);
 	}
 	if (!exited)
-		res->duration_ms = mono_ms() - start;
+		res->duration_ms = pt_mono_ms() - start;
 	if (res->error[0] == '\0')
 		rc = PT_OK;
 out:

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -39,16 +40,6 @@
 #include <seccomp.h>
 
 #include "sandbox.h"
-
-/* Sanitizer runtimes need more (LeakSanitizer stops the world with ptrace
- * at exit); only those test builds get it. */
-#if defined(__SANITIZE_ADDRESS__)
-#define PT_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
-#define PT_SANITIZED 1
-#endif
-#endif
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -353,34 +344,63 @@ fail:
 	return -1;
 }
 
-int
-pt_sandbox_install(char *why, size_t whylen)
+/*
+ * A new filter that kills the whole process on any call not allowed,
+ * made through any ABI; no_new_privs (the default) lets an unprivileged
+ * process install it.  "tsync": every thread gets it.  NULL and "why".
+ */
+static scmp_filter_ctx
+new_filter(int tsync, char *why, size_t whylen)
 {
 	scmp_filter_ctx ctx;
-	size_t i;
 	int rc;
 
 	/* SECCOMP_RET_KILL_PROCESS needs API level 3 (Linux 4.14). */
 	if (seccomp_api_get() < 3) {
 		snprintf(why, whylen, "seccomp: the kernel cannot kill a whole "
 		    "process on a filtered call (Linux 4.14 or later needed)");
-		return -1;
+		return NULL;
 	}
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
 		snprintf(why, whylen, "seccomp: cannot initialise a filter");
-		return -1;
+		return NULL;
 	}
-	/* A call made through another ABI (x32, i386 on x86-64) is killed
-	 * too; every thread gets the filter; no_new_privs (the default) lets
-	 * an unprivileged process install it. */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS)) < 0 ||
-	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0 ||
+	    (tsync && (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0) ||
 	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1)) < 0) {
 		snprintf(why, whylen, "seccomp: filter attributes: %s",
 		    strerror(-rc));
-		goto fail;
+		seccomp_release(ctx);
+		return NULL;
 	}
+	return ctx;
+}
+
+/* Load "ctx" and release it.  0, or -1 and "why". */
+static int
+load_filter(scmp_filter_ctx ctx, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = seccomp_load(ctx)) < 0) {
+		snprintf(why, whylen, "seccomp: cannot load the filter: %s",
+		    strerror(-rc));
+		seccomp_release(ctx);
+		return -1;
+	}
+	seccomp_release(ctx);
+	return 0;
+}
+
+int
+pt_sandbox_install(char *why, size_t whylen)
+{
+	scmp_filter_ctx ctx;
+	size_t i;
+
+	if ((ctx = new_filter(1, why, whylen)) == NULL)
+		return -1;
 	for (i = 0; i < NITEMS(groups); i++)
 		if (add_list(ctx, SCMP_ACT_ALLOW, groups[i].name, groups[i].nrs,
 		    groups[i].n, why, whylen) == -1)
@@ -391,13 +411,78 @@ pt_sandbox_install(char *why, size_t whylen)
 	    add_list(ctx, SCMP_ACT_ERRNO(EPERM), "eperm", sys_eperm,
 	    NITEMS(sys_eperm), why, whylen) == -1)
 		goto fail;
-	if ((rc = seccomp_load(ctx)) < 0) {
-		snprintf(why, whylen, "seccomp: cannot load the filter: %s",
+	return load_filter(ctx, why, whylen);
+fail:
+	seccomp_release(ctx);
+	return -1;
+}
+
+/*
+ * A script worker, once set up (script_pool.c): ending, glibc's malloc
+ * (brk, mmap and friends; mmap is narrowed below), the CPU-time timer
+ * each run arms, what abort() does, and glibc's internal locks.  No
+ * open, no socket, no fork or exec, no clock, no signal handlers: a
+ * compromised engine can only talk to the responder over its socket.
+ */
+static const int script_calls[] = {
+	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(setitimer),
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid), SCMP_SYS(gettid),
+	SCMP_SYS(tgkill),
+	SCMP_SYS(futex),
+};
+
+#ifdef PT_SANITIZED
+/* AddressSanitizer's report of a fault in a worker: it reads the maps,
+ * symbolises and writes to stderr, on its own stack. */
+static const int script_sanitizer[] = {
+	SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(close), SCMP_SYS(read),
+	SCMP_SYS(write), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+	SCMP_SYS(readlink), SCMP_SYS(mprotect), SCMP_SYS(sigaltstack),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(getppid), SCMP_SYS(sched_yield),
+	SCMP_SYS(prctl), SCMP_SYS(ptrace), SCMP_SYS(mincore),
+	SCMP_SYS(process_vm_readv), SCMP_SYS(clock_gettime),
+};
+#endif
+
+int
+pt_sandbox_script_worker(int fd, char *why, size_t whylen)
+{
+	const char *s = getenv("PORTER_SECCOMP");
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if (s != NULL && strcmp(s, "0") == 0)
+		return 0;
+	if ((ctx = new_filter(0, why, whylen)) == NULL)
+		return -1;
+	if (add_list(ctx, SCMP_ACT_ALLOW, "script", script_calls,
+	    NITEMS(script_calls), why, whylen) == -1)
+		goto fail;
+#ifdef PT_SANITIZED
+	if (add_list(ctx, SCMP_ACT_ALLOW, "sanitizer", script_sanitizer,
+	    NITEMS(script_sanitizer), why, whylen) == -1)
+		goto fail;
+#endif
+	/* Frames come in with read and go out with send, on "fd" only;
+	 * Duktape's fatal message goes to stderr. */
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd))) < 0 ||
+#ifndef PT_SANITIZED	/* the sanitizer list has them unconditionally */
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(read), 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd))) < 0 ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+	    SCMP_A0(SCMP_CMP_EQ, 2))) < 0 ||
+#endif
+	    /* Memory, never executable: the engine is an interpreter. */
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0) {
+		snprintf(why, whylen, "seccomp: script worker rule: %s",
 		    strerror(-rc));
 		goto fail;
 	}
-	seccomp_release(ctx);
-	return 0;
+	return load_filter(ctx, why, whylen);
 fail:
 	seccomp_release(ctx);
 	return -1;

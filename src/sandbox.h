@@ -18,6 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Sanitizer runtimes need more system calls (LeakSanitizer stops the
+ * world with ptrace at exit; reports read /proc); only those test builds
+ * get them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define PT_SANITIZED 1
+#endif
+#endif
+
 /*
  * The one call: confine the process as the environment says.
  * PORTER_SECCOMP "0" leaves it alone; unset or "1" installs the filter.
@@ -34,7 +45,22 @@ int	pt_sandbox(char *why, size_t whylen);
  * unit test uses it).  Returns 0, or -1 with the reason in "why".
  */
 int	pt_sandbox_install(char *why, size_t whylen);
+/*
+ * The much narrower filter of a script worker (script_pool.c), which runs
+ * hostile input through a JavaScript engine: read and write on its socket
+ * "fd" (and write on stderr), memory without PROT_EXEC, its CPU timer,
+ * exit.  PORTER_SECCOMP "0" leaves it alone, as for pt_sandbox().
+ * Returns 0, or -1 with the reason in "why".
+ */
+int	pt_sandbox_script_worker(int fd, char *why, size_t whylen);
 #else
+static inline int
+pt_sandbox_script_worker(int fd, char *why, size_t whylen)
+{
+	(void)fd;
+	return pt_sandbox(why, whylen) == -1 ? -1 : 0;
+}
+
 static inline int
 pt_sandbox(char *why, size_t whylen)
 {

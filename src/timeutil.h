@@ -18,6 +18,8 @@
  * need time to pass (idempotency windows, retention), never in production.
  */
 int64_t	pt_now_us(void);
+/* A monotonic clock in milliseconds, for timeouts (never shifted). */
+int64_t	pt_mono_ms(void);
 
 /*
  * RFC 3339 date-time ("2026-11-23T10:00:00Z", "...T10:00:00.123+01:00").

@@ -45,15 +45,7 @@ main(void)
 #include "sandbox.h"
 #include "store.h"
 
-/* Same test as sandbox.c: ASan builds allow ptrace for LeakSanitizer. */
-#if defined(__SANITIZE_ADDRESS__)
-#define PT_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
-#define PT_SANITIZED 1
-#endif
-#endif
-
+/* PT_SANITIZED (sandbox.h): ASan builds allow ptrace for LeakSanitizer. */
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Exit codes of a child that did not get as far as its call. */
