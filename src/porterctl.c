@@ -21,6 +21,7 @@
 #include "check.h"
 #include "conf.h"
 #include "ctl.h"
+#include "dumpable.h"
 #include "eventlog.h"
 #include "handler.h"
 #include "idem.h"
@@ -101,7 +102,9 @@ usage(FILE *f)
 "  token revoke NAME            delete a token: its next call is refused\n"
 "  token list [--json]          token names and rights (never the tokens)\n"
 "\n"
-"The store is --db DIR, else $PORTER_DB.  See porterctl(1), porter.conf(5).\n");
+"The store is --db DIR, else $PORTER_DB.  PORTER_CORE_DUMPS=1 allows core\n"
+"dumps (off by default: they would hold the secrets).  See porterctl(1),\n"
+"porter.conf(5).\n");
 }
 
 /* Read a whole file ("-" = stdin) into a NUL-terminated buffer. */
@@ -977,6 +980,7 @@ parse_size(const char *s)
 int
 main(int argc, char *argv[])
 {
+	char why[200];
 	size_t i;
 	int ch;
 
@@ -1002,6 +1006,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* Before the first secret is read: no core dump may hold one. */
+	if (pt_dumpable_set(why, sizeof(why)) == -1)
+		ctl_die("%s", why);
 	if (getenv("PORTER_MAP_SIZE") && opt_map_size == 0)
 		opt_map_size = parse_size(getenv("PORTER_MAP_SIZE"));
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -9,7 +9,9 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "alloc.h"
@@ -911,6 +913,178 @@ test_config_refs(void)
 	tu_rmdir(dir);
 }
 
+/*
+ * What a workflow runs on the host: over the API a new or changed exec
+ * must name a handler in PORTER_HANDLER_DIR, and without one it cannot be
+ * changed at all; an unchanged one (the export put back) and a removed
+ * one pass.
+ */
+static const char exec_cfg[] = "{\"workflows\":{\"w\":{\"exec\":"
+    "[\"/bin/true\"]}},\"sources\":[{\"key\":\"x\",\"type\":\"custom\","
+    "\"environments\":{\"p\":{\"endpoint_id\":\"src_exec_0001\","
+    "\"verify\":false}}}]}";
+
+/* PUT exec_cfg with workflows replaced by "wf"; the status, *code. */
+static int
+put_workflows(struct pt_ctx *ctx, const char *query, const char *wf,
+    char *code, size_t codelen)
+{
+	char body[2048];
+	const char *tail = strstr(exec_cfg, ",\"sources\"");
+	pt_json *j;
+	int st;
+
+	snprintf(body, sizeof(body), "{\"workflows\":%s%s", wf, tail);
+	st = put_config(ctx, query, body, NULL, &j);
+	snprintf(code, codelen, "%s", jstr(j, "error") ? jstr(j, "error") :
+	    "");
+	pt_json_put(j);
+	return st;
+}
+
+/* The stored exec of workflow "w", as its export shows it. */
+static int
+stored_exec_is(struct pt_ctx *ctx, const char *want)
+{
+	pt_json *j;
+	int st, same;
+
+	j = get_json(ctx, "/admin/api/config", NULL, full_tok, &st);
+	same = st == 200 && strstr(pt_json_text(j, 0, NULL), want) != NULL;
+	pt_json_put(j);
+	return same;
+}
+
+static void
+test_config_exec(void)
+{
+	static const struct {
+		const char	*wf;	/* "D": the handler directory */
+		const char	*dir;	/* PORTER_HANDLER_DIR; "D", "L": link */
+		int		 status;
+		const char	*code;
+		const char	*what;
+	} cases[] = {
+		{ "{\"w\":{\"exec\":[\"/bin/true\"]}}", NULL, 200, "",
+		    "the stored exec unchanged, no handler directory" },
+		{ "{\"w\":{}}", NULL, 200, "", "an exec removed" },
+		{ "{\"w\":{\"exec\":[\"/bin/sh\",\"-c\",\"id\"]}}", NULL, 403,
+		    "host_access_required", "/bin/sh -c: no handler directory" },
+		{ "{\"w\":{\"exec\":[\"/bin/true\",\"x\"]}}", NULL, 403,
+		    "host_access_required", "an argument added" },
+		{ "{\"w\":{\"exec\":[\"/bin/true\"],\"cancel_exec\":"
+		    "[\"/bin/true\"]}}", NULL, 403, "host_access_required",
+		    "a cancel_exec added" },
+		{ "{\"v\":{\"exec\":[\"/bin/true\"]}}", NULL, 403,
+		    "host_access_required", "the same program for a new workflow" },
+		{ "{\"w\":{\"exec\":[\"D/ok\"]}}", "rel/dir", 403,
+		    "host_access_required", "a relative PORTER_HANDLER_DIR" },
+		{ "{\"w\":{\"exec\":[\"D/ok\",\"--any\"]}}", "D", 200, "",
+		    "a handler in the directory" },
+		{ "{\"w\":{\"exec\":[\"D/inner\"]}}", "D", 200, "",
+		    "a link to a handler in the directory" },
+		{ "{\"w\":{\"exec\":[\"D/sub/deep\"],\"cancel_exec\":"
+		    "[\"D/ok\"]}}", "D", 200, "", "a subdirectory; cancel_exec" },
+		{ "{\"w\":{\"exec\":[\"L/ok\"]}}", "L", 200, "",
+		    "through a linked PORTER_HANDLER_DIR" },
+		{ "{\"w\":{\"exec\":[\"D/ok\"]}}", "L", 200, "",
+		    "the resolved directory of a linked PORTER_HANDLER_DIR" },
+		{ "{\"w\":{\"exec\":[\"/bin/sh\",\"-c\",\"id\"]}}", "D",
+		    403, "handler_not_allowed", "/bin/sh: outside" },
+		{ "{\"w\":{\"exec\":[\"D/escape\",\"-c\",\"id\"]}}", "D",
+		    403, "handler_not_allowed", "a link in the directory to "
+		    "/bin/sh" },
+		{ "{\"w\":{\"exec\":[\"D/sub/../ok\"]}}", "D", 403,
+		    "handler_not_allowed", "a .. component" },
+		{ "{\"w\":{\"exec\":[\"D/../outside\"]}}", "D", 403,
+		    "handler_not_allowed", "a .. out of the directory" },
+		{ "{\"w\":{\"exec\":[\"D-evil/ok\"]}}", "D", 403,
+		    "handler_not_allowed", "a sibling whose name starts alike" },
+		{ "{\"w\":{\"exec\":[\"D/plain\"]}}", "D", 403,
+		    "handler_not_allowed", "a file that is not executable" },
+		{ "{\"w\":{\"exec\":[\"D/missing\"]}}", "D", 403,
+		    "handler_not_allowed", "a file that does not exist" },
+		{ "{\"w\":{\"exec\":[\"D/sub\"]}}", "D", 403,
+		    "handler_not_allowed", "a directory" },
+	};
+	struct pt_ctx ctx;
+	struct pt_store *s;
+	char *dir, hd[300], link[320], evil[320], buf[700], wf[4096], code[64];
+	const char *p;
+	size_t i, n;
+	int st;
+	FILE *f;
+
+	s = fresh(&dir, &ctx, exec_cfg);
+	snprintf(hd, sizeof(hd), "%s/handlers", dir);
+	snprintf(link, sizeof(link), "%s/handlers-link", dir);
+	snprintf(evil, sizeof(evil), "%s/handlers-evil", dir);
+	snprintf(buf, sizeof(buf), "%s/sub", hd);
+	if (mkdir(hd, 0755) == -1 || mkdir(buf, 0755) == -1 ||
+	    mkdir(evil, 0755) == -1 || symlink(hd, link) == -1)
+		abort();
+	{
+		static const struct { const char *name; int mode; } files[] = {
+			{ "ok", 0755 }, { "plain", 0644 }, { "sub/deep", 0755 },
+			{ "../outside", 0755 }, { "../handlers-evil/ok", 0755 },
+		};
+
+		for (i = 0; i < nitems(files); i++) {
+			snprintf(buf, sizeof(buf), "%s/%s", hd, files[i].name);
+			if ((f = fopen(buf, "w")) == NULL)
+				abort();
+			fputs("#!/bin/sh\nexit 0\n", f);
+			fclose(f);
+			chmod(buf, (mode_t)files[i].mode);
+		}
+	}
+	snprintf(buf, sizeof(buf), "%s/inner", hd);
+	if (symlink("sub/deep", buf) == -1)
+		abort();
+	snprintf(buf, sizeof(buf), "%s/escape", hd);
+	if (symlink("/bin/sh", buf) == -1)
+		abort();
+
+	for (i = 0; i < nitems(cases); i++) {
+		/* Reset, as the host: the stored exec is /bin/true again. */
+		unsetenv("PORTER_HANDLER_DIR");
+		if (tu_apply(s, exec_cfg) != NULL)
+			abort();
+		if (cases[i].dir != NULL)
+			setenv("PORTER_HANDLER_DIR", strcmp(cases[i].dir, "D") ==
+			    0 ? hd : strcmp(cases[i].dir, "L") == 0 ? link :
+			    cases[i].dir, 1);
+		/* "D" and "L" in the document: the directory, the link. */
+		for (p = cases[i].wf, n = 0; *p && n < sizeof(wf) - 700; p++)
+			if (*p == 'D' && (p[1] == '/' || p[1] == '-'))
+				n += (size_t)snprintf(wf + n, sizeof(wf) - n, "%s",
+				    hd);
+			else if (*p == 'L' && p[1] == '/')
+				n += (size_t)snprintf(wf + n, sizeof(wf) - n, "%s",
+				    link);
+			else
+				wf[n++] = *p;
+		wf[n] = '\0';
+		if (cases[i].status == 403) {
+			st = put_workflows(&ctx, "dry_run=1", wf, code,
+			    sizeof(code));
+			ok(st == 403 && strcmp(code, cases[i].code) == 0,
+			    "exec over the API, dry run: %s: %d %s", cases[i].what,
+			    st, code);
+		}
+		st = put_workflows(&ctx, NULL, wf, code, sizeof(code));
+		ok(st == cases[i].status && strcmp(code, cases[i].code) == 0,
+		    "exec over the API: %s: %d %s", cases[i].what, st, code);
+		if (cases[i].status == 403)
+			ok(stored_exec_is(&ctx, "\"/bin/true\"]"), "  ... and the "
+			    "stored exec stays /bin/true");
+	}
+	unsetenv("PORTER_HANDLER_DIR");
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+	tu_rmdir(dir);
+}
+
 /* ----------------------------------------------------- metrics, replay */
 
 static void
@@ -1173,6 +1347,7 @@ main(void)
 	test_replay(&ctx);
 	test_config(&ctx);
 	test_config_refs();
+	test_config_exec();
 	test_scan_limit();
 	test_retention();
 
