@@ -1120,6 +1120,7 @@ api_source_logs(struct admin *a)
 static int
 api_log(struct admin *a)
 {
+	const struct pt_config *cfg;
 	struct pt_txn *txn;
 	uint8_t id[PT_ID_BIN];
 	pt_json *o;
@@ -1128,6 +1129,8 @@ api_log(struct admin *a)
 	if (pt_id_parse("evt", a->seg[1], id) < 0)
 		return fail(a, 400, "invalid_id", "%s is not an event id",
 		    shown(a->seg[1]));
+	if ((rc = config(a, &cfg)) != PT_OK)
+		return store_fail(a, rc, "reading the configuration");
 	if ((rc = rtxn(a, &txn)) != PT_OK)
 		return store_fail(a, rc, "reading the log");
 	rc = pt_inspect_event(txn, id, PT_INSPECT_RAW, &o);
@@ -1138,24 +1141,61 @@ api_log(struct admin *a)
 		    "decode", a->seg[1]);
 	if (rc != PT_OK)
 		return store_fail(a, rc, "reading the log");
+	/* Whether a replay needs force (the console offers none then). */
+	pt_json_set(o, "replayable", pt_json_new_bool(pt_replay_allowed(cfg,
+	    o)));
 	return send_json(a, 200, o);
 }
 
+/*
+ * POST logs/<evt>/replay, with no body or {"force": true|false}: force
+ * replays an event that was not verified where verification is enforced
+ * (pt_replay).
+ */
 static int
 api_replay(struct admin *a)
 {
+	struct pt_json_iter it = { 0 };
 	uint8_t bin[PT_ID_BIN];
 	char id[PT_ID_MAX];
-	int status;
+	const char *k;
+	pt_json *doc = NULL, *v;
+	uint64_t clen = 0;
+	int status, force = 0;
 
 	if (pt_id_parse("evt", a->seg[1], bin) < 0)
 		return fail(a, 400, "invalid_id", "%s is not an event id",
 		    shown(a->seg[1]));
+	/* An empty body, whatever its type, asks for nothing. */
+	if (a->req->content_length != NULL &&
+	    (pt_parse_content_length(a->req->content_length, &clen) < 0 ||
+	    clen > 0)) {
+		if ((status = read_json(a, &doc)) != 0)
+			return status;
+		if (pt_json_type(doc) != PT_J_OBJECT) {
+			pt_json_put(doc);
+			return fail(a, 400, "invalid_request", "want no body or "
+			    "{\"force\": true}");
+		}
+		while (pt_json_iter_next(doc, &it, &k, &v)) {
+			if (strcmp(k, "force") != 0 || pt_json_type(v) !=
+			    PT_J_BOOL) {
+				status = fail(a, 400, "invalid_request", "%s: "
+				    "want no body or {\"force\": true}",
+				    strcmp(k, "force") == 0 ? "force must be "
+				    "true or false" : "unknown field");
+				pt_json_put(doc);
+				return status;
+			}
+			force = pt_json_bool(v);
+		}
+		pt_json_put(doc);
+	}
 	/* pt_replay fills the response (and logs its refusals). */
 	pt_id_text("evt", bin, id);
 	pt_txn_abort(a->txn);
 	a->txn = NULL;
-	status = pt_replay(a->ctx, id, a->resp);
+	status = pt_replay(a->ctx, id, a->tok.name, force, a->resp);
 	if (status == 200)
 		pt_ctx_log(a->ctx, "replay of %s by token %s", id, a->tok.name);
 	return status;

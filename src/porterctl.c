@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,11 @@ usage(FILE *f)
 "       [--since 2h|TIME] [--before EVT_ID] [--limit N] [--json]\n"
 "                               events, newest first\n"
 "  log EVT_ID [--json]          one event, everything, body pretty-printed\n"
-"  replay EVT_ID [--json]       run a logged event's mappings again, as\n"
-"                               configured now: a new event (replay_of)\n"
+"  replay EVT_ID [--force] [--json]\n"
+"                               run a logged event's mappings again, as\n"
+"                               configured now: a new event (replay_of);\n"
+"                               as the store's owner only; --force for an\n"
+"                               event not verified where it is enforced\n"
 "  events --source S --env E [--json]\n"
 "                               received event types: count, first, last\n"
 "Data the actions made\n"
@@ -155,6 +159,35 @@ ctl_open_store(int read_only)
 	if (rc != PT_OK)
 		ctl_die("%s", err);
 	return s;
+}
+
+/*
+ * Exit unless we run as the owner of the store's data file, the user the
+ * responder runs as: "what" runs workflow handlers, which must get no
+ * more privilege than the responder gives them (root running porterctl
+ * would run them as root).  Call after ctl_open_store.
+ */
+void
+ctl_require_owner(const char *what)
+{
+	struct passwd *pw;
+	struct stat st;
+	char path[4096], name[64];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", db_dir);
+	if (stat(path, &st) == -1)
+		ctl_die("%s: %s", path, strerror(errno));
+	if (st.st_uid == geteuid())
+		return;
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(name, sizeof(name), "%s", pw->pw_name);
+	else
+		snprintf(name, sizeof(name), "#%lu", (unsigned long)st.st_uid);
+	ctl_die("%s runs workflow handlers, so it must run as the store's "
+	    "owner, the user the responder runs as (%s, uid %lu), not as uid "
+	    "%lu: run it as that user (sudo -u %s porterctl ...) or replay "
+	    "through the admin API", what, name, (unsigned long)st.st_uid,
+	    (unsigned long)geteuid(), name);
 }
 
 /* Load the stored configuration (an empty one when none was applied). */

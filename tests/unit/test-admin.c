@@ -20,6 +20,7 @@
 #include "handler.h"
 #include "ids.h"
 #include "retention.h"
+#include "sig.h"
 #include "tap.h"
 #include "timeutil.h"
 #include "testutil.h"
@@ -72,10 +73,13 @@ struct call {
 	const char	*request_uri;
 };
 
+/* An x-knock-signature header for the next calls, or NULL. */
+static const char *sig_header;
+
 static int
 call(struct pt_ctx *ctx, const struct call *c, struct pt_resp *resp)
 {
-	struct pt_header h[2];
+	struct pt_header h[3];
 	struct tu_body b;
 	struct pt_req r;
 	char auth[256], clen[32];
@@ -96,6 +100,12 @@ call(struct pt_ctx *ctx, const struct call *c, struct pt_resp *resp)
 		h[nh].name = "authorization";
 		h[nh].value = auth;
 		h[nh].value_len = strlen(auth);
+		nh++;
+	}
+	if (sig_header != NULL) {
+		h[nh].name = "x-knock-signature";
+		h[nh].value = sig_header;
+		h[nh].value_len = strlen(sig_header);
 		nh++;
 	}
 	if (c->body != NULL) {
@@ -1160,6 +1170,207 @@ test_replay(struct pt_ctx *ctx)
 	pt_resp_free(&resp);
 }
 
+/* POST "body" to the production endpoint, signed with "key"; the id. */
+static int
+ingest_prod(struct pt_ctx *ctx, const char *body, const char *key, char *id)
+{
+	struct call c = { "POST", "/receive/" PROD, NULL, NULL, body, NULL,
+	    NULL, NULL };
+	struct pt_iov iov = { body, strlen(body) };
+	struct pt_resp resp;
+	const char *logged;
+	uint8_t mac[32];
+	char hex[65];
+	pt_json *j;
+	int st;
+
+	pt_mac(PT_MAC_HMAC_SHA256, (const uint8_t *)key, strlen(key), &iov, 1,
+	    mac);
+	pt_hex_encode(mac, 32, hex);
+	hex[64] = '\0';
+	sig_header = hex;
+	st = call(ctx, &c, &resp);
+	sig_header = NULL;
+	j = pt_json_parse_trusted(resp.body.data, resp.body.len);
+	pt_resp_free(&resp);
+	/* An accepted event's id, or the one a refusal names "(event ...)". */
+	if ((logged = jstr(j, "id")) == NULL && jstr(j, "message") != NULL)
+		logged = strstr(jstr(j, "message"), "evt_");
+	snprintf(id, PT_ID_MAX, "%.*s", logged ? (int)strcspn(logged, ")") :
+	    0, logged ? logged : "");
+	pt_json_put(j);
+	return st;
+}
+
+/* POST logs/<id>/replay with "body" (NULL: none); status, *j the answer. */
+static int
+replay_call(struct pt_ctx *ctx, const char *id, const char *body,
+    pt_json **j)
+{
+	struct call c = { "POST", NULL, NULL, full_tok, body, NULL, NULL,
+	    NULL };
+	struct pt_resp resp;
+	char path[128];
+	int st;
+
+	snprintf(path, sizeof(path), "/admin/api/logs/%s/replay", id);
+	c.path = path;
+	st = call(ctx, &c, &resp);
+	*j = pt_json_parse_trusted(resp.body.data, resp.body.len);
+	pt_resp_free(&resp);
+	return st;
+}
+
+/* GET logs/<id>: is it "replayable"?  -1 when it cannot be read. */
+static int
+replayable(struct pt_ctx *ctx, const char *id)
+{
+	char path[128];
+	pt_json *j, *v;
+	int st, r = -1;
+
+	snprintf(path, sizeof(path), "/admin/api/logs/%s", id);
+	j = get_json(ctx, path, NULL, full_tok, &st);
+	if (st == 200 && (v = pt_json_get(j, "replayable")) != NULL &&
+	    pt_json_type(v) == PT_J_BOOL)
+		r = pt_json_bool(v);
+	pt_json_put(j);
+	return r;
+}
+
+/*
+ * A replay runs the mappings as if the event were authentic: one that
+ * failed an enforced check is 409 not_verified unless forced, and the
+ * forced replay says so (and is not itself replayable without force); a
+ * verified one and an unverified one where verification is off replay;
+ * once the environment enforces, the unverified one needs force too.
+ */
+static void
+test_replay_verification(void)
+{
+	static const char body[] = "{\"type\":\"task.assigned\",\"id\":"
+	    "\"v1\"}";
+	static const struct {
+		const char	*body;
+		int		 status;
+		const char	*code;
+		const char	*what;
+	} refusals[] = {
+		{ NULL, 409, "not_verified", "no body" },
+		{ "", 409, "not_verified", "an empty body" },
+		{ "{}", 409, "not_verified", "{}" },
+		{ "{\"force\":false}", 409, "not_verified", "force false" },
+		{ "{\"force\":\"yes\"}", 400, "invalid_request",
+		    "force not a boolean" },
+		{ "{\"forse\":true}", 400, "invalid_request", "an unknown field" },
+		{ "[true]", 400, "invalid_request", "not an object" },
+	};
+	struct pt_ctx ctx;
+	struct pt_store *s;
+	char *dir, *cfg, bad[PT_ID_MAX], good[PT_ID_MAX], dev[PT_ID_MAX],
+	    forced[PT_ID_MAX], again[PT_ID_MAX], path[128];
+	pt_json *j, *vf;
+	size_t i;
+	int st;
+
+	s = fresh(&dir, &ctx, config_text);
+	is_int(ingest_prod(&ctx, body, "not-the-key", bad), 401,
+	    "replay rule: a forged production event is refused");
+	is_int(ingest_prod(&ctx, body, SECRET, good), 200,
+	    "replay rule: a signed one is accepted");
+	is_int(ingest(&ctx, "task.assigned", "d1", dev), 200,
+	    "replay rule: an unsigned development event is accepted");
+	is_int(replayable(&ctx, bad), 0, "replay rule: the forged event is "
+	    "not replayable");
+	is_int(replayable(&ctx, good), 1, "replay rule: the verified one is");
+	is_int(replayable(&ctx, dev), 1, "replay rule: the unverified one in "
+	    "an environment that does not verify is");
+
+	for (i = 0; i < nitems(refusals); i++) {
+		st = replay_call(&ctx, bad, refusals[i].body, &j);
+		ok(st == refusals[i].status && jstr(j, "error") &&
+		    strcmp(jstr(j, "error"), refusals[i].code) == 0,
+		    "replay of enforced:failed, %s: %d %s", refusals[i].what,
+		    st, jstr(j, "error") ? jstr(j, "error") : "");
+		if (i == 0)
+			ok(jstr(j, "message") && strstr(jstr(j, "message"),
+			    "enforced:failed") && strstr(jstr(j, "message"),
+			    "force"), "  ... the message says why and how: %s",
+			    jstr(j, "message") ? jstr(j, "message") : "");
+		pt_json_put(j);
+	}
+	st = replay_call(&ctx, bad, "{\"force\":true}", &j);
+	snprintf(forced, sizeof(forced), "%s", jstr(j, "id") ? jstr(j, "id") :
+	    "");
+	ok(st == 200 && strcmp(jstr(j, "replay_of"), bad) == 0,
+	    "replay of enforced:failed, forced: 200");
+	pt_json_put(j);
+	snprintf(path, sizeof(path), "/admin/api/logs/%s", forced);
+	j = get_json(&ctx, path, NULL, full_tok, &st);
+	vf = pt_json_get(j, "verification");
+	ok(st == 200 && pt_json_bool(pt_json_get(j, "replay_forced")) &&
+	    jstr(j, "replayed_by") && strcmp(jstr(j, "replayed_by"), "full") ==
+	    0 && strcmp(jstr(vf, "status"), "replayed") == 0 &&
+	    strcmp(jstr(vf, "reason"), "enforced:failed") == 0,
+	    "  ... the new event is logged as forced, by token full, replayed "
+	    "from enforced:failed");
+	ok(pt_json_get(j, "replayable") && !pt_json_bool(pt_json_get(j,
+	    "replayable")), "  ... and is not replayable itself");
+	pt_json_put(j);
+	st = replay_call(&ctx, forced, NULL, &j);
+	ok(st == 409 && strcmp(jstr(j, "error"), "not_verified") == 0,
+	    "a replay of the forced replay needs force too");
+	pt_json_put(j);
+
+	st = replay_call(&ctx, good, NULL, &j);
+	snprintf(again, sizeof(again), "%s", jstr(j, "id") ? jstr(j, "id") :
+	    "");
+	ok(st == 200, "replay of enforced:verified: 200");
+	pt_json_put(j);
+	snprintf(path, sizeof(path), "/admin/api/logs/%s", again);
+	j = get_json(&ctx, path, NULL, full_tok, &st);
+	ok(pt_json_get(j, "replay_forced") == NULL && jstr(j, "replayed_by") &&
+	    strcmp(jstr(j, "replayed_by"), "full") == 0,
+	    "  ... not forced, by token full");
+	pt_json_put(j);
+	is_int(replay_call(&ctx, again, NULL, &j), 200,
+	    "a replay of a verified replay: 200");
+	pt_json_put(j);
+	st = replay_call(&ctx, dev, "", &j);
+	is_int(st, 200, "replay of not_enforced:unsigned, verification off: "
+	    "200");
+	pt_json_put(j);
+
+	/* The operator turns verification on for development. */
+	{
+		const char *off = strstr(config_text, "\"verify\":false");
+		size_t n = sizeof(config_text) + 64;
+
+		if ((cfg = pt_malloc(n)) == NULL)
+			abort();
+		snprintf(cfg, n, "%.*s\"verify\":true,\"signing_keys\":[{"
+		    "\"secret\":\"dev-key\"}]%s", (int)(off - config_text),
+		    config_text, off + 14);
+		if (tu_apply(s, cfg) != NULL)
+			abort();
+		pt_free(cfg);
+	}
+	is_int(replayable(&ctx, dev), 0, "verification now on: the unsigned "
+	    "development event is not replayable");
+	st = replay_call(&ctx, dev, NULL, &j);
+	ok(st == 409 && strstr(jstr(j, "message"), "now enforces") != NULL,
+	    "  ... replay 409: %s", jstr(j, "message") ? jstr(j, "message") :
+	    "");
+	pt_json_put(j);
+	is_int(replay_call(&ctx, dev, "{\"force\":true}", &j), 200,
+	    "  ... forced: 200");
+	pt_json_put(j);
+	is_int(replayable(&ctx, good), 1, "the verified one still is");
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+	tu_rmdir(dir);
+}
+
 /* ---------------------------------------------------------- retention */
 
 static uint64_t
@@ -1348,6 +1559,7 @@ main(void)
 	test_config(&ctx);
 	test_config_refs();
 	test_config_exec();
+	test_replay_verification();
 	test_scan_limit();
 	test_retention();
 
