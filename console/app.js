@@ -515,7 +515,11 @@
       if (res.status !== 200) { v.appendChild(el('p', { class: 'error', text: errText(res) })); return; }
       var m = res.body, vf = m.verification || {}, idem = m.idempotency || {};
       var replayBox = el('div', { id: 'replay-result' });
-      var replay = el('button', { id: 'replay', type: 'button', text: 'Replay',
+      // No Replay for an event the server would refuse without force: it
+      // was not verified where verification is enforced.
+      var replay = m.replayable === false ? el('span', { id: 'replay-refused', class: 'muted',
+        text: 'No replay: not verified where verification is enforced (porterctl replay --force)' }) :
+        el('button', { id: 'replay', type: 'button', text: 'Replay',
         disabled: state.me.read_only,
         title: state.me.read_only ? 'A read-only token cannot replay' : 'Run this event\u2019s mappings again, as configured now',
         onclick: function () {

@@ -25,6 +25,7 @@
 #include "alloc.h"
 #include "commit.h"
 #include "eventlog.h"
+#include "handlerdir.h"
 #include "ids.h"
 #include "inspect.h"
 #include "json.h"
@@ -1187,6 +1188,7 @@ api_source_logs(struct admin *a)
 static int
 api_log(struct admin *a)
 {
+	const struct pt_config *cfg;
 	struct pt_txn *txn;
 	uint8_t id[PT_ID_BIN];
 	pt_json *o;
@@ -1195,6 +1197,8 @@ api_log(struct admin *a)
 	if (pt_id_parse("evt", a->seg[1], id) < 0)
 		return fail(a, 400, "invalid_id", "%s is not an event id",
 		    shown(a->seg[1]));
+	if ((rc = config(a, &cfg)) != PT_OK)
+		return store_fail(a, rc, "reading the configuration");
 	if ((rc = rtxn(a, &txn)) != PT_OK)
 		return store_fail(a, rc, "reading the log");
 	rc = pt_inspect_event(txn, id, PT_INSPECT_RAW, &o);
@@ -1205,24 +1209,61 @@ api_log(struct admin *a)
 		    "decode", a->seg[1]);
 	if (rc != PT_OK)
 		return store_fail(a, rc, "reading the log");
+	/* Whether a replay needs force (the console offers none then). */
+	pt_json_set(o, "replayable", pt_json_new_bool(pt_replay_allowed(cfg,
+	    o)));
 	return send_json(a, 200, o);
 }
 
+/*
+ * POST logs/<evt>/replay, with no body or {"force": true|false}: force
+ * replays an event that was not verified where verification is enforced
+ * (pt_replay).
+ */
 static int
 api_replay(struct admin *a)
 {
+	struct pt_json_iter it = { 0 };
 	uint8_t bin[PT_ID_BIN];
 	char id[PT_ID_MAX];
-	int status;
+	const char *k;
+	pt_json *doc = NULL, *v;
+	uint64_t clen = 0;
+	int status, force = 0;
 
 	if (pt_id_parse("evt", a->seg[1], bin) < 0)
 		return fail(a, 400, "invalid_id", "%s is not an event id",
 		    shown(a->seg[1]));
+	/* An empty body, whatever its type, asks for nothing. */
+	if (a->req->content_length != NULL &&
+	    (pt_parse_content_length(a->req->content_length, &clen) < 0 ||
+	    clen > 0)) {
+		if ((status = read_json(a, &doc)) != 0)
+			return status;
+		if (pt_json_type(doc) != PT_J_OBJECT) {
+			pt_json_put(doc);
+			return fail(a, 400, "invalid_request", "want no body or "
+			    "{\"force\": true}");
+		}
+		while (pt_json_iter_next(doc, &it, &k, &v)) {
+			if (strcmp(k, "force") != 0 || pt_json_type(v) !=
+			    PT_J_BOOL) {
+				status = fail(a, 400, "invalid_request", "%s: "
+				    "want no body or {\"force\": true}",
+				    strcmp(k, "force") == 0 ? "force must be "
+				    "true or false" : "unknown field");
+				pt_json_put(doc);
+				return status;
+			}
+			force = pt_json_bool(v);
+		}
+		pt_json_put(doc);
+	}
 	/* pt_replay fills the response (and logs its refusals). */
 	pt_id_text("evt", bin, id);
 	pt_txn_abort(a->txn);
 	a->txn = NULL;
-	status = pt_replay(a->ctx, id, a->resp);
+	status = pt_replay(a->ctx, id, a->tok.name, force, a->resp);
 	if (status == 200)
 		pt_ctx_log(a->ctx, "replay of %s by token %s", id, a->tok.name);
 	return status;
@@ -1454,6 +1495,70 @@ keep_refs(pt_json *doc, const struct pt_config *cur, char *err,
 	return 0;
 }
 
+/* Two NULL-terminated argument vectors (either may be NULL) alike? */
+static int
+argv_equal(char *const *a, char *const *b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return a[i] == b[i];
+}
+
+/*
+ * What runs on the host takes host access (handlerdir.h).  Over the API a
+ * workflow's exec or cancel_exec that is new or differs from the stored
+ * one of the same workflow must name a handler in PORTER_HANDLER_DIR;
+ * without that directory it cannot be changed here (`porterctl apply` on
+ * the host can).  An unchanged one (an export put back) and a removed one
+ * pass.  Returns NULL, or the error code (answered 403) with "err" set.
+ */
+static const char *
+exec_refused(const struct pt_config *cur, const struct pt_config *next,
+    char *err, size_t errlen)
+{
+	const char *dir = getenv("PORTER_HANDLER_DIR");
+	const struct pt_workflow *wf, *was;
+	char *const *argv, *const *stored;
+	char why[600];
+	size_t i, k;
+
+	for (i = 0; i < next->nworkflows; i++) {
+		wf = &next->workflows[i];
+		was = pt_config_workflow(cur, wf->key);
+		for (k = 0; k < 2; k++) {
+			argv = k == 0 ? wf->argv : wf->cancel_argv;
+			stored = was == NULL ? NULL : k == 0 ? was->argv :
+			    was->cancel_argv;
+			if (argv == NULL || argv_equal(argv, stored))
+				continue;
+			switch (pt_handler_dir_allows(dir, argv[0], why,
+			    sizeof(why))) {
+			case PT_HD_OK:
+				continue;
+			case PT_HD_OFF:
+				snprintf(err, errlen, "/workflows/%s/%s: what a "
+				    "workflow runs on the host is changed with "
+				    "`porterctl apply` on the host; %s, so the "
+				    "API may not change it", wf->key, k == 0 ?
+				    "exec" : "cancel_exec", why);
+				return "host_access_required";
+			case PT_HD_OUTSIDE:
+				snprintf(err, errlen, "/workflows/%s/%s: over "
+				    "the API a handler must be a program in the "
+				    "host's directory of handlers: %s", wf->key,
+				    k == 0 ? "exec" : "cancel_exec", why);
+				return "handler_not_allowed";
+			}
+		}
+	}
+	return NULL;
+}
+
 struct apply {
 	pt_json		*doc;
 	int		 dry;
@@ -1461,6 +1566,7 @@ struct apply {
 	size_t		 changes;
 	uint64_t	 gen;
 	int		 invalid;	/* PT_EINVAL: "err" says why */
+	const char	*refused;	/* PT_EINVAL, 403 with this code */
 	char		 err[1024];
 };
 
@@ -1478,6 +1584,7 @@ apply_fn(struct pt_txn *txn, void *arg)
 
 	pt_buf_reset(&ap->diff);
 	ap->invalid = 0;
+	ap->refused = NULL;
 	rc = pt_config_load(txn, &old, ap->err, sizeof(ap->err));
 	if (rc != PT_OK && rc != PT_ENOTFOUND)
 		goto out;
@@ -1489,6 +1596,11 @@ apply_fn(struct pt_txn *txn, void *arg)
 	if ((rc = pt_config_parse(ap->doc, old, PT_CFG_OPERATOR, &next,
 	    ap->err, sizeof(ap->err))) != PT_OK) {
 		ap->invalid = rc == PT_EINVAL;
+		goto out;
+	}
+	if ((ap->refused = exec_refused(old, next, ap->err,
+	    sizeof(ap->err))) != NULL) {
+		rc = PT_EINVAL;
 		goto out;
 	}
 	ap->changes = pt_config_diff(old, next, &ap->diff);
@@ -1537,6 +1649,12 @@ api_config_put(struct admin *a)
 		pt_txn_abort(txn);
 	} else
 		rc = pt_write(a->ctx->store, a->ctx->committer, apply_fn, &ap);
+	if (rc != PT_OK && ap.refused != NULL) {
+		pt_ctx_log(a->ctx, "configuration refused for token %s: %s",
+		    a->tok.name, ap.refused);
+		status = fail(a, 403, ap.refused, "%s", ap.err);
+		goto out;
+	}
 	if (rc != PT_OK) {
 		status = ap.invalid ? fail(a, 422, "invalid_config", "%s",
 		    ap.err) : rc == PT_EINVAL ? fail(a, 500, "internal_error",

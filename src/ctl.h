@@ -23,6 +23,8 @@ void		 ctl_die(const char *fmt, ...)
 void		 ctl_ctx_init(struct pt_ctx *, struct pt_store *s);
 /* The store named by --db or $PORTER_DB; exits on failure. */
 struct pt_store	*ctl_open_store(int read_only);
+/* Exits unless we run as the store's owner ("what" names the command). */
+void		 ctl_require_owner(const char *what);
 /* The stored configuration (empty when none); exits on failure. */
 struct pt_config *ctl_load_config(struct pt_store *);
 /* Whole file ("-" = stdin), NUL-terminated; exits on failure. */

@@ -12,6 +12,7 @@
 #include "handler.h"
 #include "http.h"
 #include "retention.h"
+#include "sandbox.h"
 #include "timeutil.h"
 #include "tokens.h"
 
@@ -149,7 +150,10 @@ cmd_token(int argc, char *argv[])
 
 /*
  * Replay a logged event through the mappings as they are configured now
- * (pt_replay): the new run is a new event linked by "replay_of".
+ * (pt_replay): the new run is a new event linked by "replay_of".  It runs
+ * workflow handlers, so only as the store's owner and under the
+ * responder's seccomp filter; --force replays an event that was not
+ * verified where verification is enforced.
  */
 int
 cmd_replay(int argc, char *argv[])
@@ -160,20 +164,27 @@ cmd_replay(int argc, char *argv[])
 	struct pt_ctx ctx;
 	const char *id = NULL;
 	pt_json *j = NULL;
-	int i, json = 0, status, nargs = 0;
+	char why[512];
+	int i, json = 0, force = 0, status, nargs = 0;
 
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
+		else if (strcmp(argv[i], "--force") == 0)
+			force = 1;
 		else {
 			id = argv[i];
 			nargs++;
 		}
 	if (nargs != 1)
-		ctl_die("usage: porterctl replay EVT_ID [--json]");
+		ctl_die("usage: porterctl replay EVT_ID [--force] [--json]");
 	s = ctl_open_store(0);
+	ctl_require_owner("replay");
+	/* The handlers get the responder's seccomp filter too (sandbox.h). */
+	if (pt_sandbox(why, sizeof(why)) == -1)
+		ctl_die("%s", why);
 	ctl_ctx_init(&ctx, s);
-	status = pt_replay(&ctx, id, &resp);
+	status = pt_replay(&ctx, id, "porterctl", force, &resp);
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
 	if (json) {

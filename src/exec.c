@@ -1,17 +1,30 @@
 /*
  * exec.c - run a workflow handler (see exec.h).
  *
- * fork, then in the child only async-signal-safe calls: its own process
- * group, the pipes on 0-2, every other descriptor closed, signal
- * dispositions and mask reset, execve.  An exec failure comes back as an
- * errno through a close-on-exec pipe.  The parent feeds stdin and drains
- * stdout/stderr with poll on non-blocking descriptors (a child that never
- * reads its input cannot block us), bounded by the deadline on
- * CLOCK_MONOTONIC, then SIGKILLs the whole group and reaps the child.
+ * Two forks.  The first makes the watcher: the leader of a new process
+ * group, holding the read end of a "lifeline" pipe whose only write end
+ * is ours.  The second makes the handler, in the watcher's group: in the
+ * child only async-signal-safe calls, the pipes on 0-2, every other
+ * descriptor closed, signal dispositions and mask reset, execve.  An exec
+ * failure comes back as an errno through a close-on-exec pipe.  The
+ * parent feeds stdin and drains stdout/stderr with poll on non-blocking
+ * descriptors (a child that never reads its input cannot block us),
+ * bounded by the deadline on CLOCK_MONOTONIC, then SIGKILLs the whole
+ * group and reaps both.
+ *
+ * Why a watcher: when the caller dies (kill -9 of a responder) nobody
+ * would kill the group at the timeout, and the handler and whatever it
+ * started would run on, past the sender's retry.  The kernel closes the
+ * lifeline when the caller's process ends, however it ends; the watcher
+ * reads end of file and kills its group.  PR_SET_PDEATHSIG alone would
+ * not do: it signals only the direct child (not what a handler starts),
+ * and fires when the forking *thread* ends.  The handler gets it as well
+ * (SIGKILL), for the case that the watcher itself was killed.
  *
  * NOTE: the caller may be a multi-threaded FastCGI process with an LMDB
- * environment open: the child touches nothing of it before execve
- * (lmdb.h: "do not use an MDB_env after fork").
+ * environment open: the children touch nothing of it (lmdb.h: "do not use
+ * an MDB_env after fork"); the watcher closes every descriptor it
+ * inherited but the lifeline, so it holds no socket or file of ours.
  */
 #include "config.h"
 
@@ -23,6 +36,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -90,34 +104,89 @@ close_from(unsigned lo, unsigned hi, int maxfd)
 		close(fd);
 }
 
-/*
- * The child, between fork and execve: async-signal-safe calls only.
- * "fds" are stdin's read end, stdout's and stderr's write ends and the
- * exec-error pipe's write end; "maxfd" bounds the fallback close loop.
- */
-static void __attribute__((noreturn))
-child(char *const argv[], char *const envp[], const int fds[4], int maxfd)
+/* Close every descriptor from "lo" up but "keep" (>= lo). */
+static void
+close_all_but(unsigned lo, int keep, int maxfd)
 {
-	static char *const empty[] = { NULL };
+	close_from(lo, (unsigned)keep - 1, maxfd);
+	close_from((unsigned)keep + 1, ~0U, maxfd);
+}
+
+/*
+ * Give every signal the disposition "disp" (SIG_DFL or SIG_IGN; SIGKILL
+ * and SIGSTOP refuse, as do glibc's own) and unblock them all.
+ * Async-signal-safe.
+ */
+static void
+all_signals(void (*disp)(int))
+{
 	struct sigaction sa;
 	sigset_t none;
-	int sig, e;
+	int sig;
 
-	setpgid(0, 0);
-	if (dup2(fds[0], 0) == -1 || dup2(fds[1], 1) == -1 ||
-	    dup2(fds[2], 2) == -1)
-		goto fail;
-	/* Keep only 0-2 and the error pipe (close-on-exec). */
-	close_from(3, (unsigned)fds[3] - 1, maxfd);
-	close_from((unsigned)fds[3] + 1, ~0U, maxfd);
-	/* Handlers would not survive execve; ignored signals would. */
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
+	sa.sa_handler = disp;
 	sigemptyset(&sa.sa_mask);
 	for (sig = 1; sig < NSIG; sig++)
 		(void)sigaction(sig, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * The watcher, after fork: async-signal-safe calls only.  It leads a new
+ * process group, the handler's, and kills that group once "fd" (the
+ * lifeline's read end) reads end of file, that is once the caller's
+ * write end closed: the caller is done with the handler, or died.  It
+ * ignores every signal it can, so that a handler's "kill 0" does not take
+ * the watcher first; "maxfd" bounds the fallback close loop.
+ * NOTE: the kill names the group by our own pid, never "0": were the
+ * setpgid to fail, 0 would be the caller's group.
+ */
+static void __attribute__((noreturn))
+watcher(int fd, int maxfd)
+{
+	ssize_t n;
+	char c;
+
+	(void)setpgid(0, 0);	/* the caller does it too; no race */
+	close_all_but(0, fd, maxfd);
+	all_signals(SIG_IGN);
+	do
+		n = read(fd, &c, 1);
+	while (n > 0 || (n == -1 && errno == EINTR));
+	kill(-getpid(), SIGKILL);
+	_exit(0);
+}
+
+/*
+ * The handler, between fork and execve: async-signal-safe calls only.
+ * "fds" are stdin's read end, stdout's and stderr's write ends and the
+ * exec-error pipe's write end; "maxfd" bounds the fallback close loop.
+ * It joins the watcher's process group "group" and asks for SIGKILL when
+ * "parent" (the caller's pid) dies; a parent gone before that is seen in
+ * getppid.
+ */
+static void __attribute__((noreturn))
+child(char *const argv[], char *const envp[], const int fds[4], int maxfd,
+    pid_t group, pid_t parent)
+{
+	static char *const empty[] = { NULL };
+	int e;
+
+	if (setpgid(0, group) == -1)
+		goto fail;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		goto fail;
+	if (getppid() != parent)
+		_exit(127);
+	if (dup2(fds[0], 0) == -1 || dup2(fds[1], 1) == -1 ||
+	    dup2(fds[2], 2) == -1)
+		goto fail;
+	/* Keep only 0-2 and the error pipe (close-on-exec). */
+	close_all_but(3, fds[3], maxfd);
+	/* Handlers would not survive execve; ignored signals would. */
+	all_signals(SIG_DFL);
 	execve(argv[0], argv, envp ? envp : empty);
 fail:
 	e = errno;
@@ -231,7 +300,8 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
     struct pt_exec_result *res)
 {
 	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 },
-	    ex_p[2] = { -1, -1 }, fds[4], pidfd = -1, status = 0, ex_errno = 0,
+	    ex_p[2] = { -1, -1 }, life_p[2] = { -1, -1 }, fds[4], pidfd = -1,
+	    status = 0, ex_errno = 0,
 	    epipe = 0, pipe_pending = 0, exited = 0, lost = 0, lingering = 0,
 	    maxfd, e, n;
 	siginfo_t info;
@@ -241,7 +311,7 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
 	int64_t start, now, deadline = 0, linger = 0, wait_ms;
 	size_t off = 0;
 	ssize_t got;
-	pid_t pid;
+	pid_t pid = -1, wpid = -1, self = getpid();
 	enum pt_err rc = PT_EIO;
 	int masked = 0;
 
@@ -258,6 +328,7 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
 	    RLIM_INFINITY && rl.rlim_cur < 1048576 ? (int)rl.rlim_cur : 65536;
 	if (make_pipe(in_p) == -1 || make_pipe(out_p) == -1 ||
 	    make_pipe(err_p) == -1 || make_pipe(ex_p) == -1 ||
+	    make_pipe(life_p) == -1 ||
 	    set_nonblock(in_p[1]) == -1 || set_nonblock(out_p[0]) == -1 ||
 	    set_nonblock(err_p[0]) == -1) {
 		e = errno;
@@ -278,20 +349,28 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
 	sigemptyset(&pending);
 	sigpending(&pending);
 	pipe_pending = sigismember(&pending, SIGPIPE) == 1;
-	if ((pid = fork()) == 0)
-		child(argv, envp, fds, maxfd);
+	/* The watcher first: the group exists before the handler runs. */
+	if ((wpid = fork()) == 0)
+		watcher(life_p[0], maxfd);
 	e = errno;
+	if (wpid != -1) {
+		(void)setpgid(wpid, wpid);
+		if ((pid = fork()) == 0)
+			child(argv, envp, fds, maxfd, wpid, self);
+		e = errno;
+	}
 	/* Back to the caller's mask, plus SIGPIPE while we write. */
 	pipeset = old;
 	sigaddset(&pipeset, SIGPIPE);
 	pthread_sigmask(SIG_SETMASK, &pipeset, NULL);
+	close_fd(&life_p[0]);
 	if (pid == -1) {
 		snprintf(res->error, sizeof(res->error), "fork: %s",
 		    strerror(e));
 		rc = e == ENOMEM || e == EAGAIN ? PT_EBUSY : PT_EIO;
 		goto out;
 	}
-	(void)setpgid(pid, pid);	/* the child does it too; no race */
+	(void)setpgid(pid, wpid);	/* the child does it too; no race */
 	close_fd(&in_p[0]);
 	close_fd(&out_p[1]);
 	close_fd(&err_p[1]);
@@ -401,11 +480,11 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
 	}
 	/*
 	 * Done, timed out or failed: nothing of the group may outlive the
-	 * call.  The unreaped leader still holds the group id, so this
-	 * reaches no stranger.
+	 * call.  The unreaped watcher, its leader, still holds the group id,
+	 * so this reaches no stranger.
 	 */
 	if (!lost) {
-		kill(-pid, SIGKILL);
+		kill(-wpid, SIGKILL);
 		kill(pid, SIGKILL);
 		if (reap(pid, &status) == 0)
 			set_status(res, status);
@@ -415,6 +494,12 @@ pt_exec(char *const argv[], char *const envp[], const void *input,
 	if (res->error[0] == '\0')
 		rc = PT_OK;
 out:
+	/* The watcher's end of file: it kills the group if we did not. */
+	close_fd(&life_p[1]);
+	if (wpid > 0 && !lost) {
+		kill(-wpid, SIGKILL);
+		reap(wpid, NULL);
+	}
 	close_fd(&in_p[0]);
 	close_fd(&in_p[1]);
 	close_fd(&out_p[0]);

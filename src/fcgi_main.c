@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "commit.h"
 #include "conf.h"
+#include "dumpable.h"
 #include "handler.h"
 #include "http.h"
 #include "logline.h"
@@ -62,6 +63,10 @@ usage(FILE *f)
 "  PORTER_CONSOLE_DIR the web console's files\n"
 "  PORTER_SECCOMP     0: run without the seccomp filter (on by default when\n"
 "                     built with it; see porter.fcgi(8))\n"
+"  PORTER_CORE_DUMPS  1: allow core dumps (off by default: they would hold\n"
+"                     the secrets)\n"
+"  PORTER_HANDLER_DIR the directory of workflow handlers the admin API may\n"
+"                     name (unset: only porterctl apply changes handlers)\n"
 "Configure sources with porterctl(1); see porter.fcgi(8).\n");
 }
 
@@ -429,6 +434,11 @@ main(int argc, char *argv[])
 		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Before the first secret is read: no core dump may hold one. */
+	if (pt_dumpable_set(why, sizeof(why)) == -1) {
+		fprintf(stderr, "porter[%ld]: %s\n", (long)getpid(), why);
+		return 1;
+	}
 
 	/* The store is opened here, after the server's fork and exec. */
 	store = open_store(why, sizeof(why));

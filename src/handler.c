@@ -1525,15 +1525,92 @@ out:
 }
 
 /*
+ * Which verification statuses a replay may stand on without force.  A
+ * replay runs the mappings as if the event were authentic, so it needs an
+ * event that was verified, or one the operator chose not to verify (the
+ * environment does not enforce) and still does not.
+ */
+enum replay_when { REPLAY_ALWAYS, REPLAY_UNLESS_ENFORCED };
+
+static const struct {
+	const char		*status;
+	enum replay_when	 when;
+} replay_rules[] = {
+	{ "enforced:verified", REPLAY_ALWAYS },
+	{ "not_enforced:verified", REPLAY_ALWAYS },
+	{ "not_enforced:unsigned", REPLAY_UNLESS_ENFORCED },
+	{ "not_enforced:failed", REPLAY_UNLESS_ENFORCED },
+	/* enforced:failed, and anything unknown: never without force. */
+};
+
+/*
+ * The verification status logged event "meta" stands on: its own, or for
+ * a replay its original's (kept as the reason), so that replaying a
+ * replay launders nothing.  NULL when the record has none.
+ */
+static const char *
+replay_root_status(const pt_json *meta)
+{
+	const pt_json *vf = pt_json_get(meta, "verification");
+	const char *st = pt_json_str(pt_json_get(vf, "status"), NULL);
+
+	if (st != NULL && strcmp(st, "replayed") == 0)
+		return pt_json_str(pt_json_get(vf, "reason"), NULL);
+	return st;
+}
+
+/*
+ * May logged event "meta" be replayed into "env" without force?  1, or 0
+ * with the reason in "why".
+ */
+static int
+replay_verdict(const struct pt_env *env, const pt_json *meta, char *why,
+    size_t whylen)
+{
+	const char *st = replay_root_status(meta);
+	size_t i;
+
+	for (i = 0; st != NULL && i < sizeof(replay_rules) /
+	    sizeof(replay_rules[0]); i++) {
+		if (strcmp(st, replay_rules[i].status) != 0)
+			continue;
+		if (replay_rules[i].when == REPLAY_ALWAYS || !env->verify)
+			return 1;
+		snprintf(why, whylen, "it was not verified (%s) and %s/%s now "
+		    "enforces verification", st, env->source_key, env->name);
+		return 0;
+	}
+	snprintf(why, whylen, "it was not verified where verification was "
+	    "enforced (%s)", st ? st : "no verification status");
+	return 0;
+}
+
+int
+pt_replay_allowed(const struct pt_config *cfg, const pt_json *meta)
+{
+	const struct pt_env *env;
+	const char *src = pt_json_str(pt_json_get(meta, "source"), NULL),
+	    *envname = pt_json_str(pt_json_get(meta, "environment"), NULL);
+	char why[256];
+
+	if (src == NULL || envname == NULL || cfg == NULL ||
+	    (env = pt_config_env(cfg, src, envname)) == NULL)
+		return 0;
+	return replay_verdict(env, meta, why, sizeof(why));
+}
+
+/*
  * Replay a logged event: run its mappings again as they are configured
  * now, as a new event linked to the original ("replay_of").  For events
  * that were no_mapping, no_event_type or had failed actions before the
  * operator fixed the config.  The replay skips the signature check (the
- * original was checked when it arrived) and idempotency (the operator asks
- * for a second execution); headers the log redacted stay redacted.
+ * original was checked when it arrived, see replay_verdict) and
+ * idempotency (the operator asks for a second execution); headers the log
+ * redacted stay redacted.
  */
 int
-pt_replay(struct pt_ctx *ctx, const char *evt_id, struct pt_resp *resp)
+pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
+    int force, struct pt_resp *resp)
 {
 	struct pt_req req;
 	struct ingest in;
@@ -1543,13 +1620,13 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, struct pt_resp *resp)
 	const struct pt_header *hdrs = NULL;
 	struct pt_header *hv = NULL;
 	struct pt_json_iter it = { 0 };
-	pt_json *m = NULL, *lh, *hvj, *vf;
+	pt_json *m = NULL, *lh, *hvj;
 	uint8_t id[PT_ID_BIN];
 	const char *src, *envname, *k;
-	char err[512];
+	char err[512], why[256];
 	enum pt_err rc;
 	size_t nh = 0;
-	int status;
+	int status, forced = 0;
 
 	memset(&in, 0, sizeof(in));
 	memset(&req, 0, sizeof(req));
@@ -1600,6 +1677,18 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, struct pt_resp *resp)
 		    src ? src : "?", envname ? envname : "?");
 		goto out;
 	}
+	if (!replay_verdict(in.env, m, why, sizeof(why))) {
+		if (!force) {
+			status = reject(ctx, &req, resp, 409, "not_verified",
+			    "event %s cannot be replayed: %s; a replay would "
+			    "run its mappings as if it were authentic (force "
+			    "it only if you know it is)", evt_id, why);
+			goto out;
+		}
+		forced = 1;
+		pt_ctx_log(ctx, "replay of %s forced by %s: %s", evt_id, who,
+		    why);
+	}
 	if (pt_json_parse((const char *)in.body, in.body_len,
 	    PT_JSON_MAX_DEPTH, &in.doc, &jerr) != PT_OK ||
 	    pt_json_type(in.doc) != PT_J_OBJECT) {
@@ -1631,7 +1720,9 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, struct pt_resp *resp)
 	    (in.warnings = pt_json_new_array()) == NULL ||
 	    (in.extra = pt_json_new_object()) == NULL ||
 	    pt_json_set(in.extra, "replay_of", pt_json_new_cstr(evt_id)) !=
-	    PT_OK) {
+	    PT_OK || pt_json_set(in.extra, "replayed_by", pt_json_new_cstr(
+	    who)) != PT_OK || (forced && pt_json_set(in.extra,
+	    "replay_forced", pt_json_new_bool(1)) != PT_OK)) {
 		status = reject(ctx, &req, resp, 500, "internal_error",
 		    "out of memory");
 		goto out;
@@ -1640,9 +1731,8 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, struct pt_resp *resp)
 	in.ev.environment = in.env->name;
 	in.ev.endpoint_id = in.env->endpoint_id;
 	in.ev.event_time = in.ev.received_at;
-	vf = pt_json_get(m, "verification");
 	in.ev.verify_status = "replayed";
-	in.ev.verify_reason = pt_json_str(pt_json_get(vf, "status"), NULL);
+	in.ev.verify_reason = replay_root_status(m);
 	if (identify(&in) != PT_OK) {
 		status = reject(ctx, &req, resp, 500, "internal_error",
 		    "out of memory");

@@ -44,10 +44,24 @@ int	pt_handle(struct pt_ctx *, const struct pt_req *, struct pt_resp *);
 /*
  * Run logged event "evt_id" ("evt_...") again through the mappings as they
  * are configured now, as a new event linked by "replay_of" (no signature
- * check, no idempotency).  Fills "resp" like pt_handle: 200 with the new
- * event, 404/409 with a JSON error.
+ * check, no idempotency), recorded as "replayed_by" "who" (a token's name,
+ * "porterctl").  Fills "resp" like pt_handle: 200 with the new event,
+ * 404/409 with a JSON error.  An event that was not verified where
+ * verification is enforced (pt_replay_allowed) is 409 not_verified unless
+ * "force", which the new event records as "replay_forced".
  */
-int	pt_replay(struct pt_ctx *, const char *evt_id, struct pt_resp *);
+int	pt_replay(struct pt_ctx *, const char *evt_id, const char *who,
+	    int force, struct pt_resp *);
+
+/*
+ * May logged event "meta" (its metadata) be replayed without force under
+ * "cfg"?  Yes (1) when it was verified (enforced:verified,
+ * not_enforced:verified), or not verified (not_enforced:unsigned,
+ * not_enforced:failed) in an environment that still does not enforce
+ * verification; a replay is judged by its original's status.  No (0)
+ * for enforced:failed, an unknown status, or an environment that is gone.
+ */
+int	pt_replay_allowed(const struct pt_config *, const pt_json *meta);
 
 /*
  * Interrupt at most "max" (0: all) executions whose process died while their

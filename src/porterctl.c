@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "check.h"
 #include "conf.h"
 #include "ctl.h"
+#include "dumpable.h"
 #include "eventlog.h"
 #include "handler.h"
 #include "idem.h"
@@ -114,8 +116,11 @@ usage(FILE *f)
 "       [--since 2h|TIME] [--before EVT_ID] [--limit N] [--json]\n"
 "                               events, newest first\n"
 "  log EVT_ID [--json]          one event, everything, body pretty-printed\n"
-"  replay EVT_ID [--json]       run a logged event's mappings again, as\n"
-"                               configured now: a new event (replay_of)\n"
+"  replay EVT_ID [--force] [--json]\n"
+"                               run a logged event's mappings again, as\n"
+"                               configured now: a new event (replay_of);\n"
+"                               as the store's owner only; --force for an\n"
+"                               event not verified where it is enforced\n"
 "  events --source S --env E [--json]\n"
 "                               received event types: count, first, last\n"
 "Data the actions made\n"
@@ -138,7 +143,9 @@ usage(FILE *f)
 "  token revoke NAME            delete a token: its next call is refused\n"
 "  token list [--json]          token names and rights (never the tokens)\n"
 "\n"
-"The store is --db DIR, else $PORTER_DB.  See porterctl(1), porter.conf(5).\n");
+"The store is --db DIR, else $PORTER_DB.  PORTER_CORE_DUMPS=1 allows core\n"
+"dumps (off by default: they would hold the secrets).  See porterctl(1),\n"
+"porter.conf(5).\n");
 }
 
 /* Read a whole file ("-" = stdin) into a NUL-terminated buffer. */
@@ -189,6 +196,35 @@ ctl_open_store(int read_only)
 	if (rc != PT_OK)
 		ctl_die("%s", err);
 	return s;
+}
+
+/*
+ * Exit unless we run as the owner of the store's data file, the user the
+ * responder runs as: "what" runs workflow handlers, which must get no
+ * more privilege than the responder gives them (root running porterctl
+ * would run them as root).  Call after ctl_open_store.
+ */
+void
+ctl_require_owner(const char *what)
+{
+	struct passwd *pw;
+	struct stat st;
+	char path[4096], name[64];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", db_dir);
+	if (stat(path, &st) == -1)
+		ctl_die("%s: %s", path, strerror(errno));
+	if (st.st_uid == geteuid())
+		return;
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(name, sizeof(name), "%s", pw->pw_name);
+	else
+		snprintf(name, sizeof(name), "#%lu", (unsigned long)st.st_uid);
+	ctl_die("%s runs workflow handlers, so it must run as the store's "
+	    "owner, the user the responder runs as (%s, uid %lu), not as uid "
+	    "%lu: run it as that user (sudo -u %s porterctl ...) or replay "
+	    "through the admin API", what, name, (unsigned long)st.st_uid,
+	    (unsigned long)geteuid(), name);
 }
 
 /* Load the stored configuration (an empty one when none was applied). */
@@ -1050,6 +1086,7 @@ parse_size(const char *s)
 int
 main(int argc, char *argv[])
 {
+	char why[200];
 	size_t i;
 	int ch;
 
@@ -1075,6 +1112,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* Before the first secret is read: no core dump may hold one. */
+	if (pt_dumpable_set(why, sizeof(why)) == -1)
+		ctl_die("%s", why);
 	if (getenv("PORTER_MAP_SIZE") && opt_map_size == 0)
 		opt_map_size = parse_size(getenv("PORTER_MAP_SIZE"));
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -139,9 +139,12 @@ static const int sys_files[] = {
 };
 
 /*
- * Workflow handlers (exec.c): fork, a process group of its own, execve,
- * pipes for stdin, stdout and stderr, then waitid or a pidfd to learn
- * that it exited and to kill it at the timeout.  Shells do the same.
+ * Workflow handlers (exec.c): fork twice (a watcher leading the handler's
+ * process group, then the handler in it), execve, pipes for stdin,
+ * stdout, stderr and the watcher's lifeline, then waitid or a pidfd to
+ * learn that it exited and to kill the group at the timeout.  The handler
+ * asks for a parent-death signal (prctl, below) and checks getppid.
+ * Shells do the same.
  */
 static const int sys_exec[] = {
 	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(execve),
@@ -247,7 +250,11 @@ static const unsigned long ioctl_requests[] = {
 	FICLONE,
 };
 
-/* prctl: naming threads, parent-death signals, and read-only queries. */
+/*
+ * prctl: naming threads, parent-death signals (exec.c: a handler dies with
+ * its responder), and read-only queries.  PR_SET_DUMPABLE is not here: the
+ * responder clears it before the filter goes on (fcgi_main.c).
+ */
 static const int prctl_options[] = {
 	PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_PDEATHSIG,
 	PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS, PR_SET_NO_NEW_PRIVS,

@@ -4,7 +4,8 @@
  *
  * The responder calls pt_sandbox() once, after the store is open and
  * before the first request (the order slowcgi and kcgi use: acquire, then
- * confine).  From then on a system call outside the allow-list kills the
+ * confine); `porterctl replay` calls it before it runs the handlers, so
+ * that they are confined as the responder's are.  From then on a system call outside the allow-list kills the
  * whole process with SIGSYS; the web server starts a new one and its
  * error log gets the kernel's audit line.  Threads started later, and the
  * workflow handlers the responder executes, inherit the filter: it can

@@ -361,6 +361,15 @@ def require_binaries():
             bail_out("%s is not built (run make first)" % path)
 
 
+def have_seccomp():
+    """Was this build configured with seccomp (config.h)?"""
+    try:
+        with open(os.path.join(TOP_BUILDDIR, "config.h")) as f:
+            return "\n#define HAVE_SECCOMP 1\n" in f.read()
+    except OSError:
+        return False
+
+
 # ----------------------------------------------------------------- helpers
 
 def sign(secret, body):

@@ -12,7 +12,8 @@ at the elements' positions.
 The story: sign in (a wrong token first), see the sources with their
 endpoints, find a logged event by its type, open it, check what the detail
 shows, replay it, see the new entry linked to the original; live refresh;
-the received event types; a rehearsal; a read-only token cannot replay;
+the received event types; a rehearsal; no Replay button on an event that
+failed an enforced signature check; a read-only token cannot replay;
 payloads with markup show as text and run nothing; the token lives in the
 tab's sessionStorage only; sign out.  Then the layout at 1280 x 800:
 nothing marked hidden shows before sign-in, the event log fits its card
@@ -49,6 +50,7 @@ STEP_TIMEOUT = h.scaled(15)     # seconds, any wait for the page
 CDP_TIMEOUT = h.scaled(20)      # seconds, any DevTools command
 
 ENDPOINT = "src_dev_tasks_console01"
+SIGNED_ENDPOINT = "src_prod_billing_console01"
 XSS_TYPE = '<img src=x onerror="window.__pwned=1">'
 XSS_BODY = {"event_type": XSS_TYPE, "event_id": "xss-1",
             "data": {"title": "<script>window.__pwned=2</script>",
@@ -449,6 +451,35 @@ def story(t, srv, b, tok, rotok, shots):
               "document.querySelectorAll('#view b').length]"),
          ["undefined", 0, 1, 0], "no markup from payloads is rendered or run")
     b.screenshot(os.path.join(shots, "console-log.png"))
+
+    # A forged request to an environment that verifies: logged, but the
+    # console offers no replay of it.
+    doc = config()
+    doc["sources"].append({"key": "billing", "type": "custom",
+                           "environments": {"production": {
+                               "endpoint_id": SIGNED_ENDPOINT,
+                               "verify": True,
+                               "signing_keys": [{"secret": "billing-key"}],
+                               "event_type_path": "body.event_type"}}})
+    rc, out, err = srv.apply(doc)
+    t.eq(rc, 0, "a source that verifies is added", err)
+    forged = json.dumps({"event_type": "invoice.paid"}).encode()
+    r = srv.post(srv.url("/receive/" + SIGNED_ENDPOINT), forged,
+                 {"X-Knock-Signature": h.sign("not-the-key", forged)})
+    t.eq(r.status, 401, "a forged request is refused")
+    bad = srv.logs("--source", "billing", "--limit", "1")[0]["id"]
+    b.goto(base + "/#/event/" + bad)
+    b.wait("(document.getElementById('event-id') || {}).textContent == %s" %
+           json.dumps(bad), "the forged event")
+    t.eq(b.js("[!!document.getElementById('replay'), "
+              "!!document.getElementById('replay-refused')]"), [False, True],
+         "an event that failed an enforced check shows no Replay button")
+    b.goto(base + "/#/event/" + ids["assigned"])
+    b.wait("(document.getElementById('event-id') || {}).textContent == %s" %
+           json.dumps(ids["assigned"]), "the event")
+    t.ok(b.js("!!document.getElementById('replay') && "
+              "!document.getElementById('replay-refused')"),
+         "  ... while an accepted one does")
 
     # Sign out; then a read-only token cannot replay.
     b.click("#signout")

@@ -31,15 +31,6 @@ WATCHDOG = 600
 NGINX_CONF = os.path.join(h.TOP_SRCDIR, "nginx.conf.example")
 
 
-def have_seccomp():
-    """Was this build configured with seccomp (config.h)?"""
-    try:
-        with open(os.path.join(h.TOP_BUILDDIR, "config.h")) as f:
-            return re.search(r"(?m)^#define HAVE_SECCOMP 1$", f.read())
-    except OSError:
-        return False
-
-
 def seccomp_mode(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -274,7 +265,7 @@ def main():
 
     tap.run(t_mount, tap, "/")
     tap.run(t_mount, tap, "/porter")
-    if have_seccomp():
+    if h.have_seccomp():
         tap.run(t_seccomp, tap)
         tap.run(t_seccomp_bad_value, tap)
     else:

@@ -7,7 +7,7 @@ systemd/porter.service), TAP.
     Documentation= names found in this tree;
   - the service keeps the hardening the README promises (ProtectSystem=
     strict, ReadWritePaths= the store and nothing else, NoNewPrivileges=,
-    an unprivileged User=), and "systemd-analyze security --offline"
+    LimitCORE=0, an unprivileged User=), and "systemd-analyze security --offline"
     rates it no worse than "OK";
   - the socket is where nginx.conf.example looks for it;
   - what StandardInput=socket does -- a listening UNIX socket as fd 0 of
@@ -102,6 +102,8 @@ def t_hardening(tap, sock, svc):
 
     tap.eq(one("Service", "ProtectSystem"), "strict", "ProtectSystem=strict")
     tap.eq(one("Service", "NoNewPrivileges"), "yes", "NoNewPrivileges=yes")
+    tap.eq(one("Service", "LimitCORE"), "0",
+           "LimitCORE=0: no core file holds the secrets")
     rw = " ".join(u.get(("Service", "ReadWritePaths"), [])).split()
     env = dict(kv.split("=", 1) for kv in " ".join(
         u.get(("Service", "Environment"), [])).split() if "=" in kv)

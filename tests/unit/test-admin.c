@@ -9,7 +9,9 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "alloc.h"
@@ -17,6 +19,7 @@
 #include "handler.h"
 #include "ids.h"
 #include "retention.h"
+#include "sig.h"
 #include "tap.h"
 #include "timeutil.h"
 #include "testutil.h"
@@ -69,10 +72,13 @@ struct call {
 	const char	*request_uri;
 };
 
+/* An x-knock-signature header for the next calls, or NULL. */
+static const char *sig_header;
+
 static int
 call(struct pt_ctx *ctx, const struct call *c, struct pt_resp *resp)
 {
-	struct pt_header h[2];
+	struct pt_header h[3];
 	struct tu_body b;
 	struct pt_req r;
 	char auth[256], clen[32];
@@ -93,6 +99,12 @@ call(struct pt_ctx *ctx, const struct call *c, struct pt_resp *resp)
 		h[nh].name = "authorization";
 		h[nh].value = auth;
 		h[nh].value_len = strlen(auth);
+		nh++;
+	}
+	if (sig_header != NULL) {
+		h[nh].name = "x-knock-signature";
+		h[nh].value = sig_header;
+		h[nh].value_len = strlen(sig_header);
 		nh++;
 	}
 	if (c->body != NULL) {
@@ -1066,6 +1078,178 @@ test_config_refs(void)
 	tu_rmdir(dir);
 }
 
+/*
+ * What a workflow runs on the host: over the API a new or changed exec
+ * must name a handler in PORTER_HANDLER_DIR, and without one it cannot be
+ * changed at all; an unchanged one (the export put back) and a removed
+ * one pass.
+ */
+static const char exec_cfg[] = "{\"workflows\":{\"w\":{\"exec\":"
+    "[\"/bin/true\"]}},\"sources\":[{\"key\":\"x\",\"type\":\"custom\","
+    "\"environments\":{\"p\":{\"endpoint_id\":\"src_exec_0001\","
+    "\"verify\":false}}}]}";
+
+/* PUT exec_cfg with workflows replaced by "wf"; the status, *code. */
+static int
+put_workflows(struct pt_ctx *ctx, const char *query, const char *wf,
+    char *code, size_t codelen)
+{
+	char body[2048];
+	const char *tail = strstr(exec_cfg, ",\"sources\"");
+	pt_json *j;
+	int st;
+
+	snprintf(body, sizeof(body), "{\"workflows\":%s%s", wf, tail);
+	st = put_config(ctx, query, body, NULL, &j);
+	snprintf(code, codelen, "%s", jstr(j, "error") ? jstr(j, "error") :
+	    "");
+	pt_json_put(j);
+	return st;
+}
+
+/* The stored exec of workflow "w", as its export shows it. */
+static int
+stored_exec_is(struct pt_ctx *ctx, const char *want)
+{
+	pt_json *j;
+	int st, same;
+
+	j = get_json(ctx, "/admin/api/config", NULL, full_tok, &st);
+	same = st == 200 && strstr(pt_json_text(j, 0, NULL), want) != NULL;
+	pt_json_put(j);
+	return same;
+}
+
+static void
+test_config_exec(void)
+{
+	static const struct {
+		const char	*wf;	/* "D": the handler directory */
+		const char	*dir;	/* PORTER_HANDLER_DIR; "D", "L": link */
+		int		 status;
+		const char	*code;
+		const char	*what;
+	} cases[] = {
+		{ "{\"w\":{\"exec\":[\"/bin/true\"]}}", NULL, 200, "",
+		    "the stored exec unchanged, no handler directory" },
+		{ "{\"w\":{}}", NULL, 200, "", "an exec removed" },
+		{ "{\"w\":{\"exec\":[\"/bin/sh\",\"-c\",\"id\"]}}", NULL, 403,
+		    "host_access_required", "/bin/sh -c: no handler directory" },
+		{ "{\"w\":{\"exec\":[\"/bin/true\",\"x\"]}}", NULL, 403,
+		    "host_access_required", "an argument added" },
+		{ "{\"w\":{\"exec\":[\"/bin/true\"],\"cancel_exec\":"
+		    "[\"/bin/true\"]}}", NULL, 403, "host_access_required",
+		    "a cancel_exec added" },
+		{ "{\"v\":{\"exec\":[\"/bin/true\"]}}", NULL, 403,
+		    "host_access_required", "the same program for a new workflow" },
+		{ "{\"w\":{\"exec\":[\"D/ok\"]}}", "rel/dir", 403,
+		    "host_access_required", "a relative PORTER_HANDLER_DIR" },
+		{ "{\"w\":{\"exec\":[\"D/ok\",\"--any\"]}}", "D", 200, "",
+		    "a handler in the directory" },
+		{ "{\"w\":{\"exec\":[\"D/inner\"]}}", "D", 200, "",
+		    "a link to a handler in the directory" },
+		{ "{\"w\":{\"exec\":[\"D/sub/deep\"],\"cancel_exec\":"
+		    "[\"D/ok\"]}}", "D", 200, "", "a subdirectory; cancel_exec" },
+		{ "{\"w\":{\"exec\":[\"L/ok\"]}}", "L", 200, "",
+		    "through a linked PORTER_HANDLER_DIR" },
+		{ "{\"w\":{\"exec\":[\"D/ok\"]}}", "L", 200, "",
+		    "the resolved directory of a linked PORTER_HANDLER_DIR" },
+		{ "{\"w\":{\"exec\":[\"/bin/sh\",\"-c\",\"id\"]}}", "D",
+		    403, "handler_not_allowed", "/bin/sh: outside" },
+		{ "{\"w\":{\"exec\":[\"D/escape\",\"-c\",\"id\"]}}", "D",
+		    403, "handler_not_allowed", "a link in the directory to "
+		    "/bin/sh" },
+		{ "{\"w\":{\"exec\":[\"D/sub/../ok\"]}}", "D", 403,
+		    "handler_not_allowed", "a .. component" },
+		{ "{\"w\":{\"exec\":[\"D/../outside\"]}}", "D", 403,
+		    "handler_not_allowed", "a .. out of the directory" },
+		{ "{\"w\":{\"exec\":[\"D-evil/ok\"]}}", "D", 403,
+		    "handler_not_allowed", "a sibling whose name starts alike" },
+		{ "{\"w\":{\"exec\":[\"D/plain\"]}}", "D", 403,
+		    "handler_not_allowed", "a file that is not executable" },
+		{ "{\"w\":{\"exec\":[\"D/missing\"]}}", "D", 403,
+		    "handler_not_allowed", "a file that does not exist" },
+		{ "{\"w\":{\"exec\":[\"D/sub\"]}}", "D", 403,
+		    "handler_not_allowed", "a directory" },
+	};
+	struct pt_ctx ctx;
+	struct pt_store *s;
+	char *dir, hd[300], link[320], evil[320], buf[700], wf[4096], code[64];
+	const char *p;
+	size_t i, n;
+	int st;
+	FILE *f;
+
+	s = fresh(&dir, &ctx, exec_cfg);
+	snprintf(hd, sizeof(hd), "%s/handlers", dir);
+	snprintf(link, sizeof(link), "%s/handlers-link", dir);
+	snprintf(evil, sizeof(evil), "%s/handlers-evil", dir);
+	snprintf(buf, sizeof(buf), "%s/sub", hd);
+	if (mkdir(hd, 0755) == -1 || mkdir(buf, 0755) == -1 ||
+	    mkdir(evil, 0755) == -1 || symlink(hd, link) == -1)
+		abort();
+	{
+		static const struct { const char *name; int mode; } files[] = {
+			{ "ok", 0755 }, { "plain", 0644 }, { "sub/deep", 0755 },
+			{ "../outside", 0755 }, { "../handlers-evil/ok", 0755 },
+		};
+
+		for (i = 0; i < nitems(files); i++) {
+			snprintf(buf, sizeof(buf), "%s/%s", hd, files[i].name);
+			if ((f = fopen(buf, "w")) == NULL)
+				abort();
+			fputs("#!/bin/sh\nexit 0\n", f);
+			fclose(f);
+			chmod(buf, (mode_t)files[i].mode);
+		}
+	}
+	snprintf(buf, sizeof(buf), "%s/inner", hd);
+	if (symlink("sub/deep", buf) == -1)
+		abort();
+	snprintf(buf, sizeof(buf), "%s/escape", hd);
+	if (symlink("/bin/sh", buf) == -1)
+		abort();
+
+	for (i = 0; i < nitems(cases); i++) {
+		/* Reset, as the host: the stored exec is /bin/true again. */
+		unsetenv("PORTER_HANDLER_DIR");
+		if (tu_apply(s, exec_cfg) != NULL)
+			abort();
+		if (cases[i].dir != NULL)
+			setenv("PORTER_HANDLER_DIR", strcmp(cases[i].dir, "D") ==
+			    0 ? hd : strcmp(cases[i].dir, "L") == 0 ? link :
+			    cases[i].dir, 1);
+		/* "D" and "L" in the document: the directory, the link. */
+		for (p = cases[i].wf, n = 0; *p && n < sizeof(wf) - 700; p++)
+			if (*p == 'D' && (p[1] == '/' || p[1] == '-'))
+				n += (size_t)snprintf(wf + n, sizeof(wf) - n, "%s",
+				    hd);
+			else if (*p == 'L' && p[1] == '/')
+				n += (size_t)snprintf(wf + n, sizeof(wf) - n, "%s",
+				    link);
+			else
+				wf[n++] = *p;
+		wf[n] = '\0';
+		if (cases[i].status == 403) {
+			st = put_workflows(&ctx, "dry_run=1", wf, code,
+			    sizeof(code));
+			ok(st == 403 && strcmp(code, cases[i].code) == 0,
+			    "exec over the API, dry run: %s: %d %s", cases[i].what,
+			    st, code);
+		}
+		st = put_workflows(&ctx, NULL, wf, code, sizeof(code));
+		ok(st == cases[i].status && strcmp(code, cases[i].code) == 0,
+		    "exec over the API: %s: %d %s", cases[i].what, st, code);
+		if (cases[i].status == 403)
+			ok(stored_exec_is(&ctx, "\"/bin/true\"]"), "  ... and the "
+			    "stored exec stays /bin/true");
+	}
+	unsetenv("PORTER_HANDLER_DIR");
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+	tu_rmdir(dir);
+}
+
 /* ----------------------------------------------------- metrics, replay */
 
 static void
@@ -1139,6 +1323,207 @@ test_replay(struct pt_ctx *ctx)
 	c.path = "/admin/api/logs/act_000SGEH1F0KHPSA1ZE6V3EDRED/replay";
 	is_int(call(ctx, &c, &resp), 400, "replay: not an event id is 400");
 	pt_resp_free(&resp);
+}
+
+/* POST "body" to the production endpoint, signed with "key"; the id. */
+static int
+ingest_prod(struct pt_ctx *ctx, const char *body, const char *key, char *id)
+{
+	struct call c = { "POST", "/receive/" PROD, NULL, NULL, body, NULL,
+	    NULL, NULL };
+	struct pt_iov iov = { body, strlen(body) };
+	struct pt_resp resp;
+	const char *logged;
+	uint8_t mac[32];
+	char hex[65];
+	pt_json *j;
+	int st;
+
+	pt_mac(PT_MAC_HMAC_SHA256, (const uint8_t *)key, strlen(key), &iov, 1,
+	    mac);
+	pt_hex_encode(mac, 32, hex);
+	hex[64] = '\0';
+	sig_header = hex;
+	st = call(ctx, &c, &resp);
+	sig_header = NULL;
+	j = pt_json_parse_trusted(resp.body.data, resp.body.len);
+	pt_resp_free(&resp);
+	/* An accepted event's id, or the one a refusal names "(event ...)". */
+	if ((logged = jstr(j, "id")) == NULL && jstr(j, "message") != NULL)
+		logged = strstr(jstr(j, "message"), "evt_");
+	snprintf(id, PT_ID_MAX, "%.*s", logged ? (int)strcspn(logged, ")") :
+	    0, logged ? logged : "");
+	pt_json_put(j);
+	return st;
+}
+
+/* POST logs/<id>/replay with "body" (NULL: none); status, *j the answer. */
+static int
+replay_call(struct pt_ctx *ctx, const char *id, const char *body,
+    pt_json **j)
+{
+	struct call c = { "POST", NULL, NULL, full_tok, body, NULL, NULL,
+	    NULL };
+	struct pt_resp resp;
+	char path[128];
+	int st;
+
+	snprintf(path, sizeof(path), "/admin/api/logs/%s/replay", id);
+	c.path = path;
+	st = call(ctx, &c, &resp);
+	*j = pt_json_parse_trusted(resp.body.data, resp.body.len);
+	pt_resp_free(&resp);
+	return st;
+}
+
+/* GET logs/<id>: is it "replayable"?  -1 when it cannot be read. */
+static int
+replayable(struct pt_ctx *ctx, const char *id)
+{
+	char path[128];
+	pt_json *j, *v;
+	int st, r = -1;
+
+	snprintf(path, sizeof(path), "/admin/api/logs/%s", id);
+	j = get_json(ctx, path, NULL, full_tok, &st);
+	if (st == 200 && (v = pt_json_get(j, "replayable")) != NULL &&
+	    pt_json_type(v) == PT_J_BOOL)
+		r = pt_json_bool(v);
+	pt_json_put(j);
+	return r;
+}
+
+/*
+ * A replay runs the mappings as if the event were authentic: one that
+ * failed an enforced check is 409 not_verified unless forced, and the
+ * forced replay says so (and is not itself replayable without force); a
+ * verified one and an unverified one where verification is off replay;
+ * once the environment enforces, the unverified one needs force too.
+ */
+static void
+test_replay_verification(void)
+{
+	static const char body[] = "{\"type\":\"task.assigned\",\"id\":"
+	    "\"v1\"}";
+	static const struct {
+		const char	*body;
+		int		 status;
+		const char	*code;
+		const char	*what;
+	} refusals[] = {
+		{ NULL, 409, "not_verified", "no body" },
+		{ "", 409, "not_verified", "an empty body" },
+		{ "{}", 409, "not_verified", "{}" },
+		{ "{\"force\":false}", 409, "not_verified", "force false" },
+		{ "{\"force\":\"yes\"}", 400, "invalid_request",
+		    "force not a boolean" },
+		{ "{\"forse\":true}", 400, "invalid_request", "an unknown field" },
+		{ "[true]", 400, "invalid_request", "not an object" },
+	};
+	struct pt_ctx ctx;
+	struct pt_store *s;
+	char *dir, *cfg, bad[PT_ID_MAX], good[PT_ID_MAX], dev[PT_ID_MAX],
+	    forced[PT_ID_MAX], again[PT_ID_MAX], path[128];
+	pt_json *j, *vf;
+	size_t i;
+	int st;
+
+	s = fresh(&dir, &ctx, config_text);
+	is_int(ingest_prod(&ctx, body, "not-the-key", bad), 401,
+	    "replay rule: a forged production event is refused");
+	is_int(ingest_prod(&ctx, body, SECRET, good), 200,
+	    "replay rule: a signed one is accepted");
+	is_int(ingest(&ctx, "task.assigned", "d1", dev), 200,
+	    "replay rule: an unsigned development event is accepted");
+	is_int(replayable(&ctx, bad), 0, "replay rule: the forged event is "
+	    "not replayable");
+	is_int(replayable(&ctx, good), 1, "replay rule: the verified one is");
+	is_int(replayable(&ctx, dev), 1, "replay rule: the unverified one in "
+	    "an environment that does not verify is");
+
+	for (i = 0; i < nitems(refusals); i++) {
+		st = replay_call(&ctx, bad, refusals[i].body, &j);
+		ok(st == refusals[i].status && jstr(j, "error") &&
+		    strcmp(jstr(j, "error"), refusals[i].code) == 0,
+		    "replay of enforced:failed, %s: %d %s", refusals[i].what,
+		    st, jstr(j, "error") ? jstr(j, "error") : "");
+		if (i == 0)
+			ok(jstr(j, "message") && strstr(jstr(j, "message"),
+			    "enforced:failed") && strstr(jstr(j, "message"),
+			    "force"), "  ... the message says why and how: %s",
+			    jstr(j, "message") ? jstr(j, "message") : "");
+		pt_json_put(j);
+	}
+	st = replay_call(&ctx, bad, "{\"force\":true}", &j);
+	snprintf(forced, sizeof(forced), "%s", jstr(j, "id") ? jstr(j, "id") :
+	    "");
+	ok(st == 200 && strcmp(jstr(j, "replay_of"), bad) == 0,
+	    "replay of enforced:failed, forced: 200");
+	pt_json_put(j);
+	snprintf(path, sizeof(path), "/admin/api/logs/%s", forced);
+	j = get_json(&ctx, path, NULL, full_tok, &st);
+	vf = pt_json_get(j, "verification");
+	ok(st == 200 && pt_json_bool(pt_json_get(j, "replay_forced")) &&
+	    jstr(j, "replayed_by") && strcmp(jstr(j, "replayed_by"), "full") ==
+	    0 && strcmp(jstr(vf, "status"), "replayed") == 0 &&
+	    strcmp(jstr(vf, "reason"), "enforced:failed") == 0,
+	    "  ... the new event is logged as forced, by token full, replayed "
+	    "from enforced:failed");
+	ok(pt_json_get(j, "replayable") && !pt_json_bool(pt_json_get(j,
+	    "replayable")), "  ... and is not replayable itself");
+	pt_json_put(j);
+	st = replay_call(&ctx, forced, NULL, &j);
+	ok(st == 409 && strcmp(jstr(j, "error"), "not_verified") == 0,
+	    "a replay of the forced replay needs force too");
+	pt_json_put(j);
+
+	st = replay_call(&ctx, good, NULL, &j);
+	snprintf(again, sizeof(again), "%s", jstr(j, "id") ? jstr(j, "id") :
+	    "");
+	ok(st == 200, "replay of enforced:verified: 200");
+	pt_json_put(j);
+	snprintf(path, sizeof(path), "/admin/api/logs/%s", again);
+	j = get_json(&ctx, path, NULL, full_tok, &st);
+	ok(pt_json_get(j, "replay_forced") == NULL && jstr(j, "replayed_by") &&
+	    strcmp(jstr(j, "replayed_by"), "full") == 0,
+	    "  ... not forced, by token full");
+	pt_json_put(j);
+	is_int(replay_call(&ctx, again, NULL, &j), 200,
+	    "a replay of a verified replay: 200");
+	pt_json_put(j);
+	st = replay_call(&ctx, dev, "", &j);
+	is_int(st, 200, "replay of not_enforced:unsigned, verification off: "
+	    "200");
+	pt_json_put(j);
+
+	/* The operator turns verification on for development. */
+	{
+		const char *off = strstr(config_text, "\"verify\":false");
+		size_t n = sizeof(config_text) + 64;
+
+		if ((cfg = pt_malloc(n)) == NULL)
+			abort();
+		snprintf(cfg, n, "%.*s\"verify\":true,\"signing_keys\":[{"
+		    "\"secret\":\"dev-key\"}]%s", (int)(off - config_text),
+		    config_text, off + 14);
+		if (tu_apply(s, cfg) != NULL)
+			abort();
+		pt_free(cfg);
+	}
+	is_int(replayable(&ctx, dev), 0, "verification now on: the unsigned "
+	    "development event is not replayable");
+	st = replay_call(&ctx, dev, NULL, &j);
+	ok(st == 409 && strstr(jstr(j, "message"), "now enforces") != NULL,
+	    "  ... replay 409: %s", jstr(j, "message") ? jstr(j, "message") :
+	    "");
+	pt_json_put(j);
+	is_int(replay_call(&ctx, dev, "{\"force\":true}", &j), 200,
+	    "  ... forced: 200");
+	pt_json_put(j);
+	is_int(replayable(&ctx, good), 1, "the verified one still is");
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+	tu_rmdir(dir);
 }
 
 /* ---------------------------------------------------------- retention */
@@ -1302,6 +1687,8 @@ main(void)
 	test_replay(&ctx);
 	test_config(&ctx);
 	test_config_refs();
+	test_config_exec();
+	test_replay_verification();
 	test_scan_limit();
 	test_removed_source();
 	test_retention();

@@ -18,6 +18,7 @@
 
 #include "exec.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char *env_min[] = { "PATH=/usr/bin:/bin", NULL };
 
@@ -56,19 +57,26 @@ proc_dead(long pid)
  */
 #define LATE_MS	10000
 
-/* Wait up to LATE_MS for "pid" to die. */
+/* Wait up to "ms" milliseconds for "pid" to die. */
 static int
-dies(long pid)
+dies_within(long pid, int ms)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	int i;
 
-	for (i = 0; i < LATE_MS / 20; i++) {
+	for (i = 0; i <= ms / 20; i++) {
 		if (proc_dead(pid))
 			return 1;
 		nanosleep(&ts, NULL);
 	}
 	return 0;
+}
+
+/* Wait up to LATE_MS for "pid" to die. */
+static int
+dies(long pid)
+{
+	return dies_within(pid, LATE_MS);
 }
 
 static void
@@ -247,6 +255,53 @@ test_timeouts(void)
 	pt_exec_result_free(&res);
 }
 
+/*
+ * The caller killed (kill -9 of a responder) while its handler runs, with
+ * a grandchild the handler started: both must go with the caller, within
+ * two seconds, not at their 60 s timeout.
+ */
+static void
+test_caller_dies(void)
+{
+	struct pt_exec_result res;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	char *dir, file[600], script[2000];
+	long handler = 0, grandchild = 0;
+	pid_t caller;
+	FILE *f;
+	int i, status;
+
+	dir = tu_tmpdir();
+	snprintf(file, sizeof(file), "%s/pids", dir);
+	snprintf(script, sizeof(script), "sleep 60 & echo $$ $! > '%s.tmp' && "
+	    "mv '%s.tmp' '%s'; wait", file, file, file);
+	if ((caller = fork()) == 0) {
+		sh(script, NULL, 0, 60000, 1024, &res);
+		_exit(0);
+	}
+	for (i = 0; i < 500 && (f = fopen(file, "r")) == NULL; i++)
+		nanosleep(&ts, NULL);
+	if (i < 500) {
+		if (fscanf(f, "%ld %ld", &handler, &grandchild) != 2)
+			handler = grandchild = 0;
+		fclose(f);
+	}
+	ok(handler > 0 && grandchild > 0, "the handler (%ld) started a "
+	    "grandchild (%ld)", handler, grandchild);
+	kill(caller, SIGKILL);
+	waitpid(caller, &status, 0);
+	ok(handler > 0 && dies_within(handler, LATE_MS), "the caller killed: "
+	    "its handler is gone within 2 s");
+	ok(grandchild > 0 && dies_within(grandchild, LATE_MS), "... and so is "
+	    "the grandchild");
+	/* Whatever this test finds, leave nothing sleeping behind. */
+	if (handler > 0)
+		kill((pid_t)handler, SIGKILL);
+	if (grandchild > 0)
+		kill((pid_t)grandchild, SIGKILL);
+	tu_rmdir(dir);
+}
+
 static void
 test_errors(void)
 {
@@ -393,15 +448,16 @@ test_signals(void)
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGUSR1, SIG_DFL);
 
-	rc = sh("echo $$; cut -d' ' -f5 /proc/$$/stat", NULL, 0, 5000, 1024,
-	    &res);
+	rc = sh("cut -d' ' -f5 /proc/$$/stat; cut -d' ' -f4 /proc/$(cut "
+	    "-d' ' -f5 /proc/$$/stat)/stat", NULL, 0, 5000, 1024, &res);
 	ok(rc == PT_OK, "the child's process group");
 	{
-		long a = -1, b = -2;
+		long group = -1, leader_parent = -2;
 
-		sscanf(res.out.data, "%ld %ld", &a, &b);
-		ok(a == b && a != (long)getpgrp(),
-		    "it leads its own group (%ld, %ld)", a, b);
+		sscanf(res.out.data, "%ld %ld", &group, &leader_parent);
+		ok(group != (long)getpgrp() && leader_parent == (long)getpid(),
+		    "a group of its own (%ld), led by our watcher child (its "
+		    "parent %ld)", group, leader_parent);
 	}
 	pt_exec_result_free(&res);
 }
@@ -415,6 +471,7 @@ main(void)
 	test_status();
 	test_io();
 	test_timeouts();
+	test_caller_dies();
 	test_errors();
 	test_environment();
 	test_descriptors();
