@@ -44,7 +44,8 @@ usage(FILE *f)
 "application (lighttpd mod_fastcgi, Apache mod_fcgid, spawn-fcgi + nginx)\n"
 "or as a plain CGI program; it serves\n"
 "  POST <mount>/receive/<endpoint_id>   ingest a webhook\n"
-"  GET  <mount>/healthz                 200 when the store opens\n"
+"  GET  <mount>/healthz                 200 when webhooks can be recorded,\n"
+"                                       503 when the store is full or not open\n"
 "  <mount>/admin/api/..., /admin/, /metrics   admin API, console, metrics\n"
 "\n"
 "Environment:\n"
@@ -254,14 +255,9 @@ serve(struct pt_ctx *ctx, struct pt_store **store, char **envp,
 		pt_ctx_free(ctx);
 		pt_ctx_init(ctx, *store);
 	}
-	if (*store == NULL) {
-		fprintf(stderr, "porter[%ld]: 503 store_unavailable: %s\n",
-		    (long)getpid(), why);
-		pt_resp_header(&resp, "Retry-After", "30");
-		pt_resp_error(&resp, 503, "store_unavailable", "the store cannot "
-		    "be opened: %s", why);
-		goto send;
-	}
+	/* Without a store the core answers 503 store_unavailable, with why. */
+	if (*store == NULL)
+		ctx->store_error = why;
 	pt_handle(ctx, &req, &resp);
 send:
 	if (pt_resp_head(&resp, &head) == PT_OK) {

@@ -34,7 +34,8 @@
 
 #define MAX_LOGGED_HEADERS	64
 #define MAX_HEADER_VALUE	1024
-#define RETRY_AFTER_FULL	"30"
+/* Seconds a client waits before asking a store that did not open again. */
+#define STORE_RETRY_AFTER	"30"
 
 /* Per-request state, freed in one place. */
 struct ingest {
@@ -56,8 +57,11 @@ struct ingest {
 };
 
 #define LEASE_GRACE_US	(30 * 1000000LL)
-/* Room kept, beyond the handlers' output, for the write recording it. */
-#define HANDLER_ROOM	(64 * 1024)
+/*
+ * Room kept for the write that records an event (beyond its handlers'
+ * output): below it, /healthz says the store is full.
+ */
+#define EVENT_ROOM	(64 * 1024)
 #define RECOVER_PER_WRITE	2
 #define PRUNE_PER_WRITE		4
 #define HOUSEKEEP_EVERY		8
@@ -133,27 +137,18 @@ reject(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	return pt_resp_error(resp, status, code, "%s", msg);
 }
 
-/* Store errors: map-full and busy are retryable (503), the rest 500. */
+/* A store error, answered as the one table says (http.h pt_err_answer). */
 static int
 store_failure(struct pt_ctx *ctx, const struct pt_req *req,
     struct pt_resp *resp, enum pt_err rc, const char *what)
 {
-	if (rc == PT_EFULL) {
-		pt_resp_header(resp, "Retry-After", RETRY_AFTER_FULL);
-		return reject(ctx, req, resp, 503, "store_full", "the store is "
-		    "full; nothing was kept: retry later (%s: %s)", what,
-		    pt_store_errstr());
-	}
-	if (rc == PT_EBUSY) {
-		pt_resp_header(resp, "Retry-After", "5");
-		return reject(ctx, req, resp, 503, "busy", "the store is busy: "
-		    "retry later (%s)", what);
-	}
-	if (rc == PT_ENOMEM)
-		return reject(ctx, req, resp, 500, "internal_error", "out of "
-		    "memory (%s)", what);
-	return reject(ctx, req, resp, 500, "internal_error", "%s: %s (%s)",
-	    what, pt_strerror(rc), pt_store_errstr());
+	const struct pt_err_answer *ea = pt_err_answer(rc);
+	char msg[400];
+
+	pt_err_text(rc, what, pt_store_errstr(), msg, sizeof(msg));
+	if (ea->retry_after != NULL)
+		pt_resp_header(resp, "Retry-After", ea->retry_after);
+	return reject(ctx, req, resp, ea->status, ea->code, "%s", msg);
 }
 
 /*
@@ -892,17 +887,14 @@ stage_fn(struct pt_txn *txn, void *arg)
 	 * has run, with the retryable 503 of a full store.
 	 */
 	if (st->pending) {
-		uint64_t need = HANDLER_ROOM;
+		uint64_t need = EVENT_ROOM;
 
 		for (i = 0; i < in->nlogs; i++)
 			if (in->logs[i].status == PT_ACT_PENDING)
 				need += 2 * (uint64_t)in->logs[i].job.max_output;
-		if (pt_store_room(pt_txn_store(txn)) < need) {
-			pt_store_set_errstr("too little room left to record "
-			    "workflow handler results");
-			rc = PT_EFULL;
+		if ((rc = pt_store_check_room(pt_txn_store(txn), need)) !=
+		    PT_OK)
 			goto out;
-		}
 	}
 	rc = PT_ENOMEM;
 	if (st->pending) {
@@ -1709,19 +1701,101 @@ out:
 	return status;
 }
 
+/* The store's use, for /healthz: what GET /admin/api/status says. */
+static pt_json *
+store_use(const struct pt_store_stat *st)
+{
+	pt_json *o;
+
+	if ((o = pt_json_new_object()) == NULL ||
+	    pt_json_set(o, "map_size", pt_json_new_int((int64_t)st->map_size)) !=
+	    PT_OK ||
+	    pt_json_set(o, "used", pt_json_new_int((int64_t)st->used)) !=
+	    PT_OK ||
+	    pt_json_set(o, "map_used_percent", pt_json_new_double(st->map_size ?
+	    100.0 * (double)st->used / (double)st->map_size : 0.0)) != PT_OK ||
+	    pt_json_set(o, "room", pt_json_new_int(st->room == UINT64_MAX ? -1 :
+	    (int64_t)st->room)) != PT_OK) {
+		pt_json_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * GET /healthz: what a sender would get now.  200 {"status": "ok", "store":
+ * use}; 503 with {"status", "error", "message", "store"} when the store is
+ * unavailable (not open: "store" is null), read-only, or full: less room
+ * than an event's write needs (the test the ingest path applies before it
+ * runs handlers, pt_store_check_room), or this process's last write found
+ * none -- room it counted is not always room LMDB can use.
+ */
 static int
 healthz(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 {
-	struct pt_txn *txn;
+	const struct pt_err_answer *ea = NULL;
+	struct pt_store_stat st;
+	pt_json *o = NULL, *use = NULL;
+	const char *state = "ok", *code = NULL;
+	char msg[400] = "";
 	enum pt_err rc;
+	int status = 200;
 
-	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK)
-		return store_failure(ctx, req, resp, rc, "opening the store");
-	pt_txn_abort(txn);
-	resp->status = 200;
+	if (ctx->store == NULL) {
+		state = "unavailable";
+		code = "store_unavailable";
+		status = 503;
+		snprintf(msg, sizeof(msg), "the store cannot be opened: %s",
+		    ctx->store_error ? ctx->store_error : "(no reason)");
+		pt_resp_header(resp, "Retry-After", STORE_RETRY_AFTER);
+	} else if ((rc = pt_store_stat(ctx->store, &st)) != PT_OK)
+		return store_failure(ctx, req, resp, rc, "reading the store's "
+		    "use");
+	else if (st.read_only) {
+		state = "read_only";
+		code = "store_read_only";
+		status = 503;
+		snprintf(msg, sizeof(msg), "the store is open read-only: no "
+		    "webhook can be recorded");
+	} else if ((rc = pt_store_check_room(ctx->store, EVENT_ROOM)) != PT_OK ||
+	    st.last_write_full) {
+		ea = pt_err_answer(PT_EFULL);
+		state = "full";
+		code = ea->code;
+		status = ea->status;
+		snprintf(msg, sizeof(msg), "the store is full: webhooks are "
+		    "refused %d %s (%s)", ea->status, ea->code, rc != PT_OK ?
+		    pt_store_errstr() : "the last write found no room");
+		if (ea->retry_after != NULL)
+			pt_resp_header(resp, "Retry-After", ea->retry_after);
+	}
+	if ((o = pt_json_new_object()) == NULL ||
+	    pt_json_set(o, "status", pt_json_new_cstr(state)) != PT_OK ||
+	    (code != NULL && (pt_json_set(o, "error", pt_json_new_cstr(code)) !=
+	    PT_OK || pt_json_set(o, "message", pt_json_new_cstr(msg)) !=
+	    PT_OK)) ||
+	    (ctx->store != NULL && (use = store_use(&st)) == NULL) ||
+	    pt_json_set(o, "store", use) != PT_OK) {
+		pt_json_put(o);
+		return reject(ctx, req, resp, 500, "internal_error",
+		    "out of memory");
+	}
+	/* Unhealthy is worth a line in the log; a probe's 200 is not. */
+	if (code != NULL)
+		pt_ctx_log(ctx, "%d %s %s %s: %s", status, code, req->method ?
+		    req->method : "-", req->request_uri ? req->request_uri :
+		    "/healthz", msg);
+	resp->status = status;
 	resp->content_type = "application/json";
-	pt_buf_adds(&resp->body, "{\"status\": \"ok\"}\n");
-	return 200;
+	pt_buf_reset(&resp->body);
+	if (pt_json_write(&resp->body, o, PT_JSON_PLAIN) != PT_OK ||
+	    pt_buf_addc(&resp->body, '\n') != PT_OK) {
+		pt_json_put(o);
+		return reject(ctx, req, resp, 500, "internal_error",
+		    "out of memory");
+	}
+	pt_json_put(o);
+	return status;
 }
 
 int
@@ -1749,6 +1823,13 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 			goto out;
 		}
 		status = healthz(ctx, req, resp);
+		goto out;
+	}
+	if (ctx->store == NULL) {
+		pt_resp_header(resp, "Retry-After", STORE_RETRY_AFTER);
+		status = reject(ctx, req, resp, 503, "store_unavailable", "the "
+		    "store cannot be opened: %s", ctx->store_error ?
+		    ctx->store_error : "(no reason)");
 		goto out;
 	}
 	if (strncmp(p, "/receive/", 9) == 0) {

@@ -99,10 +99,20 @@ def log_count(wd):
 
 # ------------------------------------------------------------- lighttpd, /
 
+def healthy(r):
+    """A 200 health answer with the store's use."""
+    store = (r.json or {}).get("store") or {}
+    return r.status == 200 and (r.json or {}).get("status") == "ok" and \
+        store.get("map_size", 0) > 0 and store.get("used", 0) > 0 and \
+        isinstance(store.get("map_used_percent"), (int, float)) and \
+        isinstance(store.get("room"), int)
+
+
 def t_healthz(tap, s):
     r = s.get(s.url("/healthz"))
     tap.eq(r.status, 200, "GET healthz: 200")
-    tap.eq(r.json, {"status": "ok"}, "GET healthz: {\"status\": \"ok\"}")
+    tap.ok(healthy(r), "GET healthz: {\"status\": \"ok\", \"store\": "
+           "{map_size, used, map_used_percent, room}}", repr(r))
     tap.ok(r.headers.get("content-type", "").startswith("application/json"),
            "GET healthz: JSON content type", repr(r.headers))
 
@@ -547,7 +557,7 @@ def t_cgi(tap):
         tap.eq((rec.get("id"), rec.get("event_type")),
                ((r.json or {}).get("id"), "task.assigned"), "CGI: logged")
         r = cgi("/healthz", method="GET", length=None, ctype=None)
-        tap.eq((r.status, r.json), (200, {"status": "ok"}), "CGI: healthz")
+        tap.ok(healthy(r), "CGI: healthz", repr(r))
 
         # Routing without PATH_INFO.
         r = cgi("/hooks/receive/" + DEV_ENDPOINT + "?x=1", b"{}",
@@ -578,6 +588,22 @@ def t_cgi(tap):
                  "unknown_endpoint", "CGI: unknown endpoint first, body "
                  "unread")
         tap.eq(log_count(wd), before, "CGI: steps 1-2 failures not logged")
+
+        # A store that cannot be used: health says so, as webhooks get it.
+        os.chmod(wd.db, 0o777)
+        try:
+            r = cgi("/healthz", method="GET", length=None, ctype=None)
+            tap.ok(r.status == 503 and r.error_code() == "store_unavailable"
+                   and (r.json or {}).get("status") == "unavailable" and
+                   "world-writable" in (r.json or {}).get("message", "") and
+                   (r.json or {}).get("store", 0) is None and
+                   r.headers.get("retry-after", "").isdigit(),
+                   "CGI: healthz on a world-writable store: 503 "
+                   "store_unavailable, the reason, Retry-After", repr(r))
+            is_error(tap, cgi(dev, b"{}"), 503, "store_unavailable",
+                     "CGI: a webhook to a world-writable store")
+        finally:
+            os.chmod(wd.db, 0o700)
     finally:
         wd.close()
 
