@@ -565,14 +565,41 @@ idem_scope(const struct ingest *in, struct pt_idem_scope *sc)
 }
 
 /*
+ * The metadata of event "id" when it is a pending execution recovery can
+ * interrupt, else NULL (put it).  A record that does not decode, or lacks
+ * the status, source or environment recovery goes by, is left alone for
+ * `porterctl check` to report: one bad record must not fail every write
+ * that does housekeeping.
+ */
+static pt_json *
+pending_meta(struct pt_txn *txn, const uint8_t id[PT_ID_BIN])
+{
+	struct pt_val meta, body;
+	const char *st;
+	pt_json *m;
+
+	if (pt_eventlog_get(txn, id, &meta, &body) != PT_OK ||
+	    (m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		return NULL;
+	st = pt_json_str(pt_json_get(m, "status"), NULL);
+	if (st == NULL || strcmp(st, "pending") != 0 ||
+	    pt_json_str(pt_json_get(m, "source"), NULL) == NULL ||
+	    pt_json_str(pt_json_get(m, "environment"), NULL) == NULL) {
+		pt_json_put(m);
+		return NULL;
+	}
+	return m;
+}
+
+/*
  * An execution whose process died while its handlers ran: its event, its
  * pending actions and runs become "interrupted", and its idempotency key is
  * released so that the sender's retry (it never got an answer) runs.
+ * Anything but a readable pending event is skipped (pending_meta).
  */
 static enum pt_err
 interrupt_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int64_t now)
 {
-	struct pt_val meta, body;
 	struct pt_idem_scope sc;
 	struct pt_idem_rec r;
 	pt_json *m, *acts, *idem, *set = NULL;
@@ -580,15 +607,8 @@ interrupt_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int64_t now)
 	enum pt_err rc;
 	size_t i;
 
-	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
-		return rc == PT_ENOTFOUND ? PT_OK : rc;
-	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
-		return PT_ECORRUPT;
-	if (strcmp(pt_json_str(pt_json_get(m, "status"), NULL), "pending") !=
-	    0) {
-		pt_json_put(m);
+	if ((m = pending_meta(txn, id)) == NULL)
 		return PT_OK;
-	}
 	acts = pt_json_get(m, "actions");
 	for (i = 0; i < pt_json_len(acts); i++)
 		if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i), NULL),
@@ -596,7 +616,9 @@ interrupt_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int64_t now)
 		    PT_OK && rc != PT_ENOTFOUND)
 			goto out;
 	idem = pt_json_get(m, "idempotency");
-	if (idem != NULL && pt_json_str(pt_json_get(idem, "key"), NULL)) {
+	/* Without its event type, the key's scope cannot be named. */
+	if (idem != NULL && pt_json_str(pt_json_get(idem, "key"), NULL) &&
+	    pt_json_str(pt_json_get(m, "event_type"), NULL)) {
 		sc.source = pt_json_str(pt_json_get(m, "source"), NULL);
 		sc.environment = pt_json_str(pt_json_get(m, "environment"), NULL);
 		sc.event_type = pt_json_str(pt_json_get(m, "event_type"), NULL);
@@ -630,7 +652,7 @@ enum pt_err
 pt_recover(struct pt_txn *txn, int64_t now, size_t max, size_t *done)
 {
 	struct pt_cursor *cur = NULL;
-	struct pt_val k, meta, body;
+	struct pt_val k;
 	uint8_t (*ids)[PT_ID_BIN];
 	static const char prefix[] = "pending";
 	enum pt_err rc;
@@ -655,9 +677,11 @@ pt_recover(struct pt_txn *txn, int64_t now, size_t max, size_t *done)
 		if (k.len != sizeof(prefix) + PT_ID_BIN ||
 		    memcmp(k.data, prefix, sizeof(prefix)) != 0)
 			break;
-		if (pt_eventlog_get(txn, id, &meta, &body) != PT_OK)
-			continue;
-		if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		/*
+		 * Skipped, not counted: a bad record must not take the
+		 * place of a good one in every round, for ever.
+		 */
+		if ((m = pending_meta(txn, id)) == NULL)
 			continue;
 		lease = pt_json_int(pt_json_get(m, "lease_until_us"));
 		pt_json_put(m);
