@@ -24,6 +24,7 @@
 #include "handler.h"
 #include "http.h"
 #include "sandbox.h"	/* issue 7: seccomp */
+#include "size.h"
 #include "store.h"
 
 extern char **environ;
@@ -50,7 +51,9 @@ usage(FILE *f)
 "\n"
 "Environment:\n"
 "  PORTER_DB          the LMDB directory (required; created 0700)\n"
-"  PORTER_MAP_SIZE    largest store size, e.g. 4G (default 4G)\n"
+"  PORTER_MAP_SIZE    largest store size: bytes, or with K, M, G or T\n"
+"                     (default 4G, at least 1M); unreadable: every answer\n"
+"                     is 503 store_unavailable saying why\n"
 "  PORTER_MOUNT       URL prefix Porter is mounted under, when the server\n"
 "                     passes no PATH_INFO (e.g. /porter)\n"
 "  PORTER_THREADS     requests served at once by this process (default 32);\n"
@@ -62,29 +65,6 @@ usage(FILE *f)
 "  PORTER_SECCOMP     0: run without the seccomp filter (on by default when\n"
 "                     built with it; see porter.fcgi(8))\n"
 "Configure sources with porterctl(1); see porter.fcgi(8).\n");
-}
-
-/* "4G", "512M", "1048576" -> bytes; 0 when unset or unreadable. */
-static uint64_t
-map_size(void)
-{
-	const char *s = getenv("PORTER_MAP_SIZE");
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0')
-		return 0;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	return *end == '\0' ? v : 0;
 }
 
 /* SIGTERM: finish the request in hand, then leave; idle: leave now. */
@@ -217,14 +197,24 @@ open_store(char *why, size_t whylen)
 {
 	struct pt_store_opts opts = { 0 };
 	struct pt_store *s = NULL;
-	const char *dir = getenv("PORTER_DB");
+	const char *dir = getenv("PORTER_DB"), *size;
+	char err[200];
 
 	if (dir == NULL || dir[0] == '\0') {
 		snprintf(why, whylen, "PORTER_DB is not set: the server must "
 		    "pass the store directory in the environment");
 		return NULL;
 	}
-	opts.map_size = map_size();
+	/*
+	 * A size that cannot be read is refused, not taken for the default:
+	 * the store stays closed and every answer (healthz too) says why.
+	 */
+	if ((size = getenv("PORTER_MAP_SIZE")) != NULL && size[0] != '\0' &&
+	    pt_parse_size(size, PT_MAP_SIZE_MIN, &opts.map_size, err,
+	    sizeof(err)) < 0) {
+		snprintf(why, whylen, "PORTER_MAP_SIZE %s", err);
+		return NULL;
+	}
 	if (pt_store_open(dir, &opts, &s, why, whylen) != PT_OK)
 		return NULL;
 	return s;

@@ -60,6 +60,12 @@ enum pt_durability {
 	PT_DURABLE_RELAXED	/* no fsync at commit: see README "Durability" */
 };
 
+/*
+ * The least map size an operator may ask for (PORTER_MAP_SIZE,
+ * --map-size): below it "4" meant "4G" more likely than 4 bytes.
+ */
+#define PT_MAP_SIZE_MIN	(1ULL << 20)
+
 struct pt_store_opts {
 	uint64_t		 map_size;	/* bytes; 0 = default (4 GiB) */
 	int			 read_only;	/* open without creating */

@@ -604,6 +604,27 @@ def t_cgi(tap):
                      "CGI: a webhook to a world-writable store")
         finally:
             os.chmod(wd.db, 0o700)
+
+        # A map size that overflows is refused, not wrapped around.
+        for size in ("99999999999G", "18446744073709551616", "4GB", "0"):
+            r = cgi("/healthz", method="GET", length=None, ctype=None,
+                    extra={"PORTER_MAP_SIZE": size})
+            tap.ok(r.status == 503 and r.error_code() == "store_unavailable"
+                   and "PORTER_MAP_SIZE" in (r.json or {}).get("message", ""),
+                   "CGI: PORTER_MAP_SIZE=%s: 503 store_unavailable saying "
+                   "why" % size, repr(r))
+            env = dict(os.environ, PORTER_MAP_SIZE=size)
+            rc, out, err = h.run([h.PORTERCTL, "--db", wd.db, "status"],
+                                 env=env)
+            tap.ok(rc == 2 and "PORTER_MAP_SIZE" in err, "porterctl with "
+                   "PORTER_MAP_SIZE=%s: exit 2 with a message" % size, err)
+            rc, out, err = wd.porterctl("--map-size", size, "status")
+            tap.ok(rc == 2 and "--map-size" in err, "porterctl --map-size "
+                   "%s: exit 2 with a message" % size, err)
+        r = cgi("/healthz", method="GET", length=None, ctype=None,
+                extra={"PORTER_MAP_SIZE": "64M"})
+        tap.ok(healthy(r) and r.json["store"]["map_size"] == 64 << 20,
+               "CGI: PORTER_MAP_SIZE=64M is the map size", repr(r))
     finally:
         wd.close()
 
