@@ -1666,6 +1666,11 @@ metrics(struct admin *a)
 	}
 	pt_txn_abort(a->txn);
 	a->txn = NULL;
+	/*
+	 * This process's latest refusals first (a failed flush keeps them
+	 * for later: the scrape goes on).
+	 */
+	pt_metrics_flush(a->ctx->store, a->ctx->committer);
 	pt_buf_reset(&a->resp->body);
 	if ((rc = pt_metrics_render(a->ctx->store, &a->resp->body)) != PT_OK)
 		return store_fail(a, rc, "rendering the metrics");

@@ -54,6 +54,7 @@ struct ingest {
 	struct pt_action_log	*logs;
 	size_t			 nlogs;
 	int64_t			(*now)(void);	/* the context's clock */
+	int			 committed;	/* its event was written */
 };
 
 #define LEASE_GRACE_US	(30 * 1000000LL)
@@ -129,7 +130,6 @@ reject(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pt_metrics_refused(status);
 	pt_ctx_log(ctx, "%d %s %s %s: %s", status, code,
 	    req->method ? req->method : "-",
 	    req->request_uri ? req->request_uri :
@@ -308,7 +308,12 @@ log_event_fn(struct pt_txn *txn, void *arg)
 static enum pt_err
 log_event(struct pt_ctx *ctx, struct ingest *in)
 {
-	return pt_write(ctx->store, ctx->committer, log_event_fn, in);
+	enum pt_err rc;
+
+	if ((rc = pt_write(ctx->store, ctx->committer, log_event_fn, in)) ==
+	    PT_OK)
+		in->committed = 1;
+	return rc;
 }
 
 /*
@@ -1086,6 +1091,7 @@ execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	st.in = in;
 	if ((rc = pt_write(ctx->store, ctx->committer, stage_fn, &st)) != PT_OK)
 		return store_failure(ctx, req, resp, rc, "recording the event");
+	in->committed = 1;
 	switch (st.kind) {
 	case STAGE_REPLAYED:
 		pt_id_text("evt", st.rec.event_id, orig);
@@ -1229,6 +1235,7 @@ ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 		status = store_failure(ctx, req, resp, rc, "recording a batch");
 		goto out;
 	}
+	parent->committed = 1;
 
 	/* Handlers run after the commit, element by element. */
 	pt_buf_reset(&resp->body);
@@ -1291,11 +1298,12 @@ out:
 }
 
 /*
- * POST <mount>/receive/<endpoint_id>.
+ * POST <mount>/receive/<endpoint_id>.  *logged: was an event committed for
+ * it (then it counts in porter_events_total, not as a refusal)?
  */
 static int
 ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
-    const char *endpoint, const char *sub)
+    const char *endpoint, const char *sub, int *logged)
 {
 	const struct pt_source_type *type;
 	struct pt_retl_route retl;
@@ -1576,6 +1584,7 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	/* 6. Execute and log durably in one transaction, then answer. */
 	status = execute(ctx, req, resp, &in);
 out:
+	*logged = in.committed;
 	ingest_free(&in);
 	return status;
 }
@@ -1829,7 +1838,12 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 	const char *method = req->method ? req->method : "";
 	const char *p, *endpoint;
 	enum pt_err rc;
-	int status;
+	/*
+	 * Refusals count in porter_requests_refused_total unless an event
+	 * was logged (it counts in porter_events_total then); health
+	 * answers and the admin API are not webhooks refused.
+	 */
+	int status, logged = 0, refusal = 1;
 
 	memset(resp, 0, sizeof(*resp));
 	if ((rc = pt_req_route(req, &route)) != PT_OK) {
@@ -1840,6 +1854,7 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 	}
 	p = route.data;
 	if (strcmp(p, "/healthz") == 0) {
+		refusal = 0;
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 			pt_resp_header(resp, "Allow", "GET, HEAD");
 			status = reject(ctx, req, resp, 405,
@@ -1850,6 +1865,7 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 		goto out;
 	}
 	if (ctx->store == NULL) {
+		refusal = !pt_admin_owns(p);
 		pt_resp_header(resp, "Retry-After", STORE_RETRY_AFTER);
 		status = reject(ctx, req, resp, 503, "store_unavailable", "the "
 		    "store cannot be opened: %s", ctx->store_error ?
@@ -1875,17 +1891,20 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 			    "no such resource: want /receive/<endpoint_id>");
 			goto out;
 		}
-		status = ingest(ctx, req, resp, endpoint, sub);
+		status = ingest(ctx, req, resp, endpoint, sub, &logged);
 		pt_free(sub);
 		goto out;
 	}
 	/* issue 6: admin API, console and metrics (admin.c). */
 	if (pt_admin_owns(p)) {
+		refusal = 0;
 		status = pt_admin_handle(ctx, req, resp, p);
 		goto out;
 	}
 	status = reject(ctx, req, resp, 404, "not_found", "no such resource");
 out:
+	if (refusal && status >= 400 && !logged)
+		pt_metrics_refused(status);
 	pt_buf_free(&route);
 	return status;
 }
@@ -1893,13 +1912,20 @@ out:
 void
 pt_idle(struct pt_ctx *ctx)
 {
-	/* One flush a second per process, whichever thread gets there. */
-	static int64_t last_sync;
+	/* Once a second per process, whichever thread gets there. */
+	static int64_t last_sync, last_flush;
 	int64_t now, last;
 
-	if (ctx->cfg == NULL || ctx->cfg->durability != PT_DURABLE_RELAXED)
+	if (ctx->store == NULL)
 		return;
 	now = ctx->now();
+	/* Refusals counted in the process join the store's counters. */
+	last = __atomic_load_n(&last_flush, __ATOMIC_RELAXED);
+	if (now - last >= 1000000 && __atomic_compare_exchange_n(&last_flush,
+	    &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		pt_metrics_flush(ctx->store, ctx->committer);
+	if (ctx->cfg == NULL || ctx->cfg->durability != PT_DURABLE_RELAXED)
+		return;
 	last = __atomic_load_n(&last_sync, __ATOMIC_RELAXED);
 	if (now - last >= 1000000 && __atomic_compare_exchange_n(&last_sync,
 	    &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))

@@ -54,6 +54,8 @@ enum pt_table {
 };
 
 const char	*pt_table_name(enum pt_table);
+/* The storage engine behind this interface: "lmdb". */
+const char	*pt_store_backend(void);
 
 enum pt_durability {
 	PT_DURABLE_FULL,	/* fsync at every commit (default) */

@@ -135,6 +135,12 @@ note_room(struct pt_store *s, int lrc, int top)
 }
 
 const char *
+pt_store_backend(void)
+{
+	return "lmdb";
+}
+
+const char *
 pt_table_name(enum pt_table t)
 {
 	return (unsigned)t < PT_T__MAX ? table_names[t] : "?";
