@@ -428,6 +428,9 @@ main(int argc, char *argv[])
 	if (FCGX_IsCGI()) {
 		src.fd = STDIN_FILENO;
 		serve(&ctx, &store, environ, read_fd, &src, write_stdout, NULL);
+		/* One request per process: count its refusal before leaving. */
+		if (store != NULL)
+			pt_idle(&ctx);
 		goto out;
 	}
 	signal(SIGTERM, on_term);

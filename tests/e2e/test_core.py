@@ -589,6 +589,21 @@ def t_cgi(tap):
                  "unread")
         tap.eq(log_count(wd), before, "CGI: steps 1-2 failures not logged")
 
+        # A refusal is counted even by a process that serves only it.
+        rc, tok, err = wd.porterctl("token", "create", "metrics", "--read-only")
+        auth = {"Authorization": "Bearer " + tok.strip()}
+        series = 'porter_requests_refused_total{status="404"} '
+
+        def refused():
+            r = cgi("/metrics", method="GET", length=None, ctype=None,
+                    headers=auth)
+            return sum(int(line[len(series):]) for line in
+                       r.raw.decode().splitlines() if line.startswith(series))
+        n = refused()
+        cgi("/receive/" + UNKNOWN_ENDPOINT, b"{}")
+        tap.eq(refused(), n + 1, "CGI: a 404 counts in "
+               "porter_requests_refused_total")
+
         # A store that cannot be used: health says so, as webhooks get it.
         os.chmod(wd.db, 0o777)
         try:
