@@ -1760,8 +1760,10 @@ store_use(const struct pt_store_stat *st)
  * use}; 503 with {"status", "error", "message", "store"} when the store is
  * unavailable (not open: "store" is null), read-only, or full: less room
  * than an event's write needs (the test the ingest path applies before it
- * runs handlers, pt_store_check_room), or this process's last write found
- * none -- room it counted is not always room LMDB can use.
+ * runs handlers, pt_store_check_room), or a write of this process found
+ * none and there is not an event's room more now than then -- room
+ * counted is not always room LMDB can use, and a small write that still
+ * fits says nothing about the next event.
  */
 static int
 healthz(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
@@ -1791,14 +1793,16 @@ healthz(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 		snprintf(msg, sizeof(msg), "the store is open read-only: no "
 		    "webhook can be recorded");
 	} else if ((rc = pt_store_check_room(ctx->store, EVENT_ROOM)) != PT_OK ||
-	    st.last_write_full) {
+	    (st.room_at_full != UINT64_MAX &&
+	    st.room < st.room_at_full + EVENT_ROOM)) {
 		ea = pt_err_answer(PT_EFULL);
 		state = "full";
 		code = ea->code;
 		status = ea->status;
 		snprintf(msg, sizeof(msg), "the store is full: webhooks are "
 		    "refused %d %s (%s)", ea->status, ea->code, rc != PT_OK ?
-		    pt_store_errstr() : "the last write found no room");
+		    pt_store_errstr() : "a write found no room, and there is "
+		    "not an event's more now");
 		if (ea->retry_after != NULL)
 			pt_resp_header(resp, "Retry-After", ea->retry_after);
 	}

@@ -104,8 +104,9 @@ struct pt_store_stat {
 	unsigned	readers;	/* reader slots in use */
 	unsigned	max_readers;
 	int		read_only;	/* opened read-only: no writes */
-	int		last_write_full; /* this process's last write found
-					   the map or the disk full */
+	uint64_t	room_at_full;	/* room when a write of this process
+					   last found the map or disk full;
+					   UINT64_MAX: none did */
 };
 enum pt_err	pt_store_stat(struct pt_store *, struct pt_store_stat *);
 /*

@@ -33,8 +33,8 @@ struct pt_store {
 	enum pt_durability	 durability;
 	int			 threaded;	/* several threads use it */
 	int			 resized;	/* another process grew the map */
-	int			 full;		/* this process's last write
-						   found no room (map or disk) */
+	uint64_t		 full_room;	/* room when a write of this
+						   process last found none */
 };
 
 struct pt_txn {
@@ -42,7 +42,6 @@ struct pt_txn {
 	MDB_txn		*txn;
 	int		 write;
 	int		 flat;		/* PT_TXN_FLAT */
-	int		 nested;	/* has a parent */
 	int		 failed;	/* a write failed: commit must not */
 	enum pt_err	 fail_rc;
 };
@@ -120,18 +119,22 @@ fs_full(struct pt_store *s)
 }
 
 /*
- * Remember whether a write found room, for /healthz (pt_store_stat's
- * last_write_full): set by a map or disk too full for it, cleared by the
- * next durable commit.  Not by MDB_TXN_FULL, a transaction too big for
- * any store, nor by another process growing the map.
+ * A write found the map or the disk too full for it: remember how much
+ * room there was then, for /healthz (pt_store_stat's room_at_full).  Not
+ * for MDB_TXN_FULL, a transaction too big for any store, nor for another
+ * process growing the map.  Later writes do not clear it: a small one
+ * that fits says nothing about the next event.
  */
 static void
-note_room(struct pt_store *s, int lrc, int top)
+note_room(struct pt_store *s, int lrc)
 {
-	if (lrc == MDB_MAP_FULL || lrc == ENOSPC || lrc == EDQUOT)
-		__atomic_store_n(&s->full, 1, __ATOMIC_RELAXED);
-	else if (lrc == 0 && top)
-		__atomic_store_n(&s->full, 0, __ATOMIC_RELAXED);
+	uint64_t room;
+
+	if (lrc != MDB_MAP_FULL && lrc != ENOSPC && lrc != EDQUOT)
+		return;
+	if ((room = pt_store_room(s)) == UINT64_MAX)
+		room = UINT64_MAX - 1;
+	__atomic_store_n(&s->full_room, room, __ATOMIC_RELAXED);
 }
 
 const char *
@@ -279,6 +282,7 @@ pt_store_open(const char *dir, const struct pt_store_opts *opts,
 	}
 	s->read_only = opts->read_only;
 	s->durability = opts->durability;
+	s->full_room = UINT64_MAX;
 	if ((lrc = mdb_env_create(&s->env)) != 0)
 		goto lmdb_fail;
 	if ((lrc = mdb_env_set_maxdbs(s->env, PT_T__MAX + 4)) != 0 ||
@@ -418,7 +422,7 @@ room_stat(struct pt_store *s, struct pt_store_stat *st)
 		tail = fs;
 	st->room = tail + st->free;
 	st->read_only = s->read_only;
-	st->last_write_full = __atomic_load_n(&s->full, __ATOMIC_RELAXED);
+	st->room_at_full = __atomic_load_n(&s->full_room, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -481,7 +485,6 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 	t->store = s;
 	t->write = (flags & PT_TXN_WRITE) != 0;
 	t->flat = t->write && (flags & PT_TXN_FLAT) != 0;
-	t->nested = parent != NULL;
 	for (tries = 0; tries < 2; tries++) {
 		rc = mdb_txn_begin(s->env, parent ? parent->txn : NULL,
 		    t->write ? 0 : MDB_RDONLY, &t->txn);
@@ -534,7 +537,7 @@ pt_txn_commit(struct pt_txn *t)
 		if (lrc == EIO && t->write && fs_full(t->store))
 			lrc = ENOSPC;
 		if (t->write)
-			note_room(t->store, lrc, !t->nested);
+			note_room(t->store, lrc);
 		rc = map_rc(lrc, "mdb_txn_commit");
 	}
 	pt_free(t);
@@ -593,7 +596,7 @@ write_failed(struct pt_txn *t, int rc, const char *what)
 {
 	enum pt_err e = map_rc(rc, what);
 
-	note_room(t->store, rc, 0);
+	note_room(t->store, rc);
 	if (e != PT_ENOTFOUND && e != PT_EEXIST && !t->failed) {
 		t->failed = 1;
 		t->fail_rc = e;

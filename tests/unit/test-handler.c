@@ -345,6 +345,22 @@ check(struct pt_ctx *ctx, struct pt_store *s, const struct rcase *c,
 	pt_resp_free(&resp);
 }
 
+/* One small record in its own write. */
+static enum pt_err
+put_small(struct pt_store *s)
+{
+	struct pt_txn *t;
+	enum pt_err rc;
+
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &t)) != PT_OK)
+		return rc;
+	if ((rc = pt_put(t, PT_T_AUX, "small", 5, "1", 1, 0)) != PT_OK) {
+		pt_txn_abort(t);
+		return rc;
+	}
+	return pt_txn_commit(t);
+}
+
 /* GET /healthz: the status; *doc gets the parsed body (put it). */
 static int
 health(struct pt_ctx *ctx, pt_json **doc, int *retry_after)
@@ -542,6 +558,12 @@ main(void)
 			    "Retry-After, the store's use");
 			if (st != 503)
 				diag("healthz %d", st);
+			pt_json_put(h);
+			/* A small write that still fits changes nothing. */
+			ok(put_small(s) == PT_OK, "a small write still fits");
+			st = health(&ctx, &h, &ra);
+			ok(st == 503 && health_shape(h, "full", "store_full", 1),
+			    "  ... and healthz still says 503 store_full");
 			pt_json_put(h);
 		}
 	}
