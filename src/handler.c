@@ -570,30 +570,35 @@ idem_scope(const struct ingest *in, struct pt_idem_scope *sc)
 }
 
 /*
- * The metadata of event "id" when it is a pending execution recovery can
- * interrupt, else NULL (put it).  A record that does not decode, or lacks
- * the status, source or environment recovery goes by, is left alone for
- * `porterctl check` to report: one bad record must not fail every write
- * that does housekeeping.
+ * *out gets the metadata of event "id" when it is a pending execution
+ * recovery can interrupt, else NULL (put it).  A record that is gone, does
+ * not decode, or lacks the status, source or environment recovery goes
+ * by, is left alone for `porterctl check` to report: one bad record must
+ * not fail every write that does housekeeping.  Returns a storage error
+ * other than those.
  */
-static pt_json *
-pending_meta(struct pt_txn *txn, const uint8_t id[PT_ID_BIN])
+static enum pt_err
+pending_meta(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], pt_json **out)
 {
 	struct pt_val meta, body;
 	const char *st;
+	enum pt_err rc;
 	pt_json *m;
 
-	if (pt_eventlog_get(txn, id, &meta, &body) != PT_OK ||
-	    (m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
-		return NULL;
+	*out = NULL;
+	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
+		return rc == PT_ENOTFOUND || rc == PT_ECORRUPT ? PT_OK : rc;
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		return PT_OK;
 	st = pt_json_str(pt_json_get(m, "status"), NULL);
 	if (st == NULL || strcmp(st, "pending") != 0 ||
 	    pt_json_str(pt_json_get(m, "source"), NULL) == NULL ||
 	    pt_json_str(pt_json_get(m, "environment"), NULL) == NULL) {
 		pt_json_put(m);
-		return NULL;
+		return PT_OK;
 	}
-	return m;
+	*out = m;
+	return PT_OK;
 }
 
 /*
@@ -612,8 +617,8 @@ interrupt_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int64_t now)
 	enum pt_err rc;
 	size_t i;
 
-	if ((m = pending_meta(txn, id)) == NULL)
-		return PT_OK;
+	if ((rc = pending_meta(txn, id, &m)) != PT_OK || m == NULL)
+		return rc;
 	acts = pt_json_get(m, "actions");
 	for (i = 0; i < pt_json_len(acts); i++)
 		if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i), NULL),
@@ -686,7 +691,7 @@ pt_recover(struct pt_txn *txn, int64_t now, size_t max, size_t *done)
 		 * Skipped, not counted: a bad record must not take the
 		 * place of a good one in every round, for ever.
 		 */
-		if ((m = pending_meta(txn, id)) == NULL)
+		if (pending_meta(txn, id, &m) != PT_OK || m == NULL)
 			continue;
 		lease = pt_json_int(pt_json_get(m, "lease_until_us"));
 		pt_json_put(m);
