@@ -128,18 +128,17 @@ fail_private(struct admin *a, int status, const char *code,
 	return rc;
 }
 
-/* Store errors: map-full and busy are retryable (503), the rest 500. */
+/* A store error, answered as the one table says (http.h pt_err_answer). */
 static int
 store_fail(struct admin *a, enum pt_err rc, const char *what)
 {
-	if (rc == PT_EFULL || rc == PT_EBUSY) {
-		pt_resp_header(a->resp, "Retry-After", rc == PT_EFULL ? "30" :
-		    "5");
-		return fail(a, 503, rc == PT_EFULL ? "store_full" : "busy",
-		    "%s: %s", what, pt_strerror(rc));
-	}
-	return fail(a, 500, "internal_error", "%s: %s (%s)", what,
-	    pt_strerror(rc), pt_store_errstr());
+	const struct pt_err_answer *ea = pt_err_answer(rc);
+	char msg[400];
+
+	pt_err_text(rc, what, pt_store_errstr(), msg, sizeof(msg));
+	if (ea->retry_after != NULL)
+		pt_resp_header(a->resp, "Retry-After", ea->retry_after);
+	return fail(a, ea->status, ea->code, "%s", msg);
 }
 
 /* Serialise "j" (taken) as the answer. */
@@ -1853,6 +1852,11 @@ metrics(struct admin *a)
 	}
 	pt_txn_abort(a->txn);
 	a->txn = NULL;
+	/*
+	 * This process's latest refusals first (a failed flush keeps them
+	 * for later: the scrape goes on).
+	 */
+	pt_metrics_flush(a->ctx->store, a->ctx->committer);
 	pt_buf_reset(&a->resp->body);
 	if ((rc = pt_metrics_render(a->ctx->store, &a->resp->body)) != PT_OK)
 		return store_fail(a, rc, "rendering the metrics");

@@ -484,10 +484,12 @@ pt_eventlog_update(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 		return rc;
 	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
 		return PT_ECORRUPT;
-	rc = PT_ENOMEM;
 	/* Copy what we need from "v" before writing: it dies at the put. */
-	if ((os = pt_json_str(pt_json_get(m, "status"), NULL)) == NULL ||
-	    pt_buf_adds(&old_status, os) != PT_OK)
+	rc = PT_ECORRUPT;
+	if ((os = pt_json_str(pt_json_get(m, "status"), NULL)) == NULL)
+		goto out;
+	rc = PT_ENOMEM;
+	if (pt_buf_adds(&old_status, os) != PT_OK)
 		goto out;
 	while (set != NULL && pt_json_iter_next(set, &it, &k, &val))
 		if (pt_json_set(m, k, pt_json_copy(val)) != PT_OK)

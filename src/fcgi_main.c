@@ -27,6 +27,7 @@
 #include "http.h"
 #include "logline.h"
 #include "sandbox.h"	/* issue 7: seccomp */
+#include "size.h"
 #include "store.h"
 
 extern char **environ;
@@ -47,12 +48,15 @@ usage(FILE *f)
 "application (lighttpd mod_fastcgi, Apache mod_fcgid, spawn-fcgi + nginx)\n"
 "or as a plain CGI program; it serves\n"
 "  POST <mount>/receive/<endpoint_id>   ingest a webhook\n"
-"  GET  <mount>/healthz                 200 when the store opens\n"
+"  GET  <mount>/healthz                 200 when webhooks can be recorded,\n"
+"                                       503 when the store is full or not open\n"
 "  <mount>/admin/api/..., /admin/, /metrics   admin API, console, metrics\n"
 "\n"
 "Environment:\n"
 "  PORTER_DB          the LMDB directory (required; created 0700)\n"
-"  PORTER_MAP_SIZE    largest store size, e.g. 4G (default 4G)\n"
+"  PORTER_MAP_SIZE    largest store size: bytes, or with K, M, G or T\n"
+"                     (default 4G, at least 1M); unreadable: every answer\n"
+"                     is 503 store_unavailable saying why\n"
 "  PORTER_MOUNT       URL prefix Porter is mounted under, when the server\n"
 "                     passes no PATH_INFO (e.g. /porter)\n"
 "  PORTER_THREADS     requests served at once by this process (default 32);\n"
@@ -68,29 +72,6 @@ usage(FILE *f)
 "  PORTER_HANDLER_DIR the directory of workflow handlers the admin API may\n"
 "                     name (unset: only porterctl apply changes handlers)\n"
 "Configure sources with porterctl(1); see porter.fcgi(8).\n");
-}
-
-/* "4G", "512M", "1048576" -> bytes; 0 when unset or unreadable. */
-static uint64_t
-map_size(void)
-{
-	const char *s = getenv("PORTER_MAP_SIZE");
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0')
-		return 0;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	return *end == '\0' ? v : 0;
 }
 
 /* SIGTERM: finish the request in hand, then leave; idle: leave now. */
@@ -223,14 +204,24 @@ open_store(char *why, size_t whylen)
 {
 	struct pt_store_opts opts = { 0 };
 	struct pt_store *s = NULL;
-	const char *dir = getenv("PORTER_DB");
+	const char *dir = getenv("PORTER_DB"), *size;
+	char err[200];
 
 	if (dir == NULL || dir[0] == '\0') {
 		snprintf(why, whylen, "PORTER_DB is not set: the server must "
 		    "pass the store directory in the environment");
 		return NULL;
 	}
-	opts.map_size = map_size();
+	/*
+	 * A size that cannot be read is refused, not taken for the default:
+	 * the store stays closed and every answer (healthz too) says why.
+	 */
+	if ((size = getenv("PORTER_MAP_SIZE")) != NULL && size[0] != '\0' &&
+	    pt_parse_size(size, PT_MAP_SIZE_MIN, &opts.map_size, err,
+	    sizeof(err)) < 0) {
+		snprintf(why, whylen, "PORTER_MAP_SIZE %s", err);
+		return NULL;
+	}
 	if (pt_store_open(dir, &opts, &s, why, whylen) != PT_OK)
 		return NULL;
 	/* A store from before keyed fingerprints gets its key (conf.h). */
@@ -266,14 +257,9 @@ serve(struct pt_ctx *ctx, struct pt_store **store, char **envp,
 		pt_ctx_free(ctx);
 		pt_ctx_init(ctx, *store);
 	}
-	if (*store == NULL) {
-		pt_log_stderr("503 store_unavailable: %s", why);
-		/* "why" names paths and settings: for the log, not the client. */
-		pt_resp_header(&resp, "Retry-After", "30");
-		pt_resp_error(&resp, 503, "store_unavailable", "the store cannot "
-		    "be opened; retry later");
-		goto send;
-	}
+	/* Without a store the core answers 503 store_unavailable, with why. */
+	if (*store == NULL)
+		ctx->store_error = why;
 	pt_handle(ctx, &req, &resp);
 send:
 	if (pt_resp_head(&resp, &head) == PT_OK) {
@@ -457,6 +443,9 @@ main(int argc, char *argv[])
 	if (FCGX_IsCGI()) {
 		src.fd = STDIN_FILENO;
 		serve(&ctx, &store, environ, read_fd, &src, write_stdout, NULL);
+		/* One request per process: count its refusal before leaving. */
+		if (store != NULL)
+			pt_idle(&ctx);
 		goto out;
 	}
 	signal(SIGTERM, on_term);

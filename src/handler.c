@@ -37,7 +37,8 @@
 
 #define MAX_LOGGED_HEADERS	64
 #define MAX_HEADER_VALUE	1024
-#define RETRY_AFTER_FULL	"30"
+/* Seconds a client waits before asking a store that did not open again. */
+#define STORE_RETRY_AFTER	"30"
 
 /* Per-request state, freed in one place. */
 struct ingest {
@@ -56,11 +57,15 @@ struct ingest {
 	struct pt_action_log	*logs;
 	size_t			 nlogs;
 	int64_t			(*now)(void);	/* the context's clock */
+	int			 committed;	/* its event was written */
 };
 
 #define LEASE_GRACE_US	(30 * 1000000LL)
-/* Room kept, beyond the handlers' output, for the write recording it. */
-#define HANDLER_ROOM	(64 * 1024)
+/*
+ * Room kept for the write that records an event (beyond its handlers'
+ * output): below it, /healthz says the store is full.
+ */
+#define EVENT_ROOM	(64 * 1024)
 #define RECOVER_PER_WRITE	2
 #define PRUNE_PER_WRITE		4
 #define HOUSEKEEP_EVERY		8
@@ -129,7 +134,6 @@ reject(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pt_metrics_refused(status);
 	pt_ctx_log(ctx, "%d %s %s %s: %s", status, code,
 	    req->method ? req->method : "-",
 	    req->request_uri ? req->request_uri :
@@ -137,27 +141,18 @@ reject(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	return pt_resp_error(resp, status, code, "%s", msg);
 }
 
-/* Store errors: map-full and busy are retryable (503), the rest 500. */
+/* A store error, answered as the one table says (http.h pt_err_answer). */
 static int
 store_failure(struct pt_ctx *ctx, const struct pt_req *req,
     struct pt_resp *resp, enum pt_err rc, const char *what)
 {
-	if (rc == PT_EFULL) {
-		pt_resp_header(resp, "Retry-After", RETRY_AFTER_FULL);
-		return reject(ctx, req, resp, 503, "store_full", "the store is "
-		    "full; nothing was kept: retry later (%s: %s)", what,
-		    pt_store_errstr());
-	}
-	if (rc == PT_EBUSY) {
-		pt_resp_header(resp, "Retry-After", "5");
-		return reject(ctx, req, resp, 503, "busy", "the store is busy: "
-		    "retry later (%s)", what);
-	}
-	if (rc == PT_ENOMEM)
-		return reject(ctx, req, resp, 500, "internal_error", "out of "
-		    "memory (%s)", what);
-	return reject(ctx, req, resp, 500, "internal_error", "%s: %s (%s)",
-	    what, pt_strerror(rc), pt_store_errstr());
+	const struct pt_err_answer *ea = pt_err_answer(rc);
+	char msg[400];
+
+	pt_err_text(rc, what, pt_store_errstr(), msg, sizeof(msg));
+	if (ea->retry_after != NULL)
+		pt_resp_header(resp, "Retry-After", ea->retry_after);
+	return reject(ctx, req, resp, ea->status, ea->code, "%s", msg);
 }
 
 /*
@@ -329,7 +324,12 @@ log_event_fn(struct pt_txn *txn, void *arg)
 static enum pt_err
 log_event(struct pt_ctx *ctx, struct ingest *in)
 {
-	return pt_write(ctx->store, ctx->committer, log_event_fn, in);
+	enum pt_err rc;
+
+	if ((rc = pt_write(ctx->store, ctx->committer, log_event_fn, in)) ==
+	    PT_OK)
+		in->committed = 1;
+	return rc;
 }
 
 /* Identify the event (identify.h): its type, its time, warnings. */
@@ -488,14 +488,46 @@ idem_scope(const struct ingest *in, struct pt_idem_scope *sc)
 }
 
 /*
+ * *out gets the metadata of event "id" when it is a pending execution
+ * recovery can interrupt, else NULL (put it).  A record that is gone, does
+ * not decode, or lacks the status, source or environment recovery goes
+ * by, is left alone for `porterctl check` to report: one bad record must
+ * not fail every write that does housekeeping.  Returns a storage error
+ * other than those.
+ */
+static enum pt_err
+pending_meta(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], pt_json **out)
+{
+	struct pt_val meta, body;
+	const char *st;
+	enum pt_err rc;
+	pt_json *m;
+
+	*out = NULL;
+	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
+		return rc == PT_ENOTFOUND || rc == PT_ECORRUPT ? PT_OK : rc;
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		return PT_OK;
+	st = pt_json_str(pt_json_get(m, "status"), NULL);
+	if (st == NULL || strcmp(st, "pending") != 0 ||
+	    pt_json_str(pt_json_get(m, "source"), NULL) == NULL ||
+	    pt_json_str(pt_json_get(m, "environment"), NULL) == NULL) {
+		pt_json_put(m);
+		return PT_OK;
+	}
+	*out = m;
+	return PT_OK;
+}
+
+/*
  * An execution whose process died while its handlers ran: its event, its
  * pending actions and runs become "interrupted", and its idempotency key is
  * released so that the sender's retry (it never got an answer) runs.
+ * Anything but a readable pending event is skipped (pending_meta).
  */
 static enum pt_err
 interrupt_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int64_t now)
 {
-	struct pt_val meta, body;
 	struct pt_idem_scope sc;
 	struct pt_idem_rec r;
 	pt_json *m, *acts, *idem, *set = NULL;
@@ -503,15 +535,8 @@ interrupt_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int64_t now)
 	enum pt_err rc;
 	size_t i;
 
-	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
-		return rc == PT_ENOTFOUND ? PT_OK : rc;
-	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
-		return PT_ECORRUPT;
-	if (strcmp(pt_json_str(pt_json_get(m, "status"), NULL), "pending") !=
-	    0) {
-		pt_json_put(m);
-		return PT_OK;
-	}
+	if ((rc = pending_meta(txn, id, &m)) != PT_OK || m == NULL)
+		return rc;
 	acts = pt_json_get(m, "actions");
 	for (i = 0; i < pt_json_len(acts); i++)
 		if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i), NULL),
@@ -519,7 +544,9 @@ interrupt_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int64_t now)
 		    PT_OK && rc != PT_ENOTFOUND)
 			goto out;
 	idem = pt_json_get(m, "idempotency");
-	if (idem != NULL && pt_json_str(pt_json_get(idem, "key"), NULL)) {
+	/* Without its event type, the key's scope cannot be named. */
+	if (idem != NULL && pt_json_str(pt_json_get(idem, "key"), NULL) &&
+	    pt_json_str(pt_json_get(m, "event_type"), NULL)) {
 		sc.source = pt_json_str(pt_json_get(m, "source"), NULL);
 		sc.environment = pt_json_str(pt_json_get(m, "environment"), NULL);
 		sc.event_type = pt_json_str(pt_json_get(m, "event_type"), NULL);
@@ -553,7 +580,7 @@ enum pt_err
 pt_recover(struct pt_txn *txn, int64_t now, size_t max, size_t *done)
 {
 	struct pt_cursor *cur = NULL;
-	struct pt_val k, meta, body;
+	struct pt_val k;
 	uint8_t (*ids)[PT_ID_BIN];
 	static const char prefix[] = "pending";
 	enum pt_err rc;
@@ -578,9 +605,11 @@ pt_recover(struct pt_txn *txn, int64_t now, size_t max, size_t *done)
 		if (k.len != sizeof(prefix) + PT_ID_BIN ||
 		    memcmp(k.data, prefix, sizeof(prefix)) != 0)
 			break;
-		if (pt_eventlog_get(txn, id, &meta, &body) != PT_OK)
-			continue;
-		if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		/*
+		 * Skipped, not counted: a bad record must not take the
+		 * place of a good one in every round, for ever.
+		 */
+		if (pending_meta(txn, id, &m) != PT_OK || m == NULL)
 			continue;
 		lease = pt_json_int(pt_json_get(m, "lease_until_us"));
 		pt_json_put(m);
@@ -810,17 +839,14 @@ stage_fn(struct pt_txn *txn, void *arg)
 	 * has run, with the retryable 503 of a full store.
 	 */
 	if (st->pending) {
-		uint64_t need = HANDLER_ROOM;
+		uint64_t need = EVENT_ROOM;
 
 		for (i = 0; i < in->nlogs; i++)
 			if (in->logs[i].status == PT_ACT_PENDING)
 				need += 2 * (uint64_t)in->logs[i].job.max_output;
-		if (pt_store_room(pt_txn_store(txn)) < need) {
-			pt_store_set_errstr("too little room left to record "
-			    "workflow handler results");
-			rc = PT_EFULL;
+		if ((rc = pt_store_check_room(pt_txn_store(txn), need)) !=
+		    PT_OK)
 			goto out;
-		}
 	}
 	rc = PT_ENOMEM;
 	if (st->pending) {
@@ -993,6 +1019,7 @@ execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	st.in = in;
 	if ((rc = pt_write(ctx->store, ctx->committer, stage_fn, &st)) != PT_OK)
 		return store_failure(ctx, req, resp, rc, "recording the event");
+	in->committed = 1;
 	switch (st.kind) {
 	case STAGE_REPLAYED:
 		pt_id_text("evt", st.rec.event_id, orig);
@@ -1136,6 +1163,7 @@ ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 		status = store_failure(ctx, req, resp, rc, "recording a batch");
 		goto out;
 	}
+	parent->committed = 1;
 
 	/* Handlers run after the commit, element by element. */
 	pt_buf_reset(&resp->body);
@@ -1221,11 +1249,12 @@ ambiguous_header(const struct pt_req *req, const struct pt_env *env)
 }
 
 /*
- * POST <mount>/receive/<endpoint_id>.
+ * POST <mount>/receive/<endpoint_id>.  *logged: was an event committed for
+ * it (then it counts in porter_events_total, not as a refusal)?
  */
 static int
 ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
-    const char *endpoint, const char *sub)
+    const char *endpoint, const char *sub, int *logged)
 {
 	const struct pt_source_type *type;
 	struct pt_retl_route retl;
@@ -1520,6 +1549,7 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	/* 6. Execute and log durably in one transaction, then answer. */
 	status = execute(ctx, req, resp, &in);
 out:
+	*logged = in.committed;
 	ingest_free(&in);
 	return status;
 }
@@ -1759,19 +1789,106 @@ out:
 	return status;
 }
 
+/* The store's use, for /healthz: what GET /admin/api/status says. */
+static pt_json *
+store_use(const struct pt_store_stat *st)
+{
+	pt_json *o;
+
+	if ((o = pt_json_new_object()) == NULL ||
+	    pt_json_set(o, "map_size", pt_json_new_int((int64_t)st->map_size)) !=
+	    PT_OK ||
+	    pt_json_set(o, "used", pt_json_new_int((int64_t)st->used)) !=
+	    PT_OK ||
+	    pt_json_set(o, "map_used_percent", pt_json_new_double(st->map_size ?
+	    100.0 * (double)st->used / (double)st->map_size : 0.0)) != PT_OK ||
+	    pt_json_set(o, "room", pt_json_new_int(st->room == UINT64_MAX ? -1 :
+	    (int64_t)st->room)) != PT_OK) {
+		pt_json_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * GET /healthz: what a sender would get now.  200 {"status": "ok", "store":
+ * use}; 503 with {"status", "error", "message", "store"} when the store is
+ * unavailable (not open: "store" is null), read-only, or full: less room
+ * than an event's write needs (the test the ingest path applies before it
+ * runs handlers, pt_store_check_room), or a write of this process found
+ * none and there is not an event's room more now than then -- room
+ * counted is not always room LMDB can use, and a small write that still
+ * fits says nothing about the next event.
+ */
 static int
 healthz(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 {
-	struct pt_txn *txn;
+	const struct pt_err_answer *ea = NULL;
+	struct pt_store_stat st;
+	pt_json *o = NULL, *use = NULL;
+	const char *state = "ok", *code = NULL;
+	char msg[400] = "";
 	enum pt_err rc;
+	int status = 200;
 
-	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK)
-		return store_failure(ctx, req, resp, rc, "opening the store");
-	pt_txn_abort(txn);
-	resp->status = 200;
+	if (ctx->store == NULL) {
+		state = "unavailable";
+		code = "store_unavailable";
+		status = 503;
+		/* The reason names paths and settings: the log has it. */
+		snprintf(msg, sizeof(msg), "the store cannot be opened; the "
+		    "responder's log says why");
+		pt_resp_header(resp, "Retry-After", STORE_RETRY_AFTER);
+	} else if ((rc = pt_store_stat(ctx->store, &st)) != PT_OK)
+		return store_failure(ctx, req, resp, rc, "reading the store's "
+		    "use");
+	else if (st.read_only) {
+		state = "read_only";
+		code = "store_read_only";
+		status = 503;
+		snprintf(msg, sizeof(msg), "the store is open read-only: no "
+		    "webhook can be recorded");
+	} else if ((rc = pt_store_check_room(ctx->store, EVENT_ROOM)) != PT_OK ||
+	    (st.room_at_full != UINT64_MAX &&
+	    st.room < st.room_at_full + EVENT_ROOM)) {
+		ea = pt_err_answer(PT_EFULL);
+		state = "full";
+		code = ea->code;
+		status = ea->status;
+		snprintf(msg, sizeof(msg), "the store is full: webhooks are "
+		    "refused %d %s (%s)", ea->status, ea->code, rc != PT_OK ?
+		    pt_store_errstr() : "a write found no room, and there is "
+		    "not an event's more now");
+		if (ea->retry_after != NULL)
+			pt_resp_header(resp, "Retry-After", ea->retry_after);
+	}
+	if ((o = pt_json_new_object()) == NULL ||
+	    pt_json_set(o, "status", pt_json_new_cstr(state)) != PT_OK ||
+	    (code != NULL && (pt_json_set(o, "error", pt_json_new_cstr(code)) !=
+	    PT_OK || pt_json_set(o, "message", pt_json_new_cstr(msg)) !=
+	    PT_OK)) ||
+	    (ctx->store != NULL && (use = store_use(&st)) == NULL) ||
+	    pt_json_set(o, "store", use) != PT_OK) {
+		pt_json_put(o);
+		return reject(ctx, req, resp, 500, "internal_error",
+		    "out of memory");
+	}
+	/* Unhealthy is worth a line in the log; a probe's 200 is not. */
+	if (code != NULL)
+		pt_ctx_log(ctx, "%d %s %s %s: %s", status, code, req->method ?
+		    req->method : "-", req->request_uri ? req->request_uri :
+		    "/healthz", msg);
+	resp->status = status;
 	resp->content_type = "application/json";
-	pt_buf_adds(&resp->body, "{\"status\": \"ok\"}\n");
-	return 200;
+	pt_buf_reset(&resp->body);
+	if (pt_json_write(&resp->body, o, PT_JSON_PLAIN) != PT_OK ||
+	    pt_buf_addc(&resp->body, '\n') != PT_OK) {
+		pt_json_put(o);
+		return reject(ctx, req, resp, 500, "internal_error",
+		    "out of memory");
+	}
+	pt_json_put(o);
+	return status;
 }
 
 int
@@ -1781,7 +1898,12 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 	const char *method = req->method ? req->method : "";
 	const char *p, *endpoint;
 	enum pt_err rc;
-	int status;
+	/*
+	 * Refusals count in porter_requests_refused_total unless an event
+	 * was logged (it counts in porter_events_total then); health
+	 * answers and the admin API are not webhooks refused.
+	 */
+	int status, logged = 0, refusal = 1;
 
 	memset(resp, 0, sizeof(*resp));
 	if ((rc = pt_req_route(req, &route)) != PT_OK) {
@@ -1792,6 +1914,7 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 	}
 	p = route.data;
 	if (strcmp(p, "/healthz") == 0) {
+		refusal = 0;
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 			pt_resp_header(resp, "Allow", "GET, HEAD");
 			status = reject(ctx, req, resp, 405,
@@ -1799,6 +1922,16 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 			goto out;
 		}
 		status = healthz(ctx, req, resp);
+		goto out;
+	}
+	if (ctx->store == NULL) {
+		refusal = !pt_admin_owns(p);
+		pt_resp_header(resp, "Retry-After", STORE_RETRY_AFTER);
+		/* The reason names paths and settings: for the log only. */
+		pt_ctx_log(ctx, "store unavailable: %s", ctx->store_error ?
+		    ctx->store_error : "(no reason)");
+		status = reject(ctx, req, resp, 503, "store_unavailable", "the "
+		    "store cannot be opened; retry later");
 		goto out;
 	}
 	if (strncmp(p, "/receive/", 9) == 0) {
@@ -1820,17 +1953,20 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 			    "no such resource: want /receive/<endpoint_id>");
 			goto out;
 		}
-		status = ingest(ctx, req, resp, endpoint, sub);
+		status = ingest(ctx, req, resp, endpoint, sub, &logged);
 		pt_free(sub);
 		goto out;
 	}
 	/* issue 6: admin API, console and metrics (admin.c). */
 	if (pt_admin_owns(p)) {
+		refusal = 0;
 		status = pt_admin_handle(ctx, req, resp, p);
 		goto out;
 	}
 	status = reject(ctx, req, resp, 404, "not_found", "no such resource");
 out:
+	if (refusal && status >= 400 && !logged)
+		pt_metrics_refused(status);
 	pt_buf_free(&route);
 	return status;
 }
@@ -1838,13 +1974,20 @@ out:
 void
 pt_idle(struct pt_ctx *ctx)
 {
-	/* One flush a second per process, whichever thread gets there. */
-	static int64_t last_sync;
+	/* Once a second per process, whichever thread gets there. */
+	static int64_t last_sync, last_flush;
 	int64_t now, last;
 
-	if (ctx->cfg == NULL || ctx->cfg->durability != PT_DURABLE_RELAXED)
+	if (ctx->store == NULL)
 		return;
 	now = ctx->now();
+	/* Refusals counted in the process join the store's counters. */
+	last = __atomic_load_n(&last_flush, __ATOMIC_RELAXED);
+	if (now - last >= 1000000 && __atomic_compare_exchange_n(&last_flush,
+	    &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		pt_metrics_flush(ctx->store, ctx->committer);
+	if (ctx->cfg == NULL || ctx->cfg->durability != PT_DURABLE_RELAXED)
+		return;
 	last = __atomic_load_n(&last_sync, __ATOMIC_RELAXED);
 	if (now - last >= 1000000 && __atomic_compare_exchange_n(&last_sync,
 	    &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))

@@ -20,7 +20,8 @@ typedef void (*pt_log_fn)(void *arg, const char *line);
 struct pt_committer;
 
 struct pt_ctx {
-	struct pt_store		*store;
+	struct pt_store		*store;		/* NULL: it did not open */
+	const char		*store_error;	/* then: why (not owned) */
 	struct pt_committer	*committer;	/* group commit, or NULL */
 	struct pt_config	*cfg;		/* cached; reloaded on a new gen */
 	int64_t			(*now)(void);	/* µs clock */
@@ -28,7 +29,11 @@ struct pt_ctx {
 	void			*log_arg;
 };
 
-/* Set up "ctx" over an open store (not owned). */
+/*
+ * Set up "ctx" over an open store (not owned), or over none (NULL, with
+ * the reason in ctx->store_error): then every request is answered 503
+ * store_unavailable, /healthz included.
+ */
 void	pt_ctx_init(struct pt_ctx *, struct pt_store *);
 void	pt_ctx_free(struct pt_ctx *);
 /* Log one line, "porter[pid]: " and the printf-formatted message. */

@@ -133,29 +133,96 @@ pt_is_json_content_type(const char *ct)
 	return 0;
 }
 
+/*
+ * Every status Porter sends, with its reason phrase (RFC 9110 section 15).
+ * tests/unit/test-http.c finds the statuses the sources use and checks
+ * that each is here.
+ */
+static const struct {
+	int		 status;
+	const char	*text;
+} statuses[] = {
+	{ 200, "OK" },
+	{ 201, "Created" },
+	{ 202, "Accepted" },
+	{ 204, "No Content" },
+	{ 302, "Found" },
+	{ 304, "Not Modified" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 409, "Conflict" },
+	{ 411, "Length Required" },
+	{ 413, "Content Too Large" },
+	{ 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Content" },
+	{ 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" },
+	{ 502, "Bad Gateway" },
+	{ 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" },
+};
+
 const char *
 pt_status_text(int status)
 {
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
-	}
+	size_t i;
+
+	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (statuses[i].status == status)
+			return statuses[i].text;
+	return NULL;
+}
+
+/*
+ * How each error answers over HTTP.  Only a full store and a busy one are
+ * worth a retry soon (503 with Retry-After); everything else is Porter's
+ * own failure (500), which senders retry on their own schedule.  "engine"
+ * rows append the storage engine's text (pt_store_errstr), which only
+ * failures inside the engine set.
+ */
+static const struct pt_err_answer err_answers[PT_ERR__MAX] = {
+	[PT_OK] = { 500, "internal_error", "the operation failed without a "
+	    "reason", NULL, 0 },
+	[PT_ENOMEM] = { 500, "internal_error", "out of memory", NULL, 0 },
+	[PT_ENOTFOUND] = { 500, "internal_error", "a stored record is missing",
+	    NULL, 0 },
+	[PT_EEXIST] = { 500, "internal_error", "a stored record exists "
+	    "already", NULL, 1 },
+	[PT_EFULL] = { 503, "store_full", "the store is full; nothing was "
+	    "kept: retry later", "30", 1 },
+	[PT_EIO] = { 500, "internal_error", "storage failure", NULL, 1 },
+	[PT_EINVAL] = { 500, "internal_error", "the store refused the "
+	    "operation", NULL, 1 },
+	[PT_EBUSY] = { 503, "busy", "the store is busy: retry later", "5", 1 },
+	[PT_ETOOBIG] = { 500, "internal_error", "a value exceeds a storage "
+	    "limit", NULL, 1 },
+	[PT_ECORRUPT] = { 500, "internal_error", "stored data is corrupt",
+	    NULL, 1 },
+	[PT_ERETRY] = { 500, "internal_error", "a write was not run again",
+	    NULL, 0 },
+};
+
+const struct pt_err_answer *
+pt_err_answer(enum pt_err err)
+{
+	if ((unsigned)err < PT_ERR__MAX && err_answers[err].code != NULL)
+		return &err_answers[err];
+	return &err_answers[PT_OK];
+}
+
+void
+pt_err_text(enum pt_err err, const char *what, const char *engine,
+    char *buf, size_t len)
+{
+	const struct pt_err_answer *a = pt_err_answer(err);
+
+	if (a->engine && engine != NULL && engine[0] != '\0')
+		snprintf(buf, len, "%s (%s: %s)", a->message, what, engine);
+	else
+		snprintf(buf, len, "%s (%s)", a->message, what);
 }
 
 void
@@ -202,10 +269,15 @@ pt_resp_free(struct pt_resp *r)
 enum pt_err
 pt_resp_head(const struct pt_resp *r, struct pt_buf *out)
 {
+	const char *text;
 	size_t i;
 
-	pt_buf_printf(out, "Status: %d %s\r\n", r->status,
-	    pt_status_text(r->status));
+	/* A status without a phrase of its own gets its class's. */
+	if ((text = pt_status_text(r->status)) == NULL)
+		text = r->status >= 500 ? "Server Error" : r->status >= 400 ?
+		    "Client Error" : r->status >= 300 ? "Redirection" :
+		    "Success";
+	pt_buf_printf(out, "Status: %d %s\r\n", r->status, text);
 	pt_buf_printf(out, "Content-Type: %s\r\n", r->content_type ?
 	    r->content_type : "application/json");
 	pt_buf_printf(out, "Content-Length: %lu\r\n",

@@ -88,7 +88,31 @@ struct pt_resp {
 	struct pt_buf	 body;
 };
 
-const char	*pt_status_text(int status);	/* "Not Found" */
+/* The reason phrase of "status" ("Not Found"); NULL for one Porter never
+ * sends. */
+const char	*pt_status_text(int status);
+
+/*
+ * How an error answers over HTTP, one row per enum pt_err: used by the
+ * ingest path and the admin API alike, so the same failure gets the same
+ * answer everywhere.
+ */
+struct pt_err_answer {
+	int		 status;	/* 500, 503 */
+	const char	*code;		/* "store_full" */
+	const char	*message;	/* what the client reads first */
+	const char	*retry_after;	/* seconds, or NULL */
+	int		 engine;	/* the engine's text says more */
+};
+const struct pt_err_answer *pt_err_answer(enum pt_err);
+/*
+ * The answer's message for "err" while doing "what" ("recording the
+ * event"), with "engine" (pt_store_errstr(), may be NULL) when the row
+ * says the engine's text explains it: "the store is full; nothing was kept:
+ * retry later (recording the event: mdb_put: MDB_MAP_FULL: ...)".
+ */
+void		pt_err_text(enum pt_err, const char *what, const char *engine,
+		    char *buf, size_t len);
 void		pt_resp_header(struct pt_resp *, const char *, const char *);
 /*
  * Set an error response: status, {"error": code, "message": message}.

@@ -10,9 +10,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "alloc.h"
+#include "commit.h"
 #include "metrics.h"
 
 static const char prefix[] = "m";	/* then a NUL */
@@ -30,8 +30,13 @@ static const struct {
 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
-/* Per-process refusals by status (404, 405, 411, 413, 415, 400). */
-static unsigned long long refused[600];
+/*
+ * Refusals this process counted and has not yet added to the store's
+ * counters (pt_metrics_flush), by status; "refused_any" says whether any.
+ */
+#define NSTATUS	600
+static uint64_t refused[NSTATUS];
+static int refused_any;
 
 /*
  * Label text on the stack: these run in every event's write, where
@@ -77,6 +82,50 @@ label(struct lbuf *l, const char *name, const char *value)
 	lput(l, "\"", 1);
 }
 
+/*
+ * Key "m" NUL name NUL labels of a stored metric, into "k" (at least 512
+ * bytes); 0 for absurd labels, which are skipped (keys stay within the
+ * store's limit).
+ */
+static size_t
+metric_key(char *k, const char *name, const struct lbuf *labels)
+{
+	size_t nl = strlen(name), kl;
+
+	kl = sizeof(prefix) + nl + 1 + labels->len;
+	if (labels->over || kl > 400)
+		return 0;
+	memcpy(k, prefix, sizeof(prefix));
+	memcpy(k + sizeof(prefix), name, nl + 1);
+	memcpy(k + sizeof(prefix) + nl + 1, labels->d, labels->len);
+	return kl;
+}
+
+/*
+ * Gauge name{labels} becomes "v" unless it holds more already: writes
+ * of one process's threads commit in any order.
+ */
+static enum pt_err
+raise_to(struct pt_txn *txn, const char *name, const struct lbuf *labels,
+    uint64_t v)
+{
+	char k[512];
+	struct pt_val old;
+	uint8_t be[8];
+	size_t kl;
+	enum pt_err rc;
+
+	if ((kl = metric_key(k, name, labels)) == 0)
+		return PT_OK;
+	rc = pt_get(txn, PT_T_AUX, k, kl, &old);
+	if (rc == PT_OK && old.len == 8 && pt_be64_get(old.data) >= v)
+		return PT_OK;
+	if (rc != PT_OK && rc != PT_ENOTFOUND)
+		return rc;
+	pt_be64_put(be, v);
+	return pt_put(txn, PT_T_AUX, k, kl, be, 8, 0);
+}
+
 /* Add "delta" to counter name{labels}. */
 static enum pt_err
 add(struct pt_txn *txn, const char *name, const struct lbuf *labels,
@@ -86,15 +135,11 @@ add(struct pt_txn *txn, const char *name, const struct lbuf *labels,
 	struct pt_val v;
 	uint8_t be[8];
 	uint64_t n = 0;
-	size_t nl = strlen(name), kl;
+	size_t kl;
 	enum pt_err rc;
 
-	kl = sizeof(prefix) + nl + 1 + labels->len;
-	if (labels->over || kl > 400)	/* absurd labels: skip */
+	if ((kl = metric_key(k, name, labels)) == 0)
 		return PT_OK;
-	memcpy(k, prefix, sizeof(prefix));
-	memcpy(k + sizeof(prefix), name, nl + 1);
-	memcpy(k + sizeof(prefix) + nl + 1, labels->d, labels->len);
 	rc = pt_get(txn, PT_T_AUX, k, kl, &v);
 	if (rc == PT_OK && v.len == 8)
 		n = pt_be64_get(v.data);
@@ -154,6 +199,9 @@ pt_metrics_event(struct pt_txn *txn, const struct pt_event *ev, int64_t now)
 	    (rc = add(txn, "porter_idempotent_replays_total", &base, 1)) !=
 	    PT_OK)
 		return rc;
+	if ((rc = raise_to(txn, "porter_last_event_timestamp_seconds", &base,
+	    (uint64_t)(ev->received_at > 0 ? ev->received_at : 0))) != PT_OK)
+		return rc;
 	l.len = 0;
 	l.over = 0;
 	label(&l, "source", ev->source);
@@ -189,30 +237,101 @@ pt_metrics_handler(struct pt_txn *txn, const char *workflow,
 void
 pt_metrics_refused(int status)
 {
-	if (status >= 0 && status < (int)(sizeof(refused) / sizeof(refused[0])))
-		refused[status]++;
+	if (status < 0 || status >= NSTATUS)
+		return;
+	__atomic_fetch_add(&refused[status], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&refused_any, 1, __ATOMIC_RELAXED);
 }
 
-/* What each stored metric is, for # HELP / # TYPE. */
+/* The refusals taken out of the per-process counts, for one write. */
+struct flush {
+	uint64_t	n[NSTATUS];
+};
+
+static enum pt_err
+flush_fn(struct pt_txn *txn, void *arg)
+{
+	const struct flush *f = arg;
+	struct lbuf l;
+	char st[8];
+	enum pt_err rc;
+	int i;
+
+	/* From "f" alone: pt_write may run this twice. */
+	for (i = 0; i < NSTATUS; i++) {
+		if (f->n[i] == 0)
+			continue;
+		l.len = 0;
+		l.over = 0;
+		snprintf(st, sizeof(st), "%d", i);
+		label(&l, "status", st);
+		if ((rc = add(txn, "porter_requests_refused_total", &l,
+		    f->n[i])) != PT_OK)
+			return rc;
+	}
+	return PT_OK;
+}
+
+enum pt_err
+pt_metrics_flush(struct pt_store *s, struct pt_committer *c)
+{
+	struct flush *f;
+	enum pt_err rc;
+	int i, any = 0;
+
+	if (!__atomic_exchange_n(&refused_any, 0, __ATOMIC_RELAXED))
+		return PT_OK;
+	if ((f = pt_calloc(1, sizeof(*f))) == NULL) {
+		__atomic_store_n(&refused_any, 1, __ATOMIC_RELAXED);
+		return PT_ENOMEM;
+	}
+	for (i = 0; i < NSTATUS; i++)
+		any |= (f->n[i] = __atomic_exchange_n(&refused[i], 0,
+		    __ATOMIC_RELAXED)) != 0;
+	rc = any ? pt_write(s, c, flush_fn, f) : PT_OK;
+	/* Not written: keep them for the next flush. */
+	if (rc != PT_OK) {
+		for (i = 0; i < NSTATUS; i++)
+			if (f->n[i])
+				__atomic_fetch_add(&refused[i], f->n[i],
+				    __ATOMIC_RELAXED);
+		__atomic_store_n(&refused_any, 1, __ATOMIC_RELAXED);
+	}
+	pt_free(f);
+	return rc;
+}
+
+/*
+ * What each stored metric is, for # HELP / # TYPE; "us": stored in
+ * microseconds, shown in seconds.
+ */
 static const struct {
 	const char	*name;
 	const char	*type;
 	const char	*help;
+	int		 us;
 } families[] = {
 	{ "porter_events_total", "counter", "Events logged, by source, "
-	  "environment and status." },
+	  "environment and status.", 0 },
 	{ "porter_verification_failures_total", "counter", "Requests whose "
-	  "signature check failed, by reason." },
+	  "signature check failed, by reason.", 0 },
 	{ "porter_idempotent_replays_total", "counter", "Duplicates answered "
-	  "from an earlier execution." },
+	  "from an earlier execution.", 0 },
 	{ "porter_actions_total", "counter", "Actions that reached a final "
-	  "status, by action and status." },
+	  "status, by action and status.", 0 },
 	{ "porter_handlers_total", "counter", "Workflow handler runs, by "
-	  "workflow and result." },
+	  "workflow and result.", 0 },
 	{ "porter_handler_duration_seconds", "histogram", "Workflow handler "
-	  "run time." },
+	  "run time.", 0 },
 	{ "porter_request_duration_seconds", "histogram", "Time from a "
-	  "request's arrival to its event's write (before the commit)." },
+	  "request's arrival to its event's write (before the commit).", 0 },
+	{ "porter_requests_refused_total", "counter", "Requests refused "
+	  "before an event was logged (unknown endpoint, bad length or type, "
+	  "store full or unavailable, ...), by HTTP status; a request is "
+	  "counted here or in porter_events_total, never both.", 0 },
+	{ "porter_last_event_timestamp_seconds", "gauge", "When the newest "
+	  "event logged for a source and environment arrived (unix time).",
+	  1 },
 };
 
 /* Get counter "name{labels}" (labels "n" bytes); 0 when absent. */
@@ -272,6 +391,11 @@ render_family(struct pt_txn *txn, size_t f, struct pt_buf *out)
 		}
 		labels = (const char *)k.data + seek.len;
 		n = k.len - seek.len;
+		if (!hist && families[f].us) {
+			pt_buf_printf(out, "%s{%.*s} %.6f\n", name, (int)n, labels,
+			    (double)pt_be64_get(v.data) / 1e6);
+			continue;
+		}
 		if (!hist) {
 			pt_buf_printf(out, "%s{%.*s} %llu\n", name, (int)n, labels,
 			    (unsigned long long)pt_be64_get(v.data));
@@ -325,15 +449,11 @@ pt_metrics_render(struct pt_store *s, struct pt_buf *out)
 		if ((rc = render_family(txn, i, out)) != PT_OK)
 			goto out;
 
-	/* This process's refusals, and the store itself. */
-	pt_buf_adds(out, "# HELP porter_process_refused_total Requests this "
-	    "process refused before logging them, by HTTP status.\n"
-	    "# TYPE porter_process_refused_total counter\n");
-	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (refused[i])
-			pt_buf_printf(out, "porter_process_refused_total{status="
-			    "\"%zu\",pid=\"%ld\"} %llu\n", i, (long)getpid(),
-			    refused[i]);
+	/* The build, and the store itself. */
+	pt_buf_printf(out, "# HELP porter_build_info The responder's version "
+	    "and storage backend.\n# TYPE porter_build_info gauge\n"
+	    "porter_build_info{version=\"%s\",backend=\"%s\"} 1\n",
+	    PACKAGE_VERSION, pt_store_backend());
 	if (pt_store_stat(s, &st) == PT_OK) {
 		pt_buf_printf(out, "# HELP porter_store_map_bytes The largest "
 		    "the store may grow to.\n# TYPE porter_store_map_bytes "

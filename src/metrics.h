@@ -5,8 +5,10 @@
  * updated inside the write transactions that already happen for an event,
  * so every FastCGI process adds to the same numbers and a scrape of any
  * process sees them all, and they survive restarts.  Requests refused
- * before anything is logged (404, 405, 411, 413, 415, short bodies) are
- * counted per process only, so that a flood of them costs no writes.
+ * before anything is logged (404, 405, 411, 413, 415, short bodies, a full
+ * store) are counted in the process first and added to the store's
+ * counters at most once a second (pt_metrics_flush), so that a flood of
+ * them costs one write a second, not one each.
  */
 #ifndef PT_METRICS_H
 #define PT_METRICS_H
@@ -32,8 +34,15 @@ enum pt_err	pt_metrics_action(struct pt_txn *, const char *action,
 /* One workflow handler run. */
 enum pt_err	pt_metrics_handler(struct pt_txn *, const char *workflow,
 		    int64_t duration_ms, int ok);
-/* A request refused before logging (per process). */
+/* A request refused before an event was logged: counted in the process. */
 void		pt_metrics_refused(int status);
+struct pt_committer;
+/*
+ * Add the refusals this process counted since the last flush to the
+ * store's counters, in one write (through "committer" when not NULL).
+ * When the write fails they are kept for the next flush.
+ */
+enum pt_err	pt_metrics_flush(struct pt_store *, struct pt_committer *);
 
 /* Everything, in the Prometheus text format (version 0.0.4). */
 enum pt_err	pt_metrics_render(struct pt_store *, struct pt_buf *out);

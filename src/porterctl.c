@@ -33,6 +33,7 @@
 #include "path.h"
 #include "scheme.h"
 #include "sig.h"
+#include "size.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -1061,25 +1062,17 @@ static const struct {
 	{ "load", cmd_load },
 };
 
-/* "4G", "512M" -> bytes. */
+/* "4G", "512M" -> bytes; a size it cannot read is a usage error (2). */
 static uint64_t
-parse_size(const char *s)
+parse_size(const char *what, const char *s)
 {
-	char *end;
-	unsigned long long v;
+	char why[200];
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		ctl_die("--map-size %s: want bytes, or a number with K, M or G", s);
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
+	if (pt_parse_size(s, PT_MAP_SIZE_MIN, &v, why, sizeof(why)) < 0) {
+		fprintf(stderr, "%s: %s %s\n", progname, what, why);
+		exit(2);
 	}
-	if (*end != '\0')
-		ctl_die("--map-size %s: want bytes, or a number with K, M or G", s);
 	return v;
 }
 
@@ -1101,7 +1094,8 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "+d:m:hV", opts, NULL)) != -1)
 		switch (ch) {
 		case 'd': db_dir = optarg; break;
-		case 'm': opt_map_size = parse_size(optarg); break;
+		case 'm': opt_map_size = parse_size("--map-size", optarg);
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("porterctl %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -1115,8 +1109,11 @@ main(int argc, char *argv[])
 	/* Before the first secret is read: no core dump may hold one. */
 	if (pt_dumpable_set(why, sizeof(why)) == -1)
 		ctl_die("%s", why);
-	if (getenv("PORTER_MAP_SIZE") && opt_map_size == 0)
-		opt_map_size = parse_size(getenv("PORTER_MAP_SIZE"));
+	/* Empty counts as unset, as in the responder. */
+	if (opt_map_size == 0 && getenv("PORTER_MAP_SIZE") &&
+	    getenv("PORTER_MAP_SIZE")[0] != '\0')
+		opt_map_size = parse_size("PORTER_MAP_SIZE",
+		    getenv("PORTER_MAP_SIZE"));
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].name) == 0) {
 			optind = 1;

@@ -54,11 +54,19 @@ enum pt_table {
 };
 
 const char	*pt_table_name(enum pt_table);
+/* The storage engine behind this interface: "lmdb". */
+const char	*pt_store_backend(void);
 
 enum pt_durability {
 	PT_DURABLE_FULL,	/* fsync at every commit (default) */
 	PT_DURABLE_RELAXED	/* no fsync at commit: see README "Durability" */
 };
+
+/*
+ * The least map size an operator may ask for (PORTER_MAP_SIZE,
+ * --map-size): below it "4" meant "4G" more likely than 4 bytes.
+ */
+#define PT_MAP_SIZE_MIN	(1ULL << 20)
 
 struct pt_store_opts {
 	uint64_t		 map_size;	/* bytes; 0 = default (4 GiB) */
@@ -90,16 +98,30 @@ void		pt_store_set_durability(struct pt_store *, enum pt_durability);
 struct pt_store_stat {
 	uint64_t	map_size;	/* bytes the map may grow to */
 	uint64_t	used;		/* bytes in use (pages * page size) */
+	uint64_t	free;		/* of those, free pages writes reuse */
+	uint64_t	room;		/* what writes can still use */
 	uint64_t	entries[PT_T__MAX];
 	unsigned	readers;	/* reader slots in use */
 	unsigned	max_readers;
+	int		read_only;	/* opened read-only: no writes */
+	uint64_t	room_at_full;	/* room when a write of this process
+					   last found the map or disk full;
+					   UINT64_MAX: none did */
 };
 enum pt_err	pt_store_stat(struct pt_store *, struct pt_store_stat *);
 /*
- * Bytes the store can still grow by, as of the last commit (free pages
- * inside the file not counted: a lower bound).  Cheap: no transaction.
+ * Bytes writes can still use: the free pages inside the file plus the
+ * map's unused tail (no more than the file system has left), as of the
+ * last commit.  An estimate: pages freed while a reader still sees them
+ * are not reusable yet.  UINT64_MAX when it cannot be told.
  */
 uint64_t	pt_store_room(struct pt_store *);
+/*
+ * PT_OK when pt_store_room() is at least "need" bytes, else PT_EFULL with
+ * the numbers in pt_store_errstr(): the test both the ingest path (before
+ * running handlers) and /healthz apply.
+ */
+enum pt_err	pt_store_check_room(struct pt_store *, uint64_t need);
 /*
  * Several threads use the store: when another process has grown the map
  * beyond this one's, transactions then fail (PT_EFULL) and

@@ -33,6 +33,8 @@ struct pt_store {
 	enum pt_durability	 durability;
 	int			 threaded;	/* several threads use it */
 	int			 resized;	/* another process grew the map */
+	uint64_t		 full_room;	/* room when a write of this
+						   process last found none */
 };
 
 struct pt_txn {
@@ -95,18 +97,50 @@ pt_store_set_errstr(const char *text)
 #define PT_FULL_SLACK	(16ULL << 20)
 
 /*
- * Is the file system holding "s" (almost) full?
+ * Bytes the file system holding "s" has left for the map to grow into.
  * NOTE: fstatfs is in the seccomp allow-list (sandbox.c).
  */
-static int
-fs_full(struct pt_store *s)
+static uint64_t
+fs_room(struct pt_store *s)
 {
 	struct statvfs sv;
 	int fd;
 
 	if (mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &sv) != 0)
-		return 0;
-	return (unsigned long long)sv.f_bavail * sv.f_frsize < PT_FULL_SLACK;
+		return UINT64_MAX;
+	return (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+/* Is the file system holding "s" (almost) full? */
+static int
+fs_full(struct pt_store *s)
+{
+	return fs_room(s) < PT_FULL_SLACK;
+}
+
+/*
+ * A write found the map or the disk too full for it: remember how much
+ * room there was then, for /healthz (pt_store_stat's room_at_full).  Not
+ * for MDB_TXN_FULL, a transaction too big for any store, nor for another
+ * process growing the map.  Later writes do not clear it: a small one
+ * that fits says nothing about the next event.
+ */
+static void
+note_room(struct pt_store *s, int lrc)
+{
+	uint64_t room;
+
+	if (lrc != MDB_MAP_FULL && lrc != ENOSPC && lrc != EDQUOT)
+		return;
+	if ((room = pt_store_room(s)) == UINT64_MAX)
+		room = UINT64_MAX - 1;
+	__atomic_store_n(&s->full_room, room, __ATOMIC_RELAXED);
+}
+
+const char *
+pt_store_backend(void)
+{
+	return "lmdb";
 }
 
 const char *
@@ -248,6 +282,7 @@ pt_store_open(const char *dir, const struct pt_store_opts *opts,
 	}
 	s->read_only = opts->read_only;
 	s->durability = opts->durability;
+	s->full_room = UINT64_MAX;
 	if ((lrc = mdb_env_create(&s->env)) != 0)
 		goto lmdb_fail;
 	if ((lrc = mdb_env_set_maxdbs(s->env, PT_T__MAX + 4)) != 0 ||
@@ -326,35 +361,104 @@ pt_store_resized(struct pt_store *s)
 	return __atomic_load_n(&s->resized, __ATOMIC_RELAXED);
 }
 
-uint64_t
-pt_store_room(struct pt_store *s)
+/*
+ * Bytes in the free pages inside the file that the next write may reuse
+ * before it grows the file.  The freelist (dbi 0) is keyed by the
+ * transaction that freed the pages, each value a page list whose first
+ * word is its length (as mdb_stat -f counts them).  A writer reuses only
+ * pages freed before the last committed snapshot, which readers may still
+ * see (mdb_page_alloc's "oldest"): the newest records do not count.
+ * NOTE: a write transaction cannot read the freelist; with MDB_NOTLS this
+ * read transaction may be opened beside one.  0 when it cannot be read.
+ */
+static uint64_t
+free_bytes(struct pt_store *s, unsigned psize)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t pages = 0;
+	size_t last, freed;
+
+	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+		return 0;
+	last = mdb_txn_id(txn);
+	if (mdb_cursor_open(txn, 0, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			if (k.mv_size != sizeof(size_t) ||
+			    v.mv_size < sizeof(size_t))
+				continue;
+			memcpy(&freed, k.mv_data, sizeof(freed));
+			if (freed >= last)
+				break;	/* keys ascend: the rest are newer */
+			pages += *(const size_t *)v.mv_data;
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return pages * psize;
+}
+
+/* Fill the size fields of "st" (the rest is left alone). */
+static int
+room_stat(struct pt_store *s, struct pt_store_stat *st)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
-	uint64_t used;
+	uint64_t tail, fs;
+	int rc;
 
-	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
-		return UINT64_MAX;
-	used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-	return info.me_mapsize > used ? info.me_mapsize - used : 0;
+	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
+	    (rc = mdb_env_stat(s->env, &ms)) != 0)
+		return rc;
+	st->map_size = info.me_mapsize;
+	st->used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	st->readers = info.me_numreaders;
+	st->max_readers = info.me_maxreaders;
+	st->free = free_bytes(s, ms.ms_psize);
+	tail = st->map_size > st->used ? st->map_size - st->used : 0;
+	/* The map is sparse: growing it takes space on the disk. */
+	if ((fs = fs_room(s)) < tail)
+		tail = fs;
+	st->room = tail + st->free;
+	st->read_only = s->read_only;
+	st->room_at_full = __atomic_load_n(&s->full_room, __ATOMIC_RELAXED);
+	return 0;
+}
+
+uint64_t
+pt_store_room(struct pt_store *s)
+{
+	struct pt_store_stat st;
+
+	memset(&st, 0, sizeof(st));
+	return room_stat(s, &st) == 0 ? st.room : UINT64_MAX;
+}
+
+enum pt_err
+pt_store_check_room(struct pt_store *s, uint64_t need)
+{
+	char msg[200];
+	uint64_t room = pt_store_room(s);
+
+	if (room >= need)
+		return PT_OK;
+	snprintf(msg, sizeof(msg), "%llu bytes left in the store, %llu needed",
+	    (unsigned long long)room, (unsigned long long)need);
+	pt_store_set_errstr(msg);
+	return PT_EFULL;
 }
 
 enum pt_err
 pt_store_stat(struct pt_store *s, struct pt_store_stat *st)
 {
-	MDB_envinfo info;
 	MDB_stat ms;
 	MDB_txn *txn;
 	int rc, t;
 
 	memset(st, 0, sizeof(*st));
-	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
-	    (rc = mdb_env_stat(s->env, &ms)) != 0)
+	if ((rc = room_stat(s, st)) != 0)
 		return map_rc(rc, "mdb_env_info");
-	st->map_size = info.me_mapsize;
-	st->used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-	st->readers = info.me_numreaders;
-	st->max_readers = info.me_maxreaders;
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return map_rc(rc, "mdb_txn_begin");
 	for (t = 0; t < PT_T__MAX; t++)
@@ -372,8 +476,10 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 	int rc, tries;
 
 	*out = NULL;
-	if ((flags & PT_TXN_WRITE) && s->read_only)
+	if ((flags & PT_TXN_WRITE) && s->read_only) {
+		pt_store_set_errstr("the store is open read-only");
 		return PT_EINVAL;
+	}
 	if ((t = pt_calloc(1, sizeof(*t))) == NULL)
 		return PT_ENOMEM;
 	t->store = s;
@@ -430,6 +536,8 @@ pt_txn_commit(struct pt_txn *t)
 		 */
 		if (lrc == EIO && t->write && fs_full(t->store))
 			lrc = ENOSPC;
+		if (t->write)
+			note_room(t->store, lrc);
 		rc = map_rc(lrc, "mdb_txn_commit");
 	}
 	pt_free(t);
@@ -488,6 +596,7 @@ write_failed(struct pt_txn *t, int rc, const char *what)
 {
 	enum pt_err e = map_rc(rc, what);
 
+	note_room(t->store, rc);
 	if (e != PT_ENOTFOUND && e != PT_EEXIST && !t->failed) {
 		t->failed = 1;
 		t->fail_rc = e;

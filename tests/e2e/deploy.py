@@ -156,8 +156,9 @@ def check_underscore(tap, s, label):
 def check_server(tap, s, label, admin=True):
     """The common end-to-end checks on a started server "s"."""
     r = s.get(s.url("/healthz"))
-    tap.eq((r.status, r.json), (200, {"status": "ok"}),
-           "%s: healthz" % label, repr(r))
+    tap.ok(r.status == 200 and (r.json or {}).get("status") == "ok" and
+           ((r.json or {}).get("store") or {}).get("map_size", 0) > 0,
+           "%s: healthz: 200, ok, with the store's use" % label, repr(r))
     rc, out, err = s.apply(CONFIG)
     tap.eq(rc, 0, "%s: porterctl apply" % label, out, err)
     src = s.sources()

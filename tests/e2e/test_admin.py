@@ -17,7 +17,9 @@ stderr free of responder lines; a missing console answered without paths.
 
 import json
 import os
+import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h                                     # noqa: E402
@@ -63,6 +65,60 @@ def ingest(srv, endpoint, body, secret=None):
     raw = json.dumps(body).encode()
     hdrs = {"X-Knock-Signature": h.sign(secret, raw)} if secret else {}
     return srv.post(srv.url("/receive/" + endpoint), raw, hdrs)
+
+
+def metric(text, series):
+    """The value of "series" (name{labels}) in a scrape, 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split(" ")[1])
+    return 0
+
+
+def refusals(text, status):
+    """Refusals of "status" in a scrape, in whatever series counts them
+    (porter_*refused_total{status=...}), summed."""
+    return sum(float(m.group(1)) for m in re.finditer(
+        r'^porter_[a-z_]*refused_total\{status="%d"[^}]*\} ([0-9.]+)$' %
+        status, text, re.M))
+
+
+def metrics_counts(t, srv, label, ro):
+    """Each request counts once, refusals from every responder process
+    end up in one series, and the build and last event are there."""
+    refused = 'porter_requests_refused_total{status="404"}'
+    rejected = ('porter_events_total{source="tasks",environment='
+                '"production",status="rejected"}')
+    before = srv.get(srv.url("/metrics"), auth(ro)).raw.decode()
+    for i in range(6):
+        srv.post(srv.url("/receive/src_nobody_e2e_0001"), b"{}")
+    r = ingest(srv, PROD, {"event_type": "invoice.paid", "id": "x"})
+    t.eq(r.status, 401, "%s: an unsigned request to production: 401" %
+         label)
+    # The processes add their refusals to the store about once a second.
+    deadline = time.time() + 10
+    while True:
+        time.sleep(0.3)
+        srv.get(srv.url("/healthz"))
+        text = srv.get(srv.url("/metrics"), auth(ro)).raw.decode()
+        if metric(text, refused) >= metric(before, refused) + 6 or \
+                time.time() > deadline:
+            break
+    t.eq(metric(text, refused) - metric(before, refused), 6,
+         "%s: six 404s, six refusals, summed over the processes" % label)
+    t.eq((refusals(text, 401) - refusals(before, 401),
+          metric(text, rejected) - metric(before, rejected)), (0, 1),
+         "%s: the logged 401 is an event, not also a refusal" % label)
+    t.ok("pid=" not in text and "porter_process_" not in text,
+         "%s: no series per process" % label)
+    t.ok(re.search(r'^porter_build_info\{version="[^"]+",backend="lmdb"\} 1$',
+                   text, re.M),
+         "%s: porter_build_info with version and backend" % label)
+    m = re.search(r'^porter_last_event_timestamp_seconds\{source="tasks",'
+                  r'environment="production"\} ([0-9.]+)$', text, re.M)
+    t.ok(m and abs(float(m.group(1)) - time.time()) < 120,
+         "%s: porter_last_event_timestamp_seconds of production is now" %
+         label, m and m.group(0))
 
 
 def scenario(t, srv, label):
@@ -300,6 +356,7 @@ def scenario(t, srv, label):
          "porter_store_nearly_full 0" in text and
          r.headers["content-type"].startswith("text/plain; version=0.0.4"),
          "%s: /metrics with a read-only token" % label)
+    metrics_counts(t, srv, label, ro)
 
     # The console's files.
     r = srv.get(srv.url("/admin/"))

@@ -99,10 +99,20 @@ def log_count(wd):
 
 # ------------------------------------------------------------- lighttpd, /
 
+def healthy(r):
+    """A 200 health answer with the store's use."""
+    store = (r.json or {}).get("store") or {}
+    return r.status == 200 and (r.json or {}).get("status") == "ok" and \
+        store.get("map_size", 0) > 0 and store.get("used", 0) > 0 and \
+        isinstance(store.get("map_used_percent"), (int, float)) and \
+        isinstance(store.get("room"), int)
+
+
 def t_healthz(tap, s):
     r = s.get(s.url("/healthz"))
     tap.eq(r.status, 200, "GET healthz: 200")
-    tap.eq(r.json, {"status": "ok"}, "GET healthz: {\"status\": \"ok\"}")
+    tap.ok(healthy(r), "GET healthz: {\"status\": \"ok\", \"store\": "
+           "{map_size, used, map_used_percent, room}}", repr(r))
     tap.ok(r.headers.get("content-type", "").startswith("application/json"),
            "GET healthz: JSON content type", repr(r.headers))
 
@@ -554,7 +564,10 @@ def t_cgi(tap):
             resp, rc, err = h.run_cgi(env, body)
             if rc != 0:
                 tap.diag("porter.fcgi exited %d: %s" % (rc, err))
+            last_stderr[0] = err
             return resp
+
+        last_stderr = [""]
 
         r = cgi(prod, TASK_BODY, headers=signed(PROD_SECRET, TASK_BODY))
         tap.eq((r.status, (r.json or {}).get("event_type")),
@@ -564,7 +577,7 @@ def t_cgi(tap):
         tap.eq((rec.get("id"), rec.get("event_type")),
                ((r.json or {}).get("id"), "task.assigned"), "CGI: logged")
         r = cgi("/healthz", method="GET", length=None, ctype=None)
-        tap.eq((r.status, r.json), (200, {"status": "ok"}), "CGI: healthz")
+        tap.ok(healthy(r), "CGI: healthz", repr(r))
 
         # Routing without PATH_INFO.
         r = cgi("/hooks/receive/" + DEV_ENDPOINT + "?x=1", b"{}",
@@ -595,6 +608,60 @@ def t_cgi(tap):
                  "unknown_endpoint", "CGI: unknown endpoint first, body "
                  "unread")
         tap.eq(log_count(wd), before, "CGI: steps 1-2 failures not logged")
+
+        # A refusal is counted even by a process that serves only it.
+        rc, tok, err = wd.porterctl("token", "create", "metrics", "--read-only")
+        auth = {"Authorization": "Bearer " + tok.strip()}
+        series = 'porter_requests_refused_total{status="404"} '
+
+        def refused():
+            r = cgi("/metrics", method="GET", length=None, ctype=None,
+                    headers=auth)
+            return sum(int(line[len(series):]) for line in
+                       r.raw.decode().splitlines() if line.startswith(series))
+        n = refused()
+        cgi("/receive/" + UNKNOWN_ENDPOINT, b"{}")
+        tap.eq(refused(), n + 1, "CGI: a 404 counts in "
+               "porter_requests_refused_total")
+
+        # A store that cannot be used: health says so, as webhooks get it.
+        os.chmod(wd.db, 0o777)
+        try:
+            r = cgi("/healthz", method="GET", length=None, ctype=None)
+            tap.ok(r.status == 503 and r.error_code() == "store_unavailable"
+                   and (r.json or {}).get("status") == "unavailable" and
+                   "world-writable" not in r.raw.decode("utf-8", "replace")
+                   and "world-writable" in last_stderr[0] and
+                   (r.json or {}).get("store", 0) is None and
+                   r.headers.get("retry-after", "").isdigit(),
+                   "CGI: healthz on a world-writable store: 503 "
+                   "store_unavailable, Retry-After, the reason in the log "
+                   "only", repr(r))
+            is_error(tap, cgi(dev, b"{}"), 503, "store_unavailable",
+                     "CGI: a webhook to a world-writable store")
+        finally:
+            os.chmod(wd.db, 0o700)
+
+        # A map size that overflows is refused, not wrapped around.
+        for size in ("99999999999G", "18446744073709551616", "4GB", "0"):
+            r = cgi("/healthz", method="GET", length=None, ctype=None,
+                    extra={"PORTER_MAP_SIZE": size})
+            tap.ok(r.status == 503 and r.error_code() == "store_unavailable"
+                   and "PORTER_MAP_SIZE" in last_stderr[0],
+                   "CGI: PORTER_MAP_SIZE=%s: 503 store_unavailable, the log "
+                   "saying why" % size, repr(r))
+            env = dict(os.environ, PORTER_MAP_SIZE=size)
+            rc, out, err = h.run([h.PORTERCTL, "--db", wd.db, "status"],
+                                 env=env)
+            tap.ok(rc == 2 and "PORTER_MAP_SIZE" in err, "porterctl with "
+                   "PORTER_MAP_SIZE=%s: exit 2 with a message" % size, err)
+            rc, out, err = wd.porterctl("--map-size", size, "status")
+            tap.ok(rc == 2 and "--map-size" in err, "porterctl --map-size "
+                   "%s: exit 2 with a message" % size, err)
+        r = cgi("/healthz", method="GET", length=None, ctype=None,
+                extra={"PORTER_MAP_SIZE": "64M"})
+        tap.ok(healthy(r) and r.json["store"]["map_size"] == 64 << 20,
+               "CGI: PORTER_MAP_SIZE=64M is the map size", repr(r))
     finally:
         wd.close()
 

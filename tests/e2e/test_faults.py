@@ -7,9 +7,10 @@
    plus some with a wrong signature, arrive from 12 connections at once
    until the map fills.  Every answer is 2xx (401 for a wrong signature) or
    503 store_full with Retry-After and a JSON body, each 503 has its line in
-   the error log, healthz and new requests are still answered, every event
-   answered 2xx is in the log and nothing answered 503 is, and porterctl
-   check is clean.  Then the documented recovery: raise PORTER_MAP_SIZE and
+   the error log, healthz says what the senders get (503 store_full with the
+   store's use; 200 before and after), new requests are still answered,
+   every event answered 2xx is in the log and nothing answered 503 is, and
+   porterctl check is clean.  Then the documented recovery: raise PORTER_MAP_SIZE and
    restart the server.  The senders retry everything: what was refused
    runs now, what was accepted is an idempotent replay of its first event,
    every event's workflow run exists exactly once, and the store is
@@ -102,11 +103,23 @@ def error_log_count(srv, needle):
     return sum(1 for line in srv.log_text().splitlines() if needle in line)
 
 
+def health_use(r, state):
+    """Is "r" a /healthz answer in "state" with the store's use?"""
+    store = (r.json or {}).get("store") or {}
+    return (r.json or {}).get("status") == state and \
+        all(isinstance(store.get(k), int) for k in ("map_size", "used",
+                                                    "room")) and \
+        isinstance(store.get("map_used_percent"), (int, float))
+
+
 def fill(t, srv, label):
     """Phase 1: load until full.  Returns ({key: Response}, todo)."""
     rc, out, err = srv.apply(config())
     t.eq(rc, 0, "%s: config applies" % label, err)
     eps = srv.sources()
+    r = srv.get(srv.url("/healthz"))
+    t.ok(r.status == 200 and health_use(r, "ok"),
+         "%s: healthz 200 with the store's use before the load" % label, r)
     todo = jobs()
     started = time.time()
     res = send_all(srv, eps, todo)
@@ -140,9 +153,13 @@ def fill(t, srv, label):
     nlog = error_log_count(srv, "503 store_full")
     t.eq(nlog, n503, "%s: one error-log line per 503" % label,
          srv.tail(5))
+    # Health says what the senders get, from either responder.
+    hz = [srv.get(srv.url("/healthz")) for _ in range(4)]
+    t.ok(all(r.status == 503 and r.error_code() == "store_full" and
+             retry_after_ok(r) and health_use(r, "full") for r in hz),
+         "%s: healthz 503 store_full with Retry-After and the store's use, "
+         "as the senders get" % label, [(r.status, r.raw[:300]) for r in hz])
     # The responders keep serving.
-    r = srv.get(srv.url("/healthz"))
-    t.eq(r.status, 200, "%s: healthz 200 with the store full" % label, r)
     began = time.time()
     more = send_all(srv, eps, [(k + "-more", e, None) for k, e, s in
                                todo[:20] if e == "development"])
@@ -213,6 +230,10 @@ def recover(t, srv, label, res, todo, eps):
     rc, out, err = srv.porterctl("check")
     t.eq(rc, 0, "%s: porterctl check after recovery: consistent" % label,
          out, err)
+    hz = [srv.get(srv.url("/healthz")) for _ in range(4)]
+    t.ok(all(r.status == 200 and health_use(r, "ok") for r in hz),
+         "%s: healthz 200 again after recovery" % label,
+         [(r.status, r.raw[:300]) for r in hz])
 
 
 def map_full(t):

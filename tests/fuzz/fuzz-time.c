@@ -1,13 +1,14 @@
 /*
- * fuzz-time.c - timestamps: pt_parse_rfc3339, pt_parse_duration and
- * pt_json_time.
+ * fuzz-time.c - timestamps and the other quantities people write:
+ * pt_parse_rfc3339, pt_parse_duration, pt_json_time and pt_parse_size.
  *
  * Input: the text itself, tried as an RFC 3339 time (with its length), as
- * a duration (up to the first NUL), as a JSON string value, and, when it
- * parses as JSON, as that value.
+ * a duration and as a byte size (up to the first NUL), as a JSON string
+ * value, and, when it parses as JSON, as that value.
  * Checks: a time that parses formats and parses back to itself; a
  * duration is a non-negative number of seconds that fits in microseconds;
- * a numeric timestamp is never negative.
+ * a numeric timestamp is never negative; a size is at least its minimum,
+ * reads back the same written as bytes, and a refusal says why.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "size.h"
 #include "timeutil.h"
 #include "fuzz.h"
 
@@ -47,6 +49,25 @@ check_json_time(const pt_json *v, int numeric)
 		    "reason not terminated");
 }
 
+static void
+check_size(const char *s)
+{
+	char why[200], text[32];
+	uint64_t v, back;
+
+	why[0] = '\0';
+	if (pt_parse_size(s, 1 << 20, &v, why, sizeof(why)) < 0) {
+		FZ_ASSERT(why[0] != '\0' && memchr(why, '\0', sizeof(why)),
+		    "size \"%s\" refused without a reason", s);
+		return;
+	}
+	FZ_ASSERT(v >= 1 << 20, "size \"%s\" = %" PRIu64 " below the least",
+	    s, v);
+	snprintf(text, sizeof(text), "%" PRIu64, v);
+	FZ_ASSERT(pt_parse_size(text, 0, &back, why, sizeof(why)) == 0 &&
+	    back == v, "size \"%s\" = %" PRIu64 " does not read back", s, v);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -62,6 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pt_parse_duration(c.buf, &secs) == 0)
 		FZ_ASSERT(secs >= 0 && secs <= INT64_MAX / 1000000,
 		    "duration \"%s\" = %" PRId64 " s", c.buf, secs);
+	check_size(c.buf);
 
 	/* As a JSON string (what a payload's timestamp field holds). */
 	if ((v = pt_json_new_str(c.buf, size)) != NULL) {

@@ -18,6 +18,7 @@
 #include "eventlog.h"
 #include "handler.h"
 #include "ids.h"
+#include "metrics.h"
 #include "retention.h"
 #include "sig.h"
 #include "tap.h"
@@ -1292,6 +1293,161 @@ test_metrics_auth(struct pt_ctx *ctx)
 	unsetenv("PORTER_METRICS_AUTH");
 }
 
+/* The value of series "series" (name{labels}) in "text", or -1. */
+static double
+metric(const char *text, const char *series)
+{
+	const char *p = text;
+	size_t n = strlen(series);
+
+	while (p != NULL && *p) {
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return -1;
+}
+
+/*
+ * Refusals of "status" in "text", in whatever series counts them
+ * (porter_*refused_total{status="N"...}), summed.
+ */
+static double
+refusals(const char *text, const char *status)
+{
+	const char *p = text, *q;
+	char want[40];
+	double n = 0;
+
+	snprintf(want, sizeof(want), "{status=\"%s\"", status);
+	for (; p != NULL && *p; p = (q = strchr(p, '\n')) ? q + 1 : NULL) {
+		if (strncmp(p, "porter_", 7) != 0 ||
+		    (q = strstr(p, "refused_total{")) == NULL ||
+		    q > strchr(p, '\n') || strncmp(q + 13, want,
+		    strlen(want)) != 0 || (q = strchr(q, ' ')) == NULL)
+			continue;
+		n += strtod(q + 1, NULL);
+	}
+	return n;
+}
+
+/* GET /metrics with the read-only token; the text (free it). */
+static char *
+scrape(struct pt_ctx *ctx)
+{
+	struct call c = { "GET", "/metrics", NULL, ro_tok, NULL, NULL, NULL,
+	    NULL };
+	struct pt_resp resp;
+	char *text;
+
+	call(ctx, &c, &resp);
+	text = pt_strdup(resp.body.data ? resp.body.data : "");
+	pt_resp_free(&resp);
+	return text;
+}
+
+/* Render from the store alone, as another process's scrape would. */
+static char *
+render(struct pt_ctx *ctx)
+{
+	struct pt_buf b = { 0 };
+
+	pt_metrics_render(ctx->store, &b);
+	pt_buf_addc(&b, '\0');
+	return b.data;
+}
+
+#define REFUSED(st)	"porter_requests_refused_total{status=\"" st "\"}"
+#define EVENTS(env, st)	"porter_events_total{source=\"tasks\"," \
+			"environment=\"" env "\",status=\"" st "\"}"
+
+/* An absent series counts 0. */
+static double
+zero(double v)
+{
+	return v < 0 ? 0 : v;
+}
+
+/*
+ * A request is counted once: as a refusal when no event was logged for
+ * it, else as an event; refusals are in the store, with no per-process
+ * label.  And the build and the last event's time.
+ */
+static void
+test_metrics_content(struct pt_ctx *ctx)
+{
+	struct call miss = { "POST", "/receive/src_nobody_0001", NULL, NULL,
+	    "{}", NULL, NULL, NULL };
+	struct call unsigned_prod = { "POST", "/receive/" PROD, NULL, NULL,
+	    "{\"type\":\"x\"}", NULL, NULL, NULL };
+	struct call bad_json = { "POST", "/receive/" DEV, NULL, NULL, "[1",
+	    NULL, NULL, NULL };
+	struct pt_resp resp;
+	char *m0, *m1, *m2, series[200], want[64];
+	int i;
+
+	m0 = scrape(ctx);
+	for (i = 0; i < 3; i++) {
+		is_int(call(ctx, &miss, &resp), 404, "metrics: a request to an "
+		    "unknown endpoint: 404");
+		pt_resp_free(&resp);
+	}
+	is_int(call(ctx, &unsigned_prod, &resp), 401, "metrics: an unsigned "
+	    "request where verification is on: 401, logged as rejected");
+	pt_resp_free(&resp);
+	is_int(call(ctx, &bad_json, &resp), 400, "metrics: bad JSON: 400, "
+	    "logged as invalid");
+	pt_resp_free(&resp);
+	m1 = scrape(ctx);
+	is_int(zero(metric(m1, REFUSED("404"))), zero(metric(m0,
+	    REFUSED("404"))) + 3, "metrics: the three 404s are refusals");
+	is_int(refusals(m1, "401"), refusals(m0, "401"), "metrics: the logged "
+	    "401 is not a refusal ...");
+	is_int(metric(m1, EVENTS("production", "rejected")), zero(metric(m0,
+	    EVENTS("production", "rejected"))) + 1, "  ... but an event, "
+	    "rejected");
+	is_int(refusals(m1, "400"), refusals(m0, "400"), "metrics: the logged "
+	    "400 is not a refusal ...");
+	is_int(metric(m1, EVENTS("development", "invalid")), zero(metric(m0,
+	    EVENTS("development", "invalid"))) + 1, "  ... but an event, "
+	    "invalid");
+	ok(strstr(m1, "pid=") == NULL && strstr(m1, "porter_process_") == NULL,
+	    "metrics: no per-process series");
+	snprintf(series, sizeof(series), "porter_build_info{version=\"%s\","
+	    "backend=\"lmdb\"}", PACKAGE_VERSION);
+	is_int(metric(m1, series), 1, "metrics: %s 1", series);
+	snprintf(want, sizeof(want), "%.6f", (double)clock_us / 1e6);
+	ok(metric(m1, "porter_last_event_timestamp_seconds{source=\"tasks\","
+	    "environment=\"development\"}") == strtod(want, NULL) &&
+	    strstr(m1, "# TYPE porter_last_event_timestamp_seconds gauge"),
+	    "metrics: the last event's time per source and environment (%s)",
+	    want);
+
+	/* They live in the store: any process's scrape sees them. */
+	m2 = render(ctx);
+	is_int(metric(m2, REFUSED("404")), metric(m1, REFUSED("404")),
+	    "metrics: the refusals are in the store, not only in this "
+	    "process");
+	pt_free(m2);
+	for (i = 0; i < 2; i++) {
+		call(ctx, &miss, &resp);
+		pt_resp_free(&resp);
+	}
+	m2 = render(ctx);
+	is_int(metric(m2, REFUSED("404")), metric(m1, REFUSED("404")),
+	    "metrics: new refusals wait in the process for a flush");
+	pt_free(m2);
+	is_int(pt_metrics_flush(ctx->store, ctx->committer), PT_OK,
+	    "metrics: flush");
+	m2 = render(ctx);
+	is_int(metric(m2, REFUSED("404")), metric(m1, REFUSED("404")) + 2,
+	    "metrics: ... and are added to the store's counter");
+	pt_free(m2);
+	pt_free(m0);
+	pt_free(m1);
+}
+
 static void
 test_replay(struct pt_ctx *ctx)
 {
@@ -1684,6 +1840,7 @@ main(void)
 	test_pagination(&ctx, made, nitems(made));
 	test_filters(&ctx);
 	test_metrics_auth(&ctx);
+	test_metrics_content(&ctx);
 	test_replay(&ctx);
 	test_config(&ctx);
 	test_config_refs();

@@ -13,10 +13,13 @@
 
 #include "alloc.h"
 #include "check.h"
+#include "eventlog.h"
 #include "handler.h"
+#include "ids.h"
 #include "metrics.h"
 #include "sig.h"
 #include "tap.h"
+#include "timeutil.h"
 #include "testutil.h"
 
 #define KEY "fault-key"
@@ -109,6 +112,167 @@ request(struct pt_ctx *ctx, int id, int *json_ok)
 	pt_json_put(rb);
 	pt_resp_free(&resp);
 	return status;
+}
+
+static struct pt_buf reports;
+
+static void
+collect(void *arg, const char *line)
+{
+	(void)arg;
+	pt_buf_adds(&reports, line);
+	pt_buf_addc(&reports, '\n');
+}
+
+/* Log a pending execution whose lease ran out long ago: "id" gets its id. */
+static void
+pending_event(struct pt_store *s, int64_t at, uint8_t id[PT_ID_BIN],
+    char text[PT_ID_MAX])
+{
+	struct pt_event ev;
+	struct pt_txn *t;
+	pt_json *extra = pt_json_new_object();
+
+	memset(&ev, 0, sizeof(ev));
+	pt_id_new("evt", at, ev.id, ev.id_text);
+	ev.received_at = ev.event_time = at;
+	ev.source = "app";
+	ev.environment = "p";
+	ev.endpoint_id = "src_faults_0001";
+	ev.event_type = "order.paid";
+	ev.status = "pending";
+	ev.verify_status = "enforced:verified";
+	ev.body = (const uint8_t *)"{}";
+	ev.body_len = 2;
+	pt_json_set(extra, "lease_until_us", pt_json_new_int(at + 1));
+	ev.extra = extra;
+	ok(pt_txn_begin(s, NULL, PT_TXN_WRITE, &t) == PT_OK &&
+	    pt_eventlog_append(t, &ev) == PT_OK && pt_txn_commit(t) == PT_OK,
+	    "a pending event %s", ev.id_text);
+	pt_json_put(extra);
+	memcpy(id, ev.id, PT_ID_BIN);
+	memcpy(text, ev.id_text, PT_ID_MAX);
+}
+
+/*
+ * Rewrite event "id" by hand as a record without "status" (what a bug or
+ * an old version could leave): 4-byte big-endian metadata length, the
+ * metadata, the body.  Its "pending" index entry stays.
+ */
+static void
+drop_status(struct pt_store *s, const uint8_t id[PT_ID_BIN])
+{
+	struct pt_val meta, body;
+	struct pt_buf rec = { 0 };
+	struct pt_txn *t;
+	const char *text;
+	pt_json *m;
+	uint8_t len[4];
+	size_t n;
+
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	pt_eventlog_get(t, id, &meta, &body);
+	m = pt_json_parse_trusted(meta.data, meta.len);
+	pt_json_del(m, "status");
+	text = pt_json_text(m, PT_JSON_PLAIN, &n);
+	len[0] = (uint8_t)(n >> 24);
+	len[1] = (uint8_t)(n >> 16);
+	len[2] = (uint8_t)(n >> 8);
+	len[3] = (uint8_t)n;
+	pt_buf_add(&rec, len, 4);
+	pt_buf_add(&rec, text, n);
+	pt_buf_add(&rec, body.data, body.len);
+	ok(pt_put(t, PT_T_EVENTS, id, PT_ID_BIN, rec.data, rec.len, 0) ==
+	    PT_OK && pt_txn_commit(t) == PT_OK, "  ... rewritten without its "
+	    "status");
+	pt_json_put(m);
+	pt_buf_free(&rec);
+}
+
+/* The stored status of event "id", copied into "out" ("" when none). */
+static const char *
+status_of(struct pt_store *s, const uint8_t id[PT_ID_BIN], char *out,
+    size_t len)
+{
+	struct pt_val meta, body;
+	struct pt_txn *t;
+	pt_json *m;
+	const char *st;
+
+	out[0] = '\0';
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	if (pt_eventlog_get(t, id, &meta, &body) == PT_OK &&
+	    (m = pt_json_parse_trusted(meta.data, meta.len)) != NULL) {
+		if ((st = pt_json_str(pt_json_get(m, "status"), NULL)) != NULL)
+			snprintf(out, len, "%s", st);
+		pt_json_put(m);
+	}
+	pt_txn_abort(t);
+	return out;
+}
+
+/*
+ * Records without a status, in a real store: recovery (which every few
+ * writes run) skips them instead of crashing on them, a good pending
+ * event behind them is still recovered, writes go on, and `porterctl
+ * check` (pt_check) names them.
+ */
+static void
+test_bad_record(const char *dir)
+{
+	struct pt_ctx ctx;
+	struct pt_store *s;
+	struct pt_txn *t;
+	uint8_t bad1[PT_ID_BIN], bad2[PT_ID_BIN], good[PT_ID_BIN];
+	char t1[PT_ID_MAX], t2[PT_ID_MAX], tg[PT_ID_MAX], st[32], path[600];
+	int64_t now = pt_now_us();
+	size_t done = 99, problems;
+	enum pt_err rc;
+	int i, json_ok, ok200 = 0;
+
+	snprintf(path, sizeof(path), "%s/bad-record", dir);
+	s = tu_store(path, 0);
+	ok(tu_apply(s, config_text) == NULL, "bad records: config applies");
+	/* Oldest first: the bad two come before the good one. */
+	pending_event(s, now - 3000000000LL, bad1, t1);
+	drop_status(s, bad1);
+	pending_event(s, now - 2000000000LL, bad2, t2);
+	drop_status(s, bad2);
+	pending_event(s, now - 1000000000LL, good, tg);
+
+	/* As a write's housekeeping runs it: two per round. */
+	ok(pt_txn_begin(s, NULL, PT_TXN_WRITE, &t) == PT_OK, "a write");
+	rc = pt_recover(t, now, 2, &done);
+	is_int(rc, PT_OK, "recovery with two records without a status: PT_OK");
+	is_int(done, 1, "  ... skips them and recovers the good one behind "
+	    "them");
+	ok(pt_txn_commit(t) == PT_OK, "  ... and commits");
+	is_str(status_of(s, good, st, sizeof(st)), "interrupted",
+	    "the good pending event is interrupted");
+	is_str(status_of(s, bad1, st, sizeof(st)), "", "the bad ones are left "
+	    "as they are");
+
+	/* Every write does housekeeping now and then: all go on. */
+	pt_ctx_init(&ctx, s);
+	ctx.log = quiet;
+	for (i = 0; i < 20; i++)
+		ok200 += request(&ctx, 5000 + i, &json_ok) == 200;
+	is_int(ok200, 20, "writes go on with the bad records in the store");
+	pt_ctx_free(&ctx);
+
+	pt_buf_reset(&reports);
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	problems = pt_check(t, collect, NULL, NULL);
+	pt_txn_abort(t);
+	ok(problems >= 2 && reports.data != NULL &&
+	    strstr(reports.data, t1) != NULL && strstr(reports.data, t2) !=
+	    NULL && strstr(reports.data, "has no status") != NULL,
+	    "porterctl check names both records without a status (%zu "
+	    "problems)", problems);
+	if (reports.data)
+		diag("%s", reports.data);
+	pt_buf_free(&reports);
+	pt_store_close(s);
 }
 
 int
@@ -214,6 +378,7 @@ main(void)
 
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
+	test_bad_record(dir);
 	tu_rmdir(dir);
 	return tap_done();
 }

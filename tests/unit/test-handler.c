@@ -335,6 +335,68 @@ check(struct pt_ctx *ctx, struct pt_store *s, const struct rcase *c,
 	pt_resp_free(&resp);
 }
 
+/* One small record in its own write. */
+static enum pt_err
+put_small(struct pt_store *s)
+{
+	struct pt_txn *t;
+	enum pt_err rc;
+
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &t)) != PT_OK)
+		return rc;
+	if ((rc = pt_put(t, PT_T_AUX, "small", 5, "1", 1, 0)) != PT_OK) {
+		pt_txn_abort(t);
+		return rc;
+	}
+	return pt_txn_commit(t);
+}
+
+/* GET /healthz: the status; *doc gets the parsed body (put it). */
+static int
+health(struct pt_ctx *ctx, pt_json **doc, int *retry_after)
+{
+	struct pt_json_error je;
+	struct pt_resp resp;
+	struct pt_req r;
+	size_t i;
+	int st;
+
+	memset(&r, 0, sizeof(r));
+	r.method = "GET";
+	r.path_info = "/healthz";
+	st = pt_handle(ctx, &r, &resp);
+	*doc = NULL;
+	if (pt_json_parse(resp.body.data, resp.body.len, 64, doc, &je) != PT_OK)
+		diag("healthz body: %s", resp.body.data);
+	*retry_after = 0;
+	for (i = 0; i < resp.nheaders; i++)
+		if (strcmp(resp.headers[i].name, "Retry-After") == 0)
+			*retry_after = atoi(resp.headers[i].value);
+	pt_resp_free(&resp);
+	return st;
+}
+
+/* Is "doc" a health answer with the store's use (or "store": null)? */
+static int
+health_shape(pt_json *doc, const char *state, const char *code, int use)
+{
+	pt_json *st = pt_json_get(doc, "store");
+	const char *s = pt_json_str(pt_json_get(doc, "status"), NULL);
+	const char *e = pt_json_str(pt_json_get(doc, "error"), NULL);
+
+	if (s == NULL || strcmp(s, state) != 0)
+		return 0;
+	if (code != NULL && (e == NULL || strcmp(e, code) != 0 ||
+	    pt_json_str(pt_json_get(doc, "message"), NULL) == NULL))
+		return 0;
+	if (!use)
+		return pt_json_type(st) == PT_J_NULL;
+	return pt_json_int(pt_json_get(st, "map_size")) > 0 &&
+	    pt_json_int(pt_json_get(st, "used")) > 0 &&
+	    pt_json_get(st, "map_used_percent") != NULL &&
+	    pt_json_get(st, "room") != NULL;
+}
+
 int
 main(void)
 {
@@ -417,14 +479,14 @@ main(void)
 
 	/* healthz */
 	{
-		struct pt_req r;
+		pt_json *h;
+		int ra;
 
-		memset(&r, 0, sizeof(r));
-		r.method = "GET";
-		r.path_info = "/healthz";
-		ok(pt_handle(&ctx, &r, &resp) == 200 &&
-		    strstr(resp.body.data, "\"ok\""), "healthz answers 200");
-		pt_resp_free(&resp);
+		ok(health(&ctx, &h, &ra) == 200 && health_shape(h, "ok", NULL,
+		    1) && pt_json_int(pt_json_get(pt_json_get(h, "store"),
+		    "map_size")) == 4LL << 30,
+		    "healthz answers 200 with the store's use");
+		pt_json_put(h);
 	}
 
 	/* A config change is picked up at the next request, no restart. */
@@ -472,9 +534,81 @@ main(void)
 		pt_resp_free(&resp);
 		ok(st == 503 && count_events(s) == before,
 		    "still full: still 503, nothing half-written");
+		/* Health says what the sender just got. */
+		{
+			pt_json *h;
+			int ra;
+
+			st = health(&ctx, &h, &ra);
+			ok(st == 503 && ra > 0 && health_shape(h, "full",
+			    "store_full", 1) &&
+			    pt_json_int(pt_json_get(pt_json_get(h, "store"),
+			    "map_size")) == 192 * 1024,
+			    "healthz with the store full: 503 store_full, "
+			    "Retry-After, the store's use");
+			if (st != 503)
+				diag("healthz %d", st);
+			pt_json_put(h);
+			/* A small write that still fits changes nothing. */
+			ok(put_small(s) == PT_OK, "a small write still fits");
+			st = health(&ctx, &h, &ra);
+			ok(st == 503 && health_shape(h, "full", "store_full", 1),
+			    "  ... and healthz still says 503 store_full");
+			pt_json_put(h);
+		}
 	}
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
+
+	/* A store open read-only cannot record a webhook: not healthy. */
+	{
+		struct pt_store_opts o = { 0 };
+		char oerr[256];
+		pt_json *h;
+		int ra;
+
+		o.read_only = 1;
+		ok(pt_store_open(path, &o, &s, oerr, sizeof(oerr)) == PT_OK,
+		    "the tiny store opens read-only");
+		pt_ctx_init(&ctx, s);
+		ctx.log = tu_capture;
+		ok(health(&ctx, &h, &ra) == 503 && health_shape(h, "read_only",
+		    "store_read_only", 1), "healthz on a read-only store: 503 "
+		    "store_read_only");
+		pt_json_put(h);
+		pt_ctx_free(&ctx);
+		pt_store_close(s);
+	}
+
+	/* No store at all (it did not open): 503 everywhere; why is logged. */
+	{
+		static const struct rcase c = { "no store", "POST", PROD, JSON,
+		    "auto", "{}", 0, 0, SIG_GOOD, 503, "store_unavailable",
+		    NULL, NULL };
+		pt_json *h;
+		int ra;
+
+		pt_ctx_init(&ctx, NULL);
+		ctx.log = tu_capture;
+		ctx.store_error = "/x is world-writable";
+		pt_buf_reset(&tu_log);
+		ok(health(&ctx, &h, &ra) == 503 && ra > 0 && health_shape(h,
+		    "unavailable", "store_unavailable", 0) &&
+		    strstr(pt_json_str(pt_json_get(h, "message"), NULL),
+		    "world-writable") == NULL && tu_log.data &&
+		    strstr(tu_log.data, "503 store_unavailable") != NULL,
+		    "healthz without a store: 503 store_unavailable, \"store\": "
+		    "null, a log line, no path in the answer");
+		pt_json_put(h);
+		pt_buf_reset(&tu_log);
+		ok(run(&ctx, &c, &resp, "") == 503 && strstr(resp.body.data,
+		    "store_unavailable") && !strstr(resp.body.data,
+		    "world-writable") && tu_log.data && strstr(tu_log.data,
+		    "world-writable"), "a webhook without a store: 503 "
+		    "store_unavailable, the reason in the log only");
+		pt_resp_free(&resp);
+		pt_ctx_free(&ctx);
+	}
 	pt_buf_free(&tu_log);
 	tu_rmdir(dir);
 	return tap_done();
