@@ -1,6 +1,6 @@
 /*
- * fuzz-form.c - form-encoded bodies: pt_form_parse, pt_form_next and
- * pt_form_decode.
+ * fuzz-form.c - form-encoded bodies: pt_form_parse, pt_form_next,
+ * pt_form_decode and pt_body_detect.
  *
  * Input: a form body as a sender would post it.  The first byte picks the
  * JSON fields: odd declares "payload" (as Slack's type does) and "p", even
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body.h"
 #include "form.h"
 #include "json.h"
 #include "fuzz.h"
@@ -129,6 +130,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	njson = data[0] & 1 ? 2 : 0;
 	body = (const char *)data + 1;
 	len = size - 1;
+	(void)pt_body_detect((const uint8_t *)body, len);
 
 	broken = scan(body, len, &nfields);
 	rc = pt_form_parse((const uint8_t *)body, len, json_fields, njson, &doc,
