@@ -328,7 +328,11 @@ static const struct pt_source_type types[] = {
 		.event_type_template = "[\"recording.{body.RecordingStatus}\","
 		    "\"message.{body.MessageStatus}\","
 		    "\"message.{body.SmsStatus}\",\"call.{body.CallStatus}\"]",
-		/* Sent on every delivery and kept on Twilio's retries. */
+		/*
+		 * I-Twilio-Idempotency-Token: Twilio keeps it on a retry of
+		 * the same callback (relied on widely, though not in the
+		 * signing documentation); without it an event runs normally.
+		 */
 		.idempotency_key_path = "headers.i-twilio-idempotency-token",
 		.idempotency_enabled = 1,
 		.body_formats = "[\"form\",\"json\"]",
