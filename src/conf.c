@@ -1099,6 +1099,13 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 		if ((e->public_url = pt_strdup(pt_json_str(val, NULL))) == NULL ||
 		    pt_json_set(norm, "public_url", pt_json_copy(val)) != PT_OK)
 			goto nomem;
+	} else if (e->verify && e->scheme != NULL &&
+	    pt_scheme_signs_url(e->scheme)) {
+		/* Else every request would fail its check: say so now. */
+		fail(v, sub, "required: scheme %s signs the URL the sender "
+		    "calls; give its scheme and host, such as "
+		    "\"https://hooks.example.com\"", pt_scheme_name(e->scheme));
+		goto out;
 	}
 
 	/* mappings: as given, or the type's defaults */

@@ -1299,6 +1299,14 @@ pt_scheme_has_id(const struct pt_scheme *s)
 	return s->id_header != NULL;
 }
 
+int
+pt_scheme_signs_url(const struct pt_scheme *s)
+{
+	int toks = s->kind == KIND_HMAC ? tpl_tokens(s->signed_tpl) : 0;
+
+	return toks > 0 && (toks & (1 << TOK_URL)) != 0;
+}
+
 void
 pt_scheme_free(const struct pt_scheme *cs)
 {

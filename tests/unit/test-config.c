@@ -143,6 +143,15 @@ static const struct {
 	  "/sources/0/environments/d/event_type_template/1: no {path}" },
 	{ "template a number", SRC("{\"d\":{\"event_type_template\":3}}"),
 	  "/sources/0/environments/d/event_type_template: must be a template" },
+	{ "twilio verified without public_url", "{\"sources\":[{\"key\":\"t\","
+	  "\"type\":\"twilio\",\"environments\":{\"p\":{\"signing_keys\":"
+	  "[{\"secret\":\"tok\"}]}}}]}",
+	  "/sources/0/environments/p/public_url: required: scheme twilio signs "
+	  "the URL" },
+	{ "twilio verified with public_url", "{\"sources\":[{\"key\":\"t\","
+	  "\"type\":\"twilio\",\"environments\":{\"p\":{\"signing_keys\":"
+	  "[{\"secret\":\"tok\"}],\"public_url\":\"https://h.example.com\"}}}]}",
+	  NULL },
 	{ "unknown env field lists the fields", SRC("{\"d\":{\"bodyformats\":"
 	  "[]}}"), "bodyformats: unknown field (want endpoint_id, verify, "
 	  "signature, signing_keys, event_type_path, event_type_template, "
