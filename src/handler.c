@@ -1175,6 +1175,9 @@ ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 		    (in->body = pt_malloc(tlen + 1)) == NULL ||
 		    (in->warnings = pt_json_new_array()) == NULL ||
 		    (in->extra = pt_json_copy(parent->extra)) == NULL ||
+		    /* An element's logged body is JSON, whatever the batch's. */
+		    pt_json_set(in->extra, "body_format", pt_json_new_cstr(
+		    pt_body_format_name(PT_BODY_JSON))) != PT_OK ||
 		    (bj = pt_json_new_object()) == NULL ||
 		    pt_json_set(in->extra, "batch", bj) != PT_OK ||
 		    pt_json_set(bj, "index", pt_json_new_int((int64_t)i)) !=

@@ -33,7 +33,10 @@ static const char config_text[] =
     "\"signing_keys\":[{\"secret\":\"" KEY "\"}],"
     "\"event_type_path\":\"event_type\"},"
     "\"forms\":{\"endpoint_id\":\"src_form_tasks_0001\",\"verify\":false,"
-    "\"body_formats\":[\"form\"],\"event_type_path\":\"event_type\"}}}]}";
+    "\"body_formats\":[\"form\"],\"event_type_path\":\"event_type\"},"
+    "\"fbatch\":{\"endpoint_id\":\"src_fbat_tasks_0001\",\"verify\":false,"
+    "\"body_formats\":[\"form\"],\"form_json_fields\":[\"batch\"],"
+    "\"batch_path\":\"body.batch\",\"event_type_path\":\"type\"}}}]}";
 
 static const char good[] = "{\"event_type\":\"task.assigned\",\"event_id\":"
     "\"e1\",\"occurred_at\":\"2026-11-23T10:15:00Z\",\"data\":{\"task_id\":"
@@ -434,8 +437,10 @@ main(void)
 		    FORM, "auto", "event_type=task+assigned&a=%C3%A9&a=2", 0, 0,
 		    SIG_NONE, 200, "no_mapping", "no_mapping", NULL };
 		char id[PT_ID_MAX];
+		int st;
 
-		ok(run(&ctx, &c, &resp, "") == 415 && strstr(resp.body.data,
+		st = run(&ctx, &c, &resp, "");
+		ok(st == 415 && strstr(resp.body.data,
 		    "add \\\"form\\\" to the environment's \\\"body_formats\\\"") !=
 		    NULL, "415 for a form says how to opt in: %s",
 		    resp.body.data);
@@ -448,9 +453,9 @@ main(void)
 		    "id"), NULL));
 		pt_json_put(n.meta);
 		free(n.body);
-		ok(pt_replay(&ctx, id, &resp) == 200 && strstr(resp.body.data,
-		    "\"task assigned\"") != NULL, "a form event replays: %s",
-		    resp.body.data);
+		st = pt_replay(&ctx, id, &resp);
+		ok(st == 200 && strstr(resp.body.data, "\"task assigned\"") !=
+		    NULL, "a form event replays: %s", resp.body.data);
 		pt_resp_free(&resp);
 		newest(s, &n);
 		is_str(pt_json_str(pt_json_get(n.meta, "replay_of"), NULL), id,
@@ -459,6 +464,32 @@ main(void)
 		    "task assigned", "  ... typed from the form again");
 		pt_json_put(n.meta);
 		free(n.body);
+	}
+
+	/* A batch in a form's JSON field: each element is a JSON event. */
+	{
+		static const struct rcase c = { "form batch", "POST",
+		    "/receive/src_fbat_tasks_0001", FORM, "auto",
+		    "batch=%5B%7B%22type%22%3A%22a%22%7D%2C%7B%22type%22%3A"
+		    "%22b%22%7D%5D", 0, 0, SIG_NONE, 200, "?", NULL, NULL };
+		char id[PT_ID_MAX];
+		int st;
+
+		st = run(&ctx, &c, &resp, "");
+		ok(st == 200 && strstr(resp.body.data, "\"count\": 2") != NULL,
+		    "a form's JSON batch: 2 events (%s)", resp.body.data);
+		pt_resp_free(&resp);
+		newest(s, &n);
+		is_str(pt_json_str(pt_json_get(n.meta, "body_format"), NULL),
+		    "json", "  ... an element is logged as JSON");
+		snprintf(id, sizeof(id), "%s", pt_json_str(pt_json_get(n.meta,
+		    "id"), NULL));
+		pt_json_put(n.meta);
+		free(n.body);
+		st = pt_replay(&ctx, id, &resp);
+		ok(st == 200 && strstr(resp.body.data, "\"b\"") != NULL,
+		    "  ... and replays as JSON: %s", resp.body.data);
+		pt_resp_free(&resp);
 	}
 
 	/* An unreadable timestamp is a warning, not a failure. */
