@@ -1321,9 +1321,9 @@ api_rehearse(struct admin *a)
 {
 	const struct pt_config *cfg;
 	const struct pt_env *env = NULL;
-	struct pt_json_error jerr;
+	struct pt_body_error berr;
 	pt_json *doc = NULL, *payload, *bj, *body = NULL, *hdrs = NULL, *out;
-	const char *envname, *text;
+	const char *envname, *text, *ctype;
 	char why[200];
 	enum pt_err rc;
 	size_t i, n, found = 0;
@@ -1359,28 +1359,35 @@ api_rehearse(struct admin *a)
 		goto out;
 	}
 	payload = pt_json_get(doc, "payload");
+	if ((hdrs = rehearse_headers(pt_json_get(payload, "headers"), why,
+	    sizeof(why))) == NULL) {
+		status = fail(a, 400, "invalid_request", "%s", why);
+		goto out;
+	}
 	bj = pt_json_get(payload, "body");
 	if (pt_json_type(bj) == PT_J_STRING) {
-		/* Raw text: parsed as strictly as the responder would. */
+		/*
+		 * Raw text: JSON or a form as payload.content_type (or a
+		 * Content-Type header) says, else as it looks, parsed as
+		 * strictly as the responder would.
+		 */
 		text = pt_json_str(bj, &n);
-		if ((rc = pt_json_parse(text, n, PT_JSON_MAX_DEPTH, &body,
-		    &jerr)) != PT_OK) {
+		if ((ctype = pt_json_str(pt_json_get(payload, "content_type"),
+		    NULL)) == NULL)
+			ctype = pt_json_str(pt_json_get(hdrs, "content-type"),
+			    NULL);
+		if ((rc = pt_inspect_body(env, ctype, text, n, &body, &status,
+		    &berr)) != PT_OK) {
 			status = rc == PT_ENOMEM ? fail(a, 500, "internal_error",
-			    "out of memory") : fail(a, 400, pt_jerr_code(
-			    jerr.code), "the responder would answer 400: %s",
-			    jerr.message);
+			    "out of memory") : fail(a, status, berr.code, "the "
+			    "responder would answer %d: %s", status, berr.message);
 			goto out;
 		}
 	} else
 		body = pt_json_ref(bj);
 	if (pt_json_type(body) != PT_J_OBJECT) {
 		status = fail(a, 400, "not_an_object", "payload.body must be a "
-		    "JSON object (or its text)");
-		goto out;
-	}
-	if ((hdrs = rehearse_headers(pt_json_get(payload, "headers"), why,
-	    sizeof(why))) == NULL) {
-		status = fail(a, 400, "invalid_request", "%s", why);
+		    "JSON object (or the text of a JSON or form body)");
 		goto out;
 	}
 	if ((rc = pt_inspect_rehearse(env, body, hdrs, &out)) != PT_OK) {

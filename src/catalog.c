@@ -189,7 +189,8 @@ static const struct pt_source_type types[] = {
 		.scheme = "shared-header",
 		.verify = -1,	/* a shared header only when keys are given */
 		.event_type_path = "body.type",
-		.event_type_template = "{body.schema}.{body.table}:{body.type}",
+		.event_type_template =
+		    "\"{body.schema}.{body.table}:{body.type}\"",
 		.event_types = "[\"auth.users:INSERT\",\"auth.users:UPDATE\","
 		    "\"auth.users:DELETE\"]",
 		.default_mappings = "["
@@ -287,13 +288,63 @@ static const struct pt_source_type types[] = {
 		.scheme = "slack",
 		.verify = 1,
 		.event_type_path = "body.event.type",
+		/*
+		 * Events API (JSON): the event's type; interactivity (a form
+		 * whose "payload" field is JSON): its type, "block_actions",
+		 * "view_submission"...; a slash command (a form): the
+		 * command, "/deploy".
+		 */
+		.event_type_template = "[\"{body.event.type}\","
+		    "\"{body.payload.type}\",\"{body.command}\"]",
 		.timestamp_path = "body.event_time",
 		.idempotency_key_path = "body.event_id",
 		.idempotency_enabled = 1,
-		.event_types = "[\"app_mention\",\"message\",\"team_join\"]",
+		.body_formats = "[\"json\",\"form\"]",
+		.form_json_fields = "[\"payload\"]",
+		.event_types = "[\"app_mention\",\"message\",\"team_join\","
+		    "\"block_actions\",\"view_submission\",\"shortcut\","
+		    "\"message_action\"]",
 		.default_mappings = "[]",
-		.notes = "Events API: X-Slack-Signature v0; url_verification "
-		    "challenges are answered.",
+		.notes = "Events API (JSON), slash commands and interactivity "
+		    "(forms): X-Slack-Signature v0; url_verification challenges "
+		    "are answered.",
+	},
+	{
+		.name = "twilio",
+		.title = "Twilio",
+		.kind = PT_KIND_WEBHOOK,
+		.category = "Communications",
+		.scheme = "twilio",
+		.verify = 1,
+		.event_type_path = "body.MessageStatus",
+		/*
+		 * Status callbacks and incoming messages and calls name no
+		 * event, only a status: the resource it belongs to, then the
+		 * status ("message.delivered", "call.completed").  A recording
+		 * callback carries its call's fields too, so it comes first;
+		 * a message status callback has both MessageStatus and the
+		 * older SmsStatus, an incoming message only SmsStatus.
+		 */
+		.event_type_template = "[\"recording.{body.RecordingStatus}\","
+		    "\"message.{body.MessageStatus}\","
+		    "\"message.{body.SmsStatus}\",\"call.{body.CallStatus}\"]",
+		/*
+		 * I-Twilio-Idempotency-Token: Twilio keeps it on a retry of
+		 * the same callback (relied on widely, though not in the
+		 * signing documentation); without it an event runs normally.
+		 */
+		.idempotency_key_path = "headers.i-twilio-idempotency-token",
+		.idempotency_enabled = 1,
+		.body_formats = "[\"form\",\"json\"]",
+		.event_types = "[\"message.queued\",\"message.sent\","
+		    "\"message.delivered\",\"message.undelivered\","
+		    "\"message.failed\",\"message.read\",\"message.received\","
+		    "\"call.ringing\",\"call.in-progress\",\"call.completed\","
+		    "\"call.busy\",\"call.no-answer\",\"call.failed\","
+		    "\"recording.completed\"]",
+		.default_mappings = "[]",
+		.notes = "X-Twilio-Signature over the public URL and the sorted "
+		    "form fields: set public_url; the auth token as the key.",
 	},
 	/*
 	 * CDPs: Segment-spec calls; track calls are typed by their event name
@@ -469,4 +520,17 @@ pt_catalog_all(size_t *n)
 {
 	*n = sizeof(types) / sizeof(types[0]);
 	return types;
+}
+
+const char *
+pt_catalog_body_formats(const struct pt_source_type *t)
+{
+	/* Webhooks are JSON unless the type says otherwise. */
+	return t->body_formats ? t->body_formats : "[\"json\"]";
+}
+
+const char *
+pt_catalog_form_json_fields(const struct pt_source_type *t)
+{
+	return t->form_json_fields ? t->form_json_fields : "[]";
 }

@@ -27,12 +27,15 @@ struct pt_source_type {
 	const char		*scheme;	/* preset name; NULL = none */
 	int			 verify;	/* default of "verify" */
 	const char		*event_type_path;
-	const char		*event_type_template;	/* NULL = none */
+	/* JSON text: a template, or an array of alternatives; NULL = none */
+	const char		*event_type_template;
 	const char		*event_type_rule;	/* NULL, "segment", ... */
 	const char		*batch_path;		/* NULL = none */
 	const char		*timestamp_path;	/* NULL = none */
 	const char		*idempotency_key_path;	/* NULL = none */
 	int			 idempotency_enabled;
+	const char		*body_formats;	/* JSON array; NULL = ["json"] */
+	const char		*form_json_fields;	/* JSON array; NULL = [] */
 	const char		*event_types;	/* JSON array text */
 	const char		*default_mappings;	/* JSON array text */
 	const char		*notes;		/* one line for --types */
@@ -42,5 +45,8 @@ struct pt_source_type {
 const struct pt_source_type	*pt_catalog_lookup(const char *name);
 /* Every type, in display order; *n gets the count. */
 const struct pt_source_type	*pt_catalog_all(size_t *n);
+/* The type's body_formats and form_json_fields (JSON text), defaulted. */
+const char	*pt_catalog_body_formats(const struct pt_source_type *);
+const char	*pt_catalog_form_json_fields(const struct pt_source_type *);
 
 #endif

@@ -15,6 +15,8 @@
 #include "alloc.h"
 #include "catalog.h"
 #include "conf.h"
+#include "form.h"
+#include "http.h"
 #include "ids.h"
 #include "sig.h"
 #include "timeutil.h"
@@ -106,22 +108,25 @@ valid_endpoint(const char *s, size_t n)
 	return 1;
 }
 
+/* Free "t" and its alternatives. */
 static void
 template_free(struct pt_template *t)
 {
+	struct pt_template *next;
 	size_t i;
 
-	if (t == NULL)
-		return;
-	for (i = 0; i < t->nparts; i++) {
-		pt_free(t->text[i]);
-		pt_path_free(t->paths[i]);
+	for (; t != NULL; t = next) {
+		next = t->next;
+		for (i = 0; i < t->nparts; i++) {
+			pt_free(t->text[i]);
+			pt_path_free(t->paths[i]);
+		}
+		pt_free(t->text);
+		pt_free(t->paths);
+		pt_free(t->tail);
+		pt_free(t->source);
+		pt_free(t);
 	}
-	pt_free(t->text);
-	pt_free(t->paths);
-	pt_free(t->tail);
-	pt_free(t->source);
-	pt_free(t);
 }
 
 /*
@@ -189,8 +194,9 @@ fail:
 	return -1;
 }
 
-int
-pt_template_eval(const struct pt_template *t, const pt_json *body,
+/* One alternative: 0, or -1 with "why". */
+static int
+template_eval_one(const struct pt_template *t, const pt_json *body,
     const pt_json *headers, struct pt_buf *out, char *why, size_t whylen)
 {
 	pt_json *v;
@@ -209,6 +215,31 @@ pt_template_eval(const struct pt_template *t, const pt_json *body,
 	}
 	pt_buf_adds(out, t->tail);
 	return out->failed ? -1 : 0;
+}
+
+int
+pt_template_eval(const struct pt_template *t, const pt_json *body,
+    const pt_json *headers, struct pt_buf *out, char *why, size_t whylen)
+{
+	size_t start = out->len;
+	char last[300] = "";
+
+	if (t->next == NULL)
+		return template_eval_one(t, body, headers, out, why, whylen);
+	for (; t != NULL; t = t->next) {
+		if (template_eval_one(t, body, headers, out, last,
+		    sizeof(last)) == 0)
+			return 0;
+		if (out->failed)
+			return -1;
+		/* Undo the failed alternative's partial text. */
+		out->len = start;
+		if (out->data != NULL)
+			out->data[start] = '\0';
+	}
+	snprintf(why, whylen, "none of the templates applies (the last: %s)",
+	    last);
+	return -1;
 }
 
 static void
@@ -238,6 +269,9 @@ env_free(struct pt_env *e)
 	pt_path_free(e->batch_path);
 	pt_path_free(e->idem_key_path);
 	pt_free(e->public_url);
+	for (i = 0; i < e->nform_json; i++)
+		pt_free(e->form_json[i]);
+	pt_free(e->form_json);
 	for (i = 0; i < e->nmappings; i++)
 		pt_mapping_clear(&e->mappings[i]);
 	pt_free(e->mappings);
@@ -739,6 +773,168 @@ new_endpoint_id(char out[32])
 	return pt_random_b32(out + 4, 20) == PT_OK ? 0 : -1;
 }
 
+/* "names" (NULL-terminated) as "a, b, c" in "out". */
+static const char *
+join_names(const char *const *names, char *out, size_t cap)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; names[i] != NULL && n < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : "",
+		    names[i]);
+	return out;
+}
+
+/*
+ * An event type template at "ptr": "val" is one template (a string), an
+ * array of alternatives, or NULL for none.  Compiled into *out, chained.
+ */
+static int
+parse_templates(struct vctx *v, const char *ptr, const pt_json *val,
+    struct pt_template **out)
+{
+	struct pt_template **tail = out;
+	const pt_json *one;
+	const char *s, *tmsg;
+	char sub[600];
+	size_t i, n, count;
+	int array = pt_json_type(val) == PT_J_ARRAY;
+
+	*out = NULL;
+	if (val == NULL)
+		return 0;
+	count = array ? pt_json_len(val) : 1;
+	if ((!array && pt_json_type(val) != PT_J_STRING) || count == 0 ||
+	    count > PT_MAX_TEMPLATES)
+		return fail(v, ptr, "must be a template such as "
+		    "\"{body.a}:{body.b}\", an array of 1 to %d of them (the "
+		    "first whose paths all have values names the event), or null",
+		    PT_MAX_TEMPLATES);
+	for (i = 0; i < count; i++) {
+		one = array ? pt_json_index(val, i) : val;
+		if (array)
+			ptr_index(sub, sizeof(sub), ptr, i);
+		else
+			snprintf(sub, sizeof(sub), "%s", ptr);
+		if ((s = pt_json_str(one, &n)) == NULL)
+			return fail(v, sub, "must be a template string");
+		if (template_compile(s, n, tail, &tmsg) < 0)
+			return fail(v, sub, "%s", tmsg);
+		tail = &(*tail)->next;
+	}
+	return 0;
+}
+
+/* The Content-Types an environment takes, by their names in the config. */
+static const struct {
+	const char	*name;
+	int		 format;
+} body_formats[] = {
+	{ "json", PT_BODY_JSON },
+	{ "form", PT_BODY_FORM },
+};
+
+/* The type's default for "field" ("text", JSON), or the field's own value. */
+static pt_json *
+field_or_default(const pt_json *env, const char *field, const char *text)
+{
+	pt_json *val;
+
+	if (pt_json_get_ex(env, field, &val))
+		return pt_json_ref(val);
+	return pt_json_parse_trusted(text, strlen(text));
+}
+
+/*
+ * body_formats (a non-empty set of "json", "form") and form_json_fields
+ * (form fields whose values are JSON text) of environment "e" at "ptr".
+ */
+static int
+parse_body_formats(struct vctx *v, const char *ptr, const pt_json *env,
+    const struct pt_source_type *type, pt_json *norm, struct pt_env *e)
+{
+	pt_json *fmts = NULL, *names = NULL, *one;
+	const char *s;
+	char sub[512], sub2[600];
+	size_t i, j, n, len;
+	int rc = -1, f;
+
+	ptr_join(sub, sizeof(sub), ptr, "body_formats");
+	if ((fmts = field_or_default(env, "body_formats",
+	    pt_catalog_body_formats(type))) == NULL &&
+	    pt_json_get_ex(env, "body_formats", NULL) == 0)
+		goto nomem;
+	if (pt_json_type(fmts) != PT_J_ARRAY || pt_json_len(fmts) == 0) {
+		fail(v, sub, "must be a non-empty array of \"json\" and "
+		    "\"form\" (application/x-www-form-urlencoded)");
+		goto out;
+	}
+	e->body_formats = 0;
+	for (i = 0; i < pt_json_len(fmts); i++) {
+		ptr_index(sub2, sizeof(sub2), sub, i);
+		s = pt_json_str(pt_json_index(fmts, i), NULL);
+		for (j = 0, f = 0; s != NULL && j < sizeof(body_formats) /
+		    sizeof(body_formats[0]); j++)
+			if (strcmp(s, body_formats[j].name) == 0)
+				f = body_formats[j].format;
+		if (f == 0) {
+			fail(v, sub2, "must be \"json\" or \"form\"");
+			goto out;
+		}
+		if (e->body_formats & f) {
+			fail(v, sub2, "\"%s\" is listed twice", s);
+			goto out;
+		}
+		e->body_formats |= f;
+	}
+
+	ptr_join(sub, sizeof(sub), ptr, "form_json_fields");
+	if ((names = field_or_default(env, "form_json_fields",
+	    pt_catalog_form_json_fields(type))) == NULL &&
+	    pt_json_get_ex(env, "form_json_fields", NULL) == 0)
+		goto nomem;
+	if (pt_json_type(names) != PT_J_ARRAY ||
+	    (n = pt_json_len(names)) > PT_MAX_FORM_JSON) {
+		fail(v, sub, "must be an array of at most %d field names",
+		    PT_MAX_FORM_JSON);
+		goto out;
+	}
+	if (n > 0 && (e->form_json = pt_calloc(n, sizeof(char *))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		ptr_index(sub2, sizeof(sub2), sub, i);
+		one = pt_json_index(names, i);
+		if ((s = pt_json_str(one, &len)) == NULL || len == 0 ||
+		    len > PT_FORM_MAX_NAME || memchr(s, '\0', len) != NULL) {
+			fail(v, sub2, "must be a field name of 1 to %d bytes",
+			    PT_FORM_MAX_NAME);
+			goto out;
+		}
+		for (j = 0; j < e->nform_json; j++)
+			if (strcmp(e->form_json[j], s) == 0) {
+				fail(v, sub2, "\"%.80s\" is listed twice", s);
+				goto out;
+			}
+		if ((e->form_json[i] = pt_strdup(s)) == NULL)
+			goto nomem;
+		e->nform_json = i + 1;
+	}
+	if ((one = pt_json_copy(fmts)) == NULL ||
+	    pt_json_set(norm, "body_formats", one) != PT_OK ||
+	    (one = pt_json_copy(names)) == NULL ||
+	    pt_json_set(norm, "form_json_fields", one) != PT_OK)
+		goto nomem;
+	rc = 0;
+	goto out;
+nomem:
+	rc = fail(v, ptr, "out of memory");
+out:
+	pt_json_put(fmts);
+	pt_json_put(names);
+	return rc;
+}
+
 /*
  * One environment "name" of source "src" (already checked) at "ptr".
  */
@@ -752,12 +948,14 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 		"endpoint_id", "verify", "signature", "signing_keys",
 		"event_type_path", "event_type_template", "event_type_rule",
 		"batch_path", "timestamp_path", "idempotency",
-		"max_body_bytes", "mappings", "public_url", NULL
+		"max_body_bytes", "body_formats", "form_json_fields",
+		"mappings", "public_url", NULL
 	};
 	struct pt_json_iter it = { 0 };
 	const struct pt_env *old_env;
 	struct pt_env *e = NULL;
 	pt_json *val, *norm = NULL, *nkeys = NULL, *maps = NULL, *idem, *iv;
+	pt_json *dflt = NULL;
 	const char *k, *s;
 	char sub[512], sub2[600], eid[32];
 	size_t i, n;
@@ -770,12 +968,11 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 		for (i = 0; fields[i] && strcmp(fields[i], k) != 0; i++)
 			;
 		if (fields[i] == NULL) {
+			char want[400];
+
 			ptr_join(sub, sizeof(sub), ptr, k);
-			return fail(v, sub, "unknown field (want endpoint_id, "
-			    "verify, signature, signing_keys, event_type_path, "
-			    "event_type_template, event_type_rule, batch_path, "
-			    "timestamp_path, idempotency, max_body_bytes, "
-			    "mappings, public_url)");
+			return fail(v, sub, "unknown field (want %s)",
+			    join_names(fields, want, sizeof(want)));
 		}
 	}
 	if ((e = pt_calloc(1, sizeof(*e))) == NULL ||
@@ -918,28 +1115,26 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 	    norm, &e->batch_path) < 0)
 		goto out;
 
-	/* event_type_template: used instead of event_type_path when set. */
+	/*
+	 * event_type_template: used instead of event_type_path when set.  The
+	 * type's default applies only where the environment names neither,
+	 * so that an operator's own event_type_path is never overridden.
+	 */
 	ptr_join(sub, sizeof(sub), ptr, "event_type_template");
 	found = pt_json_get_ex(env, "event_type_template", &val);
-	s = found ? (val ? pt_json_str(val, &n) : NULL) :
-	    type->event_type_template;
-	if (found && val != NULL && s == NULL) {
-		fail(v, sub, "must be a string such as \"{body.a}:{body.b}\" or "
-		    "null");
+	if (!found && !pt_json_get_ex(env, "event_type_path", NULL) &&
+	    type->event_type_template != NULL) {
+		if ((dflt = pt_json_parse_trusted(type->event_type_template,
+		    strlen(type->event_type_template))) == NULL)
+			goto nomem;
+		val = dflt;
+	} else if (!found)
+		val = NULL;
+	if (parse_templates(v, sub, val, &e->type_template) < 0)
 		goto out;
-	}
-	if (s != NULL) {
-		const char *tmsg;
-
-		if (!found)
-			n = strlen(s);
-		if (template_compile(s, n, &e->type_template, &tmsg) < 0) {
-			fail(v, sub, "%s", tmsg);
-			goto out;
-		}
-	}
-	if (pt_json_set(norm, "event_type_template", s ? pt_json_new_str(s, n) :
-	    NULL) != PT_OK)
+	if ((iv = val ? pt_json_copy(val) : NULL) == NULL && val != NULL)
+		goto nomem;
+	if (pt_json_set(norm, "event_type_template", iv) != PT_OK)
 		goto nomem;
 
 	/* event_type_rule: how CDP payloads name their events. */
@@ -1025,6 +1220,10 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 	    pt_json_new_int((int64_t)e->max_body)) != PT_OK)
 		goto nomem;
 
+	/* body_formats and form_json_fields: what the endpoint can parse. */
+	if (parse_body_formats(v, ptr, env, type, norm, e) < 0)
+		goto out;
+
 	/* public_url */
 	ptr_join(sub, sizeof(sub), ptr, "public_url");
 	if ((val = pt_json_get(env, "public_url")) != NULL) {
@@ -1037,6 +1236,13 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 		if ((e->public_url = pt_strdup(pt_json_str(val, NULL))) == NULL ||
 		    pt_json_set(norm, "public_url", pt_json_copy(val)) != PT_OK)
 			goto nomem;
+	} else if (e->verify && e->scheme != NULL &&
+	    pt_scheme_signs_url(e->scheme)) {
+		/* Else every request would fail its check: say so now. */
+		fail(v, sub, "required: scheme %s signs the URL the sender "
+		    "calls; give its scheme and host, such as "
+		    "\"https://hooks.example.com\"", pt_scheme_name(e->scheme));
+		goto out;
 	}
 
 	/* mappings: as given, or the type's defaults */
@@ -1095,6 +1301,7 @@ parse_env(struct vctx *v, const char *ptr, const pt_json *src_obj,
 nomem:
 	rc = fail(v, ptr, "out of memory");
 out:
+	pt_json_put(dflt);
 	pt_json_put(maps);
 	pt_json_put(nkeys);
 	pt_json_put(norm);

@@ -28,14 +28,22 @@
 #define PT_FP_KEY_LEN		32
 #define PT_FINGERPRINT_MAX	24	/* "hmac:", 16 hex digits, NUL */
 
-/* "{body.schema}.{body.table}:{body.type}": literal text and paths. */
+/*
+ * "{body.schema}.{body.table}:{body.type}": literal text and paths.  An
+ * environment may list alternatives ("next"): the first whose paths all
+ * have values names the event.
+ */
 struct pt_template {
-	size_t		 nparts;
-	char		**text;		/* literal before part i (may be "") */
-	struct pt_path	**paths;	/* part i's path */
-	char		*tail;		/* literal after the last path */
-	char		*source;	/* as written */
+	size_t			 nparts;
+	char			**text;		/* literal before part i (may be "") */
+	struct pt_path		**paths;	/* part i's path */
+	char			*tail;		/* literal after the last path */
+	char			*source;	/* as written */
+	struct pt_template	*next;		/* the next alternative, or NULL */
 };
+
+#define PT_MAX_TEMPLATES	8	/* alternatives of one event type */
+#define PT_MAX_FORM_JSON	16	/* form fields declared as JSON */
 
 enum pt_type_rule {
 	PT_RULE_PATH,		/* event_type_path (or the template) */
@@ -69,6 +77,9 @@ struct pt_env {
 	struct pt_path		*idem_key_path;		/* NULL: none */
 	int64_t			 idem_window;		/* seconds */
 	uint64_t		 max_body;
+	int			 body_formats;	/* PT_BODY_* (http.h) accepted */
+	char			**form_json;	/* form fields holding JSON */
+	size_t			 nform_json;
 	char			*public_url;	/* for schemes signing URLs */
 	struct pt_mapping	*mappings;	/* in priority order */
 	size_t			 nmappings;
@@ -135,8 +146,8 @@ enum pt_err	pt_config_parse(const pt_json *doc, const struct pt_config *old,
 void		pt_config_free(struct pt_config *);
 
 /*
- * Build the event type from a template; 0, or -1 with "why" when a part is
- * missing or not a scalar.
+ * Build the event type from the first alternative of a template whose
+ * parts all have scalar values; 0, or -1 with "why" when none has.
  */
 int		pt_template_eval(const struct pt_template *, const pt_json *body,
 		    const pt_json *headers, struct pt_buf *out, char *why,

@@ -18,6 +18,7 @@
 #include "actions.h"
 #include "admin.h"	/* issue 6 */
 #include "alloc.h"
+#include "body.h"
 #include "commit.h"
 #include "eventlog.h"
 #include "exec.h"
@@ -1122,6 +1123,9 @@ ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 		    (in->body = pt_malloc(tlen + 1)) == NULL ||
 		    (in->warnings = pt_json_new_array()) == NULL ||
 		    (in->extra = pt_json_copy(parent->extra)) == NULL ||
+		    /* An element's logged body is JSON, whatever the batch's. */
+		    pt_json_set(in->extra, "body_format", pt_json_new_cstr(
+		    pt_body_format_name(PT_BODY_JSON))) != PT_OK ||
 		    (bj = pt_json_new_object()) == NULL ||
 		    pt_json_set(in->extra, "batch", bj) != PT_OK ||
 		    pt_json_set(bj, "index", pt_json_new_int((int64_t)i)) !=
@@ -1259,12 +1263,12 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	const struct pt_source_type *type;
 	struct pt_retl_route retl;
 	struct ingest in;
-	struct pt_json_error jerr;
+	struct pt_body_error berr;
 	const char *method = req->method ? req->method : "", *allow, *amb;
 	char err[512];
 	uint64_t clen;
 	enum pt_err rc;
-	int status, bodiless = 0;
+	int status, bodiless = 0, format;
 
 	memset(&in, 0, sizeof(in));
 	in.now = ctx->now;
@@ -1350,11 +1354,12 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		    (unsigned long long)in.env->max_body);
 		goto out;
 	}
-	if (!bodiless && !pt_is_json_content_type(req->content_type)) {
+	/* The formats are per environment: a form only where it opted in. */
+	format = pt_body_format_of(req->content_type);
+	if (!bodiless && !pt_body_accepts(in.env, format, req->content_type,
+	    err, sizeof(err))) {
 		status = reject(ctx, req, resp, 415, "unsupported_media_type",
-		    "the body must be JSON (Content-Type: application/json), "
-		    "not %.60s", req->content_type ? req->content_type :
-		    "(none)");
+		    "%s", err);
 		goto out;
 	}
 	if ((in.body = pt_malloc((size_t)clen + 1)) == NULL) {
@@ -1388,7 +1393,10 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	    (in.warnings = pt_json_new_array()) == NULL ||
 	    (in.extra = pt_json_new_object()) == NULL ||
 	    (req->remote_addr && pt_json_set(in.extra, "remote_addr",
-	    pt_json_new_cstr(req->remote_addr)) != PT_OK)) {
+	    pt_json_new_cstr(req->remote_addr)) != PT_OK) ||
+	    /* How the body was read: a replay reads it the same way. */
+	    (format != 0 && pt_json_set(in.extra, "body_format",
+	    pt_json_new_cstr(pt_body_format_name(format))) != PT_OK)) {
 		status = reject(ctx, req, resp, 500, "internal_error",
 		    "out of memory");
 		goto out;
@@ -1417,39 +1425,29 @@ ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		goto out;
 	}
 
-	/* 4. Parse strictly. */
-	if (sub != NULL && in.body_len == 0 && !pt_retl_needs_body(&retl)) {
+	/* 4. Parse strictly, as the Content-Type says. */
+	if (sub != NULL && in.body_len == 0 && !pt_retl_needs_body(&retl))
 		rc = (in.doc = pt_json_new_object()) ? PT_OK : PT_ENOMEM;
-		memset(&jerr, 0, sizeof(jerr));
-	} else
-		rc = pt_json_parse((const char *)in.body, in.body_len,
-		    PT_JSON_MAX_DEPTH, &in.doc, &jerr);
+	else
+		rc = pt_body_parse(in.env, format, in.body, in.body_len, &in.doc,
+		    &berr);
 	if (rc == PT_ENOMEM) {
 		status = reject(ctx, req, resp, 500, "internal_error",
 		    "out of memory parsing the body");
 		goto out;
 	}
-	if (rc != PT_OK || pt_json_type(in.doc) != PT_J_OBJECT) {
-		const char *code = rc != PT_OK ? pt_jerr_code(jerr.code) :
-		    "not_an_object";
-		char msg[200];
-
-		if (rc != PT_OK)
-			snprintf(msg, sizeof(msg), "%s", jerr.message);
-		else
-			snprintf(msg, sizeof(msg), "the body is a JSON %s, not an "
-			    "object", pt_jtype_name(pt_json_type(in.doc)));
+	if (rc != PT_OK) {
 		in.ev.status = "invalid";
 		in.ev.event_time = 0;
-		in.ev.error_code = code;
-		in.ev.error_message = msg;
+		in.ev.error_code = berr.code;
+		in.ev.error_message = berr.message;
 		if ((rc = log_event(ctx, &in)) != PT_OK) {
 			status = store_failure(ctx, req, resp, rc,
 			    "logging an invalid event");
 			goto out;
 		}
-		status = reject(ctx, req, resp, 400, code, "%s (event %s)", msg,
-		    in.ev.id_text);
+		status = reject(ctx, req, resp, 400, berr.code, "%s (event %s)",
+		    berr.message, in.ev.id_text);
 		goto out;
 	}
 
@@ -1644,7 +1642,7 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 {
 	struct pt_req req;
 	struct ingest in;
-	struct pt_json_error jerr;
+	struct pt_body_error berr;
 	struct pt_val meta, body;
 	struct pt_txn *txn = NULL;
 	const struct pt_header *hdrs = NULL;
@@ -1652,11 +1650,11 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 	struct pt_json_iter it = { 0 };
 	pt_json *m = NULL, *lh, *hvj;
 	uint8_t id[PT_ID_BIN];
-	const char *src, *envname, *k;
+	const char *src, *envname, *k, *bf;
 	char err[512], why[256];
 	enum pt_err rc;
 	size_t nh = 0;
-	int status, forced = 0;
+	int status, forced = 0, format;
 
 	memset(&in, 0, sizeof(in));
 	memset(&req, 0, sizeof(req));
@@ -1719,15 +1717,28 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 		pt_ctx_log(ctx, "replay of %s forced by %s: %s", evt_id, who,
 		    why);
 	}
-	if (pt_json_parse((const char *)in.body, in.body_len,
-	    PT_JSON_MAX_DEPTH, &in.doc, &jerr) != PT_OK ||
-	    pt_json_type(in.doc) != PT_J_OBJECT) {
-		status = reject(ctx, &req, resp, 409, "not_replayable", "event "
-		    "%s has no JSON object body to replay", evt_id);
+	/*
+	 * The body is parsed as it was at ingest: as the logged body_format,
+	 * else the logged Content-Type says (events logged before forms were
+	 * taken are all JSON).
+	 */
+	lh = pt_json_get(m, "headers");
+	if ((bf = pt_json_str(pt_json_get(m, "body_format"), NULL)) != NULL)
+		format = strcmp(bf, pt_body_format_name(PT_BODY_FORM)) == 0 ?
+		    PT_BODY_FORM : PT_BODY_JSON;
+	else if ((format = pt_body_format_of(pt_json_str(pt_json_get(lh,
+	    "content-type"), NULL))) == 0)
+		format = PT_BODY_JSON;
+	if ((rc = pt_body_parse(in.env, format, in.body, in.body_len, &in.doc,
+	    &berr)) != PT_OK) {
+		status = rc == PT_ENOMEM ? reject(ctx, &req, resp, 500,
+		    "internal_error", "out of memory") : reject(ctx, &req, resp,
+		    409, "not_replayable", "event %s has no %s body to replay: "
+		    "%s", evt_id, format == PT_BODY_FORM ? "form" :
+		    "JSON object", berr.message);
 		goto out;
 	}
 	/* The logged headers stand in for the request's. */
-	lh = pt_json_get(m, "headers");
 	if ((hv = pt_calloc(pt_json_len(lh) + 1, sizeof(*hv))) == NULL) {
 		status = reject(ctx, &req, resp, 500, "internal_error",
 		    "out of memory");
@@ -1752,7 +1763,9 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 	    pt_json_set(in.extra, "replay_of", pt_json_new_cstr(evt_id)) !=
 	    PT_OK || pt_json_set(in.extra, "replayed_by", pt_json_new_cstr(
 	    who)) != PT_OK || (forced && pt_json_set(in.extra,
-	    "replay_forced", pt_json_new_bool(1)) != PT_OK)) {
+	    "replay_forced", pt_json_new_bool(1)) != PT_OK) ||
+	    pt_json_set(in.extra, "body_format", pt_json_new_cstr(
+	    pt_body_format_name(format))) != PT_OK) {
 		status = reject(ctx, &req, resp, 500, "internal_error",
 		    "out of memory");
 		goto out;
@@ -1835,7 +1848,9 @@ healthz(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 		state = "unavailable";
 		code = "store_unavailable";
 		status = 503;
-		/* The reason names paths and settings: the log has it. */
+		/* The reason names paths and settings: for the log only. */
+		pt_ctx_log(ctx, "store unavailable: %s", ctx->store_error ?
+		    ctx->store_error : "(no reason)");
 		snprintf(msg, sizeof(msg), "the store cannot be opened; the "
 		    "responder's log says why");
 		pt_resp_header(resp, "Retry-After", STORE_RETRY_AFTER);

@@ -114,6 +114,16 @@ pt_parse_content_length(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The media type of Content-Type "ct" (no parameters): *n bytes at it. */
+static const char *
+media_type(const char *ct, size_t *n)
+{
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	*n = strcspn(ct, "; \t");
+	return ct;
+}
+
 int
 pt_is_json_content_type(const char *ct)
 {
@@ -121,9 +131,7 @@ pt_is_json_content_type(const char *ct)
 
 	if (ct == NULL)
 		return 0;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	n = strcspn(ct, "; \t");
+	ct = media_type(ct, &n);
 	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
 		return 1;
 	/* A structured-syntax suffix: type/subtype+json (RFC 6839). */
@@ -164,6 +172,27 @@ static const struct {
 	{ 503, "Service Unavailable" },
 	{ 504, "Gateway Timeout" },
 };
+int
+pt_is_form_content_type(const char *ct)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	ct = media_type(ct, &n);
+	return n == sizeof(form) - 1 && strncasecmp(ct, form, n) == 0;
+}
+
+int
+pt_body_format_of(const char *ct)
+{
+	if (pt_is_json_content_type(ct))
+		return PT_BODY_JSON;
+	if (pt_is_form_content_type(ct))
+		return PT_BODY_FORM;
+	return 0;
+}
 
 const char *
 pt_status_text(int status)

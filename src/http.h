@@ -74,6 +74,16 @@ int		pt_parse_content_length(const char *, uint64_t *out);
 
 /* "application/json", "application/json; charset=utf-8", "x/y+json". */
 int		pt_is_json_content_type(const char *);
+/* "application/x-www-form-urlencoded", with any parameters. */
+int		pt_is_form_content_type(const char *);
+
+/* The body formats Porter parses; an environment's "body_formats" is a set. */
+enum pt_body_format {
+	PT_BODY_JSON = 0x1,
+	PT_BODY_FORM = 0x2
+};
+/* The format a Content-Type announces, or 0 for one Porter does not parse. */
+int		pt_body_format_of(const char *content_type);
 
 #define PT_RESP_MAX_HEADERS 8
 

@@ -34,7 +34,9 @@ type_source(const struct pt_env *env)
 	if (env->type_rule == PT_RULE_RUDDERSTACK)
 		return "the RudderStack type/event";
 	if (env->type_template != NULL)
-		return env->type_template->source;
+		return env->type_template->next != NULL ?
+		    "the event_type_template alternatives" :
+		    env->type_template->source;
 	return env->event_type_path->text;
 }
 
@@ -112,7 +114,7 @@ type_text(const struct pt_env *env, const pt_json *doc,
 		if (pt_template_eval(env->type_template, doc, headers, type, res,
 		    sizeof(res)) < 0) {
 			snprintf(why, whylen, "no event type from %s: %s",
-			    env->type_template->source, res);
+			    type_source(env), res);
 			return -1;
 		}
 		return 0;

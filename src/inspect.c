@@ -245,3 +245,23 @@ out:
 	pt_json_put(o);
 	return rc;
 }
+
+enum pt_err
+pt_inspect_body(const struct pt_env *env, const char *content_type,
+    const char *text, size_t len, pt_json **doc, int *status,
+    struct pt_body_error *err)
+{
+	int format;
+
+	*doc = NULL;
+	format = content_type != NULL ? pt_body_format_of(content_type) :
+	    pt_body_detect((const uint8_t *)text, len);
+	if (!pt_body_accepts(env, format, content_type, err->message,
+	    sizeof(err->message))) {
+		*status = 415;
+		err->code = "unsupported_media_type";
+		return PT_EINVAL;
+	}
+	*status = 400;
+	return pt_body_parse(env, format, (const uint8_t *)text, len, doc, err);
+}

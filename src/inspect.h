@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "body.h"
 #include "conf.h"
 #include "err.h"
 #include "ids.h"
@@ -48,5 +49,16 @@ enum pt_err	pt_inspect_event(struct pt_txn *, const uint8_t id[PT_ID_BIN],
  */
 enum pt_err	pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 		    const pt_json *headers, pt_json **out);
+
+/*
+ * The raw body of a rehearsal ("len" bytes of "text") as environment "env"
+ * would take it: "content_type" picks JSON or a form (NULL: the body's
+ * first byte does, pt_body_detect).  Returns PT_OK with *doc (an object),
+ * PT_EINVAL with *status the responder's answer (415 or 400) and "err" its
+ * code and message, or PT_ENOMEM.
+ */
+enum pt_err	pt_inspect_body(const struct pt_env *env,
+		    const char *content_type, const char *text, size_t len,
+		    pt_json **doc, int *status, struct pt_body_error *err);
 
 #endif

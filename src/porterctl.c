@@ -110,8 +110,10 @@ usage(FILE *f)
 "       [--path SUFFIX] [--header 'Name: value']... FILE\n"
 "                               sign FILE and post it to the endpoint;\n"
 "                               prints the answer, fails unless 2xx\n"
-"  rehearse --source S --env E --body FILE [--header 'Name: value']...\n"
-"                               run the mappings on a payload, no effects\n"
+"  rehearse --source S --env E --body FILE [--content-type CT]\n"
+"       [--header 'Name: value']...\n"
+"                               run the mappings on a payload (JSON or a\n"
+"                               form, as CT says or as it looks), no effects\n"
 "Event log\n"
 "  logs [--source S] [--env E] [--type T] [--status ST] [--verification V]\n"
 "       [--since 2h|TIME] [--before EVT_ID] [--limit N] [--json]\n"
@@ -419,8 +421,15 @@ cmd_sources(int argc, char *argv[])
 			pt_json_set(o, "event_type_path",
 			    pt_json_new_cstr(types[i].event_type_path));
 			pt_json_set(o, "event_type_template",
-			    types[i].event_type_template ? pt_json_new_cstr(
-			    types[i].event_type_template) : NULL);
+			    types[i].event_type_template ? pt_json_parse_trusted(
+			    types[i].event_type_template,
+			    strlen(types[i].event_type_template)) : NULL);
+			pt_json_set(o, "body_formats", pt_json_parse_trusted(
+			    pt_catalog_body_formats(&types[i]),
+			    strlen(pt_catalog_body_formats(&types[i]))));
+			pt_json_set(o, "form_json_fields", pt_json_parse_trusted(
+			    pt_catalog_form_json_fields(&types[i]),
+			    strlen(pt_catalog_form_json_fields(&types[i]))));
 			pt_json_set(o, "event_type_rule", types[i].event_type_rule ?
 			    pt_json_new_cstr(types[i].event_type_rule) : NULL);
 			pt_json_set(o, "batch_path", types[i].batch_path ?
@@ -935,30 +944,33 @@ static int
 cmd_rehearse(int argc, char *argv[])
 {
 	const char *source = NULL, *env_name = NULL, *body_path = NULL;
+	const char *ctype = NULL;
 	const struct pt_env *env;
-	struct pt_json_error jerr;
+	struct pt_body_error berr;
 	struct pt_config *cfg;
 	struct pt_store *s;
 	pt_json *body, *headers, *out, *maps;
 	char *text;
 	size_t len, i;
-	int ch, json = 0;
+	int ch, json = 0, status;
 
 	static const struct option opts[] = {
 		{ "source", required_argument, NULL, 's' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "body", required_argument, NULL, 'b' },
 		{ "header", required_argument, NULL, 'H' },
+		{ "content-type", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
 	if ((headers = pt_json_new_object()) == NULL)
 		ctl_die("out of memory");
-	while ((ch = getopt_long(argc, argv, "s:e:b:H:j", opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "s:e:b:H:c:j", opts, NULL)) != -1)
 		switch (ch) {
 		case 's': source = optarg; break;
 		case 'e': env_name = optarg; break;
 		case 'b': body_path = optarg; break;
+		case 'c': ctype = optarg; break;
 		case 'j': json = 1; break;
 		case 'H': {
 			char *colon = strchr(optarg, ':'), *p, *val;
@@ -979,18 +991,22 @@ cmd_rehearse(int argc, char *argv[])
 	if (source == NULL || env_name == NULL || body_path == NULL ||
 	    optind != argc)
 		ctl_die("usage: porterctl rehearse --source S --env E --body FILE "
-		    "[--header 'Name: value']... [--json]");
+		    "[--content-type CT] [--header 'Name: value']... [--json]");
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if ((env = pt_config_env(cfg, source, env_name)) == NULL)
 		ctl_die("no environment %s/%s", source, env_name);
 	text = ctl_read_file(body_path, &len);
-	if (pt_json_parse(text, len, PT_JSON_MAX_DEPTH, &body, &jerr) != PT_OK)
-		ctl_die("%s: the responder would answer 400 %s: %s", body_path,
-		    pt_jerr_code(jerr.code), jerr.message);
-	if (pt_json_type(body) != PT_J_OBJECT)
-		ctl_die("%s: the responder would answer 400 not_an_object",
-		    body_path);
+	/* JSON or a form: as given, as a Content-Type header says, or seen. */
+	if (ctype == NULL)
+		ctype = pt_json_str(pt_json_get(headers, "content-type"), NULL);
+	if (pt_inspect_body(env, ctype, text, len, &body, &status, &berr) !=
+	    PT_OK) {
+		if (berr.code == NULL)
+			ctl_die("out of memory");
+		ctl_die("%s: the responder would answer %d %s: %s", body_path,
+		    status, berr.code, berr.message);
+	}
 	/* Shared with the admin API (inspect.c). */
 	if (pt_inspect_rehearse(env, body, headers, &out) != PT_OK)
 		ctl_die("out of memory");

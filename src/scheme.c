@@ -33,6 +33,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "form.h"
 #include "ids.h"
 #include "json.h"
 #include "scheme.h"
@@ -608,35 +609,6 @@ url_forms(const char *url, struct url_form f[2])
 	return 2;
 }
 
-/*
- * Form-decode (application/x-www-form-urlencoded) "len" bytes of "in"
- * into "out", which has room for "len" bytes: "+" is a space, "%XY" the
- * byte 0xXY.  Returns 0 and sets *outlen, or -1 for a bad escape.
- */
-static int
-form_unescape(const char *in, size_t len, char *out, size_t *outlen)
-{
-	size_t i, n = 0;
-	int hi, lo;
-
-	for (i = 0; i < len; i++) {
-		if (in[i] == '+')
-			out[n++] = ' ';
-		else if (in[i] == '%') {
-			if (i + 2 >= len)
-				return -1;
-			if ((hi = pt_hexval(in[i + 1])) < 0 ||
-			    (lo = pt_hexval(in[i + 2])) < 0)
-				return -1;
-			out[n++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else
-			out[n++] = in[i];
-	}
-	*outlen = n;
-	return 0;
-}
-
 /* One decoded form parameter; the text lives in form_params()' buffer. */
 struct param {
 	const char	*name;
@@ -679,9 +651,10 @@ static enum pt_err
 form_params(const uint8_t *body, size_t len, struct pt_buf *out)
 {
 	const char *b = (const char *)body;
+	struct pt_form_field f;
 	struct param *params = NULL;
 	char *text = NULL;
-	size_t npairs = 1, n = 0, used = 0, i, start, eq, end, dlen;
+	size_t npairs = 1, n = 0, used = 0, i, pos = 0, dlen, bad;
 	enum pt_err rc = PT_ENOMEM;
 
 	for (i = 0; i < len; i++)
@@ -691,23 +664,17 @@ form_params(const uint8_t *body, size_t len, struct pt_buf *out)
 	    (text = pt_malloc(len + 1)) == NULL)
 		goto out;
 	rc = PT_EINVAL;
-	for (start = 0; start < len; start = end + 1) {
-		for (end = start; end < len && b[end] != '&'; end++)
-			continue;
-		if (end == start)
-			continue;
-		for (eq = start; eq < end && b[eq] != '='; eq++)
-			continue;
+	/* The fields as form.c splits and decodes them for body.* paths. */
+	while (pt_form_next(b, len, &pos, &f)) {
 		params[n].name = text + used;
-		if (form_unescape(b + start, eq - start, text + used,
-		    &dlen) == -1)
+		if (pt_form_decode(f.name, f.nlen, text + used, &dlen, &bad) ==
+		    -1)
 			goto out;
 		params[n].nlen = dlen;
 		used += dlen;
 		params[n].val = text + used;
-		dlen = 0;
-		if (eq < end && form_unescape(b + eq + 1, end - eq - 1,
-		    text + used, &dlen) == -1)
+		if (pt_form_decode(f.value, f.vlen, text + used, &dlen, &bad) ==
+		    -1)
 			goto out;
 		params[n].vlen = dlen;
 		used += dlen;
@@ -1433,6 +1400,14 @@ pt_scheme_reads(const struct pt_scheme *s,
 		out[n++].credential = 0;
 	}
 	return n;
+}
+
+int
+pt_scheme_signs_url(const struct pt_scheme *s)
+{
+	int toks = s->kind == KIND_HMAC ? tpl_tokens(s->signed_tpl) : 0;
+
+	return toks > 0 && (toks & (1 << TOK_URL)) != 0;
 }
 
 void

@@ -119,6 +119,8 @@ pt_json		*pt_scheme_to_json(const struct pt_scheme *);
 const char	*pt_scheme_name(const struct pt_scheme *);
 /* Does the scheme carry a message id usable as an idempotency key? */
 int		pt_scheme_has_id(const struct pt_scheme *);
+/* Does it sign the request URL (Twilio), so that it needs a public_url? */
+int		pt_scheme_signs_url(const struct pt_scheme *);
 
 /*
  * A header a scheme reads.  "credential": its value is the secret itself

@@ -30,7 +30,8 @@ subscriptions / audiences / runs).  Then, per type:
 
 Fixture format (one object per file): "type"; "requests", each with "desc",
 optional "method" (POST), "path" (after the endpoint), "headers", "body"
-(sent as compact JSON) or "raw_body" (sent as is), "status", the logged
+(sent as compact JSON) or "raw_body" (sent as is), "content_type" (default
+application/json; Twilio's and Slack's forms), "status", the logged
 "event_types" (a list: a batch logs one event per call; an entry may be a
 [type, answer status] pair), an optional "answer_status" (default
 "accepted") or "answer" (members the answer must have), and "effects";
@@ -64,6 +65,8 @@ SECRETS = {
               "whsec_dGhpcy1pcy1hLXNlY29uZC1zZWNyZXQhIQ=="),
     "stripe": ("whsec_stripe_old_4f9c1e7a2b", "whsec_stripe_new_77d2e0"),
 }
+# Every environment's public URL: what Twilio signs, with the path.
+PUBLIC_URL = "https://hooks.example.com"
 TIMED = ("stripe", "clerk", "workos", "slack")
 CREDENTIAL = ("supabase", "posthog", "rudderstack", "freshpaint", "jitsu",
               "hightouch", "census", "polytomic")
@@ -111,6 +114,7 @@ def config(types, phase, now):
                     {"secret": old, "expires_at": exp}]
         sources.append({"key": t, "name": t, "type": t,
                         "environments": {ENV: {"verify": True,
+                                               "public_url": PUBLIC_URL,
                                                "signing_keys": keys}}})
     return {"sources": sources}
 
@@ -140,8 +144,9 @@ class Sender:
         text = json.dumps(fx["probe"]).replace("{n}", str(self.n))
         return json.loads(text)
 
-    def sign(self, t, body, db=None, offset=None):
-        """porterctl sign: {header: value}."""
+    def sign(self, t, body, path, db=None, offset=None):
+        """porterctl sign: {header: value}.  "path": the request's, for
+        schemes that sign the URL."""
         self.n += 1
         fn = os.path.join(self.dir, "%s-%d.json" % (t, self.n))
         with open(fn, "wb") as f:
@@ -150,8 +155,8 @@ class Sender:
         if offset is not None:
             env["PORTER_CLOCK_OFFSET"] = str(offset)
         rc, out, err = h.run([h.PORTERCTL, "--db", db or self.srv.db,
-                              "sign", "--source", t, "--env", ENV, fn],
-                             env=env)
+                              "sign", "--source", t, "--env", ENV,
+                              "--url", PUBLIC_URL + path, fn], env=env)
         if rc != 0:
             raise RuntimeError("porterctl sign %s: rc %d: %s" % (t, rc, err))
         hdrs = {}
@@ -166,9 +171,11 @@ class Sender:
         """Sign req's body and send it (the body changed by "tamper", a
         (from, to) pair, after signing).  Returns (Response, sent body)."""
         body = self.body_of(req)
+        path = self.srv.url("/receive/%s%s" % (self.eps[(t, ENV)],
+                                              req.get("path", "")))
         hdrs = {}
         if signed:
-            hdrs.update(self.sign(t, body, db, offset))
+            hdrs.update(self.sign(t, body, path, db, offset))
         hdrs.update(extra or {})
         if tamper:
             frm, to = (x.encode() for x in tamper)
@@ -178,9 +185,8 @@ class Sender:
         hdrs.update(req.get("headers") or {})
         method = req.get("method", "POST")
         if body or method == "POST":
-            hdrs["Content-Type"] = "application/json"
-        path = self.srv.url("/receive/%s%s" % (self.eps[(t, ENV)],
-                                              req.get("path", "")))
+            hdrs["Content-Type"] = req.get("content_type",
+                                           "application/json")
         # A delete without a body is sent as a client does: no body at all.
         return (self.srv.request(method, path, body if body else None,
                                  hdrs), body)
@@ -330,7 +336,9 @@ def check_rejected(tap, srv, t, r, reason, label, body=None):
            "%s  ... logged rejected: %s" % (label, reason),
            "  record: %r" % (rec,))
     if body is not None:
-        tap.eq((rec or {}).get("body"), h.parse_json(body),
+        rec = rec or {}
+        got = rec["body"] if "body" in rec else rec.get("body_text")
+        tap.eq(got, h.parse_json(body) if "body" in rec else body.decode(),
                "%s  ... with the body as received" % label)
 
 

@@ -13,7 +13,8 @@
  * (lower case, "_" as "-"); values end at a NUL as in a CGI environment.
  * Content-Type and Content-Length lines also fill the CGI variables; with
  * no Content-Length line the body's length is sent, with no Content-Type
- * line "application/json".  Flags:
+ * line "application/json".  The "open" source also takes forms (its
+ * "data" field as JSON), and so do Slack and Twilio.  Flags:
  *	uri		route by REQUEST_URI, no PATH_INFO
  *	mount=/P	PORTER_MOUNT (implies uri)
  *	script=/P	SCRIPT_NAME (implies uri)
@@ -72,6 +73,7 @@ static const char config_text[] =
 "    \"idempotency\":{\"enabled\":true,\"key_path\":\"body.id\","
 "      \"window_seconds\":60},"
 "    \"max_body_bytes\":65536,"
+"    \"body_formats\":[\"json\",\"form\"],\"form_json_fields\":[\"data\"],"
 "    \"mappings\":["
 "     {\"event_type\":\"user\",\"action\":\"users_identify\",\"params\":{"
 "       \"id\":\"data.id\",\"name\":{\"path\":[\"data.name\",\"data.full_name\"]},"
@@ -164,8 +166,8 @@ static const char config_text[] =
 "  {\"key\":\"slack\",\"type\":\"slack\",\"environments\":{\"prod\":{"
 "    \"endpoint_id\":\"src_slack_0001\","
 "    \"signing_keys\":[{\"secret\":\"slack-secret\"}]}}},"
-/* A scheme that signs the URL. */
-"  {\"key\":\"tw\",\"type\":\"custom\",\"environments\":{\"prod\":{"
+/* Twilio: a scheme that signs the URL and the form's fields. */
+"  {\"key\":\"tw\",\"type\":\"twilio\",\"environments\":{\"prod\":{"
 "    \"endpoint_id\":\"src_tw_0001\",\"verify\":false,"
 "    \"signature\":\"twilio\",\"public_url\":\"https://example.com/porter\","
 "    \"signing_keys\":[{\"secret\":\"tw-token\"}]}}}"

@@ -1,7 +1,7 @@
 /*
  * fuzz-http.c - the request helpers: pt_parse_content_length,
- * pt_is_json_content_type, pt_req_route, pt_req_header and
- * pt_req_ambiguous; and pt_log_escape, which every log line quoting a
+ * pt_is_json_content_type, pt_body_format_of, pt_req_route, pt_req_header
+ * and pt_req_ambiguous; and pt_log_escape, which every log line quoting a
  * request goes through.
  *
  * Input: lines.
@@ -180,9 +180,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_open(&c, data, size);
 	if ((line = fz_line(&c, &n)) != NULL)
 		check_length(line);
-	if ((line = fz_line(&c, &n)) != NULL)
-		(void)pt_is_json_content_type(line);
+	if ((line = fz_line(&c, &n)) != NULL) {
+		int json = pt_is_json_content_type(line);
+		int form = pt_is_form_content_type(line);
+
+		FZ_ASSERT(!(json && form), "\"%s\" is JSON and a form", line);
+		FZ_ASSERT(pt_body_format_of(line) == (json ? PT_BODY_JSON :
+		    form ? PT_BODY_FORM : 0), "\"%s\": body format", line);
+	}
 	(void)pt_is_json_content_type(NULL);
+	FZ_ASSERT(pt_body_format_of(NULL) == 0, "no Content-Type has a format");
 	for (i = 0; i < 4 && (line = fz_line(&c, &n)) != NULL; i++)
 		vars[i] = strcmp(line, "-") == 0 ? NULL : line;
 

@@ -193,6 +193,24 @@ def handler_seeds(payloads):
     seeds.append(request("POST /receive/src_tw_0001 uri sign",
                          [("Content-Type", "application/json")],
                          '{"CallSid":"CA1"}'))
+    # Form bodies: Twilio, Slack commands and interactivity, a custom
+    # source that opted in, and the refusals.
+    f = [("Content-Type", "application/x-www-form-urlencoded")]
+    seeds.append(request("POST /receive/src_tw_0001 uri sign", f,
+                         "MessageSid=SM1&MessageStatus=delivered&"
+                         "SmsStatus=delivered&To=%2B15558675310"))
+    seeds.append(request("POST /receive/src_slack_0001 sign", f,
+                         "team_id=T1&user_id=U1&command=%2Fdeploy&text=now"))
+    seeds.append(request("POST /receive/src_slack_0001 sign", f,
+                         "payload=%7B%22type%22%3A%22block_actions%22%2C"
+                         "%22user%22%3A%7B%22id%22%3A%22U1%22%7D%7D"))
+    seeds.append(request(open_, f, "type=user&id=f1&data=%7B%22id%22%3A"
+                         "%22u8%22%2C%22name%22%3A%22Fay%22%7D"))
+    seeds.append(request(open_ + " replay", f, "type=user&id=f2&data="
+                         "%7B%22id%22%3A%22u9%22%7D&data=%7B%7D"))
+    seeds.append(request(open_, f, "type=user&data=%zz"))
+    seeds.append(request(open_, f, "type=%FF"))
+    seeds.append(request("POST /receive/src_signed_0001", f, "kind=x"))
     # CDPs: single calls and batches.
     seg = [{"type": "identify", "userId": "u1", "messageId": "m1",
             "traits": {"email": "a@example.com", "name": "Ann"},
@@ -482,6 +500,36 @@ def admin_seeds():
     return seeds
 
 
+def form_seeds():
+    """fuzz-form: a byte (odd: "payload" and "p" are JSON fields), then a
+    form body: what Twilio and Slack post, the signature vectors' forms, and
+    the edges of the encoding."""
+    bodies = [
+        "AccountSid=AC1&ApiVersion=2010-04-01&From=%2B15017250604&"
+        "MessageSid=SM1&MessageStatus=delivered&SmsSid=SM1&"
+        "SmsStatus=delivered&To=%2B15558675310",
+        "CallSid=CA1&CallStatus=completed&CallDuration=42",
+        "token=x&team_id=T1&command=%2Fweather&text=94070+now&"
+        "response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1",
+        "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234",
+        "a=&=b", "a", "a=1;b=2", "&&a=1&&", "a+b=c+d", "a=%2B%20",
+        "k=%C3%A9t%C3%A9", "a=%", "a=%4", "a=%zz", "a=%FF", "a=%ED%A0%80",
+        "a%00b=1", "a=x%00y", "a=1&a=2&a=3", "",
+    ]
+    with open(os.path.join(TOP, "tests", "vectors",
+                           "signature-vectors.json")) as f:
+        for v in json.load(f):
+            ct = {k.lower(): x for k, x in v["headers"].items()}
+            if "form" in ct.get("content-type", "") or v["scheme"] == "slack":
+                bodies.append(v["body"])
+    seeds = ["0" + b for b in bodies]
+    seeds += ["1payload=%7B%22type%22%3A%22block_actions%22%2C%22user%22%3A"
+              "%7B%22id%22%3A%22U1%22%7D%7D",
+              "1payload=1&payload=%5B2%5D&p=null", "1payload=nope",
+              "1payload=", "1p=%7B%22a%22%3A1%2C%22a%22%3A2%7D"]
+    return seeds
+
+
 def write(outdir, target, seeds):
     d = os.path.join(outdir, target)
     os.makedirs(d, exist_ok=True)
@@ -512,6 +560,7 @@ def main():
     write(outdir, "retl", retl_seeds())
     write(outdir, "http", http_seeds())
     write(outdir, "admin", admin_seeds())
+    write(outdir, "form", form_seeds())
 
 
 if __name__ == "__main__":

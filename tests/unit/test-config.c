@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "http.h"
 #include "json.h"
 #include "sig.h"
 #include "tap.h"
@@ -104,11 +105,98 @@ static const struct {
 	  "\"action\":\"workflows_trigger\",\"params\":{\"key\":\"w\","
 	  "\"recipients\":{\"path\":\"a\",\"default\":[\"u\"]},\"data\":{\"t\":"
 	  "\"data.t\",\"lit\":{\"value\":3}}}}]}}"), NULL },
+	{ "body_formats form only", SRC("{\"d\":{\"body_formats\":[\"form\"]}}"),
+	  NULL },
+	{ "body_formats both", SRC("{\"d\":{\"body_formats\":[\"form\","
+	  "\"json\"]}}"), NULL },
+	{ "body_formats empty", SRC("{\"d\":{\"body_formats\":[]}}"),
+	  "/sources/0/environments/d/body_formats: must be a non-empty array" },
+	{ "body_formats a string", SRC("{\"d\":{\"body_formats\":\"form\"}}"),
+	  "/sources/0/environments/d/body_formats: must be a non-empty array" },
+	{ "body_formats null", SRC("{\"d\":{\"body_formats\":null}}"),
+	  "/sources/0/environments/d/body_formats: must be a non-empty array" },
+	{ "body_formats unknown", SRC("{\"d\":{\"body_formats\":[\"json\","
+	  "\"xml\"]}}"), "/sources/0/environments/d/body_formats/1: must be "
+	  "\"json\" or \"form\"" },
+	{ "body_formats twice", SRC("{\"d\":{\"body_formats\":[\"form\","
+	  "\"form\"]}}"), "/sources/0/environments/d/body_formats/1: \"form\" "
+	  "is listed twice" },
+	{ "form_json_fields ok", SRC("{\"d\":{\"body_formats\":[\"form\"],"
+	  "\"form_json_fields\":[\"mandrill_events\"]}}"), NULL },
+	{ "form_json_fields not names", SRC("{\"d\":{\"form_json_fields\":"
+	  "[\"\"]}}"), "/sources/0/environments/d/form_json_fields/0: must be a "
+	  "field name" },
+	{ "form_json_fields twice", SRC("{\"d\":{\"form_json_fields\":[\"p\","
+	  "\"p\"]}}"), "form_json_fields/1: \"p\" is listed twice" },
+	{ "form_json_fields an object", SRC("{\"d\":{\"form_json_fields\":"
+	  "{}}}"), "/sources/0/environments/d/form_json_fields: must be an array" },
+	{ "template alternatives", SRC("{\"d\":{\"event_type_template\":"
+	  "[\"a.{body.a}\",\"{body.b}\"]}}"), NULL },
+	{ "template alternatives empty", SRC("{\"d\":{\"event_type_template\":"
+	  "[]}}"), "/sources/0/environments/d/event_type_template: must be a "
+	  "template" },
+	{ "template alternative not a string", SRC("{\"d\":{"
+	  "\"event_type_template\":[\"{body.a}\",3]}}"),
+	  "/sources/0/environments/d/event_type_template/1: must be a template "
+	  "string" },
+	{ "template alternative bad", SRC("{\"d\":{\"event_type_template\":"
+	  "[\"{body.a}\",\"no path\"]}}"),
+	  "/sources/0/environments/d/event_type_template/1: no {path}" },
+	{ "template a number", SRC("{\"d\":{\"event_type_template\":3}}"),
+	  "/sources/0/environments/d/event_type_template: must be a template" },
+	{ "twilio verified without public_url", "{\"sources\":[{\"key\":\"t\","
+	  "\"type\":\"twilio\",\"environments\":{\"p\":{\"signing_keys\":"
+	  "[{\"secret\":\"tok\"}]}}}]}",
+	  "/sources/0/environments/p/public_url: required: scheme twilio signs "
+	  "the URL" },
+	{ "twilio verified with public_url", "{\"sources\":[{\"key\":\"t\","
+	  "\"type\":\"twilio\",\"environments\":{\"p\":{\"signing_keys\":"
+	  "[{\"secret\":\"tok\"}],\"public_url\":\"https://h.example.com\"}}}]}",
+	  NULL },
+	{ "unknown env field lists the fields", SRC("{\"d\":{\"bodyformats\":"
+	  "[]}}"), "bodyformats: unknown field (want endpoint_id, verify, "
+	  "signature, signing_keys, event_type_path, event_type_template, "
+	  "event_type_rule, batch_path, timestamp_path, idempotency, "
+	  "max_body_bytes, body_formats, form_json_fields, mappings, "
+	  "public_url)" },
 	{ "settings durability", "{\"settings\":{\"durability\":\"fast\"}}",
 	  "/settings/durability: must be \"full\" or \"relaxed\"" },
 	{ "workflow exec relative", "{\"workflows\":{\"w\":{\"exec\":[\"notify\"]}}}",
 	  "/workflows/w/exec: the program must be an absolute path" },
 };
+
+/* Event types from the Slack and Twilio types' template alternatives. */
+static const struct {
+	const char	*desc;
+	const char	*source;	/* "slack" or "twilio" */
+	const char	*body;
+	const char	*want;		/* NULL: no alternative applies */
+} typed[] = {
+	{ "slack slash command", "slack", "{\"command\":\"/deploy\"}",
+	  "/deploy" },
+	{ "slack interactivity, before command", "slack",
+	  "{\"payload\":{\"type\":\"block_actions\"},\"command\":\"x\"}",
+	  "block_actions" },
+	{ "slack Events API first", "slack", "{\"event\":{\"type\":"
+	  "\"app_mention\"},\"payload\":{\"type\":\"x\"}}", "app_mention" },
+	{ "twilio message status callback", "twilio", "{\"MessageStatus\":"
+	  "\"delivered\",\"SmsStatus\":\"sent\",\"CallStatus\":\"x\"}",
+	  "message.delivered" },
+	{ "twilio incoming message", "twilio", "{\"SmsStatus\":\"received\","
+	  "\"Body\":\"hi\"}", "message.received" },
+	{ "twilio call status callback", "twilio", "{\"CallSid\":\"CA1\","
+	  "\"CallStatus\":\"completed\"}", "call.completed" },
+	{ "twilio recording, with its call's status", "twilio",
+	  "{\"CallStatus\":\"completed\",\"RecordingStatus\":\"completed\"}",
+	  "recording.completed" },
+	{ "twilio without a status", "twilio", "{\"From\":\"+1\"}", NULL },
+};
+
+static pt_json *
+jparse(const char *text)
+{
+	return pt_json_parse_trusted(text, strlen(text));
+}
 
 /* Parse and compile "text" with "old"; error text or NULL. */
 static const char *
@@ -581,6 +669,92 @@ main(void)
 	    "default event_type_path");
 	is_int(pt_config_env(a, "tasks", "d")->max_body, 1048576,
 	    "default max_body_bytes");
+	pt_config_free(a);
+
+	/*
+	 * Body formats per type: JSON unless the type takes forms (Slack,
+	 * Twilio) or the environment opts in; Slack's "payload" is JSON.
+	 */
+	err = try_parse("{\"sources\":["
+	    "{\"key\":\"c\",\"type\":\"custom\",\"environments\":"
+	    "{\"d\":{},\"f\":{\"body_formats\":[\"form\"]}}},"
+	    "{\"key\":\"s\",\"type\":\"slack\",\"environments\":{\"d\":"
+	    "{\"verify\":false},\"p\":{\"verify\":false,"
+	    "\"event_type_path\":\"body.type\"}}},"
+	    "{\"key\":\"t\",\"type\":\"twilio\",\"environments\":{\"d\":"
+	    "{\"verify\":false}}},"
+	    "{\"key\":\"u\",\"type\":\"supabase\",\"environments\":"
+	    "{\"d\":{},\"p\":{\"event_type_path\":\"body.table\"}}}]}",
+	    NULL, &a);
+	ok(err == NULL, "a custom, slack, twilio and supabase source (%s)",
+	    err ? err : "");
+	if (a != NULL) {
+		const struct pt_env *sl = pt_config_env(a, "s", "d");
+		const struct pt_env *tw = pt_config_env(a, "t", "d");
+		struct pt_buf type = { 0 };
+		char why[300];
+		pt_json *body, *hdrs = pt_json_new_object();
+		size_t n = 0;
+		const struct pt_template *t;
+
+		is_int(pt_config_env(a, "c", "d")->body_formats, PT_BODY_JSON,
+		    "custom: JSON only by default");
+		is_int(pt_config_env(a, "c", "f")->body_formats, PT_BODY_FORM,
+		    "custom: form only when it says so");
+		is_int(sl->body_formats, PT_BODY_JSON | PT_BODY_FORM,
+		    "slack: JSON and forms");
+		ok(sl->nform_json == 1 && strcmp(sl->form_json[0], "payload") ==
+		    0, "slack: payload is a JSON field");
+		is_int(tw->body_formats, PT_BODY_JSON | PT_BODY_FORM,
+		    "twilio: forms and JSON");
+		is_int(tw->nform_json, 0, "twilio: no JSON fields");
+		for (t = sl->type_template; t != NULL; t = t->next)
+			n++;
+		is_int(n, 3, "slack: three event type alternatives");
+		ok(pt_config_env(a, "s", "p")->type_template == NULL,
+		    "slack: an operator's event_type_path wins over the type's "
+		    "template");
+		ok(pt_config_env(a, "u", "d")->type_template != NULL &&
+		    pt_config_env(a, "u", "p")->type_template == NULL,
+		    "supabase: the same");
+		for (i = 0; i < nitems(typed); i++) {
+			const struct pt_env *te = typed[i].source[0] == 's' ? sl :
+			    tw;
+			int r;
+
+			body = jparse(typed[i].body);
+			pt_buf_reset(&type);
+			r = pt_template_eval(te->type_template, body, hdrs, &type,
+			    why, sizeof(why));
+			if (typed[i].want != NULL)
+				ok(r == 0 && strcmp(type.data, typed[i].want) == 0,
+				    "%s: %s (got %s)", typed[i].desc, typed[i].want,
+				    r == 0 ? type.data : why);
+			else
+				ok(r < 0 && type.len == 0 && strstr(why,
+				    "none of the templates") != NULL,
+				    "%s: none applies, nothing left (%s)",
+				    typed[i].desc, why);
+			pt_json_put(body);
+		}
+		pt_buf_free(&type);
+		pt_json_put(hdrs);
+
+		/* The new fields round-trip through the export. */
+		{
+			pt_json *x = pt_config_export(a, 0);
+
+			err = try_parse(pt_json_text(x, PT_JSON_PLAIN, NULL), a, &b);
+			pt_buf_reset(&diff);
+			ok(err == NULL && pt_config_diff(a, b, &diff) == 0 &&
+			    pt_config_env(b, "c", "f")->body_formats ==
+			    PT_BODY_FORM && pt_config_env(b, "s", "p")->
+			    type_template == NULL, "apply(export()) keeps "
+			    "body_formats and the templates (%s)", err ? err : "");
+			pt_config_free(b);
+			pt_json_put(x);
+		}
+	}
 	pt_config_free(a);
 
 	/* Secrets from a file and from the environment. */

@@ -18,6 +18,8 @@
 #define KEY	"whsec-test-key-1"
 #define OLDKEY	"expired-key-000"
 #define JSON	"application/json"
+#define FORMS	"/receive/src_form_tasks_0001"
+#define FORM	"application/x-www-form-urlencoded"
 
 static const char config_text[] =
     "{\"sources\":[{\"key\":\"tasks\",\"name\":\"Task app\",\"type\":\"custom\","
@@ -29,7 +31,12 @@ static const char config_text[] =
     "\"timestamp_path\":\"body.occurred_at\",\"max_body_bytes\":4096},"
     "\"development\":{\"endpoint_id\":\"src_dev_tasks_0001\",\"verify\":false,"
     "\"signing_keys\":[{\"secret\":\"" KEY "\"}],"
-    "\"event_type_path\":\"event_type\"}}}]}";
+    "\"event_type_path\":\"event_type\"},"
+    "\"forms\":{\"endpoint_id\":\"src_form_tasks_0001\",\"verify\":false,"
+    "\"body_formats\":[\"form\"],\"event_type_path\":\"event_type\"},"
+    "\"fbatch\":{\"endpoint_id\":\"src_fbat_tasks_0001\",\"verify\":false,"
+    "\"body_formats\":[\"form\"],\"form_json_fields\":[\"batch\"],"
+    "\"batch_path\":\"body.batch\",\"event_type_path\":\"type\"}}}]}";
 
 static const char good[] = "{\"event_type\":\"task.assigned\",\"event_id\":"
     "\"e1\",\"occurred_at\":\"2026-11-23T10:15:00Z\",\"data\":{\"task_id\":"
@@ -127,6 +134,20 @@ static const struct rcase bad[] = {
 	  "duplicate_key", "invalid", NULL },
 	{ "trailing garbage", "POST", DEV, JSON, "auto", "{} x", 0, 0, SIG_NONE,
 	  400, "invalid_json", "invalid", NULL },
+	{ "JSON to a form-only endpoint", "POST", FORMS, JSON, "auto", good, 0,
+	  0, SIG_NONE, 415, "unsupported_media_type", NULL, NULL },
+	{ "no content type to a form-only endpoint", "POST", FORMS, NULL,
+	  "auto", "event_type=x", 0, 0, SIG_NONE, 415, "unsupported_media_type",
+	  NULL, NULL },
+	{ "form with a bad %-escape", "POST", FORMS, FORM, "auto",
+	  "event_type=task%2Gassigned", 0, 0, SIG_NONE, 400, "invalid_form",
+	  "invalid", NULL },
+	{ "form with invalid UTF-8", "POST", FORMS, FORM, "auto",
+	  "event_type=caf%E9", 0, 0, SIG_NONE, 400, "invalid_utf8", "invalid",
+	  NULL },
+	{ "form with a NUL in a name", "POST", FORMS, FORM, "auto",
+	  "event%00type=x", 0, 0, SIG_NONE, 400, "invalid_form", "invalid",
+	  NULL },
 	{ "signed, then tampered", "POST", PROD, JSON, "auto", good, 0, 0,
 	  "tamper", 401, "invalid_signature", "rejected", "no_matching_key" },
 	{ "POST on healthz", "POST", "/healthz", JSON, "auto", good, 0, 0,
@@ -151,6 +172,14 @@ static const struct rcase fine[] = {
 	  SIG_NONE, 200, "no_event_type", "no_event_type", "missing_signature" },
 	{ "exactly max_body_bytes", "POST", PROD, JSON, "auto", NULL, 4096, 0,
 	  SIG_GOOD, 200, "no_mapping", "no_mapping", NULL },
+	{ "form event", "POST", FORMS, FORM, "auto",
+	  "event_type=task.assigned&task_id=task_123", 0, 0, SIG_NONE, 200,
+	  "no_mapping", "no_mapping", "missing_signature" },
+	{ "form with a charset", "POST", FORMS, FORM "; charset=UTF-8", "auto",
+	  "event_type=task.assigned", 0, 0, SIG_NONE, 200, "no_mapping",
+	  "no_mapping", NULL },
+	{ "empty form", "POST", FORMS, FORM, "0", "", 0, 0, SIG_NONE, 200,
+	  "no_event_type", "no_event_type", NULL },
 };
 
 /* Newest event in the log (meta copied), or NULL; count of events. */
@@ -446,6 +475,74 @@ main(void)
 	    "user-agent"), NULL), "test-handler/1", "user agent kept");
 	pt_json_put(n.meta);
 	free(n.body);
+
+	/*
+	 * A form where only JSON is taken: the answer says how to opt in.
+	 * A form event's fields are body.* paths, and its replay parses the
+	 * logged body as a form again.
+	 */
+	{
+		static const struct rcase c = { "form to a JSON endpoint", "POST",
+		    PROD, FORM, "auto", "event_type=x", 0, 0, SIG_NONE, 415,
+		    "unsupported_media_type", NULL, NULL };
+		static const struct rcase f = { "form event", "POST", FORMS,
+		    FORM, "auto", "event_type=task+assigned&a=%C3%A9&a=2", 0, 0,
+		    SIG_NONE, 200, "no_mapping", "no_mapping", NULL };
+		char id[PT_ID_MAX];
+		int st;
+
+		st = run(&ctx, &c, &resp, "");
+		ok(st == 415 && strstr(resp.body.data,
+		    "add \\\"form\\\" to the environment's \\\"body_formats\\\"") !=
+		    NULL, "415 for a form says how to opt in: %s",
+		    resp.body.data);
+		pt_resp_free(&resp);
+		check(&ctx, s, &f, "");
+		newest(s, &n);
+		is_str(pt_json_str(pt_json_get(n.meta, "event_type"), NULL),
+		    "task assigned", "form: the event type from a decoded field");
+		snprintf(id, sizeof(id), "%s", pt_json_str(pt_json_get(n.meta,
+		    "id"), NULL));
+		pt_json_put(n.meta);
+		free(n.body);
+		st = pt_replay(&ctx, id, &resp);
+		ok(st == 200 && strstr(resp.body.data, "\"task assigned\"") !=
+		    NULL, "a form event replays: %s", resp.body.data);
+		pt_resp_free(&resp);
+		newest(s, &n);
+		is_str(pt_json_str(pt_json_get(n.meta, "replay_of"), NULL), id,
+		    "  ... as a new event of the same type");
+		is_str(pt_json_str(pt_json_get(n.meta, "event_type"), NULL),
+		    "task assigned", "  ... typed from the form again");
+		pt_json_put(n.meta);
+		free(n.body);
+	}
+
+	/* A batch in a form's JSON field: each element is a JSON event. */
+	{
+		static const struct rcase c = { "form batch", "POST",
+		    "/receive/src_fbat_tasks_0001", FORM, "auto",
+		    "batch=%5B%7B%22type%22%3A%22a%22%7D%2C%7B%22type%22%3A"
+		    "%22b%22%7D%5D", 0, 0, SIG_NONE, 200, "?", NULL, NULL };
+		char id[PT_ID_MAX];
+		int st;
+
+		st = run(&ctx, &c, &resp, "");
+		ok(st == 200 && strstr(resp.body.data, "\"count\": 2") != NULL,
+		    "a form's JSON batch: 2 events (%s)", resp.body.data);
+		pt_resp_free(&resp);
+		newest(s, &n);
+		is_str(pt_json_str(pt_json_get(n.meta, "body_format"), NULL),
+		    "json", "  ... an element is logged as JSON");
+		snprintf(id, sizeof(id), "%s", pt_json_str(pt_json_get(n.meta,
+		    "id"), NULL));
+		pt_json_put(n.meta);
+		free(n.body);
+		st = pt_replay(&ctx, id, &resp);
+		ok(st == 200 && strstr(resp.body.data, "\"b\"") != NULL,
+		    "  ... and replays as JSON: %s", resp.body.data);
+		pt_resp_free(&resp);
+	}
 
 	/* An unreadable timestamp is a warning, not a failure. */
 	{

@@ -35,19 +35,26 @@ static const struct {
 static const struct {
 	const char	*ct;
 	int		 json;
+	int		 format;	/* pt_body_format_of */
 } types[] = {
-	{ "application/json", 1 },
-	{ "application/json; charset=utf-8", 1 },
-	{ "Application/JSON", 1 },
-	{ "application/vnd.api+json", 1 },
-	{ "application/cloudevents+json; charset=UTF-8", 1 },
-	{ "text/plain", 0 },
-	{ "application/x-www-form-urlencoded", 0 },
-	{ "application/jsonx", 0 },
-	{ "json", 0 },
-	{ "+json", 0 },
-	{ "", 0 },
-	{ NULL, 0 },
+	{ "application/json", 1, PT_BODY_JSON },
+	{ "application/json; charset=utf-8", 1, PT_BODY_JSON },
+	{ "Application/JSON", 1, PT_BODY_JSON },
+	{ "application/vnd.api+json", 1, PT_BODY_JSON },
+	{ "application/cloudevents+json; charset=UTF-8", 1, PT_BODY_JSON },
+	{ "text/plain", 0, 0 },
+	{ "application/x-www-form-urlencoded", 0, PT_BODY_FORM },
+	{ "application/x-www-form-urlencoded; charset=utf-8", 0, PT_BODY_FORM },
+	{ "Application/X-WWW-Form-URLEncoded", 0, PT_BODY_FORM },
+	{ " application/x-www-form-urlencoded;charset=UTF-8", 0, PT_BODY_FORM },
+	{ "application/x-www-form-urlencodedx", 0, 0 },
+	{ "application/x-www-form", 0, 0 },
+	{ "multipart/form-data; boundary=x", 0, 0 },
+	{ "application/jsonx", 0, 0 },
+	{ "json", 0, 0 },
+	{ "+json", 0, 0 },
+	{ "", 0, 0 },
+	{ NULL, 0, 0 },
 };
 
 static const struct {
@@ -235,9 +242,13 @@ main(void)
 		    lengths[i].text, lengths[i].ok ? "accepted" : "rejected");
 	}
 	ok(pt_parse_content_length(NULL, &v) < 0, "no Content-Length rejected");
-	for (i = 0; i < nitems(types); i++)
+	for (i = 0; i < nitems(types); i++) {
 		is_int(pt_is_json_content_type(types[i].ct), types[i].json,
 		    "Content-Type \"%s\"", types[i].ct ? types[i].ct : "(none)");
+		is_int(pt_body_format_of(types[i].ct), types[i].format,
+		    "Content-Type \"%s\": body format %d",
+		    types[i].ct ? types[i].ct : "(none)", types[i].format);
+	}
 	for (i = 0; i < nitems(routes); i++) {
 		memset(&r, 0, sizeof(r));
 		r.path_info = routes[i].path_info;

@@ -20,6 +20,8 @@
 #define NOW	1800000000LL		/* unix seconds of the fake clock */
 #define WHSEC	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define WHSEC2	"whsec_dGhpcy1pcy1hLXNlY29uZC1zZWNyZXQhIQ=="
+/* Every environment's public_url: what Twilio signs, with the path. */
+#define PUBLIC_URL	"https://hooks.example.com"
 
 static int64_t clock_us = NOW * 1000000LL;
 
@@ -81,14 +83,15 @@ send_as(struct pt_ctx *ctx, const char *method, const char *path,
 	struct pt_resp resp;
 	struct pt_req req;
 	struct pt_json_error je;
-	char *copy = strdup(body), clen[32], *line, *save = NULL;
+	char *copy = strdup(body), clen[32], *line, *save = NULL, url[400];
 	size_t nh = 0;
 
+	snprintf(url, sizeof(url), "%s%s", PUBLIC_URL, path);
 	if (scheme != NULL && secret != NULL) {
 		const struct pt_scheme *s = pt_scheme_preset(scheme);
 
 		pt_scheme_sign(s, (const uint8_t *)secret, strlen(secret),
-		    (const uint8_t *)body, strlen(body), NULL, at, NULL,
+		    (const uint8_t *)body, strlen(body), url, at, NULL,
 		    &signed_hdrs);
 	}
 	if (signed_hdrs.data)
@@ -117,7 +120,10 @@ send_as(struct pt_ctx *ctx, const char *method, const char *path,
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path_info = path;
-	req.content_type = "application/json";
+	req.request_uri = path;
+	/* Bodies that are not JSON are forms (Twilio, Slack commands). */
+	req.content_type = body[0] == '\0' || body[0] == '{' ? "application/json" :
+	    "application/x-www-form-urlencoded";
 	snprintf(clen, sizeof(clen), "%zu", strlen(copy));
 	req.content_length = clen;
 	req.headers = h;
@@ -228,6 +234,27 @@ static const struct scase cases[] = {
 	  "\"total_price\":\"199.00\"}", "X-Shopify-Topic: orders/create\n"
 	  "X-Shopify-Webhook-Id: 5f2a\n", 200, "orders/create", RUN,
 	  "order-confirmation", "115310627314723954", NULL },
+	{ "slack slash command (a form) is typed by its command", "slack",
+	  "POST", NULL, "token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&"
+	  "team_domain=example&channel_id=C2147483705&user_id=U2147483697&"
+	  "user_name=Steve&command=%2Fweather&text=94070&response_url="
+	  "https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1234%2F5678&"
+	  "trigger_id=13345224609.738474920.8088930838d88f008e0", NULL, 200,
+	  "/weather", NONE, NULL, NULL, NULL },
+	{ "slack interactivity (a form with a JSON payload)", "slack", "POST",
+	  NULL, "payload=%7B%22type%22%3A%22block_actions%22%2C%22user%22%3A"
+	  "%7B%22id%22%3A%22U123%22%7D%2C%22actions%22%3A%5B%7B%22action_id"
+	  "%22%3A%22approve%22%7D%5D%7D", NULL, 200, "block_actions", NONE,
+	  NULL, NULL, NULL },
+	{ "twilio message status callback (a form)", "twilio", "POST", NULL,
+	  "AccountSid=AC1&ApiVersion=2010-04-01&From=%2B15017250604&"
+	  "MessageSid=SM1&MessageStatus=delivered&SmsSid=SM1&"
+	  "SmsStatus=delivered&To=%2B15558675310", NULL, 200,
+	  "message.delivered", NONE, NULL, NULL, NULL },
+	{ "twilio call status callback", "twilio", "POST", NULL,
+	  "AccountSid=AC1&CallSid=CA1&CallStatus=completed&CallDuration=42&"
+	  "Direction=outbound-api", NULL, 200, "call.completed", NONE, NULL,
+	  NULL, NULL },
 	{ "slack app_mention", "slack", "POST", NULL,
 	  "{\"type\":\"event_callback\",\"event_id\":\"Ev01\",\"event_time\":"
 	  "1800000000,\"event\":{\"type\":\"app_mention\",\"user\":\"U1\","
@@ -430,6 +457,15 @@ rehearsed_type(struct pt_store *s, const char *type, const char *body,
 	return res;
 }
 
+/* A small body of the kind "st"'s sender posts: a form for Twilio. */
+static const char *
+probe_body(const struct pt_source_type *st)
+{
+	if (strcmp(st->name, "twilio") == 0)
+		return "MessageSid=SM9&MessageStatus=sent";
+	return "{\"type\":\"x\",\"event\":\"x\",\"id\":\"1\"}";
+}
+
 /* The endpoint of "type"'s environment "e". */
 static const char *
 endpoint(struct pt_store *s, const char *type)
@@ -469,11 +505,13 @@ main(void)
 		const char *sch = types[i].scheme;
 
 		pt_buf_printf(&doc, "%s{\"key\":\"%s\",\"type\":\"%s\","
-		    "\"environments\":{\"e\":{", i ? "," : "", types[i].name,
-		    types[i].name);
+		    "\"environments\":{\"e\":{\"public_url\":\"" PUBLIC_URL "\",",
+		    i ? "," : "", types[i].name, types[i].name);
 		if (sch != NULL)
 			pt_buf_printf(&doc, "\"signing_keys\":[{\"secret\":\"%s\","
 			    "\"expires_at\":null}]", secret_for(sch, 0));
+		else
+			doc.data[--doc.len] = '\0';	/* the "," */
 		pt_buf_adds(&doc, "}}}");
 	}
 	pt_buf_adds(&doc, "]}");
@@ -613,7 +651,7 @@ main(void)
 	/* Per signed type: tampered body, stale timestamp, rotated key. */
 	for (i = 0; i < n; i++) {
 		const struct pt_source_type *st = &types[i];
-		const char *body = "{\"type\":\"x\",\"event\":\"x\",\"id\":\"1\"}";
+		const char *body = probe_body(st);
 		int timed;
 
 		if (st->scheme == NULL || st->kind == PT_KIND_RETL)
@@ -651,14 +689,15 @@ main(void)
 	 */
 	for (i = 0; i < n; i++) {
 		const struct pt_source_type *st = &types[i];
-		const char *body = "{\"type\":\"x\",\"event\":\"x\",\"id\":\"1\"}";
+		const char *body = probe_body(st);
 		struct pt_buf cfg = { 0 };
 
 		if (st->scheme == NULL || st->kind == PT_KIND_RETL)
 			continue;
 		/* Rotate: the new key joins; the old one expires later. */
 		pt_buf_printf(&cfg, "{\"sources\":[{\"key\":\"%s\",\"type\":\"%s\","
-		    "\"environments\":{\"e\":{\"verify\":true,\"signing_keys\":["
+		    "\"environments\":{\"e\":{\"verify\":true,"
+		    "\"public_url\":\"" PUBLIC_URL "\",\"signing_keys\":["
 		    "{\"secret\":\"%s\",\"expires_at\":%lld},{\"secret\":\"%s\"}]}}}]}",
 		    st->name, st->name, secret_for(st->scheme, 0),
 		    (long long)NOW + 3600, secret_for(st->scheme, 1));
