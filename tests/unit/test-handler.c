@@ -505,7 +505,7 @@ main(void)
 		    "id"), NULL));
 		pt_json_put(n.meta);
 		free(n.body);
-		st = pt_replay(&ctx, id, &resp);
+		st = pt_replay(&ctx, id, "test", 0, &resp);
 		ok(st == 200 && strstr(resp.body.data, "\"task assigned\"") !=
 		    NULL, "a form event replays: %s", resp.body.data);
 		pt_resp_free(&resp);
@@ -538,7 +538,7 @@ main(void)
 		    "id"), NULL));
 		pt_json_put(n.meta);
 		free(n.body);
-		st = pt_replay(&ctx, id, &resp);
+		st = pt_replay(&ctx, id, "test", 0, &resp);
 		ok(st == 200 && strstr(resp.body.data, "\"b\"") != NULL,
 		    "  ... and replays as JSON: %s", resp.body.data);
 		pt_resp_free(&resp);

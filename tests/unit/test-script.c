@@ -243,7 +243,7 @@ static const struct {
 	  "function main(ctx) { var o = {}; for (var i = 0; i < 100; i++)"
 	  " o = {o: o}; return o; }",
 	  PT_SCRIPT_BAD_RESULT, "main's result is not acceptable JSON: nested "
-	  "too deep at byte 320", 0, 0 },
+	  "too deep at line 1, column 321 (byte 320)", 0, 0 },
 	{ "deep recursion ends in the call-stack limit",
 	  "function f(n) { return f(n + 1) + 1; }\n"
 	  "function main(ctx) {\n  return {n: f(0)};\n}",

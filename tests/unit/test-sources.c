@@ -421,11 +421,12 @@ static char *
 rehearsed_type(struct pt_store *s, const char *type, const char *body,
     const char *extra)
 {
-	struct pt_json_error je;
+	struct pt_body_error be;
 	struct pt_config *cfg = NULL;
 	struct pt_txn *t;
 	const struct pt_env *e;
 	const char *p, *colon, *nl, *got;
+	int status;
 	char err[300], name[64];
 	pt_json *doc = NULL, *hdrs = pt_json_new_object(), *out = NULL;
 	char *res = NULL;
@@ -445,8 +446,10 @@ rehearsed_type(struct pt_store *s, const char *type, const char *body,
 		pt_json_set(hdrs, name, pt_json_new_str(colon + 2,
 		    (size_t)(nl - colon - 2)));
 	}
+	/* The body as ingest takes it: JSON or a form, by its first byte. */
 	if ((e = pt_config_env(cfg, type, "e")) != NULL &&
-	    pt_json_parse(body, strlen(body), 64, &doc, &je) == PT_OK &&
+	    pt_inspect_body(e, NULL, body, strlen(body), &doc, &status,
+	    &be) == PT_OK &&
 	    pt_inspect_rehearse(e, doc, hdrs, &out) == PT_OK &&
 	    (got = jstr(out, "event_type")) != NULL)
 		res = strdup(got);
