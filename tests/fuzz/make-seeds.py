@@ -17,7 +17,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 TOP = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                     "..", ".."))
@@ -530,6 +533,76 @@ def form_seeds():
     return seeds
 
 
+def leb128(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7f | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def compress_seeds(payloads):
+    """Packed records (src/compress.h) in fuzz-compress.c's framing.
+
+    The frames come from the zstd command (Debian package zstd), an
+    encoder that is not ours: content size (file input), checksum, no
+    dictionary id, the magic cut off; the dictionary is trained by it on
+    bench/bodies.  Without the command only the round-trip seeds are
+    written."""
+    bodies = [raw for raw, _ in payloads[:20]]
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([os.path.join(TOP, "bench", "bodies"), "-n", "300",
+                        "-d", os.path.join(tmp, "b")], check=True)
+        names = sorted(os.listdir(os.path.join(tmp, "b")))
+        samples = []
+        for n in names:
+            with open(os.path.join(tmp, "b", n), "rb") as f:
+                samples.append(f.read())
+        bodies += samples[:12]
+        # op 2: bytes to round-trip without a dictionary.
+        seeds = [b"\x02" + b for b in bodies]
+        seeds += [b"\x02", b"\x02{}", b"\x02" + bytes(range(256)),
+                  b"\x02" + b"\0" * 300]
+        # op 0: records without a dictionary; raw ones; broken ones.
+        seeds += [b"\x00\x00" + leb128(len(b)) + b for b in bodies[:4]]
+        seeds += [b"\x00", b"\x00\x00\x00", b"\x00\x01\x81\x80\xc0\x08\x24",
+                  b"\x00\x02\x05\x00\x24"]
+        if shutil.which("zstd") is None:
+            print("compress: no zstd command (Debian package zstd): "
+                  "round-trip seeds only", file=sys.stderr)
+            return seeds
+        dict_path = os.path.join(tmp, "dict")
+        subprocess.run(["zstd", "-q", "--train", "--maxdict=4096",
+                        "--dictID=7", "-o", dict_path] +
+                       [os.path.join(tmp, "b", n) for n in names[12:]],
+                       check=True)
+        with open(dict_path, "rb") as f:
+            zdict = f.read()
+        dict_part = len(zdict).to_bytes(2, "big") + zdict
+
+        def frame(data, with_dict):
+            path = os.path.join(tmp, "in")
+            with open(path, "wb") as f:
+                f.write(data)
+            cmd = ["zstd", "-q", "-c", "--check", "--no-dictID", path]
+            if with_dict:
+                cmd[1:1] = ["-D", dict_path]
+            out = subprocess.run(cmd, check=True,
+                                 stdout=subprocess.PIPE).stdout
+            assert out[:4] == b"\x28\xb5\x2f\xfd"
+            return out[4:]
+        for b in bodies[:6] + samples[12:16]:
+            seeds.append(b"\x00\x01" + leb128(len(b)) + frame(b, False))
+            # op 1: the dictionary, then a record made with it.
+            seeds.append(b"\x01" + dict_part + b"\x02" + leb128(len(b)) +
+                         b"\x07" + frame(b, True))
+        # op 3: the dictionary, then bytes to pack with it.
+        seeds += [b"\x03" + dict_part + b for b in samples[:6]]
+        seeds.append(b"\x03" + dict_part)
+    return seeds
+
+
 def write(outdir, target, seeds):
     d = os.path.join(outdir, target)
     os.makedirs(d, exist_ok=True)
@@ -561,6 +634,7 @@ def main():
     write(outdir, "http", http_seeds())
     write(outdir, "admin", admin_seeds())
     write(outdir, "form", form_seeds())
+    write(outdir, "compress", compress_seeds(payloads))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,602 @@
+/*
+ * compress.c - record compression with zstd (see compress.h).
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include <zstd.h>
+#include <zstd_errors.h>
+#include <zdict.h>
+
+#include "alloc.h"
+#include "compress.h"
+
+/* RFC 8878 section 3.1.1: every frame starts with it (little-endian). */
+static const uint8_t zmagic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+/*
+ * The frame header descriptor of every frame we make (RFC 8878 section
+ * 3.1.1.1.1), in its low 5 bits: checksum on, no dictionary id, the
+ * unused and reserved bits clear.  Anything else is no frame of ours, so
+ * a flipped bit there cannot go unnoticed either.
+ */
+#define FHD_MASK	0x1f
+#define FHD_OURS	0x04
+
+/*
+ * The smallest frame we make without its magic: header descriptor, one
+ * byte of content size, a block header, one byte of block, the checksum.
+ * Shorter records cannot gain: they are stored raw without trying.
+ */
+#define FRAME_MIN	10
+
+#define UVAR_MAX	5	/* LEB128 bytes of a uint32_t */
+
+/* A dictionary: its bytes (for the CDict, made on first use) and DDict. */
+struct zdict {
+	uint32_t		 id;
+	uint8_t			*bytes;
+	size_t			 len;
+	ZSTD_DDict		*ddict;
+	_Atomic(ZSTD_CDict *)	 cdict;
+};
+
+struct pt_zcache {
+	int			 level;
+	pthread_rwlock_t	 lock;		/* "dicts" and "n" */
+	pthread_mutex_t		 cdict_mu;	/* making a CDict */
+	struct zdict		**dicts;	/* never removed until the end */
+	size_t			 n, cap;
+};
+
+/* This thread's contexts: sharing one between threads is not allowed. */
+struct zctx {
+	ZSTD_CCtx	*cctx;
+	ZSTD_DCtx	*dctx;
+};
+
+static pthread_once_t	ctx_once = PTHREAD_ONCE_INIT;
+static pthread_key_t	ctx_key;
+static int		ctx_key_ok;
+
+static void
+ctx_free(void *p)
+{
+	struct zctx *c = p;
+
+	if (c == NULL)
+		return;
+	ZSTD_freeCCtx(c->cctx);
+	ZSTD_freeDCtx(c->dctx);
+	pt_free(c);
+}
+
+static void
+ctx_key_init(void)
+{
+	ctx_key_ok = pthread_key_create(&ctx_key, ctx_free) == 0;
+}
+
+static struct zctx *
+thread_ctx(void)
+{
+	struct zctx *c;
+
+	pthread_once(&ctx_once, ctx_key_init);
+	if (!ctx_key_ok)
+		return NULL;
+	if ((c = pthread_getspecific(ctx_key)) != NULL)
+		return c;
+	if ((c = pt_calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (pthread_setspecific(ctx_key, c) != 0) {
+		pt_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+pt_zthread_free(void)
+{
+	pthread_once(&ctx_once, ctx_key_init);
+	if (!ctx_key_ok)
+		return;
+	ctx_free(pthread_getspecific(ctx_key));
+	pthread_setspecific(ctx_key, NULL);
+}
+
+/* The calling thread's compression context, set up for our frames. */
+static ZSTD_CCtx *
+thread_cctx(void)
+{
+	struct zctx *c = thread_ctx();
+	ZSTD_CCtx *cc;
+
+	if (c == NULL)
+		return NULL;
+	if (c->cctx != NULL)
+		return c->cctx;
+	if ((cc = ZSTD_createCCtx()) == NULL)
+		return NULL;
+	/* The decoder checks both; the dictionary id is in our header. */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag,
+	    1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0))) {
+		ZSTD_freeCCtx(cc);
+		return NULL;
+	}
+	return c->cctx = cc;
+}
+
+static ZSTD_DCtx *
+thread_dctx(void)
+{
+	struct zctx *c = thread_ctx();
+
+	if (c == NULL)
+		return NULL;
+	if (c->dctx == NULL)
+		c->dctx = ZSTD_createDCtx();
+	return c->dctx;
+}
+
+/* zstd's error "r" as ours: memory, or else what "other" says. */
+static enum pt_err
+zerr(size_t r, enum pt_err other)
+{
+	return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ?
+	    PT_ENOMEM : other;
+}
+
+/* LEB128 of "v" at "p" (room for UVAR_MAX); returns the bytes written. */
+static size_t
+uvar_put(uint8_t *p, uint32_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+static size_t
+uvar_len(uint32_t v)
+{
+	uint8_t tmp[UVAR_MAX];
+
+	return uvar_put(tmp, v);
+}
+
+/*
+ * Read a LEB128 uint32_t from "p" ("n" bytes); returns the bytes read, 0
+ * when it is cut short, longer than 5 bytes, past 32 bits or not minimal
+ * (one value, one encoding: a record has exactly one packed form).
+ */
+static size_t
+uvar_get(const uint8_t *p, size_t n, uint32_t *vp)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n && i < UVAR_MAX; i++) {
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if ((p[i] & 0x80) == 0) {
+			if (v > UINT32_MAX || (i > 0 && p[i] == 0))
+				return 0;
+			*vp = (uint32_t)v;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+enum pt_err
+pt_zinfo(const void *src, size_t len, struct pt_zinfo *zi)
+{
+	const uint8_t *p = src;
+	uint32_t v;
+	size_t k, off;
+
+	memset(zi, 0, sizeof(*zi));
+	if (len < 2 || p[0] >= PT_Z__MAX)
+		return PT_ECORRUPT;
+	zi->method = p[0];
+	if ((k = uvar_get(p + 1, len - 1, &v)) == 0)
+		return PT_ECORRUPT;
+	if (v > PT_Z_MAX_LEN)
+		return PT_ETOOBIG;
+	zi->len = v;
+	off = 1 + k;
+	if (zi->method == PT_Z_DICT) {
+		if ((k = uvar_get(p + off, len - off, &v)) == 0 || v == 0)
+			return PT_ECORRUPT;
+		zi->dict_id = v;
+		off += k;
+	}
+	zi->header_len = off;
+	return PT_OK;
+}
+
+/* Write a header at "p" (room for 1 + 2 * UVAR_MAX); returns its length. */
+static size_t
+header_put(uint8_t *p, enum pt_zmethod m, size_t len, uint32_t dict_id)
+{
+	size_t n = 1;
+
+	p[0] = (uint8_t)m;
+	n += uvar_put(p + n, (uint32_t)len);
+	if (m == PT_Z_DICT)
+		n += uvar_put(p + n, dict_id);
+	return n;
+}
+
+static struct zdict *
+find_locked(struct pt_zcache *zc, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < zc->n; i++)
+		if (zc->dicts[i]->id == id)
+			return zc->dicts[i];
+	return NULL;
+}
+
+/* The dictionary "id", or NULL; it lives as long as the cache. */
+static struct zdict *
+find(struct pt_zcache *zc, uint32_t id)
+{
+	struct zdict *d;
+
+	if (zc == NULL)
+		return NULL;
+	pthread_rwlock_rdlock(&zc->lock);
+	d = find_locked(zc, id);
+	pthread_rwlock_unlock(&zc->lock);
+	return d;
+}
+
+/*
+ * The dictionary's CDict, made by the first thread that compresses with
+ * it: a cache that only reads old records never pays for one.
+ */
+static enum pt_err
+dict_cdict(struct pt_zcache *zc, struct zdict *d, ZSTD_CDict **cdp)
+{
+	ZSTD_CDict *cd;
+	enum pt_err rc = PT_OK;
+
+	if ((cd = atomic_load_explicit(&d->cdict, memory_order_acquire)) !=
+	    NULL) {
+		*cdp = cd;
+		return PT_OK;
+	}
+	pthread_mutex_lock(&zc->cdict_mu);
+	if ((cd = atomic_load_explicit(&d->cdict, memory_order_relaxed)) ==
+	    NULL) {
+		/* It loaded as a DDict: failing here is memory, or a dictionary
+		 * whose tables cannot compress (a hostile one). */
+		if ((cd = ZSTD_createCDict(d->bytes, d->len, zc->level)) ==
+		    NULL)
+			rc = PT_ECORRUPT;
+		else
+			atomic_store_explicit(&d->cdict, cd,
+			    memory_order_release);
+	}
+	pthread_mutex_unlock(&zc->cdict_mu);
+	*cdp = cd;
+	return rc;
+}
+
+static void
+zdict_free(struct zdict *d)
+{
+	if (d == NULL)
+		return;
+	ZSTD_freeCDict(atomic_load(&d->cdict));
+	ZSTD_freeDDict(d->ddict);
+	pt_free(d->bytes);
+	pt_free(d);
+}
+
+enum pt_err
+pt_zcache_new(int level, struct pt_zcache **zcp)
+{
+	struct pt_zcache *zc;
+
+	*zcp = NULL;
+	if (level == 0)
+		level = PT_Z_LEVEL;
+	if (level < ZSTD_minCLevel() || level > 19)
+		return PT_EINVAL;
+	if ((zc = pt_calloc(1, sizeof(*zc))) == NULL)
+		return PT_ENOMEM;
+	zc->level = level;
+	if (pthread_rwlock_init(&zc->lock, NULL) != 0) {
+		pt_free(zc);
+		return PT_ENOMEM;
+	}
+	if (pthread_mutex_init(&zc->cdict_mu, NULL) != 0) {
+		pthread_rwlock_destroy(&zc->lock);
+		pt_free(zc);
+		return PT_ENOMEM;
+	}
+	*zcp = zc;
+	return PT_OK;
+}
+
+void
+pt_zcache_free(struct pt_zcache *zc)
+{
+	size_t i;
+
+	if (zc == NULL)
+		return;
+	for (i = 0; i < zc->n; i++)
+		zdict_free(zc->dicts[i]);
+	pt_free(zc->dicts);
+	pthread_mutex_destroy(&zc->cdict_mu);
+	pthread_rwlock_destroy(&zc->lock);
+	pt_free(zc);
+}
+
+uint32_t
+pt_zdict_id(const void *dict, size_t len)
+{
+	return len < 8 ? 0 : ZDICT_getDictID(dict, len);
+}
+
+enum pt_err
+pt_zcache_add(struct pt_zcache *zc, const void *dict, size_t len,
+    uint32_t *idp)
+{
+	struct zdict *d = NULL, *old, **v;
+	enum pt_err rc;
+	uint32_t id;
+	size_t cap;
+
+	if (idp != NULL)
+		*idp = 0;
+	if (len > PT_ZDICT_MAX_LEN)
+		return PT_ETOOBIG;
+	/* A dictionary of ours has a zstd header: raw content has no id. */
+	if ((id = pt_zdict_id(dict, len)) == 0)
+		return PT_ECORRUPT;
+	if ((d = pt_calloc(1, sizeof(*d))) == NULL ||
+	    (d->bytes = pt_malloc(len)) == NULL) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	memcpy(d->bytes, dict, len);
+	d->len = len;
+	d->id = id;
+	/* Digest it outside the lock: it also checks the entropy tables. */
+	if ((d->ddict = ZSTD_createDDict(d->bytes, len)) == NULL) {
+		rc = PT_ECORRUPT;
+		goto out;
+	}
+	pthread_rwlock_wrlock(&zc->lock);
+	if ((old = find_locked(zc, id)) != NULL) {
+		rc = old->len == len && memcmp(old->bytes, dict, len) == 0 ?
+		    PT_OK : PT_EEXIST;
+	} else if (zc->n == zc->cap) {
+		cap = zc->cap ? zc->cap * 2 : 8;
+		if ((v = pt_realloc(zc->dicts, cap * sizeof(*v))) == NULL)
+			rc = PT_ENOMEM;
+		else {
+			zc->dicts = v;
+			zc->cap = cap;
+			rc = PT_OK;
+		}
+	} else
+		rc = PT_OK;
+	if (rc == PT_OK && old == NULL) {
+		zc->dicts[zc->n++] = d;
+		d = NULL;
+	}
+	pthread_rwlock_unlock(&zc->lock);
+	if (rc == PT_OK && idp != NULL)
+		*idp = id;
+out:
+	zdict_free(d);
+	return rc;
+}
+
+int
+pt_zcache_has(struct pt_zcache *zc, uint32_t id)
+{
+	return find(zc, id) != NULL;
+}
+
+/* Append "src" as a raw record; room is reserved. */
+static void
+pack_raw(const void *src, size_t len, struct pt_buf *out)
+{
+	uint8_t *p = (uint8_t *)out->data + out->len;
+	size_t h = header_put(p, PT_Z_RAW, len, 0);
+
+	if (len > 0)
+		memcpy(p + h, src, len);
+	out->len += h + len;
+	out->data[out->len] = '\0';
+}
+
+enum pt_err
+pt_zpack(struct pt_zcache *zc, uint32_t dict_id, const void *src,
+    size_t len, struct pt_buf *out)
+{
+	ZSTD_CDict *cdict = NULL;
+	struct zdict *d = NULL;
+	enum pt_zmethod m = dict_id ? PT_Z_DICT : PT_Z_ZSTD;
+	ZSTD_CCtx *cc;
+	enum pt_err rc;
+	size_t hlen, bound, r;
+	uint8_t *p;
+
+	if (len > PT_Z_MAX_LEN)
+		return PT_ETOOBIG;
+	if (dict_id != 0) {
+		if ((d = find(zc, dict_id)) == NULL)
+			return PT_ENOTFOUND;
+		if ((rc = dict_cdict(zc, d, &cdict)) != PT_OK)
+			return rc;
+	}
+	hlen = 1 + uvar_len((uint32_t)len) + (d ? uvar_len(dict_id) : 0);
+	if (len < FRAME_MIN) {
+		if (pt_buf_reserve(out, hlen + len) != PT_OK)
+			return PT_ENOMEM;
+		pack_raw(src, len, out);
+		return PT_OK;
+	}
+	bound = ZSTD_compressBound(len);
+	if (pt_buf_reserve(out, hlen + bound) != PT_OK)
+		return PT_ENOMEM;
+	if ((cc = thread_cctx()) == NULL)
+		return PT_ENOMEM;
+	if (ZSTD_isError(r = ZSTD_CCtx_refCDict(cc, cdict)) ||
+	    (cdict == NULL && ZSTD_isError(r = ZSTD_CCtx_setParameter(cc,
+	    ZSTD_c_compressionLevel, zc ? zc->level : PT_Z_LEVEL))))
+		return zerr(r, PT_EIO);
+	p = (uint8_t *)out->data + out->len;
+	r = ZSTD_compress2(cc, p + hlen, bound, src, len);
+	if (ZSTD_isError(r))
+		return zerr(r, PT_EIO);
+	if (r < sizeof(zmagic) || memcmp(p + hlen, zmagic, sizeof(zmagic)) != 0)
+		return PT_EIO;
+	r -= sizeof(zmagic);
+	/* Raw when the frame is no smaller: reading that costs nothing. */
+	if (hlen + r >= 1 + uvar_len((uint32_t)len) + len) {
+		pack_raw(src, len, out);
+		return PT_OK;
+	}
+	header_put(p, m, len, dict_id);
+	memmove(p + hlen, p + hlen + sizeof(zmagic), r);
+	out->len += hlen + r;
+	out->data[out->len] = '\0';
+	return PT_OK;
+}
+
+enum pt_err
+pt_zunpack(struct pt_zcache *zc, const void *src, size_t len,
+    struct pt_buf *out)
+{
+	const uint8_t *payload;
+	ZSTD_DDict *ddict = NULL;
+	struct pt_zinfo zi;
+	unsigned long long fcs;
+	ZSTD_DCtx *dc;
+	uint8_t *frame = NULL;
+	enum pt_err rc;
+	size_t plen, flen, r;
+
+	if ((rc = pt_zinfo(src, len, &zi)) != PT_OK)
+		return rc;
+	payload = (const uint8_t *)src + zi.header_len;
+	plen = len - zi.header_len;
+	if (zi.method == PT_Z_RAW) {
+		if (plen != zi.len)
+			return PT_ECORRUPT;
+		return pt_buf_add(out, payload, plen);
+	}
+	if (plen < FRAME_MIN - 1 || (payload[0] & FHD_MASK) != FHD_OURS)
+		return PT_ECORRUPT;
+	if (zi.method == PT_Z_DICT) {
+		struct zdict *d = find(zc, zi.dict_id);
+
+		if (d == NULL)
+			return PT_ENOTFOUND;
+		ddict = d->ddict;
+	}
+	/* The frame as zstd reads it: the magic put back in front. */
+	flen = sizeof(zmagic) + plen;
+	if ((frame = pt_malloc(flen)) == NULL)
+		return PT_ENOMEM;
+	memcpy(frame, zmagic, sizeof(zmagic));
+	memcpy(frame + sizeof(zmagic), payload, plen);
+	/* One frame, nothing after it, of the size the header says. */
+	fcs = ZSTD_getFrameContentSize(frame, flen);
+	if (fcs != zi.len || ZSTD_findFrameCompressedSize(frame, flen) != flen) {
+		rc = PT_ECORRUPT;
+		goto out;
+	}
+	if (pt_buf_reserve(out, zi.len) != PT_OK ||
+	    (dc = thread_dctx()) == NULL) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	/* Into exactly zi.len bytes: a frame cannot write more. */
+	if (ddict != NULL)
+		r = ZSTD_decompress_usingDDict(dc, out->data + out->len, zi.len,
+		    frame, flen, ddict);
+	else
+		r = ZSTD_decompressDCtx(dc, out->data + out->len, zi.len, frame,
+		    flen);
+	if (ZSTD_isError(r) || r != zi.len) {
+		rc = ZSTD_isError(r) ? zerr(r, PT_ECORRUPT) : PT_ECORRUPT;
+		out->data[out->len] = '\0';
+		goto out;
+	}
+	out->len += zi.len;
+	out->data[out->len] = '\0';
+	rc = PT_OK;
+out:
+	pt_free(frame);
+	return rc;
+}
+
+enum pt_err
+pt_zdict_train(const void *samples, const size_t *sizes, size_t count,
+    size_t cap, uint32_t id, int level, struct pt_buf *out)
+{
+	ZDICT_params_t params;
+	uint8_t *tmp = NULL;
+	enum pt_err rc;
+	size_t r, hdr;
+
+	if (count == 0 || count > UINT_MAX || id == 0 ||
+	    cap < PT_ZDICT_MIN_LEN || cap > PT_ZDICT_MAX_LEN)
+		return PT_EINVAL;
+	if ((tmp = pt_malloc(cap)) == NULL)
+		return PT_ENOMEM;
+	r = ZDICT_trainFromBuffer(tmp, cap, samples, sizes, (unsigned)count);
+	if (ZDICT_isError(r)) {
+		rc = zerr(r, PT_EINVAL);
+		goto out;
+	}
+	/*
+	 * Training picks an id from a hash of the content; finalising its
+	 * content again gives it ours, and entropy tables for our level.
+	 */
+	hdr = ZDICT_getDictHeaderSize(tmp, r);
+	if (ZDICT_isError(hdr) || hdr >= r) {
+		rc = PT_EIO;
+		goto out;
+	}
+	if (pt_buf_reserve(out, cap) != PT_OK) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	memset(&params, 0, sizeof(params));
+	params.compressionLevel = level ? level : PT_Z_LEVEL;
+	params.dictID = id;
+	r = ZDICT_finalizeDictionary(out->data + out->len, cap, tmp + hdr,
+	    r - hdr, samples, sizes, (unsigned)count, params);
+	if (ZDICT_isError(r)) {
+		rc = zerr(r, PT_EINVAL);
+		goto out;
+	}
+	out->len += r;
+	out->data[out->len] = '\0';
+	rc = PT_OK;
+out:
+	pt_free(tmp);
+	return rc;
+}
