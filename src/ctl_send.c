@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,6 @@
 #include "conf.h"
 #include "ctl.h"
 #include "httpc.h"
-#include "scheme.h"
-#include "timeutil.h"
 
 #define SEND_TIMEOUT_MS	30000			/* the whole call */
 #define MAX_ANSWER	(16 * 1024 * 1024)	/* bytes of answer kept */
@@ -140,6 +139,9 @@ cmd_send(int argc, char *argv[])
 	prefix = check_base(base, &url);
 	if (pt_httpc_init(why, sizeof(why)) != PT_OK)
 		ctl_die("%s", why);
+	/* A server that closes early is an error to report, not a signal
+	 * (libcurl avoids SIGPIPE where it can, not everywhere). */
+	signal(SIGPIPE, SIG_IGN);
 
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);

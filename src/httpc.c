@@ -75,16 +75,17 @@ pt_httpc_thread_end(void)
 	curl_easy_cleanup(h);
 }
 
-/* The calling thread's handle, its options reset; NULL when out of memory. */
+/*
+ * The calling thread's handle (options reset after each call); NULL when
+ * out of memory.
+ */
 static CURL *
 thread_handle(void)
 {
 	CURL *h;
 
-	if ((h = pthread_getspecific(handle_key)) != NULL) {
-		curl_easy_reset(h);
+	if ((h = pthread_getspecific(handle_key)) != NULL)
 		return h;
-	}
 	if ((h = curl_easy_init()) == NULL)
 		return NULL;
 	if (pthread_setspecific(handle_key, h) != 0) {
@@ -111,6 +112,21 @@ struct sink {
 };
 
 /*
+ * Copy what the server sent ("len" bytes of "p") into "buf" as one line
+ * of text, cut to fit, control bytes as '?': it goes to logs and
+ * terminals.
+ */
+static void
+copy_text(char *buf, size_t size, const char *p, size_t len)
+{
+	size_t i, keep = len < size ? len : size - 1;
+
+	for (i = 0; i < keep; i++)
+		buf[i] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
+	buf[keep] = '\0';
+}
+
+/*
  * Each line of the answer's head.  A status line starts a new answer (an
  * interim 100 is followed by the real one): keep the last, without CRLF.
  */
@@ -118,16 +134,14 @@ static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct sink *k = arg;
-	size_t len = n, keep;
+	size_t len = n;
 
 	(void)size;			/* always 1 (libcurl's documentation) */
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
 			len--;
-		keep = len < sizeof(k->res->status_line) ? len :
-		    sizeof(k->res->status_line) - 1;
-		memcpy(k->res->status_line, p, keep);
-		k->res->status_line[keep] = '\0';
+		copy_text(k->res->status_line, sizeof(k->res->status_line), p,
+		    len);
 	}
 	return n;
 }
@@ -198,23 +212,24 @@ names(const char *p, size_t n, const char *name)
  * printable (never its value, which may be a credential), else by number.
  */
 static void
-bad_line(const char *p, size_t n, size_t i, size_t max,
-    struct pt_httpc_res *res)
+bad_line(const char *p, size_t n, size_t i, char *errbuf, size_t errlen)
 {
 	const char *colon = memchr(p, ':', n);
 	size_t nlen = colon ? (size_t)(colon - p) : n, j;
 	int printable = nlen > 0 && nlen <= 64;
 
+	if (errlen == 0)
+		return;
 	for (j = 0; printable && j < nlen; j++)
 		printable = p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"';
 	if (printable)
-		snprintf(res->error, sizeof(res->error), "header \"%.*s\": "
-		    "want a token, ':' and a value without control characters, "
-		    "at most %zu bytes", (int)nlen, p, max);
+		snprintf(errbuf, errlen, "header \"%.*s\": want a token, ':' "
+		    "and a value without control characters, at most %d bytes",
+		    (int)nlen, p, PT_HTTPC_MAX_LINE);
 	else
-		snprintf(res->error, sizeof(res->error), "header line %zu: "
-		    "want \"Name: value\" without control characters, at most "
-		    "%zu bytes", i + 1, max);
+		snprintf(errbuf, errlen, "header line %zu: want \"Name: value\" "
+		    "without control characters, at most %d bytes", i + 1,
+		    PT_HTTPC_MAX_LINE);
 }
 
 /* Wipe and free a header list: its lines may carry credentials. */
@@ -228,10 +243,30 @@ free_lines(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
+enum pt_err
+pt_httpc_check_headers(const char *lines, size_t len, char *errbuf,
+    size_t errlen)
+{
+	const char *p = lines, *end = lines + (lines ? len : 0), *nl;
+	size_t n, i = 0;
+
+	for (; p != NULL && p < end; p = nl + 1, i++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n > 0 && (n > PT_HTTPC_MAX_LINE ||
+		    memchr(p, '\0', n) != NULL || !header_line_ok(p, n))) {
+			bad_line(p, n, i, errbuf, errlen);
+			return PT_EINVAL;
+		}
+	}
+	return PT_OK;
+}
+
 /*
- * The request's header list: the caller's lines, then the defaults they
- * do not override.  Returns PT_OK, PT_EINVAL (a bad line, said in
- * res->error) or PT_ENOMEM.
+ * The request's header list: the caller's lines (checked), then the
+ * defaults they do not override.  Returns PT_OK, PT_EINVAL (a bad line,
+ * said in res->error) or PT_ENOMEM.
  */
 static enum pt_err
 build_headers(const struct pt_httpc_req *req, struct curl_slist **out,
@@ -240,24 +275,28 @@ build_headers(const struct pt_httpc_req *req, struct curl_slist **out,
 	const char *p = req->headers, *end = p + (p ? req->headers_len : 0),
 	    *nl;
 	struct curl_slist *l = NULL, *t;
-	char line[8192];
+	char line[PT_HTTPC_MAX_LINE + 1], *colon;
 	int has_type = 0, has_expect = 0;
-	size_t n, i = 0;
-	enum pt_err rc = PT_EINVAL;
+	size_t n;
+	enum pt_err rc;
 
-	for (; p != NULL && p < end; p = nl + 1, i++) {
+	if ((rc = pt_httpc_check_headers(p, req->headers_len, res->error,
+	    sizeof(res->error))) != PT_OK)
+		return rc;
+	for (; p != NULL && p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
-		n = (size_t)(nl - p);
-		if (n == 0)
+		if ((n = (size_t)(nl - p)) == 0)
 			continue;
-		if (n >= sizeof(line) || memchr(p, '\0', n) != NULL ||
-		    !header_line_ok(p, n)) {
-			bad_line(p, n, i, sizeof(line) - 1, res);
-			goto fail;
-		}
 		memcpy(line, p, n);
 		line[n] = '\0';
+		/* "Name:" alone would make libcurl drop the header; "Name;"
+		 * sends it empty, as given. */
+		colon = memchr(line, ':', n);
+		if (strspn(colon + 1, " \t") == n - (size_t)(colon - line) - 1) {
+			colon[0] = ';';
+			colon[1] = '\0';
+		}
 		has_type |= names(p, n, "content-type:");
 		has_expect |= names(p, n, "expect:");
 		t = curl_slist_append(l, line);
@@ -283,11 +322,9 @@ build_headers(const struct pt_httpc_req *req, struct curl_slist **out,
 	*out = l;
 	return PT_OK;
 nomem:
-	rc = PT_ENOMEM;
 	snprintf(res->error, sizeof(res->error), "out of memory");
-fail:
 	free_lines(l);
-	return rc;
+	return PT_ENOMEM;
 }
 
 /*
@@ -501,7 +538,8 @@ pt_httpc_send(const struct pt_httpc_req *req, struct pt_httpc_res *res)
 	if (status >= 300 && status < 400 &&
 	    curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK &&
 	    loc != NULL)
-		snprintf(res->location, sizeof(res->location), "%s", loc);
+		copy_text(res->location, sizeof(res->location), loc,
+		    strlen(loc));
 
 	if (k.nomem) {
 		snprintf(res->error, sizeof(res->error), "out of memory");
@@ -513,9 +551,9 @@ pt_httpc_send(const struct pt_httpc_req *req, struct pt_httpc_res *res)
 		err = explain(h, rc, detail, req, res);
 	if (err == PT_EIO && res->error[0] == '\0')
 		snprintf(res->error, sizeof(res->error), "no HTTP answer");
-	/* The handle outlives this call; our locals do not. */
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	/* The handle (and its connections) outlives this call; the buffers
+	 * its options point to do not. */
+	curl_easy_reset(h);
 	free_lines(hdrs);
 	return err;
 }

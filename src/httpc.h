@@ -82,6 +82,17 @@ enum pt_err	pt_httpc_init(char *why, size_t whylen);
  */
 enum pt_err	pt_httpc_send(const struct pt_httpc_req *req,
 		    struct pt_httpc_res *res);
+
+#define PT_HTTPC_MAX_LINE	8191	/* bytes of one header line */
+/*
+ * Would pt_httpc_send take these "Name: value\n" lines ("len" bytes; empty
+ * lines are skipped)?  For config validation, so that a bad header is
+ * refused when applied rather than when a run is sent.  PT_OK, or
+ * PT_EINVAL with the line named in "errbuf" (by its name, never its
+ * value).
+ */
+enum pt_err	pt_httpc_check_headers(const char *lines, size_t len,
+		    char *errbuf, size_t errlen);
 void		pt_httpc_res_free(struct pt_httpc_res *);
 
 /* Did the call get a 2xx answer? */

@@ -23,7 +23,12 @@ never Porter's.  Paths (any method):
   /close         close the connection without answering
   /garbage       answer bytes that are not HTTP, then close
   /longstatus    200 with a 1000-byte reason phrase
-  /stats         200 {"connections": TCP connections accepted so far}
+  /stats         200 {"connections": TCP connections accepted so far,
+                 "tunnels": CONNECT tunnels opened}
+
+As a proxy: an absolute URL in the request line is served like its path
+(so /echo shows what a proxy saw), and CONNECT to 127.0.0.1 opens a
+tunnel (to this machine only: anything else is refused 403).
 """
 
 import argparse
@@ -33,6 +38,8 @@ import hmac
 import http.server
 import json
 import os
+import select
+import socket
 import ssl
 import sys
 import threading
@@ -44,6 +51,7 @@ HUGE = 8 * 1024 * 1024
 
 lock = threading.Lock()
 connections = 0
+tunnels = 0
 seen = {}
 
 
@@ -156,10 +164,42 @@ def make_handler(secret):
                 return None
             if route == "/stats":
                 with lock:
-                    return self.answer(200, {"connections": connections})
+                    return self.answer(200, {"connections": connections,
+                                             "tunnels": tunnels})
             return self.answer(404, {"error": "no route " + route})
 
         do_POST = do_PUT = do_GET = do_DELETE = do_PATCH = handle_any
+
+        def do_CONNECT(self):
+            global tunnels
+            host, _, port = self.path.rpartition(":")
+            if host not in ("127.0.0.1", "localhost") or not port.isdigit():
+                return self.answer(403, {"error": "loopback only"})
+            up = socket.create_connection(("127.0.0.1", int(port)),
+                                          timeout=30)
+            with lock:
+                tunnels += 1
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            self.wfile.flush()
+            ends = [self.connection, up]
+            try:
+                while True:
+                    ready, _, _ = select.select(ends, [], [], 60)
+                    if not ready:
+                        break
+                    for s in ready:
+                        data = s.recv(65536)
+                        if not data:
+                            return None
+                        (up if s is self.connection else
+                         self.connection).sendall(data)
+            except OSError:
+                pass
+            finally:
+                up.close()
+                self.close_connection = True
+            return None
 
     return Handler
 

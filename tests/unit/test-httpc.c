@@ -231,9 +231,10 @@ body_of(const struct pt_httpc_res *res)
 	return res->body.data ? res->body.data : "";
 }
 
-/* The receiver's count of accepted connections (asked on this thread). */
+/* A count from the receiver's /stats ("key" with its quotes, colon and
+ * space), asked on this thread; -1 when it cannot be had. */
 static int
-connections(void)
+stat_of(const char *key)
 {
 	struct pt_httpc_res res;
 	char url[128];
@@ -242,10 +243,17 @@ connections(void)
 
 	url_of(url, sizeof(url), 0, "127.0.0.1", "/stats");
 	if (call("GET", url, NULL, NULL, TIMEOUT, CAP, NULL, &res) == PT_OK &&
-	    (p = strstr(body_of(&res), "\"connections\": ")) != NULL)
-		n = atoi(p + strlen("\"connections\": "));
+	    (p = strstr(body_of(&res), key)) != NULL)
+		n = atoi(p + strlen(key));
 	pt_httpc_res_free(&res);
 	return n;
+}
+
+/* TCP connections the receiver accepted so far. */
+static int
+connections(void)
+{
+	return stat_of("\"connections\": ");
 }
 
 static void
@@ -325,8 +333,8 @@ test_wire(void)
 	enum pt_err rc;
 
 	url_of(url, sizeof(url), 0, "127.0.0.1", "/echo");
-	rc = call(NULL, url, "X-Porter-Test: one\nAuthorization: Bearer t0k\n",
-	    BODY, TIMEOUT, CAP, NULL, &res);
+	rc = call(NULL, url, "X-Porter-Test: one\nAuthorization: Bearer t0k\n"
+	    "X-Empty:  \n", BODY, TIMEOUT, CAP, NULL, &res);
 	b = body_of(&res);
 	ok(rc == PT_OK && res.status == 200, "echo: 200");
 	is_str(res.status_line, "HTTP/1.1 200 OK", "the status line is kept");
@@ -339,6 +347,8 @@ test_wire(void)
 	ok(strstr(b, "[\"x-porter-test\", \"one\"]") != NULL &&
 	    strstr(b, "[\"authorization\", \"Bearer t0k\"]") != NULL,
 	    "the caller's headers arrive");
+	ok(strstr(b, "[\"x-empty\", \"\"]") != NULL,
+	    "a header with an empty value is sent, empty");
 	ok(strstr(b, "\"expect\"") == NULL, "no Expect: 100-continue");
 	ok(strstr(b, "\"accept-encoding\"") == NULL,
 	    "no Accept-Encoding: answers are not decompressed");
@@ -402,6 +412,25 @@ test_bad_requests(void)
 	size_t i;
 	enum pt_err rc;
 
+	static const struct {
+		const char	*desc;
+		const char	*lines;
+		size_t		 len;	/* 0: strlen */
+		enum pt_err	 want;
+	} hdrs[] = {
+		{ "two lines, no final newline", "A: 1\nB-c_d.e~: x y", 0, PT_OK },
+		{ "empty lines are skipped", "\n\nA: 1\n\n", 0, PT_OK },
+		{ "a tab in a value", "A:\tb\tc\n", 0, PT_OK },
+		{ "an empty value", "X-Empty:\n", 0, PT_OK },
+		{ "nothing", "", 0, PT_OK },
+		{ "a NUL in a line", "A: b\0c\n", 7, PT_EINVAL },
+		{ "DEL in a value", "A: b\x7f\n", 0, PT_EINVAL },
+		{ "a space before the colon", "A : b\n", 0, PT_EINVAL },
+		{ "a second line without a colon", "A: b\nC\n", 0, PT_EINVAL },
+	};
+	char err[256], *big;
+	const size_t bign = PT_HTTPC_MAX_LINE + 1;
+
 	for (i = 0; i < nitems(cases); i++) {
 		rc = call("POST", cases[i].url, cases[i].headers, "{}",
 		    cases[i].timeout_ms, CAP, NULL, &res);
@@ -409,6 +438,29 @@ test_bad_requests(void)
 		    "%s: PT_EINVAL (%s)", cases[i].desc, res.error);
 		pt_httpc_res_free(&res);
 	}
+	for (i = 0; i < nitems(hdrs); i++) {
+		err[0] = '\0';
+		rc = pt_httpc_check_headers(hdrs[i].lines, hdrs[i].len ?
+		    hdrs[i].len : strlen(hdrs[i].lines), err, sizeof(err));
+		ok(rc == hdrs[i].want && (rc == PT_OK) == (err[0] == '\0'),
+		    "pt_httpc_check_headers: %s: %s", hdrs[i].desc,
+		    rc == PT_OK ? "PT_OK" : err);
+	}
+	/* The longest line, and one byte more. */
+	if ((big = malloc(bign + 1)) == NULL)
+		bail("malloc");
+	memset(big, 'v', bign);
+	memcpy(big, "X-Big: ", 7);
+	is_int(pt_httpc_check_headers(big, bign - 1, err, sizeof(err)), PT_OK,
+	    "a header line of %d bytes", PT_HTTPC_MAX_LINE);
+	is_int(pt_httpc_check_headers(big, bign, err, sizeof(err)), PT_EINVAL,
+	    "a header line of %d bytes: too long", PT_HTTPC_MAX_LINE + 1);
+	free(big);
+	rc = pt_httpc_check_headers("Authorization: Bearer s3cr3t\r", 29, err,
+	    sizeof(err));
+	ok(rc == PT_EINVAL && strstr(err, "Authorization") != NULL &&
+	    strstr(err, "s3cr3t") == NULL, "a bad line is named, its value "
+	    "(a credential) never quoted: %s", err);
 }
 
 static void
@@ -518,6 +570,7 @@ test_proxy_env(void)
 	struct pt_httpc_res res;
 	char proxy[64], url[128], path[256];
 	enum pt_err rc;
+	int t0;
 
 	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);
 	unsetenv("no_proxy");
@@ -544,6 +597,21 @@ test_proxy_env(void)
 	pt_httpc_res_free(&res);
 	unsetenv("no_proxy");
 	unsetenv("http_proxy");
+
+	/* https_proxy: a CONNECT tunnel; the status line is the origin's. */
+	setenv("https_proxy", proxy, 1);
+	url_of(url, sizeof(url), 1, "127.0.0.1", "/hook");
+	t0 = stat_of("\"tunnels\": ");
+	rc = post_signed(url, SECRET, "run_px1", BODY, BODY, ca_pem, &res);
+	ok(rc == PT_OK && res.status == 200 &&
+	    strcmp(res.status_line, "HTTP/1.1 200 OK") == 0 &&
+	    strstr(body_of(&res), "\"verified\": true") != NULL &&
+	    stat_of("\"tunnels\": ") == t0 + 1,
+	    "https_proxy is honoured: through a CONNECT tunnel, TLS verified "
+	    "end to end, the origin's status line (%s)", res.status_line);
+	pt_httpc_res_free(&res);
+	unsetenv("https_proxy");
+	url_of(url, sizeof(url), 0, "app.localhost", "/echo");
 
 	/* HTTP_PROXY is what a "Proxy:" request header becomes under CGI. */
 	setenv("HTTP_PROXY", proxy, 1);
@@ -678,13 +746,57 @@ test_tls(void)
 	pt_httpc_res_free(&res);
 }
 
+/*
+ * A name /etc/hosts gives 127.0.0.1 other than localhost (which libcurl
+ * answers itself), so that getaddrinfo runs -- in libcurl's resolver
+ * thread -- without asking DNS; "" when there is none.
+ */
+static void
+hosts_name(char *buf, size_t len)
+{
+	char line[512], *tok, *save;
+	FILE *f = fopen("/etc/hosts", "r");
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return;
+	while (buf[0] == '\0' && fgets(line, sizeof(line), f) != NULL) {
+		if ((tok = strtok_r(line, " \t\n", &save)) == NULL ||
+		    strcmp(tok, "127.0.0.1") != 0)
+			continue;
+		while ((tok = strtok_r(NULL, " \t\n", &save)) != NULL &&
+		    tok[0] != '#')
+			if (strcasecmp(tok, "localhost") != 0 &&
+			    strlen(tok) < len && strstr(tok, "localhost") ==
+			    NULL) {
+				snprintf(buf, len, "%s", tok);
+				break;
+			}
+	}
+	fclose(f);
+}
+
+static void
+test_resolver(const char *name)
+{
+	struct pt_httpc_res res;
+	char url[300];
+	enum pt_err rc;
+
+	url_of(url, sizeof(url), 0, name, "/hook");
+	rc = post_signed(url, SECRET, "run_dns1", BODY, BODY, NULL, &res);
+	ok(rc == PT_OK && res.status == 200, "a host name from /etc/hosts "
+	    "(%s) through the resolver", name);
+	pt_httpc_res_free(&res);
+}
+
 #ifdef HAVE_SECCOMP
 /* Same test as sandbox.c: ASan builds change what the filter allows. */
 static void
-test_seccomp(void)
+test_seccomp(const char *name)
 {
 	struct pt_httpc_res res;
-	char url[128], why[256];
+	char url[300], why[256];
 	pid_t pid;
 	int st, bad = 0;
 
@@ -710,13 +822,20 @@ test_seccomp(void)
 		bad |= call("POST", url, NULL, "{}", 200, CAP, NULL, &res) !=
 		    PT_EIO || !res.timed_out;
 		pt_httpc_res_free(&res);
+		if (name[0] != '\0') {
+			url_of(url, sizeof(url), 0, name, "/hook");
+			bad |= post_signed(url, SECRET, "run_sc3", BODY, BODY,
+			    NULL, &res) != PT_OK || res.status != 200;
+			pt_httpc_res_free(&res);
+		}
 		pt_httpc_thread_end();
 		_exit(bad ? 1 : 0);
 	}
 	if (waitpid(pid, &st, 0) == -1)
 		bail("waitpid");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "inside the seccomp filter: "
-	    "http, https and a timeout work");
+	    "http, https, a timeout%s work", name[0] ? " and the resolver" :
+	    "");
 	if (WIFSIGNALED(st))
 		diag("killed by signal %d (31 = SIGSYS: a call the filter "
 		    "refuses)", WTERMSIG(st));
@@ -864,7 +983,7 @@ have_tool(const char *cmd)
 int
 main(int argc, char *argv[])
 {
-	char why[256];
+	char why[256], host[256];
 	int rc = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -898,8 +1017,14 @@ main(int argc, char *argv[])
 		test_reuse();
 		test_threads();
 		test_tls();
+		hosts_name(host, sizeof(host));
+		if (host[0] != '\0')
+			test_resolver(host);
+		else
+			ok(1, "# SKIP no name for 127.0.0.1 in /etc/hosts "
+			    "but localhost");
 #ifdef HAVE_SECCOMP
-		test_seccomp();
+		test_seccomp(host);
 #endif
 		rc = -1;
 	}
