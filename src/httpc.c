@@ -8,7 +8,10 @@
  * kept-alive connection (curl_easy_reset clears the options of the last
  * call, not the connections).  libcurl checks that a cached connection
  * is still alive before reusing it, and drops connections idle for more
- * than two minutes.
+ * than two minutes.  What reuse saves, measured with "test-httpc --bench"
+ * on the 2-CPU test machine: a POST to a local responder takes ~50 us
+ * kept alive and ~150 us on a new connection; over TLS ~0.2 ms against
+ * ~3.5 ms (the handshake), before any network round trip.
  */
 #include "config.h"
 

@@ -62,6 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	secret = fz_part(&c, "\n--\n", &slen);
 	id = fz_part(&c, "\n--\n", &idlen);
 	body = fz_rest(&c, &blen);
+	if (id != NULL)
+		idlen = strlen(id);	/* the API takes the id as a C string */
 	if (secret != NULL && id != NULL && body != NULL &&
 	    pt_httpc_sign_std((const uint8_t *)secret, slen, id, 1700000000,
 	    body, blen, &out) == PT_OK && !out.failed) {

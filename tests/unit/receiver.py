@@ -21,6 +21,8 @@ never Porter's.  Paths (any method):
   /redirect      302 to /hook
   /huge          200 with an 8 MiB body
   /close         close the connection without answering
+  /drop          200, then close the connection without saying so (an
+                 idle keep-alive connection the server dropped)
   /garbage       answer bytes that are not HTTP, then close
   /longstatus    200 with a 1000-byte reason phrase
   /stats         200 {"connections": TCP connections accepted so far,
@@ -150,6 +152,10 @@ def make_handler(secret):
                 self.close_connection = True
                 return None
             if route == "/close":
+                self.close_connection = True
+                return None
+            if route == "/drop":
+                self.answer(200, {"dropped": True})
                 self.close_connection = True
                 return None
             if route == "/garbage":

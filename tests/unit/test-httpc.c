@@ -647,6 +647,20 @@ test_reuse(void)
 	c2 = connections();
 	ok(c2 == c1 + 1, "pt_httpc_thread_end closes it: a new one after "
 	    "(%d)", c2);
+
+	/* The server drops the connection libcurl keeps: the next call
+	 * must not fail for it. */
+	url_of(url, sizeof(url), 0, "127.0.0.1", "/drop");
+	good = call("POST", url, NULL, "{}", TIMEOUT, CAP, NULL, &res) ==
+	    PT_OK && res.status == 200;
+	pt_httpc_res_free(&res);
+	usleep(100 * 1000);
+	url_of(url, sizeof(url), 0, "127.0.0.1", "/hook");
+	good &= post_signed(url, SECRET, "run_drop", BODY, BODY, NULL, &res) ==
+	    PT_OK && res.status == 200;
+	pt_httpc_res_free(&res);
+	ok(good, "a kept-alive connection the server dropped: the next call "
+	    "opens a new one");
 }
 
 struct worker {
