@@ -108,8 +108,8 @@ static const int sys_identity[] = {
  * on first use; FastCGI and CGI read and write their streams; handlers
  * read and write their own files (append-run: flock, >>, rename; "cp -p"
  * copies modes as ACL xattrs; ls and LeakSanitizer list directories with
- * the old getdents).  What may be written is bounded by file permissions,
- * not here.
+ * the old getdents); OpenSSL reads CA certificates for httpc.c's TLS.
+ * What may be written is bounded by file permissions, not here.
  */
 static const int sys_files[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
@@ -166,9 +166,11 @@ static const int sys_poll[] = {
 /*
  * Sockets, for use only: FastCGI accepts on the listening socket the web
  * server handed over as fd 0 (libfcgi checks the peer and sets options);
- * handlers may connect onwards (an SMTP client, syslog).  No bind, no
+ * the responder's own HTTP calls (httpc.c: libcurl connects, polls, and
+ * resolves names in a thread of its own, over UDP to the DNS server) and
+ * handlers connect onwards (an SMTP client, syslog).  No bind, no
  * listen: Porter never opens a listener of its own.  socket itself is
- * narrowed below.
+ * narrowed below.  test-httpc posts over HTTP and HTTPS inside the filter.
  */
 static const int sys_sockets[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(shutdown),

@@ -438,6 +438,21 @@ def http_seeds():
             "\nx-a:\x1b[31m\x7f\\n\nx-a:\xc2\x85\xe2\x80\xa8\xff\xc0\xaf"]
 
 
+def httpc_seeds():
+    # Header lines first (the whole input), then secret, id and body for
+    # signing, split at "\n--\n".
+    sec = "whsec_cG9ydGVyLWh0dHBjLXRlc3Qta2V5LTAxMjM0NTY3ODk="
+    return [sec + "\n--\nrun_01JD8X4S\n--\n{\"run\":{\"id\":\"run_1\"}}",
+            "cG9ydGVyLWh0dHBjLXRlc3Qta2V5LTAxMjM0NTY3ODk=\n--\nmsg_x\n--\n",
+            "whsec_!!!\n--\nrun_1\n--\n{}",
+            sec + "\n--\nrun\x01bad\n--\n{}",
+            "Authorization: Bearer t0k\nX-Empty:\n\nContent-Type: text/plain",
+            "X-A: a\rInjected: b\n--\n",
+            "Bad Name: x\n: empty\nNoColon",
+            "X-Tab:\ta\tb\nX-Del: \x7f\nX-Nul: a\x00b",
+            "A" * 70 + ": x\n" + "B: " + "v" * 8200]
+
+
 def retl_seeds():
     return ["PUT /v1/users/u%201\n{\"name\":\"Ann\"}",
             "DELETE /v1/users/u1\n",
@@ -635,6 +650,7 @@ def main():
     write(outdir, "admin", admin_seeds())
     write(outdir, "form", form_seeds())
     write(outdir, "compress", compress_seeds(payloads))
+    write(outdir, "httpc", httpc_seeds())
 
 
 if __name__ == "__main__":
