@@ -1,6 +1,6 @@
 /*
- * ctl.h - what porterctl's command files share (porterctl.c has main and
- * the command table; ctl_data.c the commands that show action data).
+ * ctl.h - what porterctl's command files share: the helpers in ctl.c and
+ * the commands the table in porterctl.c names, one file each group.
  */
 #ifndef PT_CTL_H
 #define PT_CTL_H
@@ -13,8 +13,15 @@
 #include "json.h"
 #include "store.h"
 
+/* The store: --db DIR (else $PORTER_DB) and --map-size, set by main. */
+extern const char	*ctl_db_dir;
+extern uint64_t		 ctl_map_size;
+
 /* Print "porterctl: <message>" on stderr and exit 1. */
 void		 ctl_die(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+/* A usage error (porterctl(1) EXIT STATUS): the message, exit 2. */
+void		 ctl_usage_die(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 /*
  * A core context over "s" whose log lines (pt_ctx_log) stay off
@@ -36,21 +43,37 @@ void		 ctl_sign(const struct pt_env *, const char *source,
 /* JSON and a newline on stdout (PT_JSON_PLAIN or PT_JSON_PRETTY). */
 void		 ctl_print_json(pt_json *, int flags);
 
-/* Commands in ctl_data.c: argv[0] is the command name. */
+/* The commands, argv[0] being the command's name.  config.c: */
+int		 cmd_apply(int argc, char *argv[]);
+int		 cmd_export(int argc, char *argv[]);
+int		 cmd_sources(int argc, char *argv[]);
+/* sign.c */
+int		 cmd_sign(int argc, char *argv[]);
+/* rehearse.c */
+int		 cmd_rehearse(int argc, char *argv[]);
+/* logs.c */
+int		 cmd_logs(int argc, char *argv[]);
+int		 cmd_log(int argc, char *argv[]);
+int		 cmd_events(int argc, char *argv[]);
+/* store.c */
+int		 cmd_status(int argc, char *argv[]);
+int		 cmd_check(int argc, char *argv[]);
+int		 cmd_prune(int argc, char *argv[]);
+int		 cmd_recover(int argc, char *argv[]);
+/* data.c */
 int		 cmd_users(int argc, char *argv[]);
 int		 cmd_objects(int argc, char *argv[]);
 int		 cmd_tenants(int argc, char *argv[]);
 int		 cmd_subscriptions(int argc, char *argv[]);
 int		 cmd_audiences(int argc, char *argv[]);
 int		 cmd_runs(int argc, char *argv[]);
-/* ctl_load.c */
+/* load.c */
 int		 cmd_load(int argc, char *argv[]);
-/* issue 7: in ctl_send.c, sign a file and post it to an endpoint. */
+/* send.c */
 int		 cmd_send(int argc, char *argv[]);
-/* issue 6: in ctl_admin.c, admin tokens, replay, log retention. */
+/* tokens.c */
 int		 cmd_token(int argc, char *argv[]);
+/* replay.c */
 int		 cmd_replay(int argc, char *argv[]);
-/* `porterctl prune`: delete logs older than log_retention_days. */
-void		 ctl_prune_logs(struct pt_store *);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * ctl_admin.c - porterctl commands for the operators' console (issue 6):
- * admin tokens, replay, and log retention for `porterctl prune`.
+ * tokens.c - porterctl token create, revoke and list: the admin API's
+ * bearer tokens.
  */
 #include "config.h"
 
@@ -9,15 +9,8 @@
 
 #include "alloc.h"
 #include "ctl.h"
-#include "handler.h"
-#include "http.h"
-#include "retention.h"
-#include "sandbox.h"
 #include "timeutil.h"
 #include "tokens.h"
-
-/* Events deleted per transaction by `porterctl prune`. */
-#define PRUNE_BATCH	5000
 
 static int
 print_token(void *arg, const struct pt_token_info *t)
@@ -146,102 +139,4 @@ cmd_token(int argc, char *argv[])
 		return token_list(argc, argv);
 	ctl_die("usage: porterctl token create NAME [--read-only] | "
 	    "token revoke NAME | token list [--json]");
-}
-
-/*
- * Replay a logged event through the mappings as they are configured now
- * (pt_replay): the new run is a new event linked by "replay_of".  It runs
- * workflow handlers, so only as the store's owner and under the
- * responder's seccomp filter; --force replays an event that was not
- * verified where verification is enforced.
- */
-int
-cmd_replay(int argc, char *argv[])
-{
-	struct pt_json_error jerr;
-	struct pt_resp resp;
-	struct pt_store *s;
-	struct pt_ctx ctx;
-	const char *id = NULL;
-	pt_json *j = NULL;
-	char why[512];
-	int i, json = 0, force = 0, status, nargs = 0;
-
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "--force") == 0)
-			force = 1;
-		else {
-			id = argv[i];
-			nargs++;
-		}
-	if (nargs != 1)
-		ctl_die("usage: porterctl replay EVT_ID [--force] [--json]");
-	s = ctl_open_store(0);
-	ctl_require_owner("replay");
-	/* The handlers get the responder's seccomp filter too (sandbox.h). */
-	if (pt_sandbox(why, sizeof(why)) == -1)
-		ctl_die("%s", why);
-	ctl_ctx_init(&ctx, s);
-	status = pt_replay(&ctx, id, "porterctl", force, &resp);
-	pt_ctx_free(&ctx);
-	pt_store_close(s);
-	if (json) {
-		fwrite(resp.body.data ? resp.body.data : "", 1, resp.body.len,
-		    stdout);
-	} else if (pt_json_parse(resp.body.data ? resp.body.data : "",
-	    resp.body.len, PT_JSON_MAX_DEPTH, &j, &jerr) == PT_OK) {
-		if (status == 200)
-			printf("%s replayed as %s: %s\n", id, pt_json_str(
-			    pt_json_get(j, "id"), NULL), pt_json_str(pt_json_get(
-			    j, "status"), NULL));
-		else
-			fprintf(stderr, "porterctl: replay %s: %d %s: %s\n", id,
-			    status, pt_json_str(pt_json_get(j, "error"), NULL),
-			    pt_json_str(pt_json_get(j, "message"), NULL));
-	}
-	pt_json_put(j);
-	pt_resp_free(&resp);
-	return status == 200 ? 0 : 1;
-}
-
-/*
- * Retention for `porterctl prune`: every event and action log older than
- * log_retention_days, PRUNE_BATCH events per transaction so that no
- * single write grows large.  Prints what went.
- */
-void
-ctl_prune_logs(struct pt_store *s)
-{
-	struct pt_retention_stats st;
-	struct pt_config *cfg;
-	struct pt_txn *txn;
-	enum pt_err rc;
-	size_t events = 0, actions = 0;
-	int64_t days, now = pt_now_us();
-
-	cfg = ctl_load_config(s);
-	days = cfg->log_retention_days > 0 ? cfg->log_retention_days :
-	    PT_RETENTION_DAYS_DEFAULT;
-	pt_config_free(cfg);
-	do {
-		memset(&st, 0, sizeof(st));
-		if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
-			ctl_die("store: %s", pt_strerror(rc));
-		if ((rc = pt_retention_prune(txn, now, days, PRUNE_BATCH,
-		    &st)) != PT_OK) {
-			pt_txn_abort(txn);
-			ctl_die("pruning logs: %s (%s)", pt_strerror(rc),
-			    pt_store_errstr());
-		}
-		if ((rc = pt_txn_commit(txn)) != PT_OK)
-			ctl_die("commit: %s (%s)", pt_strerror(rc),
-			    pt_store_errstr());
-		events += st.events;
-		actions += st.actions;
-	} while (st.more);
-	printf("%zu event log%s and %zu action log%s older than %lld day%s "
-	    "removed\n", events, events == 1 ? "" : "s", actions, actions == 1 ?
-	    "" : "s", (long long)days, days == 1 ? "" : "s");
 }

@@ -1,0 +1,72 @@
+/*
+ * replay.c - porterctl replay: run a logged event's mappings again, as
+ * configured now.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "ctl.h"
+#include "handler.h"
+#include "http.h"
+#include "sandbox.h"
+
+/*
+ * Replay a logged event through the mappings as they are configured now
+ * (pt_replay): the new run is a new event linked by "replay_of".  It runs
+ * workflow handlers, so only as the store's owner and under the
+ * responder's seccomp filter; --force replays an event that was not
+ * verified where verification is enforced.
+ */
+int
+cmd_replay(int argc, char *argv[])
+{
+	struct pt_json_error jerr;
+	struct pt_resp resp;
+	struct pt_store *s;
+	struct pt_ctx ctx;
+	const char *id = NULL;
+	pt_json *j = NULL;
+	char why[512];
+	int i, json = 0, force = 0, status, nargs = 0;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else {
+			id = argv[i];
+			nargs++;
+		}
+	if (nargs != 1)
+		ctl_die("usage: porterctl replay EVT_ID [--force] [--json]");
+	s = ctl_open_store(0);
+	ctl_require_owner("replay");
+	/* The handlers get the responder's seccomp filter too (sandbox.h). */
+	if (pt_sandbox(why, sizeof(why)) == -1)
+		ctl_die("%s", why);
+	ctl_ctx_init(&ctx, s);
+	status = pt_replay(&ctx, id, "porterctl", force, &resp);
+	pt_ctx_free(&ctx);
+	pt_store_close(s);
+	if (json) {
+		fwrite(resp.body.data ? resp.body.data : "", 1, resp.body.len,
+		    stdout);
+	} else if (pt_json_parse(resp.body.data ? resp.body.data : "",
+	    resp.body.len, PT_JSON_MAX_DEPTH, &j, &jerr) == PT_OK) {
+		if (status == 200)
+			printf("%s replayed as %s: %s\n", id, pt_json_str(
+			    pt_json_get(j, "id"), NULL), pt_json_str(pt_json_get(
+			    j, "status"), NULL));
+		else
+			fprintf(stderr, "porterctl: replay %s: %d %s: %s\n", id,
+			    status, pt_json_str(pt_json_get(j, "error"), NULL),
+			    pt_json_str(pt_json_get(j, "message"), NULL));
+	}
+	pt_json_put(j);
+	pt_resp_free(&resp);
+	return status == 200 ? 0 : 1;
+}
