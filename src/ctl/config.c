@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,8 +16,9 @@
 #include "store.h"
 
 int
-cmd_apply(int argc, char *argv[])
+cmd_apply(const struct ctl_args *a)
 {
+	const char *file = a->pos[0];
 	struct pt_config *old, *next = NULL;
 	struct pt_json_error jerr;
 	struct pt_store *s;
@@ -28,22 +28,11 @@ cmd_apply(int argc, char *argv[])
 	char *text, err[1024];
 	size_t len, changes;
 	enum pt_err rc;
-	int dry = 0, ch;
+	int dry = a->given[CTL_K_DRY_RUN] > 0;
 
-	static const struct option opts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
-	};
-	while ((ch = getopt_long(argc, argv, "n", opts, NULL)) != -1)
-		if (ch == 'n')
-			dry = 1;
-		else
-			return 2;
-	if (optind != argc - 1)
-		ctl_die("usage: porterctl apply [--dry-run] FILE");
-	text = ctl_read_file(argv[optind], &len);
+	text = ctl_read_file(file, &len);
 	if (pt_json_parse(text, len, PT_JSON_MAX_DEPTH, &doc, &jerr) != PT_OK)
-		ctl_die("%s: not valid JSON: %s", argv[optind], jerr.message);
+		ctl_die("%s: not valid JSON: %s", file, jerr.message);
 	pt_free(text);
 
 	s = ctl_open_store(0);
@@ -60,7 +49,7 @@ cmd_apply(int argc, char *argv[])
 	if ((rc = pt_config_parse(doc, old, PT_CFG_OPERATOR, &next, err,
 	    sizeof(err))) != PT_OK) {
 		pt_txn_abort(txn);
-		ctl_die("%s: %s", argv[optind], err);
+		ctl_die("%s: %s", file, err);
 	}
 	changes = pt_config_diff(old, next, &diff);
 	fwrite(diff.data, 1, diff.len, stdout);
@@ -87,17 +76,13 @@ cmd_apply(int argc, char *argv[])
 }
 
 int
-cmd_export(int argc, char *argv[])
+cmd_export(const struct ctl_args *a)
 {
 	struct pt_config *cfg;
 	struct pt_store *s;
 	pt_json *doc;
-	int with = 0;
+	int with = a->given[CTL_K_WITH_SECRETS] > 0;
 
-	if (argc == 2 && strcmp(argv[1], "--with-secrets") == 0)
-		with = 1;
-	else if (argc != 1)
-		ctl_die("usage: porterctl export [--with-secrets]");
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if (!cfg->fp_key_stored && cfg->nenvs > 0 && !with) {
@@ -116,7 +101,7 @@ cmd_export(int argc, char *argv[])
 	}
 	if ((doc = pt_config_export(cfg, with)) == NULL)
 		ctl_die("out of memory");
-	ctl_print_json(doc, PT_JSON_PRETTY);
+	ctl_json_doc(doc);
 	pt_json_put(doc);
 	pt_config_free(cfg);
 	pt_store_close(s);
@@ -124,23 +109,16 @@ cmd_export(int argc, char *argv[])
 }
 
 int
-cmd_sources(int argc, char *argv[])
+cmd_sources(const struct ctl_args *a)
 {
 	const struct pt_source_type *types;
 	struct pt_config *cfg;
 	struct pt_store *s;
 	pt_json *arr, *o;
 	size_t i, n;
-	int json = 0, list_types = 0;
+	int json = a->given[CTL_K_JSON] > 0;
 
-	for (i = 1; i < (size_t)argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "--types") == 0)
-			list_types = 1;
-		else
-			ctl_die("usage: porterctl sources [--json] [--types]");
-	if (list_types) {
+	if (a->given[CTL_K_TYPES]) {
 		types = pt_catalog_all(&n);
 		if ((arr = pt_json_new_array()) == NULL)
 			ctl_die("out of memory");
@@ -202,7 +180,7 @@ cmd_sources(int argc, char *argv[])
 			    strlen(types[i].default_mappings)));
 		}
 		if (json)
-			ctl_print_json(arr, PT_JSON_PRETTY);
+			ctl_json_doc(arr);
 		pt_json_put(arr);
 		return 0;
 	}
@@ -232,7 +210,7 @@ cmd_sources(int argc, char *argv[])
 		pt_json_set(o, "verify", pt_json_new_bool(e->verify));
 	}
 	if (json)
-		ctl_print_json(arr, PT_JSON_PRETTY);
+		ctl_json_doc(arr);
 	else if (cfg->nenvs == 0)
 		printf("no sources configured\n");
 	pt_json_put(arr);

@@ -18,10 +18,12 @@
 #include "conf.h"
 #include "ctl.h"
 #include "handler.h"
+#include "ids.h"
 #include "json.h"
 #include "scheme.h"
 #include "store.h"
 #include "timeutil.h"
+#include "tokens.h"
 
 #define MAX_INPUT (64 * 1024 * 1024)
 
@@ -186,6 +188,18 @@ ctl_print_json(pt_json *j, int flags)
 	fputc('\n', stdout);
 }
 
+void
+ctl_json_line(pt_json *j)
+{
+	ctl_print_json(j, PT_JSON_PLAIN);
+}
+
+void
+ctl_json_doc(pt_json *j)
+{
+	ctl_print_json(j, PT_JSON_PRETTY);
+}
+
 /*
  * Sign "body" as the sender of "env" would, with its first key that has not
  * expired, into "out" (header lines); dies when that cannot be done.
@@ -207,4 +221,93 @@ ctl_sign(const struct pt_env *env, const char *source, const char *env_name,
 	    (const uint8_t *)body, len, url, now, NULL, out) != PT_OK ||
 	    out->failed)
 		ctl_die("cannot sign with scheme %s", pt_scheme_name(env->scheme));
+}
+
+/* ------------------------------------------- values the table checks */
+
+int
+ctl_check_evt_id(const char *s, char *why, size_t whylen)
+{
+	uint8_t id[PT_ID_BIN];
+
+	if (pt_id_parse("evt", s, id) < 0)
+		return ctl_refuse(why, whylen, "not an event id");
+	return 0;
+}
+
+/* A duration back from now ("2h") or an RFC 3339 time: 0, or -1. */
+static int
+parse_since(const char *s, int64_t *us)
+{
+	int64_t secs;
+
+	if (pt_parse_duration(s, &secs) == 0) {
+		*us = pt_now_us() - secs * 1000000;
+		return 0;
+	}
+	return pt_parse_rfc3339(s, strlen(s), us);
+}
+
+int
+ctl_check_since(const char *s, char *why, size_t whylen)
+{
+	int64_t us;
+
+	if (parse_since(s, &us) < 0)
+		return ctl_refuse(why, whylen, "want a duration (90s, 15m, 2h, "
+		    "7d) or an RFC 3339 time");
+	return 0;
+}
+
+int64_t
+ctl_since_us(const char *s)
+{
+	int64_t us = 0;
+
+	if (parse_since(s, &us) < 0)
+		ctl_die("--since %s: not checked", s);
+	return us;
+}
+
+/*
+ * "Name: value": a header name (RFC 9110 token characters), a colon and
+ * a value, with no line break anywhere (it goes into a request as is).
+ */
+int
+ctl_check_header(const char *s, char *why, size_t whylen)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	size_t n = strspn(s, tchar);
+
+	if (n == 0 || s[n] != ':' || strpbrk(s, "\r\n") != NULL)
+		return ctl_refuse(why, whylen, "want 'Name: value'");
+	return 0;
+}
+
+int
+ctl_check_method(const char *s, char *why, size_t whylen)
+{
+	if (*s == '\0' || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+	    strlen(s))
+		return ctl_refuse(why, whylen, "want an upper-case HTTP "
+		    "method");
+	return 0;
+}
+
+int
+ctl_check_path(const char *s, char *why, size_t whylen)
+{
+	if (*s != '\0' && (*s != '/' || strpbrk(s, " \t\r\n") != NULL))
+		return ctl_refuse(why, whylen, "want a path starting with /");
+	return 0;
+}
+
+int
+ctl_check_token_name(const char *s, char *why, size_t whylen)
+{
+	if (!pt_token_name_valid(s))
+		return ctl_refuse(why, whylen, "a token name is 1 to %d "
+		    "letters, digits, \".\", \"_\" or \"-\"", PT_TOKEN_NAME_MAX);
+	return 0;
 }

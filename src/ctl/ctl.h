@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "args.h"
 #include "conf.h"
 #include "handler.h"
 #include "json.h"
@@ -42,38 +43,76 @@ void		 ctl_sign(const struct pt_env *, const char *source,
 		    const char *url, struct pt_buf *out);
 /* JSON and a newline on stdout (PT_JSON_PLAIN or PT_JSON_PRETTY). */
 void		 ctl_print_json(pt_json *, int flags);
+/*
+ * What --json prints, one shape per command (porterctl(1) JSON OUTPUT):
+ * a stream of records as NDJSON, a line each (ctl_json_line), anything
+ * else as one pretty-printed document (ctl_json_doc).
+ */
+void		 ctl_json_line(pt_json *);
+void		 ctl_json_doc(pt_json *);
 
-/* The commands, argv[0] being the command's name.  config.c: */
-int		 cmd_apply(int argc, char *argv[]);
-int		 cmd_export(int argc, char *argv[]);
-int		 cmd_sources(int argc, char *argv[]);
+/*
+ * Checks of option and argument values (ctl_check_fn, args.h), named in
+ * the command table: a value that fails one is a usage error.
+ */
+int		 ctl_check_evt_id(const char *, char *why, size_t whylen);
+int		 ctl_check_since(const char *, char *why, size_t whylen);
+int		 ctl_check_header(const char *, char *why, size_t whylen);
+int		 ctl_check_method(const char *, char *why, size_t whylen);
+int		 ctl_check_path(const char *, char *why, size_t whylen);
+int		 ctl_check_token_name(const char *, char *why, size_t whylen);
+/* A --since value that passed ctl_check_since, as µs since the epoch. */
+int64_t		 ctl_since_us(const char *);
+
+/* The slots of struct ctl_args: every option of every command. */
+enum ctl_key {
+	CTL_K_DB, CTL_K_MAP_SIZE, CTL_K_VERSION, CTL_K_HELP_MAN,
+	CTL_K_JSON, CTL_K_SOURCE, CTL_K_ENV, CTL_K_URL, CTL_K_DRY_RUN,
+	CTL_K_WITH_SECRETS, CTL_K_TYPES, CTL_K_METHOD, CTL_K_PATH,
+	CTL_K_HEADER, CTL_K_BODY, CTL_K_CONTENT_TYPE, CTL_K_TYPE,
+	CTL_K_STATUS, CTL_K_VERIFICATION, CTL_K_SINCE, CTL_K_BEFORE,
+	CTL_K_LIMIT, CTL_K_FORCE, CTL_K_WORKFLOW, CTL_K_FOLLOW, CTL_K_COUNT,
+	CTL_K_DAYS, CTL_K_BODY_BYTES, CTL_K_READ_ONLY,
+	CTL_K__MAX
+};
+_Static_assert(CTL_K__MAX <= CTL_KEYS_MAX, "raise CTL_KEYS_MAX");
+
+/*
+ * The commands, each given its parsed command line (args.h), which the
+ * table in porterctl.c declares.  config.c:
+ */
+int		 cmd_apply(const struct ctl_args *);
+int		 cmd_export(const struct ctl_args *);
+int		 cmd_sources(const struct ctl_args *);
 /* sign.c */
-int		 cmd_sign(int argc, char *argv[]);
+int		 cmd_sign(const struct ctl_args *);
 /* rehearse.c */
-int		 cmd_rehearse(int argc, char *argv[]);
+int		 cmd_rehearse(const struct ctl_args *);
 /* logs.c */
-int		 cmd_logs(int argc, char *argv[]);
-int		 cmd_log(int argc, char *argv[]);
-int		 cmd_events(int argc, char *argv[]);
+int		 cmd_logs(const struct ctl_args *);
+int		 cmd_log(const struct ctl_args *);
+int		 cmd_events(const struct ctl_args *);
 /* store.c */
-int		 cmd_status(int argc, char *argv[]);
-int		 cmd_check(int argc, char *argv[]);
-int		 cmd_prune(int argc, char *argv[]);
-int		 cmd_recover(int argc, char *argv[]);
+int		 cmd_status(const struct ctl_args *);
+int		 cmd_check(const struct ctl_args *);
+int		 cmd_prune(const struct ctl_args *);
+int		 cmd_recover(const struct ctl_args *);
 /* data.c */
-int		 cmd_users(int argc, char *argv[]);
-int		 cmd_objects(int argc, char *argv[]);
-int		 cmd_tenants(int argc, char *argv[]);
-int		 cmd_subscriptions(int argc, char *argv[]);
-int		 cmd_audiences(int argc, char *argv[]);
-int		 cmd_runs(int argc, char *argv[]);
+int		 cmd_users(const struct ctl_args *);
+int		 cmd_objects(const struct ctl_args *);
+int		 cmd_tenants(const struct ctl_args *);
+int		 cmd_subscriptions(const struct ctl_args *);
+int		 cmd_audiences(const struct ctl_args *);
+int		 cmd_runs(const struct ctl_args *);
 /* load.c */
-int		 cmd_load(int argc, char *argv[]);
+int		 cmd_load(const struct ctl_args *);
 /* send.c */
-int		 cmd_send(int argc, char *argv[]);
+int		 cmd_send(const struct ctl_args *);
 /* tokens.c */
-int		 cmd_token(int argc, char *argv[]);
+int		 cmd_token_create(const struct ctl_args *);
+int		 cmd_token_revoke(const struct ctl_args *);
+int		 cmd_token_list(const struct ctl_args *);
 /* replay.c */
-int		 cmd_replay(int argc, char *argv[]);
+int		 cmd_replay(const struct ctl_args *);
 
 #endif

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +15,6 @@
 #include "json.h"
 #include "store.h"
 #include "timeutil.h"
-
-/* Parse "--since": a duration back from now ("2h") or an RFC 3339 time. */
-static int64_t
-parse_since(const char *s)
-{
-	int64_t secs, us;
-
-	if (pt_parse_duration(s, &secs) == 0)
-		return pt_now_us() - secs * 1000000;
-	if (pt_parse_rfc3339(s, strlen(s), &us) == 0)
-		return us;
-	ctl_die("--since %s: want a duration (90s, 15m, 2h, 7d) or an RFC 3339 "
-	    "time", s);
-}
 
 struct logs_out {
 	int	 json;
@@ -51,7 +36,7 @@ print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 	(void)body_len;
 	o->n++;
 	if (o->json) {
-		ctl_print_json(meta, PT_JSON_PLAIN);
+		ctl_json_line(meta);
 		return 0;
 	}
 	/* A rejected request's type is only what its body claims. */
@@ -72,7 +57,7 @@ print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 }
 
 int
-cmd_logs(int argc, char *argv[])
+cmd_logs(const struct ctl_args *a)
 {
 	struct pt_log_query q;
 	struct logs_out o = { 0, 0 };
@@ -82,47 +67,20 @@ cmd_logs(int argc, char *argv[])
 	uint8_t before[PT_ID_BIN];
 	char why[512];
 	enum pt_err rc;
-	int ch;
-	long lim;
 
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "type", required_argument, NULL, 't' },
-		{ "status", required_argument, NULL, 'S' },
-		{ "verification", required_argument, NULL, 'V' },
-		{ "since", required_argument, NULL, 'w' },
-		{ "before", required_argument, NULL, 'b' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	memset(&q, 0, sizeof(q));
-	while ((ch = getopt_long(argc, argv, "s:e:t:S:V:w:b:n:j", opts,
-	    NULL)) != -1)
-		switch (ch) {
-		case 's': q.source = optarg; break;
-		case 'e': q.environment = optarg; break;
-		case 't': q.event_type = optarg; break;
-		case 'S': q.status = optarg; break;
-		case 'V': q.verify_status = optarg; break;
-		case 'w': q.since = parse_since(optarg); break;
-		case 'b':
-			if (pt_id_parse("evt", optarg, before) < 0)
-				ctl_die("--before %s: not an event id", optarg);
-			q.before = before;
-			break;
-		case 'n':
-			lim = strtol(optarg, NULL, 10);
-			if (lim < 1 || lim > 100000)
-				ctl_die("--limit: 1 to 100000");
-			q.limit = (size_t)lim;
-			break;
-		case 'j': o.json = 1; break;
-		default: return 2;
-		}
-	if (optind != argc)
-		ctl_usage_die("usage: porterctl logs [filters] [--json]");
+	q.source = a->str[CTL_K_SOURCE];
+	q.environment = a->str[CTL_K_ENV];
+	q.event_type = a->str[CTL_K_TYPE];
+	q.status = a->str[CTL_K_STATUS];
+	q.verify_status = a->str[CTL_K_VERIFICATION];
+	if (a->given[CTL_K_SINCE])
+		q.since = ctl_since_us(a->str[CTL_K_SINCE]);
+	if (a->given[CTL_K_BEFORE] && pt_id_parse("evt", a->str[CTL_K_BEFORE],
+	    before) == 0)
+		q.before = before;
+	q.limit = (size_t)a->num[CTL_K_LIMIT];
+	o.json = a->given[CTL_K_JSON] > 0;
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
@@ -144,30 +102,24 @@ cmd_logs(int argc, char *argv[])
 }
 
 int
-cmd_log(int argc, char *argv[])
+cmd_log(const struct ctl_args *a)
 {
+	const char *evt = a->pos[0];
 	struct pt_store *s;
 	struct pt_txn *txn;
 	uint8_t id[PT_ID_BIN];
 	enum pt_err rc;
 	pt_json *m;
-	int json = 0;
+	int json = a->given[CTL_K_JSON] > 0;
 
-	if (argc == 3 && strcmp(argv[2], "--json") == 0)
-		json = 1;
-	else if (argc == 3 && strcmp(argv[1], "--json") == 0) {
-		json = 1;
-		argv[1] = argv[2];
-	} else if (argc != 2)
-		ctl_die("usage: porterctl log EVT_ID [--json]");
-	if (pt_id_parse("evt", argv[1], id) < 0)
-		ctl_die("%s: not an event id", argv[1]);
+	if (pt_id_parse("evt", evt, id) < 0)
+		ctl_die("%s: not an event id", evt);
 	s = ctl_open_store(1);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
 	/* Shared with the admin API (inspect.c). */
 	if ((rc = pt_inspect_event(txn, id, 0, &m)) != PT_OK)
-		ctl_die("%s: %s", argv[1], rc == PT_ENOTFOUND ? "no such event" :
+		ctl_die("%s: %s", evt, rc == PT_ENOTFOUND ? "no such event" :
 		    rc == PT_ECORRUPT ? "stored record does not decode" :
 		    pt_strerror(rc));
 	pt_txn_abort(txn);
@@ -232,30 +184,15 @@ print_type(void *arg, const char *type, uint64_t count, int64_t first,
 }
 
 int
-cmd_events(int argc, char *argv[])
+cmd_events(const struct ctl_args *a)
 {
-	const char *source = NULL, *env = NULL;
+	const char *source = a->str[CTL_K_SOURCE], *env = a->str[CTL_K_ENV];
 	struct types_out o = { 0, NULL };
 	struct pt_store *s;
 	struct pt_txn *txn;
 	enum pt_err rc;
-	int ch;
 
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	while ((ch = getopt_long(argc, argv, "s:e:j", opts, NULL)) != -1)
-		switch (ch) {
-		case 's': source = optarg; break;
-		case 'e': env = optarg; break;
-		case 'j': o.json = 1; break;
-		default: return 2;
-		}
-	if (source == NULL || env == NULL || optind != argc)
-		ctl_die("usage: porterctl events --source S --env E [--json]");
+	o.json = a->given[CTL_K_JSON] > 0;
 	if ((o.arr = pt_json_new_array()) == NULL)
 		ctl_die("out of memory");
 	s = ctl_open_store(1);
@@ -266,7 +203,7 @@ cmd_events(int argc, char *argv[])
 	if (rc != PT_OK)
 		ctl_die("reading event types: %s", pt_strerror(rc));
 	if (o.json)
-		ctl_print_json(o.arr, PT_JSON_PRETTY);
+		ctl_json_doc(o.arr);
 	pt_json_put(o.arr);
 	pt_store_close(s);
 	return 0;

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,57 +20,35 @@
  * side effects: print each mapping's resolved payload or field error.
  */
 int
-cmd_rehearse(int argc, char *argv[])
+cmd_rehearse(const struct ctl_args *a)
 {
-	const char *source = NULL, *env_name = NULL, *body_path = NULL;
-	const char *ctype = NULL;
+	const char *source = a->str[CTL_K_SOURCE], *env_name = a->str[CTL_K_ENV];
+	const char *body_path = a->str[CTL_K_BODY];
+	const char *ctype = a->str[CTL_K_CONTENT_TYPE];
 	const struct pt_env *env;
 	struct pt_body_error berr;
 	struct pt_config *cfg;
 	struct pt_store *s;
 	pt_json *body, *headers, *out, *maps;
-	char *text;
-	size_t len, i;
-	int ch, json = 0, status;
+	char *text, *h, *name, *val;
+	size_t len, i, at = 0;
+	int json = a->given[CTL_K_JSON] > 0, status;
 
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "body", required_argument, NULL, 'b' },
-		{ "header", required_argument, NULL, 'H' },
-		{ "content-type", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
+	/* "Name: value" (ctl_check_header) as the responder has headers. */
 	if ((headers = pt_json_new_object()) == NULL)
 		ctl_die("out of memory");
-	while ((ch = getopt_long(argc, argv, "s:e:b:H:c:j", opts, NULL)) != -1)
-		switch (ch) {
-		case 's': source = optarg; break;
-		case 'e': env_name = optarg; break;
-		case 'b': body_path = optarg; break;
-		case 'c': ctype = optarg; break;
-		case 'j': json = 1; break;
-		case 'H': {
-			char *colon = strchr(optarg, ':'), *p, *val;
-
-			if (colon == NULL || colon == optarg)
-				ctl_die("--header %s: want 'Name: value'", optarg);
-			*colon = '\0';
-			for (p = optarg; *p; p++)
-				if (*p >= 'A' && *p <= 'Z')
-					*p = (char)(*p + 32);
-			for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
-				;
-			pt_json_set(headers, optarg, pt_json_new_cstr(val));
-			break;
-		}
-		default: return 2;
-		}
-	if (source == NULL || env_name == NULL || body_path == NULL ||
-	    optind != argc)
-		ctl_die("usage: porterctl rehearse --source S --env E --body FILE "
-		    "[--content-type CT] [--header 'Name: value']... [--json]");
+	while ((h = ctl_each(a, CTL_K_HEADER, &at)) != NULL) {
+		len = strcspn(h, ":");
+		if ((name = pt_strndup(h, len)) == NULL)
+			ctl_die("out of memory");
+		for (i = 0; i < len; i++)
+			if (name[i] >= 'A' && name[i] <= 'Z')
+				name[i] = (char)(name[i] + 32);
+		for (val = h + len + 1; *val == ' ' || *val == '\t'; val++)
+			;
+		pt_json_set(headers, name, pt_json_new_cstr(val));
+		pt_free(name);
+	}
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if ((env = pt_config_env(cfg, source, env_name)) == NULL)

@@ -21,28 +21,18 @@
  * verified where verification is enforced.
  */
 int
-cmd_replay(int argc, char *argv[])
+cmd_replay(const struct ctl_args *a)
 {
 	struct pt_json_error jerr;
 	struct pt_resp resp;
 	struct pt_store *s;
 	struct pt_ctx ctx;
-	const char *id = NULL;
+	const char *id = a->pos[0];
 	pt_json *j = NULL;
 	char why[512];
-	int i, json = 0, force = 0, status, nargs = 0;
+	int json = a->given[CTL_K_JSON] > 0, force = a->given[CTL_K_FORCE] > 0;
+	int status;
 
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "--force") == 0)
-			force = 1;
-		else {
-			id = argv[i];
-			nargs++;
-		}
-	if (nargs != 1)
-		ctl_die("usage: porterctl replay EVT_ID [--force] [--json]");
 	s = ctl_open_store(0);
 	ctl_require_owner("replay");
 	/* The handlers get the responder's seccomp filter too (sandbox.h). */

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "alloc.h"
@@ -13,32 +12,16 @@
 #include "store.h"
 
 int
-cmd_sign(int argc, char *argv[])
+cmd_sign(const struct ctl_args *a)
 {
-	const char *source = NULL, *env_name = NULL, *url = NULL;
+	const char *source = a->str[CTL_K_SOURCE], *env_name = a->str[CTL_K_ENV];
 	const struct pt_env *env;
 	struct pt_config *cfg;
 	struct pt_store *s;
 	struct pt_buf out = { 0 };
 	char *body;
 	size_t len;
-	int ch;
 
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "url", required_argument, NULL, 'u' },
-		{ NULL, 0, NULL, 0 }
-	};
-	while ((ch = getopt_long(argc, argv, "s:e:u:", opts, NULL)) != -1)
-		switch (ch) {
-		case 's': source = optarg; break;
-		case 'e': env_name = optarg; break;
-		case 'u': url = optarg; break;
-		default: return 2;
-		}
-	if (source == NULL || env_name == NULL || optind != argc - 1)
-		ctl_die("usage: porterctl sign --source S --env E [--url URL] FILE");
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if ((env = pt_config_env(cfg, source, env_name)) == NULL)
@@ -46,8 +29,8 @@ cmd_sign(int argc, char *argv[])
 	if (env->scheme == NULL)
 		ctl_die("%s/%s has no signature scheme: nothing to sign", source,
 		    env_name);
-	body = ctl_read_file(argv[optind], &len);
-	ctl_sign(env, source, env_name, body, len, url, &out);
+	body = ctl_read_file(a->pos[0], &len);
+	ctl_sign(env, source, env_name, body, len, a->str[CTL_K_URL], &out);
 	fwrite(out.data, 1, out.len, stdout);
 	pt_buf_free(&out);
 	pt_free(body);

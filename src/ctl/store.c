@@ -22,16 +22,14 @@
 
 
 int
-cmd_status(int argc, char *argv[])
+cmd_status(const struct ctl_args *a)
 {
 	struct pt_store_stat st;
 	struct pt_store *s;
 	pt_json *o, *counts;
-	int json = argc == 2 && strcmp(argv[1], "--json") == 0, t;
+	int json = a->given[CTL_K_JSON] > 0, t;
 	double pct;
 
-	if (argc > 2 || (argc == 2 && !json))
-		ctl_die("usage: porterctl status [--json]");
 	s = ctl_open_store(1);
 	if (pt_store_stat(s, &st) != PT_OK)
 		ctl_die("store: %s", pt_store_errstr());
@@ -49,7 +47,7 @@ cmd_status(int argc, char *argv[])
 		for (t = 0; t < PT_T__MAX; t++)
 			pt_json_set(counts, pt_table_name(t),
 			    pt_json_new_int((int64_t)st.entries[t]));
-		ctl_print_json(o, PT_JSON_PRETTY);
+		ctl_json_doc(o);
 		pt_json_put(o);
 	} else {
 		printf("store      %s\n", ctl_db_dir);
@@ -77,16 +75,14 @@ print_problem(void *arg, const char *line)
 }
 
 int
-cmd_check(int argc, char *argv[])
+cmd_check(const struct ctl_args *a)
 {
 	struct pt_store *s;
 	struct pt_txn *txn;
 	size_t problems, events;
 	enum pt_err rc;
 
-	(void)argv;
-	if (argc != 1)
-		ctl_die("usage: porterctl check");
+	(void)a;
 	s = ctl_open_store(1);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
@@ -139,16 +135,14 @@ prune_logs(struct pt_store *s)
 }
 
 int
-cmd_prune(int argc, char *argv[])
+cmd_prune(const struct ctl_args *a)
 {
 	struct pt_store *s;
 	struct pt_txn *txn;
 	size_t n;
 	enum pt_err rc;
 
-	(void)argv;
-	if (argc != 1)
-		ctl_die("usage: porterctl prune");
+	(void)a;
 	s = ctl_open_store(0);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
@@ -166,16 +160,14 @@ cmd_prune(int argc, char *argv[])
 }
 
 int
-cmd_recover(int argc, char *argv[])
+cmd_recover(const struct ctl_args *a)
 {
 	struct pt_store *s;
 	struct pt_txn *txn;
 	size_t n;
 	enum pt_err rc;
 
-	(void)argv;
-	if (argc != 1)
-		ctl_die("usage: porterctl recover");
+	(void)a;
 	s = ctl_open_store(0);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));

@@ -33,19 +33,16 @@ print_token(void *arg, const struct pt_token_info *t)
 	return 0;
 }
 
-static int
-token_list(int argc, char *argv[])
+int
+cmd_token_list(const struct ctl_args *a)
 {
 	struct pt_store *s;
 	struct pt_txn *txn;
 	pt_json *arr = NULL;
 	enum pt_err rc;
 
-	if (argc == 3 && strcmp(argv[2], "--json") == 0) {
-		if ((arr = pt_json_new_array()) == NULL)
-			ctl_die("out of memory");
-	} else if (argc != 2)
-		ctl_die("usage: porterctl token list [--json]");
+	if (a->given[CTL_K_JSON] && (arr = pt_json_new_array()) == NULL)
+		ctl_die("out of memory");
 	s = ctl_open_store(1);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
@@ -54,34 +51,22 @@ token_list(int argc, char *argv[])
 	if (rc != PT_OK)
 		ctl_die("reading tokens: %s", pt_strerror(rc));
 	if (arr != NULL)
-		ctl_print_json(arr, PT_JSON_PRETTY);
+		ctl_json_doc(arr);
 	pt_json_put(arr);
 	pt_store_close(s);
 	return 0;
 }
 
-static int
-token_create(int argc, char *argv[])
+int
+cmd_token_create(const struct ctl_args *a)
 {
 	char text[PT_TOKEN_LEN + 1];
-	const char *name = NULL;
+	const char *name = a->pos[0];	/* ctl_check_token_name */
 	struct pt_store *s;
 	struct pt_txn *txn;
 	enum pt_err rc;
-	int i, flags = 0;
+	int flags = a->given[CTL_K_READ_ONLY] ? PT_TOKEN_READ_ONLY : 0;
 
-	for (i = 2; i < argc; i++)
-		if (strcmp(argv[i], "--read-only") == 0)
-			flags |= PT_TOKEN_READ_ONLY;
-		else if (name == NULL && argv[i][0] != '-')
-			name = argv[i];
-		else
-			ctl_die("usage: porterctl token create NAME [--read-only]");
-	if (name == NULL)
-		ctl_die("usage: porterctl token create NAME [--read-only]");
-	if (!pt_token_name_valid(name))
-		ctl_die("token name %s: 1 to %d letters, digits, \".\", \"_\" or "
-		    "\"-\"", name, PT_TOKEN_NAME_MAX);
 	s = ctl_open_store(0);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
@@ -104,39 +89,25 @@ token_create(int argc, char *argv[])
 	return 0;
 }
 
-static int
-token_revoke(int argc, char *argv[])
+int
+cmd_token_revoke(const struct ctl_args *a)
 {
+	const char *name = a->pos[0];
 	struct pt_store *s;
 	struct pt_txn *txn;
 	enum pt_err rc;
 
-	if (argc != 3)
-		ctl_die("usage: porterctl token revoke NAME");
 	s = ctl_open_store(0);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
-	if ((rc = pt_token_revoke(txn, argv[2])) != PT_OK) {
+	if ((rc = pt_token_revoke(txn, name)) != PT_OK) {
 		pt_txn_abort(txn);
-		ctl_die("token %s: %s", argv[2], rc == PT_ENOTFOUND ? "no such "
+		ctl_die("token %s: %s", name, rc == PT_ENOTFOUND ? "no such "
 		    "token" : pt_strerror(rc));
 	}
 	if ((rc = pt_txn_commit(txn)) != PT_OK)
 		ctl_die("commit: %s (%s)", pt_strerror(rc), pt_store_errstr());
 	pt_store_close(s);
-	printf("token %s revoked\n", argv[2]);
+	printf("token %s revoked\n", name);
 	return 0;
-}
-
-int
-cmd_token(int argc, char *argv[])
-{
-	if (argc >= 2 && strcmp(argv[1], "create") == 0)
-		return token_create(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
-		return token_revoke(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
-		return token_list(argc, argv);
-	ctl_die("usage: porterctl token create NAME [--read-only] | "
-	    "token revoke NAME | token list [--json]");
 }
