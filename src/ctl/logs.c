@@ -124,7 +124,7 @@ cmd_log(const struct ctl_args *a)
 		    pt_strerror(rc));
 	pt_txn_abort(txn);
 	if (json)
-		ctl_print_json(m, PT_JSON_PLAIN);
+		ctl_json_doc(m);
 	else {
 		struct pt_json_iter it = { 0 };
 		const char *k;

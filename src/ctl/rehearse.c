@@ -69,7 +69,7 @@ cmd_rehearse(const struct ctl_args *a)
 		ctl_die("out of memory");
 	maps = pt_json_get(out, "mappings");
 	if (json) {
-		ctl_print_json(out, PT_JSON_PLAIN);
+		ctl_json_doc(out);
 	} else {
 		printf("event type: %s\n", pt_json_str(pt_json_get(out,
 		    "event_type"), NULL) ? pt_json_str(pt_json_get(out,

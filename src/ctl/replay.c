@@ -42,11 +42,14 @@ cmd_replay(const struct ctl_args *a)
 	status = pt_replay(&ctx, id, "porterctl", force, &resp);
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
-	if (json) {
-		fwrite(resp.body.data ? resp.body.data : "", 1, resp.body.len,
-		    stdout);
-	} else if (pt_json_parse(resp.body.data ? resp.body.data : "",
-	    resp.body.len, PT_JSON_MAX_DEPTH, &j, &jerr) == PT_OK) {
+	if (pt_json_parse(resp.body.data ? resp.body.data : "", resp.body.len,
+	    PT_JSON_MAX_DEPTH, &j, &jerr) != PT_OK) {
+		if (json)	/* not JSON: as it came */
+			fwrite(resp.body.data ? resp.body.data : "", 1,
+			    resp.body.len, stdout);
+	} else if (json)
+		ctl_json_doc(j);
+	else {
 		if (status == 200)
 			printf("%s replayed as %s: %s\n", id, pt_json_str(
 			    pt_json_get(j, "id"), NULL), pt_json_str(pt_json_get(

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """test_ctl.py - porterctl's command line as a whole (TAP).  The built
-binary runs directly (no shell, no web server).
+binary runs directly (no shell, no web server; plain CGI runs of
+porter.fcgi make the data).
 
   - Every command of the table (`porterctl --help-man`) answers -h and
     --help with its usage on stdout and exit 0, without a store, and
@@ -10,8 +11,13 @@ binary runs directly (no shell, no web server).
   - porterctl(1) lists exactly the commands of the table, in its order
     and under its headings: its .Ss and ".It Cm" lines are the ones
     --help-man prints, so the page cannot leave a command out.
+  - --json has one shape per command, the one porterctl(1) JSON OUTPUT
+    gives: NDJSON (one compact JSON object a line) for a stream of
+    records, one pretty-printed document otherwise.  Every command that
+    takes --json is in SHAPES.
 """
 
+import json
 import os
 import re
 import sys
@@ -20,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h                                     # noqa: E402
 
 WATCHDOG = 240
+EP = "src_ctl_e2e_development"
 EVT = "evt_000SGEH1F0KHPSA1ZE6V3EDRED"      # well formed, never logged
 MAN = os.path.join(h.TOP_SRCDIR, "man", "porterctl.1")
 
@@ -100,6 +107,58 @@ BAD = (
      "usage: porterctl [--db"),
     ([], "no command", "usage: porterctl [--db"),
 )
+
+# --json: (arguments, "lines" with at least N records, or "document" of a
+# type).  {evt} is a logged event, {body} a payload file.
+LINES, DOC = "lines", "document"
+SHAPES = (
+    (["logs"], LINES, 3),
+    (["runs"], LINES, 3),
+    (["users"], LINES, 2),
+    (["objects", "projects"], LINES, 2),
+    (["tenants"], LINES, 2),
+    (["subscriptions", "projects", "p1"], LINES, 2),
+    (["audiences"], LINES, 1),
+    (["audiences", "beta"], LINES, 2),
+    (["log", "{evt}"], DOC, dict),
+    (["events", "--source", "app", "--env", "development"], DOC, list),
+    (["sources"], DOC, list),
+    (["sources", "--types"], DOC, list),
+    (["status"], DOC, dict),
+    (["token", "list"], DOC, list),
+    (["users", "u1"], DOC, dict),
+    (["objects", "projects", "p1"], DOC, dict),
+    (["tenants", "t1"], DOC, dict),
+    (["rehearse", "--source", "app", "--env", "development", "--body",
+      "{body}"], DOC, dict),
+    (["replay", "{evt}"], DOC, dict),
+)
+
+MAPPINGS = [
+    {"event_type": "thing.done", "action": "users_identify",
+     "params": {"id": "data.user", "name": "data.name"}},
+    {"event_type": "thing.done", "action": "objects_set",
+     "params": {"collection": {"value": "projects"}, "id": "data.project",
+                "name": "data.name"}},
+    {"event_type": "thing.done", "action": "tenants_set",
+     "params": {"id": "data.tenant", "name": "data.name"}},
+    {"event_type": "thing.done", "action": "objects_subscribe",
+     "params": {"collection": {"value": "projects"}, "id": {"value": "p1"},
+                "recipients": "data.user"}},
+    {"event_type": "thing.done", "action": "audiences_add_member",
+     "params": {"key": "beta", "users": "data.user"}},
+    {"event_type": "thing.done", "action": "workflows_trigger",
+     "params": {"key": "noop", "recipients": "data.user"}},
+]
+
+
+def config():
+    return {"workflows": {"noop": {}},
+            "sources": [{"key": "app", "type": "custom", "environments": {
+                "development": {"endpoint_id": EP, "verify": False,
+                                "event_type_path": "body.type",
+                                "mappings": MAPPINGS}}}]}
+
 
 def ctl(*args, db=None):
     """porterctl ARGS with no store unless "db": (rc, stdout, stderr)."""
@@ -204,6 +263,72 @@ def t_bad(t, db):
          "the mistakes touched nothing (no store was made)")
 
 
+def t_json(t, wd, table):
+    rc, out, err = wd.apply(config())
+    t.eq(rc, 0, "a configuration with every kind of action applies", err)
+    t.eq(wd.porterctl("token", "create", "ops")[0], 0, "a token")
+    for user, project, tenant in (("u1", "p1", "t1"), ("u2", "p2", "t2")):
+        body = json.dumps({"type": "thing.done", "data": {
+            "user": user, "name": user.upper(), "project": project,
+            "tenant": tenant}}).encode()
+        env = h.cgi_environ("POST", "/receive/" + EP, wd.db, len(body),
+                            "application/json",
+                            path_info="/receive/" + EP)
+        r, rc, err = h.run_cgi(env, body)
+        t.eq(r.status, 200, "CGI: event for %s accepted" % user, repr(r),
+             err)
+    logs = wd.logs()
+    evt = logs[0]["id"] if logs else EVT
+    rc, out, err = wd.porterctl("replay", evt)
+    t.eq(rc, 0, "a replay, for a third event and run", out, err)
+    body = wd.path("body.json")
+    with open(body, "w") as f:
+        json.dump({"type": "thing.done", "data": {"user": "u9"}}, f)
+
+    covered = set()
+    for args, shape, want in SHAPES:
+        args = [a.format(evt=evt, body=body) for a in args]
+        name = " ".join(args[:2]) if args[0] == "token" else args[0]
+        covered.add(name)
+        rc, out, err = wd.porterctl(*(args + ["--json"]))
+        label = "porterctl %s --json" % " ".join(args)
+        if shape == LINES:
+            recs = []
+            try:
+                recs = [json.loads(ln) for ln in out.splitlines()]
+            except ValueError:
+                recs = None
+            t.ok(rc == 0 and recs is not None and len(recs) >= want and
+                 all(isinstance(r, dict) for r in recs) and
+                 out.endswith("\n"),
+                 "%s: NDJSON, one object a line (%d or more)" %
+                 (label, want), repr((rc, out[:400], err)))
+            continue
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            doc = None
+        t.ok(rc == 0 and isinstance(doc, want) and len(doc) > 0 and
+             out.endswith("\n") and out.count("\n") > 1 and
+             "\n" in out.strip(),
+             "%s: one %s document, pretty-printed" %
+             (label, "object" if want is dict else "array"),
+             repr((rc, out[:400], err)))
+    rc, out, err = wd.porterctl("export")
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        doc = None
+    t.ok(rc == 0 and isinstance(doc, dict) and out.count("\n") > 1,
+         "porterctl export: one pretty-printed document", out[:300], err)
+    takes = set(n for n, ln in zip(command_names(table),
+                                   [x for x in table
+                                    if x.startswith(".It Cm ")])
+                if "Fl -json" in ln)
+    t.eq(sorted(takes - covered), [], "every command with --json has its "
+         "shape tested here")
+
+
 def main():
     h.require_binaries()
     t = h.Tap()
@@ -216,6 +341,7 @@ def main():
     wd = h.Workdir()
     try:
         t.run(t_bad, t, wd.db)
+        t.run(t_json, t, wd, table)
     finally:
         wd.close()
     return t.done()
