@@ -108,82 +108,91 @@ cmd_export(const struct ctl_args *a)
 	return 0;
 }
 
+/* A source type as `porterctl sources --types` prints it. */
+static void
+print_source_type(const struct pt_source_type *t)
+{
+	printf("%-12s %-15s signature=%s type=%s%s%s idempotency=%s\n    %s\n",
+	    t->name, t->category, t->scheme ? t->scheme : "none",
+	    t->event_type_template ? t->event_type_template :
+	    t->event_type_rule ? t->event_type_rule : t->event_type_path,
+	    t->batch_path ? " batch=" : "", t->batch_path ? t->batch_path : "",
+	    t->idempotency_key_path ? t->idempotency_key_path : "none",
+	    t->notes);
+}
+
+/* ... and with --json: the type and every default it gives. */
+static pt_json *
+source_type_json(const struct pt_source_type *t)
+{
+	const struct pt_scheme *sch = t->scheme ? pt_scheme_preset(t->scheme) :
+	    NULL;
+	pt_json *o;
+
+	if ((o = pt_json_new_object()) == NULL)
+		ctl_die("out of memory");
+	pt_json_set(o, "type", pt_json_new_cstr(t->name));
+	pt_json_set(o, "title", pt_json_new_cstr(t->title));
+	pt_json_set(o, "category", pt_json_new_cstr(t->category));
+	pt_json_set(o, "signature", sch ? pt_scheme_to_json(sch) : NULL);
+	pt_json_set(o, "event_type_path", pt_json_new_cstr(t->event_type_path));
+	pt_json_set(o, "event_type_template", t->event_type_template ?
+	    pt_json_parse_trusted(t->event_type_template,
+	    strlen(t->event_type_template)) : NULL);
+	pt_json_set(o, "body_formats", pt_json_parse_trusted(
+	    pt_catalog_body_formats(t), strlen(pt_catalog_body_formats(t))));
+	pt_json_set(o, "form_json_fields", pt_json_parse_trusted(
+	    pt_catalog_form_json_fields(t),
+	    strlen(pt_catalog_form_json_fields(t))));
+	pt_json_set(o, "event_type_rule", t->event_type_rule ?
+	    pt_json_new_cstr(t->event_type_rule) : NULL);
+	pt_json_set(o, "batch_path", t->batch_path ?
+	    pt_json_new_cstr(t->batch_path) : NULL);
+	pt_json_set(o, "timestamp_path", t->timestamp_path ?
+	    pt_json_new_cstr(t->timestamp_path) : NULL);
+	pt_json_set(o, "idempotency_key_path", t->idempotency_key_path ?
+	    pt_json_new_cstr(t->idempotency_key_path) : NULL);
+	pt_json_set(o, "event_types", pt_json_parse_trusted(t->event_types,
+	    strlen(t->event_types)));
+	pt_json_set(o, "default_mappings", pt_json_parse_trusted(
+	    t->default_mappings, strlen(t->default_mappings)));
+	return o;
+}
+
+/* `porterctl sources --types`: the catalogue, no store needed. */
+static int
+list_source_types(int json)
+{
+	const struct pt_source_type *types;
+	pt_json *arr;
+	size_t i, n;
+
+	types = pt_catalog_all(&n);
+	if ((arr = pt_json_new_array()) == NULL)
+		ctl_die("out of memory");
+	for (i = 0; i < n; i++)
+		if (!json)
+			print_source_type(&types[i]);
+		else if (pt_json_append(arr, source_type_json(&types[i])) !=
+		    PT_OK)
+			ctl_die("out of memory");
+	if (json)
+		ctl_json_doc(arr);
+	pt_json_put(arr);
+	return 0;
+}
+
 int
 cmd_sources(const struct ctl_args *a)
 {
-	const struct pt_source_type *types;
 	struct pt_config *cfg;
 	struct pt_store *s;
 	pt_json *arr, *o;
-	size_t i, n;
+	size_t i;
 	int json = a->given[CTL_K_JSON] > 0;
 
-	if (a->given[CTL_K_TYPES]) {
-		types = pt_catalog_all(&n);
-		if ((arr = pt_json_new_array()) == NULL)
-			ctl_die("out of memory");
-		for (i = 0; i < n; i++) {
-			const struct pt_scheme *sch = types[i].scheme ?
-			    pt_scheme_preset(types[i].scheme) : NULL;
-
-			if (!json) {
-				printf("%-12s %-15s signature=%s type=%s%s%s "
-				    "idempotency=%s\n    %s\n", types[i].name,
-				    types[i].category, types[i].scheme ?
-				    types[i].scheme : "none",
-				    types[i].event_type_template ?
-				    types[i].event_type_template :
-				    types[i].event_type_rule ?
-				    types[i].event_type_rule :
-				    types[i].event_type_path,
-				    types[i].batch_path ? " batch=" : "",
-				    types[i].batch_path ? types[i].batch_path : "",
-				    types[i].idempotency_key_path ?
-				    types[i].idempotency_key_path : "none",
-				    types[i].notes);
-				continue;
-			}
-			if ((o = pt_json_new_object()) == NULL)
-				ctl_die("out of memory");
-			pt_json_append(arr, o);
-			pt_json_set(o, "type", pt_json_new_cstr(types[i].name));
-			pt_json_set(o, "title", pt_json_new_cstr(types[i].title));
-			pt_json_set(o, "category",
-			    pt_json_new_cstr(types[i].category));
-			pt_json_set(o, "signature", sch ? pt_scheme_to_json(sch) :
-			    NULL);
-			pt_json_set(o, "event_type_path",
-			    pt_json_new_cstr(types[i].event_type_path));
-			pt_json_set(o, "event_type_template",
-			    types[i].event_type_template ? pt_json_parse_trusted(
-			    types[i].event_type_template,
-			    strlen(types[i].event_type_template)) : NULL);
-			pt_json_set(o, "body_formats", pt_json_parse_trusted(
-			    pt_catalog_body_formats(&types[i]),
-			    strlen(pt_catalog_body_formats(&types[i]))));
-			pt_json_set(o, "form_json_fields", pt_json_parse_trusted(
-			    pt_catalog_form_json_fields(&types[i]),
-			    strlen(pt_catalog_form_json_fields(&types[i]))));
-			pt_json_set(o, "event_type_rule", types[i].event_type_rule ?
-			    pt_json_new_cstr(types[i].event_type_rule) : NULL);
-			pt_json_set(o, "batch_path", types[i].batch_path ?
-			    pt_json_new_cstr(types[i].batch_path) : NULL);
-			pt_json_set(o, "timestamp_path", types[i].timestamp_path ?
-			    pt_json_new_cstr(types[i].timestamp_path) : NULL);
-			pt_json_set(o, "idempotency_key_path",
-			    types[i].idempotency_key_path ? pt_json_new_cstr(
-			    types[i].idempotency_key_path) : NULL);
-			pt_json_set(o, "event_types", pt_json_parse_trusted(
-			    types[i].event_types, strlen(types[i].event_types)));
-			pt_json_set(o, "default_mappings", pt_json_parse_trusted(
-			    types[i].default_mappings,
-			    strlen(types[i].default_mappings)));
-		}
-		if (json)
-			ctl_json_doc(arr);
-		pt_json_put(arr);
-		return 0;
-	}
+	if (a->given[CTL_K_TYPES])
+		return list_source_types(json);
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if ((arr = pt_json_new_array()) == NULL)

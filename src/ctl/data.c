@@ -253,11 +253,19 @@ static const struct col run_cols[] = {
 	{ "CANCELLATION KEY", "cancellation_key", 0 }, { NULL, NULL, 0 }
 };
 
-/* porterctl users [ID] [--json] */
-int
-cmd_users(const struct ctl_args *a)
+/* Users and tenants: one by its id, or all of them. */
+struct by_id {
+	const char		*one, *many;	/* "user", "users" */
+	const struct col	*cols;
+	enum pt_err		(*get)(struct pt_txn *, const char *id,
+				    pt_json **);
+	enum pt_err		(*list)(struct pt_txn *, pt_rec_cb, void *);
+};
+
+static int
+show_by_id(const struct ctl_args *a, const struct by_id *k)
 {
-	struct listing l = { user_cols, 0, 0, NULL };
+	struct listing l = { k->cols, 0, 0, NULL };
 	struct pt_store *s;
 	struct pt_txn *txn;
 	pt_json *rec = NULL;
@@ -267,14 +275,24 @@ cmd_users(const struct ctl_args *a)
 	s = ctl_open_store(1);
 	txn = begin_read(s);
 	if (a->npos == 1) {
-		rc = pt_user_get(txn, a->pos[0], &rec);
-		show_one(s, txn, rc, rec, json, "user", a->pos[0]);
+		rc = k->get(txn, a->pos[0], &rec);
+		show_one(s, txn, rc, rec, json, k->one, a->pos[0]);
 		return 0;
 	}
 	l.json = json;
-	rc = pt_users_list(txn, print_row, &l);
-	end_listing(s, txn, rc, &l, "users");
+	rc = k->list(txn, print_row, &l);
+	end_listing(s, txn, rc, &l, k->many);
 	return 0;
+}
+
+/* porterctl users [ID] [--json] */
+int
+cmd_users(const struct ctl_args *a)
+{
+	static const struct by_id users = { "user", "users", user_cols,
+	    pt_user_get, pt_users_list };
+
+	return show_by_id(a, &users);
 }
 
 /* porterctl objects COLLECTION [ID] [--json] */
@@ -305,24 +323,10 @@ cmd_objects(const struct ctl_args *a)
 int
 cmd_tenants(const struct ctl_args *a)
 {
-	struct listing l = { named_cols, 0, 0, NULL };
-	struct pt_store *s;
-	struct pt_txn *txn;
-	pt_json *rec = NULL;
-	enum pt_err rc;
-	int json = a->given[CTL_K_JSON] > 0;
+	static const struct by_id tenants = { "tenant", "tenants",
+	    named_cols, pt_tenant_get, pt_tenants_list };
 
-	s = ctl_open_store(1);
-	txn = begin_read(s);
-	if (a->npos == 1) {
-		rc = pt_tenant_get(txn, a->pos[0], &rec);
-		show_one(s, txn, rc, rec, json, "tenant", a->pos[0]);
-		return 0;
-	}
-	l.json = json;
-	rc = pt_tenants_list(txn, print_row, &l);
-	end_listing(s, txn, rc, &l, "tenants");
-	return 0;
+	return show_by_id(a, &tenants);
 }
 
 /* porterctl subscriptions COLLECTION ID [--json] */

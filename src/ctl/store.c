@@ -134,24 +134,39 @@ prune_logs(struct pt_store *s)
 	    "" : "s", (long long)days, days == 1 ? "" : "s");
 }
 
+/*
+ * One write transaction of a sweep without a limit ("sweep" is
+ * pt_idem_prune or pt_recover: the responder runs them a few at a time
+ * as it writes, porterctl all at once); returns how many it did.
+ */
+static size_t
+sweep_all(struct pt_store *s, enum pt_err (*sweep)(struct pt_txn *,
+    int64_t now, size_t max, size_t *done), const char *what)
+{
+	struct pt_txn *txn;
+	enum pt_err rc;
+	size_t n;
+
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	if ((rc = sweep(txn, pt_now_us(), 0, &n)) != PT_OK) {
+		pt_txn_abort(txn);
+		ctl_die("%s: %s", what, pt_strerror(rc));
+	}
+	if ((rc = pt_txn_commit(txn)) != PT_OK)
+		ctl_die("commit: %s", pt_strerror(rc));
+	return n;
+}
+
 int
 cmd_prune(const struct ctl_args *a)
 {
 	struct pt_store *s;
-	struct pt_txn *txn;
 	size_t n;
-	enum pt_err rc;
 
 	(void)a;
 	s = ctl_open_store(0);
-	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
-		ctl_die("store: %s", pt_strerror(rc));
-	if ((rc = pt_idem_prune(txn, pt_now_us(), 0, &n)) != PT_OK) {
-		pt_txn_abort(txn);
-		ctl_die("pruning: %s", pt_strerror(rc));
-	}
-	if ((rc = pt_txn_commit(txn)) != PT_OK)
-		ctl_die("commit: %s", pt_strerror(rc));
+	n = sweep_all(s, pt_idem_prune, "pruning");
 	printf("%zu expired idempotency record%s removed\n", n, n == 1 ? "" :
 	    "s");
 	prune_logs(s);	/* and the logs past their retention */
@@ -163,20 +178,11 @@ int
 cmd_recover(const struct ctl_args *a)
 {
 	struct pt_store *s;
-	struct pt_txn *txn;
 	size_t n;
-	enum pt_err rc;
 
 	(void)a;
 	s = ctl_open_store(0);
-	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
-		ctl_die("store: %s", pt_strerror(rc));
-	if ((rc = pt_recover(txn, pt_now_us(), 0, &n)) != PT_OK) {
-		pt_txn_abort(txn);
-		ctl_die("recovering: %s", pt_strerror(rc));
-	}
-	if ((rc = pt_txn_commit(txn)) != PT_OK)
-		ctl_die("commit: %s", pt_strerror(rc));
+	n = sweep_all(s, pt_recover, "recovering");
 	printf("%zu interrupted execution%s marked\n", n, n == 1 ? "" : "s");
 	pt_store_close(s);
 	return 0;

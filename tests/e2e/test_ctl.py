@@ -329,6 +329,17 @@ def t_json(t, wd, table):
          "shape tested here")
 
 
+def t_store(t, wd):
+    """The store's upkeep on the store t_json filled: nothing to do, said
+    so, in a write transaction each."""
+    for args, want in ((["check"], "events checked, 0 problems"),
+                       (["prune"], "0 expired idempotency records removed"),
+                       (["recover"], "0 interrupted executions marked")):
+        rc, out, err = wd.porterctl(*args)
+        t.ok(rc == 0 and want in out and err == "",
+             "porterctl %s: %s" % (" ".join(args), want), out, err)
+
+
 def main():
     h.require_binaries()
     t = h.Tap()
@@ -342,6 +353,7 @@ def main():
     try:
         t.run(t_bad, t, wd.db)
         t.run(t_json, t, wd, table)
+        t.run(t_store, t, wd)
     finally:
         wd.close()
     return t.done()
