@@ -106,8 +106,7 @@ find_opt(const struct ctl_cmd *cmd, const char *name, size_t len, char *why,
 		    (int)len, shown(name, buf));
 	else
 		ctl_refuse(why, whylen, "ambiguous option --%.*s (%s)",
-		    (int)len, shown(name, buf),
-		    names);
+		    (int)len, shown(name, buf), names);
 	return NULL;
 }
 
