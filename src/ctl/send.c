@@ -1,5 +1,5 @@
 /*
- * ctl_send.c - "porterctl send": sign a JSON file as a source's sender
+ * send.c - "porterctl send": sign a JSON file as a source's sender
  * would and post it to Porter, so that an operator can try a source by
  * hand without writing HMAC code.
  *
@@ -15,7 +15,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,59 +82,29 @@ print_answer(const struct pt_httpc_res *res)
 }
 
 int
-cmd_send(int argc, char *argv[])
+cmd_send(const struct ctl_args *a)
 {
-	const char *source = NULL, *env_name = NULL, *base = DEFAULT_URL,
-	    *method = "POST", *suffix = "", *cacert = NULL;
-	char *headers[MAX_HEADERS], *body, why[256];
+	const char *source = a->str[CTL_K_SOURCE], *env_name = a->str[CTL_K_ENV],
+	    *base = a->str[CTL_K_URL] ? a->str[CTL_K_URL] : DEFAULT_URL,
+	    *method = a->str[CTL_K_METHOD] ? a->str[CTL_K_METHOD] : "POST",
+	    *suffix = a->str[CTL_K_PATH] ? a->str[CTL_K_PATH] : "",
+	    *cacert = a->str[CTL_K_CACERT];
+	char *headers[MAX_HEADERS], *body, *h, why[256];
 	const struct pt_env *env;
 	struct pt_config *cfg;
 	struct pt_store *s;
 	struct pt_buf head = { 0 }, url = { 0 }, signed_url = { 0 };
 	struct pt_httpc_req req;
 	struct pt_httpc_res res;
-	size_t nheaders = 0, len, i, prefix;
-	int ch, good;
+	size_t nheaders = 0, len, i, prefix, at = 0;
+	int good;
 
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "method", required_argument, NULL, 'X' },
-		{ "path", required_argument, NULL, 'p' },
-		{ "header", required_argument, NULL, 'H' },
-		{ "cacert", required_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
-	};
-	while ((ch = getopt_long(argc, argv, "s:e:u:X:p:H:C:", opts, NULL)) !=
-	    -1)
-		switch (ch) {
-		case 's': source = optarg; break;
-		case 'e': env_name = optarg; break;
-		case 'u': base = optarg; break;
-		case 'X': method = optarg; break;
-		case 'p': suffix = optarg; break;
-		case 'C': cacert = optarg; break;
-		case 'H':
-			if (nheaders == MAX_HEADERS)
-				ctl_die("at most %d --header", MAX_HEADERS);
-			if (strchr(optarg, ':') == NULL || optarg[0] == ':' ||
-			    strpbrk(optarg, "\r\n") != NULL)
-				ctl_die("--header %s: want 'Name: value'", optarg);
-			headers[nheaders++] = optarg;
-			break;
-		default: return 2;
-		}
-	if (source == NULL || env_name == NULL || optind != argc - 1)
-		ctl_die("usage: porterctl send --source S --env E [--url BASE] "
-		    "[--method M] [--path SUFFIX] [--header 'Name: value']... "
-		    "[--cacert FILE] FILE");
-	if (strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(method) ||
-	    method[0] == '\0')
-		ctl_die("--method %s: want an upper-case HTTP method", method);
-	if (suffix[0] != '\0' && (suffix[0] != '/' ||
-	    strpbrk(suffix, " \t\r\n?#") != NULL))
-		ctl_die("--path %s: want a path starting with /", suffix);
+	/* --header, --method and --path were checked (ctl_check_*). */
+	while ((h = ctl_each(a, CTL_K_HEADER, &at)) != NULL) {
+		if (nheaders == MAX_HEADERS)
+			ctl_die("at most %d --header", MAX_HEADERS);
+		headers[nheaders++] = h;
+	}
 	prefix = check_base(base, &url);
 	if (pt_httpc_init(why, sizeof(why)) != PT_OK)
 		ctl_die("%s", why);
@@ -147,7 +116,7 @@ cmd_send(int argc, char *argv[])
 	cfg = ctl_load_config(s);
 	if ((env = pt_config_env(cfg, source, env_name)) == NULL)
 		ctl_die("no environment %s/%s", source, env_name);
-	body = ctl_read_file(argv[optind], &len);
+	body = ctl_read_file(a->pos[0], &len);
 
 	/* The URL posted to, and the one the sender signs (schemes that
 	 * sign it: twilio): with the environment's public base, when it has

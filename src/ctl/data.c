@@ -1,5 +1,5 @@
 /*
- * ctl_data.c - porterctl commands that show the data actions made:
+ * data.c - porterctl commands that show the data actions made:
  * users, objects, tenants, subscriptions, audiences and workflow runs.
  *
  * All read the store read-only, in short read transactions.  With --json a
@@ -32,83 +32,6 @@
  * printed.  --follow rescans this far behind the newest run it has seen.
  */
 #define FOLLOW_LAG_US		(10LL * 1000000)
-
-/* Command line of a data command. */
-struct args {
-	int		 json;
-	int		 follow;
-	const char	*workflow;
-	const char	*status;
-	long		 limit;		/* 0: the default */
-	const char	*pos[2];
-	int		 npos;
-};
-
-/*
- * Parse "argv" (argv[0] is the command): --json anywhere, the run
- * options when "runs" is set, at most "maxpos" positionals; else die
- * with "usage".  Hand-rolled: getopt's state is left over from main's
- * "+" parse.
- */
-static void
-parse_args(int argc, char *argv[], int runs, int maxpos, const char *usage,
-    struct args *a)
-{
-	const char *arg, *val;
-	char *end;
-	int i, opts = 1;
-	size_t n;
-
-	memset(a, 0, sizeof(*a));
-	for (i = 1; i < argc; i++) {
-		arg = argv[i];
-		if (opts && strcmp(arg, "--") == 0) {
-			opts = 0;
-			continue;
-		}
-		if (!opts || arg[0] != '-' || arg[1] == '\0') {
-			if (a->npos >= maxpos)
-				ctl_die("usage: %s", usage);
-			a->pos[a->npos++] = arg;
-			continue;
-		}
-		if (strcmp(arg, "--json") == 0) {
-			a->json = 1;
-			continue;
-		}
-		if (runs && strcmp(arg, "--follow") == 0) {
-			a->follow = 1;
-			continue;
-		}
-		/* --name VALUE or --name=VALUE */
-		val = NULL;
-		if ((end = strchr(arg, '=')) != NULL) {
-			n = (size_t)(end - arg);
-			val = end + 1;
-		} else
-			n = strlen(arg);
-		if (!runs || (strncmp(arg, "--workflow", n) != 0 &&
-		    strncmp(arg, "--status", n) != 0 &&
-		    strncmp(arg, "--limit", n) != 0) || n < 3)
-			ctl_die("%s: unknown option\nusage: %s", arg, usage);
-		if (val == NULL) {
-			if (i + 1 >= argc)
-				ctl_die("%s needs a value", arg);
-			val = argv[++i];
-		}
-		if (strncmp(arg, "--workflow", n) == 0)
-			a->workflow = val;
-		else if (strncmp(arg, "--status", n) == 0)
-			a->status = val;
-		else {
-			errno = 0;
-			a->limit = strtol(val, &end, 10);
-			if (errno || *end != '\0' || a->limit < 1 ||
-			    a->limit > 100000)
-				ctl_die("--limit: 1 to 100000");
-		}
-	}
-}
 
 static struct pt_txn *
 begin_read(struct pt_store *s)
@@ -221,7 +144,7 @@ print_row(void *arg, pt_json *rec)
 	int i;
 
 	if (l->json) {
-		ctl_print_json(rec, PT_JSON_PLAIN);
+		ctl_json_line(rec);
 		l->n++;
 		return 0;
 	}
@@ -261,7 +184,7 @@ print_record(pt_json *rec, int json)
 	pt_json *v;
 
 	if (json) {
-		ctl_print_json(rec, PT_JSON_PRETTY);
+		ctl_json_doc(rec);
 		return;
 	}
 	while (pt_json_iter_next(rec, &it, &k, &v)) {
@@ -330,102 +253,96 @@ static const struct col run_cols[] = {
 	{ "CANCELLATION KEY", "cancellation_key", 0 }, { NULL, NULL, 0 }
 };
 
-/* porterctl users [ID] [--json] */
-int
-cmd_users(int argc, char *argv[])
+/* Users and tenants: one by its id, or all of them. */
+struct by_id {
+	const char		*one, *many;	/* "user", "users" */
+	const struct col	*cols;
+	enum pt_err		(*get)(struct pt_txn *, const char *id,
+				    pt_json **);
+	enum pt_err		(*list)(struct pt_txn *, pt_rec_cb, void *);
+};
+
+static int
+show_by_id(const struct ctl_args *a, const struct by_id *k)
 {
-	struct listing l = { user_cols, 0, 0, NULL };
+	struct listing l = { k->cols, 0, 0, NULL };
 	struct pt_store *s;
 	struct pt_txn *txn;
-	struct args a;
 	pt_json *rec = NULL;
 	enum pt_err rc;
+	int json = a->given[CTL_K_JSON] > 0;
 
-	parse_args(argc, argv, 0, 1, "porterctl users [ID] [--json]", &a);
 	s = ctl_open_store(1);
 	txn = begin_read(s);
-	if (a.npos == 1) {
-		rc = pt_user_get(txn, a.pos[0], &rec);
-		show_one(s, txn, rc, rec, a.json, "user", a.pos[0]);
+	if (a->npos == 1) {
+		rc = k->get(txn, a->pos[0], &rec);
+		show_one(s, txn, rc, rec, json, k->one, a->pos[0]);
 		return 0;
 	}
-	l.json = a.json;
-	rc = pt_users_list(txn, print_row, &l);
-	end_listing(s, txn, rc, &l, "users");
+	l.json = json;
+	rc = k->list(txn, print_row, &l);
+	end_listing(s, txn, rc, &l, k->many);
 	return 0;
+}
+
+/* porterctl users [ID] [--json] */
+int
+cmd_users(const struct ctl_args *a)
+{
+	static const struct by_id users = { "user", "users", user_cols,
+	    pt_user_get, pt_users_list };
+
+	return show_by_id(a, &users);
 }
 
 /* porterctl objects COLLECTION [ID] [--json] */
 int
-cmd_objects(int argc, char *argv[])
+cmd_objects(const struct ctl_args *a)
 {
 	struct listing l = { named_cols, 0, 0, NULL };
 	struct pt_store *s;
 	struct pt_txn *txn;
-	struct args a;
 	pt_json *rec = NULL;
 	enum pt_err rc;
-	const char *usage = "porterctl objects COLLECTION [ID] [--json]";
+	int json = a->given[CTL_K_JSON] > 0;
 
-	parse_args(argc, argv, 0, 2, usage, &a);
-	if (a.npos < 1)
-		ctl_die("usage: %s", usage);
 	s = ctl_open_store(1);
 	txn = begin_read(s);
-	if (a.npos == 2) {
-		rc = pt_object_get(txn, a.pos[0], a.pos[1], &rec);
-		show_one(s, txn, rc, rec, a.json, "object", a.pos[1]);
+	if (a->npos == 2) {
+		rc = pt_object_get(txn, a->pos[0], a->pos[1], &rec);
+		show_one(s, txn, rc, rec, json, "object", a->pos[1]);
 		return 0;
 	}
-	l.json = a.json;
-	rc = pt_objects_list(txn, a.pos[0], print_row, &l);
+	l.json = json;
+	rc = pt_objects_list(txn, a->pos[0], print_row, &l);
 	end_listing(s, txn, rc, &l, "objects");
 	return 0;
 }
 
 /* porterctl tenants [ID] [--json] */
 int
-cmd_tenants(int argc, char *argv[])
+cmd_tenants(const struct ctl_args *a)
 {
-	struct listing l = { named_cols, 0, 0, NULL };
-	struct pt_store *s;
-	struct pt_txn *txn;
-	struct args a;
-	pt_json *rec = NULL;
-	enum pt_err rc;
+	static const struct by_id tenants = { "tenant", "tenants",
+	    named_cols, pt_tenant_get, pt_tenants_list };
 
-	parse_args(argc, argv, 0, 1, "porterctl tenants [ID] [--json]", &a);
-	s = ctl_open_store(1);
-	txn = begin_read(s);
-	if (a.npos == 1) {
-		rc = pt_tenant_get(txn, a.pos[0], &rec);
-		show_one(s, txn, rc, rec, a.json, "tenant", a.pos[0]);
-		return 0;
-	}
-	l.json = a.json;
-	rc = pt_tenants_list(txn, print_row, &l);
-	end_listing(s, txn, rc, &l, "tenants");
-	return 0;
+	return show_by_id(a, &tenants);
 }
 
 /* porterctl subscriptions COLLECTION ID [--json] */
 int
-cmd_subscriptions(int argc, char *argv[])
+cmd_subscriptions(const struct ctl_args *a)
 {
 	struct listing l = { sub_cols, 0, 0, NULL };
 	struct pt_store *s;
 	struct pt_txn *txn;
-	struct args a;
 	enum pt_err rc;
-	const char *usage = "porterctl subscriptions COLLECTION ID [--json]";
+	int json = a->given[CTL_K_JSON] > 0;
 
-	parse_args(argc, argv, 0, 2, usage, &a);
-	if (a.npos != 2)
-		ctl_die("usage: %s", usage);
 	s = ctl_open_store(1);
 	txn = begin_read(s);
-	l.json = a.json;
-	rc = pt_subscriptions_list(txn, a.pos[0], a.pos[1], print_row, &l);
+	l.json = json;
+	rc = pt_subscriptions_list(txn, a->pos[0], a->pos[1], print_row, &l);
 	end_listing(s, txn, rc, &l, "subscriptions");
 	return 0;
 }
@@ -453,34 +370,32 @@ find_aud_cb(void *arg, pt_json *rec)
 
 /* porterctl audiences [KEY] [--json]; with KEY, its members. */
 int
-cmd_audiences(int argc, char *argv[])
+cmd_audiences(const struct ctl_args *a)
 {
 	struct listing l = { audience_cols, 0, 0, NULL };
 	struct find_aud f;
 	struct pt_store *s;
 	struct pt_txn *txn;
-	struct args a;
 	enum pt_err rc;
+	int json = a->given[CTL_K_JSON] > 0;
 
-	parse_args(argc, argv, 0, 1, "porterctl audiences [KEY] [--json]",
-	    &a);
 	s = ctl_open_store(1);
 	txn = begin_read(s);
-	l.json = a.json;
+	l.json = json;
 	l.txn = txn;
-	if (a.npos == 0) {
+	if (a->npos == 0) {
 		rc = pt_audiences_list(txn, print_row, &l);
 		end_listing(s, txn, rc, &l, "audiences");
 		return 0;
 	}
-	f.key = a.pos[0];
+	f.key = a->pos[0];
 	f.found = 0;
 	if ((rc = pt_audiences_list(txn, find_aud_cb, &f)) != PT_OK)
 		ctl_die("reading audiences: %s", pt_strerror(rc));
 	if (!f.found)
-		ctl_die("audience %s: not found", a.pos[0]);
+		ctl_die("audience %s: not found", a->pos[0]);
 	l.cols = member_cols;
-	rc = pt_audience_members(txn, a.pos[0], print_row, &l);
+	rc = pt_audience_members(txn, a->pos[0], print_row, &l);
 	end_listing(s, txn, rc, &l, "members");
 	return 0;
 }
@@ -491,7 +406,8 @@ cmd_audiences(int argc, char *argv[])
  * of the newest one met, so a rescan of that window prints nothing twice.
  */
 struct runs_walk {
-	const struct args	*args;
+	const char		*workflow, *status;	/* NULL: any */
+	int			 follow;
 	pt_json			**ring;
 	size_t			 cap, head, count;
 	int			 following;	/* print as found */
@@ -501,15 +417,15 @@ struct runs_walk {
 };
 
 static int
-run_matches(const struct args *a, pt_json *rec)
+run_matches(const struct runs_walk *w, pt_json *rec)
 {
 	const char *s;
 
-	if (a->workflow != NULL && ((s = pt_json_str(pt_json_get(rec,
-	    "workflow"), NULL)) == NULL || strcmp(s, a->workflow) != 0))
+	if (w->workflow != NULL && ((s = pt_json_str(pt_json_get(rec,
+	    "workflow"), NULL)) == NULL || strcmp(s, w->workflow) != 0))
 		return 0;
-	if (a->status != NULL && ((s = pt_json_str(pt_json_get(rec,
-	    "status"), NULL)) == NULL || strcmp(s, a->status) != 0))
+	if (w->status != NULL && ((s = pt_json_str(pt_json_get(rec,
+	    "status"), NULL)) == NULL || strcmp(s, w->status) != 0))
 		return 0;
 	return 1;
 }
@@ -561,7 +477,7 @@ seen_prune(struct runs_walk *w)
 static void
 print_json_line(pt_json *rec)
 {
-	ctl_print_json(rec, PT_JSON_PLAIN);
+	ctl_json_line(rec);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		ctl_die("stdout: %s", strerror(errno));
 }
@@ -573,7 +489,7 @@ runs_cb(void *arg, pt_json *rec)
 	uint8_t id[PT_ID_BIN];
 	const char *text = pt_json_str(pt_json_get(rec, "id"), NULL);
 
-	if (w->args->follow) {
+	if (w->follow) {
 		if (text == NULL || pt_id_parse("run", text, id) < 0)
 			return 0;	/* cannot tell it apart: skip */
 		if (!seen_add(w, id))
@@ -583,7 +499,7 @@ runs_cb(void *arg, pt_json *rec)
 		if (w->nseen == w->capseen)
 			seen_prune(w);	/* before it grows */
 	}
-	if (!run_matches(w->args, rec))
+	if (!run_matches(w, rec))
 		return 0;
 	if (w->following) {
 		print_json_line(rec);
@@ -602,24 +518,23 @@ runs_cb(void *arg, pt_json *rec)
 
 /* porterctl runs [--workflow K] [--status S] [--limit N] [--follow] */
 int
-cmd_runs(int argc, char *argv[])
+cmd_runs(const struct ctl_args *a)
 {
 	struct listing l = { run_cols, 0, 0, NULL };
 	struct timespec nap = { 0, FOLLOW_POLL_NS };
 	struct runs_walk w;
 	struct pt_store *s;
 	struct pt_txn *txn;
-	struct args a;
 	uint8_t after[PT_ID_BIN];
 	enum pt_err rc;
 	size_t i;
 
-	parse_args(argc, argv, 1, 0, "porterctl runs [--workflow K] "
-	    "[--status S] [--limit N] [--follow] [--json]", &a);
 	memset(&w, 0, sizeof(w));
-	w.args = &a;
-	w.cap = a.limit ? (size_t)a.limit : a.follow ? FOLLOW_BACKLOG :
-	    RUNS_LIMIT;
+	w.workflow = a->str[CTL_K_WORKFLOW];
+	w.status = a->str[CTL_K_STATUS];
+	w.follow = a->given[CTL_K_FOLLOW] > 0;
+	w.cap = a->given[CTL_K_LIMIT] ? (size_t)a->num[CTL_K_LIMIT] :
+	    w.follow ? FOLLOW_BACKLOG : RUNS_LIMIT;
 	if ((w.ring = pt_calloc(w.cap, sizeof(*w.ring))) == NULL)
 		ctl_die("out of memory");
 	s = ctl_open_store(1);
@@ -628,13 +543,13 @@ cmd_runs(int argc, char *argv[])
 	pt_txn_abort(txn);
 	if (rc != PT_OK)
 		ctl_die("reading runs: %s", pt_strerror(rc));
-	l.json = a.json || a.follow;
+	l.json = a->given[CTL_K_JSON] || w.follow;
 	for (i = 0; i < w.count; i++) {
 		print_row(&l, w.ring[(w.head + i) % w.cap]);
 		pt_json_put(w.ring[(w.head + i) % w.cap]);
 	}
 	pt_free(w.ring);
-	if (!a.follow) {
+	if (!w.follow) {
 		if (!l.json && l.n == 0)
 			printf("no runs\n");
 		if (fflush(stdout) == EOF)

@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +22,9 @@
 #define LOAD_BATCH	20000	/* events per transaction */
 
 int
-cmd_load(int argc, char *argv[])
+cmd_load(const struct ctl_args *a)
 {
-	const char *source = NULL, *env = NULL;
+	const char *source = a->str[CTL_K_SOURCE], *env = a->str[CTL_K_ENV];
 	const struct pt_env *e;
 	struct pt_config *cfg;
 	struct pt_store *s;
@@ -35,32 +34,12 @@ cmd_load(int argc, char *argv[])
 	const char *types[] = { "task.assigned", "task.completed",
 	    "task.created", "comment.added", "project.updated" };
 	char type_buf[64];
-	long long count = 0, i, days = 7, body_bytes = 400;
+	long long count = a->num[CTL_K_COUNT], i;
+	long long days = a->num[CTL_K_DAYS];
+	long long body_bytes = a->num[CTL_K_BODY_BYTES];
 	int64_t now, span, step;
 	enum pt_err rc;
-	int ch;
 
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "days", required_argument, NULL, 'd' },
-		{ "body-bytes", required_argument, NULL, 'b' },
-		{ NULL, 0, NULL, 0 }
-	};
-	while ((ch = getopt_long(argc, argv, "s:e:n:d:b:", opts, NULL)) != -1)
-		switch (ch) {
-		case 's': source = optarg; break;
-		case 'e': env = optarg; break;
-		case 'n': count = strtoll(optarg, NULL, 10); break;
-		case 'd': days = strtoll(optarg, NULL, 10); break;
-		case 'b': body_bytes = strtoll(optarg, NULL, 10); break;
-		default: return 2;
-		}
-	if (source == NULL || env == NULL || count <= 0 || days <= 0 ||
-	    body_bytes < 64 || body_bytes > 65536 || optind != argc)
-		ctl_die("usage: porterctl load --source S --env E --count N "
-		    "[--days D] [--body-bytes B]");
 	s = ctl_open_store(0);
 	cfg = ctl_load_config(s);
 	if ((e = pt_config_env(cfg, source, env)) == NULL)

@@ -1,0 +1,313 @@
+/*
+ * ctl.c - what every porterctl command calls: messages and exits, the
+ * store and its configuration, reading files, signing, printing JSON.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "conf.h"
+#include "ctl.h"
+#include "handler.h"
+#include "ids.h"
+#include "json.h"
+#include "scheme.h"
+#include "store.h"
+#include "timeutil.h"
+#include "tokens.h"
+
+#define MAX_INPUT (64 * 1024 * 1024)
+
+const char *ctl_db_dir;
+uint64_t ctl_map_size;
+static const char *progname = "porterctl";
+
+static void __attribute__((noreturn))
+vdie(int status, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+void
+ctl_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(1, fmt, ap);
+}
+
+/*
+ * The core's log lines ("porter[pid]: 404 not_found ...") are for a web
+ * server's error log.  Every porterctl command reports its outcome
+ * itself, from the answer the line describes (replay prints the status,
+ * code and message, and names `porterctl log` for a handler's failure),
+ * so here they would only repeat it in the responder's voice.
+ */
+static void
+ctl_log(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+void
+ctl_ctx_init(struct pt_ctx *ctx, struct pt_store *s)
+{
+	pt_ctx_init(ctx, s);
+	ctx->log = ctl_log;
+}
+
+void
+ctl_usage_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(2, fmt, ap);
+}
+
+/* Read a whole file ("-" = stdin) into a NUL-terminated buffer. */
+char *
+ctl_read_file(const char *path, size_t *lenp)
+{
+	struct pt_buf b = { 0 };
+	char chunk[65536];
+	ssize_t n;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		ctl_die("%s: %s", path, strerror(errno));
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ctl_die("%s: %s", path, strerror(errno));
+		}
+		if (b.len + (size_t)n > MAX_INPUT)
+			ctl_die("%s: larger than 64 MiB", path);
+		if (pt_buf_add(&b, chunk, (size_t)n) != PT_OK)
+			ctl_die("out of memory");
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return pt_buf_take(&b, lenp);
+}
+
+struct pt_store *
+ctl_open_store(int read_only)
+{
+	struct pt_store_opts opts = { 0 };
+	struct pt_store *s;
+	char err[512];
+	enum pt_err rc;
+
+	if (ctl_db_dir == NULL && (ctl_db_dir = getenv("PORTER_DB")) == NULL)
+		ctl_die("no store: give --db DIR or set PORTER_DB");
+	opts.read_only = read_only;
+	opts.map_size = ctl_map_size;
+	rc = pt_store_open(ctl_db_dir, &opts, &s, err, sizeof(err));
+	if (rc == PT_ENOTFOUND && read_only)
+		ctl_die("%s: no store there yet (run porterctl apply first)",
+		    ctl_db_dir);
+	if (rc != PT_OK)
+		ctl_die("%s", err);
+	return s;
+}
+
+/*
+ * Exit unless we run as the owner of the store's data file, the user the
+ * responder runs as: "what" runs workflow handlers, which must get no
+ * more privilege than the responder gives them (root running porterctl
+ * would run them as root).  Call after ctl_open_store.
+ */
+void
+ctl_require_owner(const char *what)
+{
+	struct passwd *pw;
+	struct stat st;
+	char path[4096], name[64];
+
+	snprintf(path, sizeof(path), "%s/data.mdb", ctl_db_dir);
+	if (stat(path, &st) == -1)
+		ctl_die("%s: %s", path, strerror(errno));
+	if (st.st_uid == geteuid())
+		return;
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(name, sizeof(name), "%s", pw->pw_name);
+	else
+		snprintf(name, sizeof(name), "#%lu", (unsigned long)st.st_uid);
+	ctl_die("%s runs workflow handlers, so it must run as the store's "
+	    "owner, the user the responder runs as (%s, uid %lu), not as uid "
+	    "%lu: run it as that user (sudo -u %s porterctl ...) or replay "
+	    "through the admin API", what, name, (unsigned long)st.st_uid,
+	    (unsigned long)geteuid(), name);
+}
+
+/* Load the stored configuration (an empty one when none was applied). */
+struct pt_config *
+ctl_load_config(struct pt_store *s)
+{
+	struct pt_config *cfg;
+	struct pt_txn *txn;
+	char err[512];
+	enum pt_err rc;
+
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	rc = pt_config_load(txn, &cfg, err, sizeof(err));
+	pt_txn_abort(txn);
+	if (rc != PT_OK && rc != PT_ENOTFOUND)
+		ctl_die("stored configuration: %s", err);
+	return cfg;
+}
+
+void
+ctl_print_json(pt_json *j, int flags)
+{
+	size_t n;
+	const char *s = pt_json_text(j, flags, &n);
+
+	if (s == NULL)
+		ctl_die("out of memory");
+	fwrite(s, 1, n, stdout);
+	fputc('\n', stdout);
+}
+
+void
+ctl_json_line(pt_json *j)
+{
+	ctl_print_json(j, PT_JSON_PLAIN);
+}
+
+void
+ctl_json_doc(pt_json *j)
+{
+	ctl_print_json(j, PT_JSON_PRETTY);
+}
+
+/*
+ * Sign "body" as the sender of "env" would, with its first key that has not
+ * expired, into "out" (header lines); dies when that cannot be done.
+ */
+void
+ctl_sign(const struct pt_env *env, const char *source, const char *env_name,
+    const char *body, size_t len, const char *url, struct pt_buf *out)
+{
+	int64_t now = pt_now_us() / 1000000;
+	size_t i;
+
+	for (i = 0; i < env->nkeys; i++)
+		if (env->keys[i].expires_at == 0 ||
+		    env->keys[i].expires_at > now)
+			break;
+	if (i == env->nkeys)
+		ctl_die("%s/%s has no active signing key", source, env_name);
+	if (pt_scheme_sign(env->scheme, env->keys[i].secret, env->keys[i].len,
+	    (const uint8_t *)body, len, url, now, NULL, out) != PT_OK ||
+	    out->failed)
+		ctl_die("cannot sign with scheme %s", pt_scheme_name(env->scheme));
+}
+
+/* ------------------------------------------- values the table checks */
+
+int
+ctl_check_evt_id(const char *s, char *why, size_t whylen)
+{
+	uint8_t id[PT_ID_BIN];
+
+	if (pt_id_parse("evt", s, id) < 0)
+		return ctl_refuse(why, whylen, "not an event id");
+	return 0;
+}
+
+/* A duration back from now ("2h") or an RFC 3339 time: 0, or -1. */
+static int
+parse_since(const char *s, int64_t *us)
+{
+	int64_t secs;
+
+	if (pt_parse_duration(s, &secs) == 0) {
+		*us = pt_now_us() - secs * 1000000;
+		return 0;
+	}
+	return pt_parse_rfc3339(s, strlen(s), us);
+}
+
+int
+ctl_check_since(const char *s, char *why, size_t whylen)
+{
+	int64_t us;
+
+	if (parse_since(s, &us) < 0)
+		return ctl_refuse(why, whylen, "want a duration (90s, 15m, 2h, "
+		    "7d) or an RFC 3339 time");
+	return 0;
+}
+
+int64_t
+ctl_since_us(const char *s)
+{
+	int64_t us = 0;
+
+	if (parse_since(s, &us) < 0)
+		ctl_die("--since %s: not checked", s);
+	return us;
+}
+
+/*
+ * "Name: value": a header name (RFC 9110 token characters), a colon and
+ * a value, with no line break anywhere (it goes into a request as is).
+ */
+int
+ctl_check_header(const char *s, char *why, size_t whylen)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	size_t n = strspn(s, tchar);
+
+	if (n == 0 || s[n] != ':' || strpbrk(s, "\r\n") != NULL)
+		return ctl_refuse(why, whylen, "want 'Name: value'");
+	return 0;
+}
+
+int
+ctl_check_method(const char *s, char *why, size_t whylen)
+{
+	if (*s == '\0' || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+	    strlen(s))
+		return ctl_refuse(why, whylen, "want an upper-case HTTP "
+		    "method");
+	return 0;
+}
+
+int
+ctl_check_path(const char *s, char *why, size_t whylen)
+{
+	if (*s != '\0' && (*s != '/' || strpbrk(s, " \t\r\n") != NULL))
+		return ctl_refuse(why, whylen, "want a path starting with /");
+	return 0;
+}
+
+int
+ctl_check_token_name(const char *s, char *why, size_t whylen)
+{
+	if (!pt_token_name_valid(s))
+		return ctl_refuse(why, whylen, "a token name is 1 to %d "
+		    "letters, digits, \".\", \"_\" or \"-\"", PT_TOKEN_NAME_MAX);
+	return 0;
+}

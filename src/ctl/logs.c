@@ -1,0 +1,210 @@
+/*
+ * logs.c - porterctl logs, log and events: reading the event log.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "eventlog.h"
+#include "ids.h"
+#include "inspect.h"
+#include "json.h"
+#include "store.h"
+#include "timeutil.h"
+
+struct logs_out {
+	int	 json;
+	size_t	 n;
+};
+
+static int
+print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
+    const uint8_t *body, size_t body_len)
+{
+	struct logs_out *o = arg;
+	pt_json *vf = pt_json_get(meta, "verification");
+	const char *type = pt_json_str(pt_json_get(meta, "event_type"), NULL);
+	const char *reason = pt_json_str(pt_json_get(vf, "reason"), NULL);
+	char typebuf[PT_EVENT_TYPE_MAX + 16];
+
+	(void)id;
+	(void)body;
+	(void)body_len;
+	o->n++;
+	if (o->json) {
+		ctl_json_line(meta);
+		return 0;
+	}
+	/* A rejected request's type is only what its body claims. */
+	if (type != NULL && pt_json_get_ex(meta, "event_type_unverified",
+	    NULL)) {
+		snprintf(typebuf, sizeof(typebuf), "%s (unverified)", type);
+		type = typebuf;
+	}
+	printf("%s  %s  %s/%s  %-24s %-14s %s%s%s\n",
+	    pt_json_str(pt_json_get(meta, "received_at"), NULL),
+	    pt_json_str(pt_json_get(meta, "id"), NULL),
+	    pt_json_str(pt_json_get(meta, "source"), NULL),
+	    pt_json_str(pt_json_get(meta, "environment"), NULL),
+	    type ? type : "-", pt_json_str(pt_json_get(meta, "status"), NULL),
+	    pt_json_str(pt_json_get(vf, "status"), NULL), reason ? " " : "",
+	    reason ? reason : "");
+	return 0;
+}
+
+int
+cmd_logs(const struct ctl_args *a)
+{
+	struct pt_log_query q;
+	struct logs_out o = { 0, 0 };
+	struct pt_config *cfg;
+	struct pt_store *s;
+	struct pt_txn *txn;
+	uint8_t before[PT_ID_BIN];
+	char why[512];
+	enum pt_err rc;
+
+	memset(&q, 0, sizeof(q));
+	q.source = a->str[CTL_K_SOURCE];
+	q.environment = a->str[CTL_K_ENV];
+	q.event_type = a->str[CTL_K_TYPE];
+	q.status = a->str[CTL_K_STATUS];
+	q.verify_status = a->str[CTL_K_VERIFICATION];
+	if (a->given[CTL_K_SINCE])
+		q.since = ctl_since_us(a->str[CTL_K_SINCE]);
+	if (a->given[CTL_K_BEFORE] && pt_id_parse("evt", a->str[CTL_K_BEFORE],
+	    before) == 0)
+		q.before = before;
+	q.limit = (size_t)a->num[CTL_K_LIMIT];
+	o.json = a->given[CTL_K_JSON] > 0;
+	s = ctl_open_store(1);
+	cfg = ctl_load_config(s);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	/* A filter that cannot match is a mistake, not "no events". */
+	rc = pt_eventlog_check_filters(txn, cfg, &q, why, sizeof(why));
+	pt_config_free(cfg);
+	if (rc == PT_EINVAL)
+		ctl_usage_die("logs: %s", why);
+	if (rc == PT_OK)
+		rc = pt_eventlog_query(txn, &q, print_log_line, &o);
+	pt_txn_abort(txn);
+	if (rc != PT_OK)
+		ctl_die("reading the log: %s", pt_strerror(rc));
+	if (!o.json && o.n == 0)
+		printf("no events\n");
+	pt_store_close(s);
+	return 0;
+}
+
+int
+cmd_log(const struct ctl_args *a)
+{
+	const char *evt = a->pos[0];
+	struct pt_store *s;
+	struct pt_txn *txn;
+	uint8_t id[PT_ID_BIN];
+	enum pt_err rc;
+	pt_json *m;
+	int json = a->given[CTL_K_JSON] > 0;
+
+	if (pt_id_parse("evt", evt, id) < 0)
+		ctl_die("%s: not an event id", evt);
+	s = ctl_open_store(1);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	/* Shared with the admin API (inspect.c). */
+	if ((rc = pt_inspect_event(txn, id, 0, &m)) != PT_OK)
+		ctl_die("%s: %s", evt, rc == PT_ENOTFOUND ? "no such event" :
+		    rc == PT_ECORRUPT ? "stored record does not decode" :
+		    pt_strerror(rc));
+	pt_txn_abort(txn);
+	if (json)
+		ctl_json_doc(m);
+	else {
+		struct pt_json_iter it = { 0 };
+		const char *k;
+		pt_json *v;
+
+		while (pt_json_iter_next(m, &it, &k, &v)) {
+			if (strcmp(k, "body") == 0 ||
+			    strcmp(k, "action_logs") == 0) {
+				printf("%s:\n", k);
+				ctl_print_json(v, PT_JSON_PRETTY);
+			} else if (strcmp(k, "event_type") == 0 &&
+			    pt_json_get_ex(m, "event_type_unverified", NULL))
+				printf("%s: %s (unverified: the request failed "
+				    "its signature check)\n", k,
+				    pt_json_str(v, NULL));
+			else if (pt_json_type(v) == PT_J_STRING)
+				printf("%s: %s\n", k, pt_json_str(v, NULL));
+			else {
+				printf("%s: ", k);
+				ctl_print_json(v, PT_JSON_PLAIN);
+			}
+		}
+	}
+	pt_json_put(m);
+	pt_store_close(s);
+	return 0;
+}
+
+struct types_out {
+	int	 json;
+	pt_json	*arr;
+};
+
+static int
+print_type(void *arg, const char *type, uint64_t count, int64_t first,
+    int64_t last)
+{
+	struct types_out *o = arg;
+	char f[PT_RFC3339_LEN], l[PT_RFC3339_LEN];
+	pt_json *obj;
+
+	pt_fmt_rfc3339(first, f);
+	pt_fmt_rfc3339(last, l);
+	if (!o->json) {
+		printf("%-32s %10llu  first %s  last %s\n", type,
+		    (unsigned long long)count, f, l);
+		return 0;
+	}
+	if ((obj = pt_json_new_object()) == NULL)
+		ctl_die("out of memory");
+	pt_json_append(o->arr, obj);
+	pt_json_set(obj, "event_type", pt_json_new_cstr(type));
+	pt_json_set(obj, "count", pt_json_new_int((int64_t)count));
+	pt_json_set(obj, "first_seen", pt_json_new_cstr(f));
+	pt_json_set(obj, "last_seen", pt_json_new_cstr(l));
+	return 0;
+}
+
+int
+cmd_events(const struct ctl_args *a)
+{
+	const char *source = a->str[CTL_K_SOURCE], *env = a->str[CTL_K_ENV];
+	struct types_out o = { 0, NULL };
+	struct pt_store *s;
+	struct pt_txn *txn;
+	enum pt_err rc;
+
+	o.json = a->given[CTL_K_JSON] > 0;
+	if ((o.arr = pt_json_new_array()) == NULL)
+		ctl_die("out of memory");
+	s = ctl_open_store(1);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	rc = pt_eventlog_types(txn, source, env, print_type, &o);
+	pt_txn_abort(txn);
+	if (rc != PT_OK)
+		ctl_die("reading event types: %s", pt_strerror(rc));
+	if (o.json)
+		ctl_json_doc(o.arr);
+	pt_json_put(o.arr);
+	pt_store_close(s);
+	return 0;
+}

@@ -1,0 +1,189 @@
+/*
+ * store.c - porterctl status, check, prune and recover: the store's
+ * health and upkeep.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "conf.h"
+#include "ctl.h"
+#include "handler.h"
+#include "idem.h"
+#include "json.h"
+#include "retention.h"
+#include "store.h"
+#include "timeutil.h"
+
+/* Events deleted per transaction by `porterctl prune`. */
+#define PRUNE_BATCH	5000
+
+
+int
+cmd_status(const struct ctl_args *a)
+{
+	struct pt_store_stat st;
+	struct pt_store *s;
+	pt_json *o, *counts;
+	int json = a->given[CTL_K_JSON] > 0, t;
+	double pct;
+
+	s = ctl_open_store(1);
+	if (pt_store_stat(s, &st) != PT_OK)
+		ctl_die("store: %s", pt_store_errstr());
+	pct = st.map_size ? 100.0 * (double)st.used / (double)st.map_size : 0;
+	if (json) {
+		if ((o = pt_json_new_object()) == NULL ||
+		    (counts = pt_json_new_object()) == NULL)
+			ctl_die("out of memory");
+		pt_json_set(o, "map_size", pt_json_new_int((int64_t)st.map_size));
+		pt_json_set(o, "used", pt_json_new_int((int64_t)st.used));
+		pt_json_set(o, "map_used_percent", pt_json_new_double(pct));
+		pt_json_set(o, "readers", pt_json_new_int(st.readers));
+		pt_json_set(o, "max_readers", pt_json_new_int(st.max_readers));
+		pt_json_set(o, "entries", counts);
+		for (t = 0; t < PT_T__MAX; t++)
+			pt_json_set(counts, pt_table_name(t),
+			    pt_json_new_int((int64_t)st.entries[t]));
+		ctl_json_doc(o);
+		pt_json_put(o);
+	} else {
+		printf("store      %s\n", ctl_db_dir);
+		printf("map        %.1f MiB used of %.1f MiB (%.1f%%)%s\n",
+		    (double)st.used / 1048576.0, (double)st.map_size / 1048576.0,
+		    pct, pct >= 90.0 ? "  NEARLY FULL: raise PORTER_MAP_SIZE "
+		    "or prune" : "");
+		printf("readers    %u of %u\n", st.readers, st.max_readers);
+		printf("events     %llu\n",
+		    (unsigned long long)st.entries[PT_T_EVENTS]);
+		for (t = 0; t < PT_T__MAX; t++)
+			if (t != PT_T_EVENTS && st.entries[t])
+				printf("%-10.10s %llu  (%s)\n", "", (unsigned long
+				    long)st.entries[t], pt_table_name(t));
+	}
+	pt_store_close(s);
+	return 0;
+}
+
+static void
+print_problem(void *arg, const char *line)
+{
+	(void)arg;
+	printf("problem: %s\n", line);
+}
+
+int
+cmd_check(const struct ctl_args *a)
+{
+	struct pt_store *s;
+	struct pt_txn *txn;
+	size_t problems, events;
+	enum pt_err rc;
+
+	(void)a;
+	s = ctl_open_store(1);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	problems = pt_check(txn, print_problem, NULL, &events);
+	pt_txn_abort(txn);
+	pt_store_close(s);
+	printf("%zu events checked, %zu problem%s\n", events, problems,
+	    problems == 1 ? "" : "s");
+	return problems ? 1 : 0;
+}
+
+/*
+ * Retention for `porterctl prune`: every event and action log older than
+ * log_retention_days, PRUNE_BATCH events per transaction so that no
+ * single write grows large.  Prints what went.
+ */
+static void
+prune_logs(struct pt_store *s)
+{
+	struct pt_retention_stats st;
+	struct pt_config *cfg;
+	struct pt_txn *txn;
+	enum pt_err rc;
+	size_t events = 0, actions = 0;
+	int64_t days, now = pt_now_us();
+
+	cfg = ctl_load_config(s);
+	days = cfg->log_retention_days > 0 ? cfg->log_retention_days :
+	    PT_RETENTION_DAYS_DEFAULT;
+	pt_config_free(cfg);
+	do {
+		memset(&st, 0, sizeof(st));
+		if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+			ctl_die("store: %s", pt_strerror(rc));
+		if ((rc = pt_retention_prune(txn, now, days, PRUNE_BATCH,
+		    &st)) != PT_OK) {
+			pt_txn_abort(txn);
+			ctl_die("pruning logs: %s (%s)", pt_strerror(rc),
+			    pt_store_errstr());
+		}
+		if ((rc = pt_txn_commit(txn)) != PT_OK)
+			ctl_die("commit: %s (%s)", pt_strerror(rc),
+			    pt_store_errstr());
+		events += st.events;
+		actions += st.actions;
+	} while (st.more);
+	printf("%zu event log%s and %zu action log%s older than %lld day%s "
+	    "removed\n", events, events == 1 ? "" : "s", actions, actions == 1 ?
+	    "" : "s", (long long)days, days == 1 ? "" : "s");
+}
+
+/*
+ * One write transaction of a sweep without a limit ("sweep" is
+ * pt_idem_prune or pt_recover: the responder runs them a few at a time
+ * as it writes, porterctl all at once); returns how many it did.
+ */
+static size_t
+sweep_all(struct pt_store *s, enum pt_err (*sweep)(struct pt_txn *,
+    int64_t now, size_t max, size_t *done), const char *what)
+{
+	struct pt_txn *txn;
+	enum pt_err rc;
+	size_t n;
+
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	if ((rc = sweep(txn, pt_now_us(), 0, &n)) != PT_OK) {
+		pt_txn_abort(txn);
+		ctl_die("%s: %s", what, pt_strerror(rc));
+	}
+	if ((rc = pt_txn_commit(txn)) != PT_OK)
+		ctl_die("commit: %s", pt_strerror(rc));
+	return n;
+}
+
+int
+cmd_prune(const struct ctl_args *a)
+{
+	struct pt_store *s;
+	size_t n;
+
+	(void)a;
+	s = ctl_open_store(0);
+	n = sweep_all(s, pt_idem_prune, "pruning");
+	printf("%zu expired idempotency record%s removed\n", n, n == 1 ? "" :
+	    "s");
+	prune_logs(s);	/* and the logs past their retention */
+	pt_store_close(s);
+	return 0;
+}
+
+int
+cmd_recover(const struct ctl_args *a)
+{
+	struct pt_store *s;
+	size_t n;
+
+	(void)a;
+	s = ctl_open_store(0);
+	n = sweep_all(s, pt_recover, "recovering");
+	printf("%zu interrupted execution%s marked\n", n, n == 1 ? "" : "s");
+	pt_store_close(s);
+	return 0;
+}
