@@ -85,7 +85,7 @@ static const struct ctl_opt send_opts[] = {
 	OPT_HEADER("a header to send too (a form needs Content-Type: "
 	    "application/x-www-form-urlencoded)"),
 	{ CTL_K_CACERT, "cacert", "FILE", 0, 0, 0, 0, NULL,
-	  "trust only the certificates in PEM for https (the server's "
+	  "for https, trust only the PEM certificates in FILE (the server's "
 	  "certificate is always verified)" },
 	END_OPTS
 };
