@@ -20,6 +20,7 @@
 #include "ids.h"
 #include "sig.h"
 #include "timeutil.h"
+#include "util.h"
 
 #define MAX_NAME		64
 #define MAX_SECRET_FILE		65536
@@ -874,8 +875,7 @@ parse_body_formats(struct vctx *v, const char *ptr, const pt_json *env,
 	for (i = 0; i < pt_json_len(fmts); i++) {
 		ptr_index(sub2, sizeof(sub2), sub, i);
 		s = pt_json_str(pt_json_index(fmts, i), NULL);
-		for (j = 0, f = 0; s != NULL && j < sizeof(body_formats) /
-		    sizeof(body_formats[0]); j++)
+		for (j = 0, f = 0; s != NULL && j < PT_NITEMS(body_formats); j++)
 			if (strcmp(s, body_formats[j].name) == 0)
 				f = body_formats[j].format;
 		if (f == 0) {

@@ -38,6 +38,7 @@
 #include "json.h"
 #include "scheme.h"
 #include "sig.h"
+#include "util.h"
 
 #define SCHEME_MAX_HEADERS	4	/* alternative signature headers */
 #define SCHEME_MAX_CANDIDATES	16	/* signatures tried */
@@ -52,10 +53,6 @@
 #define SCHEME_MAX_TOLERANCE	(10LL * 366 * 86400)
 #define SCHEME_MAX_TS_TEXT	32	/* digits of a timestamp */
 #define SCHEME_ENC_MAX		(PT_BASE64_LEN(PT_MAC_MAX_LEN) + 1)
-
-#ifndef nitems
-#define nitems(a)		(sizeof(a) / sizeof((a)[0]))
-#endif
 
 enum kind {
 	KIND_HMAC,		/* a MAC over a signed string */
@@ -1353,7 +1350,7 @@ pt_scheme_preset(const char *name)
 
 	if (name == NULL)
 		return NULL;
-	for (i = 0; i < nitems(presets); i++)
+	for (i = 0; i < PT_NITEMS(presets); i++)
 		if (strcmp(presets[i].name, name) == 0)
 			return &presets[i];
 	return NULL;
@@ -1942,7 +1939,7 @@ pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
 		    strlen(str) != len ||
 		    (base = pt_scheme_preset(str)) == NULL) {
 			rc = fail(errbuf, errlen, "/preset: must be one of %s",
-			    choices(preset_names, nitems(presets), list,
+			    choices(preset_names, PT_NITEMS(presets), list,
 			    sizeof(list)));
 			goto out;
 		}
@@ -1966,7 +1963,7 @@ pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
 
 	while (pt_json_iter_next(desc, &it, &key, &val)) {
 		f = NULL;
-		for (i = 0; i < nitems(fields); i++)
+		for (i = 0; i < PT_NITEMS(fields); i++)
 			if (strcmp(fields[i].name, key) == 0)
 				f = &fields[i];
 		if (f == NULL) {

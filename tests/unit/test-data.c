@@ -849,7 +849,7 @@ test_ids(void)
 	char text[PT_ID_MAX];
 	size_t i, j;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+	for (i = 0; i < nitems(v); i++) {
 		for (j = 0; j < PT_ID_BIN; j++)
 			bin[j] = (uint8_t)(v[i].fill == 0 ? j * 17 + 1 :
 			    v[i].fill == 1 ? (size_t)0x80 >> (j % 8) :
