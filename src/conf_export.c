@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_int.h"
 
 /*
  * Export transformation of one normalised key: drop the resolved value and,
@@ -60,27 +61,39 @@ pt_config_export(const struct pt_config *c, int with_secrets)
 }
 
 /*
- * Names of the members of "a" and "b" that differ, into "out", leaving
- * out "skip" (or NULL).  Returns how many.
+ * The names of the fields of table "t" whose values differ between "a"
+ * and "b" (a field given in one only differs), into "out"; the fields the
+ * diff reports part by part (CF_OWN_DIFF) are left out.  Without a table
+ * (an object keyed by names, such as the workflows), the names of the
+ * members that differ.  Returns how many.
  */
 static size_t
-diff_fields(const pt_json *a, const pt_json *b, const char *skip,
+diff_fields(const pt_json *a, const pt_json *b, const struct conf_table *t,
     struct pt_buf *out)
 {
 	struct pt_json_iter it = { 0 };
 	const char *k;
 	pt_json *va, *vb;
-	size_t n = 0;
+	size_t i, n = 0;
+	int ina, inb;
 
-	while (pt_json_iter_next(b, &it, &k, &vb)) {
-		if ((skip && strcmp(k, skip) == 0) ||
-		    (pt_json_get_ex(a, k, &va) && pt_json_equal(va, vb)))
+	for (i = 0; t != NULL && i < t->n; i++) {
+		k = t->fields[i].name;
+		ina = pt_json_get_ex(a, k, &va);
+		inb = pt_json_get_ex(b, k, &vb);
+		if ((t->fields[i].flags & CF_OWN_DIFF) ||
+		    (ina == inb && (!ina || pt_json_equal(va, vb))))
+			continue;
+		pt_buf_printf(out, "%s%s", n++ ? ", " : "", k);
+	}
+	while (t == NULL && pt_json_iter_next(b, &it, &k, &vb)) {
+		if (pt_json_get_ex(a, k, &va) && pt_json_equal(va, vb))
 			continue;
 		pt_buf_printf(out, "%s%s", n++ ? ", " : "", k);
 	}
 	memset(&it, 0, sizeof(it));
-	while (pt_json_iter_next(a, &it, &k, &va)) {
-		if ((skip && strcmp(k, skip) == 0) || pt_json_get_ex(b, k, NULL))
+	while (t == NULL && pt_json_iter_next(a, &it, &k, &va)) {
+		if (pt_json_get_ex(b, k, NULL))
 			continue;
 		pt_buf_printf(out, "%s%s", n++ ? ", " : "", k);
 	}
@@ -112,7 +125,7 @@ doc_source(const pt_json *sources, const char *key, size_t *at)
  */
 static size_t
 diff_line(const char *what, const pt_json *a, const pt_json *b,
-    const char *skip, struct pt_buf *out)
+    const struct conf_table *t, struct pt_buf *out)
 {
 	struct pt_buf f = { 0 };
 	size_t n;
@@ -123,25 +136,25 @@ diff_line(const char *what, const pt_json *a, const pt_json *b,
 		pt_buf_printf(out, "~ %s\n", what);
 		return 1;
 	}
-	if ((n = diff_fields(a, b, skip, &f)) > 0)
+	if ((n = diff_fields(a, b, t, &f)) > 0)
 		pt_buf_printf(out, "~ %s: %s\n", what, f.data);
 	pt_buf_free(&f);
 	return n > 0;
 }
 
 /*
- * The diff walks the stored documents (c->doc), which hold every field
- * the parser keeps: each environment's normalised settings (e->norm is
- * the document's), each source's own members, the order of the sources,
- * and every other top-level member, whatever it is.  So a field added to
- * the parser is in the diff without being named here, and applying a
- * change to any one field is never "no changes".
+ * The diff walks the stored documents (c->doc) with the tables they were
+ * read with (conf_int.h): the normalised document holds exactly the
+ * tables' fields, so each environment's fields, each source's own, the
+ * order of the sources and the other top-level fields are all compared,
+ * a field added to a table is in the diff without being named here, and
+ * applying a change to any one field is never "no changes".
  */
 size_t
 pt_config_diff(const struct pt_config *prev, const struct pt_config *next,
     struct pt_buf *out)
 {
-	struct pt_json_iter it = { 0 };
+	const struct conf_field *f;
 	const struct pt_env *e, *o;
 	const pt_json *pdoc = prev ? prev->doc : NULL;
 	pt_json *a, *b, *psrc = pt_json_get(pdoc, "sources"),
@@ -162,8 +175,8 @@ pt_config_diff(const struct pt_config *prev, const struct pt_config *next,
 		} else if (!pt_json_equal(o->norm, e->norm)) {
 			pt_buf_reset(&what);
 			pt_buf_printf(&what, "%s/%s", e->source_key, e->name);
-			changes += diff_line(what.data, o->norm, e->norm, NULL,
-			    out);
+			changes += diff_line(what.data, o->norm, e->norm,
+			    &conf_env_table, out);
 		} else
 			same++;
 	}
@@ -187,22 +200,20 @@ pt_config_diff(const struct pt_config *prev, const struct pt_config *next,
 		last = at;
 		pt_buf_reset(&what);
 		pt_buf_printf(&what, "source %s", k);
-		changes += diff_line(what.data, a, b, "environments", out);
+		changes += diff_line(what.data, a, b, &conf_source_table,
+		    out);
 	}
 	if (moved) {
 		pt_buf_printf(out, "~ order of the sources: %s\n", order.data);
 		changes++;
 	}
-	/* Every other top-level member, in either document. */
-	while (pt_json_iter_next(next->doc, &it, &k, &b))
-		if (strcmp(k, "sources") != 0)
-			changes += diff_line(k, pt_json_get(pdoc, k), b, NULL,
-			    out);
-	memset(&it, 0, sizeof(it));
-	while (pdoc != NULL && pt_json_iter_next(pdoc, &it, &k, &a))
-		if (strcmp(k, "sources") != 0 && !pt_json_get_ex(next->doc, k,
-		    NULL))
-			changes += diff_line(k, a, NULL, NULL, out);
+	/* The other top-level fields, each with its own table if it has one. */
+	for (i = 0; i < conf_doc_table.n; i++) {
+		f = &conf_doc_table.fields[i];
+		if (!(f->flags & CF_OWN_DIFF))
+			changes += diff_line(f->name, pt_json_get(pdoc, f->name),
+			    pt_json_get(next->doc, f->name), f->members, out);
+	}
 	pt_buf_free(&order);
 	pt_buf_free(&what);
 	if (changes == 0)

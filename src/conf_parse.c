@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "conf_int.h"
 #include "ids.h"
+#include "util.h"
 
 #define MAX_NAME		64
 
@@ -76,48 +77,220 @@ valid_name(const char *s, size_t n)
 	return 1;
 }
 
-/* settings: {"durability": "full"|"relaxed", "log_retention_days": N} */
+/* The table's field called "name", or NULL. */
+static const struct conf_field *
+field_named(const struct conf_table *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->fields[i].name, name) == 0)
+			return &t->fields[i];
+	return NULL;
+}
+
+/* May an operator write field "f" in this mode? */
 static int
-parse_settings(struct vctx *v, const pt_json *s, struct pt_config *c,
-    pt_json *norm)
+field_visible(const struct vctx *v, const struct conf_field *f)
+{
+	return !(f->flags & CF_STORED) || v->mode == PT_CFG_STORED;
+}
+
+/* The names of the fields an operator may write, "a, b, c", into "buf". */
+static const char *
+field_names(const struct vctx *v, const struct conf_table *t, char *buf,
+    size_t len)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < t->n && used < len; i++)
+		if (field_visible(v, &t->fields[i]))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+			    used ? ", " : "", t->fields[i].name);
+	return buf;
+}
+
+const char *
+conf_shape(const struct vctx *v, const struct conf_table *t, char *buf,
+    size_t len)
+{
+	size_t i, used;
+
+	used = (size_t)snprintf(buf, len, "{");
+	for (i = 0; i < t->n && used < len; i++)
+		if (field_visible(v, &t->fields[i]))
+			used += (size_t)snprintf(buf + used, len - used,
+			    "%s\"%s\": ...", used > 1 ? ", " : "",
+			    t->fields[i].name);
+	if (used < len)
+		snprintf(buf + used, len - used, "}");
+	return buf;
+}
+
+int
+conf_fields(struct vctx *v, const char *ptr, const pt_json *obj,
+    const struct conf_table *t, void *arg, pt_json *norm)
 {
 	struct pt_json_iter it = { 0 };
-	const char *k, *d;
-	pt_json *val;
-	char sub[512];
+	struct conf_in in;
+	const struct conf_field *f;
+	pt_json *val, *made[CONF_MAX_FIELDS] = { NULL };
+	const char *k;
+	char sub[600], want[400];
+	unsigned omit = 0;
+	size_t i;
+	int late, r, rc = -1;
 
-	c->durability = PT_DURABLE_FULL;
-	c->log_retention_days = 30;
-	if (s != NULL && pt_json_type(s) != PT_J_OBJECT)
-		return conf_fail(v, "/settings", "must be an object");
-	while (s != NULL && pt_json_iter_next(s, &it, &k, &val)) {
-		conf_ptr_join(sub, sizeof(sub), "/settings", k);
-		if (strcmp(k, "durability") == 0) {
-			d = pt_json_str(val, NULL);
-			if (d != NULL && strcmp(d, "full") == 0)
-				c->durability = PT_DURABLE_FULL;
-			else if (d != NULL && strcmp(d, "relaxed") == 0)
-				c->durability = PT_DURABLE_RELAXED;
-			else
-				return conf_fail(v, sub, "must be \"full\" or "
-				    "\"relaxed\"");
-		} else if (strcmp(k, "log_retention_days") == 0) {
-			if (pt_json_type(val) != PT_J_INT ||
-			    pt_json_int(val) < 1 || pt_json_int(val) > 3650)
-				return conf_fail(v, sub, "must be an integer from 1 "
-				    "to 3650");
-			c->log_retention_days = pt_json_int(val);
-		} else
-			return conf_fail(v, sub, "unknown field (want durability, "
-			    "log_retention_days)");
+	if (t->n > CONF_MAX_FIELDS)
+		abort();
+	memset(&in, 0, sizeof(in));
+	in.v = v;
+	in.table = t;
+	in.arg = arg;
+	while (obj != NULL && pt_json_iter_next(obj, &it, &k, &val)) {
+		if ((f = field_named(t, k)) == NULL || !field_visible(v, f)) {
+			conf_ptr_join(sub, sizeof(sub), ptr, k);
+			return conf_fail(v, sub, "unknown field (want %s)",
+			    field_names(v, t, want, sizeof(want)));
+		}
+		in.vals[f - t->fields] = val;
+		in.given |= 1u << (f - t->fields);
 	}
-	if (pt_json_set(norm, "durability", pt_json_new_cstr(c->durability ==
-	    PT_DURABLE_FULL ? "full" : "relaxed")) != PT_OK ||
-	    pt_json_set(norm, "log_retention_days",
-	    pt_json_new_int(c->log_retention_days)) != PT_OK)
-		return conf_fail(v, "/settings", "out of memory");
+	for (late = 0; late <= 1; late++)
+		for (i = 0; i < t->n; i++) {
+			f = &t->fields[i];
+			if (!(f->flags & CF_LATE) != !late)
+				continue;
+			conf_ptr_join(sub, sizeof(sub), ptr, f->name);
+			if ((r = f->parse(&in, f, sub, in.vals[i],
+			    (in.given >> i) & 1, &made[i])) < 0)
+				goto out;
+			if (r == CONF_OMIT)
+				omit |= 1u << i;
+		}
+	for (i = 0; norm != NULL && i < t->n; i++) {
+		if ((omit >> i) & 1)
+			continue;
+		val = made[i];
+		made[i] = NULL;
+		if (pt_json_set(norm, t->fields[i].name, val) != PT_OK) {
+			conf_ptr_join(sub, sizeof(sub), ptr, t->fields[i].name);
+			conf_fail(v, sub, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; i < t->n; i++)
+		pt_json_put(made[i]);
+	return rc;
+}
+
+const pt_json *
+conf_sibling(const struct conf_in *in, const char *name, int *present)
+{
+	const struct conf_field *f;
+	size_t i;
+
+	if ((f = field_named(in->table, name)) == NULL)
+		abort();
+	i = (size_t)(f - in->table->fields);
+	if (present != NULL)
+		*present = (in->given >> i) & 1;
+	return in->vals[i];
+}
+
+int
+conf_int(struct vctx *v, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int given, int64_t *out)
+{
+	char mib[32] = "";
+
+	if (!given) {
+		*out = f->dflt;
+		return 0;
+	}
+	if (pt_json_type(val) == PT_J_INT && pt_json_int(val) >= f->min &&
+	    pt_json_int(val) <= f->max) {
+		*out = pt_json_int(val);
+		return 0;
+	}
+	if ((f->flags & CF_BYTES) && f->max % (1024 * 1024) == 0)
+		snprintf(mib, sizeof(mib), " (%lld MiB)",
+		    (long long)(f->max / (1024 * 1024)));
+	return conf_fail(v, ptr, "must be an integer from %lld to %lld%s",
+	    (long long)f->min, (long long)f->max, mib);
+}
+
+int
+conf_bool(struct vctx *v, const char *ptr, const pt_json *val, int given,
+    int dflt, int *out)
+{
+	if (!given) {
+		*out = dflt;
+		return 0;
+	}
+	if (pt_json_type(val) != PT_J_BOOL)
+		return conf_fail(v, ptr, "must be true or false");
+	*out = pt_json_bool(val);
 	return 0;
 }
+
+int
+conf_norm(struct vctx *v, const char *ptr, pt_json *made, pt_json **norm)
+{
+	if (made == NULL)
+		return conf_fail(v, ptr, "out of memory");
+	*norm = made;
+	return 0;
+}
+
+int
+conf_norm_copy(struct vctx *v, const char *ptr, const pt_json *val,
+    pt_json **norm)
+{
+	*norm = NULL;
+	return val == NULL ? 0 : conf_norm(v, ptr, pt_json_copy(val), norm);
+}
+
+/* settings: {"durability": "full"|"relaxed", "log_retention_days": N} */
+static int
+set_durability(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	struct pt_config *c = in->arg;
+	const char *d = pt_json_str(val, NULL);
+
+	(void)f;
+	c->durability = PT_DURABLE_FULL;
+	if (present && d != NULL && strcmp(d, "relaxed") == 0)
+		c->durability = PT_DURABLE_RELAXED;
+	else if (present && (d == NULL || strcmp(d, "full") != 0))
+		return conf_fail(in->v, ptr, "must be \"full\" or \"relaxed\"");
+	return conf_norm(in->v, ptr, pt_json_new_cstr(c->durability ==
+	    PT_DURABLE_FULL ? "full" : "relaxed"), norm);
+}
+
+static int
+set_retention(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	struct pt_config *c = in->arg;
+
+	if (conf_int(in->v, f, ptr, val, present, &c->log_retention_days) < 0)
+		return -1;
+	return conf_norm(in->v, ptr, pt_json_new_int(c->log_retention_days),
+	    norm);
+}
+
+static const struct conf_field settings_fields[] = {
+	{ "durability",		set_durability, 0, 0, 0, 0, NULL },
+	{ "log_retention_days",	set_retention, 0, 1, 3650, 30, NULL },
+};
+static const struct conf_table settings_table = {
+	settings_fields, PT_NITEMS(settings_fields)
+};
 
 /* An argv array at "ptr": 1-64 strings, the first an absolute path. */
 static int
@@ -147,6 +320,69 @@ parse_argv(struct vctx *v, const char *ptr, const pt_json *fv, char ***argvp,
 	return 0;
 }
 
+/*
+ * A workflow's fields.  The document keeps the workflows as written (the
+ * workflow handlers' own argv, exactly): these compile, they give no
+ * normalised values.
+ */
+static int
+wf_exec(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct pt_workflow *wf = in->arg;
+
+	(void)f;
+	(void)norm;
+	return present ? parse_argv(in->v, ptr, val, &wf->argv, &wf->argc) : 0;
+}
+
+static int
+wf_cancel_exec(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	struct pt_workflow *wf = in->arg;
+
+	(void)f;
+	(void)norm;
+	return present ? parse_argv(in->v, ptr, val, &wf->cancel_argv,
+	    &wf->cancel_argc) : 0;
+}
+
+static int
+wf_timeout(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct pt_workflow *wf = in->arg;
+
+	(void)norm;
+	return conf_int(in->v, f, ptr, val, present, &wf->timeout_ms);
+}
+
+static int
+wf_max_output(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	struct pt_workflow *wf = in->arg;
+	int64_t n;
+
+	(void)norm;
+	if (conf_int(in->v, f, ptr, val, present, &n) < 0)
+		return -1;
+	wf->max_output = (size_t)n;
+	return 0;
+}
+
+static const struct conf_field workflow_fields[] = {
+	{ "exec",		wf_exec, 0, 0, 0, 0, NULL },
+	{ "cancel_exec",	wf_cancel_exec, 0, 0, 0, 0, NULL },
+	{ "timeout_ms",		wf_timeout, 0, 1, 600000, 5000, NULL },
+	{ "max_output_bytes",	wf_max_output, CF_BYTES, 0, 1048576, 65536,
+				NULL },
+};
+static const struct conf_table workflow_table = {
+	workflow_fields, PT_NITEMS(workflow_fields)
+};
+
 static int
 workflow_cmp(const void *a, const void *b)
 {
@@ -160,74 +396,247 @@ workflow_cmp(const void *a, const void *b)
  * "max_output_bytes": N}}; an empty object records runs only.
  */
 static int
-parse_workflows(struct vctx *v, const pt_json *w, struct pt_config *c)
+parse_workflows(struct vctx *v, const char *ptr, const pt_json *w,
+    struct pt_config *c)
 {
-	struct pt_json_iter it = { 0 }, it2;
-	const char *k, *f;
-	pt_json *val, *fv;
-	char sub[512], sub2[600];
+	struct pt_json_iter it = { 0 };
+	const char *k;
+	pt_json *val;
+	char sub[512];
 	size_t i;
 
-	if (w == NULL)
-		return 0;
 	if (pt_json_type(w) != PT_J_OBJECT)
-		return conf_fail(v, "/workflows", "must be an object of workflow key "
+		return conf_fail(v, ptr, "must be an object of workflow key "
 		    "-> {\"exec\": [...], \"timeout_ms\": N}");
 	if ((c->workflows = pt_calloc(pt_json_len(w),
 	    sizeof(*c->workflows))) == NULL)
-		return conf_fail(v, "/workflows", "out of memory");
+		return conf_fail(v, ptr, "out of memory");
 	while (pt_json_iter_next(w, &it, &k, &val)) {
 		struct pt_workflow *wf = &c->workflows[c->nworkflows];
 
-		conf_ptr_join(sub, sizeof(sub), "/workflows", k);
+		conf_ptr_join(sub, sizeof(sub), ptr, k);
 		if (strlen(k) == 0 || strlen(k) > 256 || strchr(k, '/') ||
 		    strchr(k, '#'))
-			return conf_fail(v, sub, "a workflow key is 1-256 characters "
-			    "without / or #");
+			return conf_fail(v, sub, "a workflow key is 1-256 "
+			    "characters without / or #");
 		if (pt_json_type(val) != PT_J_OBJECT)
 			return conf_fail(v, sub, "must be an object");
 		if ((wf->key = pt_strdup(k)) == NULL)
 			return conf_fail(v, sub, "out of memory");
 		c->nworkflows++;
-		wf->timeout_ms = 5000;
-		wf->max_output = 65536;
-		memset(&it2, 0, sizeof(it2));
-		while (pt_json_iter_next(val, &it2, &f, &fv)) {
-			conf_ptr_join(sub2, sizeof(sub2), sub, f);
-			if (strcmp(f, "exec") == 0) {
-				if (parse_argv(v, sub2, fv, &wf->argv,
-				    &wf->argc) < 0)
-					return -1;
-			} else if (strcmp(f, "cancel_exec") == 0) {
-				if (parse_argv(v, sub2, fv, &wf->cancel_argv,
-				    &wf->cancel_argc) < 0)
-					return -1;
-			} else if (strcmp(f, "timeout_ms") == 0) {
-				if (pt_json_type(fv) != PT_J_INT ||
-				    pt_json_int(fv) < 1 ||
-				    pt_json_int(fv) > 600000)
-					return conf_fail(v, sub2, "must be an integer "
-					    "from 1 to 600000");
-				wf->timeout_ms = pt_json_int(fv);
-			} else if (strcmp(f, "max_output_bytes") == 0) {
-				if (pt_json_type(fv) != PT_J_INT ||
-				    pt_json_int(fv) < 0 ||
-				    pt_json_int(fv) > 1048576)
-					return conf_fail(v, sub2, "must be an integer "
-					    "from 0 to 1048576");
-				wf->max_output = (size_t)pt_json_int(fv);
-			} else
-				return conf_fail(v, sub2, "unknown field (want exec, "
-				    "cancel_exec, timeout_ms, max_output_bytes)");
-		}
+		if (conf_fields(v, sub, val, &workflow_table, wf, NULL) < 0)
+			return -1;
 	}
 	qsort(c->workflows, c->nworkflows, sizeof(*c->workflows), workflow_cmp);
 	for (i = 1; i < c->nworkflows; i++)
 		if (strcmp(c->workflows[i - 1].key, c->workflows[i].key) == 0)
-			return conf_fail(v, "/workflows", "workflow %s twice",
+			return conf_fail(v, ptr, "workflow %s twice",
 			    c->workflows[i].key);
 	return 0;
 }
+
+/* What a source's fields read and fill. */
+struct source_in {
+	struct pt_config		*c;
+	const char			*key;
+	const char			*name;
+	const char			*tname;
+	const struct pt_source_type	*type;
+};
+
+static int
+src_key(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct source_in *si = in->arg;
+	size_t i, n;
+
+	(void)f;
+	if (!present)
+		return conf_fail(in->v, ptr, "required");
+	si->key = pt_json_str(val, &n);
+	if (si->key == NULL || !valid_name(si->key, n))
+		return conf_fail(in->v, ptr, "must be 1 to 64 characters of "
+		    "[A-Za-z0-9_.-]");
+	for (i = 0; i < si->c->nenvs; i++)
+		if (strcmp(si->c->envs[i]->source_key, si->key) == 0)
+			return conf_fail(in->v, ptr, "source \"%s\" appears twice",
+			    si->key);
+	return conf_norm(in->v, ptr, pt_json_new_cstr(si->key), norm);
+}
+
+static int
+src_name(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct source_in *si = in->arg;
+
+	(void)f;
+	if (present && pt_json_type(val) != PT_J_STRING)
+		return conf_fail(in->v, ptr, "must be a string");
+	si->name = present ? pt_json_str(val, NULL) : si->key;
+	return conf_norm(in->v, ptr, pt_json_new_cstr(si->name), norm);
+}
+
+static int
+src_type(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct source_in *si = in->arg;
+	struct pt_buf names = { 0 };
+	const struct pt_source_type *all;
+	size_t i, nt;
+
+	(void)f;
+	si->tname = present ? pt_json_str(val, NULL) : "custom";
+	if (si->tname == NULL ||
+	    (si->type = pt_catalog_lookup(si->tname)) == NULL) {
+		all = pt_catalog_all(&nt);
+		for (i = 0; i < nt; i++)
+			pt_buf_printf(&names, "%s%s", i ? ", " : "",
+			    all[i].name);
+		conf_fail(in->v, ptr, "unknown source type (one of %s)",
+		    names.data ? names.data : "");
+		pt_buf_free(&names);
+		return -1;
+	}
+	return conf_norm(in->v, ptr, pt_json_new_cstr(si->tname), norm);
+}
+
+static int
+src_description(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	(void)f;
+	if (!present)
+		return CONF_OMIT;
+	if (pt_json_type(val) != PT_J_STRING)
+		return conf_fail(in->v, ptr, "must be a string");
+	return conf_norm_copy(in->v, ptr, val, norm);
+}
+
+/* The environments of the source, each compiled into the configuration. */
+static int
+src_environments(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	struct source_in *si = in->arg;
+	struct pt_config *c = si->c;
+	struct pt_json_iter it = { 0 };
+	struct pt_env *e = NULL, **grown;
+	pt_json *env, *nenvs;
+	const char *k;
+	char sub[600];
+
+	(void)f;
+	if (!present)
+		return conf_fail(in->v, ptr, "required");
+	if (pt_json_type(val) != PT_J_OBJECT || pt_json_len(val) == 0)
+		return conf_fail(in->v, ptr, "must be an object of environment "
+		    "name -> settings, with at least one");
+	if (conf_norm(in->v, ptr, pt_json_new_object(), norm) < 0)
+		return -1;
+	nenvs = *norm;
+	while (pt_json_iter_next(val, &it, &k, &env)) {
+		conf_ptr_join(sub, sizeof(sub), ptr, k);
+		if (!valid_name(k, strlen(k)))
+			return conf_fail(in->v, sub, "an environment name is 1 "
+			    "to 64 characters of [A-Za-z0-9_.-]");
+		if (conf_parse_env(in->v, sub, si->type, si->key, si->name, k,
+		    env, &e) < 0)
+			return -1;
+		if ((grown = pt_realloc(c->envs, (c->nenvs + 1) *
+		    sizeof(*grown))) == NULL) {
+			conf_env_free(e);
+			return conf_fail(in->v, sub, "out of memory");
+		}
+		c->envs = grown;
+		c->envs[c->nenvs++] = e;
+		if (pt_json_set(nenvs, k, pt_json_ref(e->norm)) != PT_OK)
+			return conf_fail(in->v, sub, "out of memory");
+	}
+	return 0;
+}
+
+static const struct conf_field source_fields[] = {
+	{ "key",		src_key, 0, 0, 0, 0, NULL },
+	{ "name",		src_name, 0, 0, 0, 0, NULL },
+	{ "type",		src_type, 0, 0, 0, 0, NULL },
+	{ "description",	src_description, 0, 0, 0, 0, NULL },
+	{ "environments",	src_environments, CF_OWN_DIFF, 0, 0, 0, NULL },
+};
+const struct conf_table conf_source_table = {
+	source_fields, PT_NITEMS(source_fields)
+};
+
+/* The top level: settings, sources and workflows. */
+static int
+doc_settings(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	(void)present;
+	if (val != NULL && pt_json_type(val) != PT_J_OBJECT)
+		return conf_fail(in->v, ptr, "must be an object");
+	if (conf_norm(in->v, ptr, pt_json_new_object(), norm) < 0)
+		return -1;
+	return conf_fields(in->v, ptr, val, f->members, in->arg, *norm);
+}
+
+static int
+doc_sources(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	struct source_in si;
+	const pt_json *src;
+	pt_json *nsrc = NULL;
+	char sub[64];
+	size_t i;
+
+	(void)f;
+	(void)present;
+	if (val != NULL && pt_json_type(val) != PT_J_ARRAY)
+		return conf_fail(in->v, ptr, "must be an array of sources");
+	if (conf_norm(in->v, ptr, pt_json_new_array(), norm) < 0)
+		return -1;
+	for (i = 0; i < pt_json_len(val); i++) {
+		conf_ptr_index(sub, sizeof(sub), ptr, i);
+		src = pt_json_index(val, i);
+		if (pt_json_type(src) != PT_J_OBJECT)
+			return conf_fail(in->v, sub, "a source must be an object");
+		memset(&si, 0, sizeof(si));
+		si.c = in->arg;
+		if (conf_norm(in->v, sub, pt_json_new_object(), &nsrc) < 0)
+			return -1;
+		if (pt_json_append(*norm, nsrc) != PT_OK)
+			return conf_fail(in->v, sub, "out of memory");
+		if (conf_fields(in->v, sub, src, &conf_source_table, &si,
+		    nsrc) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+doc_workflows(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	(void)f;
+	(void)present;
+	if (val == NULL)
+		return CONF_OMIT;
+	if (parse_workflows(in->v, ptr, val, in->arg) < 0)
+		return -1;
+	return conf_norm_copy(in->v, ptr, val, norm);
+}
+
+static const struct conf_field doc_fields[] = {
+	{ "settings",	doc_settings, 0, 0, 0, 0, &settings_table },
+	{ "sources",	doc_sources, CF_OWN_DIFF, 0, 0, 0, NULL },
+	{ "workflows",	doc_workflows, 0, 0, 0, 0, NULL },
+};
+const struct conf_table conf_doc_table = {
+	doc_fields, PT_NITEMS(doc_fields)
+};
 
 static int
 env_cmp(const void *a, const void *b)
@@ -237,127 +646,12 @@ env_cmp(const void *a, const void *b)
 	return strcmp((*x)->endpoint_id, (*y)->endpoint_id);
 }
 
-/* One source object at "ptr": key, name, type, description, environments. */
-static int
-parse_source(struct vctx *v, const char *ptr, const pt_json *src,
-    struct pt_config *c, pt_json *nsources)
-{
-	struct pt_json_iter it = { 0 };
-	const struct pt_source_type *type;
-	const char *k, *key = NULL, *name = NULL, *tname = "custom";
-	pt_json *val, *envs = NULL, *nsrc = NULL, *nenvs;
-	struct pt_env *e = NULL, **grown;
-	char sub[512], sub2[600];
-	size_t n, i;
-
-	if (pt_json_type(src) != PT_J_OBJECT)
-		return conf_fail(v, ptr, "a source must be an object");
-	while (pt_json_iter_next(src, &it, &k, &val)) {
-		conf_ptr_join(sub, sizeof(sub), ptr, k);
-		if (strcmp(k, "key") == 0) {
-			key = pt_json_str(val, &n);
-			if (key == NULL || !valid_name(key, n))
-				return conf_fail(v, sub, "must be 1 to 64 characters "
-				    "of [A-Za-z0-9_.-]");
-		} else if (strcmp(k, "name") == 0) {
-			if (pt_json_type(val) != PT_J_STRING ||
-			    pt_json_len(val) > 256)
-				return conf_fail(v, sub, "must be a string");
-			name = pt_json_str(val, NULL);
-		} else if (strcmp(k, "type") == 0) {
-			if (pt_json_type(val) != PT_J_STRING ||
-			    pt_catalog_lookup(pt_json_str(val, NULL)) == NULL) {
-				struct pt_buf names = { 0 };
-				const struct pt_source_type *all;
-				size_t nt;
-
-				all = pt_catalog_all(&nt);
-				for (i = 0; i < nt; i++)
-					pt_buf_printf(&names, "%s%s", i ? ", " :
-					    "", all[i].name);
-				conf_fail(v, sub, "unknown source type (one of %s)",
-				    names.data ? names.data : "");
-				pt_buf_free(&names);
-				return -1;
-			}
-			tname = pt_json_str(val, NULL);
-		} else if (strcmp(k, "description") == 0) {
-			if (pt_json_type(val) != PT_J_STRING)
-				return conf_fail(v, sub, "must be a string");
-		} else if (strcmp(k, "environments") == 0) {
-			if (pt_json_type(val) != PT_J_OBJECT ||
-			    pt_json_len(val) == 0)
-				return conf_fail(v, sub, "must be an object of "
-				    "environment name -> settings, with at least "
-				    "one");
-			envs = val;
-		} else
-			return conf_fail(v, sub, "unknown field (want key, name, type, "
-			    "description, environments)");
-	}
-	if (key == NULL) {
-		conf_ptr_join(sub, sizeof(sub), ptr, "key");
-		return conf_fail(v, sub, "required");
-	}
-	if (envs == NULL) {
-		conf_ptr_join(sub, sizeof(sub), ptr, "environments");
-		return conf_fail(v, sub, "required");
-	}
-	for (i = 0; i < c->nenvs; i++)
-		if (strcmp(c->envs[i]->source_key, key) == 0) {
-			conf_ptr_join(sub, sizeof(sub), ptr, "key");
-			return conf_fail(v, sub, "source \"%s\" appears twice", key);
-		}
-	type = pt_catalog_lookup(tname);
-	if (name == NULL)
-		name = key;
-	if ((nsrc = pt_json_new_object()) == NULL ||
-	    pt_json_append(nsources, nsrc) != PT_OK)
-		return conf_fail(v, ptr, "out of memory");
-	if (pt_json_set(nsrc, "key", pt_json_new_cstr(key)) != PT_OK ||
-	    pt_json_set(nsrc, "name", pt_json_new_cstr(name)) != PT_OK ||
-	    pt_json_set(nsrc, "type", pt_json_new_cstr(tname)) != PT_OK)
-		return conf_fail(v, ptr, "out of memory");
-	if ((val = pt_json_get(src, "description")) != NULL &&
-	    pt_json_set(nsrc, "description", pt_json_copy(val)) != PT_OK)
-		return conf_fail(v, ptr, "out of memory");
-	if ((nenvs = pt_json_new_object()) == NULL ||
-	    pt_json_set(nsrc, "environments", nenvs) != PT_OK)
-		return conf_fail(v, ptr, "out of memory");
-
-	conf_ptr_join(sub, sizeof(sub), ptr, "environments");
-	memset(&it, 0, sizeof(it));
-	while (pt_json_iter_next(envs, &it, &k, &val)) {
-		conf_ptr_join(sub2, sizeof(sub2), sub, k);
-		if (!valid_name(k, strlen(k)))
-			return conf_fail(v, sub2, "an environment name is 1 to 64 "
-			    "characters of [A-Za-z0-9_.-]");
-		if (conf_parse_env(v, sub2, src, type, key, name, k, val, &e) < 0)
-			return -1;
-		if ((grown = pt_realloc(c->envs, (c->nenvs + 1) *
-		    sizeof(*grown))) == NULL) {
-			conf_env_free(e);
-			return conf_fail(v, sub2, "out of memory");
-		}
-		c->envs = grown;
-		c->envs[c->nenvs++] = e;
-		if (pt_json_set(nenvs, k, pt_json_ref(e->norm)) != PT_OK)
-			return conf_fail(v, sub2, "out of memory");
-	}
-	return 0;
-}
-
 enum pt_err
 pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
     struct pt_config **out, char *err, size_t errlen)
 {
 	struct vctx v = { old, mode, err, errlen, 0 };
-	struct pt_json_iter it = { 0 };
 	struct pt_config *c = NULL;
-	pt_json *val, *sources = NULL, *settings = NULL, *nsettings,
-	    *nsources, *workflows = NULL;
-	const char *k;
-	char sub[64];
 	size_t i;
 	enum pt_err rc = PT_EINVAL;
 
@@ -367,28 +661,8 @@ pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
 		conf_fail(&v, "", "the configuration must be a JSON object");
 		goto out;
 	}
-	while (pt_json_iter_next(doc, &it, &k, &val)) {
-		if (strcmp(k, "sources") == 0)
-			sources = val;
-		else if (strcmp(k, "settings") == 0)
-			settings = val;
-		else if (strcmp(k, "workflows") == 0)
-			workflows = val;
-		else {
-			char p[300];
-
-			conf_ptr_join(p, sizeof(p), "", k);
-			conf_fail(&v, p, "unknown field (want settings, sources, "
-			    "workflows)");
-			goto out;
-		}
-	}
 	if ((c = pt_calloc(1, sizeof(*c))) == NULL ||
-	    (c->doc = pt_json_new_object()) == NULL ||
-	    (nsettings = pt_json_new_object()) == NULL ||
-	    pt_json_set(c->doc, "settings", nsettings) != PT_OK ||
-	    (nsources = pt_json_new_array()) == NULL ||
-	    pt_json_set(c->doc, "sources", nsources) != PT_OK) {
+	    (c->doc = pt_json_new_object()) == NULL) {
 		rc = PT_ENOMEM;
 		conf_fail(&v, "", "out of memory");
 		goto out;
@@ -400,25 +674,8 @@ pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
 		conf_fail(&v, "", "cannot read random bytes");
 		goto out;
 	}
-	if (parse_settings(&v, settings, c, nsettings) < 0)
+	if (conf_fields(&v, "", doc, &conf_doc_table, c, c->doc) < 0)
 		goto out;
-	if (sources != NULL && pt_json_type(sources) != PT_J_ARRAY) {
-		conf_fail(&v, "/sources", "must be an array of sources");
-		goto out;
-	}
-	for (i = 0; i < pt_json_len(sources); i++) {
-		conf_ptr_index(sub, sizeof(sub), "/sources", i);
-		if (parse_source(&v, sub, pt_json_index(sources, i), c,
-		    nsources) < 0)
-			goto out;
-	}
-	if (parse_workflows(&v, workflows, c) < 0)
-		goto out;
-	if (workflows != NULL && pt_json_set(c->doc, "workflows",
-	    pt_json_copy(workflows)) != PT_OK) {
-		conf_fail(&v, "/workflows", "out of memory");
-		goto out;
-	}
 	if (c->nenvs > 1)
 		qsort(c->envs, c->nenvs, sizeof(*c->envs), env_cmp);
 	for (i = 1; i < c->nenvs; i++)
