@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,12 +82,6 @@ static const struct pt_scheme presets[] = {
 	STATIC_PRESET("bearer", KIND_BEARER, "authorization"),
 	STATIC_PRESET("basic", KIND_BASIC, "authorization"),
 	STATIC_PRESET("shared-header", KIND_HEADER, "x-webhook-secret"),
-};
-
-static const char *const preset_names[] = {
-	"knock", "stripe", "standard-webhooks", "svix", "clerk",
-	"supabase-auth-hook", "workos", "github", "shopify", "slack",
-	"segment", "twilio", "bearer", "basic", "shared-header", NULL
 };
 
 /*
@@ -298,9 +293,23 @@ pt_scheme_preset(const char *name)
 	return NULL;
 }
 
+/* The presets' names, NULL-terminated: made once from presets[]. */
+static const char *preset_names[PT_NITEMS(presets) + 1];
+static pthread_once_t preset_names_once = PTHREAD_ONCE_INIT;
+
+static void
+preset_names_fill(void)
+{
+	size_t i;
+
+	for (i = 0; i < PT_NITEMS(presets); i++)
+		preset_names[i] = presets[i].name;
+}
+
 const char * const *
 pt_scheme_preset_names(void)
 {
+	pthread_once(&preset_names_once, preset_names_fill);
 	return preset_names;
 }
 
