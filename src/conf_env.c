@@ -195,7 +195,8 @@ env_endpoint_id(struct conf_in *in, const struct conf_field *f,
 		e->endpoint_id = pt_strdup(ei->old_env->endpoint_id);
 	else {
 		if (new_endpoint_id(eid) < 0)
-			return conf_fail(in->v, ptr, "cannot read random bytes");
+			return conf_fail(in->v, ptr, "cannot read random "
+			    "bytes");
 		e->endpoint_id = pt_strdup(eid);
 	}
 	if (e->endpoint_id == NULL)
@@ -296,7 +297,8 @@ env_type_template(struct conf_in *in, const struct conf_field *f,
 	(void)f;
 	(void)conf_sibling(in, "event_type_path", &path_given);
 	if (!present && !path_given && dtext != NULL) {
-		if ((dflt = pt_json_parse_trusted(dtext, strlen(dtext))) == NULL)
+		if ((dflt = pt_json_parse_trusted(dtext, strlen(dtext))) ==
+		    NULL)
 			return conf_fail(in->v, ptr, "out of memory");
 		val = dflt;
 	}
@@ -545,8 +547,8 @@ env_form_json_fields(struct conf_in *in, const struct conf_field *f,
 		}
 		for (j = 0; j < e->nform_json; j++)
 			if (strcmp(e->form_json[j], s) == 0) {
-				conf_fail(in->v, sub, "\"%.80s\" is listed twice",
-				    s);
+				conf_fail(in->v, sub, "\"%.80s\" is listed "
+				    "twice", s);
 				goto out;
 			}
 		if ((e->form_json[i] = pt_strdup(s)) == NULL) {
@@ -641,8 +643,8 @@ env_public_url(struct conf_in *in, const struct conf_field *f,
 	if (val == NULL && e->verify && e->scheme != NULL &&
 	    pt_scheme_signs_url(e->scheme))
 		/* Else every request would fail its check: say so now. */
-		return conf_fail(in->v, ptr, "required: scheme %s signs the URL "
-		    "the sender calls; give its scheme and host, such as "
+		return conf_fail(in->v, ptr, "required: scheme %s signs the "
+		    "URL the sender calls; give its scheme and host, such as "
 		    "\"https://hooks.example.com\"", pt_scheme_name(e->scheme));
 	if (val == NULL)
 		return CONF_OMIT;

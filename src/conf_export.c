@@ -25,8 +25,8 @@ export_key(const struct pt_config *c, pt_json *k, int with_secrets)
 		s = pt_json_str(secret, &n);
 		pt_secret_fingerprint(c, (const uint8_t *)s, n, fp);
 		if ((red = pt_json_new_object()) == NULL ||
-		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) != PT_OK ||
-		    pt_json_set(k, "secret", red) != PT_OK)
+		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
+		    PT_OK || pt_json_set(k, "secret", red) != PT_OK)
 			return PT_ENOMEM;
 	}
 	pt_json_del(k, "value");
@@ -211,8 +211,9 @@ pt_config_diff(const struct pt_config *prev, const struct pt_config *next,
 	for (i = 0; i < conf_doc_table.n; i++) {
 		f = &conf_doc_table.fields[i];
 		if (!(f->flags & CF_OWN_DIFF))
-			changes += diff_line(f->name, pt_json_get(pdoc, f->name),
-			    pt_json_get(next->doc, f->name), f->members, out);
+			changes += diff_line(f->name, pt_json_get(pdoc,
+			    f->name), pt_json_get(next->doc, f->name),
+			    f->members, out);
 	}
 	pt_buf_free(&order);
 	pt_buf_free(&what);

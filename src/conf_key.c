@@ -71,8 +71,8 @@ read_secret_file(struct vctx *v, const char *ptr, const char *path,
 	int fd;
 
 	if (path[0] != '/')
-		return conf_fail(v, ptr, "secret file \"%s\" must be an absolute "
-		    "path", path);
+		return conf_fail(v, ptr, "secret file \"%s\" must be an "
+		    "absolute path", path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return conf_fail(v, ptr, "cannot read secret file %s: %s", path,
 		    strerror(errno));
@@ -80,8 +80,8 @@ read_secret_file(struct vctx *v, const char *ptr, const char *path,
 		if (out->len + (size_t)n > MAX_SECRET_FILE) {
 			close(fd);
 			pt_wipe(chunk, sizeof(chunk));
-			return conf_fail(v, ptr, "secret file %s is larger than 64 KiB",
-			    path);
+			return conf_fail(v, ptr, "secret file %s is larger "
+			    "than 64 KiB", path);
 		}
 		if (pt_buf_add(out, chunk, (size_t)n) != PT_OK) {
 			close(fd);
@@ -170,8 +170,8 @@ ref_redacted(struct vctx *v, const char *ptr, const pt_json *arg,
 
 	if (pt_json_type(arg) != PT_J_STRING || (old_key = find_redacted(v->old,
 	    ki->old_env, pt_json_str(arg, NULL))) == NULL)
-		return conf_fail(v, ptr, "redacted secret %s matches no key this "
-		    "environment has now; give the secret itself",
+		return conf_fail(v, ptr, "redacted secret %s matches no key "
+		    "this environment has now; give the secret itself",
 		    pt_json_type(arg) == PT_J_STRING ? pt_json_str(arg, NULL) :
 		    "?");
 	*spec = pt_json_get(old_key, "secret");
@@ -281,8 +281,8 @@ key_expires(struct conf_in *in, const struct conf_field *f, const char *ptr,
 	    pt_json_int(val) > 0)
 		ki->out->expires_at = pt_json_int(val);
 	else if (val != NULL)
-		return conf_fail(in->v, ptr, "must be null, an RFC 3339 time or "
-		    "unix seconds");
+		return conf_fail(in->v, ptr, "must be null, an RFC 3339 time "
+		    "or unix seconds");
 	return conf_norm_copy(in->v, ptr, val, norm);
 }
 
@@ -360,7 +360,7 @@ conf_parse_keys(struct vctx *v, const char *ptr, const pt_json *val,
 		return conf_fail(v, ptr, "out of memory");
 	for (i = 0; i < n; i++) {
 		conf_ptr_index(sub, sizeof(sub), ptr, i);
-		/* Counted first: the environment frees what a failure leaves. */
+		/* Counted first: the environment frees what a failure left. */
 		e->nkeys = i + 1;
 		if (parse_key(v, sub, pt_json_index(val, i), old_env, *norm,
 		    &e->keys[i]) < 0)

@@ -302,21 +302,23 @@ parse_argv(struct vctx *v, const char *ptr, const pt_json *fv, char ***argvp,
 	char **argv;
 
 	if (pt_json_type(fv) != PT_J_ARRAY || n == 0 || n > 64)
-		return conf_fail(v, ptr, "must be a non-empty array of strings (argv)");
+		return conf_fail(v, ptr, "must be a non-empty array of strings "
+		    "(argv)");
 	if ((argv = pt_calloc(n + 1, sizeof(*argv))) == NULL)
 		return conf_fail(v, ptr, "out of memory");
 	*argvp = argv;
 	for (j = 0; j < n; j++) {
 		as = pt_json_str(pt_json_index(fv, j), &alen);
 		if (as == NULL || memchr(as, '\0', alen))
-			return conf_fail(v, ptr, "element %zu must be a string", j);
+			return conf_fail(v, ptr, "element %zu must be a string",
+			    j);
 		if ((argv[j] = pt_strdup(as)) == NULL)
 			return conf_fail(v, ptr, "out of memory");
 		*argcp = j + 1;
 	}
 	if (argv[0][0] != '/')
-		return conf_fail(v, ptr, "the program must be an absolute path (there "
-		    "is no shell and no PATH search)");
+		return conf_fail(v, ptr, "the program must be an absolute path "
+		    "(there is no shell and no PATH search)");
 	return 0;
 }
 
@@ -460,8 +462,8 @@ src_key(struct conf_in *in, const struct conf_field *f, const char *ptr,
 		    "[A-Za-z0-9_.-]");
 	for (i = 0; i < si->c->nenvs; i++)
 		if (strcmp(si->c->envs[i]->source_key, si->key) == 0)
-			return conf_fail(in->v, ptr, "source \"%s\" appears twice",
-			    si->key);
+			return conf_fail(in->v, ptr, "source \"%s\" appears "
+			    "twice", si->key);
 	return conf_norm(in->v, ptr, pt_json_new_cstr(si->key), norm);
 }
 
@@ -602,7 +604,8 @@ doc_sources(struct conf_in *in, const struct conf_field *f,
 		conf_ptr_index(sub, sizeof(sub), ptr, i);
 		src = pt_json_index(val, i);
 		if (pt_json_type(src) != PT_J_OBJECT)
-			return conf_fail(in->v, sub, "a source must be an object");
+			return conf_fail(in->v, sub, "a source must be an "
+			    "object");
 		memset(&si, 0, sizeof(si));
 		si.c = in->arg;
 		if (conf_norm(in->v, sub, pt_json_new_object(), &nsrc) < 0)
@@ -681,10 +684,11 @@ pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
 	for (i = 1; i < c->nenvs; i++)
 		if (strcmp(c->envs[i - 1]->endpoint_id,
 		    c->envs[i]->endpoint_id) == 0) {
-			snprintf(err, errlen, "/sources: endpoint_id %s is used by "
-			    "both %s/%s and %s/%s", c->envs[i]->endpoint_id,
-			    c->envs[i - 1]->source_key, c->envs[i - 1]->name,
-			    c->envs[i]->source_key, c->envs[i]->name);
+			snprintf(err, errlen, "/sources: endpoint_id %s is "
+			    "used by both %s/%s and %s/%s",
+			    c->envs[i]->endpoint_id, c->envs[i - 1]->source_key,
+			    c->envs[i - 1]->name, c->envs[i]->source_key,
+			    c->envs[i]->name);
 			goto out;
 		}
 	*out = c;

@@ -120,7 +120,8 @@ pt_config_load(struct pt_txn *txn, struct pt_config **out, char *err,
 		/* Never applied: an empty configuration. */
 		if ((doc = pt_json_new_object()) == NULL)
 			return PT_ENOMEM;
-		rc = pt_config_parse(doc, NULL, PT_CFG_STORED, out, err, errlen);
+		rc = pt_config_parse(doc, NULL, PT_CFG_STORED, out, err,
+		    errlen);
 		pt_json_put(doc);
 		if (rc == PT_OK) {
 			(*out)->gen = gen;

@@ -168,8 +168,8 @@ conf_parse_templates(struct vctx *v, const char *ptr, const pt_json *val,
 	    count > PT_MAX_TEMPLATES)
 		return conf_fail(v, ptr, "must be a template such as "
 		    "\"{body.a}:{body.b}\", an array of 1 to %d of them (the "
-		    "first whose paths all have values names the event), or null",
-		    PT_MAX_TEMPLATES);
+		    "first whose paths all have values names the event), or "
+		    "null", PT_MAX_TEMPLATES);
 	for (i = 0; i < count; i++) {
 		one = array ? pt_json_index(val, i) : val;
 		if (array)

@@ -257,15 +257,16 @@ pt_scheme_check_secret(const struct pt_scheme *s, const uint8_t *secret,
 		if (rc == 0 && key == buf)
 			pt_wipe(buf, keylen);
 		if (rc == -1)
-			return scheme_fail(errbuf, errlen, "secret is not base64 "
-			    "(after an optional \"%s\"), or decodes to more "
-			    "than %d bytes", s->secret_enc == SEC_V1_WHSEC ?
-			    "v1,whsec_" : "whsec_", SCHEME_MAX_SECRET);
+			return scheme_fail(errbuf, errlen, "secret is not "
+			    "base64 (after an optional \"%s\"), or decodes to "
+			    "more than %d bytes", s->secret_enc ==
+			    SEC_V1_WHSEC ? "v1,whsec_" : "whsec_",
+			    SCHEME_MAX_SECRET);
 		return PT_OK;
 	}
 	if (len > SCHEME_MAX_SECRET)
-		return scheme_fail(errbuf, errlen, "secret is longer than %d bytes",
-		    SCHEME_MAX_SECRET);
+		return scheme_fail(errbuf, errlen, "secret is longer than %d "
+		    "bytes", SCHEME_MAX_SECRET);
 	if (scheme_has_ctl(secret, len))
 		return scheme_fail(errbuf, errlen,
 		    "secret must not contain control characters");

@@ -136,8 +136,9 @@ enum pt_err	scheme_fail(char *buf, size_t len, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 
 /* Secrets as MAC keys and MACs as text (scheme.c). */
-int		scheme_secret_key(const struct pt_scheme *s, const uint8_t *data,
-		    size_t len, uint8_t buf[SCHEME_MAX_SECRET],
+int		scheme_secret_key(const struct pt_scheme *s,
+		    const uint8_t *data, size_t len,
+		    uint8_t buf[SCHEME_MAX_SECRET],
 		    const uint8_t **key, size_t *keylen);
 size_t		scheme_encoded_len(const struct pt_scheme *s);
 size_t		scheme_encode(const struct pt_scheme *s, const uint8_t *mac,

@@ -202,8 +202,9 @@ f_sig_header(struct pt_scheme *s, const pt_json *j, char *eb, size_t el)
 	}
 	if (pt_json_type(j) != PT_J_ARRAY || (n = pt_json_len(j)) == 0 ||
 	    n > SCHEME_MAX_HEADERS)
-		return scheme_fail(eb, el, "/signature_header: must be a header name "
-		    "or an array of 1 to %d header names", SCHEME_MAX_HEADERS);
+		return scheme_fail(eb, el, "/signature_header: must be a "
+		    "header name or an array of 1 to %d header names",
+		    SCHEME_MAX_HEADERS);
 	s->nheaders = 0;
 	for (i = 0; i < n; i++) {
 		snprintf(ptr, sizeof(ptr), "/signature_header/%zu", i);
@@ -227,8 +228,8 @@ f_separator(struct pt_scheme *s, const pt_json *j, char *eb, size_t el)
 	}
 	if ((str = pt_json_str(j, &len)) == NULL || len != 1 ||
 	    strchr(" ,;", str[0]) == NULL)
-		return scheme_fail(eb, el, "/separator: must be \" \", \",\", \";\" "
-		    "or null");
+		return scheme_fail(eb, el, "/separator: must be \" \", \",\", "
+		    "\";\" or null");
 	s->separator = str[0];
 	return PT_OK;
 }
@@ -241,8 +242,9 @@ f_prefix(struct pt_scheme *s, const pt_json *j, char *eb, size_t el)
 
 	if ((str = pt_json_str(j, &len)) == NULL || len > SCHEME_MAX_PREFIX ||
 	    !all_printable(str, len, '!'))
-		return scheme_fail(eb, el, "/prefix: must be a string of at most %d "
-		    "printable characters without spaces", SCHEME_MAX_PREFIX);
+		return scheme_fail(eb, el, "/prefix: must be a string of at "
+		    "most %d printable characters without spaces",
+		    SCHEME_MAX_PREFIX);
 	if ((s->prefix = keep(s, str, len, 0)) == NULL)
 		return PT_ENOMEM;
 	return PT_OK;
@@ -256,14 +258,14 @@ f_signed(struct pt_scheme *s, const pt_json *j, char *eb, size_t el)
 
 	if ((str = pt_json_str(j, &len)) == NULL || len == 0 ||
 	    len > SCHEME_MAX_TEMPLATE || !all_printable(str, len, ' '))
-		return scheme_fail(eb, el, "/signed: must be a string of 1 to %d "
-		    "printable characters", SCHEME_MAX_TEMPLATE);
+		return scheme_fail(eb, el, "/signed: must be a string of 1 to "
+		    "%d printable characters", SCHEME_MAX_TEMPLATE);
 	if ((s->signed_tpl = keep(s, str, len, 0)) == NULL)
 		return PT_ENOMEM;
 	if (scheme_tpl_tokens(s->signed_tpl) == -1)
-		return scheme_fail(eb, el, "/signed: unknown token or unbalanced "
-		    "braces (tokens: {body} {timestamp} {id} {url} {params}, "
-		    "at most %d)", SCHEME_MAX_TOKENS);
+		return scheme_fail(eb, el, "/signed: unknown token or "
+		    "unbalanced braces (tokens: {body} {timestamp} {id} {url} "
+		    "{params}, at most %d)", SCHEME_MAX_TOKENS);
 	return PT_OK;
 }
 
@@ -294,8 +296,9 @@ f_timestamp(struct pt_scheme *s, const pt_json *j, char *eb, size_t el)
 	while (pt_json_iter_next(j, &it, &key, &val)) {
 		if (strcmp(key, "header") == 0 || strcmp(key, "element") == 0) {
 			if (s->ts_source != TS_NONE)
-				return scheme_fail(eb, el, "/timestamp: \"header\" "
-				    "and \"element\" exclude each other");
+				return scheme_fail(eb, el, "/timestamp: "
+				    "\"header\" and \"element\" exclude each "
+				    "other");
 			if (key[0] == 'h') {
 				s->ts_source = TS_HEADER;
 				rc = name_field(s, val, "/timestamp/header",
@@ -307,9 +310,10 @@ f_timestamp(struct pt_scheme *s, const pt_json *j, char *eb, size_t el)
 			s->ts_source = TS_ELEMENT;
 			if ((str = pt_json_str(val, &len)) == NULL ||
 			    !valid_name(str, len))
-				return scheme_fail(eb, el, "/timestamp/element: must "
-				    "be an element key (1 to %d letters, "
-				    "digits, \"-\" or \"_\")", SCHEME_MAX_NAME);
+				return scheme_fail(eb, el,
+				    "/timestamp/element: must be an element "
+				    "key (1 to %d letters, digits, \"-\" or "
+				    "\"_\")", SCHEME_MAX_NAME);
 			if ((s->ts_name = keep(s, str, len, 0)) == NULL)
 				return PT_ENOMEM;
 		} else if (strcmp(key, "unit") == 0) {
@@ -318,8 +322,8 @@ f_timestamp(struct pt_scheme *s, const pt_json *j, char *eb, size_t el)
 				return rc;
 			s->ts_unit = (enum ts_unit)v;
 		} else
-			return scheme_fail(eb, el, "/timestamp/%s: unknown field",
-			    ptr_escape(key, esc, sizeof(esc)));
+			return scheme_fail(eb, el, "/timestamp/%s: unknown "
+			    "field", ptr_escape(key, esc, sizeof(esc)));
 	}
 	if (s->ts_source == TS_NONE)
 		return scheme_fail(eb, el, "/timestamp: needs \"header\" or "
@@ -363,8 +367,8 @@ f_tolerance(struct pt_scheme *s, const pt_json *j, char *eb, size_t el)
 
 	if (pt_json_type(j) != PT_J_INT || (v = pt_json_int(j)) < 0 ||
 	    v > SCHEME_MAX_TOLERANCE)
-		return scheme_fail(eb, el, "/tolerance_seconds: must be an integer "
-		    "from 0 (no window) to %lld", SCHEME_MAX_TOLERANCE);
+		return scheme_fail(eb, el, "/tolerance_seconds: must be an "
+		    "integer from 0 (no window) to %lld", SCHEME_MAX_TOLERANCE);
 	s->tolerance = v;
 	return PT_OK;
 }
@@ -457,22 +461,24 @@ check_scheme(const struct pt_scheme *s, unsigned seen, char *eb, size_t el)
 	if ((toks & (1 << TOK_PARAMS)) && !(toks & (1 << TOK_URL)))
 		return scheme_fail(eb, el, "/signed: {params} needs {url}");
 	if ((toks & (1 << TOK_TIMESTAMP)) && s->ts_source == TS_NONE)
-		return scheme_fail(eb, el, "/signed: uses {timestamp} but there is "
-		    "no \"timestamp\"");
+		return scheme_fail(eb, el, "/signed: uses {timestamp} but "
+		    "there is no \"timestamp\"");
 	if (!(toks & (1 << TOK_TIMESTAMP)) && s->ts_source != TS_NONE)
-		return scheme_fail(eb, el, "/timestamp: an unsigned timestamp proves "
-		    "nothing: put {timestamp} in \"signed\"");
+		return scheme_fail(eb, el, "/timestamp: an unsigned timestamp "
+		    "proves nothing: put {timestamp} in \"signed\"");
 	if ((toks & (1 << TOK_ID)) && s->id_header == NULL)
 		return scheme_fail(eb, el, "/signed: uses {id} but there is no "
 		    "\"id\"");
 	if (!(toks & (1 << TOK_ID)) && s->id_header != NULL)
-		return scheme_fail(eb, el, "/id: an unsigned id proves nothing: put "
-		    "{id} in \"signed\"");
+		return scheme_fail(eb, el, "/id: an unsigned id proves "
+		    "nothing: put {id} in \"signed\"");
 	if (s->ts_source == TS_ELEMENT && s->separator == '\0')
-		return scheme_fail(eb, el, "/timestamp/element: needs a \"separator\" "
-		    "to split the signature header into elements");
+		return scheme_fail(eb, el, "/timestamp/element: needs a "
+		    "\"separator\" to split the signature header into "
+		    "elements");
 	if (s->separator != '\0' && strchr(s->prefix, s->separator) != NULL)
-		return scheme_fail(eb, el, "/prefix: must not contain the separator");
+		return scheme_fail(eb, el, "/prefix: must not contain the "
+		    "separator");
 	if (s->ts_source == TS_NONE && (seen & (1u << F_TOLERANCE)))
 		return scheme_fail(eb, el, "/tolerance_seconds: there is no "
 		    "timestamp");
@@ -535,8 +541,8 @@ pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
 		return PT_OK;
 	}
 	if (pt_json_type(desc) != PT_J_OBJECT)
-		return scheme_fail(errbuf, errlen, ": must be a preset name or an "
-		    "object");
+		return scheme_fail(errbuf, errlen, ": must be a preset name or "
+		    "an object");
 	if ((s = pt_calloc(1, sizeof(*s))) == NULL)
 		return PT_ENOMEM;
 
@@ -548,8 +554,8 @@ pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
 
 			for (i = 0; names[i] != NULL; i++)
 				;
-			rc = scheme_fail(errbuf, errlen, "/preset: must be one of %s",
-			    choices(names, i, list, sizeof(list)));
+			rc = scheme_fail(errbuf, errlen, "/preset: must be one "
+			    "of %s", choices(names, i, list, sizeof(list)));
 			goto out;
 		}
 		*s = *base;
@@ -561,8 +567,9 @@ pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
 		    errbuf, errlen)) != PT_OK)
 			goto out;
 		if (base != NULL && (enum kind)k != base->kind) {
-			rc = scheme_fail(errbuf, errlen, "/kind: preset \"%s\" is of "
-			    "kind \"%s\"", base->name, kind_names[base->kind]);
+			rc = scheme_fail(errbuf, errlen, "/kind: preset \"%s\" "
+			    "is of kind \"%s\"", base->name,
+			    kind_names[base->kind]);
 			goto out;
 		}
 		if (base == NULL)
@@ -583,12 +590,13 @@ pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
 		if (f->parse == NULL)
 			continue;
 		if (!(f->kinds & (1u << s->kind))) {
-			rc = scheme_fail(errbuf, errlen, "/%s: not used by kind "
-			    "\"%s\"", key, kind_names[s->kind]);
+			rc = scheme_fail(errbuf, errlen, "/%s: not used by "
+			    "kind \"%s\"", key, kind_names[s->kind]);
 			goto out;
 		}
 		if (val == NULL && !f->nullable) {
-			rc = scheme_fail(errbuf, errlen, "/%s: must not be null", key);
+			rc = scheme_fail(errbuf, errlen, "/%s: must not be "
+			    "null", key);
 			goto out;
 		}
 		if ((rc = f->parse(s, val, errbuf, errlen)) != PT_OK)

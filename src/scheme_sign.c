@@ -64,7 +64,8 @@ pt_scheme_sign(const struct pt_scheme *s, const uint8_t *secret,
 	in.body = body;
 	in.body_len = body_len;
 	toks = scheme_tpl_tokens(s->signed_tpl);
-	if (scheme_secret_key(s, secret, secret_len, keybuf, &key, &keylen) == -1)
+	if (scheme_secret_key(s, secret, secret_len, keybuf, &key,
+	    &keylen) == -1)
 		goto out;
 	if (s->ts_source != TS_NONE) {
 		if (now < 0 ||

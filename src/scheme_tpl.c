@@ -140,7 +140,8 @@ scheme_url_forms(const char *url, struct url_form f[2])
 	return 2;
 }
 
-/* One decoded form parameter; the text lives in scheme_form_params()' buffer. */
+/* One decoded form parameter; the text lives in scheme_form_params()'s
+ * buffer. */
 struct param {
 	const char	*name;
 	size_t		 nlen;

@@ -45,8 +45,8 @@ static int
 name_eq(const char *a, const char *b)
 {
 	for (; *a != '\0' && *b != '\0'; a++, b++)
-		if (scheme_lower(*a) != scheme_lower(*b) && !((*a == '_' || *a == '-') &&
-		    (*b == '_' || *b == '-')))
+		if (scheme_lower(*a) != scheme_lower(*b) &&
+		    !((*a == '_' || *a == '-') && (*b == '_' || *b == '-')))
 			return 0;
 	return *a == *b;
 }
@@ -263,7 +263,8 @@ hmac_match(void *arg, const struct pt_secret *k)
 	size_t keylen, niov, i;
 	int matched = 0;
 
-	if (scheme_secret_key(t->s, k->data, k->len, keybuf, &key, &keylen) == -1)
+	if (scheme_secret_key(t->s, k->data, k->len, keybuf, &key,
+	    &keylen) == -1)
 		return -1;
 	for (i = 0; i < t->nforms; i++) {
 		t->in->url = (t->toks & (1 << TOK_URL)) ? &t->forms[i] : NULL;
@@ -331,7 +332,8 @@ verify_hmac(const struct pt_scheme *s, const struct pt_sig_request *req,
 				continue;
 			e.p += plen;
 			e.len -= plen;
-			if (well_formed(s, e) && ncand < SCHEME_MAX_CANDIDATES) {
+			if (well_formed(s, e) &&
+			    ncand < SCHEME_MAX_CANDIDATES) {
 				cand[ncand] = normalise(s, e, candbuf[ncand]);
 				ncand++;
 			}
