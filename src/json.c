@@ -836,28 +836,85 @@ pt_json_new_bool(int v)
 	return json_object_new_boolean(v != 0);
 }
 
+/*
+ * Store "val" (owned; NULL for JSON null only when "null_ok") as member
+ * "key" of "obj", or append it to "arr" when "obj" is NULL.
+ */
+static enum pt_err
+store(pt_json *obj, const char *key, pt_json *arr, pt_json *val, int null_ok)
+{
+	enum pt_err rc = PT_EINVAL;
+
+	if (obj != NULL ? !json_object_is_type(obj, json_type_object) :
+	    !json_object_is_type(arr, json_type_array))
+		goto fail;
+	rc = PT_ENOMEM;
+	if (val == NULL && !null_ok)
+		goto fail;
+	if ((obj != NULL ? json_object_object_add(obj, key, val) :
+	    json_object_array_add(arr, val)) != 0)
+		goto fail;
+	return PT_OK;
+fail:
+	json_object_put(val);
+	return rc;
+}
+
 enum pt_err
 pt_json_set(pt_json *obj, const char *key, pt_json *val)
 {
-	if (!json_object_is_type(obj, json_type_object) ||
-	    json_object_object_add(obj, key, val) != 0) {
-		json_object_put(val);
-		return json_object_is_type(obj, json_type_object) ? PT_ENOMEM :
-		    PT_EINVAL;
-	}
-	return PT_OK;
+	return store(obj, key, NULL, val, 1);
+}
+
+enum pt_err
+pt_json_set_null(pt_json *obj, const char *key)
+{
+	return store(obj, key, NULL, NULL, 1);
+}
+
+enum pt_err
+pt_json_set_cstr(pt_json *obj, const char *key, const char *s)
+{
+	return s == NULL ? pt_json_set_null(obj, key) :
+	    store(obj, key, NULL, pt_json_new_cstr(s), 0);
+}
+
+enum pt_err
+pt_json_set_copy(pt_json *obj, const char *key, const pt_json *val)
+{
+	return val == NULL ? pt_json_set_null(obj, key) :
+	    store(obj, key, NULL, pt_json_copy(val), 0);
+}
+
+enum pt_err
+pt_json_set_ref(pt_json *obj, const char *key, pt_json *val)
+{
+	return store(obj, key, NULL, pt_json_ref(val), 1);
 }
 
 enum pt_err
 pt_json_append(pt_json *arr, pt_json *val)
 {
-	if (!json_object_is_type(arr, json_type_array) ||
-	    json_object_array_add(arr, val) != 0) {
-		json_object_put(val);
-		return json_object_is_type(arr, json_type_array) ? PT_ENOMEM :
-		    PT_EINVAL;
-	}
-	return PT_OK;
+	return store(NULL, NULL, arr, val, 1);
+}
+
+enum pt_err
+pt_json_append_null(pt_json *arr)
+{
+	return store(NULL, NULL, arr, NULL, 1);
+}
+
+enum pt_err
+pt_json_append_copy(pt_json *arr, const pt_json *val)
+{
+	return val == NULL ? pt_json_append_null(arr) :
+	    store(NULL, NULL, arr, pt_json_copy(val), 0);
+}
+
+enum pt_err
+pt_json_append_ref(pt_json *arr, pt_json *val)
+{
+	return store(NULL, NULL, arr, pt_json_ref(val), 1);
 }
 
 void

@@ -111,6 +111,22 @@ pt_json		*pt_json_new_bool(int);
 /* Mutators: take ownership of "val" (which may be NULL for JSON null). */
 enum pt_err	 pt_json_set(pt_json *obj, const char *key, pt_json *val);
 enum pt_err	 pt_json_append(pt_json *arr, pt_json *val);
+/*
+ * Saying what is stored: the _null forms store JSON null; _cstr the
+ * string "s", or null when "s" is NULL; the _copy forms a deep copy of
+ * "val" and the _ref forms "val" itself (one more reference), a NULL
+ * "val" as null (a borrowed member may be null), a failed copy as
+ * PT_ENOMEM.
+ */
+enum pt_err	 pt_json_set_null(pt_json *obj, const char *key);
+enum pt_err	 pt_json_set_cstr(pt_json *obj, const char *key,
+		    const char *s);
+enum pt_err	 pt_json_set_copy(pt_json *obj, const char *key,
+		    const pt_json *val);
+enum pt_err	 pt_json_set_ref(pt_json *obj, const char *key, pt_json *val);
+enum pt_err	 pt_json_append_null(pt_json *arr);
+enum pt_err	 pt_json_append_copy(pt_json *arr, const pt_json *val);
+enum pt_err	 pt_json_append_ref(pt_json *arr, pt_json *val);
 void		 pt_json_del(pt_json *obj, const char *key);
 
 pt_json		*pt_json_ref(pt_json *);	/* add a reference */
