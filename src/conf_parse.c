@@ -174,7 +174,8 @@ conf_fields(struct vctx *v, const char *ptr, const pt_json *obj,
 			continue;
 		val = made[i];
 		made[i] = NULL;
-		if (pt_json_set(norm, t->fields[i].name, val) != PT_OK) {
+		if ((val != NULL ? pt_json_set(norm, t->fields[i].name, val) :
+		    pt_json_set_null(norm, t->fields[i].name)) != PT_OK) {
 			conf_ptr_join(sub, sizeof(sub), ptr, t->fields[i].name);
 			conf_fail(v, sub, "out of memory");
 			goto out;
@@ -554,7 +555,7 @@ src_environments(struct conf_in *in, const struct conf_field *f,
 		}
 		c->envs = grown;
 		c->envs[c->nenvs++] = e;
-		if (pt_json_set(nenvs, k, pt_json_ref(e->norm)) != PT_OK)
+		if (pt_json_set_ref(nenvs, k, e->norm) != PT_OK)
 			return conf_fail(in->v, sub, "out of memory");
 	}
 	return 0;

@@ -123,17 +123,6 @@ set_time(pt_json *obj, const char *key, int64_t us)
 	return pt_json_set(obj, key, pt_json_new_cstr(t));
 }
 
-/* Set member "key" of "obj" to a deep copy of "v" (NULL: JSON null). */
-static enum pt_err
-set_copy(pt_json *obj, const char *key, const pt_json *v)
-{
-	pt_json *c = pt_json_copy(v);
-
-	if (v != NULL && c == NULL)
-		return PT_ENOMEM;
-	return pt_json_set(obj, key, c);
-}
-
 /* What kind of record a merge builds. */
 struct kind {
 	enum pt_table		 table;
@@ -188,7 +177,7 @@ skeleton(const struct kind *kd, const char *collection, const char *id,
 		    pt_json_new_cstr(collection)) != PT_OK;
 	bad |= pt_json_set(rec, "id", pt_json_new_cstr(id)) != PT_OK;
 	for (p = kd->nulls; *p != NULL; p++)
-		bad |= pt_json_set(rec, *p, NULL) != PT_OK;
+		bad |= pt_json_set_null(rec, *p) != PT_OK;
 	for (p = kd->merged; *p != NULL; p++)
 		bad |= pt_json_set(rec, *p, pt_json_new_object()) != PT_OK;
 	bad |= set_time(rec, "created_at", now) != PT_OK;
@@ -222,7 +211,7 @@ merge_fields(const struct kind *kd, pt_json *rec, const pt_json *fields)
 			continue;
 		if (!in_list(kd->merged, k) || (v != NULL &&
 		    pt_json_type(v) != PT_J_OBJECT)) {
-			if ((rc = set_copy(rec, k, v)) != PT_OK)
+			if ((rc = pt_json_set_copy(rec, k, v)) != PT_OK)
 				return rc;
 			continue;
 		}
@@ -235,7 +224,7 @@ merge_fields(const struct kind *kd, pt_json *rec, const pt_json *fields)
 		}
 		memset(&it2, 0, sizeof(it2));
 		while (v != NULL && pt_json_iter_next(v, &it2, &k2, &v2))
-			if ((rc = set_copy(dst, k2, v2)) != PT_OK)
+			if ((rc = pt_json_set_copy(dst, k2, v2)) != PT_OK)
 				return rc;
 	}
 	return PT_OK;
@@ -575,7 +564,7 @@ pt_subscription_add(struct pt_txn *txn, const char *collection,
 		    pt_json_new_cstr(collection)) != PT_OK ||
 		    pt_json_set(rec, "id", pt_json_new_cstr(id)) != PT_OK ||
 		    pt_json_set(rec, "recipient", canon) != PT_OK ||
-		    pt_json_set(rec, "properties", NULL) != PT_OK ||
+		    pt_json_set_null(rec, "properties") != PT_OK ||
 		    set_time(rec, "created_at", now) != PT_OK) {
 			canon = NULL;
 			goto out;
@@ -695,8 +684,8 @@ pt_audience_add(struct pt_txn *txn, const char *key, const char *user,
 	if ((rec = pt_json_new_object()) == NULL ||
 	    pt_json_set(rec, "audience", pt_json_new_cstr(key)) != PT_OK ||
 	    pt_json_set(rec, "user", pt_json_new_cstr(user)) != PT_OK ||
-	    pt_json_set(rec, "tenant", tenant ? pt_json_new_cstr(tenant) :
-	    NULL) != PT_OK || set_time(rec, "added_at", now) != PT_OK)
+	    pt_json_set_cstr(rec, "tenant", tenant) != PT_OK ||
+	    set_time(rec, "added_at", now) != PT_OK)
 		goto out;
 	if ((rc = save(txn, PT_T_AUD_MEMBERS, &k, rec)) != PT_OK)
 		goto out;

@@ -492,7 +492,7 @@ pt_eventlog_update(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	if (pt_buf_adds(&old_status, os) != PT_OK)
 		goto out;
 	while (set != NULL && pt_json_iter_next(set, &it, &k, &val))
-		if (pt_json_set(m, k, pt_json_copy(val)) != PT_OK)
+		if (pt_json_set_copy(m, k, val) != PT_OK)
 			goto out;
 	if (status != NULL && pt_json_set(m, "status",
 	    pt_json_new_cstr(status)) != PT_OK)

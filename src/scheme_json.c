@@ -614,12 +614,10 @@ out:
 	return PT_OK;
 }
 
-/* Set o[key] = v; -1 (and "v" dropped) if "v" is NULL or on ENOMEM. */
+/* Set o[key] = v, a constructor's result: 0, or -1 if it or the set failed. */
 static int
 jset(pt_json *o, const char *key, pt_json *v)
 {
-	if (v == NULL)
-		return -1;
 	return pt_json_set(o, key, v) == PT_OK ? 0 : -1;
 }
 

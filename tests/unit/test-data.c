@@ -512,9 +512,9 @@ put_run(struct pt_txn *t, uint8_t ids[][PT_ID_BIN], int i, const char *wf,
 
 	pt_id_text("run", ids[i], text);
 	pt_json_set(r, "id", pt_json_new_cstr(text));
-	pt_json_set(r, "workflow", wf ? pt_json_new_cstr(wf) : NULL);
+	pt_json_set_cstr(r, "workflow", wf);
 	pt_json_set(r, "status", pt_json_new_cstr("queued"));
-	pt_json_set(r, "cancellation_key", ck ? pt_json_new_cstr(ck) : NULL);
+	pt_json_set_cstr(r, "cancellation_key", ck);
 	pt_json_set(r, "n", pt_json_new_int(i));
 	rc = pt_run_put(t, ids[i], r);
 	pt_json_put(r);
