@@ -416,29 +416,32 @@ cmd_sources(int argc, char *argv[])
 			pt_json_set(o, "title", pt_json_new_cstr(types[i].title));
 			pt_json_set(o, "category",
 			    pt_json_new_cstr(types[i].category));
-			pt_json_set(o, "signature", sch ? pt_scheme_to_json(sch) :
-			    NULL);
+			if (sch != NULL)
+				pt_json_set(o, "signature", pt_scheme_to_json(sch));
+			else
+				pt_json_set_null(o, "signature");
 			pt_json_set(o, "event_type_path",
 			    pt_json_new_cstr(types[i].event_type_path));
-			pt_json_set(o, "event_type_template",
-			    types[i].event_type_template ? pt_json_parse_trusted(
-			    types[i].event_type_template,
-			    strlen(types[i].event_type_template)) : NULL);
+			if (types[i].event_type_template != NULL)
+				pt_json_set(o, "event_type_template",
+				    pt_json_parse_trusted(
+				    types[i].event_type_template,
+				    strlen(types[i].event_type_template)));
+			else
+				pt_json_set_null(o, "event_type_template");
 			pt_json_set(o, "body_formats", pt_json_parse_trusted(
 			    pt_catalog_body_formats(&types[i]),
 			    strlen(pt_catalog_body_formats(&types[i]))));
 			pt_json_set(o, "form_json_fields", pt_json_parse_trusted(
 			    pt_catalog_form_json_fields(&types[i]),
 			    strlen(pt_catalog_form_json_fields(&types[i]))));
-			pt_json_set(o, "event_type_rule", types[i].event_type_rule ?
-			    pt_json_new_cstr(types[i].event_type_rule) : NULL);
-			pt_json_set(o, "batch_path", types[i].batch_path ?
-			    pt_json_new_cstr(types[i].batch_path) : NULL);
-			pt_json_set(o, "timestamp_path", types[i].timestamp_path ?
-			    pt_json_new_cstr(types[i].timestamp_path) : NULL);
-			pt_json_set(o, "idempotency_key_path",
-			    types[i].idempotency_key_path ? pt_json_new_cstr(
-			    types[i].idempotency_key_path) : NULL);
+			pt_json_set_cstr(o, "event_type_rule",
+			    types[i].event_type_rule);
+			pt_json_set_cstr(o, "batch_path", types[i].batch_path);
+			pt_json_set_cstr(o, "timestamp_path",
+			    types[i].timestamp_path);
+			pt_json_set_cstr(o, "idempotency_key_path",
+			    types[i].idempotency_key_path);
 			pt_json_set(o, "event_types", pt_json_parse_trusted(
 			    types[i].event_types, strlen(types[i].event_types)));
 			pt_json_set(o, "default_mappings", pt_json_parse_trusted(
