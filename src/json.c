@@ -795,19 +795,19 @@ pt_json_bool(const pt_json *j)
 pt_json *
 pt_json_new_object(void)
 {
-	return json_object_new_object();
+	return pt_alloc_fault() ? NULL : json_object_new_object();
 }
 
 pt_json *
 pt_json_new_array(void)
 {
-	return json_object_new_array();
+	return pt_alloc_fault() ? NULL : json_object_new_array();
 }
 
 pt_json *
 pt_json_new_str(const char *s, size_t n)
 {
-	if (n > INT32_MAX)
+	if (n > INT32_MAX || pt_alloc_fault())
 		return NULL;
 	return json_object_new_string_len(s, (int)n);
 }
@@ -815,25 +815,25 @@ pt_json_new_str(const char *s, size_t n)
 pt_json *
 pt_json_new_cstr(const char *s)
 {
-	return json_object_new_string(s);
+	return pt_alloc_fault() ? NULL : json_object_new_string(s);
 }
 
 pt_json *
 pt_json_new_int(int64_t v)
 {
-	return json_object_new_int64(v);
+	return pt_alloc_fault() ? NULL : json_object_new_int64(v);
 }
 
 pt_json *
 pt_json_new_double(double v)
 {
-	return json_object_new_double(v);
+	return pt_alloc_fault() ? NULL : json_object_new_double(v);
 }
 
 pt_json *
 pt_json_new_bool(int v)
 {
-	return json_object_new_boolean(v != 0);
+	return pt_alloc_fault() ? NULL : json_object_new_boolean(v != 0);
 }
 
 /*
@@ -863,7 +863,7 @@ fail:
 enum pt_err
 pt_json_set(pt_json *obj, const char *key, pt_json *val)
 {
-	return store(obj, key, NULL, val, 1);
+	return store(obj, key, NULL, val, 0);
 }
 
 enum pt_err
@@ -895,7 +895,7 @@ pt_json_set_ref(pt_json *obj, const char *key, pt_json *val)
 enum pt_err
 pt_json_append(pt_json *arr, pt_json *val)
 {
-	return store(NULL, NULL, arr, val, 1);
+	return store(NULL, NULL, arr, val, 0);
 }
 
 enum pt_err
@@ -941,7 +941,7 @@ pt_json_copy(const pt_json *j)
 {
 	json_object *dst = NULL;
 
-	if (j == NULL)
+	if (j == NULL || pt_alloc_fault())
 		return NULL;
 	if (json_object_deep_copy((json_object *)j, &dst, NULL) != 0)
 		return NULL;
