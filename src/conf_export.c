@@ -26,7 +26,11 @@ export_key(const struct pt_config *c, pt_json *k, int with_secrets)
 		pt_secret_fingerprint(c, (const uint8_t *)s, n, fp);
 		if ((red = pt_json_new_object()) == NULL ||
 		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
-		    PT_OK || pt_json_set(k, "secret", red) != PT_OK)
+		    PT_OK) {
+			pt_json_put(red);
+			return PT_ENOMEM;
+		}
+		if (pt_json_set(k, "secret", red) != PT_OK)
 			return PT_ENOMEM;
 	}
 	pt_json_del(k, "value");

@@ -562,14 +562,17 @@ pt_subscription_add(struct pt_txn *txn, const char *collection,
 		if ((rec = pt_json_new_object()) == NULL ||
 		    pt_json_set(rec, "collection",
 		    pt_json_new_cstr(collection)) != PT_OK ||
-		    pt_json_set(rec, "id", pt_json_new_cstr(id)) != PT_OK ||
-		    pt_json_set(rec, "recipient", canon) != PT_OK ||
-		    pt_json_set_null(rec, "properties") != PT_OK ||
-		    set_time(rec, "created_at", now) != PT_OK) {
-			canon = NULL;
+		    pt_json_set(rec, "id", pt_json_new_cstr(id)) != PT_OK)
 			goto out;
-		}
+		/* The set takes "canon", failing or not. */
+		rc = pt_json_set(rec, "recipient", canon);
 		canon = NULL;
+		if (rc != PT_OK)
+			goto out;
+		rc = PT_ENOMEM;
+		if (pt_json_set_null(rec, "properties") != PT_OK ||
+		    set_time(rec, "created_at", now) != PT_OK)
+			goto out;
 	} else if (rc != PT_OK)
 		goto out;
 	rc = PT_ENOMEM;
