@@ -160,7 +160,7 @@ conf_fields(struct vctx *v, const char *ptr, const pt_json *obj,
 	for (late = 0; late <= 1; late++)
 		for (i = 0; i < t->n; i++) {
 			f = &t->fields[i];
-			if (!(f->flags & CF_LATE) != !late)
+			if (((f->flags & CF_LATE) != 0) != late)
 				continue;
 			conf_ptr_join(sub, sizeof(sub), ptr, f->name);
 			if ((r = f->parse(&in, f, sub, in.vals[i],
