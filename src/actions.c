@@ -260,7 +260,12 @@ want_recipient(const pt_json *v, const char *field, struct verr *e,
 			return rc;
 		if ((r = pt_json_new_object()) == NULL ||
 		    pt_json_set(r, "collection", pt_json_new_cstr("$users")) !=
-		    PT_OK || pt_json_set(r, "id", id) != PT_OK) {
+		    PT_OK) {
+			pt_json_put(id);
+			pt_json_put(r);
+			return PT_ENOMEM;
+		}
+		if (pt_json_set(r, "id", id) != PT_OK) {
 			pt_json_put(r);
 			return PT_ENOMEM;
 		}
@@ -306,7 +311,8 @@ want_recipient(const pt_json *v, const char *field, struct verr *e,
 				goto fail;
 		} else
 			copy = share(fv);
-		if (pt_json_set(r, k, copy) != PT_OK)
+		if ((copy != NULL ? pt_json_set(r, k, copy) :
+		    pt_json_set_null(r, k)) != PT_OK)
 			goto nomem;
 	}
 	*out = r;
@@ -551,7 +557,8 @@ prepare(const struct pt_mapping *m, const pt_json *body,
 		 * user fields keep null: identify clears them. */
 		if (val == NULL && !is_user_field(name))
 			continue;
-		if ((rc = put(p, name, val)) != PT_OK)
+		if ((rc = val != NULL ? put(p, name, val) :
+		    pt_json_set_null(p, name)) != PT_OK)
 			goto out;
 	}
 	*payload = p;
@@ -576,7 +583,7 @@ user_fields(const pt_json *src, int from_inline)
 		if (strcmp(k, "id") == 0 || strcmp(k, "collection") == 0)
 			continue;
 		if (is_user_field(k) || strcmp(k, "properties") == 0) {
-			if (pt_json_set(f, k, share(v)) != PT_OK)
+			if (pt_json_set_ref(f, k, v) != PT_OK)
 				goto fail;
 			continue;
 		}
@@ -586,7 +593,7 @@ user_fields(const pt_json *src, int from_inline)
 		if (props == NULL && ((props = pt_json_new_object()) == NULL ||
 		    pt_json_set(f, "properties", props) != PT_OK))
 			goto fail;
-		if (pt_json_set(props, k, share(v)) != PT_OK)
+		if (pt_json_set_ref(props, k, v) != PT_OK)
 			goto fail;
 	}
 	return f;
@@ -612,8 +619,8 @@ object_fields(const pt_json *src)
 	while (pt_json_iter_next(src, &it, &k, &v)) {
 		if (strcmp(k, "id") == 0 || strcmp(k, "collection") == 0)
 			continue;
-		if (pt_json_set(strcmp(k, "name") == 0 ? f : props, k,
-		    share(v)) != PT_OK) {
+		if (pt_json_set_ref(strcmp(k, "name") == 0 ? f : props, k,
+		    v) != PT_OK) {
 			pt_json_put(f);
 			return NULL;
 		}
@@ -660,9 +667,9 @@ recipient_ref(const pt_json *r)
 	pt_json *ref = pt_json_new_object();
 
 	if (ref == NULL ||
-	    pt_json_set(ref, "collection", share(pt_json_get(r,
-	    "collection"))) != PT_OK ||
-	    pt_json_set(ref, "id", share(pt_json_get(r, "id"))) != PT_OK) {
+	    pt_json_set_ref(ref, "collection", pt_json_get(r,
+	    "collection")) != PT_OK ||
+	    pt_json_set_ref(ref, "id", pt_json_get(r, "id")) != PT_OK) {
 		pt_json_put(ref);
 		return NULL;
 	}
@@ -730,9 +737,9 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 			goto out;
 		}
 		while (pt_json_iter_next(v, &it, &k, &fv))
-			if (strcmp(k, "id") != 0 && pt_json_set(strcmp(k, "name") ==
-			    0 || strcmp(k, "settings") == 0 ? f : props, k,
-			    share(fv)) != PT_OK) {
+			if (strcmp(k, "id") != 0 && pt_json_set_ref(strcmp(k,
+			    "name") == 0 || strcmp(k, "settings") == 0 ? f :
+			    props, k, fv) != PT_OK) {
 				pt_json_put(f);
 				goto out;
 			}
@@ -747,20 +754,21 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	pt_fmt_rfc3339(ctx->now, t);
 	v = pt_json_get(p, "tenant");
 	if (put(run, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK ||
-	    put(run, "workflow", share(pt_json_get(p, "key"))) != PT_OK ||
+	    pt_json_set_ref(run, "workflow", pt_json_get(p, "key")) != PT_OK ||
 	    put(run, "status", pt_json_new_cstr(wf && wf->argv ? "pending" :
 	    "queued")) != PT_OK ||
 	    put(run, "recipients", refs) != PT_OK)
 		goto out;
 	refs = NULL;
-	if (put(run, "actor", pt_json_get(p, "actor") ? recipient_ref(
-	    pt_json_get(p, "actor")) : NULL) != PT_OK ||
-	    put(run, "tenant", v == NULL ? NULL : pt_json_type(v) ==
-	    PT_J_OBJECT ? share(pt_json_get(v, "id")) : share(v)) != PT_OK ||
+	if ((pt_json_get(p, "actor") ? put(run, "actor", recipient_ref(
+	    pt_json_get(p, "actor"))) : pt_json_set_null(run, "actor")) !=
+	    PT_OK ||
+	    pt_json_set_ref(run, "tenant", v == NULL ? NULL : pt_json_type(v) ==
+	    PT_J_OBJECT ? pt_json_get(v, "id") : v) != PT_OK ||
 	    put(run, "data", pt_json_get(p, "data") ? share(pt_json_get(p,
 	    "data")) : pt_json_new_object()) != PT_OK ||
-	    put(run, "cancellation_key", share(pt_json_get(p,
-	    "cancellation_key"))) != PT_OK ||
+	    pt_json_set_ref(run, "cancellation_key", pt_json_get(p,
+	    "cancellation_key")) != PT_OK ||
 	    put(run, "source", pt_json_new_cstr(ctx->env->source_key)) !=
 	    PT_OK ||
 	    put(run, "environment", pt_json_new_cstr(ctx->env->name)) != PT_OK ||
@@ -904,10 +912,10 @@ do_cancel(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 
 		if (in == NULL || pt_json_set(in, "kind",
 		    pt_json_new_cstr("cancel")) != PT_OK ||
-		    pt_json_set(in, "workflow", pt_json_copy(pt_json_get(p,
-		    "key"))) != PT_OK ||
-		    pt_json_set(in, "cancellation_key", pt_json_copy(
-		    pt_json_get(p, "cancellation_key"))) != PT_OK ||
+		    pt_json_set_copy(in, "workflow", pt_json_get(p, "key")) !=
+		    PT_OK ||
+		    pt_json_set_copy(in, "cancellation_key", pt_json_get(p,
+		    "cancellation_key")) != PT_OK ||
 		    pt_json_set(in, "event_id", pt_json_new_cstr(ctx->event_id)) !=
 		    PT_OK || pt_json_set(in, "runs", pt_json_ref(w.runs)) !=
 		    PT_OK) {
@@ -1294,10 +1302,10 @@ handler_json(const struct pt_exec_result *res)
 	if (h == NULL)
 		return NULL;
 	n = res->out.len > MAX_OUTPUT_LOGGED ? MAX_OUTPUT_LOGGED : res->out.len;
-	if (put(h, "exit_code", res->exited ? pt_json_new_int(res->exit_code) :
-	    NULL) != PT_OK ||
-	    put(h, "signal", res->signal ? pt_json_new_int(res->signal) :
-	    NULL) != PT_OK ||
+	if ((res->exited ? put(h, "exit_code", pt_json_new_int(
+	    res->exit_code)) : pt_json_set_null(h, "exit_code")) != PT_OK ||
+	    (res->signal ? put(h, "signal", pt_json_new_int(res->signal)) :
+	    pt_json_set_null(h, "signal")) != PT_OK ||
 	    put(h, "timed_out", pt_json_new_bool(res->timed_out)) != PT_OK ||
 	    put(h, "duration_ms", pt_json_new_int(res->duration_ms)) != PT_OK ||
 	    put(h, "stdout", safe_text(res->out.data ? res->out.data : "", n)) !=
@@ -1355,8 +1363,9 @@ pt_action_finish(struct pt_txn *txn, struct pt_action_log *al,
 		    pt_json_set(al->run, "updated_at", pt_json_new_cstr(t)) !=
 		    PT_OK ||
 		    pt_json_set(al->run, "handler", pt_json_ref(h)) != PT_OK ||
-		    pt_json_set(al->run, "error", good ? NULL :
-		    pt_json_new_cstr(al->message)) != PT_OK) {
+		    (good ? pt_json_set_null(al->run, "error") :
+		    pt_json_set(al->run, "error", pt_json_new_cstr(
+		    al->message))) != PT_OK) {
 			pt_json_put(h);
 			return PT_ENOMEM;
 		}
@@ -1406,13 +1415,13 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	rc = PT_ENOMEM;
 	if (put(rec, "status", pt_json_new_cstr("interrupted")) != PT_OK ||
 	    put(rec, "updated_at", pt_json_new_cstr(t)) != PT_OK ||
-	    put(rec, "error", NULL) != PT_OK)
+	    pt_json_set_null(rec, "error") != PT_OK)
 		goto out;
 	{
 		pt_json *err = pt_json_new_object();
 
 		if (err == NULL || put(rec, "error", err) != PT_OK ||
-		    put(err, "field", NULL) != PT_OK ||
+		    pt_json_set_null(err, "field") != PT_OK ||
 		    put(err, "message", pt_json_new_cstr("the process running "
 		    "the handler died before it recorded the outcome")) != PT_OK)
 			goto out;

@@ -159,16 +159,16 @@ send_json(struct admin *a, int status, pt_json *j)
 	return status;
 }
 
-/* JSON RFC 3339 time of "us", or null for 0. */
-static pt_json *
-jtime(int64_t us)
+/* Member "key" of "obj": the RFC 3339 time of "us", or null for 0. */
+static enum pt_err
+set_jtime(pt_json *obj, const char *key, int64_t us)
 {
 	char t[PT_RFC3339_LEN];
 
 	if (us == 0)
-		return NULL;
+		return pt_json_set_null(obj, key);
 	pt_fmt_rfc3339(us, t);
-	return pt_json_new_cstr(t);
+	return pt_json_set(obj, key, pt_json_new_cstr(t));
 }
 
 /* ------------------------------------------------------------ requests */
@@ -482,7 +482,7 @@ add_endpoint(struct admin *a, pt_json *e, const struct pt_env *env)
 		snprintf(url, sizeof(url), "%s%s", env->public_url, path);
 		pt_json_set(e, "endpoint_url", pt_json_new_cstr(url));
 	} else
-		pt_json_set(e, "endpoint_url", NULL);
+		pt_json_set_null(e, "endpoint_url");
 	pt_json_set(e, "mappings_count", pt_json_new_int((int64_t)
 	    env->nmappings));
 }
@@ -669,7 +669,7 @@ source_status(struct admin *a, const struct pt_config *cfg, const char *key,
 		goto out;
 	any_capped |= capped;
 	pt_json_set(o, "events_count", pt_json_new_int((int64_t)count));
-	pt_json_set(o, "last_event_received", jtime(last));
+	set_jtime(o, "last_event_received", last);
 	for (i = 0; i < cfg->nenvs; i++) {
 		const struct pt_env *env = cfg->envs[i];
 
@@ -689,7 +689,7 @@ source_status(struct admin *a, const struct pt_config *cfg, const char *key,
 		any_capped |= capped;
 		pt_json_set(e, "environment", pt_json_new_cstr(env->name));
 		pt_json_set(e, "events_count", pt_json_new_int((int64_t)count));
-		pt_json_set(e, "last_event_received", jtime(last));
+		set_jtime(e, "last_event_received", last);
 		pt_json_set(e, "mappings_count", pt_json_new_int((int64_t)
 		    env->nmappings));
 	}
@@ -816,8 +816,8 @@ add_type(void *arg, const char *type, uint64_t count, int64_t first,
 	pt_json_set(o, "environment", pt_json_new_cstr(w->env));
 	pt_json_set(o, "event", pt_json_new_cstr(type));
 	pt_json_set(o, "count", pt_json_new_int((int64_t)count));
-	pt_json_set(o, "first_received_at", jtime(first));
-	pt_json_set(o, "last_received_at", jtime(last));
+	set_jtime(o, "first_received_at", first);
+	set_jtime(o, "last_received_at", last);
 	return 0;
 }
 
@@ -1141,10 +1141,10 @@ logs(struct admin *a, const char *source)
 	 * entries.  In the direction walked, a scan cut short goes on from
 	 * the last record it examined.
 	 */
-	pt_json_set(pi, "before", n ? pt_json_ref(pt_json_get(pt_json_index(
-	    w.data, n - 1), "id")) : NULL);
-	pt_json_set(pi, "after", n ? pt_json_ref(pt_json_get(pt_json_index(
-	    w.data, 0), "id")) : NULL);
+	pt_json_set_ref(pi, "before", n ? pt_json_get(pt_json_index(w.data,
+	    n - 1), "id") : NULL);
+	pt_json_set_ref(pi, "after", n ? pt_json_get(pt_json_index(w.data, 0),
+	    "id") : NULL);
 	if (scan_limited && w.have_last) {
 		pt_id_text("evt", w.last, idt);
 		pt_json_set(pi, forward ? "after" : "before",
@@ -1707,7 +1707,7 @@ api_whoami(struct admin *a)
 		return fail(a, 500, "internal_error", "out of memory");
 	pt_json_set(o, "name", pt_json_new_cstr(a->tok.name));
 	pt_json_set(o, "read_only", pt_json_new_bool(a->tok.read_only));
-	pt_json_set(o, "created_at", jtime(a->tok.created_at));
+	set_jtime(o, "created_at", a->tok.created_at);
 	return send_json(a, 200, o);
 }
 

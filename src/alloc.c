@@ -45,6 +45,12 @@ pt_alloc_fail_after(long n)
 	return c;
 }
 
+int
+pt_alloc_fault(void)
+{
+	return should_fail();
+}
+
 void *
 pt_malloc(size_t n)
 {

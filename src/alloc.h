@@ -28,6 +28,12 @@ long	 pt_alloc_fail_after(long n);
 /* Fail only the allocation "n" allocations from now (0: the next one);
  * -1 cancels.  A transient failure: the ones after it succeed. */
 void	 pt_alloc_fail_nth(long n);
+/*
+ * For a library that allocates with malloc itself (json-c): count one
+ * allocation, and return 1 when the injection wants it to fail (the
+ * caller then fails as if malloc had returned NULL), else 0.
+ */
+int	 pt_alloc_fault(void);
 
 /* Wipe memory that held a secret; not optimised away. */
 void	 pt_wipe(void *, size_t);

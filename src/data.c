@@ -123,17 +123,6 @@ set_time(pt_json *obj, const char *key, int64_t us)
 	return pt_json_set(obj, key, pt_json_new_cstr(t));
 }
 
-/* Set member "key" of "obj" to a deep copy of "v" (NULL: JSON null). */
-static enum pt_err
-set_copy(pt_json *obj, const char *key, const pt_json *v)
-{
-	pt_json *c = pt_json_copy(v);
-
-	if (v != NULL && c == NULL)
-		return PT_ENOMEM;
-	return pt_json_set(obj, key, c);
-}
-
 /* What kind of record a merge builds. */
 struct kind {
 	enum pt_table		 table;
@@ -188,7 +177,7 @@ skeleton(const struct kind *kd, const char *collection, const char *id,
 		    pt_json_new_cstr(collection)) != PT_OK;
 	bad |= pt_json_set(rec, "id", pt_json_new_cstr(id)) != PT_OK;
 	for (p = kd->nulls; *p != NULL; p++)
-		bad |= pt_json_set(rec, *p, NULL) != PT_OK;
+		bad |= pt_json_set_null(rec, *p) != PT_OK;
 	for (p = kd->merged; *p != NULL; p++)
 		bad |= pt_json_set(rec, *p, pt_json_new_object()) != PT_OK;
 	bad |= set_time(rec, "created_at", now) != PT_OK;
@@ -222,7 +211,7 @@ merge_fields(const struct kind *kd, pt_json *rec, const pt_json *fields)
 			continue;
 		if (!in_list(kd->merged, k) || (v != NULL &&
 		    pt_json_type(v) != PT_J_OBJECT)) {
-			if ((rc = set_copy(rec, k, v)) != PT_OK)
+			if ((rc = pt_json_set_copy(rec, k, v)) != PT_OK)
 				return rc;
 			continue;
 		}
@@ -235,22 +224,32 @@ merge_fields(const struct kind *kd, pt_json *rec, const pt_json *fields)
 		}
 		memset(&it2, 0, sizeof(it2));
 		while (v != NULL && pt_json_iter_next(v, &it2, &k2, &v2))
-			if ((rc = set_copy(dst, k2, v2)) != PT_OK)
+			if ((rc = pt_json_set_copy(dst, k2, v2)) != PT_OK)
 				return rc;
 	}
 	return PT_OK;
 }
 
+/* The key of a record of kind "kd": [E(collection) 0] E(id). */
+static void
+record_key(const struct kind *kd, struct pt_buf *k, const char *collection,
+    const char *id)
+{
+	if (kd->has_collection)
+		key_part(k, collection);
+	key_add(k, id, strlen(id));
+}
+
 /*
- * Create or update the record of kind "kd" at "key": merge "fields",
- * set "updated_at" (and "created_at" when new) to "now".  *created (may
- * be NULL) says whether it was new.
+ * Create or update the record ("collection" NULL for kinds without one)
+ * of kind "kd": merge "fields", set "updated_at" (and "created_at" when
+ * new) to "now".  *created (may be NULL) says whether it was new.
  */
 static enum pt_err
-merge(struct pt_txn *txn, const struct kind *kd, const struct pt_buf *key,
-    const char *collection, const char *id, const pt_json *fields,
-    int64_t now, int *created)
+merge(struct pt_txn *txn, const struct kind *kd, const char *collection,
+    const char *id, const pt_json *fields, int64_t now, int *created)
 {
+	struct pt_buf key = { 0 };
 	pt_json *rec = NULL;
 	enum pt_err rc;
 	int fresh = 0;
@@ -259,7 +258,8 @@ merge(struct pt_txn *txn, const struct kind *kd, const struct pt_buf *key,
 		*created = 0;
 	if (fields != NULL && pt_json_type(fields) != PT_J_OBJECT)
 		return PT_EINVAL;
-	rc = load(txn, kd->table, key, &rec);
+	record_key(kd, &key, collection, id);
+	rc = load(txn, kd->table, &key, &rec);
 	if (rc == PT_ENOTFOUND) {
 		fresh = 1;
 		if ((rec = skeleton(kd, collection, id, now)) == NULL) {
@@ -270,12 +270,27 @@ merge(struct pt_txn *txn, const struct kind *kd, const struct pt_buf *key,
 		goto out;
 	if ((fields != NULL && (rc = merge_fields(kd, rec, fields)) !=
 	    PT_OK) || (rc = set_time(rec, "updated_at", now)) != PT_OK ||
-	    (rc = save(txn, kd->table, key, rec)) != PT_OK)
+	    (rc = save(txn, kd->table, &key, rec)) != PT_OK)
 		goto out;
 	if (created)
 		*created = fresh;
 out:
 	pt_json_put(rec);
+	pt_buf_free(&key);
+	return rc;
+}
+
+/* Read the record of kind "kd" as a new reference. */
+static enum pt_err
+record_get(struct pt_txn *txn, const struct kind *kd, const char *collection,
+    const char *id, pt_json **out)
+{
+	struct pt_buf key = { 0 };
+	enum pt_err rc;
+
+	record_key(kd, &key, collection, id);
+	rc = load(txn, kd->table, &key, out);
+	pt_buf_free(&key);
 	return rc;
 }
 
@@ -286,6 +301,20 @@ drop(struct pt_txn *txn, enum pt_table table, const struct pt_buf *key)
 	if (key->failed)
 		return PT_ENOMEM;
 	return pt_del(txn, table, key->data, key->len);
+}
+
+/* Delete the record of kind "kd"; PT_ENOTFOUND when absent. */
+static enum pt_err
+record_delete(struct pt_txn *txn, const struct kind *kd,
+    const char *collection, const char *id)
+{
+	struct pt_buf key = { 0 };
+	enum pt_err rc;
+
+	record_key(kd, &key, collection, id);
+	rc = drop(txn, kd->table, &key);
+	pt_buf_free(&key);
+	return rc;
 }
 
 /*
@@ -325,44 +354,25 @@ out:
 	return rc;
 }
 
-/* Users. */
+/* Users, objects and tenants: records of a kind, by id. */
 
 enum pt_err
 pt_user_merge(struct pt_txn *txn, const char *id, const pt_json *fields,
     int64_t now, int *created)
 {
-	struct pt_buf k = { 0 };
-	enum pt_err rc;
-
-	key_add(&k, id, strlen(id));
-	rc = k.failed ? PT_ENOMEM : merge(txn, &user_kind, &k, NULL, id,
-	    fields, now, created);
-	pt_buf_free(&k);
-	return rc;
+	return merge(txn, &user_kind, NULL, id, fields, now, created);
 }
 
 enum pt_err
 pt_user_get(struct pt_txn *txn, const char *id, pt_json **out)
 {
-	struct pt_buf k = { 0 };
-	enum pt_err rc;
-
-	key_add(&k, id, strlen(id));
-	rc = load(txn, PT_T_USERS, &k, out);
-	pt_buf_free(&k);
-	return rc;
+	return record_get(txn, &user_kind, NULL, id, out);
 }
 
 enum pt_err
 pt_user_delete(struct pt_txn *txn, const char *id)
 {
-	struct pt_buf k = { 0 };
-	enum pt_err rc;
-
-	key_add(&k, id, strlen(id));
-	rc = drop(txn, PT_T_USERS, &k);
-	pt_buf_free(&k);
-	return rc;
+	return record_delete(txn, &user_kind, NULL, id);
 }
 
 enum pt_err
@@ -371,40 +381,43 @@ pt_users_list(struct pt_txn *txn, pt_rec_cb cb, void *arg)
 	return walk(txn, PT_T_USERS, NULL, 0, 0, cb, arg);
 }
 
-/* Objects. */
-
-static void
-object_key(struct pt_buf *k, const char *collection, const char *id)
+enum pt_err
+pt_tenant_merge(struct pt_txn *txn, const char *id, const pt_json *fields,
+    int64_t now, int *created)
 {
-	key_part(k, collection);
-	key_add(k, id, strlen(id));
+	return merge(txn, &tenant_kind, NULL, id, fields, now, created);
+}
+
+enum pt_err
+pt_tenant_get(struct pt_txn *txn, const char *id, pt_json **out)
+{
+	return record_get(txn, &tenant_kind, NULL, id, out);
+}
+
+enum pt_err
+pt_tenant_delete(struct pt_txn *txn, const char *id)
+{
+	return record_delete(txn, &tenant_kind, NULL, id);
+}
+
+enum pt_err
+pt_tenants_list(struct pt_txn *txn, pt_rec_cb cb, void *arg)
+{
+	return walk(txn, PT_T_TENANTS, NULL, 0, 0, cb, arg);
 }
 
 enum pt_err
 pt_object_merge(struct pt_txn *txn, const char *collection, const char *id,
     const pt_json *fields, int64_t now, int *created)
 {
-	struct pt_buf k = { 0 };
-	enum pt_err rc;
-
-	object_key(&k, collection, id);
-	rc = k.failed ? PT_ENOMEM : merge(txn, &object_kind, &k, collection,
-	    id, fields, now, created);
-	pt_buf_free(&k);
-	return rc;
+	return merge(txn, &object_kind, collection, id, fields, now, created);
 }
 
 enum pt_err
 pt_object_get(struct pt_txn *txn, const char *collection, const char *id,
     pt_json **out)
 {
-	struct pt_buf k = { 0 };
-	enum pt_err rc;
-
-	object_key(&k, collection, id);
-	rc = load(txn, PT_T_OBJECTS, &k, out);
-	pt_buf_free(&k);
-	return rc;
+	return record_get(txn, &object_kind, collection, id, out);
 }
 
 /*
@@ -421,7 +434,7 @@ pt_object_delete(struct pt_txn *txn, const char *collection, const char *id)
 	struct pt_val kv, vv;
 	enum pt_err rc, found;
 
-	object_key(&k, collection, id);
+	record_key(&object_kind, &k, collection, id);
 	if ((found = drop(txn, PT_T_OBJECTS, &k)) != PT_OK &&
 	    found != PT_ENOTFOUND) {
 		rc = found;
@@ -464,52 +477,6 @@ pt_objects_list(struct pt_txn *txn, const char *collection, pt_rec_cb cb,
 	    cb, arg);
 	pt_buf_free(&k);
 	return rc;
-}
-
-/* Tenants. */
-
-enum pt_err
-pt_tenant_merge(struct pt_txn *txn, const char *id, const pt_json *fields,
-    int64_t now, int *created)
-{
-	struct pt_buf k = { 0 };
-	enum pt_err rc;
-
-	key_add(&k, id, strlen(id));
-	rc = k.failed ? PT_ENOMEM : merge(txn, &tenant_kind, &k, NULL, id,
-	    fields, now, created);
-	pt_buf_free(&k);
-	return rc;
-}
-
-enum pt_err
-pt_tenant_get(struct pt_txn *txn, const char *id, pt_json **out)
-{
-	struct pt_buf k = { 0 };
-	enum pt_err rc;
-
-	key_add(&k, id, strlen(id));
-	rc = load(txn, PT_T_TENANTS, &k, out);
-	pt_buf_free(&k);
-	return rc;
-}
-
-enum pt_err
-pt_tenant_delete(struct pt_txn *txn, const char *id)
-{
-	struct pt_buf k = { 0 };
-	enum pt_err rc;
-
-	key_add(&k, id, strlen(id));
-	rc = drop(txn, PT_T_TENANTS, &k);
-	pt_buf_free(&k);
-	return rc;
-}
-
-enum pt_err
-pt_tenants_list(struct pt_txn *txn, pt_rec_cb cb, void *arg)
-{
-	return walk(txn, PT_T_TENANTS, NULL, 0, 0, cb, arg);
 }
 
 /* Subscriptions. */
@@ -595,14 +562,17 @@ pt_subscription_add(struct pt_txn *txn, const char *collection,
 		if ((rec = pt_json_new_object()) == NULL ||
 		    pt_json_set(rec, "collection",
 		    pt_json_new_cstr(collection)) != PT_OK ||
-		    pt_json_set(rec, "id", pt_json_new_cstr(id)) != PT_OK ||
-		    pt_json_set(rec, "recipient", canon) != PT_OK ||
-		    pt_json_set(rec, "properties", NULL) != PT_OK ||
-		    set_time(rec, "created_at", now) != PT_OK) {
-			canon = NULL;
+		    pt_json_set(rec, "id", pt_json_new_cstr(id)) != PT_OK)
 			goto out;
-		}
+		/* The set takes "canon", failing or not. */
+		rc = pt_json_set(rec, "recipient", canon);
 		canon = NULL;
+		if (rc != PT_OK)
+			goto out;
+		rc = PT_ENOMEM;
+		if (pt_json_set_null(rec, "properties") != PT_OK ||
+		    set_time(rec, "created_at", now) != PT_OK)
+			goto out;
 	} else if (rc != PT_OK)
 		goto out;
 	rc = PT_ENOMEM;
@@ -717,8 +687,8 @@ pt_audience_add(struct pt_txn *txn, const char *key, const char *user,
 	if ((rec = pt_json_new_object()) == NULL ||
 	    pt_json_set(rec, "audience", pt_json_new_cstr(key)) != PT_OK ||
 	    pt_json_set(rec, "user", pt_json_new_cstr(user)) != PT_OK ||
-	    pt_json_set(rec, "tenant", tenant ? pt_json_new_cstr(tenant) :
-	    NULL) != PT_OK || set_time(rec, "added_at", now) != PT_OK)
+	    pt_json_set_cstr(rec, "tenant", tenant) != PT_OK ||
+	    set_time(rec, "added_at", now) != PT_OK)
 		goto out;
 	if ((rc = save(txn, PT_T_AUD_MEMBERS, &k, rec)) != PT_OK)
 		goto out;

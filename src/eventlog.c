@@ -47,9 +47,9 @@ in_table(const char *const *table, const char *s)
 	return 0;
 }
 
-/* Append "s\0" to a key. */
+/* Append "s" and its NUL to a key, as they are (data.c hashes long ones). */
 static void
-key_part(struct pt_buf *k, const char *s)
+key_raw(struct pt_buf *k, const char *s)
 {
 	pt_buf_add(k, s, strlen(s) + 1);
 }
@@ -148,8 +148,8 @@ count_type(struct pt_txn *txn, const struct pt_event *ev)
 	uint64_t count = 0;
 	int64_t first = ev->received_at;
 
-	key_part(&k, ev->source);
-	key_part(&k, ev->environment);
+	key_raw(&k, ev->source);
+	key_raw(&k, ev->environment);
 	pt_buf_adds(&k, ev->event_type);
 	if (k.failed) {
 		rc = PT_ENOMEM;
@@ -179,11 +179,11 @@ put_index(struct pt_txn *txn, enum pt_table table, const char *a,
 	enum pt_err rc;
 
 	if (a)
-		key_part(&k, a);
+		key_raw(&k, a);
 	if (b)
-		key_part(&k, b);
+		key_raw(&k, b);
 	if (c)
-		key_part(&k, c);
+		key_raw(&k, c);
 	pt_buf_add(&k, id, PT_ID_BIN);
 	rc = k.failed ? PT_ENOMEM : pt_put(txn, table, k.data, k.len, "", 0, 0);
 	pt_buf_free(&k);
@@ -198,11 +198,11 @@ del_index(struct pt_txn *txn, enum pt_table table, const char *a,
 	enum pt_err rc;
 
 	if (a)
-		key_part(&k, a);
+		key_raw(&k, a);
 	if (b)
-		key_part(&k, b);
+		key_raw(&k, b);
 	if (c)
-		key_part(&k, c);
+		key_raw(&k, c);
 	pt_buf_add(&k, id, PT_ID_BIN);
 	rc = k.failed ? PT_ENOMEM : pt_del(txn, table, k.data, k.len);
 	pt_buf_free(&k);
@@ -334,19 +334,19 @@ pt_eventlog_query(struct pt_txn *txn, const struct pt_log_query *q,
 	/* The narrowest index the query allows. */
 	if (q->source && q->environment && q->event_type) {
 		table = PT_T_EV_TYPE;
-		key_part(&prefix, q->source);
-		key_part(&prefix, q->environment);
-		key_part(&prefix, q->event_type);
+		key_raw(&prefix, q->source);
+		key_raw(&prefix, q->environment);
+		key_raw(&prefix, q->event_type);
 	} else if (q->source && q->environment) {
 		table = PT_T_EV_ENV;
-		key_part(&prefix, q->source);
-		key_part(&prefix, q->environment);
+		key_raw(&prefix, q->source);
+		key_raw(&prefix, q->environment);
 	} else if (q->source) {
 		table = PT_T_EV_SOURCE;
-		key_part(&prefix, q->source);
+		key_raw(&prefix, q->source);
 	} else if (q->status) {
 		table = PT_T_EV_STATUS;
-		key_part(&prefix, q->status);
+		key_raw(&prefix, q->status);
 	} else
 		table = PT_T_EVENTS;
 	if (prefix.failed) {
@@ -432,8 +432,8 @@ pt_eventlog_types(struct pt_txn *txn, const char *source, const char *env,
 	char type[PT_EVENT_TYPE_MAX + 1];
 	size_t n;
 
-	key_part(&prefix, source);
-	key_part(&prefix, env);
+	key_raw(&prefix, source);
+	key_raw(&prefix, env);
 	if (prefix.failed)
 		return PT_ENOMEM;
 	if ((rc = pt_cursor_open(txn, PT_T_EV_TYPES, &cur)) != PT_OK)
@@ -492,7 +492,7 @@ pt_eventlog_update(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	if (pt_buf_adds(&old_status, os) != PT_OK)
 		goto out;
 	while (set != NULL && pt_json_iter_next(set, &it, &k, &val))
-		if (pt_json_set(m, k, pt_json_copy(val)) != PT_OK)
+		if (pt_json_set_copy(m, k, val) != PT_OK)
 			goto out;
 	if (status != NULL && pt_json_set(m, "status",
 	    pt_json_new_cstr(status)) != PT_OK)
@@ -642,7 +642,7 @@ names_logged(struct pt_txn *txn, enum pt_table table, const char *prefix,
 	if ((rc = pt_cursor_open(txn, table, &cur)) != PT_OK)
 		return rc;
 	if (prefix != NULL)
-		key_part(&seek, prefix);
+		key_raw(&seek, prefix);
 	while (!seek.failed && (rc = pt_cursor_seek(cur, seek.data, seek.len,
 	    PT_SEEK_GE, &k, &v)) == PT_OK) {
 		p = k.data;

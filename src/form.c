@@ -210,15 +210,16 @@ pt_form_parse(const uint8_t *body, size_t len, const char *const *json_fields,
 				goto out;
 			}
 		}
-		if (pt_json_append(arr, v) != PT_OK)
+		/* A JSON field may hold null: NULL here is that, not a failure. */
+		if ((v != NULL ? pt_json_append(arr, v) :
+		    pt_json_append_null(arr)) != PT_OK)
 			goto out;
 	}
 	if ((obj = pt_json_new_object()) == NULL)
 		goto out;
 	while (pt_json_iter_next(lists, &it, &k, &arr)) {
 		v = pt_json_len(arr) == 1 ? pt_json_index(arr, 0) : arr;
-		/* A JSON null is a NULL value: nothing to reference. */
-		if (pt_json_set(obj, k, v ? pt_json_ref(v) : NULL) != PT_OK)
+		if (pt_json_set_ref(obj, k, v) != PT_OK)
 			goto out;
 	}
 	*out = obj;

@@ -915,7 +915,7 @@ finish_fn(struct pt_txn *txn, void *arg)
 	in->ev.status = st->failed ? "failed" : "accepted";
 	rc = PT_ENOMEM;
 	if ((set = pt_json_new_object()) == NULL ||
-	    pt_json_set(set, "lease_until_us", NULL) != PT_OK)
+	    pt_json_set_null(set, "lease_until_us") != PT_OK)
 		goto out;
 	if (st->failed && ((e = pt_json_new_object()) == NULL ||
 	    pt_json_set(set, "error", e) != PT_OK ||
@@ -1883,7 +1883,8 @@ healthz(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 	    PT_OK || pt_json_set(o, "message", pt_json_new_cstr(msg)) !=
 	    PT_OK)) ||
 	    (ctx->store != NULL && (use = store_use(&st)) == NULL) ||
-	    pt_json_set(o, "store", use) != PT_OK) {
+	    (use != NULL ? pt_json_set(o, "store", use) :
+	    pt_json_set_null(o, "store")) != PT_OK) {
 		pt_json_put(o);
 		return reject(ctx, req, resp, 500, "internal_error",
 		    "out of memory");

@@ -56,8 +56,10 @@ attach_body(pt_json *meta, const uint8_t *body, size_t len)
 
 	rc = pt_json_parse((const char *)body, len, PT_JSON_MAX_DEPTH, &doc,
 	    &jerr);
+	/* A body of "null" parses to NULL. */
 	if (rc == PT_OK)
-		return pt_json_set(meta, "body", doc);
+		return doc != NULL ? pt_json_set(meta, "body", doc) :
+		    pt_json_set_null(meta, "body");
 	if (rc == PT_ENOMEM)
 		return rc;
 	return set_bytes(meta, "body_text", "body_base64", body, len);
@@ -131,8 +133,7 @@ rehearse_one(const struct pt_mapping *m, const pt_json *body,
 	    (rc = set_new(o, "mapping", pt_json_new_int((int64_t)m->order))) !=
 	    PT_OK ||
 	    (rc = set_new(o, "active", pt_json_new_bool(m->active))) != PT_OK ||
-	    (rc = pt_json_set(o, "params", m->spec ? pt_json_copy(m->spec) :
-	    NULL)) != PT_OK)
+	    (rc = pt_json_set_copy(o, "params", m->spec)) != PT_OK)
 		return rc;
 	rc = pt_action_prepare(m, body, headers, &payload, field, sizeof(field),
 	    msg, sizeof(msg));
@@ -191,7 +192,7 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 		goto out;
 	if (type.len == 0) {
 		/* The type's warning comes first. */
-		if ((rc = pt_json_set(o, "event_type", NULL)) != PT_OK ||
+		if ((rc = pt_json_set_null(o, "event_type")) != PT_OK ||
 		    (rc = set_new(o, "status", pt_json_new_cstr(
 		    "no_event_type"))) != PT_OK ||
 		    (rc = set_new(o, "message", pt_json_new_cstr(pt_json_str(

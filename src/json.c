@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "json.h"
+#include "util.h"
 
 struct vstate {
 	const unsigned char	*p;
@@ -682,7 +683,7 @@ pt_jtype_name(enum pt_jtype t)
 		"array"
 	};
 
-	return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+	return (size_t)t < PT_NITEMS(names) ? names[t] : "?";
 }
 
 pt_json *
@@ -794,19 +795,19 @@ pt_json_bool(const pt_json *j)
 pt_json *
 pt_json_new_object(void)
 {
-	return json_object_new_object();
+	return pt_alloc_fault() ? NULL : json_object_new_object();
 }
 
 pt_json *
 pt_json_new_array(void)
 {
-	return json_object_new_array();
+	return pt_alloc_fault() ? NULL : json_object_new_array();
 }
 
 pt_json *
 pt_json_new_str(const char *s, size_t n)
 {
-	if (n > INT32_MAX)
+	if (n > INT32_MAX || pt_alloc_fault())
 		return NULL;
 	return json_object_new_string_len(s, (int)n);
 }
@@ -814,49 +815,106 @@ pt_json_new_str(const char *s, size_t n)
 pt_json *
 pt_json_new_cstr(const char *s)
 {
-	return json_object_new_string(s);
+	return pt_alloc_fault() ? NULL : json_object_new_string(s);
 }
 
 pt_json *
 pt_json_new_int(int64_t v)
 {
-	return json_object_new_int64(v);
+	return pt_alloc_fault() ? NULL : json_object_new_int64(v);
 }
 
 pt_json *
 pt_json_new_double(double v)
 {
-	return json_object_new_double(v);
+	return pt_alloc_fault() ? NULL : json_object_new_double(v);
 }
 
 pt_json *
 pt_json_new_bool(int v)
 {
-	return json_object_new_boolean(v != 0);
+	return pt_alloc_fault() ? NULL : json_object_new_boolean(v != 0);
+}
+
+/*
+ * Store "val" (owned; NULL for JSON null only when "null_ok") as member
+ * "key" of "obj", or append it to "arr" when "obj" is NULL.
+ */
+static enum pt_err
+store(pt_json *obj, const char *key, pt_json *arr, pt_json *val, int null_ok)
+{
+	enum pt_err rc = PT_EINVAL;
+
+	if (obj != NULL ? !json_object_is_type(obj, json_type_object) :
+	    !json_object_is_type(arr, json_type_array))
+		goto fail;
+	rc = PT_ENOMEM;
+	if (val == NULL && !null_ok)
+		goto fail;
+	if ((obj != NULL ? json_object_object_add(obj, key, val) :
+	    json_object_array_add(arr, val)) != 0)
+		goto fail;
+	return PT_OK;
+fail:
+	json_object_put(val);
+	return rc;
 }
 
 enum pt_err
 pt_json_set(pt_json *obj, const char *key, pt_json *val)
 {
-	if (!json_object_is_type(obj, json_type_object) ||
-	    json_object_object_add(obj, key, val) != 0) {
-		json_object_put(val);
-		return json_object_is_type(obj, json_type_object) ? PT_ENOMEM :
-		    PT_EINVAL;
-	}
-	return PT_OK;
+	return store(obj, key, NULL, val, 0);
+}
+
+enum pt_err
+pt_json_set_null(pt_json *obj, const char *key)
+{
+	return store(obj, key, NULL, NULL, 1);
+}
+
+enum pt_err
+pt_json_set_cstr(pt_json *obj, const char *key, const char *s)
+{
+	return s == NULL ? pt_json_set_null(obj, key) :
+	    store(obj, key, NULL, pt_json_new_cstr(s), 0);
+}
+
+enum pt_err
+pt_json_set_copy(pt_json *obj, const char *key, const pt_json *val)
+{
+	return val == NULL ? pt_json_set_null(obj, key) :
+	    store(obj, key, NULL, pt_json_copy(val), 0);
+}
+
+enum pt_err
+pt_json_set_ref(pt_json *obj, const char *key, pt_json *val)
+{
+	return store(obj, key, NULL, pt_json_ref(val), 1);
 }
 
 enum pt_err
 pt_json_append(pt_json *arr, pt_json *val)
 {
-	if (!json_object_is_type(arr, json_type_array) ||
-	    json_object_array_add(arr, val) != 0) {
-		json_object_put(val);
-		return json_object_is_type(arr, json_type_array) ? PT_ENOMEM :
-		    PT_EINVAL;
-	}
-	return PT_OK;
+	return store(NULL, NULL, arr, val, 0);
+}
+
+enum pt_err
+pt_json_append_null(pt_json *arr)
+{
+	return store(NULL, NULL, arr, NULL, 1);
+}
+
+enum pt_err
+pt_json_append_copy(pt_json *arr, const pt_json *val)
+{
+	return val == NULL ? pt_json_append_null(arr) :
+	    store(NULL, NULL, arr, pt_json_copy(val), 0);
+}
+
+enum pt_err
+pt_json_append_ref(pt_json *arr, pt_json *val)
+{
+	return store(NULL, NULL, arr, pt_json_ref(val), 1);
 }
 
 void
@@ -883,7 +941,7 @@ pt_json_copy(const pt_json *j)
 {
 	json_object *dst = NULL;
 
-	if (j == NULL)
+	if (j == NULL || pt_alloc_fault())
 		return NULL;
 	if (json_object_deep_copy((json_object *)j, &dst, NULL) != 0)
 		return NULL;

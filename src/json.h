@@ -8,7 +8,12 @@
  * live as long as it does.  The setters (pt_json_set, pt_json_append) TAKE
  * OWNERSHIP of the value they are given, even on failure.
  * NOTE: JSON null is a NULL pointer, as in json-c; use pt_json_get_ex() to
- * tell a null member from a missing one.
+ * tell a null member from a missing one.  A NULL given to a setter is
+ * never taken for null, though: it is what a constructor returns when it
+ * ran out of memory, so the setter fails with PT_ENOMEM and stores
+ * nothing.  Null is stored on purpose with pt_json_set_null(), and a value
+ * read from a document, which may be null, with pt_json_set_copy() or
+ * pt_json_set_ref().
  */
 #ifndef PT_JSON_H
 #define PT_JSON_H
@@ -108,9 +113,27 @@ pt_json		*pt_json_new_int(int64_t);
 pt_json		*pt_json_new_double(double);
 pt_json		*pt_json_new_bool(int);
 
-/* Mutators: take ownership of "val" (which may be NULL for JSON null). */
+/*
+ * Mutators.  pt_json_set and pt_json_append take ownership of "val", a
+ * value: pass a constructor's result straight in, its failure (NULL) is
+ * PT_ENOMEM here and nothing is stored.  The _null forms store JSON null;
+ * the _copy forms a deep copy of "val" and the _ref forms "val" itself
+ * (one more reference), a NULL "val" as null (a borrowed member may be
+ * null), a failed copy as PT_ENOMEM.  PT_EINVAL when "obj" is not an
+ * object ("arr" not an array).
+ */
 enum pt_err	 pt_json_set(pt_json *obj, const char *key, pt_json *val);
+enum pt_err	 pt_json_set_null(pt_json *obj, const char *key);
+/* The string "s", or null when "s" is NULL. */
+enum pt_err	 pt_json_set_cstr(pt_json *obj, const char *key,
+		    const char *s);
+enum pt_err	 pt_json_set_copy(pt_json *obj, const char *key,
+		    const pt_json *val);
+enum pt_err	 pt_json_set_ref(pt_json *obj, const char *key, pt_json *val);
 enum pt_err	 pt_json_append(pt_json *arr, pt_json *val);
+enum pt_err	 pt_json_append_null(pt_json *arr);
+enum pt_err	 pt_json_append_copy(pt_json *arr, const pt_json *val);
+enum pt_err	 pt_json_append_ref(pt_json *arr, pt_json *val);
 void		 pt_json_del(pt_json *obj, const char *key);
 
 pt_json		*pt_json_ref(pt_json *);	/* add a reference */

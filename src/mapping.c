@@ -437,7 +437,7 @@ omitting(const pt_json *v, const struct pt_param *p)
 			;
 		if (i < p->nomit)
 			continue;
-		if (pt_json_set(o, k, mv ? pt_json_ref(mv) : NULL) != PT_OK) {
+		if (pt_json_set_ref(o, k, mv) != PT_OK) {
 			pt_json_put(o);
 			return NULL;
 		}
@@ -495,7 +495,9 @@ pt_param_resolve(const struct pt_param *p, const pt_json *body,
 			if (pt_param_resolve(&p->fields[i], body, headers, &v, sub,
 			    sizeof(sub)) != PT_PATH_FOUND)
 				continue;
-			if (pt_json_set(obj, p->names[i], v) != PT_OK) {
+			/* A value found may be null. */
+			if ((v != NULL ? pt_json_set(obj, p->names[i], v) :
+			    pt_json_set_null(obj, p->names[i])) != PT_OK) {
 				pt_json_put(obj);
 				snprintf(why, whylen, "out of memory");
 				return PT_PATH_MISMATCH;

@@ -188,7 +188,7 @@ members(const struct pt_retl_route *r, const pt_json *body, pt_json *out,
 			if ((d = doc(type, NULL)) == NULL ||
 			    pt_json_append(out, d) != PT_OK ||
 			    pt_json_set(d, "key", pt_json_new_cstr(r->a)) != PT_OK ||
-			    pt_json_set(d, "tenant", pt_json_copy(t)) != PT_OK ||
+			    pt_json_set_copy(d, "tenant", t) != PT_OK ||
 			    pt_json_set(d, "users", pt_json_new_array()) != PT_OK)
 				return NULL;
 		}

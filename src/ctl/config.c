@@ -134,24 +134,25 @@ source_type_json(const struct pt_source_type *t)
 	pt_json_set(o, "type", pt_json_new_cstr(t->name));
 	pt_json_set(o, "title", pt_json_new_cstr(t->title));
 	pt_json_set(o, "category", pt_json_new_cstr(t->category));
-	pt_json_set(o, "signature", sch ? pt_scheme_to_json(sch) : NULL);
+	if (sch != NULL)
+		pt_json_set(o, "signature", pt_scheme_to_json(sch));
+	else
+		pt_json_set_null(o, "signature");
 	pt_json_set(o, "event_type_path", pt_json_new_cstr(t->event_type_path));
-	pt_json_set(o, "event_type_template", t->event_type_template ?
-	    pt_json_parse_trusted(t->event_type_template,
-	    strlen(t->event_type_template)) : NULL);
+	if (t->event_type_template != NULL)
+		pt_json_set(o, "event_type_template", pt_json_parse_trusted(
+		    t->event_type_template, strlen(t->event_type_template)));
+	else
+		pt_json_set_null(o, "event_type_template");
 	pt_json_set(o, "body_formats", pt_json_parse_trusted(
 	    pt_catalog_body_formats(t), strlen(pt_catalog_body_formats(t))));
 	pt_json_set(o, "form_json_fields", pt_json_parse_trusted(
 	    pt_catalog_form_json_fields(t),
 	    strlen(pt_catalog_form_json_fields(t))));
-	pt_json_set(o, "event_type_rule", t->event_type_rule ?
-	    pt_json_new_cstr(t->event_type_rule) : NULL);
-	pt_json_set(o, "batch_path", t->batch_path ?
-	    pt_json_new_cstr(t->batch_path) : NULL);
-	pt_json_set(o, "timestamp_path", t->timestamp_path ?
-	    pt_json_new_cstr(t->timestamp_path) : NULL);
-	pt_json_set(o, "idempotency_key_path", t->idempotency_key_path ?
-	    pt_json_new_cstr(t->idempotency_key_path) : NULL);
+	pt_json_set_cstr(o, "event_type_rule", t->event_type_rule);
+	pt_json_set_cstr(o, "batch_path", t->batch_path);
+	pt_json_set_cstr(o, "timestamp_path", t->timestamp_path);
+	pt_json_set_cstr(o, "idempotency_key_path", t->idempotency_key_path);
 	pt_json_set(o, "event_types", pt_json_parse_trusted(t->event_types,
 	    strlen(t->event_types)));
 	pt_json_set(o, "default_mappings", pt_json_parse_trusted(

@@ -97,7 +97,7 @@ check(const struct pt_filter *f, const pt_json *doc, const pt_json *event)
 
 	r = match(f, event, &w);
 	if ((ndoc = pt_json_new_object()) == NULL ||
-	    pt_json_set(ndoc, "$not", pt_json_copy(doc)) != PT_OK)
+	    pt_json_set_copy(ndoc, "$not", doc) != PT_OK)
 		abort();
 	if (pt_filter_compile(ndoc, &nf, ptr, sizeof(ptr), err, sizeof(err)) ==
 	    PT_OK) {
@@ -159,16 +159,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    pt_json_get_ex(ev, "preprocess", NULL)))
 			event = pt_json_ref(ev);
 		else if ((event = pt_json_new_object()) == NULL ||
-		    pt_json_set(event, "body", ev ? pt_json_ref(ev) : NULL) !=
-		    PT_OK ||
+		    pt_json_set_ref(event, "body", ev) != PT_OK ||
 		    pt_json_set(event, "headers", pt_json_ref(headers_fixed)) !=
 		    PT_OK)
 			abort();
 	}
 	if (!try_filter(doc, event)) {
 		if ((wrapped = pt_json_new_object()) == NULL ||
-		    pt_json_set(wrapped, "body", doc ? pt_json_ref(doc) : NULL) !=
-		    PT_OK)
+		    pt_json_set_ref(wrapped, "body", doc) != PT_OK)
 			abort();
 		(void)try_filter(wrapped, event);
 	}

@@ -163,6 +163,25 @@ static const struct {
 	  "/settings/durability: must be \"full\" or \"relaxed\"" },
 	{ "workflow exec relative", "{\"workflows\":{\"w\":{\"exec\":[\"notify\"]}}}",
 	  "/workflows/w/exec: the program must be an absolute path" },
+	{ "workflow output too big", "{\"workflows\":{\"w\":"
+	  "{\"max_output_bytes\":1048577}}}", "/workflows/w/max_output_bytes: "
+	  "must be an integer from 0 to 1048576 (1 MiB)" },
+	{ "workflow unknown field", "{\"workflows\":{\"w\":{\"run\":[]}}}",
+	  "/workflows/w/run: unknown field (want exec, cancel_exec, timeout_ms, "
+	  "max_output_bytes)" },
+	{ "a key's resolved value is ours, not an operator's",
+	  SRC("{\"d\":{\"signing_keys\":[{\"secret\":\"s\",\"value\":\"t\"}]}}"),
+	  "/sources/0/environments/d/signing_keys/0/value: unknown field (want "
+	  "secret, expires_at)" },
+	{ "secret of an unknown form", SRC("{\"d\":{\"signing_keys\":[{\"secret\":"
+	  "{\"vault\":\"x\"}}]}}"), "signing_keys/0/secret: must be a string, "
+	  "{\"file\": PATH}, {\"env\": NAME} or {\"redacted\": ...}" },
+	{ "unknown settings field", "{\"settings\":{\"retention\":3}}",
+	  "/settings/retention: unknown field (want durability, "
+	  "log_retention_days)" },
+	{ "unknown source field", "{\"sources\":[{\"key\":\"a\",\"kind\":1,"
+	  "\"environments\":{\"d\":{}}}]}", "/sources/0/kind: unknown field "
+	  "(want key, name, type, description, environments)" },
 };
 
 /* Event types from the Slack and Twilio types' template alternatives. */
@@ -277,6 +296,94 @@ static const struct {
 	{ "the workflows removed", "\"workflows\":{\"wf\":{\"timeout_ms\":"
 	  "1000}},", "", "~ workflows" },
 };
+
+/*
+ * Every field an environment takes, with a value other than its default:
+ * the list must be the one "unknown field (want ...)" gives, each field
+ * is in the normalised document, and changed alone it is what the diff
+ * reports, and all it reports.
+ */
+#define ENV_BASE "\"endpoint_id\":\"src_base_0000001\",\"signing_keys\":" \
+	"[{\"secret\":\"k1\"}]"
+static const struct {
+	const char	*field;
+	const char	*value;		/* JSON */
+} env_changes[] = {
+	{ "endpoint_id",	 "\"src_other_000001\"" },
+	{ "verify",		 "false" },
+	{ "signature",		 "\"github\"" },
+	{ "signing_keys",	 "[{\"secret\":\"k2\"}]" },
+	{ "event_type_path",	 "\"body.kind\"" },
+	{ "event_type_template", "\"{body.kind}\"" },
+	{ "event_type_rule",	 "\"segment\"" },
+	{ "batch_path",		 "\"body.items\"" },
+	{ "timestamp_path",	 "\"body.at\"" },
+	{ "idempotency",	 "{\"window_seconds\":60}" },
+	{ "max_body_bytes",	 "1000" },
+	{ "body_formats",	 "[\"form\"]" },
+	{ "form_json_fields",	 "[\"payload\"]" },
+	{ "mappings",		 "[{\"event_type\":\"a\",\"action\":"
+				 "\"users_delete\",\"params\":{\"id\":\"data.id\"}}]" },
+	{ "public_url",		 "\"https://hooks.example.com\"" },
+};
+
+static void
+test_env_fields(void)
+{
+	struct pt_buf names = { 0 }, doc = { 0 }, diff = { 0 }, want = { 0 };
+	struct pt_config *base = NULL, *next = NULL;
+	const char *err, *list;
+	pt_json *exported;
+	size_t i, changes;
+
+	for (i = 0; i < nitems(env_changes); i++)
+		pt_buf_printf(&names, "%s%s", i ? ", " : "",
+		    env_changes[i].field);
+	err = try_parse(SRC("{\"d\":{\"nope\":1}}"), NULL, &base);
+	list = err ? strstr(err, "(want ") : NULL;
+	ok(list != NULL && strncmp(list + 6, names.data, names.len) == 0 &&
+	    strcmp(list + 6 + names.len, ")") == 0, "the fields an environment "
+	    "takes are the ones its unknown-field message names (%s)",
+	    err ? err : "accepted!");
+	ok(try_parse(SRC("{\"d\":{" ENV_BASE "}}"), NULL, &base) == NULL,
+	    "an environment to change field by field");
+	for (i = 0; i < nitems(env_changes); i++) {
+		pt_buf_reset(&doc);
+		pt_buf_printf(&doc, SRC("{\"d\":{" ENV_BASE ",\"%s\":%s}}"),
+		    env_changes[i].field, env_changes[i].value);
+		/* The field given twice: the change replaces the base's. */
+		if (strstr(ENV_BASE, env_changes[i].field) != NULL) {
+			pt_buf_reset(&doc);
+			pt_buf_printf(&doc, SRC("{\"d\":{\"%s\":%s%s}}"),
+			    env_changes[i].field, env_changes[i].value,
+			    strcmp(env_changes[i].field, "endpoint_id") == 0 ?
+			    ",\"signing_keys\":[{\"secret\":\"k1\"}]" :
+			    ",\"endpoint_id\":\"src_base_0000001\"");
+		}
+		if ((err = try_parse(doc.data, base, &next)) != NULL) {
+			ok(0, "%s changed: %s", env_changes[i].field, err);
+			continue;
+		}
+		pt_buf_reset(&diff);
+		pt_buf_reset(&want);
+		pt_buf_printf(&want, "~ tasks/d: %s\n", env_changes[i].field);
+		changes = pt_config_diff(base, next, &diff);
+		exported = pt_config_export(next, 0);
+		ok(changes == 1 && strncmp(diff.data, want.data, want.len) == 0 &&
+		    pt_json_get_ex(pt_json_get(pt_json_get(pt_json_index(
+		    pt_json_get(exported, "sources"), 0), "environments"), "d"),
+		    env_changes[i].field, NULL), "%s changed alone: in the "
+		    "document, and the diff says so (%s)", env_changes[i].field,
+		    diff.data);
+		pt_json_put(exported);
+		pt_config_free(next);
+	}
+	pt_config_free(base);
+	pt_buf_free(&names);
+	pt_buf_free(&doc);
+	pt_buf_free(&diff);
+	pt_buf_free(&want);
+}
 
 /*
  * What `porterctl apply` does: load, parse over the old config, diff,
@@ -852,6 +959,7 @@ main(void)
 		pt_json_put(xdoc);
 	}
 	test_diff(dir);
+	test_env_fields();
 	test_fingerprints(dir);
 	test_header_deps();
 	tu_rmdir(dir);

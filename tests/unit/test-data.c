@@ -512,9 +512,9 @@ put_run(struct pt_txn *t, uint8_t ids[][PT_ID_BIN], int i, const char *wf,
 
 	pt_id_text("run", ids[i], text);
 	pt_json_set(r, "id", pt_json_new_cstr(text));
-	pt_json_set(r, "workflow", wf ? pt_json_new_cstr(wf) : NULL);
+	pt_json_set_cstr(r, "workflow", wf);
 	pt_json_set(r, "status", pt_json_new_cstr("queued"));
-	pt_json_set(r, "cancellation_key", ck ? pt_json_new_cstr(ck) : NULL);
+	pt_json_set_cstr(r, "cancellation_key", ck);
 	pt_json_set(r, "n", pt_json_new_int(i));
 	rc = pt_run_put(t, ids[i], r);
 	pt_json_put(r);
@@ -849,7 +849,7 @@ test_ids(void)
 	char text[PT_ID_MAX];
 	size_t i, j;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+	for (i = 0; i < nitems(v); i++) {
 		for (j = 0; j < PT_ID_BIN; j++)
 			bin[j] = (uint8_t)(v[i].fill == 0 ? j * 17 + 1 :
 			    v[i].fill == 1 ? (size_t)0x80 >> (j % 8) :

@@ -4,8 +4,9 @@
  * the answer is a clean 200 or 500 (a JSON error body when there is
  * memory for one), the next request is served normally, and in the end the
  * store is consistent; the sanitizer build of `make check` reports any
- * leak.  (json-c and LMDB allocate with malloc directly: their failures are
- * not injected here.)
+ * leak.  JSON values made through json.h (constructors, copies) count as
+ * allocations; json-c's own inside and LMDB allocate with malloc directly,
+ * their failures are not injected here.
  */
 #include "config.h"
 
@@ -112,6 +113,109 @@ request(struct pt_ctx *ctx, int id, int *json_ok)
 	pt_json_put(rb);
 	pt_resp_free(&resp);
 	return status;
+}
+
+/*
+ * The JSON setters under allocation failure: a constructor or copy that
+ * fails inside a set or an append is PT_ENOMEM and nothing is stored --
+ * never a stored null and PT_OK, which is how a failed allocation used to
+ * end up in events and records as a null.  Null itself is stored only on
+ * purpose.
+ */
+static pt_json *new_object(void) { return pt_json_new_object(); }
+static pt_json *new_array(void) { return pt_json_new_array(); }
+static pt_json *new_str(void) { return pt_json_new_str("v", 1); }
+static pt_json *new_cstr(void) { return pt_json_new_cstr("v"); }
+static pt_json *new_int(void) { return pt_json_new_int(7); }
+static pt_json *new_double(void) { return pt_json_new_double(0.5); }
+static pt_json *new_bool(void) { return pt_json_new_bool(1); }
+
+static pt_json *
+copy_doc(void)
+{
+	static const char text[] = "{\"a\":[1,2]}";
+	pt_json *doc = pt_json_parse_trusted(text, strlen(text)), *c;
+
+	pt_alloc_fail_nth(0);
+	c = pt_json_copy(doc);
+	pt_alloc_fail_nth(-1);
+	pt_json_put(doc);
+	return c;
+}
+
+static void
+test_json_setters(void)
+{
+	static const struct {
+		const char	*name;
+		pt_json		*(*make)(void);
+	} makers[] = {
+		{ "pt_json_new_object", new_object },
+		{ "pt_json_new_array", new_array },
+		{ "pt_json_new_str", new_str },
+		{ "pt_json_new_cstr", new_cstr },
+		{ "pt_json_new_int", new_int },
+		{ "pt_json_new_double", new_double },
+		{ "pt_json_new_bool", new_bool },
+	};
+	static const char src_text[] = "{\"x\":{\"y\":1}}";
+	pt_json *o, *a, *src, *v;
+	enum pt_err rc, rc2;
+	size_t i;
+
+	for (i = 0; i < nitems(makers); i++) {
+		o = pt_json_new_object();
+		a = pt_json_new_array();
+		pt_alloc_fail_nth(0);
+		rc = pt_json_set(o, "k", makers[i].make());
+		pt_alloc_fail_nth(0);
+		rc2 = pt_json_append(a, makers[i].make());
+		pt_alloc_fail_nth(-1);
+		ok(rc == PT_ENOMEM && !pt_json_get_ex(o, "k", NULL) &&
+		    rc2 == PT_ENOMEM && pt_json_len(a) == 0, "%s failing inside "
+		    "a set and an append: PT_ENOMEM, nothing stored", makers[i].name);
+		pt_json_put(o);
+		pt_json_put(a);
+	}
+	o = pt_json_new_object();
+	ok(pt_json_set(o, "k", copy_doc()) == PT_ENOMEM &&
+	    !pt_json_get_ex(o, "k", NULL), "pt_json_copy failing inside a set: "
+	    "PT_ENOMEM, nothing stored");
+	src = pt_json_parse_trusted(src_text, strlen(src_text));
+	pt_alloc_fail_nth(0);
+	rc = pt_json_set_copy(o, "k", pt_json_get(src, "x"));
+	pt_alloc_fail_nth(0);
+	rc2 = pt_json_set_cstr(o, "s", "text");
+	pt_alloc_fail_nth(-1);
+	ok(rc == PT_ENOMEM && rc2 == PT_ENOMEM && pt_json_len(o) == 0,
+	    "pt_json_set_copy and pt_json_set_cstr failing: PT_ENOMEM, nothing "
+	    "stored");
+	ok(pt_json_set(o, "k", NULL) == PT_ENOMEM && pt_json_len(o) == 0,
+	    "a NULL given to pt_json_set is a failed constructor, not null");
+	ok(pt_json_set_null(o, "n") == PT_OK && pt_json_get_ex(o, "n", &v) &&
+	    v == NULL, "pt_json_set_null stores null");
+	ok(pt_json_set_copy(o, "c", pt_json_get(src, "nope")) == PT_OK &&
+	    pt_json_set_ref(o, "r", NULL) == PT_OK &&
+	    pt_json_set_cstr(o, "s", NULL) == PT_OK &&
+	    pt_json_get_ex(o, "c", &v) && v == NULL &&
+	    pt_json_get_ex(o, "r", &v) && v == NULL &&
+	    pt_json_get_ex(o, "s", &v) && v == NULL, "a null to copy, share "
+	    "or a NULL string: stored as null");
+	ok(pt_json_set_copy(o, "c", pt_json_get(src, "x")) == PT_OK &&
+	    pt_json_equal(pt_json_get(o, "c"), pt_json_get(src, "x")) &&
+	    pt_json_set_ref(o, "r", pt_json_get(src, "x")) == PT_OK &&
+	    pt_json_get(o, "r") == pt_json_get(src, "x"), "pt_json_set_copy "
+	    "copies, pt_json_set_ref shares");
+	a = pt_json_new_array();
+	ok(pt_json_append(a, NULL) == PT_ENOMEM && pt_json_append_null(a) ==
+	    PT_OK && pt_json_append_copy(a, NULL) == PT_OK &&
+	    pt_json_append_ref(a, pt_json_get(src, "x")) == PT_OK &&
+	    pt_json_len(a) == 3 && pt_json_index(a, 0) == NULL &&
+	    pt_json_index(a, 2) == pt_json_get(src, "x"), "appends: NULL is a "
+	    "failure, null on purpose, copies and shares");
+	pt_json_put(a);
+	pt_json_put(src);
+	pt_json_put(o);
 }
 
 static struct pt_buf reports;
@@ -378,6 +482,7 @@ main(void)
 
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
+	test_json_setters();
 	test_bad_record(dir);
 	tu_rmdir(dir);
 	return tap_done();

@@ -270,7 +270,7 @@ json_str_words(void)
 
 				CASE(&one, 1);
 			}
-			for (q = 0; q < sizeof(seqs) / sizeof(seqs[0]); q++)
+			for (q = 0; q < nitems(seqs); q++)
 				if (at + strlen(seqs[q]) <= len)
 					CASE(seqs[q], strlen(seqs[q]));
 		}
