@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "action_params.h"
 #include "actions.h"
 #include "mapping.h"
 #include "tap.h"
