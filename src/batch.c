@@ -33,7 +33,7 @@ batch_fn(struct pt_txn *txn, void *arg)
 	size_t i;
 
 	for (i = 0; i < b->n; i++) {
-		struct ingest *in = b->st[i].in;
+		struct intake *in = b->st[i].in;
 
 		/* Not ev.status, which staging sets: this may run twice. */
 		if (in->doc == NULL)	/* an invalid element: log it */
@@ -55,9 +55,9 @@ batch_fn(struct pt_txn *txn, void *arg)
  */
 int
 pt_ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
-    struct pt_resp *resp, struct ingest *parent, const pt_json *arr)
+    struct pt_resp *resp, struct intake *parent, const pt_json *arr)
 {
-	struct ingest *subs = NULL;
+	struct intake *subs = NULL;
 	struct pt_stage *st = NULL;
 	struct batch b;
 	struct pt_resp one;
@@ -74,7 +74,7 @@ pt_ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		struct ingest *in = &subs[i];
+		struct intake *in = &subs[i];
 		pt_json *el = pt_json_index(arr, i), *bj;
 
 		in->env = parent->env;
@@ -141,7 +141,7 @@ pt_ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 	pt_buf_printf(&resp->body, "{\"batch\": true, \"count\": %zu, "
 	    "\"events\": [", n);
 	for (i = 0; i < n; i++) {
-		struct ingest *in = &subs[i];
+		struct intake *in = &subs[i];
 
 		s1 = 200;
 		memset(&one, 0, sizeof(one));

@@ -13,7 +13,7 @@
 /* Elements a batch may have. */
 #define PT_MAX_BATCH	1000
 
-struct ingest;
+struct intake;
 
 /*
  * Identify, execute and log every element of "arr" (1 to PT_MAX_BATCH) as
@@ -23,6 +23,6 @@ struct ingest;
  * a handler failed or an element's key was busy.
  */
 int	pt_ingest_batch(struct pt_ctx *, const struct pt_req *,
-	    struct pt_resp *, struct ingest *parent, const pt_json *arr);
+	    struct pt_resp *, struct intake *parent, const pt_json *arr);
 
 #endif

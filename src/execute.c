@@ -44,7 +44,7 @@ housekeep_due(void)
  * stored: the sender's retry is logged, and replayed if it has a key).
  */
 static int
-answer(struct pt_resp *resp, int status, const struct ingest *in,
+answer(struct pt_resp *resp, int status, const struct intake *in,
     const char *extra)
 {
 	resp->status = status;
@@ -76,14 +76,14 @@ answer(struct pt_resp *resp, int status, const struct ingest *in,
 
 /* Set member "key" of in->extra. */
 static enum pt_err
-extra(struct ingest *in, const char *key, pt_json *val)
+extra(struct intake *in, const char *key, pt_json *val)
 {
 	return pt_json_set(in->extra, key, val);
 }
 
 /* The environment a workflow handler gets: nothing inherited. */
 static void
-job_env(const struct ingest *in, const struct pt_action_log *al,
+job_env(const struct intake *in, const struct pt_action_log *al,
     char buf[8][300], char *envp[9])
 {
 	int i = 0;
@@ -103,7 +103,7 @@ job_env(const struct ingest *in, const struct pt_action_log *al,
 }
 
 static void
-idem_scope(const struct ingest *in, struct pt_idem_scope *sc)
+idem_scope(const struct intake *in, struct pt_idem_scope *sc)
 {
 	sc->source = in->env->source_key;
 	sc->environment = in->env->name;
@@ -122,7 +122,7 @@ enum pt_err
 pt_execute_stage(struct pt_txn *txn, void *arg)
 {
 	struct pt_stage *st = arg;
-	struct ingest *in = st->in;
+	struct intake *in = st->in;
 	struct pt_event_ctx ectx;
 	struct pt_idem_scope sc;
 	pt_json *ids = NULL, *ij = NULL;
@@ -293,7 +293,7 @@ static enum pt_err
 finish_fn(struct pt_txn *txn, void *arg)
 {
 	struct pt_stage *st = arg;
-	struct ingest *in = st->in;
+	struct intake *in = st->in;
 	struct pt_idem_scope sc;
 	pt_json *set = NULL, *e;
 	enum pt_err rc;
@@ -345,7 +345,7 @@ int
 pt_execute_handlers(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
     struct pt_stage *st)
 {
-	struct ingest *in = st->in;
+	struct intake *in = st->in;
 	char envbuf[8][300], *envp[9];
 	const char *input;
 	enum pt_err rc;
@@ -408,7 +408,7 @@ pt_execute_handlers(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp
  */
 int
 pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
-    struct ingest *in)
+    struct intake *in)
 {
 	struct pt_stage st;
 	char orig[PT_ID_MAX], extra_text[200], ra[32];

@@ -22,7 +22,7 @@
  */
 #define PT_EVENT_ROOM	(64 * 1024)
 
-struct ingest;
+struct intake;
 
 /* What the first transaction decided, for the answer. */
 enum pt_stage_kind {
@@ -33,7 +33,7 @@ enum pt_stage_kind {
 
 struct pt_stage {
 	struct pt_ctx		*ctx;
-	struct ingest		*in;
+	struct intake		*in;
 	enum pt_stage_kind	 kind;
 	struct pt_idem_rec	 rec;		/* replayed/conflict: the holder */
 	size_t			 pending;	/* handlers to run after commit */
@@ -48,7 +48,7 @@ struct pt_stage {
  * store's error.
  */
 int		pt_execute(struct pt_ctx *, const struct pt_req *,
-		    struct pt_resp *, struct ingest *);
+		    struct pt_resp *, struct intake *);
 /*
  * The first write of pt_execute, a pt_write() function over a struct
  * pt_stage: housekeeping, the idempotency check, every action's effects

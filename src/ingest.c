@@ -55,7 +55,7 @@ log_event_fn(struct pt_txn *txn, void *arg)
  * invalid requests): the caller answers only when this returns PT_OK.
  */
 static enum pt_err
-log_event(struct pt_ctx *ctx, struct ingest *in)
+log_event(struct pt_ctx *ctx, struct intake *in)
 {
 	enum pt_err rc;
 
@@ -77,7 +77,7 @@ log_event(struct pt_ctx *ctx, struct ingest *in)
  * Returns PT_OK or PT_ENOMEM.
  */
 static enum pt_err
-identify_unverified(struct ingest *in)
+identify_unverified(struct intake *in)
 {
 	struct pt_json_error jerr;
 	pt_json *warnings = in->warnings, *arr;
@@ -109,7 +109,7 @@ identify_unverified(struct ingest *in)
  * on, -1 when an enforced check failed.
  */
 static int
-authenticate(struct pt_ctx *ctx, const struct pt_req *req, struct ingest *in)
+authenticate(struct pt_ctx *ctx, const struct pt_req *req, struct intake *in)
 {
 	const struct pt_env *env = in->env;
 	struct pt_sig_request sr;
@@ -185,7 +185,7 @@ pt_ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 {
 	const struct pt_source_type *type;
 	struct pt_retl_route retl;
-	struct ingest in;
+	struct intake in;
 	struct pt_body_error berr;
 	const char *method = req->method ? req->method : "", *allow, *amb;
 	char err[512];

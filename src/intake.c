@@ -59,7 +59,7 @@ secret_header(const struct pt_env *env, const char *name)
  * where that matters, ingest refused the request already.
  */
 enum pt_err
-pt_intake_headers(const struct pt_req *req, struct ingest *in)
+pt_intake_headers(const struct pt_req *req, struct intake *in)
 {
 	const struct pt_header *h;
 	size_t i, kept = 0;
@@ -94,7 +94,7 @@ pt_intake_headers(const struct pt_req *req, struct ingest *in)
 }
 
 static enum pt_err __attribute__((format(printf, 2, 3)))
-warn(struct ingest *in, const char *fmt, ...)
+warn(struct intake *in, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -110,7 +110,7 @@ warn(struct ingest *in, const char *fmt, ...)
  * its handlers is counted when they are done, with its final status).
  */
 enum pt_err
-pt_intake_log(struct pt_txn *txn, struct ingest *in)
+pt_intake_log(struct pt_txn *txn, struct intake *in)
 {
 	enum pt_err rc;
 
@@ -129,7 +129,7 @@ pt_intake_log(struct pt_txn *txn, struct ingest *in)
 
 /* Identify the event (identify.h): its type, its time, warnings. */
 enum pt_err
-pt_intake_identify(struct ingest *in)
+pt_intake_identify(struct intake *in)
 {
 	enum pt_err rc;
 
@@ -141,7 +141,7 @@ pt_intake_identify(struct ingest *in)
 }
 
 void
-pt_intake_free(struct ingest *in)
+pt_intake_free(struct intake *in)
 {
 	pt_free(in->body);
 	pt_json_put(in->doc);
@@ -160,7 +160,7 @@ pt_intake_free(struct ingest *in)
  * repeat it; no value means no key.
  */
 enum pt_err
-pt_intake_idem_key(struct ingest *in)
+pt_intake_idem_key(struct intake *in)
 {
 	const struct pt_env *env = in->env;
 	char why[200];

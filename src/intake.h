@@ -20,7 +20,7 @@
 struct pt_action_log;
 
 /* Per-request state, freed in one place (pt_intake_free). */
-struct ingest {
+struct intake {
 	const struct pt_env	*env;
 	uint8_t			*body;
 	size_t			 body_len;
@@ -44,20 +44,20 @@ struct ingest {
  * that comes twice) and in->logged (at most 64, values cut at 1 KiB,
  * credentials redacted).  PT_OK or PT_ENOMEM.
  */
-enum pt_err	pt_intake_headers(const struct pt_req *, struct ingest *);
+enum pt_err	pt_intake_headers(const struct pt_req *, struct intake *);
 /*
  * Write the event record in "txn" and count it (an execution waiting for
  * its handlers is counted when they are done, with its final status).
  */
-enum pt_err	pt_intake_log(struct pt_txn *, struct ingest *);
+enum pt_err	pt_intake_log(struct pt_txn *, struct intake *);
 /* Identify the event (identify.h): its type, its time, warnings. */
-enum pt_err	pt_intake_identify(struct ingest *);
+enum pt_err	pt_intake_identify(struct intake *);
 /*
  * The idempotency key, when the environment has one: a valid key is kept
  * in in->idem_key; an invalid one is dropped with a warning that does not
  * repeat it; no value means no key.
  */
-enum pt_err	pt_intake_idem_key(struct ingest *);
-void		pt_intake_free(struct ingest *);
+enum pt_err	pt_intake_idem_key(struct intake *);
+void		pt_intake_free(struct intake *);
 
 #endif

@@ -105,7 +105,7 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
     int force, struct pt_resp *resp)
 {
 	struct pt_req req;
-	struct ingest in;
+	struct intake in;
 	struct pt_body_error berr;
 	struct pt_val meta, body;
 	struct pt_txn *txn = NULL;
