@@ -35,6 +35,27 @@
 	"\"audiences_remove_member\",\"params\":{\"key\":{\"path\":\"key\"}," \
 	"\"users\":\"users\",\"tenant\":\"tenant\"}}]"
 
+/*
+ * Slack checks a new Events API endpoint with {"type":
+ * "url_verification", "challenge": C} and wants {"challenge": C} back.
+ */
+static int
+slack_url_verification(const pt_json *doc, const char **event_type,
+    struct pt_buf *answer)
+{
+	const char *type = pt_json_str(pt_json_get(doc, "type"), NULL), *c;
+	size_t n;
+
+	if (type == NULL || strcmp(type, "url_verification") != 0 ||
+	    (c = pt_json_str(pt_json_get(doc, "challenge"), &n)) == NULL)
+		return 0;
+	*event_type = "url_verification";
+	pt_buf_adds(answer, "{\"challenge\": ");
+	pt_buf_add_json_str(answer, c, n);
+	pt_buf_adds(answer, "}\n");
+	return answer->failed ? -1 : 1;
+}
+
 static const struct pt_source_type types[] = {
 	{
 		.name = "custom",
@@ -308,6 +329,7 @@ static const struct pt_source_type types[] = {
 		.notes = "Events API (JSON), slash commands and interactivity "
 		    "(forms): X-Slack-Signature v0; url_verification challenges "
 		    "are answered.",
+		.handshake = slack_url_verification,
 	},
 	{
 		.name = "twilio",

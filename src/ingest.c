@@ -175,302 +175,350 @@ ambiguous_header(const struct pt_req *req, const struct pt_env *env)
 	return NULL;
 }
 
+/* One call of pt_ingest: what its steps share. */
+struct call {
+	struct pt_ctx			*ctx;
+	const struct pt_req		*req;
+	struct pt_resp			*resp;
+	struct intake			 in;
+	const struct pt_source_type	*type;	/* the catalogue's, or NULL */
+	const char			*sub;	/* reverse ETL: the call's path */
+	struct pt_retl_route		 retl;	/* ... and what it names */
+	int				 bodiless;	/* a call without a body */
+	int				 format;	/* the body's PT_BODY_* */
+};
+
+/* What the pipeline refuses once it has read the body. */
+enum refusal {
+	REFUSE_SIGNATURE,	/* an enforced signature check failed */
+	REFUSE_BODY,		/* the body does not parse */
+	REFUSE_CALL,		/* a reverse ETL call of the wrong shape */
+	REFUSE_BATCH		/* an empty or oversized batch */
+};
+
+static const struct {
+	const char	*logged;	/* the event's status */
+	int		 status;
+	const char	*code;		/* NULL: the parser's */
+	const char	*lead;		/* the answer's words before the reason */
+	const char	*what;		/* the record, should its write fail */
+} refusals[] = {
+	[REFUSE_SIGNATURE] = { "rejected", 401, "invalid_signature",
+	    "signature check failed: ", "logging a rejected event" },
+	[REFUSE_BODY] = { "invalid", 400, NULL, "", "logging an invalid event" },
+	[REFUSE_CALL] = { "invalid", 400, "invalid_request", "",
+	    "logging an invalid call" },
+	[REFUSE_BATCH] = { "invalid", 400, "invalid_batch", "",
+	    "logging an invalid batch" },
+};
+
 /*
- * POST <mount>/receive/<endpoint_id>.  *logged: was an event committed for
- * it (then it counts in porter_events_total, not as a refusal)?
+ * Refuse an event whose body was read: log it with refusal "r"'s status
+ * and the error "code" (NULL: r's) and "reason", then answer r's status
+ * with the same code and reason, naming the logged event.  When the log
+ * cannot be written, the store's failure is the answer: a refusal is
+ * only said once it is on record.
  */
-int
-pt_ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
-    const char *endpoint, const char *sub, int *logged)
+static int
+refuse(struct call *c, enum refusal r, const char *code, const char *reason)
 {
-	const struct pt_source_type *type;
-	struct pt_retl_route retl;
-	struct intake in;
-	struct pt_body_error berr;
+	struct intake *in = &c->in;
+	enum pt_err rc;
+
+	in->ev.status = refusals[r].logged;
+	in->ev.event_time = 0;
+	in->ev.error_code = code != NULL ? code : refusals[r].code;
+	in->ev.error_message = reason;
+	if ((rc = log_event(c->ctx, in)) != PT_OK)
+		return pt_reject_store(c->ctx, c->req, c->resp, rc,
+		    refusals[r].what);
+	return pt_reject(c->ctx, c->req, c->resp, refusals[r].status,
+	    in->ev.error_code, "%s%s (event %s)", refusals[r].lead, reason,
+	    in->ev.id_text);
+}
+
+static int
+out_of_memory(struct call *c)
+{
+	return pt_reject(c->ctx, c->req, c->resp, 500, "internal_error",
+	    "out of memory");
+}
+
+/*
+ * 1. Route: the endpoint's environment, its headers read one way, and
+ * the method (or, for a reverse ETL source, the call the path names).
+ * 0 to go on, or the status answered.
+ */
+static int
+route(struct call *c, const char *endpoint)
+{
+	const struct pt_req *req = c->req;
 	const char *method = req->method ? req->method : "", *allow, *amb;
 	char err[512];
-	uint64_t clen;
 	enum pt_err rc;
-	int status, bodiless = 0, format;
 
-	memset(&in, 0, sizeof(in));
-	in.now = ctx->now;
-
-	/* 1. Route. */
-	if ((rc = pt_ctx_refresh(ctx, err, sizeof(err))) != PT_OK) {
-		status = err[0] ? pt_reject(ctx, req, resp, 500, "internal_error",
-		    "configuration: %s", err) :
-		    pt_reject_store(ctx, req, resp, rc, "reading configuration");
-		goto out;
-	}
-	if ((in.env = pt_config_endpoint(ctx->cfg, endpoint)) == NULL) {
-		status = pt_reject(ctx, req, resp, 404, "unknown_endpoint",
+	if ((rc = pt_ctx_refresh(c->ctx, err, sizeof(err))) != PT_OK)
+		return err[0] ? pt_reject(c->ctx, req, c->resp, 500,
+		    "internal_error", "configuration: %s", err) :
+		    pt_reject_store(c->ctx, req, c->resp, rc,
+		    "reading configuration");
+	if ((c->in.env = pt_config_endpoint(c->ctx->cfg, endpoint)) == NULL)
+		return pt_reject(c->ctx, req, c->resp, 404, "unknown_endpoint",
 		    "no source environment has endpoint %.80s", endpoint);
-		goto out;
-	}
-	if ((amb = ambiguous_header(req, in.env)) != NULL) {
-		status = pt_reject(ctx, req, resp, 400, "ambiguous_header",
+	if ((amb = ambiguous_header(req, c->in.env)) != NULL)
+		return pt_reject(c->ctx, req, c->resp, 400, "ambiguous_header",
 		    "header %.64s arrives more than once with different "
 		    "values (\"-\" and \"_\" in a name look alike to the "
 		    "server); this endpoint reads it, so it must have one "
 		    "value", amb);
-		goto out;
+	c->type = pt_catalog_lookup(c->in.env->source_type);
+	if (c->sub == NULL) {
+		if (strcmp(method, "POST") == 0)
+			return 0;
+		pt_resp_header(c->resp, "Allow", "POST");
+		return pt_reject(c->ctx, req, c->resp, 405,
+		    "method_not_allowed", "webhooks are delivered with POST, "
+		    "not %.16s", method);
 	}
-	type = pt_catalog_lookup(in.env->source_type);
-	if (sub != NULL) {
-		/* Reverse ETL: Knock-REST-shaped calls under the endpoint. */
-		if (type == NULL || type->kind != PT_KIND_RETL) {
-			status = pt_reject(ctx, req, resp, 404, "not_found",
-			    "no such resource: %s is a %s source, which takes "
-			    "POST /receive/<endpoint_id> only", endpoint,
-			    in.env->source_type);
-			goto out;
-		}
-		switch (pt_retl_route(sub, method, &retl, &allow, err,
-		    sizeof(err))) {
-		case 0:
-			break;
-		case 405:
-			pt_resp_header(resp, "Allow", allow);
-			status = pt_reject(ctx, req, resp, 405, "method_not_allowed",
-			    "%s takes %s, not %.16s", sub, allow, method);
-			goto out;
-		default:
-			status = pt_reject(ctx, req, resp, 404, "not_found", "%s",
-			    err);
-			goto out;
-		}
-		/*
-		 * A delete takes no body.  lighttpd's FastCGI passes
-		 * CONTENT_LENGTH=0 for a request that came with none, so
-		 * "0" counts as no body too: else a bare DELETE (no body,
-		 * no Content-Type, as curl -X DELETE sends it) was refused
-		 * 415 behind lighttpd.
-		 */
-		bodiless = !pt_retl_needs_body(&retl) &&
-		    (req->content_length == NULL ||
-		    strcmp(req->content_length, "0") == 0);
-	} else if (strcmp(method, "POST") != 0) {
-		pt_resp_header(resp, "Allow", "POST");
-		status = pt_reject(ctx, req, resp, 405, "method_not_allowed",
-		    "webhooks are delivered with POST, not %.16s", method);
-		goto out;
+	/* Reverse ETL: Knock-REST-shaped calls under the endpoint. */
+	if (c->type == NULL || c->type->kind != PT_KIND_RETL)
+		return pt_reject(c->ctx, req, c->resp, 404, "not_found",
+		    "no such resource: %s is a %s source, which takes POST "
+		    "/receive/<endpoint_id> only", endpoint,
+		    c->in.env->source_type);
+	switch (pt_retl_route(c->sub, method, &c->retl, &allow, err,
+	    sizeof(err))) {
+	case 0:
+		break;
+	case 405:
+		pt_resp_header(c->resp, "Allow", allow);
+		return pt_reject(c->ctx, req, c->resp, 405,
+		    "method_not_allowed", "%s takes %s, not %.16s", c->sub,
+		    allow, method);
+	default:
+		return pt_reject(c->ctx, req, c->resp, 404, "not_found", "%s",
+		    err);
 	}
+	/*
+	 * A delete takes no body.  lighttpd's FastCGI passes
+	 * CONTENT_LENGTH=0 for a request that came with none, so "0" counts
+	 * as no body too: else a bare DELETE (no body, no Content-Type, as
+	 * curl -X DELETE sends it) was refused 415 behind lighttpd.
+	 */
+	c->bodiless = !pt_retl_needs_body(&c->retl) &&
+	    (req->content_length == NULL ||
+	    strcmp(req->content_length, "0") == 0);
+	return 0;
+}
 
-	/* 2. Bound: length first, so nothing oversized is ever read. */
-	if (bodiless)
+/*
+ * 2. Bound: the length first, so nothing oversized is ever read; then
+ * the format the environment takes; then exactly that many bytes.
+ */
+static int
+read_bounded(struct call *c)
+{
+	const struct pt_req *req = c->req;
+	struct intake *in = &c->in;
+	char err[512];
+	uint64_t clen = 0;
+
+	if (c->bodiless)
 		clen = 0;
-	else if (req->content_length == NULL) {
-		status = pt_reject(ctx, req, resp, 411, "length_required",
+	else if (req->content_length == NULL)
+		return pt_reject(c->ctx, req, c->resp, 411, "length_required",
 		    "a Content-Length header is required");
-		goto out;
-	}
-	else if (pt_parse_content_length(req->content_length, &clen) < 0) {
-		status = pt_reject(ctx, req, resp, 411, "length_required",
+	else if (pt_parse_content_length(req->content_length, &clen) < 0)
+		return pt_reject(c->ctx, req, c->resp, 411, "length_required",
 		    "Content-Length must be a decimal number of bytes");
-		goto out;
-	}
-	if (clen > in.env->max_body) {
-		status = pt_reject(ctx, req, resp, 413, "body_too_large",
+	if (clen > in->env->max_body)
+		return pt_reject(c->ctx, req, c->resp, 413, "body_too_large",
 		    "the body is %llu bytes; this endpoint takes at most %llu",
 		    (unsigned long long)clen,
-		    (unsigned long long)in.env->max_body);
-		goto out;
-	}
+		    (unsigned long long)in->env->max_body);
 	/* The formats are per environment: a form only where it opted in. */
-	format = pt_body_format_of(req->content_type);
-	if (!bodiless && !pt_body_accepts(in.env, format, req->content_type,
-	    err, sizeof(err))) {
-		status = pt_reject(ctx, req, resp, 415, "unsupported_media_type",
-		    "%s", err);
-		goto out;
-	}
-	if ((in.body = pt_malloc((size_t)clen + 1)) == NULL) {
-		status = pt_reject(ctx, req, resp, 500, "internal_error",
+	c->format = pt_body_format_of(req->content_type);
+	if (!c->bodiless && !pt_body_accepts(in->env, c->format,
+	    req->content_type, err, sizeof(err)))
+		return pt_reject(c->ctx, req, c->resp, 415,
+		    "unsupported_media_type", "%s", err);
+	if ((in->body = pt_malloc((size_t)clen + 1)) == NULL)
+		return pt_reject(c->ctx, req, c->resp, 500, "internal_error",
 		    "out of memory for a %llu byte body",
 		    (unsigned long long)clen);
-		goto out;
-	}
-	if (read_body(req, in.body, (size_t)clen) < 0) {
-		status = pt_reject(ctx, req, resp, 400, "incomplete_body",
+	if (read_body(req, in->body, (size_t)clen) < 0)
+		return pt_reject(c->ctx, req, c->resp, 400, "incomplete_body",
 		    "the body ended before Content-Length (%llu) bytes",
 		    (unsigned long long)clen);
-		goto out;
-	}
-	in.body_len = (size_t)clen;
-	in.body[in.body_len] = '\0';
+	in->body_len = (size_t)clen;
+	in->body[in->body_len] = '\0';
+	return 0;
+}
 
-	/* From here on every outcome is logged as an event. */
-	in.ev.received_at = ctx->now();
-	if (pt_id_new("evt", in.ev.received_at, in.ev.id, in.ev.id_text) !=
-	    PT_OK) {
-		status = pt_reject(ctx, req, resp, 500, "internal_error",
+/* From here on every outcome is logged as an event: give it its id. */
+static int
+start_event(struct call *c)
+{
+	const struct pt_req *req = c->req;
+	struct intake *in = &c->in;
+
+	in->ev.received_at = c->ctx->now();
+	if (pt_id_new("evt", in->ev.received_at, in->ev.id, in->ev.id_text) !=
+	    PT_OK)
+		return pt_reject(c->ctx, req, c->resp, 500, "internal_error",
 		    "no random bytes for an event id");
-		goto out;
-	}
-	in.ev.source = in.env->source_key;
-	in.ev.environment = in.env->name;
-	in.ev.endpoint_id = in.env->endpoint_id;
-	in.ev.event_time = in.ev.received_at;
-	if (pt_intake_headers(req, &in) != PT_OK ||
-	    (in.warnings = pt_json_new_array()) == NULL ||
-	    (in.extra = pt_json_new_object()) == NULL ||
-	    (req->remote_addr && pt_json_set(in.extra, "remote_addr",
+	in->ev.source = in->env->source_key;
+	in->ev.environment = in->env->name;
+	in->ev.endpoint_id = in->env->endpoint_id;
+	in->ev.event_time = in->ev.received_at;
+	if (pt_intake_headers(req, in) != PT_OK ||
+	    (in->warnings = pt_json_new_array()) == NULL ||
+	    (in->extra = pt_json_new_object()) == NULL ||
+	    (req->remote_addr && pt_json_set(in->extra, "remote_addr",
 	    pt_json_new_cstr(req->remote_addr)) != PT_OK) ||
 	    /* How the body was read: a replay reads it the same way. */
-	    (format != 0 && pt_json_set(in.extra, "body_format",
-	    pt_json_new_cstr(pt_body_format_name(format))) != PT_OK)) {
-		status = pt_reject(ctx, req, resp, 500, "internal_error",
-		    "out of memory");
-		goto out;
-	}
+	    (c->format != 0 && pt_json_set(in->extra, "body_format",
+	    pt_json_new_cstr(pt_body_format_name(c->format))) != PT_OK))
+		return out_of_memory(c);
+	return 0;
+}
 
-	/* 3. Authenticate, before json-c sees a byte. */
-	if (authenticate(ctx, req, &in) < 0) {
-		/* Reverse ETL calls are typed by their URL, not their body. */
-		if (sub == NULL && identify_unverified(&in) != PT_OK) {
-			status = pt_reject(ctx, req, resp, 500, "internal_error",
-			    "out of memory");
-			goto out;
-		}
-		in.ev.status = "rejected";
-		in.ev.event_time = 0;
-		in.ev.error_code = "invalid_signature";
-		in.ev.error_message = in.ev.verify_reason;
-		if ((rc = log_event(ctx, &in)) != PT_OK) {
-			status = pt_reject_store(ctx, req, resp, rc,
-			    "logging a rejected event");
-			goto out;
-		}
-		status = pt_reject(ctx, req, resp, 401, "invalid_signature",
-		    "signature check failed: %s (event %s)", in.ev.verify_reason,
-		    in.ev.id_text);
-		goto out;
-	}
+/* 3. Authenticate, before json-c sees a byte. */
+static int
+check_signature(struct call *c)
+{
+	if (authenticate(c->ctx, c->req, &c->in) == 0)
+		return 0;
+	/* Reverse ETL calls are typed by their URL, not their body. */
+	if (c->sub == NULL && identify_unverified(&c->in) != PT_OK)
+		return out_of_memory(c);
+	return refuse(c, REFUSE_SIGNATURE, NULL, c->in.ev.verify_reason);
+}
 
-	/* 4. Parse strictly, as the Content-Type says. */
-	if (sub != NULL && in.body_len == 0 && !pt_retl_needs_body(&retl))
-		rc = (in.doc = pt_json_new_object()) ? PT_OK : PT_ENOMEM;
+/* 4. Parse strictly, as the Content-Type says. */
+static int
+parse(struct call *c)
+{
+	struct intake *in = &c->in;
+	struct pt_body_error berr;
+	enum pt_err rc;
+
+	if (c->sub != NULL && in->body_len == 0 &&
+	    !pt_retl_needs_body(&c->retl))
+		rc = (in->doc = pt_json_new_object()) ? PT_OK : PT_ENOMEM;
 	else
-		rc = pt_body_parse(in.env, format, in.body, in.body_len, &in.doc,
-		    &berr);
-	if (rc == PT_ENOMEM) {
-		status = pt_reject(ctx, req, resp, 500, "internal_error",
+		rc = pt_body_parse(in->env, c->format, in->body, in->body_len,
+		    &in->doc, &berr);
+	if (rc == PT_ENOMEM)
+		return pt_reject(c->ctx, c->req, c->resp, 500, "internal_error",
 		    "out of memory parsing the body");
-		goto out;
+	if (rc != PT_OK)
+		return refuse(c, REFUSE_BODY, berr.code, berr.message);
+	return 0;
+}
+
+/* A reverse ETL call: one event per document it carries. */
+static int
+take_call(struct call *c)
+{
+	pt_json *docs;
+	char err[512];
+	int status;
+
+	if ((docs = pt_retl_docs(&c->retl, c->in.doc, err, sizeof(err))) ==
+	    NULL)
+		return strcmp(err, "out of memory") == 0 ? out_of_memory(c) :
+		    refuse(c, REFUSE_CALL, NULL, err);
+	status = pt_ingest_batch(c->ctx, c->req, c->resp, &c->in, docs);
+	pt_json_put(docs);
+	return status;
+}
+
+/*
+ * A provider's handshake (catalog.h), logged as an accepted event and
+ * answered as the provider wants; 0 when the body is not one.
+ */
+static int
+take_handshake(struct call *c)
+{
+	struct pt_buf answer = { 0 };
+	const char *type;
+	char what[96];
+	enum pt_err rc;
+	int is;
+
+	if (c->type == NULL || c->type->handshake == NULL)
+		return 0;
+	if ((is = c->type->handshake(c->in.doc, &type, &answer)) <= 0) {
+		pt_buf_free(&answer);
+		return is < 0 ? out_of_memory(c) : 0;
 	}
-	if (rc != PT_OK) {
-		in.ev.status = "invalid";
-		in.ev.event_time = 0;
-		in.ev.error_code = berr.code;
-		in.ev.error_message = berr.message;
-		if ((rc = log_event(ctx, &in)) != PT_OK) {
-			status = pt_reject_store(ctx, req, resp, rc,
-			    "logging an invalid event");
-			goto out;
-		}
-		status = pt_reject(ctx, req, resp, 400, berr.code, "%s (event %s)",
-		    berr.message, in.ev.id_text);
-		goto out;
+	c->in.ev.status = "accepted";
+	c->in.ev.event_type = type;
+	if ((rc = log_event(c->ctx, &c->in)) != PT_OK) {
+		pt_buf_free(&answer);
+		snprintf(what, sizeof(what), "logging a %s", type);
+		return pt_reject_store(c->ctx, c->req, c->resp, rc, what);
 	}
+	pt_buf_free(&c->resp->body);
+	c->resp->body = answer;
+	c->resp->content_type = "application/json";
+	return c->resp->status = 200;
+}
 
-	/* 4a. Reverse ETL: the call becomes one event per document. */
-	if (sub != NULL) {
-		pt_json *docs;
+/* A batch (the environment's batch_path): 0 when the body is not one. */
+static int
+take_batch(struct call *c)
+{
+	pt_json *arr;
+	size_t n;
 
-		if ((docs = pt_retl_docs(&retl, in.doc, err, sizeof(err))) ==
-		    NULL) {
-			if (strcmp(err, "out of memory") == 0) {
-				status = pt_reject(ctx, req, resp, 500,
-				    "internal_error", "out of memory");
-				goto out;
-			}
-			in.ev.status = "invalid";
-			in.ev.event_time = 0;
-			in.ev.error_code = "invalid_request";
-			in.ev.error_message = err;
-			if ((rc = log_event(ctx, &in)) != PT_OK) {
-				status = pt_reject_store(ctx, req, resp, rc,
-				    "logging an invalid call");
-				goto out;
-			}
-			status = pt_reject(ctx, req, resp, 400, "invalid_request",
-			    "%s (event %s)", err, in.ev.id_text);
-			goto out;
-		}
-		status = pt_ingest_batch(ctx, req, resp, &in, docs);
-		pt_json_put(docs);
-		goto out;
+	if (c->in.env->batch_path == NULL ||
+	    pt_path_resolve(c->in.env->batch_path, c->in.doc, c->in.headers,
+	    &arr, NULL, 0) != PT_PATH_FOUND || pt_json_type(arr) != PT_J_ARRAY)
+		return 0;
+	if ((n = pt_json_len(arr)) == 0 || n > PT_MAX_BATCH)
+		return refuse(c, REFUSE_BATCH, NULL, n ? "more than 1000 "
+		    "elements" : "an empty batch");
+	return pt_ingest_batch(c->ctx, c->req, c->resp, &c->in, arr);
+}
+
+/* 5. Identify; 6. execute and log durably in one write, then answer. */
+static int
+take_event(struct call *c)
+{
+	if (pt_intake_identify(&c->in) != PT_OK ||
+	    pt_intake_idem_key(&c->in) != PT_OK)
+		return out_of_memory(c);
+	return pt_execute(c->ctx, c->req, c->resp, &c->in);
+}
+
+int
+pt_ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
+    const char *endpoint, const char *sub, int *logged)
+{
+	struct call c;
+	int status;
+
+	memset(&c, 0, sizeof(c));
+	c.ctx = ctx;
+	c.req = req;
+	c.resp = resp;
+	c.sub = sub;
+	c.in.now = ctx->now;
+	if ((status = route(&c, endpoint)) == 0 &&
+	    (status = read_bounded(&c)) == 0 &&
+	    (status = start_event(&c)) == 0 &&
+	    (status = check_signature(&c)) == 0 &&
+	    (status = parse(&c)) == 0) {
+		/* The shape of what was sent. */
+		if (sub != NULL)
+			status = take_call(&c);
+		else if ((status = take_handshake(&c)) == 0 &&
+		    (status = take_batch(&c)) == 0)
+			status = take_event(&c);
 	}
-
-	/* 4a. Slack checks a new endpoint with a challenge to echo. */
-	if (strcmp(in.env->source_type, "slack") == 0 &&
-	    pt_json_str(pt_json_get(in.doc, "type"), NULL) != NULL &&
-	    strcmp(pt_json_str(pt_json_get(in.doc, "type"), NULL),
-	    "url_verification") == 0 &&
-	    pt_json_str(pt_json_get(in.doc, "challenge"), NULL) != NULL) {
-		in.ev.status = "accepted";
-		in.ev.event_type = "url_verification";
-		if ((rc = log_event(ctx, &in)) != PT_OK) {
-			status = pt_reject_store(ctx, req, resp, rc,
-			    "logging a url_verification");
-			goto out;
-		}
-		resp->status = status = 200;
-		resp->content_type = "application/json";
-		{
-			size_t cn;
-			const char *c = pt_json_str(pt_json_get(in.doc,
-			    "challenge"), &cn);
-
-			pt_buf_adds(&resp->body, "{\"challenge\": ");
-			pt_buf_add_json_str(&resp->body, c, cn);
-			pt_buf_adds(&resp->body, "}\n");
-		}
-		goto out;
-	}
-
-	/* 4b. A batch: one logged event per element. */
-	if (in.env->batch_path != NULL) {
-		pt_json *arr;
-		char why[200];
-
-		if (pt_path_resolve(in.env->batch_path, in.doc, in.headers, &arr,
-		    why, sizeof(why)) == PT_PATH_FOUND &&
-		    pt_json_type(arr) == PT_J_ARRAY) {
-			if (pt_json_len(arr) == 0 ||
-			    pt_json_len(arr) > PT_MAX_BATCH) {
-				in.ev.status = "invalid";
-				in.ev.event_time = 0;
-				in.ev.error_code = "invalid_batch";
-				in.ev.error_message = pt_json_len(arr) ? "more than "
-				    "1000 elements" : "an empty batch";
-				if ((rc = log_event(ctx, &in)) != PT_OK) {
-					status = pt_reject_store(ctx, req, resp, rc,
-					    "logging an invalid batch");
-					goto out;
-				}
-				status = pt_reject(ctx, req, resp, 400,
-				    "invalid_batch", "%s (event %s)",
-				    in.ev.error_message, in.ev.id_text);
-				goto out;
-			}
-			status = pt_ingest_batch(ctx, req, resp, &in, arr);
-			goto out;
-		}
-	}
-
-	/* 5. Identify. */
-	if (pt_intake_identify(&in) != PT_OK || pt_intake_idem_key(&in) != PT_OK) {
-		status = pt_reject(ctx, req, resp, 500, "internal_error",
-		    "out of memory");
-		goto out;
-	}
-
-	/* 6. Execute and log durably in one transaction, then answer. */
-	status = pt_execute(ctx, req, resp, &in);
-out:
-	*logged = in.committed;
-	pt_intake_free(&in);
+	*logged = c.in.committed;
+	pt_intake_free(&c.in);
 	return status;
 }
