@@ -121,19 +121,105 @@ healthz(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 	return status;
 }
 
+/* GET /healthz, answered with the store open or not. */
+static int
+serve_healthz(struct pt_ctx *ctx, const struct pt_req *req,
+    struct pt_resp *resp, char *route, int *logged)
+{
+	const char *method = req->method ? req->method : "";
+
+	(void)route;
+	(void)logged;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		pt_resp_header(resp, "Allow", "GET, HEAD");
+		return pt_reject(ctx, req, resp, 405, "method_not_allowed",
+		    "use GET on /healthz");
+	}
+	return healthz(ctx, req, resp);
+}
+
+/* /receive/<endpoint_id>, and a reverse ETL call's path under it. */
+static int
+serve_receive(struct pt_ctx *ctx, const struct pt_req *req,
+    struct pt_resp *resp, char *route, int *logged)
+{
+	char *endpoint = route + strlen("/receive/"), *slash, *sub = NULL;
+	int status;
+
+	if ((slash = strchr(endpoint, '/')) != NULL) {
+		/* Keep the sub-path ("/v1/users/u1") apart. */
+		if ((sub = pt_strdup(slash)) == NULL)
+			return pt_reject(ctx, req, resp, 500, "internal_error",
+			    "out of memory");
+		*slash = '\0';
+	}
+	if (endpoint[0] == '\0' || (sub != NULL && sub[1] == '\0'))
+		status = pt_reject(ctx, req, resp, 404, "not_found",
+		    "no such resource: want /receive/<endpoint_id>");
+	else
+		status = pt_ingest(ctx, req, resp, endpoint, sub, logged);
+	pt_free(sub);
+	return status;
+}
+
+/* The admin API, the console and /metrics (admin.h). */
+static int
+serve_admin(struct pt_ctx *ctx, const struct pt_req *req,
+    struct pt_resp *resp, char *route, int *logged)
+{
+	(void)logged;
+	return pt_admin_handle(ctx, req, resp, route);
+}
+
+static int
+serve_nothing(struct pt_ctx *ctx, const struct pt_req *req,
+    struct pt_resp *resp, char *route, int *logged)
+{
+	(void)route;
+	(void)logged;
+	return pt_reject(ctx, req, resp, 404, "not_found", "no such resource");
+}
+
+static int
+is_healthz(const char *route)
+{
+	return strcmp(route, "/healthz") == 0;
+}
+
+static int
+is_receive(const char *route)
+{
+	return strncmp(route, "/receive/", strlen("/receive/")) == 0;
+}
+
+/*
+ * What the responder serves, the first match taking the route (mount
+ * removed); what matches nothing is 404.  "store": without the store it
+ * is answered 503 store_unavailable.  "webhook": its refusals count in
+ * porter_requests_refused_total unless an event was logged (that counts in
+ * porter_events_total); health answers and the admin API are not
+ * webhooks refused.
+ */
+static const struct {
+	int	(*owns)(const char *route);
+	int	 store;
+	int	 webhook;
+	int	(*serve)(struct pt_ctx *, const struct pt_req *,
+		    struct pt_resp *, char *route, int *logged);
+} routes[] = {
+	{ is_healthz, 0, 0, serve_healthz },
+	{ is_receive, 1, 1, serve_receive },
+	{ pt_admin_owns, 1, 0, serve_admin },
+	{ NULL, 1, 1, serve_nothing },		/* anything else */
+};
+
 int
 pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 {
 	struct pt_buf route = { 0 };
-	const char *method = req->method ? req->method : "";
-	const char *p, *endpoint;
 	enum pt_err rc;
-	/*
-	 * Refusals count in porter_requests_refused_total unless an event
-	 * was logged (it counts in porter_events_total then); health
-	 * answers and the admin API are not webhooks refused.
-	 */
-	int status, logged = 0, refusal = 1;
+	size_t i;
+	int status, logged = 0, webhook = 1;
 
 	memset(resp, 0, sizeof(*resp));
 	if ((rc = pt_req_route(req, &route)) != PT_OK) {
@@ -142,20 +228,10 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 		    404, "not_found", "no such resource");
 		goto out;
 	}
-	p = route.data;
-	if (strcmp(p, "/healthz") == 0) {
-		refusal = 0;
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-			pt_resp_header(resp, "Allow", "GET, HEAD");
-			status = pt_reject(ctx, req, resp, 405,
-			    "method_not_allowed", "use GET on /healthz");
-			goto out;
-		}
-		status = healthz(ctx, req, resp);
-		goto out;
-	}
-	if (ctx->store == NULL) {
-		refusal = !pt_admin_owns(p);
+	for (i = 0; routes[i].owns != NULL && !routes[i].owns(route.data); i++)
+		continue;
+	webhook = routes[i].webhook;
+	if (routes[i].store && ctx->store == NULL) {
 		pt_resp_header(resp, "Retry-After", STORE_RETRY_AFTER);
 		/* The reason names paths and settings: for the log only. */
 		pt_ctx_log(ctx, "store unavailable: %s", ctx->store_error ?
@@ -164,38 +240,9 @@ pt_handle(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 		    "store cannot be opened; retry later");
 		goto out;
 	}
-	if (strncmp(p, "/receive/", 9) == 0) {
-		char *slash, *sub = NULL;
-
-		endpoint = route.data + 9;
-		if ((slash = strchr(endpoint, '/')) != NULL) {
-			/* Keep the sub-path ("/v1/users/u1") apart. */
-			if ((sub = pt_strdup(slash)) == NULL) {
-				status = pt_reject(ctx, req, resp, 500,
-				    "internal_error", "out of memory");
-				goto out;
-			}
-			*slash = '\0';
-		}
-		if (endpoint[0] == '\0' || (sub != NULL && sub[1] == '\0')) {
-			pt_free(sub);
-			status = pt_reject(ctx, req, resp, 404, "not_found",
-			    "no such resource: want /receive/<endpoint_id>");
-			goto out;
-		}
-		status = pt_ingest(ctx, req, resp, endpoint, sub, &logged);
-		pt_free(sub);
-		goto out;
-	}
-	/* issue 6: admin API, console and metrics (admin.c). */
-	if (pt_admin_owns(p)) {
-		refusal = 0;
-		status = pt_admin_handle(ctx, req, resp, p);
-		goto out;
-	}
-	status = pt_reject(ctx, req, resp, 404, "not_found", "no such resource");
+	status = routes[i].serve(ctx, req, resp, route.data, &logged);
 out:
-	if (refusal && status >= 400 && !logged)
+	if (webhook && status >= 400 && !logged)
 		pt_metrics_refused(status);
 	pt_buf_free(&route);
 	return status;
