@@ -132,6 +132,127 @@ check_filters(struct admin *a, const char *source, const char *env,
 }
 
 /*
+ * The window of a log query from its parameters: limit, since, until, and
+ * the cursor, before or after ("before" and "after" hold the ids q points
+ * to).  0, or the status answered.
+ */
+static int
+log_window(struct admin *a, struct pt_log_query *q, struct logs_walk *w,
+    uint8_t before[PT_ID_BIN], uint8_t after[PT_ID_BIN])
+{
+	uint8_t tc[PT_ID_BIN];
+	const char *s;
+	char *end;
+	long lim;
+
+	w->limit = LOGS_DEFAULT;
+	if ((s = adm_param(a, "limit")) != NULL) {
+		errno = 0;
+		lim = strtol(s, &end, 10);
+		if (errno || end == s || *end || lim < 1 || lim > LOGS_MAX)
+			return adm_fail(a, 400, "invalid_parameter", "limit: 1 to "
+			    "%d", LOGS_MAX);
+		w->limit = (size_t)lim;
+	}
+	if ((s = adm_param(a, "since")) != NULL && parse_time(a, s, &q->since) <
+	    0)
+		return adm_fail(a, 400, "invalid_parameter", "since: want an RFC "
+		    "3339 time or a duration (90s, 15m, 2h, 7d)");
+	if ((s = adm_param(a, "until")) != NULL && parse_time(a, s, &q->until) <
+	    0)
+		return adm_fail(a, 400, "invalid_parameter", "until: want an RFC "
+		    "3339 time or a duration (90s, 15m, 2h, 7d)");
+	if ((s = adm_param(a, "before")) != NULL) {
+		if (pt_id_parse("evt", s, before) < 0)
+			return adm_fail(a, 400, "invalid_parameter", "before: not an "
+			    "event id");
+		q->before = before;
+	}
+	if ((s = adm_param(a, "after")) != NULL) {
+		if (q->before != NULL)
+			return adm_fail(a, 400, "invalid_parameter", "give before or "
+			    "after, not both");
+		if (pt_id_parse("evt", s, after) < 0)
+			return adm_fail(a, 400, "invalid_parameter", "after: not an "
+			    "event id");
+		q->after = after;
+	}
+	/* Start at the time bound when it is nearer than the cursor. */
+	if (q->after != NULL && q->since) {
+		time_cursor(q->since - 1, 0xff, tc);
+		if (memcmp(tc, after, PT_ID_BIN) > 0)
+			memcpy(after, tc, PT_ID_BIN);
+	} else if (q->after == NULL && q->until) {
+		time_cursor(q->until + 1, 0x00, tc);
+		if (q->before == NULL || memcmp(tc, before, PT_ID_BIN) < 0) {
+			memcpy(before, tc, PT_ID_BIN);
+			q->before = before;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The answer to a log query that walked "w" (its matches taken), forward
+ * (after a cursor) or back: the matches newest first, and the cursors to
+ * go on from.
+ */
+static int
+logs_answer(struct admin *a, struct logs_walk *w, int forward)
+{
+	pt_json *o, *pi, *rev;
+	char idt[PT_ID_MAX];
+	size_t i, n = pt_json_len(w->data);
+	int scan_limited = !w->full && w->scanned >= MAX_SCAN;
+
+	/* Newest first in both directions. */
+	if (forward && n > 1) {
+		if ((rev = pt_json_new_array()) == NULL) {
+			pt_json_put(w->data);
+			return adm_fail(a, 500, "internal_error", "out of memory");
+		}
+		for (i = n; i > 0; i--)
+			pt_json_append(rev, pt_json_ref(pt_json_index(w->data,
+			    i - 1)));
+		pt_json_put(w->data);
+		w->data = rev;
+	}
+	if ((o = pt_json_new_object()) == NULL ||
+	    (pi = pt_json_new_object()) == NULL) {
+		pt_json_put(o);
+		pt_json_put(w->data);
+		return adm_fail(a, 500, "internal_error", "out of memory");
+	}
+	pt_json_set(o, "page_info", pi);
+	pt_json_set(o, "data", w->data);
+	/*
+	 * Cursors: "before" gives the next older page, "after" newer
+	 * entries.  In the direction walked, a scan cut short goes on from
+	 * the last record it examined.
+	 */
+	pt_json_set(pi, "before", n ? pt_json_ref(pt_json_get(pt_json_index(
+	    w->data, n - 1), "id")) : NULL);
+	pt_json_set(pi, "after", n ? pt_json_ref(pt_json_get(pt_json_index(
+	    w->data, 0), "id")) : NULL);
+	if (scan_limited && w->have_last) {
+		pt_id_text("evt", w->last, idt);
+		pt_json_set(pi, forward ? "after" : "before",
+		    pt_json_new_cstr(idt));
+	}
+	if (n == 0 && !scan_limited) {
+		/* Nothing (more) here: keep the caller's cursor for polling. */
+		if (forward && adm_param(a, "after"))
+			pt_json_set(pi, "after", pt_json_new_cstr(adm_param(a,
+			    "after")));
+	}
+	pt_json_set(pi, "limit", pt_json_new_int((int64_t)w->limit));
+	pt_json_set(pi, "has_more", pt_json_new_bool(w->full || scan_limited));
+	pt_json_set(pi, "scanned", pt_json_new_int((int64_t)w->scanned));
+	pt_json_set(pi, "scan_limited", pt_json_new_bool(scan_limited));
+	return adm_send_json(a, 200, o);
+}
+
+/*
  * GET logs: filters source, environment, event_type, status,
  * verification, idempotency_key, since, until; cursors before/after;
  * limit.  Newest first.  The query is given only the filters its index
@@ -148,14 +269,10 @@ logs(struct admin *a, const char *source)
 	struct pt_log_query q;
 	struct logs_walk w;
 	struct pt_txn *txn;
-	uint8_t before[PT_ID_BIN], after[PT_ID_BIN], tc[PT_ID_BIN];
-	char idt[PT_ID_MAX], *end;
-	const char *s, *bad;
-	pt_json *o = NULL, *pi, *rev;
+	uint8_t before[PT_ID_BIN], after[PT_ID_BIN];
+	const char *bad;
 	enum pt_err rc;
-	size_t i, n;
-	long lim;
-	int forward, scan_limited;
+	int status;
 
 	if ((bad = adm_unknown_param(a, allowed)) != NULL)
 		return adm_fail(a, 400, "invalid_parameter", "unknown parameter "
@@ -174,49 +291,8 @@ logs(struct admin *a, const char *source)
 	if (w.environment && source == NULL)
 		return adm_fail(a, 400, "invalid_parameter", "environment needs "
 		    "source");
-	w.limit = LOGS_DEFAULT;
-	if ((s = adm_param(a, "limit")) != NULL) {
-		errno = 0;
-		lim = strtol(s, &end, 10);
-		if (errno || end == s || *end || lim < 1 || lim > LOGS_MAX)
-			return adm_fail(a, 400, "invalid_parameter", "limit: 1 to "
-			    "%d", LOGS_MAX);
-		w.limit = (size_t)lim;
-	}
-	if ((s = adm_param(a, "since")) != NULL && parse_time(a, s, &q.since) < 0)
-		return adm_fail(a, 400, "invalid_parameter", "since: want an RFC "
-		    "3339 time or a duration (90s, 15m, 2h, 7d)");
-	if ((s = adm_param(a, "until")) != NULL && parse_time(a, s, &q.until) < 0)
-		return adm_fail(a, 400, "invalid_parameter", "until: want an RFC "
-		    "3339 time or a duration (90s, 15m, 2h, 7d)");
-	if ((s = adm_param(a, "before")) != NULL) {
-		if (pt_id_parse("evt", s, before) < 0)
-			return adm_fail(a, 400, "invalid_parameter", "before: not an "
-			    "event id");
-		q.before = before;
-	}
-	if ((s = adm_param(a, "after")) != NULL) {
-		if (q.before != NULL)
-			return adm_fail(a, 400, "invalid_parameter", "give before or "
-			    "after, not both");
-		if (pt_id_parse("evt", s, after) < 0)
-			return adm_fail(a, 400, "invalid_parameter", "after: not an "
-			    "event id");
-		q.after = after;
-	}
-	forward = q.after != NULL;
-	/* Start at the time bound when it is nearer than the cursor. */
-	if (forward && q.since) {
-		time_cursor(q.since - 1, 0xff, tc);
-		if (memcmp(tc, after, PT_ID_BIN) > 0)
-			memcpy(after, tc, PT_ID_BIN);
-	} else if (!forward && q.until) {
-		time_cursor(q.until + 1, 0x00, tc);
-		if (q.before == NULL || memcmp(tc, before, PT_ID_BIN) < 0) {
-			memcpy(before, tc, PT_ID_BIN);
-			q.before = before;
-		}
-	}
+	if ((status = log_window(a, &q, &w, before, after)) != 0)
+		return status;
 	if ((rc = check_filters(a, source, w.environment, w.status,
 	    w.verification)) != PT_OK)
 		return rc == PT_EINVAL ? adm_fail(a, 400, "invalid_parameter", "%s",
@@ -239,65 +315,17 @@ logs(struct admin *a, const char *source)
 
 	if ((rc = adm_txn(a, &txn)) != PT_OK)
 		return adm_store_fail(a, rc, "reading the log");
-	if ((o = pt_json_new_object()) == NULL ||
-	    (w.data = pt_json_new_array()) == NULL ||
-	    (pi = pt_json_new_object()) == NULL) {
-		pt_json_put(o);
-		pt_json_put(w.data);
+	if ((w.data = pt_json_new_array()) == NULL)
 		return adm_fail(a, 500, "internal_error", "out of memory");
-	}
-	pt_json_set(o, "page_info", pi);
 	if ((rc = pt_eventlog_query(txn, &q, log_cb, &w)) != PT_OK) {
-		pt_json_put(o);
 		pt_json_put(w.data);
 		return adm_store_fail(a, rc, "reading the log");
 	}
 	if (w.failed) {
-		pt_json_put(o);
 		pt_json_put(w.data);
 		return adm_fail(a, 500, "internal_error", "out of memory");
 	}
-	scan_limited = !w.full && w.scanned >= MAX_SCAN;
-	n = pt_json_len(w.data);
-	/* Newest first in both directions. */
-	if (forward && n > 1) {
-		if ((rev = pt_json_new_array()) == NULL) {
-			pt_json_put(o);
-			pt_json_put(w.data);
-			return adm_fail(a, 500, "internal_error", "out of memory");
-		}
-		for (i = n; i > 0; i--)
-			pt_json_append(rev, pt_json_ref(pt_json_index(w.data,
-			    i - 1)));
-		pt_json_put(w.data);
-		w.data = rev;
-	}
-	pt_json_set(o, "data", w.data);
-	/*
-	 * Cursors: "before" gives the next older page, "after" newer
-	 * entries.  In the direction walked, a scan cut short goes on from
-	 * the last record it examined.
-	 */
-	pt_json_set(pi, "before", n ? pt_json_ref(pt_json_get(pt_json_index(
-	    w.data, n - 1), "id")) : NULL);
-	pt_json_set(pi, "after", n ? pt_json_ref(pt_json_get(pt_json_index(
-	    w.data, 0), "id")) : NULL);
-	if (scan_limited && w.have_last) {
-		pt_id_text("evt", w.last, idt);
-		pt_json_set(pi, forward ? "after" : "before",
-		    pt_json_new_cstr(idt));
-	}
-	if (n == 0 && !scan_limited) {
-		/* Nothing (more) here: keep the caller's cursor for polling. */
-		if (forward && adm_param(a, "after"))
-			pt_json_set(pi, "after", pt_json_new_cstr(adm_param(a,
-			    "after")));
-	}
-	pt_json_set(pi, "limit", pt_json_new_int((int64_t)w.limit));
-	pt_json_set(pi, "has_more", pt_json_new_bool(w.full || scan_limited));
-	pt_json_set(pi, "scanned", pt_json_new_int((int64_t)w.scanned));
-	pt_json_set(pi, "scan_limited", pt_json_new_bool(scan_limited));
-	return adm_send_json(a, 200, o);
+	return logs_answer(a, &w, q.after != NULL);
 }
 
 int

@@ -113,38 +113,32 @@ idem_scope(const struct intake *in, struct pt_idem_scope *sc)
 }
 
 /*
- * Step 6, as one write: housekeeping, the idempotency check, every
- * action's effects and log, the event record and the idempotency record.
- * Runs in whatever transaction pt_write() gives it (its own, or a nested
- * one inside a group commit).
+ * A little housekeeping every few writes keeps the store bounded (every
+ * HOUSEKEEP_EVERY-th write of this process does PRUNE_PER_WRITE and
+ * RECOVER_PER_WRITE times as much): expired idempotency records, executions
+ * whose process died, logs past their retention (a bounded number).
  */
-enum pt_err
-pt_execute_stage(struct pt_txn *txn, void *arg)
+static enum pt_err
+housekeep(struct pt_txn *txn, const struct pt_config *cfg, int64_t now)
 {
-	struct pt_stage *st = arg;
-	struct intake *in = st->in;
-	struct pt_event_ctx ectx;
-	struct pt_idem_scope sc;
-	pt_json *ids = NULL, *ij = NULL;
-	char orig[PT_ID_MAX];
+	size_t pruned, recovered;
 	enum pt_err rc;
-	size_t i, pruned, recovered;
-	int64_t now = in->ev.received_at, lease = 0;
 
-	/*
-	 * A little housekeeping every few writes keeps the store bounded
-	 * (every HOUSEKEEP_EVERY-th write of this process does
-	 * PRUNE_PER_WRITE/RECOVER_PER_WRITE times as much).
-	 */
-	if (housekeep_due() &&
-	    ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE * HOUSEKEEP_EVERY,
+	if (!housekeep_due())
+		return PT_OK;
+	if ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE * HOUSEKEEP_EVERY,
 	    &pruned)) != PT_OK ||
-	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE, &recovered)) !=
-	    PT_OK ||
-	    /* issue 6: old logs go, a bounded number (retention.h). */
-	    (rc = pt_retention_step(txn, st->ctx->cfg, now)) != PT_OK))
+	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE, &recovered)) != PT_OK)
 		return rc;
-	/* Undo what a first run left (pt_write may run this twice). */
+	return pt_retention_step(txn, cfg, now);
+}
+
+/* Undo what a first run of the stage left (pt_write may run it twice). */
+static void
+stage_reset(struct pt_stage *st)
+{
+	struct intake *in = st->in;
+
 	if (st->kind == PT_STAGE_CONFLICT) {
 		in->ev.error_code = NULL;
 		in->ev.error_message = NULL;
@@ -157,118 +151,188 @@ pt_execute_stage(struct pt_txn *txn, void *arg)
 	pt_action_logs_free(in->logs, in->nlogs);
 	in->logs = NULL;
 	in->nlogs = 0;
+}
 
-	if (in->has_idem) {
-		idem_scope(in, &sc);
-		if ((rc = pt_idem_lookup(txn, &sc, now, in->env->idem_window *
-		    1000000, &st->rec)) != PT_OK)
-			return rc;
-		rc = PT_ENOMEM;
-		if ((ij = pt_json_new_object()) == NULL ||
-		    pt_json_set(ij, "key", pt_json_new_str(in->idem_key.data,
-		    in->idem_key.len)) != PT_OK)
-			goto out;
-		if (st->rec.state == PT_IDEM_DONE ||
-		    st->rec.state == PT_IDEM_PENDING) {
-			pt_id_text("evt", st->rec.event_id, orig);
-			if (pt_json_set(ij, "original_event_id",
-			    pt_json_new_cstr(orig)) != PT_OK ||
-			    extra(in, "idempotency", ij) != PT_OK) {
-				ij = NULL;
-				goto out;
-			}
-			ij = NULL;
-			if (st->rec.state == PT_IDEM_DONE) {
-				st->kind = PT_STAGE_REPLAYED;
-				in->ev.status = "idempotent";
-			} else {
-				st->kind = PT_STAGE_CONFLICT;
-				in->ev.status = "conflict";
-				in->ev.error_code = "in_progress";
-				in->ev.error_message = "the same event is being "
-				    "executed by another request";
-			}
-			rc = pt_intake_log(txn, in);
-			goto out;
-		}
-		if (st->rec.state == PT_IDEM_STALE &&
-		    (rc = pt_recover_event(txn, st->rec.event_id, now)) != PT_OK)
-			goto out;
+/*
+ * The idempotency check: *ij gets the event's "idempotency" member (its
+ * key).  When an earlier execution holds the key -- done: this is a
+ * replay; still running: a conflict -- the event is logged as such, names
+ * the holder, and *held is set: nothing runs.  A holder whose process
+ * died is interrupted first.
+ */
+static enum pt_err
+stage_idem(struct pt_txn *txn, struct pt_stage *st, int64_t now,
+    pt_json **ij, int *held)
+{
+	struct intake *in = st->in;
+	struct pt_idem_scope sc;
+	char orig[PT_ID_MAX];
+	enum pt_err rc;
+
+	*held = 0;
+	idem_scope(in, &sc);
+	if ((rc = pt_idem_lookup(txn, &sc, now, in->env->idem_window *
+	    1000000, &st->rec)) != PT_OK)
+		return rc;
+	if ((*ij = pt_json_new_object()) == NULL ||
+	    pt_json_set(*ij, "key", pt_json_new_str(in->idem_key.data,
+	    in->idem_key.len)) != PT_OK)
+		return PT_ENOMEM;
+	if (st->rec.state == PT_IDEM_STALE)
+		return pt_recover_event(txn, st->rec.event_id, now);
+	if (st->rec.state != PT_IDEM_DONE && st->rec.state != PT_IDEM_PENDING)
+		return PT_OK;
+	*held = 1;
+	pt_id_text("evt", st->rec.event_id, orig);
+	if (pt_json_set(*ij, "original_event_id", pt_json_new_cstr(orig)) !=
+	    PT_OK)
+		return PT_ENOMEM;
+	rc = extra(in, "idempotency", *ij);
+	*ij = NULL;
+	if (rc != PT_OK)
+		return PT_ENOMEM;
+	if (st->rec.state == PT_IDEM_DONE) {
+		st->kind = PT_STAGE_REPLAYED;
+		in->ev.status = "idempotent";
+	} else {
+		st->kind = PT_STAGE_CONFLICT;
+		in->ev.status = "conflict";
+		in->ev.error_code = "in_progress";
+		in->ev.error_message = "the same event is being executed by "
+		    "another request";
 	}
+	return pt_intake_log(txn, in);
+}
 
-	if (in->ev.event_type != NULL) {
-		memset(&ectx, 0, sizeof(ectx));
-		ectx.cfg = st->ctx->cfg;
-		ectx.env = in->env;
-		ectx.event_type = in->ev.event_type;
-		ectx.event_id = in->ev.id_text;
-		ectx.body = in->doc;
-		ectx.body_len = in->body_len;
-		ectx.headers = in->headers;
-		ectx.now = now;
-		if ((rc = pt_actions_run(txn, &ectx, &in->logs, &in->nlogs)) !=
-		    PT_OK)
-			goto out;
-		rc = PT_ENOMEM;
-		if ((ids = pt_json_new_array()) == NULL)
-			goto out;
-		for (i = 0; i < in->nlogs; i++) {
-			if (in->logs[i].status == PT_ACT_PENDING) {
-				st->pending++;
-				lease += in->logs[i].job.timeout_ms * 1000;
-			}
-			if (pt_json_append(ids, pt_json_new_cstr(
-			    in->logs[i].id_text)) != PT_OK)
-				goto out;
-		}
-		if (extra(in, "actions", ids) != PT_OK) {
-			ids = NULL;
-			goto out;
-		}
-		ids = NULL;
-		in->ev.status = in->nlogs == 0 ? "no_mapping" : st->pending ?
-		    "pending" : "accepted";
-	} else
+/*
+ * Run the event's mappings (actions.h): in->logs, the event's "actions"
+ * member and its status; st->pending counts the handlers to run, *lease
+ * grows by their time limits.
+ */
+static enum pt_err
+stage_actions(struct pt_txn *txn, struct pt_stage *st, int64_t now,
+    int64_t *lease)
+{
+	struct intake *in = st->in;
+	struct pt_event_ctx ectx;
+	pt_json *ids;
+	enum pt_err rc;
+	size_t i;
+
+	if (in->ev.event_type == NULL) {
 		in->ev.status = "no_event_type";
-
-	/*
-	 * Handlers run between this write and the one that records their
-	 * outcome.  Should that second write find the store full, the event
-	 * would stay pending and the sender's retry would run the handlers
-	 * again once the lease ran out: so start them only with room left
-	 * for their output (and a margin), else refuse now, before anything
-	 * has run, with the retryable 503 of a full store.
-	 */
-	if (st->pending) {
-		uint64_t need = PT_EVENT_ROOM;
-
-		for (i = 0; i < in->nlogs; i++)
-			if (in->logs[i].status == PT_ACT_PENDING)
-				need += 2 * (uint64_t)in->logs[i].job.max_output;
-		if ((rc = pt_store_check_room(pt_txn_store(txn), need)) !=
-		    PT_OK)
-			goto out;
+		return PT_OK;
 	}
-	rc = PT_ENOMEM;
+	memset(&ectx, 0, sizeof(ectx));
+	ectx.cfg = st->ctx->cfg;
+	ectx.env = in->env;
+	ectx.event_type = in->ev.event_type;
+	ectx.event_id = in->ev.id_text;
+	ectx.body = in->doc;
+	ectx.body_len = in->body_len;
+	ectx.headers = in->headers;
+	ectx.now = now;
+	if ((rc = pt_actions_run(txn, &ectx, &in->logs, &in->nlogs)) != PT_OK)
+		return rc;
+	if ((ids = pt_json_new_array()) == NULL)
+		return PT_ENOMEM;
+	for (i = 0; i < in->nlogs; i++) {
+		if (in->logs[i].status == PT_ACT_PENDING) {
+			st->pending++;
+			*lease += in->logs[i].job.timeout_ms * 1000;
+		}
+		if (pt_json_append(ids, pt_json_new_cstr(in->logs[i].id_text)) !=
+		    PT_OK) {
+			pt_json_put(ids);
+			return PT_ENOMEM;
+		}
+	}
+	if (extra(in, "actions", ids) != PT_OK)
+		return PT_ENOMEM;
+	in->ev.status = in->nlogs == 0 ? "no_mapping" : st->pending ?
+	    "pending" : "accepted";
+	return PT_OK;
+}
+
+/*
+ * Handlers run between this write and the one that records their
+ * outcome.  Should that second write find the store full, the event would
+ * stay pending and the sender's retry would run the handlers again once
+ * the lease ran out: so start them only with room left for their output
+ * (and a margin), else refuse now, before anything has run, with the
+ * retryable 503 of a full store.
+ */
+static enum pt_err
+room_for_handlers(struct pt_txn *txn, const struct intake *in)
+{
+	uint64_t need = PT_EVENT_ROOM;
+	size_t i;
+
+	for (i = 0; i < in->nlogs; i++)
+		if (in->logs[i].status == PT_ACT_PENDING)
+			need += 2 * (uint64_t)in->logs[i].job.max_output;
+	return pt_store_check_room(pt_txn_store(txn), need);
+}
+
+/*
+ * The lease of an execution with handlers pending, the idempotency record
+ * "ij" (taken; pending until the handlers are done, else done) and the
+ * event record.
+ */
+static enum pt_err
+stage_record(struct pt_txn *txn, struct pt_stage *st, int64_t now,
+    int64_t lease, pt_json **ij)
+{
+	struct intake *in = st->in;
+	struct pt_idem_scope sc;
+	enum pt_err rc;
+
 	if (st->pending) {
 		lease += now + LEASE_GRACE_US;
 		if (extra(in, "lease_until_us", pt_json_new_int(lease)) != PT_OK)
-			goto out;
+			return PT_ENOMEM;
 	}
 	if (in->has_idem) {
-		if (extra(in, "idempotency", ij) != PT_OK) {
-			ij = NULL;
-			goto out;
-		}
-		ij = NULL;
+		rc = extra(in, "idempotency", *ij);
+		*ij = NULL;
+		if (rc != PT_OK)
+			return PT_ENOMEM;
 		idem_scope(in, &sc);
 		if ((rc = st->pending ? pt_idem_put(txn, &sc, PT_IDEM_PENDING,
 		    in->ev.id, now, lease, pt_idem_owner()) : pt_idem_put(txn,
 		    &sc, PT_IDEM_DONE, in->ev.id, now, now +
 		    in->env->idem_window * 1000000, 0)) != PT_OK)
-			goto out;
+			return rc;
 	}
-	rc = pt_intake_log(txn, in);
+	return pt_intake_log(txn, in);
+}
+
+/*
+ * Step 6, as one write: housekeeping, the idempotency check, every
+ * action's effects and log, the event record and the idempotency record.
+ * Runs in whatever transaction pt_write() gives it (its own, or a nested
+ * one inside a group commit).
+ */
+enum pt_err
+pt_execute_stage(struct pt_txn *txn, void *arg)
+{
+	struct pt_stage *st = arg;
+	struct intake *in = st->in;
+	pt_json *ij = NULL;
+	enum pt_err rc;
+	int64_t now = in->ev.received_at, lease = 0;
+	int held = 0;
+
+	if ((rc = housekeep(txn, st->ctx->cfg, now)) != PT_OK)
+		return rc;
+	stage_reset(st);
+	if (in->has_idem && ((rc = stage_idem(txn, st, now, &ij, &held)) !=
+	    PT_OK || held))
+		goto out;
+	if ((rc = stage_actions(txn, st, now, &lease)) != PT_OK ||
+	    (st->pending && (rc = room_for_handlers(txn, in)) != PT_OK))
+		goto out;
+	rc = stage_record(txn, st, now, lease, &ij);
 out:
 	/*
 	 * The request thread needs the action logs only to run handlers:
@@ -279,7 +343,6 @@ out:
 		in->logs = NULL;
 		in->nlogs = 0;
 	}
-	pt_json_put(ids);
 	pt_json_put(ij);
 	return rc;
 }

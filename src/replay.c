@@ -92,6 +92,93 @@ pt_replay_allowed(const struct pt_config *cfg, const pt_json *meta)
 }
 
 /*
+ * Read logged event "evt_id": *m gets its metadata and in->body a copy of
+ * its body, both outliving the read transaction (its values die with
+ * it).  0, or the status answered.
+ */
+static int
+load_original(struct pt_ctx *ctx, const struct pt_req *req,
+    struct pt_resp *resp, const char *evt_id, struct intake *in, pt_json **m)
+{
+	struct pt_val meta, body;
+	struct pt_txn *txn = NULL;
+	uint8_t id[PT_ID_BIN];
+	char err[512];
+	enum pt_err rc;
+	int status = 0;
+
+	if (pt_id_parse("evt", evt_id, id) < 0)
+		return pt_reject(ctx, req, resp, 400, "invalid_id", "%.80s is not "
+		    "an event id", evt_id);
+	if ((rc = pt_ctx_refresh(ctx, err, sizeof(err))) != PT_OK)
+		return err[0] ? pt_reject(ctx, req, resp, 500, "internal_error",
+		    "configuration: %s", err) : pt_reject_store(ctx, req, resp,
+		    rc, "reading configuration");
+	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		return pt_reject_store(ctx, req, resp, rc, "reading the log");
+	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
+		status = rc == PT_ENOTFOUND ? pt_reject(ctx, req, resp, 404,
+		    "not_found", "no event %s", evt_id) : pt_reject_store(ctx,
+		    req, resp, rc, "reading the log");
+	else if ((*m = pt_json_parse_trusted(meta.data, meta.len)) == NULL ||
+	    (in->body = pt_malloc(body.len + 1)) == NULL)
+		status = pt_reject(ctx, req, resp, 500, "internal_error",
+		    "cannot read event %s", evt_id);
+	else {
+		memcpy(in->body, body.data, body.len);
+		in->body_len = body.len;
+		in->body[in->body_len] = '\0';
+	}
+	pt_txn_abort(txn);
+	return status;
+}
+
+/*
+ * The format logged event "m"'s body is parsed as, as it was at ingest:
+ * the logged body_format, else what the logged Content-Type says (events
+ * logged before forms were taken are all JSON).
+ */
+static int
+logged_format(const pt_json *m)
+{
+	const char *bf = pt_json_str(pt_json_get(m, "body_format"), NULL);
+	int format;
+
+	if (bf != NULL)
+		return strcmp(bf, pt_body_format_name(PT_BODY_FORM)) == 0 ?
+		    PT_BODY_FORM : PT_BODY_JSON;
+	if ((format = pt_body_format_of(pt_json_str(pt_json_get(pt_json_get(m,
+	    "headers"), "content-type"), NULL))) == 0)
+		format = PT_BODY_JSON;
+	return format;
+}
+
+/*
+ * The logged headers "lh" as a request's (*hv, freed with pt_free; the
+ * names and values are borrowed from "lh"): they stand in for the
+ * request's.  PT_OK or PT_ENOMEM.
+ */
+static enum pt_err
+logged_headers(const pt_json *lh, struct pt_header **hv, size_t *nh)
+{
+	struct pt_json_iter it = { 0 };
+	const char *k;
+	pt_json *v;
+
+	*nh = 0;
+	if ((*hv = pt_calloc(pt_json_len(lh) + 1, sizeof(**hv))) == NULL)
+		return PT_ENOMEM;
+	while (pt_json_iter_next(lh, &it, &k, &v)) {
+		if (pt_json_type(v) != PT_J_STRING)
+			continue;
+		(*hv)[*nh].name = k;
+		(*hv)[*nh].value = pt_json_str(v, &(*hv)[*nh].value_len);
+		(*nh)++;
+	}
+	return PT_OK;
+}
+
+/*
  * Replay a logged event: run its mappings again as they are configured
  * now, as a new event linked to the original ("replay_of").  For events
  * that were no_mapping, no_event_type or had failed actions before the
@@ -107,17 +194,11 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 	struct pt_req req;
 	struct intake in;
 	struct pt_body_error berr;
-	struct pt_val meta, body;
-	struct pt_txn *txn = NULL;
-	const struct pt_header *hdrs = NULL;
 	struct pt_header *hv = NULL;
-	struct pt_json_iter it = { 0 };
-	pt_json *m = NULL, *lh, *hvj;
-	uint8_t id[PT_ID_BIN];
-	const char *src, *envname, *k, *bf;
-	char err[512], why[256];
+	pt_json *m = NULL;
+	const char *src, *envname;
+	char why[256];
 	enum pt_err rc;
-	size_t nh = 0;
 	int status, forced = 0, format;
 
 	memset(&in, 0, sizeof(in));
@@ -126,40 +207,8 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 	in.now = ctx->now;
 	req.method = "REPLAY";
 	req.request_uri = evt_id;
-	if (pt_id_parse("evt", evt_id, id) < 0) {
-		status = pt_reject(ctx, &req, resp, 400, "invalid_id", "%.80s is not "
-		    "an event id", evt_id);
+	if ((status = load_original(ctx, &req, resp, evt_id, &in, &m)) != 0)
 		goto out;
-	}
-	if ((rc = pt_ctx_refresh(ctx, err, sizeof(err))) != PT_OK) {
-		status = err[0] ? pt_reject(ctx, &req, resp, 500, "internal_error",
-		    "configuration: %s", err) : pt_reject_store(ctx, &req, resp,
-		    rc, "reading configuration");
-		goto out;
-	}
-	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK) {
-		status = pt_reject_store(ctx, &req, resp, rc, "reading the log");
-		goto out;
-	}
-	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK) {
-		status = rc == PT_ENOTFOUND ? pt_reject(ctx, &req, resp, 404,
-		    "not_found", "no event %s", evt_id) : pt_reject_store(ctx,
-		    &req, resp, rc, "reading the log");
-		goto out;
-	}
-	/* Copy out before the transaction ends: its values die with it. */
-	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL ||
-	    (in.body = pt_malloc(body.len + 1)) == NULL) {
-		status = pt_reject(ctx, &req, resp, 500, "internal_error",
-		    "cannot read event %s", evt_id);
-		goto out;
-	}
-	memcpy(in.body, body.data, body.len);
-	in.body_len = body.len;
-	in.body[in.body_len] = '\0';
-	pt_txn_abort(txn);
-	txn = NULL;
-
 	src = pt_json_str(pt_json_get(m, "source"), NULL);
 	envname = pt_json_str(pt_json_get(m, "environment"), NULL);
 	if (src == NULL || envname == NULL ||
@@ -181,18 +230,7 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 		pt_ctx_log(ctx, "replay of %s forced by %s: %s", evt_id, who,
 		    why);
 	}
-	/*
-	 * The body is parsed as it was at ingest: as the logged body_format,
-	 * else the logged Content-Type says (events logged before forms were
-	 * taken are all JSON).
-	 */
-	lh = pt_json_get(m, "headers");
-	if ((bf = pt_json_str(pt_json_get(m, "body_format"), NULL)) != NULL)
-		format = strcmp(bf, pt_body_format_name(PT_BODY_FORM)) == 0 ?
-		    PT_BODY_FORM : PT_BODY_JSON;
-	else if ((format = pt_body_format_of(pt_json_str(pt_json_get(lh,
-	    "content-type"), NULL))) == 0)
-		format = PT_BODY_JSON;
+	format = logged_format(m);
 	if ((rc = pt_body_parse(in.env, format, in.body, in.body_len, &in.doc,
 	    &berr)) != PT_OK) {
 		status = rc == PT_ENOMEM ? pt_reject(ctx, &req, resp, 500,
@@ -202,22 +240,13 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 		    "JSON object", berr.message);
 		goto out;
 	}
-	/* The logged headers stand in for the request's. */
-	if ((hv = pt_calloc(pt_json_len(lh) + 1, sizeof(*hv))) == NULL) {
+	if (logged_headers(pt_json_get(m, "headers"), &hv, &req.nheaders) !=
+	    PT_OK) {
 		status = pt_reject(ctx, &req, resp, 500, "internal_error",
 		    "out of memory");
 		goto out;
 	}
-	while (pt_json_iter_next(lh, &it, &k, &hvj)) {
-		if (pt_json_type(hvj) != PT_J_STRING)
-			continue;
-		hv[nh].name = k;
-		hv[nh].value = pt_json_str(hvj, &hv[nh].value_len);
-		nh++;
-	}
-	hdrs = hv;
-	req.headers = hdrs;
-	req.nheaders = nh;
+	req.headers = hv;
 
 	in.ev.received_at = ctx->now();
 	if (pt_id_new("evt", in.ev.received_at, in.ev.id, in.ev.id_text) !=
@@ -259,7 +288,6 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 		}
 	}
 out:
-	pt_txn_abort(txn);
 	pt_free(hv);
 	pt_json_put(m);
 	pt_intake_free(&in);
