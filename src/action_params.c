@@ -303,12 +303,19 @@ fail:
 	return rc;
 }
 
-/* A list of recipients (a single one is a list of one), 1..max. */
+/* A validator of one value: a new JSON value in *out, or a skip. */
+typedef enum pt_err (*want_fn)(const pt_json *v, const char *field,
+    struct verr *e, pt_json **out);
+
+/*
+ * A list of 1 to "max" values, each taken by "each" (named field[i]); a
+ * value that is not a list is a list of one, taken by "one" (named field).
+ */
 static enum pt_err
-want_recipients(const pt_json *v, const char *field, size_t max,
-    struct verr *e, pt_json **out)
+want_list(const pt_json *v, const char *field, size_t max, want_fn one,
+    want_fn each, struct verr *e, pt_json **out)
 {
-	pt_json *arr, *r;
+	pt_json *arr, *el;
 	enum pt_err rc;
 	char sub[96];
 	size_t i, n;
@@ -317,51 +324,8 @@ want_recipients(const pt_json *v, const char *field, size_t max,
 	if ((arr = pt_json_new_array()) == NULL)
 		return PT_ENOMEM;
 	if (pt_json_type(v) != PT_J_ARRAY) {
-		if ((rc = want_recipient(v, field, e, &r)) != PT_OK ||
-		    (rc = pt_json_append(arr, r)) != PT_OK) {
-			pt_json_put(arr);
-			return rc;
-		}
-		*out = arr;
-		return PT_OK;
-	}
-	n = pt_json_len(v);
-	if (n == 0) {
-		pt_json_put(arr);
-		return skip(e, field, "must not be empty");
-	}
-	if (n > max) {
-		pt_json_put(arr);
-		return skip(e, field, "has %zu entries; the limit is %zu", n, max);
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(sub, sizeof(sub), "%s[%zu]", field, i);
-		if ((rc = want_recipient(pt_json_index(v, i), sub, e, &r)) !=
-		    PT_OK || (rc = pt_json_append(arr, r)) != PT_OK) {
-			pt_json_put(arr);
-			return rc;
-		}
-	}
-	*out = arr;
-	return PT_OK;
-}
-
-/* A list of user ids (one id is a list of one), 1..max. */
-static enum pt_err
-want_ids(const pt_json *v, const char *field, size_t max, struct verr *e,
-    pt_json **out)
-{
-	pt_json *arr, *id;
-	enum pt_err rc;
-	char sub[96];
-	size_t i, n;
-
-	*out = NULL;
-	if ((arr = pt_json_new_array()) == NULL)
-		return PT_ENOMEM;
-	if (pt_json_type(v) != PT_J_ARRAY) {
-		if ((rc = want_id(v, field, e, &id)) != PT_OK ||
-		    (rc = pt_json_append(arr, id)) != PT_OK) {
+		if ((rc = one(v, field, e, &el)) != PT_OK ||
+		    (rc = pt_json_append(arr, el)) != PT_OK) {
 			pt_json_put(arr);
 			return rc;
 		}
@@ -375,20 +339,25 @@ want_ids(const pt_json *v, const char *field, size_t max, struct verr *e,
 		    skip(e, field, "has %zu entries; the limit is %zu", n, max);
 	}
 	for (i = 0; i < n; i++) {
-		pt_json *el = pt_json_index(v, i);
-
 		snprintf(sub, sizeof(sub), "%s[%zu]", field, i);
-		/* Audience members may be given as users {"id", ...}. */
-		if (pt_json_type(el) == PT_J_OBJECT && pt_json_get(el, "id"))
-			el = pt_json_get(el, "id");
-		if ((rc = want_id(el, sub, e, &id)) != PT_OK ||
-		    (rc = pt_json_append(arr, id)) != PT_OK) {
+		if ((rc = each(pt_json_index(v, i), sub, e, &el)) != PT_OK ||
+		    (rc = pt_json_append(arr, el)) != PT_OK) {
 			pt_json_put(arr);
 			return rc;
 		}
 	}
 	*out = arr;
 	return PT_OK;
+}
+
+/* An audience member in a list: a user id, or a user {"id", ...}. */
+static enum pt_err
+want_member(const pt_json *v, const char *field, struct verr *e,
+    pt_json **out)
+{
+	if (pt_json_type(v) == PT_J_OBJECT && pt_json_get(v, "id"))
+		v = pt_json_get(v, "id");
+	return want_id(v, field, e, out);
 }
 
 /*
@@ -480,12 +449,14 @@ pt_action_prepare_len(const struct pt_mapping *m, const pt_json *body,
 			rc = raw == NULL ? PT_OK : want_object(raw, name, MAX_DATA,
 			    bound, &e, &val);
 		else if (strcmp(name, "recipients") == 0)
-			rc = want_recipients(raw, name,
+			rc = want_list(raw, name,
 			    m->action == PT_A_WORKFLOWS_TRIGGER ||
 			    m->action == PT_A_WORKFLOWS_CANCEL ? MAX_RECIPIENTS :
-			    MAX_SUB_RECIPIENTS, &e, &val);
+			    MAX_SUB_RECIPIENTS, want_recipient, want_recipient, &e,
+			    &val);
 		else if (strcmp(name, "users") == 0)
-			rc = want_ids(raw, name, MAX_AUDIENCE_USERS, &e, &val);
+			rc = want_list(raw, name, MAX_AUDIENCE_USERS, want_id,
+			    want_member, &e, &val);
 		else if (strcmp(name, "actor") == 0)
 			rc = raw == NULL ? PT_OK : want_recipient(raw, name, &e,
 			    &val);
