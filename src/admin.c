@@ -18,6 +18,7 @@
 #include "admin_int.h"
 #include "alloc.h"
 #include "json.h"
+#include "nitems.h"
 
 #define API_PREFIX	"/admin/api"
 #define CSP_CONSOLE	"default-src 'self'; base-uri 'none'; " \
@@ -168,7 +169,7 @@ api(struct admin *a, const char *sub)
 	if (*sub != '\0' && (rc = split(a, sub)) == -2)
 		return adm_fail(a, 500, "internal_error", "out of memory");
 	if (*sub != '\0' && rc == 0)
-		for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		for (i = 0; i < nitems(routes); i++) {
 			if (!match(a, routes[i].pattern))
 				continue;
 			if (strcmp(routes[i].method, a->method) == 0)

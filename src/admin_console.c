@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admin_int.h"
+#include "nitems.h"
 
 #define MAX_FILE	(2 * 1024 * 1024)	/* a console file */
 
@@ -88,7 +89,7 @@ adm_console(struct admin *a, const char *name)
 		return adm_fail(a, 405, "method_not_allowed", "the console is read "
 		    "with GET");
 	}
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+	for (i = 0; i < nitems(files); i++)
 		if (strcmp(files[i].name, name) == 0)
 			return console_file(a, i);
 	return adm_fail(a, 404, "not_found", "no such resource");

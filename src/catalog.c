@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "nitems.h"
 
 /* The mappings of the reverse ETL documents retl.c builds. */
 #define RETL_MAPPINGS "[" \
@@ -531,7 +532,7 @@ pt_catalog_lookup(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+	for (i = 0; i < nitems(types); i++)
 		if (strcmp(types[i].name, name) == 0)
 			return &types[i];
 	return NULL;
@@ -540,7 +541,7 @@ pt_catalog_lookup(const char *name)
 const struct pt_source_type *
 pt_catalog_all(size_t *n)
 {
-	*n = sizeof(types) / sizeof(types[0]);
+	*n = nitems(types);
 	return types;
 }
 

@@ -14,6 +14,7 @@
 #include "ids.h"
 #include "intake.h"
 #include "json.h"
+#include "nitems.h"
 #include "replay.h"
 
 /*
@@ -62,8 +63,7 @@ replay_verdict(const struct pt_env *env, const pt_json *meta, char *why,
 	const char *st = replay_root_status(meta);
 	size_t i;
 
-	for (i = 0; st != NULL && i < sizeof(replay_rules) /
-	    sizeof(replay_rules[0]); i++) {
+	for (i = 0; st != NULL && i < nitems(replay_rules); i++) {
 		if (strcmp(st, replay_rules[i].status) != 0)
 			continue;
 		if (replay_rules[i].when == REPLAY_ALWAYS || !env->verify)

@@ -48,6 +48,7 @@
 #include "alloc.h"
 #include "handler.h"
 #include "json.h"
+#include "nitems.h"
 #include "scheme.h"
 #include "tokens.h"
 #include "fuzz.h"
@@ -240,10 +241,10 @@ sign(struct request *r, const char *path, const char *id)
 	char url[1100];
 	size_t i;
 
-	for (i = 0; i < sizeof(signers) / sizeof(signers[0]); i++)
+	for (i = 0; i < nitems(signers); i++)
 		if (strstr(path, signers[i].endpoint) != NULL)
 			break;
-	if (i == sizeof(signers) / sizeof(signers[0]) ||
+	if (i == nitems(signers) ||
 	    (s = pt_scheme_preset(signers[i].scheme)) == NULL)
 		return;
 	snprintf(url, sizeof(url), "https://example.com/porter%s",
