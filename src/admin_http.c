@@ -257,25 +257,13 @@ adm_txn(struct admin *a, struct pt_txn **out)
 enum pt_err
 adm_config(struct admin *a, const struct pt_config **out)
 {
-	struct pt_config *cfg = NULL;
 	struct pt_txn *txn;
 	char err[512];
 	enum pt_err rc;
-	uint64_t gen;
 
 	if ((rc = adm_txn(a, &txn)) != PT_OK ||
-	    (rc = pt_config_stored_gen(txn, &gen)) != PT_OK)
+	    (rc = pt_ctx_config(a->ctx, txn, err, sizeof(err))) != PT_OK)
 		return rc;
-	if (a->ctx->cfg == NULL || a->ctx->cfg->gen != gen) {
-		rc = pt_config_load(txn, &cfg, err, sizeof(err));
-		if (rc != PT_OK && rc != PT_ENOTFOUND) {
-			pt_config_free(cfg);
-			return rc;
-		}
-		pt_config_free(a->ctx->cfg);
-		a->ctx->cfg = cfg;
-		pt_store_set_durability(a->ctx->store, cfg->durability);
-	}
 	*out = a->ctx->cfg;
 	return PT_OK;
 }

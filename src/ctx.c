@@ -86,34 +86,40 @@ pt_reject_store(struct pt_ctx *ctx, const struct pt_req *req,
 	return pt_reject(ctx, req, resp, ea->status, ea->code, "%s", msg);
 }
 
-/*
- * Make sure ctx->cfg is the stored configuration: one cheap read of the
- * generation per request, a reload only when an apply changed it.
- */
 enum pt_err
-pt_ctx_refresh(struct pt_ctx *ctx, char *err, size_t errlen)
+pt_ctx_config(struct pt_ctx *ctx, struct pt_txn *txn, char *err,
+    size_t errlen)
 {
-	struct pt_txn *txn = NULL;
 	struct pt_config *cfg = NULL;
 	enum pt_err rc;
 	uint64_t gen;
 
 	err[0] = '\0';
-	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK)
-		return rc;
 	if ((rc = pt_config_stored_gen(txn, &gen)) != PT_OK)
-		goto out;
+		return rc;
 	if (ctx->cfg != NULL && ctx->cfg->gen == gen)
-		goto out;
+		return PT_OK;
 	rc = pt_config_load(txn, &cfg, err, errlen);
-	if (rc == PT_ENOTFOUND)
-		rc = PT_OK;
-	if (rc != PT_OK)
-		goto out;
+	if (rc != PT_OK && rc != PT_ENOTFOUND) {
+		pt_config_free(cfg);
+		return rc;
+	}
 	pt_config_free(ctx->cfg);
 	ctx->cfg = cfg;
 	pt_store_set_durability(ctx->store, cfg->durability);
-out:
+	return PT_OK;
+}
+
+enum pt_err
+pt_ctx_refresh(struct pt_ctx *ctx, char *err, size_t errlen)
+{
+	struct pt_txn *txn = NULL;
+	enum pt_err rc;
+
+	err[0] = '\0';
+	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		return rc;
+	rc = pt_ctx_config(ctx, txn, err, errlen);
 	pt_txn_abort(txn);
 	return rc;
 }

@@ -47,6 +47,9 @@ void	pt_ctx_log(struct pt_ctx *, const char *fmt, ...)
  * "err" (err[0] is '\0' for a storage error).
  */
 enum pt_err	pt_ctx_refresh(struct pt_ctx *, char *err, size_t errlen);
+/* The same in read transaction "txn" (one snapshot for a whole call). */
+enum pt_err	pt_ctx_config(struct pt_ctx *, struct pt_txn *txn, char *err,
+		    size_t errlen);
 
 /*
  * Answer "status" with the JSON error {"error": "code", "message": ...}
