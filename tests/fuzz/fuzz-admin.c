@@ -1,5 +1,5 @@
 /*
- * fuzz-admin.c - the admin API's request parsing (src/admin.c): the path
+ * fuzz-admin.c - the admin API's request parsing (src/admin*.c): the path
  * under /admin/api/ split into segments and matched against the routes,
  * the query string split and percent-decoded, and the filters, times,
  * cursors and limits the read routes take from it.  Through pt_handle() on

@@ -28,7 +28,7 @@
  *	admin		Authorization: Bearer <an admin token> (first header)
  *	admin-ro	the same with a read-only token
  *
- * The admin API (src/admin.c: query strings, logs, rehearse, config PUT)
+ * The admin API (src/admin*.c: query strings, logs, rehearse, config PUT)
  * is reached through pt_handle with the admin flags.
  * The store is reset every RESET_EVERY inputs, whenever it is full, and
  * after a configuration was applied over the admin API.
