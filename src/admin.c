@@ -1,6 +1,8 @@
 /*
  * admin.c - the admin API, the console's files and /metrics (see admin.h;
- * every route with an example: porter-api(7)).
+ * every route with an example: porter-api(7)): the entry, and the route
+ * table that lists the API; each route's function is in the admin_*.c
+ * file of its part (admin_int.h).
  *
  * Order for an API call: authenticate (401) -> route (404, 405) ->
  * authorise (403) -> read and validate the body (411, 413, 415, 400) ->
