@@ -23,7 +23,7 @@
  * the detail "fmt"; the client gets "client_msg", or the same text when
  * that is NULL.
  */
-static int
+static int __attribute__((format(printf, 5, 0)))
 vfail(struct admin *a, int status, const char *code, const char *client_msg,
     const char *fmt, va_list ap)
 {
