@@ -1,15 +1,11 @@
 /*
  * actions.h - run an event's mappings: resolve and validate each action's
- * parameters, apply it to the data (data.h), and write the action log.
+ * parameters (action_params.h), apply it to the data (data.h), and write
+ * the action log.
  *
- * Validation follows Knock's API: ids are non-empty strings of at most 256
- * characters without "/" or "#" (integers are taken as their decimal text);
- * custom properties at most 256 KB; workflow data at most 10 MB; at most
- * 1,000 recipients (100 for subscriptions) and 1,000 audience users; a
- * string where a list of ids is expected is a one-element list.  A missing
- * required field, a type mismatch or a limit exceeded SKIPS that action,
- * and its log says which field and why; the event's other actions still
- * run.
+ * A missing required field, a type mismatch or a limit exceeded SKIPS that
+ * action, and its log says which field and why; the event's other actions
+ * still run.
  */
 #ifndef PT_ACTIONS_H
 #define PT_ACTIONS_H
@@ -72,15 +68,6 @@ struct pt_event_ctx {
 	const pt_json		*headers;
 	int64_t			 now;		/* µs */
 };
-
-/*
- * Resolve and validate one mapping against an event, touching nothing.
- * Returns PT_OK with *payload (a new reference), PT_EINVAL with
- * "field"/"msg" set when the action would be skipped, PT_ENOMEM.
- */
-enum pt_err	pt_action_prepare(const struct pt_mapping *, const pt_json *body,
-		    const pt_json *headers, pt_json **payload, char *field,
-		    size_t fieldlen, char *msg, size_t msglen);
 
 /*
  * Run every active mapping for ctx->event_type, in priority order, inside

@@ -20,7 +20,7 @@
 #ifndef PT_ADMIN_H
 #define PT_ADMIN_H
 
-#include "handler.h"
+#include "ctx.h"
 #include "http.h"
 
 /*

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "nitems.h"
 
 /* The mappings of the reverse ETL documents retl.c builds. */
 #define RETL_MAPPINGS "[" \
@@ -34,6 +35,27 @@
 	"{\"event_type\":\"audiences.remove_members\",\"action\":" \
 	"\"audiences_remove_member\",\"params\":{\"key\":{\"path\":\"key\"}," \
 	"\"users\":\"users\",\"tenant\":\"tenant\"}}]"
+
+/*
+ * Slack checks a new Events API endpoint with {"type":
+ * "url_verification", "challenge": C} and wants {"challenge": C} back.
+ */
+static int
+slack_url_verification(const pt_json *doc, const char **event_type,
+    struct pt_buf *answer)
+{
+	const char *type = pt_json_str(pt_json_get(doc, "type"), NULL), *c;
+	size_t n;
+
+	if (type == NULL || strcmp(type, "url_verification") != 0 ||
+	    (c = pt_json_str(pt_json_get(doc, "challenge"), &n)) == NULL)
+		return 0;
+	*event_type = "url_verification";
+	pt_buf_adds(answer, "{\"challenge\": ");
+	pt_buf_add_json_str(answer, c, n);
+	pt_buf_adds(answer, "}\n");
+	return answer->failed ? -1 : 1;
+}
 
 static const struct pt_source_type types[] = {
 	{
@@ -308,6 +330,7 @@ static const struct pt_source_type types[] = {
 		.notes = "Events API (JSON), slash commands and interactivity "
 		    "(forms): X-Slack-Signature v0; url_verification challenges "
 		    "are answered.",
+		.handshake = slack_url_verification,
 	},
 	{
 		.name = "twilio",
@@ -509,7 +532,7 @@ pt_catalog_lookup(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+	for (i = 0; i < nitems(types); i++)
 		if (strcmp(types[i].name, name) == 0)
 			return &types[i];
 	return NULL;
@@ -518,7 +541,7 @@ pt_catalog_lookup(const char *name)
 const struct pt_source_type *
 pt_catalog_all(size_t *n)
 {
-	*n = sizeof(types) / sizeof(types[0]);
+	*n = nitems(types);
 	return types;
 }
 

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "buf.h"
 #include "json.h"
 
 enum pt_source_kind {
@@ -18,6 +19,16 @@ enum pt_source_kind {
 	PT_KIND_CDP,		/* Segment-spec events (track/identify...) */
 	PT_KIND_RETL		/* reverse ETL: Knock-REST-shaped API calls */
 };
+
+/*
+ * A provider's handshake: a request that checks the endpoint instead of
+ * reporting an event (Slack's url_verification wants its challenge echoed).
+ * Given the verified, parsed body "doc": 0 when it is an event; 1 when it
+ * is a handshake, with *event_type the type it is logged as and "answer"
+ * (empty) the JSON body of the 200; -1 when out of memory.
+ */
+typedef int (*pt_handshake_fn)(const pt_json *doc, const char **event_type,
+    struct pt_buf *answer);
 
 struct pt_source_type {
 	const char		*name;
@@ -39,6 +50,7 @@ struct pt_source_type {
 	const char		*event_types;	/* JSON array text */
 	const char		*default_mappings;	/* JSON array text */
 	const char		*notes;		/* one line for --types */
+	pt_handshake_fn		 handshake;	/* NULL: none */
 };
 
 /* The type called "name", or NULL. */

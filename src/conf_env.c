@@ -16,7 +16,7 @@
 #include "form.h"
 #include "http.h"
 #include "ids.h"
-#include "util.h"
+#include "nitems.h"
 
 #define MAX_WINDOW		(90 * 86400)
 
@@ -405,7 +405,7 @@ static const struct conf_field idem_fields[] = {
 				PT_IDEM_WINDOW_DEFAULT, NULL },
 };
 static const struct conf_table idem_table = {
-	idem_fields, PT_NITEMS(idem_fields)
+	idem_fields, nitems(idem_fields)
 };
 
 static int
@@ -489,7 +489,7 @@ env_body_formats(struct conf_in *in, const struct conf_field *f,
 	for (i = 0; i < pt_json_len(fmts); i++) {
 		conf_ptr_index(sub, sizeof(sub), ptr, i);
 		s = pt_json_str(pt_json_index(fmts, i), NULL);
-		for (j = 0, fmt = 0; s != NULL && j < PT_NITEMS(body_formats);
+		for (j = 0, fmt = 0; s != NULL && j < nitems(body_formats);
 		    j++)
 			if (strcmp(s, body_formats[j].name) == 0)
 				fmt = body_formats[j].format;
@@ -679,7 +679,7 @@ static const struct conf_field env_fields[] = {
 	{ "public_url",		 env_public_url, CF_LATE, 0, 0, 0, NULL },
 };
 const struct conf_table conf_env_table = {
-	env_fields, PT_NITEMS(env_fields)
+	env_fields, nitems(env_fields)
 };
 
 int

@@ -17,7 +17,7 @@
 #include "conf_int.h"
 #include "sig.h"
 #include "timeutil.h"
-#include "util.h"
+#include "nitems.h"
 
 #define MAX_SECRET_FILE		65536
 
@@ -210,13 +210,13 @@ resolve_secret(struct vctx *v, const char *ptr, struct key_in *ki,
 		return pt_buf_add(&ki->val, s, n) == PT_OK ? 0 :
 		    conf_fail(v, ptr, "out of memory");
 	for (i = 0; pt_json_type(*spec) == PT_J_OBJECT &&
-	    pt_json_len(*spec) == 1 && i < PT_NITEMS(secret_refs); i++)
+	    pt_json_len(*spec) == 1 && i < nitems(secret_refs); i++)
 		if ((arg = pt_json_get(*spec, secret_refs[i].name)) != NULL)
 			return secret_refs[i].read(v, ptr, arg, ki, spec);
 	used = (size_t)snprintf(forms, sizeof(forms), "a string");
-	for (i = 0; i < PT_NITEMS(secret_refs) && used < sizeof(forms); i++)
+	for (i = 0; i < nitems(secret_refs) && used < sizeof(forms); i++)
 		used += (size_t)snprintf(forms + used, sizeof(forms) - used,
-		    "%s{\"%s\": %s}", i + 1 < PT_NITEMS(secret_refs) ? ", " :
+		    "%s{\"%s\": %s}", i + 1 < nitems(secret_refs) ? ", " :
 		    " or ", secret_refs[i].name, secret_refs[i].arg);
 	return conf_fail(v, ptr, "must be %s", forms);
 }
@@ -306,7 +306,7 @@ static const struct conf_field key_fields[] = {
 	{ "value",	key_value, CF_STORED | CF_LATE, 0, 0, 0, NULL },
 };
 static const struct conf_table key_table = {
-	key_fields, PT_NITEMS(key_fields)
+	key_fields, nitems(key_fields)
 };
 
 /*

@@ -15,7 +15,7 @@
 #include "conf.h"
 #include "conf_int.h"
 #include "ids.h"
-#include "util.h"
+#include "nitems.h"
 
 #define MAX_NAME		64
 
@@ -290,7 +290,7 @@ static const struct conf_field settings_fields[] = {
 	{ "log_retention_days",	set_retention, 0, 1, 3650, 30, NULL },
 };
 static const struct conf_table settings_table = {
-	settings_fields, PT_NITEMS(settings_fields)
+	settings_fields, nitems(settings_fields)
 };
 
 /* An argv array at "ptr": 1-64 strings, the first an absolute path. */
@@ -383,7 +383,7 @@ static const struct conf_field workflow_fields[] = {
 				NULL },
 };
 static const struct conf_table workflow_table = {
-	workflow_fields, PT_NITEMS(workflow_fields)
+	workflow_fields, nitems(workflow_fields)
 };
 
 static int
@@ -569,7 +569,7 @@ static const struct conf_field source_fields[] = {
 	{ "environments",	src_environments, CF_OWN_DIFF, 0, 0, 0, NULL },
 };
 const struct conf_table conf_source_table = {
-	source_fields, PT_NITEMS(source_fields)
+	source_fields, nitems(source_fields)
 };
 
 /* The top level: settings, sources and workflows. */
@@ -639,7 +639,7 @@ static const struct conf_field doc_fields[] = {
 	{ "workflows",	doc_workflows, 0, 0, 0, 0, NULL },
 };
 const struct conf_table conf_doc_table = {
-	doc_fields, PT_NITEMS(doc_fields)
+	doc_fields, nitems(doc_fields)
 };
 
 static int

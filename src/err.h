@@ -4,7 +4,7 @@
  * Functions that can fail return "enum pt_err": PT_OK (0) on success,
  * otherwise the reason.  Storage, parsing and allocation failures all use
  * these codes; the request handler maps them to HTTP statuses in one table
- * (handler.c).
+ * (http.h, pt_err_answer).
  */
 #ifndef PT_ERR_H
 #define PT_ERR_H

@@ -293,6 +293,10 @@ set_nonblock(int fd)
  * early cannot kill the caller whatever its SIGPIPE disposition.
  * NOTE: when argv[0] exits while something it started still holds its
  * output pipes, we read for LINGER_MS more, then kill the group.
+ * NOTE: long because one function owns every descriptor, the signal mask
+ * and both children from the first pipe to the last reap, so that the one
+ * cleanup at "out" releases all of them whatever failed, and no helper can
+ * return with a child or a mask left behind.
  */
 enum pt_err
 pt_exec(char *const argv[], char *const envp[], const void *input,

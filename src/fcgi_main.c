@@ -26,7 +26,7 @@
 #include "handler.h"
 #include "http.h"
 #include "logline.h"
-#include "sandbox.h"	/* issue 7: seccomp */
+#include "sandbox.h"
 #include "size.h"
 #include "store.h"
 
@@ -240,11 +240,11 @@ serve(struct pt_ctx *ctx, struct pt_store **store, char **envp,
     pt_body_reader rd, void *rdarg,
     int (*write_fn)(void *, const char *, size_t), void *warg)
 {
-	static char why[512];
 	struct pt_buf names = { 0 }, head = { 0 };
 	struct pt_header *hdrs = NULL;
 	struct pt_resp resp;
 	struct pt_req req;
+	char why[512] = "";	/* this call's: threads each serve their own */
 
 	memset(&resp, 0, sizeof(resp));
 	if (fill_req(envp, &req, &hdrs, &names) < 0) {
@@ -261,6 +261,7 @@ serve(struct pt_ctx *ctx, struct pt_store **store, char **envp,
 	if (*store == NULL)
 		ctx->store_error = why;
 	pt_handle(ctx, &req, &resp);
+	ctx->store_error = NULL;	/* "why" ends with this call */
 send:
 	if (pt_resp_head(&resp, &head) == PT_OK) {
 		write_fn(warg, head.data, head.len);
@@ -432,7 +433,7 @@ main(int argc, char *argv[])
 		pt_log_stderr("cannot open the store: %s (answering 503 "
 		    "until it opens)", why);
 	pt_ctx_init(&ctx, store);
-	/* issue 7: confine before the first request (sandbox.h). */
+	/* Confine before the first request (sandbox.h). */
 	if (pt_sandbox(why, sizeof(why)) == -1) {
 		pt_log_stderr("%s", why);
 		pt_ctx_free(&ctx);

@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "filter.h"
+#include "nitems.h"
 
 /* Recursion of one match: filter nodes plus arrays nested in the event. */
 #define MATCH_MAX_DEPTH		256
@@ -28,7 +29,6 @@
 #define BYTES_PER_STEP		64
 
 #ifndef nitems
-#define nitems(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
 
 enum op {

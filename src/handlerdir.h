@@ -6,7 +6,7 @@
  * program; over the API (PUT /admin/api/config, a full token) a new or
  * changed exec must name a handler in the directory the host chose with
  * PORTER_HANDLER_DIR in the responder's environment, and with none chosen
- * it cannot be changed at all (admin.c, exec_refused).
+ * it cannot be changed at all (admin_config.c, exec_refused).
  */
 #ifndef PT_HANDLERDIR_H
 #define PT_HANDLERDIR_H

@@ -2,7 +2,7 @@
  * http.h - the request and response as the pure core sees them.
  *
  * The FastCGI loop (fcgi_main.c) and the tests fill a "struct pt_req" and
- * hand it to pt_handle() (handler.h); nothing below depends on a server.
+ * hand it to pt_handle() (route.h); nothing below depends on a server.
  */
 #ifndef PT_HTTP_H
 #define PT_HTTP_H

@@ -1,6 +1,6 @@
 /*
- * identify.c - an event's type and time (see identify.h).  Moved out of
- * handler.c so that rehearsals (inspect.c) use the very same rules.
+ * identify.c - an event's type and time (see identify.h), apart from the
+ * pipeline so that rehearsals (inspect.c) use the very same rules.
  */
 #include "config.h"
 

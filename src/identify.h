@@ -3,7 +3,7 @@
  * environment's template, CDP rule or event_type_path) and its time
  * (timestamp_path).
  *
- * One code path for the responder (handler.c) and for rehearsals
+ * One code path for the responder (intake.c) and for rehearsals
  * (inspect.c), so that a rehearsal names an event exactly as ingest
  * would.
  */

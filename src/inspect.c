@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "action_params.h"
 #include "actions.h"
 #include "alloc.h"
 #include "eventlog.h"

@@ -18,7 +18,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "json.h"
-#include "util.h"
+#include "nitems.h"
 
 struct vstate {
 	const unsigned char	*p;
@@ -683,7 +683,7 @@ pt_jtype_name(enum pt_jtype t)
 		"array"
 	};
 
-	return (size_t)t < PT_NITEMS(names) ? names[t] : "?";
+	return (size_t)t < nitems(names) ? names[t] : "?";
 }
 
 pt_json *

@@ -26,7 +26,7 @@
 /*
  * Events (and stray action logs) deleted per housekeeping write at most.
  * The responder does housekeeping on every 8th write of a process
- * (handler.c), so this deletes up to 4 old events per new one: enough to
+ * (execute.c), so this deletes up to 4 old events per new one: enough to
  * catch up after a pause while keeping every write's extra work small.
  */
 #define PT_RETENTION_PER_ROUND		32
@@ -46,8 +46,8 @@ enum pt_err	pt_retention_prune(struct pt_txn *, int64_t now, int64_t days,
 		    size_t max, struct pt_retention_stats *st);
 
 /*
- * The bounded step the responder runs inside a write (handler.c
- * stage_fn): pt_retention_prune with the retention of "cfg" (NULL: the
+ * The bounded step the responder runs inside a write (execute.c
+ * housekeep): pt_retention_prune with the retention of "cfg" (NULL: the
  * default) and PT_RETENTION_PER_ROUND.
  */
 enum pt_err	pt_retention_step(struct pt_txn *, const struct pt_config *cfg,

@@ -39,9 +39,9 @@
 
 #include <seccomp.h>
 
+#include "nitems.h"
 #include "sandbox.h"
 
-#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * Ending the process and signals: SIGTERM finishes the request in hand
@@ -203,7 +203,7 @@ struct sys_group {
 	size_t		 n;
 };
 
-#define GROUP(name, arr) { (name), (arr), NITEMS(arr) }
+#define GROUP(name, arr) { (name), (arr), nitems(arr) }
 
 static const struct sys_group groups[] = {
 	GROUP("signals", sys_signals),
@@ -324,7 +324,7 @@ add_narrowed(scmp_filter_ctx ctx, char *why, size_t whylen)
 	    CLONE_FLAGS_ARG(SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0))) < 0)
 		goto fail;
 	what = "socket";
-	for (i = 0; i < NITEMS(socket_domains); i++)
+	for (i = 0; i < nitems(socket_domains); i++)
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
 		    1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)socket_domains[i]))) < 0)
 			goto fail;
@@ -333,14 +333,14 @@ add_narrowed(scmp_filter_ctx ctx, char *why, size_t whylen)
 	    SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE))) < 0)
 		goto fail;
 	what = "ioctl";
-	for (i = 0; i < NITEMS(ioctl_requests); i++)
+	for (i = 0; i < nitems(ioctl_requests); i++)
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl),
 		    1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL,
 		    (scmp_datum_t)ioctl_requests[i]))) < 0)
 			goto fail;
 #ifndef PT_SANITIZED
 	what = "prctl";
-	for (i = 0; i < NITEMS(prctl_options); i++)
+	for (i = 0; i < nitems(prctl_options); i++)
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl),
 		    1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctl_options[i]))) < 0)
 			goto fail;
@@ -410,15 +410,15 @@ pt_sandbox_install(char *why, size_t whylen)
 
 	if ((ctx = new_filter(1, why, whylen)) == NULL)
 		return -1;
-	for (i = 0; i < NITEMS(groups); i++)
+	for (i = 0; i < nitems(groups); i++)
 		if (add_list(ctx, SCMP_ACT_ALLOW, groups[i].name, groups[i].nrs,
 		    groups[i].n, why, whylen) == -1)
 			goto fail;
 	if (add_narrowed(ctx, why, whylen) == -1 ||
 	    add_list(ctx, SCMP_ACT_ERRNO(ENOSYS), "enosys", sys_enosys,
-	    NITEMS(sys_enosys), why, whylen) == -1 ||
+	    nitems(sys_enosys), why, whylen) == -1 ||
 	    add_list(ctx, SCMP_ACT_ERRNO(EPERM), "eperm", sys_eperm,
-	    NITEMS(sys_eperm), why, whylen) == -1)
+	    nitems(sys_eperm), why, whylen) == -1)
 		goto fail;
 	return load_filter(ctx, why, whylen);
 fail:
@@ -467,11 +467,11 @@ pt_sandbox_script_worker(int fd, char *why, size_t whylen)
 	if ((ctx = new_filter(0, why, whylen)) == NULL)
 		return -1;
 	if (add_list(ctx, SCMP_ACT_ALLOW, "script", script_calls,
-	    NITEMS(script_calls), why, whylen) == -1)
+	    nitems(script_calls), why, whylen) == -1)
 		goto fail;
 #ifdef PT_SANITIZED
 	if (add_list(ctx, SCMP_ACT_ALLOW, "sanitizer", script_sanitizer,
-	    NITEMS(script_sanitizer), why, whylen) == -1)
+	    nitems(script_sanitizer), why, whylen) == -1)
 		goto fail;
 #endif
 	/* Frames come in with read and go out with send, on "fd" only;

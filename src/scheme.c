@@ -16,7 +16,7 @@
 #include "scheme.h"
 #include "scheme_int.h"
 #include "sig.h"
-#include "util.h"
+#include "nitems.h"
 
 #define HMAC_PRESET(n, m, e, h0, h1, sep, pre, tpl, tss, tsn, unit, idh,  \
 	    tol, dir, sec)						\
@@ -288,14 +288,14 @@ pt_scheme_preset(const char *name)
 
 	if (name == NULL)
 		return NULL;
-	for (i = 0; i < PT_NITEMS(presets); i++)
+	for (i = 0; i < nitems(presets); i++)
 		if (strcmp(presets[i].name, name) == 0)
 			return &presets[i];
 	return NULL;
 }
 
 /* The presets' names, NULL-terminated: made once from presets[]. */
-static const char *preset_names[PT_NITEMS(presets) + 1];
+static const char *preset_names[nitems(presets) + 1];
 static pthread_once_t preset_names_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -303,7 +303,7 @@ preset_names_fill(void)
 {
 	size_t i;
 
-	for (i = 0; i < PT_NITEMS(presets); i++)
+	for (i = 0; i < nitems(presets); i++)
 		preset_names[i] = presets[i].name;
 }
 

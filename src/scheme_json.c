@@ -12,7 +12,7 @@
 #include "scheme.h"
 #include "scheme_int.h"
 #include "sig.h"
-#include "util.h"
+#include "nitems.h"
 
 static const char *const kind_names[KIND__MAX] = {
 	"hmac", "bearer", "basic", "header"
@@ -579,7 +579,7 @@ pt_scheme_from_json(const pt_json *desc, struct pt_scheme **out,
 
 	while (pt_json_iter_next(desc, &it, &key, &val)) {
 		f = NULL;
-		for (i = 0; i < PT_NITEMS(fields); i++)
+		for (i = 0; i < nitems(fields); i++)
 			if (strcmp(fields[i].name, key) == 0)
 				f = &fields[i];
 		if (f == NULL) {

@@ -83,6 +83,7 @@
 #include "err.h"
 #include "http.h"
 #include "json.h"
+#include "script_pool.h"
 
 /* Limits of one run (porter.conf(5) "preprocess"). */
 #define PT_SCRIPT_TIMEOUT_DEFAULT	50	/* ms */
@@ -109,35 +110,6 @@ enum pt_script_res {
 };
 
 const char	*pt_script_res_code(enum pt_script_res);
-
-struct pt_script_pool;
-
-/*
- * Start the pool: fork the zygote and the first worker.  "max_workers"
- * (1 or more) bounds the workers alive at once; callers beyond it wait
- * for one to be free.  Returns PT_OK, or an error with the reason in
- * "why".
- * NOTE: call it from the main thread before starting other threads and
- * before opening the store: the zygote is a fork of this process, and
- * keeps only its socket, stderr and /dev/null.  The zygote exits when
- * this process does (its socket closes; PR_SET_PDEATHSIG besides), and
- * its workers with it.
- */
-enum pt_err	 pt_script_pool_start(unsigned max_workers,
-		    struct pt_script_pool **out, char *why, size_t whylen);
-/* Stop every worker and the zygote.  No run may be in progress.  NULL ok. */
-void		 pt_script_pool_stop(struct pt_script_pool *);
-
-/* Counters since the pool started (tests, metrics). */
-struct pt_script_pool_stats {
-	uint64_t	runs;		/* frames answered */
-	uint64_t	started;	/* workers started */
-	uint64_t	killed;		/* workers killed at a timeout */
-	uint64_t	died;		/* workers that ended on their own */
-	unsigned	alive;		/* workers now alive */
-};
-void		 pt_script_pool_stats(struct pt_script_pool *,
-		    struct pt_script_pool_stats *);
 
 struct pt_script;
 

@@ -193,8 +193,6 @@ enum pt_err	pt_cursor_next(struct pt_cursor *, struct pt_val *k,
 		    struct pt_val *v);
 enum pt_err	pt_cursor_prev(struct pt_cursor *, struct pt_val *k,
 		    struct pt_val *v);
-enum pt_err	pt_cursor_get(struct pt_cursor *, struct pt_val *k,
-		    struct pt_val *v);
 enum pt_err	pt_cursor_del(struct pt_cursor *);
 
 /*

@@ -741,14 +741,6 @@ pt_cursor_prev(struct pt_cursor *c, struct pt_val *ko, struct pt_val *vo)
 }
 
 enum pt_err
-pt_cursor_get(struct pt_cursor *c, struct pt_val *ko, struct pt_val *vo)
-{
-	MDB_val k;
-
-	return cursor_op(c, &k, MDB_GET_CURRENT, ko, vo);
-}
-
-enum pt_err
 pt_cursor_del(struct pt_cursor *c)
 {
 	int rc;

@@ -1,5 +1,5 @@
 /*
- * fuzz-admin.c - the admin API's request parsing (src/admin.c): the path
+ * fuzz-admin.c - the admin API's request parsing (src/admin*.c): the path
  * under /admin/api/ split into segments and matched against the routes,
  * the query string split and percent-decoded, and the filters, times,
  * cursors and limits the read routes take from it.  Through pt_handle() on
@@ -45,6 +45,7 @@
 #include "handler.h"
 #include "ids.h"
 #include "json.h"
+#include "nitems.h"
 #include "tokens.h"
 #include "fuzz.h"
 #include "fuzz-store.h"
@@ -153,7 +154,7 @@ open_store(void)
 		memset(bin + 8, (int)i, PT_ID_BIN - 8);
 		pt_id_text("evt", bin, ids[i]);
 	}
-	for (i = 0; i < sizeof(logged) / sizeof(logged[0]); i++)
+	for (i = 0; i < nitems(logged); i++)
 		log_one(i);
 }
 

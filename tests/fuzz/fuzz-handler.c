@@ -28,7 +28,7 @@
  *	admin		Authorization: Bearer <an admin token> (first header)
  *	admin-ro	the same with a read-only token
  *
- * The admin API (src/admin.c: query strings, logs, rehearse, config PUT)
+ * The admin API (src/admin*.c: query strings, logs, rehearse, config PUT)
  * is reached through pt_handle with the admin flags.
  * The store is reset every RESET_EVERY inputs, whenever it is full, and
  * after a configuration was applied over the admin API.
@@ -48,6 +48,7 @@
 #include "alloc.h"
 #include "handler.h"
 #include "json.h"
+#include "nitems.h"
 #include "scheme.h"
 #include "tokens.h"
 #include "fuzz.h"
@@ -240,10 +241,10 @@ sign(struct request *r, const char *path, const char *id)
 	char url[1100];
 	size_t i;
 
-	for (i = 0; i < sizeof(signers) / sizeof(signers[0]); i++)
+	for (i = 0; i < nitems(signers); i++)
 		if (strstr(path, signers[i].endpoint) != NULL)
 			break;
-	if (i == sizeof(signers) / sizeof(signers[0]) ||
+	if (i == nitems(signers) ||
 	    (s = pt_scheme_preset(signers[i].scheme)) == NULL)
 		return;
 	snprintf(url, sizeof(url), "https://example.com/porter%s",

@@ -279,7 +279,7 @@ def handler_seeds(payloads):
             ("POST /receive/src_open_0001", j, '[1,2]'),
             ("POST /receive/src_open_0001", j, "")]:
         seeds.append(request(line, hs, body))
-    # The admin API: query strings, logs, rehearsal, config (admin.c).
+    # The admin API: query strings, logs, rehearsal, config (admin*.c).
     api = "/admin/api/"
     for line, body in [
             ("GET %swhoami admin" % api, ""),

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nitems.h"
+
 static int tap_n, tap_failed;
 
 static int __attribute__((format(printf, 4, 5), unused))
@@ -59,7 +61,6 @@ tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 /* Skip the whole program (automake counts it as SKIP). */
 #define tap_skip_all(why) do { printf("1..0 # SKIP %s\n", why); exit(0); } while (0)
 
-#define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
 static int __attribute__((unused))
 tap_done(void)

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "action_params.h"
 #include "actions.h"
 #include "mapping.h"
 #include "tap.h"
@@ -129,6 +130,15 @@ static const struct vcase cases[] = {
 	{ "audience add: tenant", M("audiences_add_member", "{\"key\":\"beta\","
 	  "\"users\":\"data.id\",\"tenant\":{\"value\":\"t1\"}}"), NULL,
 	  "\"tenant\":\"t1\"" },
+	{ "audience add: empty list", M("audiences_add_member", "{\"key\":"
+	  "\"beta\",\"users\":\"data.empty_list\"}"), "users: must not be empty",
+	  NULL },
+	{ "audience add: bad element", M("audiences_add_member", "{\"key\":"
+	  "\"beta\",\"users\":{\"value\":[\"ok\",\"b/ad\"]}}"), "users[1]: must "
+	  "not contain", NULL },
+	{ "audience add: a user object outside a list", M("audiences_add_member",
+	  "{\"key\":\"beta\",\"users\":{\"value\":{\"id\":\"u_1\"}}}"),
+	  "users: must be a string id, not object", NULL },
 	{ "audience remove: users missing", M("audiences_remove_member",
 	  "{\"key\":\"beta\",\"users\":\"data.nope\"}"), "users: is required",
 	  NULL },
@@ -195,6 +205,18 @@ limits(void)
 	    sizeof(msg)) == PT_EINVAL && strcmp(field, "recipients") == 0 &&
 	    strstr(msg, "1001 entries; the limit is 1000"),
 	    "1,001 recipients skip: %s", msg);
+	pt_mapping_clear(&m);
+	pt_json_put(mj);
+
+	pt_buf_reset(&mb);
+	pt_buf_adds(&mb, M("audiences_add_member", "{\"key\":\"a\",\"users\":"
+	    "\"many\"}"));
+	mj = pt_json_parse_trusted(mb.data, mb.len);
+	pt_mapping_compile(mj, &m, err, sizeof(err));
+	ok(pt_action_prepare(&m, body, NULL, &payload, field, sizeof(field), msg,
+	    sizeof(msg)) == PT_EINVAL && strcmp(field, "users") == 0 &&
+	    strstr(msg, "1001 entries; the limit is 1000"),
+	    "1,001 audience users skip: %s", msg);
 	pt_mapping_clear(&m);
 	pt_json_put(mj);
 

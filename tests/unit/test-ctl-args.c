@@ -15,7 +15,6 @@
 #include "ctl/args.h"
 #include "tap.h"
 
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 enum { K_SOURCE, K_STATUS, K_SINCE, K_LIMIT, K_JSON, K_HEADER, K_DB };
 

@@ -122,8 +122,8 @@ test_err_answers(void)
 
 /*
  * Collect the statuses the responder's sources answer with: a three-digit
- * number followed by an error code string (reject(..., 404, "not_found"),
- * fail(a, 403, "forbidden"), pt_resp_error(r, 500, "internal_error")), or
+ * number followed by an error code string (pt_reject(..., 404, "not_found"),
+ * adm_fail(a, 403, "forbidden"), pt_resp_error(r, 500, "internal_error")), or
  * assigned to a status (resp->status = 302, status == 200).  Sets
  * seen[status]; returns how many files were read.
  */

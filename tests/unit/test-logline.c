@@ -11,7 +11,6 @@
 #include "tap.h"
 
 #ifndef nitems
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
 
 static size_t __attribute__((format(printf, 3, 4)))

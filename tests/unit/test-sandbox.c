@@ -42,11 +42,11 @@ main(void)
 #include <netinet/in.h>
 
 #include "exec.h"
+#include "nitems.h"
 #include "sandbox.h"
 #include "store.h"
 
 /* PT_SANITIZED (sandbox.h): ASan builds allow ptrace for LeakSanitizer. */
-#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Exit codes of a child that did not get as far as its call. */
 #define EX_NOSANDBOX	90
@@ -517,7 +517,7 @@ main(void)
 		printf("1..0 # SKIP seccomp filters cannot be installed here\n");
 		return 0;
 	}
-	for (i = 0; i < NITEMS(cases); i++) {
+	for (i = 0; i < nitems(cases); i++) {
 		const struct sbcase *c = &cases[i];
 		int want_kill = c->killed;
 

@@ -574,6 +574,48 @@ main(void)
 		pt_json_put(r.body);
 	}
 
+	/*
+	 * The handshake is the catalogue's hook, not a name the pipeline
+	 * tests: Slack's type alone has one, and it takes only a
+	 * url_verification that carries a challenge.
+	 */
+	{
+		const struct pt_source_type *all = pt_catalog_all(&n), *sl;
+		static const struct {
+			const char	*body;
+			int		 is;
+		} hs[] = {
+			{ "{\"type\":\"url_verification\",\"challenge\":\"c\\\"1\"}",
+			  1 },
+			{ "{\"type\":\"url_verification\"}", 0 },
+			{ "{\"type\":\"event_callback\",\"challenge\":\"c\"}", 0 },
+			{ "{\"challenge\":\"c\"}", 0 },
+		};
+		struct pt_json_error je;
+		struct pt_buf b = { 0 };
+		const char *ty;
+		size_t k, with = 0;
+		pt_json *d;
+
+		for (k = 0; k < n; k++)
+			with += all[k].handshake != NULL;
+		sl = pt_catalog_lookup("slack");
+		ok(with == 1 && sl != NULL && sl->handshake != NULL,
+		    "one source type has a handshake hook: slack's");
+		for (k = 0; sl != NULL && sl->handshake && k < nitems(hs); k++) {
+			d = NULL;
+			ty = NULL;
+			pt_buf_reset(&b);
+			pt_json_parse(hs[k].body, strlen(hs[k].body), 8, &d, &je);
+			ok(sl->handshake(d, &ty, &b) == hs[k].is && (hs[k].is == 0 ||
+			    (strcmp(ty, "url_verification") == 0 && b.data &&
+			    strcmp(b.data, "{\"challenge\": \"c\\\"1\"}\n") == 0)),
+			    "slack handshake of %s: %d", hs[k].body, hs[k].is);
+			pt_json_put(d);
+		}
+		pt_buf_free(&b);
+	}
+
 	/* Segment batches: one logged event per call. */
 	{
 		const char *sec = secret_for("segment", 0);

@@ -1,0 +1,510 @@
+/*
+ * execute.c - an event's execution (see execute.h): one write that stages
+ * its actions, its log record and its idempotency record; then its
+ * workflow handlers and a second write for their outcome; then the answer.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+#include "alloc.h"
+#include "commit.h"
+#include "eventlog.h"
+#include "exec.h"
+#include "execute.h"
+#include "idem.h"
+#include "ids.h"
+#include "intake.h"
+#include "json.h"
+#include "metrics.h"
+#include "recover.h"
+#include "retention.h"
+
+#define LEASE_GRACE_US	(30 * 1000000LL)
+#define RECOVER_PER_WRITE	2
+#define PRUNE_PER_WRITE		4
+#define HOUSEKEEP_EVERY		8
+
+/* Is this write one that also does housekeeping?  (Threads may race on
+ * the counter: a skipped or doubled round is harmless.) */
+static int
+housekeep_due(void)
+{
+	static unsigned n;
+
+	return __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED) % HOUSEKEEP_EVERY ==
+	    0;
+}
+
+/*
+ * The 2xx body: {"id", "event_type", "status", ...extra members}.  Returns
+ * the status; 500 when there was no memory for the body (the event is
+ * stored: the sender's retry is logged, and replayed if it has a key).
+ */
+static int
+answer(struct pt_resp *resp, int status, const struct intake *in,
+    const char *extra)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	pt_buf_reset(&resp->body);
+	pt_buf_adds(&resp->body, "{\"id\": ");
+	pt_buf_add_json_str(&resp->body, in->ev.id_text,
+	    strlen(in->ev.id_text));
+	pt_buf_adds(&resp->body, ", \"event_type\": ");
+	if (in->ev.event_type)
+		pt_buf_add_json_str(&resp->body, in->type.data, in->type.len);
+	else
+		pt_buf_adds(&resp->body, "null");
+	pt_buf_adds(&resp->body, ", \"status\": ");
+	pt_buf_add_json_str(&resp->body, in->ev.status, strlen(in->ev.status));
+	if (extra)
+		pt_buf_adds(&resp->body, extra);
+	pt_buf_adds(&resp->body, "}\n");
+	if (!resp->body.failed)
+		return status;
+	pt_buf_free(&resp->body);
+	resp->status = 500;
+	/* Static text: there is no memory to format anything. */
+	pt_buf_adds(&resp->body, "{\"error\": \"internal_error\", "
+	    "\"message\": \"out of memory writing the answer; the event was "
+	    "stored\"}\n");
+	return 500;
+}
+
+/* Set member "key" of in->extra. */
+static enum pt_err
+extra(struct intake *in, const char *key, pt_json *val)
+{
+	return pt_json_set(in->extra, key, val);
+}
+
+/* The environment a workflow handler gets: nothing inherited. */
+static void
+job_env(const struct intake *in, const struct pt_action_log *al,
+    char buf[8][300], char *envp[9])
+{
+	int i = 0;
+
+	snprintf(buf[i++], 300, "PATH=/usr/local/bin:/usr/bin:/bin");
+	snprintf(buf[i++], 300, "LANG=C.UTF-8");
+	snprintf(buf[i++], 300, "TZ=UTC");
+	snprintf(buf[i++], 300, "PORTER_EVENT_ID=%s", in->ev.id_text);
+	snprintf(buf[i++], 300, "PORTER_RUN_ID=%s", al->job.run_text);
+	snprintf(buf[i++], 300, "PORTER_WORKFLOW=%s", al->job.workflow);
+	snprintf(buf[i++], 300, "PORTER_ACTION=%s", al->job.kind);
+	snprintf(buf[i++], 300, "PORTER_SOURCE=%s/%s", in->env->source_key,
+	    in->env->name);
+	for (i = 0; i < 8; i++)
+		envp[i] = buf[i];
+	envp[8] = NULL;
+}
+
+static void
+idem_scope(const struct intake *in, struct pt_idem_scope *sc)
+{
+	sc->source = in->env->source_key;
+	sc->environment = in->env->name;
+	sc->event_type = in->ev.event_type;
+	sc->key = in->idem_key.data;
+	sc->key_len = in->idem_key.len;
+}
+
+/*
+ * A little housekeeping every few writes keeps the store bounded (every
+ * HOUSEKEEP_EVERY-th write of this process does PRUNE_PER_WRITE and
+ * RECOVER_PER_WRITE times as much): expired idempotency records, executions
+ * whose process died, logs past their retention (a bounded number).
+ */
+static enum pt_err
+housekeep(struct pt_txn *txn, const struct pt_config *cfg, int64_t now)
+{
+	size_t pruned, recovered;
+	enum pt_err rc;
+
+	if (!housekeep_due())
+		return PT_OK;
+	if ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE * HOUSEKEEP_EVERY,
+	    &pruned)) != PT_OK ||
+	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE, &recovered)) != PT_OK)
+		return rc;
+	return pt_retention_step(txn, cfg, now);
+}
+
+/* Undo what a first run of the stage left (pt_write may run it twice). */
+static void
+stage_reset(struct pt_stage *st)
+{
+	struct intake *in = st->in;
+
+	if (st->kind == PT_STAGE_CONFLICT) {
+		in->ev.error_code = NULL;
+		in->ev.error_message = NULL;
+	}
+	pt_json_del(in->extra, "actions");
+	pt_json_del(in->extra, "idempotency");
+	pt_json_del(in->extra, "lease_until_us");
+	st->kind = PT_STAGE_EXECUTED;
+	st->pending = 0;
+	pt_action_logs_free(in->logs, in->nlogs);
+	in->logs = NULL;
+	in->nlogs = 0;
+}
+
+/*
+ * The idempotency check: *ij gets the event's "idempotency" member (its
+ * key).  When an earlier execution holds the key -- done: this is a
+ * replay; still running: a conflict -- the event is logged as such, names
+ * the holder, and *held is set: nothing runs.  A holder whose process
+ * died is interrupted first.
+ */
+static enum pt_err
+stage_idem(struct pt_txn *txn, struct pt_stage *st, int64_t now,
+    pt_json **ij, int *held)
+{
+	struct intake *in = st->in;
+	struct pt_idem_scope sc;
+	char orig[PT_ID_MAX];
+	enum pt_err rc;
+
+	*held = 0;
+	idem_scope(in, &sc);
+	if ((rc = pt_idem_lookup(txn, &sc, now, in->env->idem_window *
+	    1000000, &st->rec)) != PT_OK)
+		return rc;
+	if ((*ij = pt_json_new_object()) == NULL ||
+	    pt_json_set(*ij, "key", pt_json_new_str(in->idem_key.data,
+	    in->idem_key.len)) != PT_OK)
+		return PT_ENOMEM;
+	if (st->rec.state == PT_IDEM_STALE)
+		return pt_recover_event(txn, st->rec.event_id, now);
+	if (st->rec.state != PT_IDEM_DONE && st->rec.state != PT_IDEM_PENDING)
+		return PT_OK;
+	*held = 1;
+	pt_id_text("evt", st->rec.event_id, orig);
+	if (pt_json_set(*ij, "original_event_id", pt_json_new_cstr(orig)) !=
+	    PT_OK)
+		return PT_ENOMEM;
+	rc = extra(in, "idempotency", *ij);
+	*ij = NULL;
+	if (rc != PT_OK)
+		return PT_ENOMEM;
+	if (st->rec.state == PT_IDEM_DONE) {
+		st->kind = PT_STAGE_REPLAYED;
+		in->ev.status = "idempotent";
+	} else {
+		st->kind = PT_STAGE_CONFLICT;
+		in->ev.status = "conflict";
+		in->ev.error_code = "in_progress";
+		in->ev.error_message = "the same event is being executed by "
+		    "another request";
+	}
+	return pt_intake_log(txn, in);
+}
+
+/*
+ * Run the event's mappings (actions.h): in->logs, the event's "actions"
+ * member and its status; st->pending counts the handlers to run, *lease
+ * grows by their time limits.
+ */
+static enum pt_err
+stage_actions(struct pt_txn *txn, struct pt_stage *st, int64_t now,
+    int64_t *lease)
+{
+	struct intake *in = st->in;
+	struct pt_event_ctx ectx;
+	pt_json *ids;
+	enum pt_err rc;
+	size_t i;
+
+	if (in->ev.event_type == NULL) {
+		in->ev.status = "no_event_type";
+		return PT_OK;
+	}
+	memset(&ectx, 0, sizeof(ectx));
+	ectx.cfg = st->ctx->cfg;
+	ectx.env = in->env;
+	ectx.event_type = in->ev.event_type;
+	ectx.event_id = in->ev.id_text;
+	ectx.body = in->doc;
+	ectx.body_len = in->body_len;
+	ectx.headers = in->headers;
+	ectx.now = now;
+	if ((rc = pt_actions_run(txn, &ectx, &in->logs, &in->nlogs)) != PT_OK)
+		return rc;
+	if ((ids = pt_json_new_array()) == NULL)
+		return PT_ENOMEM;
+	for (i = 0; i < in->nlogs; i++) {
+		if (in->logs[i].status == PT_ACT_PENDING) {
+			st->pending++;
+			*lease += in->logs[i].job.timeout_ms * 1000;
+		}
+		if (pt_json_append(ids, pt_json_new_cstr(in->logs[i].id_text)) !=
+		    PT_OK) {
+			pt_json_put(ids);
+			return PT_ENOMEM;
+		}
+	}
+	if (extra(in, "actions", ids) != PT_OK)
+		return PT_ENOMEM;
+	in->ev.status = in->nlogs == 0 ? "no_mapping" : st->pending ?
+	    "pending" : "accepted";
+	return PT_OK;
+}
+
+/*
+ * Handlers run between this write and the one that records their
+ * outcome.  Should that second write find the store full, the event would
+ * stay pending and the sender's retry would run the handlers again once
+ * the lease ran out: so start them only with room left for their output
+ * (and a margin), else refuse now, before anything has run, with the
+ * retryable 503 of a full store.
+ */
+static enum pt_err
+room_for_handlers(struct pt_txn *txn, const struct intake *in)
+{
+	uint64_t need = PT_EVENT_ROOM;
+	size_t i;
+
+	for (i = 0; i < in->nlogs; i++)
+		if (in->logs[i].status == PT_ACT_PENDING)
+			need += 2 * (uint64_t)in->logs[i].job.max_output;
+	return pt_store_check_room(pt_txn_store(txn), need);
+}
+
+/*
+ * The lease of an execution with handlers pending, the idempotency record
+ * "ij" (taken; pending until the handlers are done, else done) and the
+ * event record.
+ */
+static enum pt_err
+stage_record(struct pt_txn *txn, struct pt_stage *st, int64_t now,
+    int64_t lease, pt_json **ij)
+{
+	struct intake *in = st->in;
+	struct pt_idem_scope sc;
+	enum pt_err rc;
+
+	if (st->pending) {
+		lease += now + LEASE_GRACE_US;
+		if (extra(in, "lease_until_us", pt_json_new_int(lease)) != PT_OK)
+			return PT_ENOMEM;
+	}
+	if (in->has_idem) {
+		rc = extra(in, "idempotency", *ij);
+		*ij = NULL;
+		if (rc != PT_OK)
+			return PT_ENOMEM;
+		idem_scope(in, &sc);
+		if ((rc = st->pending ? pt_idem_put(txn, &sc, PT_IDEM_PENDING,
+		    in->ev.id, now, lease, pt_idem_owner()) : pt_idem_put(txn,
+		    &sc, PT_IDEM_DONE, in->ev.id, now, now +
+		    in->env->idem_window * 1000000, 0)) != PT_OK)
+			return rc;
+	}
+	return pt_intake_log(txn, in);
+}
+
+/*
+ * Step 6, as one write: housekeeping, the idempotency check, every
+ * action's effects and log, the event record and the idempotency record.
+ * Runs in whatever transaction pt_write() gives it (its own, or a nested
+ * one inside a group commit).
+ */
+enum pt_err
+pt_execute_stage(struct pt_txn *txn, void *arg)
+{
+	struct pt_stage *st = arg;
+	struct intake *in = st->in;
+	pt_json *ij = NULL;
+	enum pt_err rc;
+	int64_t now = in->ev.received_at, lease = 0;
+	int held = 0;
+
+	if ((rc = housekeep(txn, st->ctx->cfg, now)) != PT_OK)
+		return rc;
+	stage_reset(st);
+	if (in->has_idem && ((rc = stage_idem(txn, st, now, &ij, &held)) !=
+	    PT_OK || held))
+		goto out;
+	if ((rc = stage_actions(txn, st, now, &lease)) != PT_OK ||
+	    (st->pending && (rc = room_for_handlers(txn, in)) != PT_OK))
+		goto out;
+	rc = stage_record(txn, st, now, lease, &ij);
+out:
+	/*
+	 * The request thread needs the action logs only to run handlers:
+	 * free them here, in the thread (and malloc arena) that built them.
+	 */
+	if (rc == PT_OK && st->pending == 0) {
+		pt_action_logs_free(in->logs, in->nlogs);
+		in->logs = NULL;
+		in->nlogs = 0;
+	}
+	pt_json_put(ij);
+	return rc;
+}
+
+/*
+ * The second write of an execution with handlers: their outcomes, the
+ * event's final status, and the idempotency record -- done when every
+ * handler succeeded, released otherwise so that the sender's retry runs.
+ */
+static enum pt_err
+finish_fn(struct pt_txn *txn, void *arg)
+{
+	struct pt_stage *st = arg;
+	struct intake *in = st->in;
+	struct pt_idem_scope sc;
+	pt_json *set = NULL, *e;
+	enum pt_err rc;
+	size_t i;
+	int64_t now = st->ctx->now();
+
+	st->failed = 0;
+	for (i = 0; i < in->nlogs; i++) {
+		struct pt_action_log *al = &in->logs[i];
+
+		/* Not al->status: a first run of this write changed it. */
+		if (!al->has_job)
+			continue;
+		if ((rc = pt_action_finish(txn, al, &st->res[i], now)) != PT_OK)
+			return rc;
+		if (al->status == PT_ACT_FAILED)
+			st->failed++;
+	}
+	in->ev.status = st->failed ? "failed" : "accepted";
+	rc = PT_ENOMEM;
+	if ((set = pt_json_new_object()) == NULL ||
+	    pt_json_set_null(set, "lease_until_us") != PT_OK)
+		goto out;
+	if (st->failed && ((e = pt_json_new_object()) == NULL ||
+	    pt_json_set(set, "error", e) != PT_OK ||
+	    pt_json_set(e, "code", pt_json_new_cstr("handler_failed")) != PT_OK ||
+	    pt_json_set(e, "message", pt_json_new_cstr("a workflow handler "
+	    "failed; see the action log")) != PT_OK))
+		goto out;
+	if ((rc = pt_eventlog_update(txn, in->ev.id, in->ev.status, set)) !=
+	    PT_OK || (rc = pt_metrics_event(txn, &in->ev, now)) != PT_OK)
+		goto out;
+	if (in->has_idem) {
+		idem_scope(in, &sc);
+		rc = st->failed ? pt_idem_release(txn, &sc) : pt_idem_put(txn,
+		    &sc, PT_IDEM_DONE, in->ev.id, now, now +
+		    in->env->idem_window * 1000000, 0);
+	}
+out:
+	pt_json_put(set);
+	return rc;
+}
+
+/*
+ * Run the pending handlers, outside any transaction, then record their
+ * outcome; answer 200, or 502 when one failed.
+ */
+int
+pt_execute_handlers(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
+    struct pt_stage *st)
+{
+	struct intake *in = st->in;
+	char envbuf[8][300], *envp[9];
+	const char *input;
+	enum pt_err rc;
+	size_t i, n;
+	int status;
+
+	if ((st->res = pt_calloc(in->nlogs, sizeof(*st->res))) == NULL)
+		return pt_reject(ctx, req, resp, 500, "internal_error",
+		    "out of memory (event %s stays pending)", in->ev.id_text);
+	for (i = 0; i < in->nlogs; i++) {
+		struct pt_action_log *al = &in->logs[i];
+
+		if (al->status != PT_ACT_PENDING || !al->has_job)
+			continue;
+		job_env(in, al, envbuf, envp);
+		if ((input = pt_json_text(al->job.input, PT_JSON_PLAIN, &n)) ==
+		    NULL) {
+			snprintf(st->res[i].error, sizeof(st->res[i].error),
+			    "out of memory");
+			continue;
+		}
+		if (pt_exec(al->job.argv, envp, input, n, al->job.timeout_ms,
+		    al->job.max_output, &st->res[i]) != PT_OK &&
+		    st->res[i].error[0] == '\0')
+			snprintf(st->res[i].error, sizeof(st->res[i].error),
+			    "could not start");
+	}
+	rc = pt_write(ctx->store, ctx->committer, finish_fn, st);
+	for (i = 0; i < in->nlogs; i++)
+		pt_exec_result_free(&st->res[i]);
+	pt_free(st->res);
+	st->res = NULL;
+	if (rc != PT_OK)
+		return pt_reject_store(ctx, req, resp, rc, "recording handler "
+		    "results (the event stays pending until recovered)");
+	for (i = 0; i < in->nlogs; i++)
+		if (in->logs[i].status == PT_ACT_FAILED && in->logs[i].has_job)
+			pt_ctx_log(ctx, "workflow handler failed: event %s action %s: "
+			    "%s; see `porterctl log %s`", in->ev.id_text,
+			    in->logs[i].id_text, in->logs[i].message,
+			    in->ev.id_text);
+	if (st->failed) {
+		/*
+		 * The sender is not the operator: it gets the event id to quote
+		 * and a neutral text; what failed and how to look is in the log
+		 * lines above.
+		 */
+		pt_resp_header(resp, "Retry-After", "60");
+		status = pt_reject(ctx, req, resp, 502, "handler_failed", "event %s "
+		    "was received but could not be processed; retry later",
+		    in->ev.id_text);
+		return status;
+	}
+	return answer(resp, 200, in, NULL);
+}
+
+/*
+ * Step 6: stage everything in one write, commit, then answer (running the
+ * workflow handlers first, when there are any).
+ */
+int
+pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
+    struct intake *in)
+{
+	struct pt_stage st;
+	char orig[PT_ID_MAX], extra_text[200], ra[32];
+	enum pt_err rc;
+	int64_t secs;
+
+	memset(&st, 0, sizeof(st));
+	st.ctx = ctx;
+	st.in = in;
+	if ((rc = pt_write(ctx->store, ctx->committer, pt_execute_stage, &st)) != PT_OK)
+		return pt_reject_store(ctx, req, resp, rc, "recording the event");
+	in->committed = 1;
+	switch (st.kind) {
+	case PT_STAGE_REPLAYED:
+		pt_id_text("evt", st.rec.event_id, orig);
+		snprintf(extra_text, sizeof(extra_text), ", \"idempotent\": true, "
+		    "\"original_event_id\": \"%s\"", orig);
+		return answer(resp, 200, in, extra_text);
+	case PT_STAGE_CONFLICT:
+		pt_id_text("evt", st.rec.event_id, orig);
+		secs = (st.rec.expires_at - in->ev.received_at + 999999) /
+		    1000000;
+		snprintf(ra, sizeof(ra), "%lld", (long long)(secs < 1 ? 1 :
+		    secs));
+		pt_resp_header(resp, "Retry-After", ra);
+		return pt_reject(ctx, req, resp, 409, "in_progress", "event %s with "
+		    "this idempotency key is still executing; retry later "
+		    "(logged as %s)", orig, in->ev.id_text);
+	case PT_STAGE_EXECUTED:
+	default:
+		break;
+	}
+	if (st.pending)
+		return pt_execute_handlers(ctx, req, resp, &st);
+	return answer(resp, 200, in, NULL);
+}

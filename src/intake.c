@@ -1,0 +1,186 @@
+/*
+ * intake.c - one event on its way in (see intake.h): its headers, its
+ * identification and idempotency key, its log record.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+#include "alloc.h"
+#include "eventlog.h"
+#include "idem.h"
+#include "identify.h"
+#include "intake.h"
+#include "metrics.h"
+#include "path.h"
+#include "timeutil.h"
+
+#define MAX_LOGGED_HEADERS	64
+#define MAX_HEADER_VALUE	1024
+
+/*
+ * Headers whose values are credentials: never written to the log.  Those
+ * the environment's scheme reads its secret from, whatever their name
+ * (conf.h, credential_headers), and a fixed list of names that usually
+ * carry one.
+ */
+static int
+secret_header(const struct pt_env *env, const char *name)
+{
+	static const char *const exact[] = {
+		"authorization", "proxy-authorization", "cookie", "set-cookie",
+		"x-webhook-secret", "x-api-key", "api-key", "apikey", NULL
+	};
+	static const char *const parts[] = {
+		"secret", "token", "password", "passwd", "api-key", "apikey",
+		"credential", "session", NULL
+	};
+	size_t i;
+
+	if (env != NULL && pt_env_names_have(env->credential_headers,
+	    env->ncredential_headers, name))
+		return 1;
+	for (i = 0; exact[i]; i++)
+		if (strcmp(name, exact[i]) == 0)
+			return 1;
+	for (i = 0; parts[i]; i++)
+		if (strstr(name, parts[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * Build the two header objects: every header (paths such as headers.x-id
+ * read these) and the bounded, redacted copy the log keeps.  A name that
+ * comes twice keeps its first value, the one the verifier reads (scheme.h);
+ * where that matters, ingest refused the request already.
+ */
+enum pt_err
+pt_intake_headers(const struct pt_req *req, struct intake *in)
+{
+	const struct pt_header *h;
+	size_t i, kept = 0;
+	pt_json *v;
+
+	if ((in->headers = pt_json_new_object()) == NULL ||
+	    (in->logged = pt_json_new_object()) == NULL)
+		return PT_ENOMEM;
+	for (i = 0; i < req->nheaders; i++) {
+		h = &req->headers[i];
+		if (pt_json_get_ex(in->headers, h->name, NULL))
+			continue;
+		if ((v = pt_json_new_str(h->value, h->value_len)) == NULL ||
+		    pt_json_set(in->headers, h->name, v) != PT_OK)
+			return PT_ENOMEM;
+		if (kept == MAX_LOGGED_HEADERS)
+			continue;
+		if (secret_header(in->env, h->name))
+			v = pt_json_new_cstr("[redacted]");
+		else if (pt_utf8_valid(h->value, h->value_len >
+		    MAX_HEADER_VALUE ? MAX_HEADER_VALUE : h->value_len))
+			v = pt_json_new_str(h->value, h->value_len >
+			    MAX_HEADER_VALUE ? MAX_HEADER_VALUE : h->value_len);
+		else
+			/* The log is JSON text: keep it valid UTF-8. */
+			v = pt_json_new_cstr("[not UTF-8]");
+		if (v == NULL || pt_json_set(in->logged, h->name, v) != PT_OK)
+			return PT_ENOMEM;
+		kept++;
+	}
+	return PT_OK;
+}
+
+static enum pt_err __attribute__((format(printf, 2, 3)))
+warn(struct intake *in, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return pt_json_append(in->warnings, pt_json_new_cstr(msg));
+}
+
+/*
+ * Write the event record in "txn" and count it (an execution waiting for
+ * its handlers is counted when they are done, with its final status).
+ */
+enum pt_err
+pt_intake_log(struct pt_txn *txn, struct intake *in)
+{
+	enum pt_err rc;
+
+	in->ev.headers = in->logged;
+	in->ev.warnings = in->warnings;
+	in->ev.extra = in->extra;
+	in->ev.body = in->body;
+	in->ev.body_len = in->body_len;
+	if ((rc = pt_eventlog_append(txn, &in->ev)) != PT_OK)
+		return rc;
+	if (strcmp(in->ev.status, "pending") == 0)
+		return PT_OK;
+	return pt_metrics_event(txn, &in->ev, in->now ? in->now() :
+	    pt_now_us());
+}
+
+/* Identify the event (identify.h): its type, its time, warnings. */
+enum pt_err
+pt_intake_identify(struct intake *in)
+{
+	enum pt_err rc;
+
+	rc = pt_identify(in->env, in->doc, in->headers, &in->type,
+	    &in->ev.event_time, in->warnings);
+	if (rc == PT_OK && in->type.len > 0)
+		in->ev.event_type = in->type.data;
+	return rc;
+}
+
+void
+pt_intake_free(struct intake *in)
+{
+	pt_free(in->body);
+	pt_json_put(in->doc);
+	pt_json_put(in->headers);
+	pt_json_put(in->logged);
+	pt_json_put(in->warnings);
+	pt_json_put(in->extra);
+	pt_buf_free(&in->type);
+	pt_buf_free(&in->idem_key);
+	pt_action_logs_free(in->logs, in->nlogs);
+}
+
+/*
+ * The idempotency key, when the environment has one: a valid key is kept
+ * in in->idem_key; an invalid one is dropped with a warning that does not
+ * repeat it; no value means no key.
+ */
+enum pt_err
+pt_intake_idem_key(struct intake *in)
+{
+	const struct pt_env *env = in->env;
+	char why[200];
+	pt_json *v;
+	const char *s;
+	size_t n;
+
+	if (!env->idem_enabled || env->idem_key_path == NULL ||
+	    in->ev.event_type == NULL)
+		return PT_OK;
+	if (pt_path_resolve(env->idem_key_path, in->doc, in->headers, &v, why,
+	    sizeof(why)) != PT_PATH_FOUND || v == NULL)
+		return PT_OK;
+	if (!pt_idem_key_valid(v, why, sizeof(why)))
+		return warn(in, "invalid idempotency key at %s dropped: %s; the "
+		    "event ran without idempotency", env->idem_key_path->text,
+		    why);
+	s = pt_json_str(v, &n);
+	if (pt_buf_add(&in->idem_key, s, n) != PT_OK)
+		return PT_ENOMEM;
+	in->has_idem = 1;
+	return PT_OK;
+}

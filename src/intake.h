@@ -1,0 +1,63 @@
+/*
+ * intake.h - one event on its way in: the state every path that makes an
+ * event (a webhook, a batch element, a replay) fills, and the steps they
+ * share: its headers (all of them for paths, a redacted copy for the
+ * log), its type and time, its idempotency key, its log record.
+ */
+#ifndef PT_INTAKE_H
+#define PT_INTAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "eventlog.h"
+#include "http.h"
+#include "json.h"
+#include "store.h"
+
+struct pt_action_log;
+
+/* Per-request state, freed in one place (pt_intake_free). */
+struct intake {
+	const struct pt_env	*env;
+	uint8_t			*body;
+	size_t			 body_len;
+	pt_json			*doc;		/* parsed body */
+	pt_json			*headers;	/* all headers, for paths */
+	pt_json			*logged;	/* redacted headers, for the log */
+	pt_json			*warnings;
+	pt_json			*extra;
+	struct pt_buf		 type;		/* event type text */
+	struct pt_event		 ev;
+	struct pt_buf		 idem_key;	/* valid key, or empty */
+	int			 has_idem;
+	struct pt_action_log	*logs;
+	size_t			 nlogs;
+	int64_t			(*now)(void);	/* the context's clock */
+	int			 committed;	/* its event was written */
+};
+
+/*
+ * Build in->headers (every header of "req", the first value of a name
+ * that comes twice) and in->logged (at most 64, values cut at 1 KiB,
+ * credentials redacted).  PT_OK or PT_ENOMEM.
+ */
+enum pt_err	pt_intake_headers(const struct pt_req *, struct intake *);
+/*
+ * Write the event record in "txn" and count it (an execution waiting for
+ * its handlers is counted when they are done, with its final status).
+ */
+enum pt_err	pt_intake_log(struct pt_txn *, struct intake *);
+/* Identify the event (identify.h): its type, its time, warnings. */
+enum pt_err	pt_intake_identify(struct intake *);
+/*
+ * The idempotency key, when the environment has one: a valid key is kept
+ * in in->idem_key; an invalid one is dropped with a warning that does not
+ * repeat it; no value means no key.
+ */
+enum pt_err	pt_intake_idem_key(struct intake *);
+void		pt_intake_free(struct intake *);
+
+#endif
