@@ -234,10 +234,14 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	if (put(run, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK ||
 	    pt_json_set_ref(run, "workflow", pt_json_get(p, "key")) != PT_OK ||
 	    put(run, "status", pt_json_new_cstr(wf && wf->argv ? "pending" :
-	    "queued")) != PT_OK ||
-	    put(run, "recipients", refs) != PT_OK)
+	    "queued")) != PT_OK)
 		goto out;
+	/* The run takes "refs" even when the setter fails. */
+	rc = put(run, "recipients", refs);
 	refs = NULL;
+	if (rc != PT_OK)
+		goto out;
+	rc = PT_ENOMEM;
 	if ((pt_json_get(p, "actor") ? put(run, "actor", recipient_ref(
 	    pt_json_get(p, "actor"))) : pt_json_set_null(run, "actor")) !=
 	    PT_OK ||

@@ -98,11 +98,12 @@ keep_refs(pt_json *doc, const struct pt_config *cur, char *err,
 				}
 				pt_secret_fingerprint(cur, (const uint8_t *)val,
 				    n, fp);
+				/* The setters take "red" even when they fail. */
 				if ((red = pt_json_new_object()) == NULL ||
-				    pt_json_set(red, "redacted",
-				    pt_json_new_cstr(fp)) != PT_OK ||
 				    pt_json_set(pt_json_index(keys, j), "secret",
-				    red) != PT_OK) {
+				    red) != PT_OK ||
+				    pt_json_set(red, "redacted",
+				    pt_json_new_cstr(fp)) != PT_OK) {
 					snprintf(err, errlen, "out of memory");
 					return -1;
 				}

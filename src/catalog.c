@@ -37,6 +37,21 @@
 	"\"users\":\"users\",\"tenant\":\"tenant\"}}]"
 
 /*
+ * What every reverse-ETL type shares: Knock-REST-shaped calls on the
+ * endpoint with the source's bearer key, typed by the route.
+ */
+#define RETL_TYPE \
+	.kind = PT_KIND_RETL, \
+	.category = "Reverse ETL", \
+	.scheme = "bearer", \
+	.verify = 1, \
+	.event_type_path = "body.type", \
+	.event_types = "[\"users.identify\",\"users.delete\"," \
+	    "\"objects.set\",\"objects.delete\"," \
+	    "\"audiences.add_members\",\"audiences.remove_members\"]", \
+	.default_mappings = RETL_MAPPINGS
+
+/*
  * Slack checks a new Events API endpoint with {"type":
  * "url_verification", "challenge": C} and wants {"challenge": C} back.
  */
@@ -483,45 +498,21 @@ static const struct pt_source_type types[] = {
 	{
 		.name = "hightouch",
 		.title = "Hightouch",
-		.kind = PT_KIND_RETL,
-		.category = "Reverse ETL",
-		.scheme = "bearer",
-		.verify = 1,
-		.event_type_path = "body.type",
-		.event_types = "[\"users.identify\",\"users.delete\","
-		    "\"objects.set\",\"objects.delete\","
-		    "\"audiences.add_members\",\"audiences.remove_members\"]",
-		.default_mappings = RETL_MAPPINGS,
+		RETL_TYPE,
 		.notes = "HTTP Request destination: PUT <endpoint>/v1/users/{id}, "
 		    "POST <endpoint>/v1/audiences/{key}/members, ...",
 	},
 	{
 		.name = "census",
 		.title = "Census",
-		.kind = PT_KIND_RETL,
-		.category = "Reverse ETL",
-		.scheme = "bearer",
-		.verify = 1,
-		.event_type_path = "body.type",
-		.event_types = "[\"users.identify\",\"users.delete\","
-		    "\"objects.set\",\"objects.delete\","
-		    "\"audiences.add_members\",\"audiences.remove_members\"]",
-		.default_mappings = RETL_MAPPINGS,
+		RETL_TYPE,
 		.notes = "HTTP destination: POST <endpoint>/v1/users/bulk/identify, "
 		    "POST <endpoint>/v1/audiences/{key}/members.",
 	},
 	{
 		.name = "polytomic",
 		.title = "Polytomic",
-		.kind = PT_KIND_RETL,
-		.category = "Reverse ETL",
-		.scheme = "bearer",
-		.verify = 1,
-		.event_type_path = "body.type",
-		.event_types = "[\"users.identify\",\"users.delete\","
-		    "\"objects.set\",\"objects.delete\","
-		    "\"audiences.add_members\",\"audiences.remove_members\"]",
-		.default_mappings = RETL_MAPPINGS,
+		RETL_TYPE,
 		.notes = "HTTP API sync: PUT <endpoint>/v1/users/{id} with the "
 		    "bearer key.",
 	},

@@ -46,6 +46,7 @@
 
 #include "buf.h"
 #include "exec.h"
+#include "nitems.h"
 #include "timeutil.h"
 
 #define CHUNK		65536	/* bytes per read/write */
@@ -562,7 +563,7 @@ sig_name(int sig)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < nitems(names); i++)
 		if (names[i].sig == sig)
 			return names[i].name;
 	return NULL;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "nitems.h"
 
 const struct pt_header *
 pt_req_header(const struct pt_req *r, const char *name)
@@ -199,7 +200,7 @@ pt_status_text(int status)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+	for (i = 0; i < nitems(statuses); i++)
 		if (statuses[i].status == status)
 			return statuses[i].text;
 	return NULL;

@@ -79,7 +79,9 @@ pt_id_parse(const char *prefix, const char *text, uint8_t bin[PT_ID_BIN])
 	size_t plen = strlen(prefix), i;
 	const char *p;
 
-	if (strncmp(text, prefix, plen) != 0 || text[plen] != '_' ||
+	/* A stored record may lack the id: no id, not a crash. */
+	if (text == NULL || strncmp(text, prefix, plen) != 0 ||
+	    text[plen] != '_' ||
 	    strlen(text + plen + 1) != PT_ID_B32)
 		return -1;
 	memset(bin, 0, PT_ID_BIN);

@@ -16,15 +16,6 @@
 #include "mapping.h"
 #include "sig.h"
 
-/* Set "key" of "obj" to "val" (taken); PT_ENOMEM when "val" is NULL. */
-static enum pt_err
-set_new(pt_json *obj, const char *key, pt_json *val)
-{
-	if (val == NULL)
-		return PT_ENOMEM;
-	return pt_json_set(obj, key, val);
-}
-
 /* "len" bytes as a JSON string when UTF-8 (else NULL with *b64 set). */
 static enum pt_err
 set_bytes(pt_json *obj, const char *text_key, const char *b64_key,
@@ -34,11 +25,11 @@ set_bytes(pt_json *obj, const char *text_key, const char *b64_key,
 	char *b64;
 
 	if (pt_utf8_valid((const char *)data, len))
-		return set_new(obj, text_key, pt_json_new_str((const char *)data,
+		return pt_json_set(obj, text_key, pt_json_new_str((const char *)data,
 		    len));
 	if ((b64 = pt_malloc(PT_BASE64_LEN(len) + 1)) == NULL)
 		return PT_ENOMEM;
-	rc = set_new(obj, b64_key, pt_json_new_str(b64, pt_base64_encode(data,
+	rc = pt_json_set(obj, b64_key, pt_json_new_str(b64, pt_base64_encode(data,
 	    len, b64)));
 	pt_free(b64);
 	return rc;
@@ -129,18 +120,18 @@ rehearse_one(const struct pt_mapping *m, const pt_json *body,
 	if ((o = pt_json_new_object()) == NULL)
 		return PT_ENOMEM;
 	if ((rc = pt_json_append(maps, o)) != PT_OK ||
-	    (rc = set_new(o, "action", pt_json_new_cstr(pt_action_spec(
+	    (rc = pt_json_set(o, "action", pt_json_new_cstr(pt_action_spec(
 	    m->action)->name))) != PT_OK ||
-	    (rc = set_new(o, "mapping", pt_json_new_int((int64_t)m->order))) !=
+	    (rc = pt_json_set(o, "mapping", pt_json_new_int((int64_t)m->order))) !=
 	    PT_OK ||
-	    (rc = set_new(o, "active", pt_json_new_bool(m->active))) != PT_OK ||
+	    (rc = pt_json_set(o, "active", pt_json_new_bool(m->active))) != PT_OK ||
 	    (rc = pt_json_set_copy(o, "params", m->spec)) != PT_OK)
 		return rc;
 	rc = pt_action_prepare(m, body, headers, &payload, field, sizeof(field),
 	    msg, sizeof(msg));
 	if (rc == PT_OK) {
 		*ok_n += m->active;
-		if ((rc = set_new(o, "status", pt_json_new_cstr(m->active ?
+		if ((rc = pt_json_set(o, "status", pt_json_new_cstr(m->active ?
 		    "ok" : "inactive"))) != PT_OK)
 			goto out;
 		rc = pt_json_set(o, "payload", payload);
@@ -150,12 +141,12 @@ rehearse_one(const struct pt_mapping *m, const pt_json *body,
 	if (rc != PT_EINVAL)
 		goto out;
 	*skipped += m->active;
-	if ((rc = set_new(o, "status", pt_json_new_cstr(m->active ? "skipped" :
+	if ((rc = pt_json_set(o, "status", pt_json_new_cstr(m->active ? "skipped" :
 	    "inactive"))) != PT_OK ||
 	    (e = pt_json_new_object()) == NULL ||
 	    (rc = pt_json_set(o, "error", e)) != PT_OK ||
-	    (rc = set_new(e, "field", pt_json_new_cstr(field))) != PT_OK ||
-	    (rc = set_new(e, "message", pt_json_new_cstr(msg))) != PT_OK)
+	    (rc = pt_json_set(e, "field", pt_json_new_cstr(field))) != PT_OK ||
+	    (rc = pt_json_set(e, "message", pt_json_new_cstr(msg))) != PT_OK)
 		goto out;
 	if (m->active)
 		rc = pt_json_append(errors, pt_json_copy(e));
@@ -182,9 +173,9 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 	    (maps = pt_json_new_array()) == NULL ||
 	    (errors = pt_json_new_array()) == NULL ||
 	    (warnings = pt_json_new_array()) == NULL ||
-	    (rc = set_new(o, "source", pt_json_new_cstr(env->source_key))) !=
+	    (rc = pt_json_set(o, "source", pt_json_new_cstr(env->source_key))) !=
 	    PT_OK ||
-	    (rc = set_new(o, "environment", pt_json_new_cstr(env->name))) !=
+	    (rc = pt_json_set(o, "environment", pt_json_new_cstr(env->name))) !=
 	    PT_OK)
 		goto out;
 	/* The responder's own rules (identify.h), CDP ones included. */
@@ -194,13 +185,13 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 	if (type.len == 0) {
 		/* The type's warning comes first. */
 		if ((rc = pt_json_set_null(o, "event_type")) != PT_OK ||
-		    (rc = set_new(o, "status", pt_json_new_cstr(
+		    (rc = pt_json_set(o, "status", pt_json_new_cstr(
 		    "no_event_type"))) != PT_OK ||
-		    (rc = set_new(o, "message", pt_json_new_cstr(pt_json_str(
+		    (rc = pt_json_set(o, "message", pt_json_new_cstr(pt_json_str(
 		    pt_json_index(warnings, 0), NULL)))) != PT_OK)
 			goto out;
 	} else {
-		if ((rc = set_new(o, "event_type", pt_json_new_str(type.data,
+		if ((rc = pt_json_set(o, "event_type", pt_json_new_str(type.data,
 		    type.len))) != PT_OK)
 			goto out;
 		for (i = 0; i < env->nmappings; i++) {
@@ -210,22 +201,22 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 			    maps, errors, &ok_n, &skipped)) != PT_OK)
 				goto out;
 		}
-		if ((rc = set_new(o, "status", pt_json_new_cstr(pt_json_len(maps) ?
+		if ((rc = pt_json_set(o, "status", pt_json_new_cstr(pt_json_len(maps) ?
 		    "ok" : "no_mapping"))) != PT_OK ||
-		    (rc = set_new(o, "ok", pt_json_new_int((int64_t)ok_n))) !=
+		    (rc = pt_json_set(o, "ok", pt_json_new_int((int64_t)ok_n))) !=
 		    PT_OK ||
-		    (rc = set_new(o, "skipped", pt_json_new_int((int64_t)
+		    (rc = pt_json_set(o, "skipped", pt_json_new_int((int64_t)
 		    skipped))) != PT_OK)
 			goto out;
 	}
 	rc = pt_json_set(o, "mappings", maps);
 	maps = NULL;
 	if (rc != PT_OK ||
-	    (rc = set_new(o, "action_logs_count", pt_json_new_int((int64_t)
+	    (rc = pt_json_set(o, "action_logs_count", pt_json_new_int((int64_t)
 	    (ok_n + skipped)))) != PT_OK ||
-	    (rc = set_new(o, "successful_action_logs_count", pt_json_new_int(
+	    (rc = pt_json_set(o, "successful_action_logs_count", pt_json_new_int(
 	    (int64_t)ok_n))) != PT_OK ||
-	    (rc = set_new(o, "failed_action_logs_count", pt_json_new_int(
+	    (rc = pt_json_set(o, "failed_action_logs_count", pt_json_new_int(
 	    (int64_t)skipped))) != PT_OK)
 		goto out;
 	rc = pt_json_set(o, "errors", errors);

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "commit.h"
 #include "metrics.h"
+#include "nitems.h"
 
 static const char prefix[] = "m";	/* then a NUL */
 
@@ -28,7 +29,7 @@ static const struct {
 	{ "1", 1000000 }, { "2.5", 2500000 }, { "5", 5000000 },
 	{ "10", 10000000 }, { "+Inf", INT64_MAX },
 };
-#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+#define NBUCKETS (nitems(buckets))
 
 /*
  * Refusals this process counted and has not yet added to the store's
@@ -445,7 +446,7 @@ pt_metrics_render(struct pt_store *s, struct pt_buf *out)
 
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		return rc;
-	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+	for (i = 0; i < nitems(families); i++)
 		if ((rc = render_family(txn, i, out)) != PT_OK)
 			goto out;
 

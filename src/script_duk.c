@@ -35,6 +35,7 @@
 #include <duktape.h>
 
 #include "alloc.h"
+#include "nitems.h"
 #include "script_duk.h"
 #include "script_wire.h"
 
@@ -325,7 +326,7 @@ setup_safe(duk_context *ctx, void *udata)
 	duk_push_global_stash(ctx);
 	duk_push_array(ctx);
 	duk_put_prop_string(ctx, -2, "cache");
-	for (i = 0; i < sizeof(accessors) / sizeof(accessors[0]); i++) {
+	for (i = 0; i < nitems(accessors); i++) {
 		duk_push_c_function(ctx, accessors[i].fn, accessors[i].nargs);
 		duk_set_magic(ctx, -1, accessors[i].magic);
 		duk_freeze(ctx, -1);

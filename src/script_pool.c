@@ -33,6 +33,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "nitems.h"
 #include "sandbox.h"
 #include "script_duk.h"
 #include "script_pool.h"
@@ -171,7 +172,7 @@ child_common(pid_t parent, const char *name)
 	sigset_t none;
 	size_t i;
 
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (i = 0; i < nitems(sigs); i++)
 		(void)signal(sigs[i], SIG_DFL);
 	(void)signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&none);

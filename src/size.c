@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nitems.h"
 #include "size.h"
 
 #define WANT	"want bytes, or a number with K, M, G or T (512M, 4G)"
@@ -38,7 +39,7 @@ pt_parse_size(const char *text, uint64_t min, uint64_t *out, char *why,
 	if (p == text)
 		goto junk;
 	if (*p != '\0') {
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		for (i = 0; i < nitems(units); i++)
 			if ((*p | 0x20) == units[i].suffix)
 				shift = units[i].shift;
 		if (shift == 0 || p[1] != '\0')

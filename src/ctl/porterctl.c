@@ -17,6 +17,7 @@
 #include "args.h"
 #include "ctl.h"
 #include "dumpable.h"
+#include "nitems.h"
 #include "size.h"
 #include "store.h"
 
@@ -283,7 +284,7 @@ static const struct ctl_cmd cmds[] = {
 	{ "help", HELP, cmd_help, NULL, help_pos,
 	  "The commands, or a command's usage (as COMMAND --help does)", 0 },
 };
-#define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+#define NCMDS	(nitems(cmds))
 
 /* porterctl's own options, before the command. */
 static const struct ctl_opt main_opts[] = {

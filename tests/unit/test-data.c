@@ -859,6 +859,10 @@ test_ids(void)
 		ok(pt_id_parse(v[i].prefix, text, back) == 0 &&
 		    memcmp(bin, back, PT_ID_BIN) == 0, "  ... parses back");
 	}
+	/* A stored record whose id member is missing or not a string. */
+	ok(pt_id_parse("act", NULL, back) < 0, "no id text does not parse");
+	ok(pt_id_parse("act", "evt_00000000000000000000000000", back) < 0,
+	    "another prefix does not parse");
 }
 
 int

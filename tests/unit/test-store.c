@@ -86,7 +86,7 @@ main(void)
 		size_t j;
 
 		pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
-		for (j = 0; j < sizeof(ap) / sizeof(ap[0]); j++)
+		for (j = 0; j < nitems(ap); j++)
 			is_int(pt_put(t, PT_T_RUNS, ap[j].key, 2, ap[j].val, 1,
 			    ap[j].flags), ap[j].want, "append put: %s",
 			    ap[j].what);
