@@ -498,7 +498,7 @@
   }
 
   function actionLog(a) {
-    var cls = a.status === 'success' ? 'ok' : (a.status === 'skipped' || a.status === 'pending') ? 'warn' : 'bad';
+    var cls = a.status === 'success' ? 'ok' : (a.status === 'skipped' || a.status === 'pending' || a.status === 'filtered') ? 'warn' : 'bad';
     return el('div', { class: 'action ' + cls, 'data-action': a.id },
       el('h3', null, a.action + ' ', badge(a.status), ' ', el('span', { class: 'muted mono', text: a.id })),
       a.error ? el('p', { class: 'error action-error', text: (a.error.field ? a.error.field + ': ' : '') + (a.error.message || '') }) : null,

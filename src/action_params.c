@@ -372,8 +372,8 @@ want_member(const pt_json *v, const char *field, struct verr *e,
  * present).  A required parameter that resolves to nothing skips.
  */
 static enum pt_err
-param(const struct pt_mapping *m, const char *name, const pt_json *body,
-    const pt_json *headers, pt_json **v, int *present, struct verr *e)
+param(const struct pt_mapping *m, const char *name, const struct pt_roots *r,
+    pt_json **v, int *present, struct verr *e)
 {
 	const struct pt_action_spec *spec = pt_action_spec(m->action);
 	enum pt_path_res res;
@@ -387,8 +387,7 @@ param(const struct pt_mapping *m, const char *name, const pt_json *body,
 			return skip(e, name, "is required but not mapped");
 		return PT_OK;
 	}
-	res = pt_param_resolve(&m->params[i], body, headers, v, why,
-	    sizeof(why));
+	res = pt_param_resolve(&m->params[i], r, v, why, sizeof(why));
 	if (res == PT_PATH_FOUND) {
 		*present = 1;
 		if (*v == NULL && (spec->required & (1u << i)))
@@ -406,19 +405,18 @@ param(const struct pt_mapping *m, const char *name, const pt_json *body,
  * Resolve and validate mapping "m": build the payload the action will use.
  */
 enum pt_err
-pt_action_prepare(const struct pt_mapping *m, const pt_json *body,
-    const pt_json *headers, pt_json **payload, char *field, size_t fieldlen,
-    char *msg, size_t msglen)
+pt_action_prepare(const struct pt_mapping *m, const struct pt_roots *r,
+    pt_json **payload, char *field, size_t fieldlen, char *msg, size_t msglen)
 {
-	return pt_action_prepare_len(m, body, headers, 0, payload, field,
-	    fieldlen, msg, msglen);
+	return pt_action_prepare_len(m, r, 0, payload, field, fieldlen, msg,
+	    msglen);
 }
 
 /* pt_action_prepare, knowing the body's length (0: unknown). */
 enum pt_err
-pt_action_prepare_len(const struct pt_mapping *m, const pt_json *body,
-    const pt_json *headers, size_t bound, pt_json **payload, char *field,
-    size_t fieldlen, char *msg, size_t msglen)
+pt_action_prepare_len(const struct pt_mapping *m, const struct pt_roots *r,
+    size_t bound, pt_json **payload, char *field, size_t fieldlen, char *msg,
+    size_t msglen)
 {
 	struct verr e = { field, fieldlen, msg, msglen };
 	const struct pt_action_spec *spec = pt_action_spec(m->action);
@@ -434,7 +432,7 @@ pt_action_prepare_len(const struct pt_mapping *m, const pt_json *body,
 	for (i = 0; i < PT_MAX_PARAMS && spec->params[i]; i++) {
 		const char *name = spec->params[i];
 
-		if ((rc = param(m, name, body, headers, &raw, &present, &e)) !=
+		if ((rc = param(m, name, r, &raw, &present, &e)) !=
 		    PT_OK)
 			goto out;
 		if (!present)

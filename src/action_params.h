@@ -22,17 +22,16 @@
  * Returns PT_OK with *payload (a new reference), PT_EINVAL with
  * "field"/"msg" set when the action would be skipped, PT_ENOMEM.
  */
-enum pt_err	pt_action_prepare(const struct pt_mapping *, const pt_json *body,
-		    const pt_json *headers, pt_json **payload, char *field,
+enum pt_err	pt_action_prepare(const struct pt_mapping *,
+		    const struct pt_roots *, pt_json **payload, char *field,
 		    size_t fieldlen, char *msg, size_t msglen);
 /*
  * pt_action_prepare knowing "bound", the body's length (0: unknown): an
  * object shorter than a limit with room to spare is not measured.
  */
 enum pt_err	pt_action_prepare_len(const struct pt_mapping *,
-		    const pt_json *body, const pt_json *headers, size_t bound,
-		    pt_json **payload, char *field, size_t fieldlen, char *msg,
-		    size_t msglen);
+		    const struct pt_roots *, size_t bound, pt_json **payload,
+		    char *field, size_t fieldlen, char *msg, size_t msglen);
 
 /* Is "name" a user field (name, email, phone_number, ...)? */
 int		pt_action_user_field(const char *name);

@@ -12,6 +12,7 @@
 #include "actions.h"
 #include "alloc.h"
 #include "data.h"
+#include "filter.h"
 #include "metrics.h"
 #include "timeutil.h"
 
@@ -37,6 +38,7 @@ pt_action_status_name(enum pt_action_status s)
 	case PT_ACT_FAILED: return "failed";
 	case PT_ACT_PENDING: return "pending";
 	case PT_ACT_INTERRUPTED: return "interrupted";
+	case PT_ACT_FILTERED: return "filtered";
 	}
 	return "?";
 }
@@ -695,6 +697,7 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	const struct pt_env *env = ctx->env;
 	struct pt_action_log *logs = NULL, *al;
 	struct pt_txn *child = NULL;
+	pt_json *input = NULL;		/* what filters see, made once */
 	enum pt_err rc = PT_OK;
 	size_t i, n = 0, want = 0;
 
@@ -721,7 +724,27 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 			rc = rc ? rc : PT_ENOMEM;
 			goto out;
 		}
-		rc = pt_action_prepare_len(m, ctx->body, ctx->headers, ctx->body_len,
+		if (m->filter != NULL) {
+			struct pt_filter_why why;
+
+			if (input == NULL &&
+			    (input = pt_filter_input(&ctx->roots)) == NULL) {
+				rc = PT_ENOMEM;
+				goto out;
+			}
+			if (!pt_filter_match(m->filter, input, &why)) {
+				al->status = PT_ACT_FILTERED;
+				pt_filter_why_pointer(&why, al->field,
+				    sizeof(al->field));
+				pt_filter_why_text(&why, al->message,
+				    sizeof(al->message));
+				if ((rc = write_record(txn, ctx, al,
+				    ctx->now)) != PT_OK)
+					goto out;
+				continue;
+			}
+		}
+		rc = pt_action_prepare_len(m, &ctx->roots, ctx->body_len,
 		    &al->payload, al->field, sizeof(al->field), al->message,
 		    sizeof(al->message));
 		if (rc == PT_EINVAL)
@@ -765,6 +788,7 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 			goto out;
 	}
 out:
+	pt_json_put(input);
 	if (rc != PT_OK) {
 		pt_action_logs_free(logs, n);
 		return rc;

@@ -25,7 +25,8 @@ enum pt_action_status {
 	PT_ACT_SKIPPED,		/* a field failed validation */
 	PT_ACT_FAILED,		/* a workflow handler failed */
 	PT_ACT_PENDING,		/* a workflow handler is to run */
-	PT_ACT_INTERRUPTED	/* the handler's process died (recovery) */
+	PT_ACT_INTERRUPTED,	/* the handler's process died (recovery) */
+	PT_ACT_FILTERED		/* the mapping's filter did not match */
 };
 
 const char	*pt_action_status_name(enum pt_action_status);
@@ -63,9 +64,8 @@ struct pt_event_ctx {
 	const struct pt_env	*env;
 	const char		*event_type;
 	const char		*event_id;	/* "evt_..." */
-	const pt_json		*body;
+	struct pt_roots		 roots;		/* body, headers, preprocess */
 	size_t			 body_len;	/* raw bytes (0: unknown) */
-	const pt_json		*headers;
 	int64_t			 now;		/* µs */
 };
 

@@ -66,6 +66,7 @@ api_rehearse(struct admin *a)
 	const struct pt_env *env = NULL;
 	struct pt_body_error berr;
 	pt_json *doc = NULL, *payload, *bj, *body = NULL, *hdrs = NULL, *out;
+	struct pt_roots roots = { NULL, NULL, NULL };
 	const char *envname, *text, *ctype;
 	char why[200];
 	enum pt_err rc;
@@ -133,7 +134,9 @@ api_rehearse(struct admin *a)
 		    "JSON object (or the text of a JSON or form body)");
 		goto out;
 	}
-	if ((rc = pt_inspect_rehearse(env, body, hdrs, &out)) != PT_OK) {
+	roots.body = body;
+	roots.headers = hdrs;
+	if ((rc = pt_inspect_rehearse(env, &roots, &out)) != PT_OK) {
 		status = adm_fail(a, 500, "internal_error", "out of memory");
 		goto out;
 	}

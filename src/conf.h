@@ -149,8 +149,8 @@ void		pt_config_free(struct pt_config *);
  * Build the event type from the first alternative of a template whose
  * parts all have scalar values; 0, or -1 with "why" when none has.
  */
-int		pt_template_eval(const struct pt_template *, const pt_json *body,
-		    const pt_json *headers, struct pt_buf *out, char *why,
+int		pt_template_eval(const struct pt_template *,
+		    const struct pt_roots *, struct pt_buf *out, char *why,
 		    size_t whylen);
 
 /* The environment behind "endpoint_id", or NULL. */

@@ -99,15 +99,15 @@ fail:
 
 /* One alternative: 0, or -1 with "why". */
 static int
-template_eval_one(const struct pt_template *t, const pt_json *body,
-    const pt_json *headers, struct pt_buf *out, char *why, size_t whylen)
+template_eval_one(const struct pt_template *t, const struct pt_roots *r,
+    struct pt_buf *out, char *why, size_t whylen)
 {
 	pt_json *v;
 	size_t i;
 
 	for (i = 0; i < t->nparts; i++) {
 		pt_buf_adds(out, t->text[i]);
-		if (pt_path_resolve(t->paths[i], body, headers, &v, why,
+		if (pt_path_resolve(t->paths[i], r, &v, why,
 		    whylen) != PT_PATH_FOUND)
 			return -1;
 		if (pt_json_scalar_text(v, out) != PT_OK) {
@@ -121,16 +121,16 @@ template_eval_one(const struct pt_template *t, const pt_json *body,
 }
 
 int
-pt_template_eval(const struct pt_template *t, const pt_json *body,
-    const pt_json *headers, struct pt_buf *out, char *why, size_t whylen)
+pt_template_eval(const struct pt_template *t, const struct pt_roots *r,
+    struct pt_buf *out, char *why, size_t whylen)
 {
 	size_t start = out->len;
 	char last[300] = "";
 
 	if (t->next == NULL)
-		return template_eval_one(t, body, headers, out, why, whylen);
+		return template_eval_one(t, r, out, why, whylen);
 	for (; t != NULL; t = t->next) {
-		if (template_eval_one(t, body, headers, out, last,
+		if (template_eval_one(t, r, out, last,
 		    sizeof(last)) == 0)
 			return 0;
 		if (out->failed)

@@ -228,9 +228,8 @@ stage_actions(struct pt_txn *txn, struct pt_stage *st, int64_t now,
 	ectx.env = in->env;
 	ectx.event_type = in->ev.event_type;
 	ectx.event_id = in->ev.id_text;
-	ectx.body = in->doc;
+	ectx.roots = pt_intake_roots(in);
 	ectx.body_len = in->body_len;
-	ectx.headers = in->headers;
 	ectx.now = now;
 	if ((rc = pt_actions_run(txn, &ectx, &in->logs, &in->nlogs)) != PT_OK)
 		return rc;

@@ -1074,3 +1074,20 @@ pt_filter_why_text(const struct pt_filter_why *why, char *buf, size_t len)
 	put(buf, len, &at, reason, strlen(reason));
 	return at;
 }
+
+pt_json *
+pt_filter_input(const struct pt_roots *r)
+{
+	pt_json *in = pt_json_new_object();
+
+	if (in == NULL ||
+	    (r->body != NULL && pt_json_set_ref(in, "body", (pt_json *)r->body) != PT_OK) ||
+	    (r->headers != NULL && pt_json_set_ref(in, "headers", (pt_json *)r->headers) !=
+	    PT_OK) ||
+	    (r->preprocess != NULL && pt_json_set_ref(in, "preprocess",
+	    (pt_json *)r->preprocess) != PT_OK)) {
+		pt_json_put(in);
+		return NULL;
+	}
+	return in;
+}

@@ -65,6 +65,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "path.h"
 
 #define PT_FILTER_MAX_DEPTH	16
 #define PT_FILTER_MAX_NODES	512
@@ -96,6 +97,12 @@ struct pt_filter_why {
 enum pt_err	 pt_filter_compile(const pt_json *doc, struct pt_filter **out,
 		    char *ptr, size_t ptrlen, char *err, size_t errlen);
 void		 pt_filter_free(struct pt_filter *);
+
+/*
+ * The input filters match: {"body", "headers", "preprocess"} sharing the
+ * roots' values (absent ones left out), or NULL when out of memory.
+ */
+pt_json		*pt_filter_input(const struct pt_roots *);
 
 /*
  * Match "input" ({"body", "headers", "preprocess"}, borrowed; any member

@@ -78,8 +78,8 @@ snake_case(const char *s, size_t n, struct pt_buf *out)
  * (scalars as text).
  */
 static int
-type_text(const struct pt_env *env, const pt_json *doc,
-    const pt_json *headers, struct pt_buf *type, char *why, size_t whylen)
+type_text(const struct pt_env *env, const struct pt_roots *r,
+    struct pt_buf *type, char *why, size_t whylen)
 {
 	const char *t, *ev;
 	char res[300];
@@ -87,7 +87,7 @@ type_text(const struct pt_env *env, const pt_json *doc,
 	size_t n;
 
 	if (env->type_rule != PT_RULE_PATH) {
-		if ((t = pt_json_str(pt_json_get(doc, "type"), NULL)) == NULL) {
+		if ((t = pt_json_str(pt_json_get(r->body, "type"), NULL)) == NULL) {
 			snprintf(why, whylen, "no event type: a Segment-spec call "
 			    "needs a string \"type\"");
 			return -1;
@@ -96,7 +96,7 @@ type_text(const struct pt_env *env, const pt_json *doc,
 			pt_buf_adds(type, t);
 			return 0;
 		}
-		if ((ev = pt_json_str(pt_json_get(doc, "event"), &n)) == NULL ||
+		if ((ev = pt_json_str(pt_json_get(r->body, "event"), &n)) == NULL ||
 		    n == 0) {
 			snprintf(why, whylen, "no event type: a track call needs a "
 			    "string \"event\"");
@@ -111,7 +111,7 @@ type_text(const struct pt_env *env, const pt_json *doc,
 		return 0;
 	}
 	if (env->type_template != NULL) {
-		if (pt_template_eval(env->type_template, doc, headers, type, res,
+		if (pt_template_eval(env->type_template, r, type, res,
 		    sizeof(res)) < 0) {
 			snprintf(why, whylen, "no event type from %s: %s",
 			    type_source(env), res);
@@ -119,7 +119,7 @@ type_text(const struct pt_env *env, const pt_json *doc,
 		}
 		return 0;
 	}
-	if (pt_path_resolve(env->event_type_path, doc, headers, &v, res,
+	if (pt_path_resolve(env->event_type_path, r, &v, res,
 	    sizeof(res)) != PT_PATH_FOUND) {
 		snprintf(why, whylen, "no event type at %s: %s",
 		    env->event_type_path->text, res);
@@ -141,8 +141,8 @@ type_text(const struct pt_env *env, const pt_json *doc,
 }
 
 enum pt_err
-pt_identify(const struct pt_env *env, const pt_json *doc,
-    const pt_json *headers, struct pt_buf *type, int64_t *event_time,
+pt_identify(const struct pt_env *env, const struct pt_roots *r,
+    struct pt_buf *type, int64_t *event_time,
     pt_json *warnings)
 {
 	struct pt_path *tp = env->timestamp_path;
@@ -153,7 +153,7 @@ pt_identify(const struct pt_env *env, const pt_json *doc,
 	int64_t us;
 
 	why[0] = '\0';
-	if (type_text(env, doc, headers, type, why, sizeof(why)) == 0) {
+	if (type_text(env, r, type, why, sizeof(why)) == 0) {
 		if (type->failed)
 			return PT_ENOMEM;
 		if (type->len == start)
@@ -179,7 +179,7 @@ pt_identify(const struct pt_env *env, const pt_json *doc,
 
 	if (tp == NULL)
 		return PT_OK;
-	if (pt_path_resolve(tp, doc, headers, &v, why, sizeof(why)) !=
+	if (pt_path_resolve(tp, r, &v, why, sizeof(why)) !=
 	    PT_PATH_FOUND)
 		return warn(warnings, "no timestamp at %s (%s): using the time "
 		    "received", tp->text, why);

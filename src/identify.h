@@ -18,7 +18,7 @@
 #include "json.h"
 
 /*
- * Identify "doc" (the parsed body) with "headers" (lower-case names) as
+ * Identify an event (its parsed body, headers and preprocess result) as
  * "env" does.  The event type is appended to "type", which is left empty
  * when there is none (or when it would be empty, hold a NUL or exceed
  * PT_EVENT_TYPE_MAX bytes); the event time goes into *event_time (µs),
@@ -26,8 +26,8 @@
  * appended to "warnings" (an array of strings), never a failure.
  * Returns PT_OK, or PT_ENOMEM.
  */
-enum pt_err	pt_identify(const struct pt_env *env, const pt_json *doc,
-		    const pt_json *headers, struct pt_buf *type,
-		    int64_t *event_time, pt_json *warnings);
+enum pt_err	pt_identify(const struct pt_env *env, const struct pt_roots *,
+		    struct pt_buf *type, int64_t *event_time,
+		    pt_json *warnings);
 
 #endif

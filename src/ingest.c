@@ -81,15 +81,17 @@ identify_unverified(struct intake *in)
 {
 	struct pt_json_error jerr;
 	pt_json *warnings = in->warnings, *arr;
+	struct pt_roots roots;
 	enum pt_err rc;
 
 	rc = pt_json_parse((const char *)in->body, in->body_len,
 	    PT_JSON_MAX_DEPTH, &in->doc, &jerr);
 	if (rc == PT_ENOMEM)
 		return rc;
+	roots = pt_intake_roots(in);
 	if (rc != PT_OK || pt_json_type(in->doc) != PT_J_OBJECT ||
 	    (in->env->batch_path != NULL && pt_path_resolve(in->env->batch_path,
-	    in->doc, in->headers, &arr, NULL, 0) == PT_PATH_FOUND &&
+	    &roots, &arr, NULL, 0) == PT_PATH_FOUND &&
 	    pt_json_type(arr) == PT_J_ARRAY))
 		return PT_OK;
 	if ((in->warnings = pt_json_new_array()) == NULL) {
@@ -470,12 +472,13 @@ take_handshake(struct call *c)
 static int
 take_batch(struct call *c)
 {
+	struct pt_roots roots = pt_intake_roots(&c->in);
 	pt_json *arr;
 	size_t n;
 
 	if (c->in.env->batch_path == NULL ||
-	    pt_path_resolve(c->in.env->batch_path, c->in.doc, c->in.headers,
-	    &arr, NULL, 0) != PT_PATH_FOUND || pt_json_type(arr) != PT_J_ARRAY)
+	    pt_path_resolve(c->in.env->batch_path, &roots, &arr, NULL, 0) !=
+	    PT_PATH_FOUND || pt_json_type(arr) != PT_J_ARRAY)
 		return 0;
 	if ((n = pt_json_len(arr)) == 0 || n > PT_MAX_BATCH)
 		return refuse(c, REFUSE_BATCH, NULL, n ? "more than 1000 "

@@ -11,6 +11,7 @@
 #include "actions.h"
 #include "alloc.h"
 #include "eventlog.h"
+#include "filter.h"
 #include "identify.h"
 #include "inspect.h"
 #include "mapping.h"
@@ -107,13 +108,29 @@ out:
 	return rc;
 }
 
+/* How many of the rehearsed mappings have status "status". */
+static int64_t
+count_status(const pt_json *maps, const char *status)
+{
+	const char *s;
+	size_t i;
+	int64_t n = 0;
+
+	for (i = 0; i < pt_json_len(maps); i++)
+		if ((s = pt_json_str(pt_json_get(pt_json_index(maps, i),
+		    "status"), NULL)) != NULL && strcmp(s, status) == 0)
+			n++;
+	return n;
+}
+
 /* One mapping's rehearsal, appended to "maps"; counts into the totals. */
 static enum pt_err
-rehearse_one(const struct pt_mapping *m, const pt_json *body,
-    const pt_json *headers, pt_json *maps, pt_json *errors, size_t *ok_n,
+rehearse_one(const struct pt_mapping *m, const struct pt_roots *r,
+    const pt_json *input, pt_json *maps, pt_json *errors, size_t *ok_n,
     size_t *skipped)
 {
-	char field[64], msg[400];
+	struct pt_filter_why why;
+	char field[200], msg[400];
 	pt_json *o, *e, *payload = NULL;
 	enum pt_err rc;
 
@@ -127,8 +144,20 @@ rehearse_one(const struct pt_mapping *m, const pt_json *body,
 	    (rc = pt_json_set(o, "active", pt_json_new_bool(m->active))) != PT_OK ||
 	    (rc = pt_json_set_copy(o, "params", m->spec)) != PT_OK)
 		return rc;
-	rc = pt_action_prepare(m, body, headers, &payload, field, sizeof(field),
-	    msg, sizeof(msg));
+	if (m->filter != NULL && !pt_filter_match(m->filter, input, &why)) {
+		/* As ingest logs it: the condition that failed. */
+		pt_filter_why_pointer(&why, field, sizeof(field));
+		if ((rc = pt_json_set(o, "status", pt_json_new_cstr(m->active ?
+		    "filtered" : "inactive"))) != PT_OK ||
+		    (e = pt_json_new_object()) == NULL ||
+		    (rc = pt_json_set(o, "filter", e)) != PT_OK ||
+		    (rc = pt_json_set(e, "pointer", pt_json_new_cstr(field))) !=
+		    PT_OK)
+			return rc ? rc : PT_ENOMEM;
+		return pt_json_set(e, "reason", pt_json_new_cstr(why.reason));
+	}
+	rc = pt_action_prepare(m, r, &payload, field, sizeof(field), msg,
+	    sizeof(msg));
 	if (rc == PT_OK) {
 		*ok_n += m->active;
 		if ((rc = pt_json_set(o, "status", pt_json_new_cstr(m->active ?
@@ -156,18 +185,22 @@ out:
 }
 
 enum pt_err
-pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
-    const pt_json *headers, pt_json **out)
+pt_inspect_rehearse(const struct pt_env *env, const struct pt_roots *given,
+    pt_json **out)
 {
+	struct pt_roots roots = *given, *r = &roots;
 	struct pt_buf type = { 0 };
 	pt_json *o = NULL, *maps = NULL, *errors = NULL, *hdrs = NULL,
-	    *warnings = NULL;
+	    *warnings = NULL, *input = NULL;
 	enum pt_err rc = PT_ENOMEM;
 	size_t i, ok_n = 0, skipped = 0;
 	int64_t event_time = 0;
 
 	*out = NULL;
-	if (headers == NULL && (headers = hdrs = pt_json_new_object()) == NULL)
+	if (r->headers == NULL && (r->headers = hdrs = pt_json_new_object()) ==
+	    NULL)
+		goto out;
+	if ((input = pt_filter_input(r)) == NULL)
 		goto out;
 	if ((o = pt_json_new_object()) == NULL ||
 	    (maps = pt_json_new_array()) == NULL ||
@@ -179,7 +212,7 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 	    PT_OK)
 		goto out;
 	/* The responder's own rules (identify.h), CDP ones included. */
-	if ((rc = pt_identify(env, body, headers, &type, &event_time,
+	if ((rc = pt_identify(env, r, &type, &event_time,
 	    warnings)) != PT_OK)
 		goto out;
 	if (type.len == 0) {
@@ -197,7 +230,7 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 		for (i = 0; i < env->nmappings; i++) {
 			if (strcmp(env->mappings[i].event_type, type.data) != 0)
 				continue;
-			if ((rc = rehearse_one(&env->mappings[i], body, headers,
+			if ((rc = rehearse_one(&env->mappings[i], r, input,
 			    maps, errors, &ok_n, &skipped)) != PT_OK)
 				goto out;
 		}
@@ -206,7 +239,9 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 		    (rc = pt_json_set(o, "ok", pt_json_new_int((int64_t)ok_n))) !=
 		    PT_OK ||
 		    (rc = pt_json_set(o, "skipped", pt_json_new_int((int64_t)
-		    skipped))) != PT_OK)
+		    skipped))) != PT_OK ||
+		    (rc = pt_json_set(o, "filtered", pt_json_new_int(
+		    count_status(maps, "filtered")))) != PT_OK)
 			goto out;
 	}
 	rc = pt_json_set(o, "mappings", maps);
@@ -231,6 +266,7 @@ pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
 	o = NULL;
 out:
 	pt_buf_free(&type);
+	pt_json_put(input);
 	pt_json_put(hdrs);
 	pt_json_put(warnings);
 	pt_json_put(errors);

@@ -33,22 +33,23 @@ enum pt_err	pt_inspect_event(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 		    int flags, pt_json **out);
 
 /*
- * Rehearse: identify "body" (an object) with "headers" (an object with
- * lower-case names; may be NULL) the way environment "env" would, and
- * resolve and validate every mapping of the event type, touching nothing.
+ * Rehearse: identify the roots' body (an object) with their headers (an
+ * object with lower-case names; may be NULL) and preprocess result the
+ * way environment "env" would, match every mapping's filter and resolve
+ * and validate the mappings of the event type, touching nothing.
  * The result is `porterctl rehearse --json`'s object: source, environment,
  * event_type, status ("ok", "no_mapping" or "no_event_type"), message (no
- * event type), ok / skipped counts and "mappings" (action, mapping,
- * active, params, status "ok"/"skipped"/"inactive", payload or error
- * {field, message}), plus Knock's rehearse counts: action_logs_count,
+ * event type), ok / skipped / filtered counts and "mappings" (action,
+ * mapping, active, params, status "ok"/"skipped"/"filtered"/"inactive",
+ * payload or error {field, message} or filter {pointer, reason}), plus Knock's rehearse counts: action_logs_count,
  * successful_action_logs_count, failed_action_logs_count and errors
  * [{field, message}], and the warnings ingest would log (no event type, an
  * unreadable timestamp).  The event is identified by pt_identify, as the
  * responder does (template, event_type_path, or a CDP source's Segment or
  * RudderStack rule).
  */
-enum pt_err	pt_inspect_rehearse(const struct pt_env *env, const pt_json *body,
-		    const pt_json *headers, pt_json **out);
+enum pt_err	pt_inspect_rehearse(const struct pt_env *env,
+		    const struct pt_roots *, pt_json **out);
 
 /*
  * The raw body of a rehearsal ("len" bytes of "text") as environment "env"

@@ -127,14 +127,24 @@ pt_intake_log(struct pt_txn *txn, struct intake *in)
 	    pt_now_us());
 }
 
+struct pt_roots
+pt_intake_roots(const struct intake *in)
+{
+	struct pt_roots r = { in->doc, in->headers, in->pre };
+
+	return r;
+}
+
 /* Identify the event (identify.h): its type, its time, warnings. */
 enum pt_err
 pt_intake_identify(struct intake *in)
 {
 	enum pt_err rc;
 
-	rc = pt_identify(in->env, in->doc, in->headers, &in->type,
-	    &in->ev.event_time, in->warnings);
+	struct pt_roots r = pt_intake_roots(in);
+
+	rc = pt_identify(in->env, &r, &in->type, &in->ev.event_time,
+	    in->warnings);
 	if (rc == PT_OK && in->type.len > 0)
 		in->ev.event_type = in->type.data;
 	return rc;
@@ -146,6 +156,7 @@ pt_intake_free(struct intake *in)
 	pt_free(in->body);
 	pt_json_put(in->doc);
 	pt_json_put(in->headers);
+	pt_json_put(in->pre);
 	pt_json_put(in->logged);
 	pt_json_put(in->warnings);
 	pt_json_put(in->extra);
@@ -163,6 +174,7 @@ enum pt_err
 pt_intake_idem_key(struct intake *in)
 {
 	const struct pt_env *env = in->env;
+	struct pt_roots r;
 	char why[200];
 	pt_json *v;
 	const char *s;
@@ -171,8 +183,9 @@ pt_intake_idem_key(struct intake *in)
 	if (!env->idem_enabled || env->idem_key_path == NULL ||
 	    in->ev.event_type == NULL)
 		return PT_OK;
-	if (pt_path_resolve(env->idem_key_path, in->doc, in->headers, &v, why,
-	    sizeof(why)) != PT_PATH_FOUND || v == NULL)
+	r = pt_intake_roots(in);
+	if (pt_path_resolve(env->idem_key_path, &r, &v, why, sizeof(why)) !=
+	    PT_PATH_FOUND || v == NULL)
 		return PT_OK;
 	if (!pt_idem_key_valid(v, why, sizeof(why)))
 		return warn(in, "invalid idempotency key at %s dropped: %s; the "

@@ -26,6 +26,8 @@ struct intake {
 	size_t			 body_len;
 	pt_json			*doc;		/* parsed body */
 	pt_json			*headers;	/* all headers, for paths */
+	pt_json			*pre;		/* the preprocess result, or
+						   NULL: no script ran */
 	pt_json			*logged;	/* redacted headers, for the log */
 	pt_json			*warnings;
 	pt_json			*extra;
@@ -38,6 +40,9 @@ struct intake {
 	int64_t			(*now)(void);	/* the context's clock */
 	int			 committed;	/* its event was written */
 };
+
+/* What paths, filters and parameters of this event read. */
+struct pt_roots	pt_intake_roots(const struct intake *);
 
 /*
  * Build in->headers (every header of "req", the first value of a name

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "filter.h"
 #include "mapping.h"
 
 #define B(i)	(1u << (i))
@@ -107,6 +108,7 @@ pt_mapping_clear(struct pt_mapping *m)
 		param_clear(&m->params[i]);
 	pt_json_put(m->spec);
 	pt_free(m->spec_text);
+	pt_filter_free(m->filter);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -359,9 +361,20 @@ pt_mapping_compile(const pt_json *obj, struct pt_mapping *m, char *err,
 				return PT_EINVAL;
 			}
 			params = v;
+		} else if (strcmp(k, "filter") == 0) {
+			char fptr[200], ferr[200];
+
+			if ((rc = pt_filter_compile(v, &m->filter, fptr,
+			    sizeof(fptr), ferr, sizeof(ferr))) == PT_ENOMEM)
+				return rc;
+			if (rc != PT_OK) {
+				snprintf(err, errlen, "/filter%s: %s", fptr,
+				    ferr);
+				return PT_EINVAL;
+			}
 		} else {
 			snprintf(err, errlen, "/%s: unknown field (want "
-			    "event_type, action, active, params)", k);
+			    "event_type, action, active, params, filter)", k);
 			return PT_EINVAL;
 		}
 	}
@@ -446,8 +459,8 @@ omitting(const pt_json *v, const struct pt_param *p)
 }
 
 enum pt_path_res
-pt_param_resolve(const struct pt_param *p, const pt_json *body,
-    const pt_json *headers, pt_json **out, char *why, size_t whylen)
+pt_param_resolve(const struct pt_param *p, const struct pt_roots *r,
+    pt_json **out, char *why, size_t whylen)
 {
 	enum pt_path_res res;
 	pt_json *v, *obj;
@@ -465,7 +478,7 @@ pt_param_resolve(const struct pt_param *p, const pt_json *body,
 		for (i = 0; i < p->npaths; i++) {
 			char w2[200];
 
-			res = pt_path_resolve(p->paths[i], body, headers, &v,
+			res = pt_path_resolve(p->paths[i], r, &v,
 			    i == 0 ? why : w2, i == 0 ? whylen : sizeof(w2));
 			if (res == PT_PATH_FOUND && v != NULL)
 				break;
@@ -492,7 +505,7 @@ pt_param_resolve(const struct pt_param *p, const pt_json *body,
 		for (i = 0; i < p->nfields; i++) {
 			char sub[8];
 
-			if (pt_param_resolve(&p->fields[i], body, headers, &v, sub,
+			if (pt_param_resolve(&p->fields[i], r, &v, sub,
 			    sizeof(sub)) != PT_PATH_FOUND)
 				continue;
 			/* A value found may be null. */

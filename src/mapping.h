@@ -86,10 +86,15 @@ struct pt_mapping {
 	struct pt_param		 params[PT_MAX_PARAMS];
 	pt_json			*spec;		/* the params object as written */
 	char			*spec_text;	/* ... serialised once */
+	struct pt_filter	*filter;	/* run only when it matches, or
+						   NULL: always (filter.h) */
 };
 
+struct pt_filter;
+
 /*
- * Compile one mapping object {"event_type", "action", "active", "params"}.
+ * Compile one mapping object {"event_type", "action", "active", "params",
+ * "filter"}.
  * On PT_EINVAL "err" gets "<pointer suffix>: <why>" relative to the mapping
  * ("/params/recipients: bad path: empty key in path").
  */
@@ -105,7 +110,7 @@ void		pt_mapping_clear(struct pt_mapping *);
  * a copy, to keep the hot path cheap): never change it in place.
  */
 enum pt_path_res pt_param_resolve(const struct pt_param *p,
-		    const pt_json *body, const pt_json *headers, pt_json **out,
-		    char *why, size_t whylen);
+		    const struct pt_roots *, pt_json **out, char *why,
+		    size_t whylen);
 
 #endif

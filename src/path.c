@@ -128,11 +128,17 @@ pt_path_compile(const char *text, size_t len, struct pt_path **out,
 		}
 	}
 
-	/* Namespace: a leading "body" or "headers" segment. */
+	/* Namespace: a leading "body", "headers" or "preprocess" segment. */
 	p->ns = PT_NS_BODY;
 	if (p->segs[0].key != NULL && (p->nsegs == 1 ||
 	    p->segs[1].key != NULL)) {
 		if (strcmp(p->segs[0].key, "body") == 0) {
+			pt_free(p->segs[0].key);
+			memmove(p->segs, p->segs + 1,
+			    (p->nsegs - 1) * sizeof(*p->segs));
+			p->nsegs--;
+		} else if (strcmp(p->segs[0].key, "preprocess") == 0) {
+			p->ns = PT_NS_PREPROCESS;
 			pt_free(p->segs[0].key);
 			memmove(p->segs, p->segs + 1,
 			    (p->nsegs - 1) * sizeof(*p->segs));
@@ -197,7 +203,8 @@ why(char *buf, size_t len, enum pt_path_res res, const struct pt_path *p,
 	n = seg == 0 ? 0 : p->segs[seg - 1].text_end;
 	if (seg == 0)
 		snprintf(buf, len, "the %s is %s%s",
-		    p->ns == PT_NS_BODY ? "body" : "header set", what, what2);
+		    p->ns == PT_NS_BODY ? "body" : p->ns == PT_NS_HEADERS ?
+		    "header set" : "preprocess result", what, what2);
 	else
 		snprintf(buf, len, "%.*s is %s%s", (int)(n < 250 ? n : 250),
 		    p->text, what, what2);
@@ -205,16 +212,22 @@ why(char *buf, size_t len, enum pt_path_res res, const struct pt_path *p,
 }
 
 enum pt_path_res
-pt_path_resolve(const struct pt_path *p, const pt_json *body,
-    const pt_json *headers, pt_json **out, char *whybuf, size_t whylen)
+pt_path_resolve(const struct pt_path *p, const struct pt_roots *r,
+    pt_json **out, char *whybuf, size_t whylen)
 {
-	const pt_json *cur = p->ns == PT_NS_HEADERS ? headers : body;
+	const pt_json *cur = p->ns == PT_NS_HEADERS ? r->headers :
+	    p->ns == PT_NS_PREPROCESS ? r->preprocess : r->body;
 	pt_json *next;
 	size_t i;
 
 	*out = NULL;
 	if (whybuf && whylen)
 		whybuf[0] = '\0';
+	if (p->ns == PT_NS_PREPROCESS && r->preprocess == NULL) {
+		if (whybuf && whylen)
+			snprintf(whybuf, whylen, "no preprocess script ran");
+		return PT_PATH_MISSING;
+	}
 	for (i = 0; i < p->nsegs; i++) {
 		const struct pt_path_seg *s = &p->segs[i];
 		enum pt_jtype t = pt_json_type(cur);

@@ -9,6 +9,9 @@
  *	body		the whole body
  *	headers.x-id	a request header; names are matched lower-cased
  *	headers		all headers as an object
+ *	preprocess.k	a member of what the environment's preprocess
+ *			script returned (script.h)
+ *	preprocess	all of it
  * Paths are case-sensitive except for header names.
  */
 #ifndef PT_PATH_H
@@ -21,7 +24,19 @@
 
 enum pt_path_ns {
 	PT_NS_BODY,
-	PT_NS_HEADERS
+	PT_NS_HEADERS,
+	PT_NS_PREPROCESS
+};
+
+/*
+ * What paths are resolved against: the parsed body, the headers (an
+ * object of lower-case names to string values) and the preprocess
+ * script's result.  Any may be NULL: absent (a path into it is missing).
+ */
+struct pt_roots {
+	const pt_json	*body;
+	const pt_json	*headers;
+	const pt_json	*preprocess;
 };
 
 struct pt_path_seg {
@@ -53,13 +68,12 @@ enum pt_path_res {
 };
 
 /*
- * Resolve against a body and a headers object (lower-case names to string
- * values).  The result is borrowed from "body" or "headers".  On anything
+ * Resolve against the roots.  The result is borrowed from them.  On anything
  * but FOUND, "why" (if not NULL, "whylen" bytes) gets a sentence such as
  * "data.items is a string, not an array".
  */
-enum pt_path_res pt_path_resolve(const struct pt_path *, const pt_json *body,
-		    const pt_json *headers, pt_json **out, char *why,
+enum pt_path_res pt_path_resolve(const struct pt_path *,
+		    const struct pt_roots *, pt_json **out, char *why,
 		    size_t whylen);
 
 #endif

@@ -31,6 +31,7 @@ cmd_rehearse(const struct ctl_args *a)
 	struct pt_store *s;
 	pt_json *body, *headers, *out, *maps;
 	char *text, *h, *name, *val;
+	struct pt_roots roots = { NULL, NULL, NULL };
 	size_t len, i, at = 0;
 	int json = a->given[CTL_K_JSON] > 0, status;
 
@@ -65,7 +66,9 @@ cmd_rehearse(const struct ctl_args *a)
 		    status, berr.code, berr.message);
 	}
 	/* Shared with the admin API (inspect.c). */
-	if (pt_inspect_rehearse(env, body, headers, &out) != PT_OK)
+	roots.body = body;
+	roots.headers = headers;
+	if (pt_inspect_rehearse(env, &roots, &out) != PT_OK)
 		ctl_die("out of memory");
 	maps = pt_json_get(out, "mappings");
 	if (json) {

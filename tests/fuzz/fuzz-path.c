@@ -50,27 +50,30 @@ init(void)
 static void
 resolve_path(const struct pt_path *p, const pt_json *body)
 {
+	/* The body stands in for a preprocess result too. */
+	struct pt_roots roots = { body, headers, body };
 	char why[200];
 	pt_json *v;
 	enum pt_path_res r;
 
-	r = pt_path_resolve(p, body, headers, &v, why, sizeof(why));
+	r = pt_path_resolve(p, &roots, &v, why, sizeof(why));
 	FZ_ASSERT(r == PT_PATH_FOUND || (why[0] != '\0' && v == NULL),
 	    "no reason for a failed resolution");
 	/* A zero-length reason buffer must be left alone. */
-	(void)pt_path_resolve(p, body, headers, &v, NULL, 0);
-	(void)pt_path_resolve(p, body, headers, &v, why, 1);
+	(void)pt_path_resolve(p, &roots, &v, NULL, 0);
+	(void)pt_path_resolve(p, &roots, &v, why, 1);
 }
 
 static void
 resolve_param(const struct pt_param *p, const pt_json *body)
 {
+	struct pt_roots roots = { body, headers, NULL };
 	char why[200];
 	pt_json *v = NULL;
 	enum pt_path_res r;
 
 	why[0] = '\0';
-	r = pt_param_resolve(p, body, headers, &v, why, sizeof(why));
+	r = pt_param_resolve(p, &roots, &v, why, sizeof(why));
 	if (r == PT_PATH_FOUND)
 		pt_json_put(v);
 	else

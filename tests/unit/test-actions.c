@@ -11,6 +11,9 @@
 #include "mapping.h"
 #include "tap.h"
 
+/* The roots of an event that is only a body. */
+#define BODY(b)	(&(struct pt_roots){ (b), NULL, NULL })
+
 static const char body_text[] =
     "{\"data\":{\"id\":\"u_1\",\"num\":42,\"flt\":1.5,\"email\":\"a@b.c\","
     "\"bad_email\":\"nope\",\"phone\":\"+14155550100\",\"bad_phone\":\"555\","
@@ -201,7 +204,7 @@ limits(void)
 	    "\"many\"}"));
 	mj = pt_json_parse_trusted(mb.data, mb.len);
 	pt_mapping_compile(mj, &m, err, sizeof(err));
-	ok(pt_action_prepare(&m, body, NULL, &payload, field, sizeof(field), msg,
+	ok(pt_action_prepare(&m, BODY(body), &payload, field, sizeof(field), msg,
 	    sizeof(msg)) == PT_EINVAL && strcmp(field, "recipients") == 0 &&
 	    strstr(msg, "1001 entries; the limit is 1000"),
 	    "1,001 recipients skip: %s", msg);
@@ -213,7 +216,7 @@ limits(void)
 	    "\"many\"}"));
 	mj = pt_json_parse_trusted(mb.data, mb.len);
 	pt_mapping_compile(mj, &m, err, sizeof(err));
-	ok(pt_action_prepare(&m, body, NULL, &payload, field, sizeof(field), msg,
+	ok(pt_action_prepare(&m, BODY(body), &payload, field, sizeof(field), msg,
 	    sizeof(msg)) == PT_EINVAL && strcmp(field, "users") == 0 &&
 	    strstr(msg, "1001 entries; the limit is 1000"),
 	    "1,001 audience users skip: %s", msg);
@@ -225,7 +228,7 @@ limits(void)
 	    "\"c\"},\"id\":{\"value\":\"i\"},\"recipients\":\"hundred\"}"));
 	mj = pt_json_parse_trusted(mb.data, mb.len);
 	pt_mapping_compile(mj, &m, err, sizeof(err));
-	ok(pt_action_prepare(&m, body, NULL, &payload, field, sizeof(field), msg,
+	ok(pt_action_prepare(&m, BODY(body), &payload, field, sizeof(field), msg,
 	    sizeof(msg)) == PT_OK, "100 subscription recipients pass");
 	pt_json_put(payload);
 	pt_mapping_clear(&m);
@@ -236,7 +239,7 @@ limits(void)
 	    "\"properties\":\"big\"}"));
 	mj = pt_json_parse_trusted(mb.data, mb.len);
 	pt_mapping_compile(mj, &m, err, sizeof(err));
-	ok(pt_action_prepare(&m, body, NULL, &payload, field, sizeof(field), msg,
+	ok(pt_action_prepare(&m, BODY(body), &payload, field, sizeof(field), msg,
 	    sizeof(msg)) == PT_EINVAL && strcmp(field, "properties") == 0 &&
 	    strstr(msg, "the limit is 262144"), "properties over 256 KB skip: %s",
 	    msg);
@@ -274,7 +277,7 @@ main(void)
 			continue;
 		}
 		payload = NULL;
-		rc = pt_action_prepare(&m, body, NULL, &payload, field,
+		rc = pt_action_prepare(&m, BODY(body), &payload, field,
 		    sizeof(field), msg, sizeof(msg));
 		if (cases[i].want == NULL) {
 			text = payload ? pt_json_text(payload, PT_JSON_PLAIN, NULL) :

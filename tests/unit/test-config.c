@@ -95,6 +95,17 @@ static const struct {
 	{ "mapping bad path", SRC("{\"d\":{\"mappings\":[{\"event_type\":\"x\","
 	  "\"action\":\"users_delete\",\"params\":{\"id\":\"a[x]\"}}]}}"),
 	  "/sources/0/environments/d/mappings/0/params/id: bad path" },
+	{ "mapping filter", SRC("{\"d\":{\"mappings\":[{\"event_type\":\"x\","
+	  "\"action\":\"users_delete\",\"params\":{\"id\":\"a\"},\"filter\":"
+	  "{\"body\":{\"amount\":{\"$gte\":100}}}}]}}"), NULL },
+	{ "mapping bad filter operator", SRC("{\"d\":{\"mappings\":[{"
+	  "\"event_type\":\"x\",\"action\":\"users_delete\",\"params\":{\"id\":"
+	  "\"a\"},\"filter\":{\"body\":{\"amount\":{\"$gtee\":1}}}}]}}"),
+	  "/sources/0/environments/d/mappings/0/filter/body/amount/$gtee: " },
+	{ "mapping filter root", SRC("{\"d\":{\"mappings\":[{\"event_type\":"
+	  "\"x\",\"action\":\"users_delete\",\"params\":{\"id\":\"a\"},"
+	  "\"filter\":{\"bdy\":{}}}]}}"),
+	  "/sources/0/environments/d/mappings/0/filter/bdy: " },
 	{ "mapping missing required", SRC("{\"d\":{\"mappings\":[{\"event_type\":"
 	  "\"x\",\"action\":\"workflows_trigger\",\"params\":{\"key\":\"w\"}}]}}"),
 	  "mappings/0/params/recipients: required by workflows_trigger" },
@@ -831,7 +842,8 @@ main(void)
 
 			body = jparse(typed[i].body);
 			pt_buf_reset(&type);
-			r = pt_template_eval(te->type_template, body, hdrs, &type,
+			r = pt_template_eval(te->type_template,
+			    &(struct pt_roots){ body, hdrs, NULL }, &type,
 			    why, sizeof(why));
 			if (typed[i].want != NULL)
 				ok(r == 0 && strcmp(type.data, typed[i].want) == 0,

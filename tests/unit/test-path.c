@@ -13,9 +13,11 @@ static const char body_text[] =
     "{\"type\":\"task.assigned\",\"data\":{\"assigned_to\":\"u1\","
     "\"items\":[{\"id\":\"i0\"},{\"id\":\"i1\",\"tags\":[\"a\",\"b\"]}],"
     "\"count\":3,\"empty\":null,\"obj\":{\"k\":true},\"str\":\"text\"},"
-    "\"body\":{\"x\":1},\"a.b\":2}";
+    "\"body\":{\"x\":1},\"a.b\":2,\"preprocess\":7}";
 static const char headers_text[] =
     "{\"x-request-id\":\"req-9\",\"svix-id\":\"msg_1\"}";
+static const char pre_text[] =
+    "{\"customer\":\"cus_1\",\"tags\":[\"x\",\"y\"]}";
 
 enum { FOUND = PT_PATH_FOUND, MISSING = PT_PATH_MISSING,
     MISMATCH = PT_PATH_MISMATCH, BAD = 99 };
@@ -41,6 +43,12 @@ static const struct {
 	{ "headers.X-Request-ID", FOUND, "\"req-9\"" },
 	{ "headers.svix-id", FOUND, "\"msg_1\"" },
 	{ "headers", FOUND, NULL },
+	{ "preprocess.customer", FOUND, "\"cus_1\"" },
+	{ "preprocess.tags[1]", FOUND, "\"y\"" },
+	{ "preprocess", FOUND, NULL },
+	{ "body.preprocess", FOUND, "7" },	/* a body key "preprocess" */
+	{ "preprocess.nope", MISSING, "preprocess.nope is missing" },
+	{ "preprocess.customer.x", MISMATCH, "a string, not an object" },
 	{ "Type", MISSING, "Type is missing" },	/* case-sensitive */
 	{ "data.nope", MISSING, "data.nope is missing" },
 	{ "data.items[5]", MISSING, "past the end" },
@@ -70,7 +78,8 @@ main(void)
 {
 	struct pt_json_error e;
 	struct pt_path *p;
-	pt_json *body, *headers, *v;
+	struct pt_roots r, none = { NULL, NULL, NULL };
+	pt_json *body, *headers, *pre, *v;
 	const char *msg;
 	char why[200];
 	size_t i;
@@ -78,10 +87,14 @@ main(void)
 
 	if (pt_json_parse(body_text, strlen(body_text), 64, &body, &e) != PT_OK ||
 	    pt_json_parse(headers_text, strlen(headers_text), 64, &headers, &e) !=
+	    PT_OK || pt_json_parse(pre_text, strlen(pre_text), 64, &pre, &e) !=
 	    PT_OK) {
 		printf("Bail out! fixture does not parse: %s\n", e.message);
 		return 1;
 	}
+	r.body = body;
+	r.headers = headers;
+	r.preprocess = pre;
 	for (i = 0; i < nitems(cases); i++) {
 		msg = NULL;
 		if (pt_path_compile(cases[i].path, strlen(cases[i].path), &p,
@@ -97,12 +110,13 @@ main(void)
 			pt_path_free(p);
 			continue;
 		}
-		res = pt_path_resolve(p, body, headers, &v, why, sizeof(why));
+		res = pt_path_resolve(p, &r, &v, why, sizeof(why));
 		if (cases[i].want != FOUND)
 			ok(res == cases[i].want && strstr(why, cases[i].value),
 			    "\"%s\": %s", cases[i].path, why);
 		else if (cases[i].value == NULL)
-			ok(res == FOUND && (v == body || v == headers),
+			ok(res == FOUND && (v == body || v == headers ||
+			    v == pre),
 			    "\"%s\" is the whole namespace", cases[i].path);
 		else
 			ok(res == FOUND && strcmp(pt_json_text(v, PT_JSON_PLAIN,
@@ -113,9 +127,16 @@ main(void)
 	}
 	/* A key holding a dot cannot be addressed: documented limit. */
 	pt_path_compile("a.b", 3, &p, &msg);
-	ok(pt_path_resolve(p, body, headers, &v, why, sizeof(why)) ==
+	ok(pt_path_resolve(p, &r, &v, why, sizeof(why)) ==
 	    PT_PATH_MISSING, "\"a.b\" means a -> b, not the key \"a.b\"");
 	pt_path_free(p);
+	/* No script ran: a preprocess path is missing, and says why. */
+	pt_path_compile("preprocess.customer", 19, &p, &msg);
+	ok(pt_path_resolve(p, &none, &v, why, sizeof(why)) ==
+	    PT_PATH_MISSING && strstr(why, "no preprocess script ran"),
+	    "preprocess path without a script: %s", why);
+	pt_path_free(p);
+	pt_json_put(pre);
 	pt_json_put(body);
 	pt_json_put(headers);
 	return tap_done();

@@ -450,7 +450,8 @@ rehearsed_type(struct pt_store *s, const char *type, const char *body,
 	if ((e = pt_config_env(cfg, type, "e")) != NULL &&
 	    pt_inspect_body(e, NULL, body, strlen(body), &doc, &status,
 	    &be) == PT_OK &&
-	    pt_inspect_rehearse(e, doc, hdrs, &out) == PT_OK &&
+	    pt_inspect_rehearse(e, &(struct pt_roots){ doc, hdrs, NULL },
+	    &out) == PT_OK &&
 	    (got = jstr(out, "event_type")) != NULL)
 		res = strdup(got);
 	pt_json_put(out);
