@@ -44,6 +44,93 @@ stored_keys(const struct pt_config *cur, const char *src, const char *env)
 	return NULL;
 }
 
+/* Does any environment of "c" have a preprocess script? */
+static int
+has_scripts(const struct pt_config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nenvs; i++)
+		if (c->envs[i]->script != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * As keep_refs (below) does for signing keys, for the top-level
+ * variables: a {"file"} or {"env"}
+ * variable is kept only as the stored one it equals (rewritten to its
+ * fingerprint); and for a preprocess {"file"}: kept only as the stored
+ * environment's, by its stored source.  Returns 0, or -1 with "err".
+ */
+static int
+keep_var_refs(pt_json *doc, const struct pt_config *cur, char *err,
+    size_t errlen)
+{
+	struct pt_json_iter it = { 0 };
+	pt_json *vars = pt_json_get(doc, "variables"), *spec, *old, *red;
+	const char *name, *val;
+	char fp[PT_FINGERPRINT_MAX];
+	size_t n;
+
+	while (pt_json_iter_next(vars, &it, &name, &spec)) {
+		if (pt_json_type(spec) != PT_J_OBJECT ||
+		    (pt_json_get(spec, "file") == NULL &&
+		    pt_json_get(spec, "env") == NULL))
+			continue;
+		old = cur ? pt_json_get(pt_json_get(cur->doc, "variables"),
+		    name) : NULL;
+		if (!pt_json_equal(pt_json_get(old, "secret"), spec) ||
+		    (val = pt_json_str(pt_json_get(old, "value"), &n)) ==
+		    NULL) {
+			snprintf(err, errlen, "/variables/%s: a file or "
+			    "environment reference is resolved by `porterctl "
+			    "apply` on the host; over the API give the value "
+			    "itself or {\"redacted\": ...}", name);
+			return -1;
+		}
+		pt_secret_fingerprint(cur, (const uint8_t *)val, n, fp);
+		if ((red = pt_json_new_object()) == NULL ||
+		    pt_json_set(vars, name, red) != PT_OK ||
+		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
+		    PT_OK) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+keep_script_file(pt_json *env, const char *src, size_t i,
+    const char *envname, const struct pt_config *cur, char *err,
+    size_t errlen)
+{
+	pt_json *pre = pt_json_get(env, "preprocess"), *old;
+	const pt_json *file = pt_json_get(pre, "file");
+	const struct pt_env *oe;
+	const char *text;
+	size_t n;
+
+	if (file == NULL)
+		return 0;
+	oe = pt_config_env(cur, src, envname);
+	old = oe ? pt_json_get(oe->norm, "preprocess") : NULL;
+	if (!pt_json_equal(pt_json_get(old, "file"), file) || (text =
+	    pt_json_str(pt_json_get(old, "script"), &n)) == NULL) {
+		snprintf(err, errlen, "/sources/%zu/environments/%s/preprocess/"
+		    "file: a script file is read by `porterctl apply` on the "
+		    "host; over the API give the script itself", i, envname);
+		return -1;
+	}
+	pt_json_del(pre, "file");
+	if (pt_json_set(pre, "script", pt_json_new_str(text, n)) != PT_OK) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Secret references over HTTP.  {"file": ...} and {"env": ...} name
  * files and variables of the host `porterctl apply` runs on; the
@@ -71,6 +158,9 @@ keep_refs(pt_json *doc, const struct pt_config *cur, char *err,
 			continue;	/* pt_config_parse says why */
 		memset(&it, 0, sizeof(it));
 		while (pt_json_iter_next(envs, &it, &envname, &keys)) {
+			if (keep_script_file(keys, src, i, envname, cur, err,
+			    errlen) < 0)
+				return -1;
 			keys = pt_json_get(keys, "signing_keys");
 			for (j = 0; j < pt_json_len(keys); j++) {
 				sec = pt_json_get(pt_json_index(keys, j),
@@ -185,6 +275,8 @@ struct apply {
 	uint64_t	 gen;
 	int		 invalid;	/* PT_EINVAL: "err" says why */
 	const char	*refused;	/* PT_EINVAL, 403 with this code */
+	struct pt_script_pool *scripts;	/* checks the scripts */
+	int		 busy;		/* PT_EBUSY: no worker could */
 	char		 err[1024];
 };
 
@@ -202,11 +294,13 @@ apply_fn(struct pt_txn *txn, void *arg)
 
 	pt_buf_reset(&ap->diff);
 	ap->invalid = 0;
+	ap->busy = 0;
 	ap->refused = NULL;
 	rc = pt_config_load(txn, &old, ap->err, sizeof(ap->err));
 	if (rc != PT_OK && rc != PT_ENOTFOUND)
 		goto out;
-	if (keep_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0) {
+	if (keep_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0 ||
+	    keep_var_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0) {
 		ap->invalid = 1;
 		rc = PT_EINVAL;
 		goto out;
@@ -219,6 +313,21 @@ apply_fn(struct pt_txn *txn, void *arg)
 	if ((ap->refused = exec_refused(old, next, ap->err,
 	    sizeof(ap->err))) != NULL) {
 		rc = PT_EINVAL;
+		goto out;
+	}
+	/* Each script compiles and defines main (a worker runs it). */
+	if (ap->scripts == NULL && has_scripts(next)) {
+		snprintf(ap->err, sizeof(ap->err), "no script workers run in "
+		    "this responder to check the preprocess scripts; apply "
+		    "with porterctl");
+		ap->busy = 1;
+		rc = PT_EBUSY;
+		goto out;
+	}
+	if ((rc = pt_config_check_scripts(next, ap->scripts, ap->err,
+	    sizeof(ap->err))) != PT_OK) {
+		ap->invalid = rc == PT_EINVAL;
+		ap->busy = rc == PT_EBUSY;
 		goto out;
 	}
 	ap->changes = pt_config_diff(old, next, &ap->diff);
@@ -256,6 +365,7 @@ api_config_put(struct admin *a)
 		    "%s (want dry_run)", adm_shown(bad));
 	memset(&ap, 0, sizeof(ap));
 	ap.dry = adm_truthy(adm_param(a, "dry_run"));
+	ap.scripts = pt_ctx_scripts(a->ctx);
 	if ((status = adm_read_json(a, &ap.doc)) != 0)
 		return status;
 	pt_txn_abort(a->txn);
@@ -271,6 +381,11 @@ api_config_put(struct admin *a)
 		pt_ctx_log(a->ctx, "configuration refused for token %s: %s",
 		    a->tok.name, ap.refused);
 		status = adm_fail(a, 403, ap.refused, "%s", ap.err);
+		goto out;
+	}
+	if (rc != PT_OK && ap.busy) {
+		pt_resp_header(a->resp, "Retry-After", "1");
+		status = adm_fail(a, 503, "script_unavailable", "%s", ap.err);
 		goto out;
 	}
 	if (rc != PT_OK) {

@@ -9,6 +9,7 @@
 
 #include "admin_int.h"
 #include "inspect.h"
+#include "preprocess.h"
 #include "json.h"
 
 /* ------------------------------------------------------------ rehearse */
@@ -65,12 +66,13 @@ api_rehearse(struct admin *a)
 	const struct pt_config *cfg;
 	const struct pt_env *env = NULL;
 	struct pt_body_error berr;
-	pt_json *doc = NULL, *payload, *bj, *body = NULL, *hdrs = NULL, *out;
+	pt_json *doc = NULL, *payload, *bj, *body = NULL, *hdrs = NULL, *out,
+	    *pre = NULL, *report = NULL;
 	struct pt_roots roots = { NULL, NULL, NULL };
-	const char *envname, *text, *ctype;
+	const char *envname, *text = NULL, *ctype;
 	char why[200];
 	enum pt_err rc;
-	size_t i, n, found = 0;
+	size_t i, n = 0, found = 0;
 	int status;
 
 	if ((rc = adm_config(a, &cfg)) != PT_OK)
@@ -134,14 +136,31 @@ api_rehearse(struct admin *a)
 		    "JSON object (or the text of a JSON or form body)");
 		goto out;
 	}
+	/* The script runs as ingest would run it, nothing logged. */
+	if (pt_preprocess_rehearse(pt_ctx_scripts(a->ctx), env, cfg->vars,
+	    body, text, n, hdrs, a->ctx->now() / 1000, &pre, &report) !=
+	    PT_OK) {
+		status = adm_fail(a, 500, "internal_error", "out of memory");
+		goto out;
+	}
 	roots.body = body;
 	roots.headers = hdrs;
+	roots.preprocess = pre;
 	if ((rc = pt_inspect_rehearse(env, &roots, &out)) != PT_OK) {
 		status = adm_fail(a, 500, "internal_error", "out of memory");
 		goto out;
 	}
+	if (pt_preprocess_report(out, report) != PT_OK) {
+		report = NULL;
+		pt_json_put(out);
+		status = adm_fail(a, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	report = NULL;
 	status = adm_send_json(a, 200, out);
 out:
+	pt_json_put(pre);
+	pt_json_put(report);
 	pt_json_put(hdrs);
 	pt_json_put(body);
 	pt_json_put(doc);

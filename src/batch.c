@@ -109,6 +109,8 @@ pt_ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 		in->body_len = tlen;
 		in->headers = pt_json_ref(parent->headers);
 		in->logged = pt_json_ref(parent->logged);
+		in->pre = parent->pre ? pt_json_ref(parent->pre) : NULL;
+		in->vars = parent->vars;
 		st[i].ctx = ctx;
 		st[i].in = in;
 		if (pt_json_type(el) != PT_J_OBJECT) {

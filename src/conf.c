@@ -5,11 +5,13 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "conf.h"
 #include "conf_int.h"
+#include "script.h"
 
 void
 conf_env_free(struct pt_env *e)
@@ -38,6 +40,8 @@ conf_env_free(struct pt_env *e)
 	pt_path_free(e->batch_path);
 	pt_path_free(e->idem_key_path);
 	pt_free(e->public_url);
+	pt_script_free(e->script);
+	pt_free(e->script_ptr);
 	for (i = 0; i < e->nform_json; i++)
 		pt_free(e->form_json[i]);
 	pt_free(e->form_json);
@@ -86,6 +90,7 @@ pt_config_free(struct pt_config *c)
 	}
 	pt_free(c->workflows);
 	pt_json_put(c->doc);
+	pt_json_put(c->vars);
 	pt_wipe(c->fp_key, sizeof(c->fp_key));
 	pt_free(c);
 }
@@ -137,4 +142,31 @@ pt_config_workflow(const struct pt_config *c, const char *key)
 		if (strcmp(c->workflows[i].key, key) == 0)
 			return &c->workflows[i];
 	return NULL;
+}
+
+enum pt_err
+pt_config_check_scripts(const struct pt_config *c, struct pt_script_pool *pool,
+    char *err, size_t errlen)
+{
+	const struct pt_env *e;
+	enum pt_script_res r;
+	char why[400];
+	size_t i;
+
+	for (i = 0; i < c->nenvs; i++) {
+		e = c->envs[i];
+		if (e->script == NULL)
+			continue;
+		if ((r = pt_script_check(pool, e->script, why, sizeof(why))) ==
+		    PT_SCRIPT_OK)
+			continue;
+		if (r == PT_SCRIPT_UNAVAILABLE) {
+			snprintf(err, errlen, "%s: cannot check the script "
+			    "now: %s", e->script_ptr, why);
+			return PT_EBUSY;
+		}
+		snprintf(err, errlen, "%s: %s", e->script_ptr, why);
+		return PT_EINVAL;
+	}
+	return PT_OK;
 }

@@ -81,6 +81,12 @@ struct pt_env {
 	char			**form_json;	/* form fields holding JSON */
 	size_t			 nform_json;
 	char			*public_url;	/* for schemes signing URLs */
+	/*
+	 * The preprocess script (script.h), or NULL, and where it is in
+	 * the document, for pt_config_check_scripts' errors.
+	 */
+	struct pt_script	*script;
+	char			*script_ptr;
 	struct pt_mapping	*mappings;	/* in priority order */
 	size_t			 nmappings;
 	pt_json			*norm;		/* normalised object (stored) */
@@ -90,7 +96,7 @@ struct pt_env {
 	 * "header_deps", the headers the scheme reads or a path into
 	 * headers names (event type, timestamp, idempotency key, batch,
 	 * mapping parameters), with "all_headers" when a path takes the
-	 * whole headers object; "credential_headers", those holding the
+	 * whole headers object or a script may read any of them; "credential_headers", those holding the
 	 * scheme's secret itself, which the log never shows.
 	 */
 	char			**header_deps;
@@ -116,6 +122,13 @@ struct pt_workflow {
 struct pt_config {
 	struct pt_env		**envs;		/* sorted by endpoint_id */
 	size_t			 nenvs;
+	/*
+	 * The top-level variables, NAME -> resolved value (strings): a
+	 * script's ctx.vars.  Secrets: an export masks them, and a value
+	 * that shows up in a header or a script's output is masked in the
+	 * event log (intake.c).  Never NULL once parsed.
+	 */
+	pt_json			*vars;
 	struct pt_workflow	*workflows;	/* sorted by key */
 	size_t			 nworkflows;
 	enum pt_durability	 durability;
@@ -152,6 +165,17 @@ void		pt_config_free(struct pt_config *);
 int		pt_template_eval(const struct pt_template *,
 		    const struct pt_roots *, struct pt_buf *out, char *why,
 		    size_t whylen);
+
+/*
+ * Compile every environment's preprocess script and run its top level in
+ * a worker of "pool" (NULL: a private one; script.h), as `apply` must
+ * before it stores a configuration (pt_config_parse only checks a
+ * script's limits).  PT_OK; PT_EINVAL with "<pointer>: line N: <why>";
+ * PT_EBUSY when no worker could check it (retry later).
+ */
+struct pt_script_pool;
+enum pt_err	pt_config_check_scripts(const struct pt_config *,
+		    struct pt_script_pool *pool, char *err, size_t errlen);
 
 /* The environment behind "endpoint_id", or NULL. */
 const struct pt_env *pt_config_endpoint(const struct pt_config *,

@@ -13,10 +13,12 @@
 #include "catalog.h"
 #include "conf.h"
 #include "conf_int.h"
+#include "filter.h"
 #include "form.h"
 #include "http.h"
 #include "ids.h"
 #include "nitems.h"
+#include "script.h"
 
 #define MAX_WINDOW		(90 * 86400)
 
@@ -125,6 +127,13 @@ header_deps(struct pt_env *e)
 		for (j = 0; j < PT_MAX_PARAMS; j++)
 			if (param_deps(e, &e->mappings[i].params[j]) < 0)
 				return -1;
+	/* A filter or a script may read any header: one value for all. */
+	if (e->script != NULL)
+		e->all_headers = 1;
+	for (i = 0; i < pt_json_len(pt_json_get(e->norm, "mappings")); i++)
+		if (pt_filter_reads(pt_json_get(pt_json_index(pt_json_get(
+		    e->norm, "mappings"), i), "filter"), "headers"))
+			e->all_headers = 1;
 	return 0;
 }
 
@@ -217,10 +226,16 @@ env_verify(struct conf_in *in, const struct conf_field *f, const char *ptr,
 	if (conf_bool(in->v, ptr, val, val != NULL, ei->type->verify < 0 ?
 	    e->nkeys > 0 : ei->type->verify, &e->verify) < 0)
 		return -1;
-	if (e->verify && e->scheme == NULL)
+	/*
+	 * A script verifies on its own when there is no scheme with keys
+	 * (Knock's model): a scheme without keys would only ever fail.
+	 */
+	if (e->script != NULL && e->nkeys == 0)
+		e->scheme = NULL;
+	if (e->verify && e->scheme == NULL && e->script == NULL)
 		return conf_fail(in->v, ptr, "true, but \"signature\" is null: "
 		    "nothing to verify with");
-	if (e->verify && e->nkeys == 0)
+	if (e->verify && e->scheme != NULL && e->nkeys == 0)
 		return conf_fail(in->v, ptr, "true, but there are no "
 		    "signing_keys");
 	return conf_norm(in->v, ptr, pt_json_new_bool(e->verify), norm);
@@ -629,6 +644,143 @@ out:
 	return rc;
 }
 
+/* What a preprocess object's fields fill. */
+struct pre_in {
+	struct vctx	*v;
+	struct pt_buf	 src;		/* the script's source */
+	int		 from_file;
+	int64_t		 timeout_ms, memory_kb;
+};
+
+static int
+pre_script(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct pre_in *pi = in->arg;
+	const char *s;
+	size_t n;
+
+	(void)f;
+	if (!present || val == NULL) {
+		if (pi->from_file)
+			return CONF_OMIT;
+		return conf_fail(in->v, ptr, "required: the script's source "
+		    "(or \"file\": its path)");
+	}
+	/* Our stored form keeps the source beside the file it came from. */
+	if (pi->from_file && in->v->mode != PT_CFG_STORED)
+		return conf_fail(in->v, ptr, "give \"script\" or \"file\", "
+		    "not both");
+	if ((s = pt_json_str(val, &n)) == NULL)
+		return conf_fail(in->v, ptr, "must be a string: the script's "
+		    "source, which defines main(ctx)");
+	pt_buf_reset(&pi->src);
+	if (pt_buf_add(&pi->src, s, n) != PT_OK)
+		return conf_fail(in->v, ptr, "out of memory");
+	/* An export shows the file, not a copy of what it held. */
+	if (pi->from_file)
+		return CONF_OMIT;
+	return conf_norm_copy(in->v, ptr, val, norm);
+}
+
+static int
+pre_file(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct pre_in *pi = in->arg;
+	const char *path;
+
+	(void)f;
+	if (!present || val == NULL)
+		return CONF_OMIT;
+	if ((path = pt_json_str(val, NULL)) == NULL)
+		return conf_fail(in->v, ptr, "must be a path");
+	pi->from_file = 1;
+	if (in->v->mode != PT_CFG_STORED && conf_read_file(in->v, ptr,
+	    "script file", path, PT_SCRIPT_SOURCE_MAX, &pi->src) < 0)
+		return -1;
+	return conf_norm_copy(in->v, ptr, val, norm);
+}
+
+static int
+pre_limit(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct pre_in *pi = in->arg;
+	int64_t *out = strcmp(f->name, "timeout_ms") == 0 ? &pi->timeout_ms :
+	    &pi->memory_kb;
+
+	if (conf_int(in->v, f, ptr, val, present && val != NULL, out) < 0)
+		return -1;
+	return conf_norm(in->v, ptr, pt_json_new_int(*out), norm);
+}
+
+/* "file" first: "script" reads whether the source came from one. */
+static const struct conf_field pre_fields[] = {
+	{ "script",	pre_script, CF_LATE, 0, 0, 0, NULL },
+	{ "file",	pre_file, 0, 0, 0, 0, NULL },
+	{ "timeout_ms",	pre_limit, 0, 1, PT_SCRIPT_TIMEOUT_MAX,
+			PT_SCRIPT_TIMEOUT_DEFAULT, NULL },
+	{ "memory_kb",	pre_limit, 0, PT_SCRIPT_MEMORY_MIN,
+			PT_SCRIPT_MEMORY_MAX, PT_SCRIPT_MEMORY_DEFAULT, NULL },
+};
+static const struct conf_table pre_table = {
+	pre_fields, nitems(pre_fields)
+};
+
+/*
+ * preprocess: {"script" | "file", "timeout_ms", "memory_kb"}.  Only the
+ * limits are checked here; `apply` compiles the script and runs its top
+ * level (pt_config_check_scripts), the responder trusts what was stored.
+ * The stored form keeps the source of a file as "script" beside it.
+ */
+static int
+env_preprocess(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	struct env_in *ei = in->arg;
+	struct pt_env *e = ei->e;
+	struct pre_in pi;
+	char shape[200], sub[700], why[300];
+	enum pt_script_res r;
+	int rc = -1;
+
+	(void)present;
+	if (val == NULL)
+		return CONF_OMIT;
+	if (pt_json_type(val) != PT_J_OBJECT)
+		return conf_fail(in->v, ptr, "must be an object %s",
+		    conf_shape(in->v, f->members, shape, sizeof(shape)));
+	memset(&pi, 0, sizeof(pi));
+	pi.v = in->v;
+	if (conf_norm(in->v, ptr, pt_json_new_object(), norm) < 0 ||
+	    conf_fields(in->v, ptr, val, f->members, &pi, *norm) < 0)
+		goto out;
+	conf_ptr_join(sub, sizeof(sub), ptr, pi.from_file &&
+	    in->v->mode != PT_CFG_STORED ? "file" : "script");
+	if ((r = pt_script_new(pi.src.data ? pi.src.data : "", pi.src.len,
+	    (unsigned)pi.timeout_ms, (unsigned)pi.memory_kb, &e->script, why,
+	    sizeof(why))) != PT_SCRIPT_OK) {
+		in->v->oom |= r == PT_SCRIPT_UNAVAILABLE;
+		conf_fail(in->v, sub, "%s", why);
+		goto out;
+	}
+	if ((e->script_ptr = pt_strdup(sub)) == NULL) {
+		conf_fail(in->v, ptr, "out of memory");
+		goto out;
+	}
+	/* The stored form: the source a file held, beside its path. */
+	if (pi.from_file && pt_json_set(*norm, "script", pt_json_new_str(
+	    pi.src.data ? pi.src.data : "", pi.src.len)) != PT_OK) {
+		conf_fail(in->v, ptr, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	pt_buf_free(&pi.src);
+	return rc;
+}
+
 /* public_url: where the sender calls us, for schemes that sign the URL. */
 static int
 env_public_url(struct conf_in *in, const struct conf_field *f,
@@ -675,6 +827,7 @@ static const struct conf_field env_fields[] = {
 				 PT_MAX_BODY_DEFAULT, NULL },
 	{ "body_formats",	 env_body_formats, 0, 0, 0, 0, NULL },
 	{ "form_json_fields",	 env_form_json_fields, 0, 0, 0, 0, NULL },
+	{ "preprocess",		 env_preprocess, 0, 0, 0, 0, &pre_table },
 	{ "mappings",		 env_mappings, 0, 0, 0, 0, NULL },
 	{ "public_url",		 env_public_url, CF_LATE, 0, 0, 0, NULL },
 };
@@ -707,10 +860,10 @@ conf_parse_env(struct vctx *v, const char *ptr,
 	ei.old_env = pt_config_env(v->old, src_key, name);
 	if (conf_fields(v, ptr, env, &conf_env_table, &ei, norm) < 0)
 		goto out;
-	if (header_deps(e) < 0)
-		goto nomem;
 	e->norm = norm;
 	norm = NULL;
+	if (header_deps(e) < 0)
+		goto nomem;
 	*out = e;
 	e = NULL;
 	rc = 0;

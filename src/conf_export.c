@@ -40,18 +40,26 @@ export_key(const struct pt_config *c, pt_json *k, int with_secrets)
 pt_json *
 pt_config_export(const struct pt_config *c, int with_secrets)
 {
-	pt_json *doc, *sources, *envs, *env, *keys;
+	pt_json *doc, *sources, *envs, *env, *keys, *pre;
 	struct pt_json_iter it;
 	const char *name;
 	size_t i, j;
 
 	if ((doc = pt_json_copy(c->doc)) == NULL)
 		return NULL;
+	if (conf_export_vars(c, doc, with_secrets) != PT_OK) {
+		pt_json_put(doc);
+		return NULL;
+	}
 	sources = pt_json_get(doc, "sources");
 	for (i = 0; i < pt_json_len(sources); i++) {
 		envs = pt_json_get(pt_json_index(sources, i), "environments");
 		memset(&it, 0, sizeof(it));
 		while (pt_json_iter_next(envs, &it, &name, &env)) {
+			/* A script from a file is exported as the file. */
+			pre = pt_json_get(env, "preprocess");
+			if (pt_json_get(pre, "file") != NULL)
+				pt_json_del(pre, "script");
 			keys = pt_json_get(env, "signing_keys");
 			for (j = 0; j < pt_json_len(keys); j++)
 				if (export_key(c, pt_json_index(keys, j),

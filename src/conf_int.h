@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "buf.h"
 #include "json.h"
 
 struct pt_source_type;
@@ -72,7 +73,7 @@ struct conf_field {
 #define CF_BYTES	0x04	/* an integer that counts bytes */
 #define CF_OWN_DIFF	0x08	/* the diff reports its parts itself */
 
-#define CONF_MAX_FIELDS	16
+#define CONF_MAX_FIELDS	24
 
 /* One object being read: its members by field, and what they fill. */
 struct conf_in {
@@ -137,6 +138,46 @@ int	conf_parse_env(struct vctx *v, const char *ptr,
  */
 int	conf_parse_keys(struct vctx *v, const char *ptr, const pt_json *val,
 	    const pt_json *old_env, struct pt_env *e, pt_json **norm);
+/*
+ * A secret an operator gives (conf_key.c): a string, {"file": PATH},
+ * {"env": NAME} or {"redacted": FINGERPRINT}.  "find" looks a fingerprint
+ * up among the stored secrets of its kind ("arg" says where), returning
+ * the stored {"secret": spec, "value": resolved} that has it, or NULL;
+ * "what" names them for the error.  conf_resolve_secret fills "val" and
+ * sets *spec to what the normalised form keeps; conf_secret_wipe clears
+ * and frees "val".
+ */
+struct conf_secret {
+	const pt_json	*(*find)(const struct pt_config *old, const void *arg,
+			    const char *fp);
+	const void	*arg;
+	const char	*what;
+	struct pt_buf	 val;
+};
+int	conf_resolve_secret(struct vctx *, const char *ptr,
+	    struct conf_secret *, const pt_json **spec);
+void	conf_secret_wipe(struct conf_secret *);
+/*
+ * Read the file at absolute "path" (at most "max" bytes; "what" names it
+ * in errors) into "out".  0, or -1 (conf_fail).
+ */
+int	conf_read_file(struct vctx *, const char *ptr, const char *what,
+	    const char *path, size_t max, struct pt_buf *out);
+/* Does fingerprint "fp" (an export's) name secret "s" of "n" bytes? */
+int	conf_fingerprint_is(const struct pt_config *, const char *fp,
+	    const uint8_t *s, size_t n);
+/*
+ * Top-level variables (conf_vars.c): "val" an object NAME -> secret, or
+ * NULL; fills c->vars; *norm the normalised form, NAME -> {"secret":
+ * spec, "value": resolved}.  conf_export_vars turns it back into NAME ->
+ * spec in an export, inline values as {"redacted": ...} unless
+ * "with_secrets".
+ */
+int	conf_parse_vars(struct vctx *v, const char *ptr, const pt_json *val,
+	    struct pt_config *c, pt_json **norm);
+enum pt_err conf_export_vars(const struct pt_config *c, pt_json *doc,
+	    int with_secrets);
+
 /* Event type templates at "ptr" (conf_template.c). */
 int	conf_parse_templates(struct vctx *v, const char *ptr,
 	    const pt_json *val, struct pt_template **out);

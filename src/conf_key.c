@@ -41,8 +41,8 @@ pt_secret_fingerprint(const struct pt_config *c, const uint8_t *s, size_t n,
  * show is still taken as input, so that a file exported then applies
  * unchanged; it is never written any more.
  */
-static int
-fingerprint_is(const struct pt_config *c, const char *fp, const uint8_t *s,
+int
+conf_fingerprint_is(const struct pt_config *c, const char *fp, const uint8_t *s,
     size_t n)
 {
 	uint8_t d[PT_SHA256_LEN];
@@ -66,22 +66,35 @@ static int
 read_secret_file(struct vctx *v, const char *ptr, const char *path,
     struct pt_buf *out)
 {
+	if (conf_read_file(v, ptr, "secret file", path, MAX_SECRET_FILE,
+	    out) < 0)
+		return -1;
+	while (out->len > 0 && (out->data[out->len - 1] == '\n' ||
+	    out->data[out->len - 1] == '\r'))
+		out->len--;
+	return 0;
+}
+
+int
+conf_read_file(struct vctx *v, const char *ptr, const char *what,
+    const char *path, size_t max, struct pt_buf *out)
+{
 	char chunk[4096];
 	ssize_t n;
 	int fd;
 
 	if (path[0] != '/')
-		return conf_fail(v, ptr, "secret file \"%s\" must be an "
-		    "absolute path", path);
+		return conf_fail(v, ptr, "%s \"%s\" must be an absolute "
+		    "path", what, path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return conf_fail(v, ptr, "cannot read secret file %s: %s", path,
+		return conf_fail(v, ptr, "cannot read %s %s: %s", what, path,
 		    strerror(errno));
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (out->len + (size_t)n > MAX_SECRET_FILE) {
+		if (out->len + (size_t)n > max) {
 			close(fd);
 			pt_wipe(chunk, sizeof(chunk));
-			return conf_fail(v, ptr, "secret file %s is larger "
-			    "than 64 KiB", path);
+			return conf_fail(v, ptr, "%s %s is larger than %zu KiB",
+			    what, path, max / 1024);
 		}
 		if (pt_buf_add(out, chunk, (size_t)n) != PT_OK) {
 			close(fd);
@@ -92,19 +105,24 @@ read_secret_file(struct vctx *v, const char *ptr, const char *path,
 	pt_wipe(chunk, sizeof(chunk));
 	close(fd);
 	if (n < 0)
-		return conf_fail(v, ptr, "cannot read secret file %s: %s", path,
+		return conf_fail(v, ptr, "cannot read %s %s: %s", what, path,
 		    strerror(errno));
-	while (out->len > 0 && (out->data[out->len - 1] == '\n' ||
-	    out->data[out->len - 1] == '\r'))
-		out->len--;
 	return 0;
 }
 
-/* Find an existing key of env "old_env" of config "old" by fingerprint. */
-static pt_json *
-find_redacted(const struct pt_config *old, const pt_json *old_env,
-    const char *fp)
+void
+conf_secret_wipe(struct conf_secret *cs)
 {
+	if (cs->val.data)
+		pt_wipe(cs->val.data, cs->val.cap);
+	pt_buf_free(&cs->val);
+}
+
+/* Find an existing key of env "old_env" of config "old" by fingerprint. */
+static const pt_json *
+find_redacted(const struct pt_config *old, const void *arg, const char *fp)
+{
+	const pt_json *old_env = arg;
 	pt_json *keys = pt_json_get(old_env, "signing_keys"), *k, *val;
 	const char *s;
 	size_t i, n;
@@ -114,7 +132,7 @@ find_redacted(const struct pt_config *old, const pt_json *old_env,
 		val = pt_json_get(k, "value");
 		if ((s = pt_json_str(val, &n)) == NULL)
 			continue;
-		if (fingerprint_is(old, fp, (const uint8_t *)s, n))
+		if (conf_fingerprint_is(old, fp, (const uint8_t *)s, n))
 			return k;
 	}
 	return NULL;
@@ -122,26 +140,25 @@ find_redacted(const struct pt_config *old, const pt_json *old_env,
 
 /* What a signing key's fields read and fill. */
 struct key_in {
-	const pt_json	*old_env;	/* the environment before, or NULL */
-	struct pt_key	*out;
-	struct pt_buf	 val;		/* the secret, resolved */
+	struct conf_secret	 sec;	/* the secret, resolved */
+	struct pt_key		*out;
 };
 
 /* {"file": PATH}: the file's content. */
 static int
 ref_file(struct vctx *v, const char *ptr, const pt_json *arg,
-    struct key_in *ki, const pt_json **spec)
+    struct conf_secret *cs, const pt_json **spec)
 {
 	(void)spec;
 	if (pt_json_type(arg) != PT_J_STRING)
 		return conf_fail(v, ptr, "\"file\" must be a path");
-	return read_secret_file(v, ptr, pt_json_str(arg, NULL), &ki->val);
+	return read_secret_file(v, ptr, pt_json_str(arg, NULL), &cs->val);
 }
 
 /* {"env": NAME}: the responder's (or porterctl's) environment variable. */
 static int
 ref_env(struct vctx *v, const char *ptr, const pt_json *arg,
-    struct key_in *ki, const pt_json **spec)
+    struct conf_secret *cs, const pt_json **spec)
 {
 	const char *e;
 
@@ -151,32 +168,32 @@ ref_env(struct vctx *v, const char *ptr, const pt_json *arg,
 	if ((e = getenv(pt_json_str(arg, NULL))) == NULL)
 		return conf_fail(v, ptr, "environment variable %s is not set",
 		    pt_json_str(arg, NULL));
-	if (pt_buf_adds(&ki->val, e) != PT_OK)
+	if (pt_buf_adds(&cs->val, e) != PT_OK)
 		return conf_fail(v, ptr, "out of memory");
 	return 0;
 }
 
 /*
- * {"redacted": FINGERPRINT} (what an export shows): the key of this
- * environment that has it, kept as it was given then.
+ * {"redacted": FINGERPRINT} (what an export shows): the stored secret
+ * that has it (cs->find says where to look), kept as it was given then.
  */
 static int
 ref_redacted(struct vctx *v, const char *ptr, const pt_json *arg,
-    struct key_in *ki, const pt_json **spec)
+    struct conf_secret *cs, const pt_json **spec)
 {
 	const pt_json *old_key;
 	const char *s;
 	size_t n;
 
-	if (pt_json_type(arg) != PT_J_STRING || (old_key = find_redacted(v->old,
-	    ki->old_env, pt_json_str(arg, NULL))) == NULL)
-		return conf_fail(v, ptr, "redacted secret %s matches no key "
-		    "this environment has now; give the secret itself",
+	if (pt_json_type(arg) != PT_J_STRING || (old_key = cs->find(v->old,
+	    cs->arg, pt_json_str(arg, NULL))) == NULL)
+		return conf_fail(v, ptr, "redacted secret %s matches no %s "
+		    "stored now; give the secret itself",
 		    pt_json_type(arg) == PT_J_STRING ? pt_json_str(arg, NULL) :
-		    "?");
+		    "?", cs->what);
 	*spec = pt_json_get(old_key, "secret");
 	s = pt_json_str(pt_json_get(old_key, "value"), &n);
-	if (pt_buf_add(&ki->val, s, n) != PT_OK)
+	if (pt_buf_add(&cs->val, s, n) != PT_OK)
 		return conf_fail(v, ptr, "out of memory");
 	return 0;
 }
@@ -186,19 +203,15 @@ static const struct {
 	const char	*name;
 	const char	*arg;		/* what it takes, for messages */
 	int		(*read)(struct vctx *, const char *, const pt_json *,
-			    struct key_in *, const pt_json **);
+			    struct conf_secret *, const pt_json **);
 } secret_refs[] = {
 	{ "file",	"PATH",	ref_file },
 	{ "env",	"NAME",	ref_env },
 	{ "redacted",	"...",	ref_redacted },
 };
 
-/*
- * Resolve the secret "spec" an operator gave at "ptr" into ki->val;
- * *spec becomes what the normalised key keeps of it.
- */
-static int
-resolve_secret(struct vctx *v, const char *ptr, struct key_in *ki,
+int
+conf_resolve_secret(struct vctx *v, const char *ptr, struct conf_secret *cs,
     const pt_json **spec)
 {
 	const pt_json *arg;
@@ -207,12 +220,12 @@ resolve_secret(struct vctx *v, const char *ptr, struct key_in *ki,
 	size_t i, n, used;
 
 	if ((s = pt_json_str(*spec, &n)) != NULL)
-		return pt_buf_add(&ki->val, s, n) == PT_OK ? 0 :
+		return pt_buf_add(&cs->val, s, n) == PT_OK ? 0 :
 		    conf_fail(v, ptr, "out of memory");
 	for (i = 0; pt_json_type(*spec) == PT_J_OBJECT &&
 	    pt_json_len(*spec) == 1 && i < nitems(secret_refs); i++)
 		if ((arg = pt_json_get(*spec, secret_refs[i].name)) != NULL)
-			return secret_refs[i].read(v, ptr, arg, ki, spec);
+			return secret_refs[i].read(v, ptr, arg, cs, spec);
 	used = (size_t)snprintf(forms, sizeof(forms), "a string");
 	for (i = 0; i < nitems(secret_refs) && used < sizeof(forms); i++)
 		used += (size_t)snprintf(forms + used, sizeof(forms) - used,
@@ -241,18 +254,18 @@ key_secret(struct conf_in *in, const struct conf_field *f, const char *ptr,
 		    NULL)
 			return conf_fail(in->v, ptr, "stored key without a "
 			    "value");
-		if (pt_buf_add(&ki->val, s, n) != PT_OK)
+		if (pt_buf_add(&ki->sec.val, s, n) != PT_OK)
 			return conf_fail(in->v, ptr, "out of memory");
-	} else if (resolve_secret(in->v, ptr, ki, &spec) < 0)
+	} else if (conf_resolve_secret(in->v, ptr, &ki->sec, &spec) < 0)
 		return -1;
-	if (ki->val.len == 0)
+	if (ki->sec.val.len == 0)
 		return conf_fail(in->v, ptr, "secret is empty");
-	if (memchr(ki->val.data, '\0', ki->val.len) != NULL)
+	if (memchr(ki->sec.val.data, '\0', ki->sec.val.len) != NULL)
 		return conf_fail(in->v, ptr, "secret contains a NUL byte");
-	if ((ki->out->secret = pt_malloc(ki->val.len)) == NULL)
+	if ((ki->out->secret = pt_malloc(ki->sec.val.len)) == NULL)
 		return conf_fail(in->v, ptr, "out of memory");
-	memcpy(ki->out->secret, ki->val.data, ki->val.len);
-	ki->out->len = ki->val.len;
+	memcpy(ki->out->secret, ki->sec.val.data, ki->sec.val.len);
+	ki->out->len = ki->sec.val.len;
 	return conf_norm_copy(in->v, ptr, spec, norm);
 }
 
@@ -296,8 +309,8 @@ key_value(struct conf_in *in, const struct conf_field *f, const char *ptr,
 	(void)f;
 	(void)val;
 	(void)present;
-	return conf_norm(in->v, ptr, pt_json_new_str(ki->val.data,
-	    ki->val.len), norm);
+	return conf_norm(in->v, ptr, pt_json_new_str(ki->sec.val.data,
+	    ki->sec.val.len), norm);
 }
 
 static const struct conf_field key_fields[] = {
@@ -317,7 +330,8 @@ static int
 parse_key(struct vctx *v, const char *ptr, const pt_json *k,
     const pt_json *old_env, pt_json *nkeys, struct pt_key *out)
 {
-	struct key_in ki = { old_env, out, { 0 } };
+	struct key_in ki = { { find_redacted, old_env, "key this environment "
+	    "has", { 0 } }, out };
 	pt_json *nk = NULL;
 	char shape[100];
 	int rc = -1;
@@ -333,9 +347,7 @@ parse_key(struct vctx *v, const char *ptr, const pt_json *k,
 	nk = NULL;
 out:
 	pt_json_put(nk);
-	if (ki.val.data)
-		pt_wipe(ki.val.data, ki.val.cap);
-	pt_buf_free(&ki.val);
+	conf_secret_wipe(&ki.sec);
 	return rc;
 }
 

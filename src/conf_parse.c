@@ -633,8 +633,18 @@ doc_workflows(struct conf_in *in, const struct conf_field *f,
 	return conf_norm_copy(in->v, ptr, val, norm);
 }
 
+static int
+doc_variables(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	(void)f;
+	(void)present;
+	return conf_parse_vars(in->v, ptr, val, in->arg, norm);
+}
+
 static const struct conf_field doc_fields[] = {
 	{ "settings",	doc_settings, 0, 0, 0, 0, &settings_table },
+	{ "variables",	doc_variables, 0, 0, 0, 0, NULL },
 	{ "sources",	doc_sources, CF_OWN_DIFF, 0, 0, 0, NULL },
 	{ "workflows",	doc_workflows, 0, 0, 0, 0, NULL },
 };

@@ -10,6 +10,7 @@
 
 #include "ctx.h"
 #include "logline.h"
+#include "script_pool.h"
 #include "timeutil.h"
 
 static void
@@ -34,6 +35,23 @@ pt_ctx_free(struct pt_ctx *ctx)
 {
 	pt_config_free(ctx->cfg);
 	ctx->cfg = NULL;
+	pt_script_pool_stop(ctx->scripts_own);
+	ctx->scripts_own = NULL;
+}
+
+struct pt_script_pool *
+pt_ctx_scripts(struct pt_ctx *ctx)
+{
+	char why[256];
+
+	if (ctx->scripts != NULL || !ctx->scripts_on_demand)
+		return ctx->scripts;
+	if (ctx->scripts_own == NULL && pt_script_pool_start(1,
+	    &ctx->scripts_own, why, sizeof(why)) != PT_OK) {
+		pt_ctx_log(ctx, "cannot start the script workers: %s", why);
+		return NULL;
+	}
+	return ctx->scripts_own;
 }
 
 /*

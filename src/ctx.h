@@ -27,6 +27,16 @@ struct pt_ctx {
 	int64_t			(*now)(void);	/* µs clock */
 	pt_log_fn		 log;
 	void			*log_arg;
+	/*
+	 * Preprocess script workers (script_pool.h): the process's pool,
+	 * not owned; or, with "scripts_on_demand" (CGI: one request per
+	 * process, no threads), a pool of the context's own, started by
+	 * the first request that needs one.  NULL: scripts answer
+	 * script_unavailable.
+	 */
+	struct pt_script_pool	*scripts;
+	int			 scripts_on_demand;
+	struct pt_script_pool	*scripts_own;
 };
 
 /*
@@ -36,6 +46,8 @@ struct pt_ctx {
  */
 void	pt_ctx_init(struct pt_ctx *, struct pt_store *);
 void	pt_ctx_free(struct pt_ctx *);
+/* The script pool a request may use now, or NULL (see scripts). */
+struct pt_script_pool *pt_ctx_scripts(struct pt_ctx *);
 /* Log one line, "porter[pid]: " and the printf-formatted message. */
 void	pt_ctx_log(struct pt_ctx *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

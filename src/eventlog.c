@@ -23,6 +23,8 @@ const char *const pt_event_statuses[] = {
 	"conflict",		/* a repeat while the first still runs */
 	"rejected",		/* an enforced signature check failed */
 	"invalid",		/* the body is not an acceptable payload */
+	"ignored",		/* its preprocess script said skip */
+	"script_failed",	/* its preprocess script failed: retried */
 	NULL
 };
 

@@ -38,13 +38,8 @@ housekeep_due(void)
 	    0;
 }
 
-/*
- * The 2xx body: {"id", "event_type", "status", ...extra members}.  Returns
- * the status; 500 when there was no memory for the body (the event is
- * stored: the sender's retry is logged, and replayed if it has a key).
- */
-static int
-answer(struct pt_resp *resp, int status, const struct intake *in,
+int
+pt_execute_answer(struct pt_resp *resp, int status, const struct intake *in,
     const char *extra)
 {
 	resp->status = status;
@@ -461,7 +456,7 @@ pt_execute_handlers(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp
 		    in->ev.id_text);
 		return status;
 	}
-	return answer(resp, 200, in, NULL);
+	return pt_execute_answer(resp, 200, in, NULL);
 }
 
 /*
@@ -488,7 +483,7 @@ pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		pt_id_text("evt", st.rec.event_id, orig);
 		snprintf(extra_text, sizeof(extra_text), ", \"idempotent\": true, "
 		    "\"original_event_id\": \"%s\"", orig);
-		return answer(resp, 200, in, extra_text);
+		return pt_execute_answer(resp, 200, in, extra_text);
 	case PT_STAGE_CONFLICT:
 		pt_id_text("evt", st.rec.event_id, orig);
 		secs = (st.rec.expires_at - in->ev.received_at + 999999) /
@@ -505,5 +500,5 @@ pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	}
 	if (st.pending)
 		return pt_execute_handlers(ctx, req, resp, &st);
-	return answer(resp, 200, in, NULL);
+	return pt_execute_answer(resp, 200, in, NULL);
 }

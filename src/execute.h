@@ -63,4 +63,12 @@ enum pt_err	pt_execute_stage(struct pt_txn *, void *stage);
 int		pt_execute_handlers(struct pt_ctx *, const struct pt_req *,
 		    struct pt_resp *, struct pt_stage *);
 
+/*
+ * The 2xx body: {"id", "event_type", "status", ...extra members}.  Returns
+ * the status; 500 when there was no memory for the body (the event is
+ * stored: the sender's retry is logged, and replayed if it has a key).
+ */
+int	pt_execute_answer(struct pt_resp *, int status, const struct intake *,
+	    const char *extra);
+
 #endif

@@ -27,6 +27,7 @@
 #include "http.h"
 #include "logline.h"
 #include "sandbox.h"
+#include "script_pool.h"
 #include "size.h"
 #include "store.h"
 
@@ -37,6 +38,9 @@ extern char **environ;
 static volatile sig_atomic_t in_request, stop_after;
 static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t busy_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Preprocess script workers (FastCGI), shared by every thread. */
+static struct pt_script_pool *script_pool;
+static int cgi_mode;
 
 static void
 usage(FILE *f)
@@ -257,6 +261,8 @@ serve(struct pt_ctx *ctx, struct pt_store **store, char **envp,
 		pt_ctx_free(ctx);
 		pt_ctx_init(ctx, *store);
 	}
+	ctx->scripts = script_pool;
+	ctx->scripts_on_demand = cgi_mode;
 	/* Without a store the core answers 503 store_unavailable, with why. */
 	if (*store == NULL)
 		ctx->store_error = why;
@@ -427,6 +433,16 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
+	/*
+	 * The script workers' zygote is forked before the store is opened
+	 * and before any thread starts (script_pool.h); a CGI process, one
+	 * request long, starts its own only if a script runs.
+	 */
+	if (!(cgi_mode = FCGX_IsCGI()) && pt_script_pool_start(
+	    (unsigned)thread_count(), &script_pool, why, sizeof(why)) != PT_OK)
+		pt_log_stderr("cannot start the script workers: %s (events of "
+		    "environments with a preprocess script answer 503)", why);
+
 	/* The store is opened here, after the server's fork and exec. */
 	store = open_store(why, sizeof(why));
 	if (store == NULL)
@@ -459,6 +475,7 @@ main(int argc, char *argv[])
 		pt_ctx_free(&ctx);
 		rc = serve_threads(store, thread_count());
 		pt_store_close(store);
+		pt_script_pool_stop(script_pool);
 		return rc;
 	}
 	while (FCGX_Accept_r(&r) >= 0) {
@@ -475,5 +492,6 @@ main(int argc, char *argv[])
 out:
 	pt_ctx_free(&ctx);
 	pt_store_close(store);
+	pt_script_pool_stop(script_pool);
 	return 0;
 }

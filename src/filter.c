@@ -1091,3 +1091,24 @@ pt_filter_input(const struct pt_roots *r)
 	}
 	return in;
 }
+
+int
+pt_filter_reads(const pt_json *doc, const char *root)
+{
+	struct pt_json_iter it = { 0 };
+	const char *k;
+	pt_json *v;
+	size_t i;
+
+	if (pt_json_type(doc) == PT_J_ARRAY) {
+		for (i = 0; i < pt_json_len(doc); i++)
+			if (pt_filter_reads(pt_json_index(doc, i), root))
+				return 1;
+		return 0;
+	}
+	while (pt_json_iter_next(doc, &it, &k, &v))
+		if (strcmp(k, root) == 0 || (k[0] == '$' &&
+		    pt_filter_reads(v, root)))
+			return 1;
+	return 0;
+}

@@ -99,6 +99,12 @@ enum pt_err	 pt_filter_compile(const pt_json *doc, struct pt_filter **out,
 void		 pt_filter_free(struct pt_filter *);
 
 /*
+ * Does filter document "doc" (valid or not) test root "root" ("headers")
+ * anywhere: at its top level or under $and, $or or $not?
+ */
+int		 pt_filter_reads(const pt_json *doc, const char *root);
+
+/*
  * The input filters match: {"body", "headers", "preprocess"} sharing the
  * roots' values (absent ones left out), or NULL when out of memory.
  */

@@ -23,6 +23,7 @@
 #include "intake.h"
 #include "json.h"
 #include "path.h"
+#include "preprocess.h"
 #include "retl.h"
 #include "scheme.h"
 
@@ -195,7 +196,10 @@ enum refusal {
 	REFUSE_SIGNATURE,	/* an enforced signature check failed */
 	REFUSE_BODY,		/* the body does not parse */
 	REFUSE_CALL,		/* a reverse ETL call of the wrong shape */
-	REFUSE_BATCH		/* an empty or oversized batch */
+	REFUSE_BATCH,		/* an empty or oversized batch */
+	REFUSE_UNVERIFIED,	/* the preprocess script did not verify it */
+	REFUSE_SCRIPT,		/* the preprocess script failed */
+	REFUSE_SCRIPT_BUSY	/* no script worker could run it */
 };
 
 static const struct {
@@ -212,6 +216,19 @@ static const struct {
 	    "logging an invalid call" },
 	[REFUSE_BATCH] = { "invalid", 400, "invalid_batch", "",
 	    "logging an invalid batch" },
+	[REFUSE_UNVERIFIED] = { "rejected", 401, "script_not_verified",
+	    "the preprocess script did not verify it: ",
+	    "logging a rejected event" },
+	/*
+	 * A failed script is ours to fix, not the sender's: a 5xx makes it
+	 * retry, and the retry, with its real headers, goes through once
+	 * the script is fixed (README "Preprocess scripts").
+	 */
+	[REFUSE_SCRIPT] = { "script_failed", 500, NULL,
+	    "the preprocess script failed: ", "logging a failed script" },
+	[REFUSE_SCRIPT_BUSY] = { "script_failed", 503, NULL,
+	    "the preprocess script could not run: ",
+	    "logging a failed script" },
 };
 
 /*
@@ -373,6 +390,7 @@ start_event(struct call *c)
 	in->ev.environment = in->env->name;
 	in->ev.endpoint_id = in->env->endpoint_id;
 	in->ev.event_time = in->ev.received_at;
+	in->vars = c->ctx->cfg->vars;
 	if (pt_intake_headers(req, in) != PT_OK ||
 	    (in->warnings = pt_json_new_array()) == NULL ||
 	    (in->extra = pt_json_new_object()) == NULL ||
@@ -417,6 +435,80 @@ parse(struct call *c)
 	if (rc != PT_OK)
 		return refuse(c, REFUSE_BODY, berr.code, berr.message);
 	return 0;
+}
+
+/*
+ * The verification status once the script has spoken (its "verified",
+ * "v"): without a scheme of its own the environment goes by the script;
+ * with one, both must pass, and a script that does not say keeps the
+ * scheme's verdict.  1 when an enforced check failed.
+ */
+static int
+script_verdict(struct intake *in, int verified)
+{
+	const struct pt_env *env = in->env;
+
+	if (env->scheme != NULL && verified != 0)
+		return 0;
+	if (verified == 1) {
+		in->ev.verify_status = env->verify ? "enforced:verified" :
+		    "not_enforced:verified";
+		in->ev.verify_reason = NULL;
+		return 0;
+	}
+	in->ev.verify_reason = "script_not_verified";
+	if (env->verify) {
+		in->ev.verify_status = "enforced:failed";
+		return 1;
+	}
+	in->ev.verify_status = verified < 0 && env->scheme == NULL ?
+	    "not_enforced:unsigned" : "not_enforced:failed";
+	if (verified < 0)
+		in->ev.verify_reason = NULL;
+	return 0;
+}
+
+/*
+ * 4b. Preprocess: the environment's script on the parsed body, before
+ * anything reads the event's type or key.  A skip is logged (status ignored) and answered
+ * 200 with no actions; a failure is logged with the script's error.
+ */
+static int
+preprocess(struct call *c)
+{
+	struct intake *in = &c->in;
+	struct pt_pre_verdict v;
+	enum pt_script_res r;
+	char why[400];
+	enum pt_err rc;
+
+	if (in->env->script == NULL)
+		return 0;
+	r = pt_preprocess(pt_ctx_scripts(c->ctx), c->req, in,
+	    c->format == PT_BODY_JSON && c->sub == NULL && in->body_len > 0,
+	    &v, why, sizeof(why));
+	if (r != PT_SCRIPT_OK) {
+		/* Not verified by the script: it never said. */
+		if (in->env->scheme == NULL && in->env->verify) {
+			in->ev.verify_status = "enforced:failed";
+			in->ev.verify_reason = pt_script_res_code(r);
+		}
+		return refuse(c, r == PT_SCRIPT_UNAVAILABLE ?
+		    REFUSE_SCRIPT_BUSY : REFUSE_SCRIPT, pt_script_res_code(r),
+		    why);
+	}
+	if (script_verdict(in, v.verified))
+		return refuse(c, REFUSE_UNVERIFIED, NULL, "its answer has no "
+		    "\"verified\": true");
+	if (!v.skip)
+		return 0;
+	in->ev.status = "ignored";
+	if (pt_intake_identify(in) != PT_OK)
+		return out_of_memory(c);
+	if ((rc = log_event(c->ctx, in)) != PT_OK)
+		return pt_reject_store(c->ctx, c->req, c->resp, rc,
+		    "logging an ignored event");
+	return pt_execute_answer(c->resp, 200, in, NULL);
 }
 
 /* A reverse ETL call: one event per document it carries. */
@@ -513,7 +605,8 @@ pt_ingest(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	    (status = read_bounded(&c)) == 0 &&
 	    (status = start_event(&c)) == 0 &&
 	    (status = check_signature(&c)) == 0 &&
-	    (status = parse(&c)) == 0) {
+	    (status = parse(&c)) == 0 &&
+	    (status = preprocess(&c)) == 0) {
 		/* The shape of what was sent. */
 		if (sub != NULL)
 			status = take_call(&c);

@@ -77,7 +77,8 @@ pt_intake_headers(const struct pt_req *req, struct intake *in)
 			return PT_ENOMEM;
 		if (kept == MAX_LOGGED_HEADERS)
 			continue;
-		if (secret_header(in->env, h->name))
+		if (secret_header(in->env, h->name) ||
+		    pt_intake_holds_var(in->vars, h->value, h->value_len))
 			v = pt_json_new_cstr("[redacted]");
 		else if (pt_utf8_valid(h->value, h->value_len >
 		    MAX_HEADER_VALUE ? MAX_HEADER_VALUE : h->value_len))
@@ -148,6 +149,77 @@ pt_intake_identify(struct intake *in)
 	if (rc == PT_OK && in->type.len > 0)
 		in->ev.event_type = in->type.data;
 	return rc;
+}
+
+/* A variable this short is masked only where a text is all of it. */
+#define VAR_PART_MIN	6
+
+int
+pt_intake_holds_var(const pt_json *vars, const char *s, size_t n)
+{
+	struct pt_json_iter it = { 0 };
+	const char *k, *v;
+	pt_json *val;
+	size_t vn;
+
+	while (vars != NULL && pt_json_iter_next(vars, &it, &k, &val)) {
+		if ((v = pt_json_str(val, &vn)) == NULL || vn == 0)
+			continue;
+		if (vn == n && memcmp(s, v, n) == 0)
+			return 1;
+		if (vn >= VAR_PART_MIN && vn <= n && memmem(s, n, v, vn) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* Scalars, null included, go through as they are. */
+static int
+masked_scalar(const pt_json *j)
+{
+	return pt_json_type(j) != PT_J_STRING &&
+	    pt_json_type(j) != PT_J_ARRAY && pt_json_type(j) != PT_J_OBJECT;
+}
+
+pt_json *
+pt_intake_mask(const pt_json *vars, const pt_json *j)
+{
+	struct pt_json_iter it = { 0 };
+	pt_json *out, *v;
+	const char *k, *s;
+	enum pt_err rc;
+	size_t i, n;
+
+	if (pt_json_type(j) == PT_J_STRING) {
+		s = pt_json_str(j, &n);
+		return pt_intake_holds_var(vars, s, n) ?
+		    pt_json_new_cstr("[redacted]") : pt_json_copy(j);
+	}
+	if (pt_json_type(j) == PT_J_ARRAY) {
+		if ((out = pt_json_new_array()) == NULL)
+			return NULL;
+		for (i = 0; i < pt_json_len(j); i++) {
+			v = pt_json_index(j, i);
+			rc = masked_scalar(v) ? pt_json_append_copy(out, v) :
+			    pt_json_append(out, pt_intake_mask(vars, v));
+			if (rc != PT_OK) {
+				pt_json_put(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	if ((out = pt_json_new_object()) == NULL)
+		return NULL;
+	while (pt_json_iter_next(j, &it, &k, &v)) {
+		rc = masked_scalar(v) ? pt_json_set_copy(out, k, v) :
+		    pt_json_set(out, k, pt_intake_mask(vars, v));
+		if (rc != PT_OK) {
+			pt_json_put(out);
+			return NULL;
+		}
+	}
+	return out;
 }
 
 void

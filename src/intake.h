@@ -28,6 +28,8 @@ struct intake {
 	pt_json			*headers;	/* all headers, for paths */
 	pt_json			*pre;		/* the preprocess result, or
 						   NULL: no script ran */
+	const pt_json		*vars;		/* the config's variables
+						   (borrowed), or NULL */
 	pt_json			*logged;	/* redacted headers, for the log */
 	pt_json			*warnings;
 	pt_json			*extra;
@@ -47,7 +49,9 @@ struct pt_roots	pt_intake_roots(const struct intake *);
 /*
  * Build in->headers (every header of "req", the first value of a name
  * that comes twice) and in->logged (at most 64, values cut at 1 KiB,
- * credentials redacted).  PT_OK or PT_ENOMEM.
+ * credentials redacted: those the scheme reads its secret from, usual
+ * credential names, and any value holding one of in->vars).  PT_OK or
+ * PT_ENOMEM.
  */
 enum pt_err	pt_intake_headers(const struct pt_req *, struct intake *);
 /*
@@ -63,6 +67,17 @@ enum pt_err	pt_intake_identify(struct intake *);
  * repeat it; no value means no key.
  */
 enum pt_err	pt_intake_idem_key(struct intake *);
+/*
+ * Does text "s" of "n" bytes give away one of the variables "vars" (NULL
+ * ok): equal to a value, or holding one of 6 bytes or more?
+ */
+int		pt_intake_holds_var(const pt_json *vars, const char *s,
+		    size_t n);
+/*
+ * A copy of "j" for the log with every string that holds a variable
+ * (pt_intake_holds_var) replaced by "[redacted]"; NULL when out of memory.
+ */
+pt_json		*pt_intake_mask(const pt_json *vars, const pt_json *j);
 void		pt_intake_free(struct intake *);
 
 #endif

@@ -15,6 +15,7 @@
 #include "intake.h"
 #include "json.h"
 #include "nitems.h"
+#include "preprocess.h"
 #include "replay.h"
 
 /*
@@ -179,6 +180,35 @@ logged_headers(const pt_json *lh, struct pt_header **hv, size_t *nh)
 }
 
 /*
+ * The environment's preprocess script, run again on the logged body and
+ * headers (credentials among them redacted), for the keys today's
+ * mappings read; its "verified" is not asked again (the replay stands on
+ * the original's verification, as above).  0 to go on, or the status
+ * answered: the script failed, or it skips the event.
+ */
+static int
+replay_preprocess(struct pt_ctx *ctx, const struct pt_req *req,
+    struct pt_resp *resp, struct intake *in, const char *evt_id, int format)
+{
+	struct pt_pre_verdict v;
+	enum pt_script_res r;
+	char why[400];
+
+	if (in->env->script == NULL)
+		return 0;
+	r = pt_preprocess(pt_ctx_scripts(ctx), req, in, format == PT_BODY_JSON,
+	    &v, why, sizeof(why));
+	if (r != PT_SCRIPT_OK)
+		return pt_reject(ctx, req, resp, r == PT_SCRIPT_UNAVAILABLE ?
+		    503 : 500, pt_script_res_code(r), "replay of %s: the "
+		    "preprocess script failed: %s", evt_id, why);
+	if (v.skip)
+		return pt_reject(ctx, req, resp, 409, "ignored", "replay of %s: "
+		    "the preprocess script skips it; nothing ran", evt_id);
+	return 0;
+}
+
+/*
  * Replay a logged event: run its mappings again as they are configured
  * now, as a new event linked to the original ("replay_of").  For events
  * that were no_mapping, no_event_type or had failed actions before the
@@ -249,6 +279,7 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 	req.headers = hv;
 
 	in.ev.received_at = ctx->now();
+	in.vars = ctx->cfg->vars;
 	if (pt_id_new("evt", in.ev.received_at, in.ev.id, in.ev.id_text) !=
 	    PT_OK || pt_intake_headers(&req, &in) != PT_OK ||
 	    (in.warnings = pt_json_new_array()) == NULL ||
@@ -269,6 +300,9 @@ pt_replay(struct pt_ctx *ctx, const char *evt_id, const char *who,
 	in.ev.event_time = in.ev.received_at;
 	in.ev.verify_status = "replayed";
 	in.ev.verify_reason = replay_root_status(m);
+	if ((status = replay_preprocess(ctx, &req, resp, &in, evt_id,
+	    format)) != 0)
+		goto out;
 	if (pt_intake_identify(&in) != PT_OK) {
 		status = pt_reject(ctx, &req, resp, 500, "internal_error",
 		    "out of memory");

@@ -185,6 +185,14 @@ static const int sys_random[] = {
 	SCMP_SYS(getrandom),
 };
 
+/*
+ * A narrower filter on top (a script worker, sandbox.h): seccomp(2) can
+ * only add filters, never lift one.
+ */
+static const int sys_filter[] = {
+	SCMP_SYS(seccomp),
+};
+
 #ifdef PT_SANITIZED
 /*
  * Test builds with AddressSanitizer: LeakSanitizer stops the world with
@@ -215,6 +223,7 @@ static const struct sys_group groups[] = {
 	GROUP("poll", sys_poll),
 	GROUP("sockets", sys_sockets),
 	GROUP("random", sys_random),
+	GROUP("filter", sys_filter),
 #ifdef PT_SANITIZED
 	GROUP("sanitizer", sys_sanitizer),
 #endif
@@ -254,13 +263,15 @@ static const unsigned long ioctl_requests[] = {
 
 /*
  * prctl: naming threads, parent-death signals (exec.c: a handler dies with
- * its responder), and read-only queries.  PR_SET_DUMPABLE is not here: the
+ * its responder), read-only queries, and another filter on top of this
+ * one (a script worker started on demand, script_pool.c: filters only
+ * ever narrow what a process may do).  PR_SET_DUMPABLE is not here: the
  * responder clears it before the filter goes on (fcgi_main.c).
  */
 static const int prctl_options[] = {
 	PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_PDEATHSIG,
 	PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS, PR_SET_NO_NEW_PRIVS,
-	PR_GET_SECCOMP, PR_CAPBSET_READ,
+	PR_GET_SECCOMP, PR_SET_SECCOMP, PR_CAPBSET_READ,
 };
 
 /*

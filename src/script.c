@@ -415,13 +415,10 @@ out:
 }
 
 enum pt_script_res
-pt_script_compile(struct pt_script_pool *pool, const char *src, size_t len,
-    unsigned timeout_ms, unsigned memory_kb, struct pt_script **out,
-    char *why, size_t whylen)
+pt_script_new(const char *src, size_t len, unsigned timeout_ms,
+    unsigned memory_kb, struct pt_script **out, char *why, size_t whylen)
 {
-	struct pt_script_pool *own = NULL;
-	struct pt_script *s = NULL;
-	enum pt_script_res r;
+	struct pt_script *s;
 
 	*out = NULL;
 	if (timeout_ms == 0)
@@ -445,30 +442,53 @@ pt_script_compile(struct pt_script_pool *pool, const char *src, size_t len,
 	}
 	if ((s = pt_calloc(1, sizeof(*s))) == NULL ||
 	    (s->src = pt_malloc(len ? len : 1)) == NULL) {
+		pt_free(s);
 		snprintf(why, whylen, "out of memory");
-		r = PT_SCRIPT_UNAVAILABLE;
-		goto out;
+		return PT_SCRIPT_UNAVAILABLE;
 	}
 	memcpy(s->src, src, len);
 	s->len = len;
 	s->timeout_ms = timeout_ms;
 	s->memory_kb = memory_kb;
+	*out = s;
+	return PT_SCRIPT_OK;
+}
+
+enum pt_script_res
+pt_script_check(struct pt_script_pool *pool, const struct pt_script *s,
+    char *why, size_t whylen)
+{
+	struct pt_script_pool *own = NULL;
+	enum pt_script_res r;
+
 	if (pool == NULL) {
-		if (pt_script_pool_start(1, &own, why, whylen) != PT_OK) {
-			r = PT_SCRIPT_UNAVAILABLE;
-			goto out;
-		}
+		if (pt_script_pool_start(1, &own, why, whylen) != PT_OK)
+			return PT_SCRIPT_UNAVAILABLE;
 		pool = own;
 	}
-	if ((r = call(pool, PT_SW_CHECK, s, NULL, NULL, why, whylen)) ==
-	    PT_SCRIPT_OK) {
-		*out = s;
-		s = NULL;
-	}
-out:
+	r = call(pool, PT_SW_CHECK, s, NULL, NULL, why, whylen);
 	pt_script_pool_stop(own);
-	pt_script_free(s);
 	return r;
+}
+
+enum pt_script_res
+pt_script_compile(struct pt_script_pool *pool, const char *src, size_t len,
+    unsigned timeout_ms, unsigned memory_kb, struct pt_script **out,
+    char *why, size_t whylen)
+{
+	struct pt_script *s;
+	enum pt_script_res r;
+
+	*out = NULL;
+	if ((r = pt_script_new(src, len, timeout_ms, memory_kb, &s, why,
+	    whylen)) != PT_SCRIPT_OK)
+		return r;
+	if ((r = pt_script_check(pool, s, why, whylen)) != PT_SCRIPT_OK) {
+		pt_script_free(s);
+		return r;
+	}
+	*out = s;
+	return PT_SCRIPT_OK;
 }
 
 void

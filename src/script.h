@@ -129,6 +129,18 @@ enum pt_script_res pt_script_compile(struct pt_script_pool *pool,
 		    const char *src, size_t len, unsigned timeout_ms,
 		    unsigned memory_kb, struct pt_script **out, char *why,
 		    size_t whylen);
+/*
+ * The two halves of pt_script_compile.  pt_script_new checks the limits
+ * and keeps a copy of the source without running anything (the
+ * responder's stored configuration, checked when it was applied);
+ * pt_script_check compiles it and runs its top level in a worker of
+ * "pool" (NULL: a private pool, as above).  Same results and texts.
+ */
+enum pt_script_res pt_script_new(const char *src, size_t len,
+		    unsigned timeout_ms, unsigned memory_kb,
+		    struct pt_script **out, char *why, size_t whylen);
+enum pt_script_res pt_script_check(struct pt_script_pool *pool,
+		    const struct pt_script *, char *why, size_t whylen);
 void		 pt_script_free(struct pt_script *);	/* NULL ok */
 unsigned	 pt_script_timeout_ms(const struct pt_script *);
 unsigned	 pt_script_memory_kb(const struct pt_script *);

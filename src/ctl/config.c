@@ -51,6 +51,12 @@ cmd_apply(const struct ctl_args *a)
 		pt_txn_abort(txn);
 		ctl_die("%s: %s", file, err);
 	}
+	/* Each script compiles and defines main, in a worker of our own. */
+	if ((rc = pt_config_check_scripts(next, NULL, err, sizeof(err))) !=
+	    PT_OK) {
+		pt_txn_abort(txn);
+		ctl_die("%s: %s", file, err);
+	}
 	changes = pt_config_diff(old, next, &diff);
 	fwrite(diff.data, 1, diff.len, stdout);
 	if (dry || changes == 0) {

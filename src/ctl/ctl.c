@@ -68,6 +68,8 @@ ctl_ctx_init(struct pt_ctx *ctx, struct pt_store *s)
 {
 	pt_ctx_init(ctx, s);
 	ctx->log = ctl_log;
+	/* One command, one thread: a script worker starts if one is needed. */
+	ctx->scripts_on_demand = 1;
 }
 
 void

@@ -12,6 +12,9 @@
 #include "conf.h"
 #include "ctl.h"
 #include "inspect.h"
+#include "preprocess.h"
+#include "script_pool.h"
+#include "timeutil.h"
 #include "json.h"
 #include "store.h"
 
@@ -19,6 +22,27 @@
  * Parse, identify and map a payload the way the responder would, with no
  * side effects: print each mapping's resolved payload or field error.
  */
+/* What the preprocess script said, as the text output shows it. */
+static void
+print_preprocess(const pt_json *rep)
+{
+	const pt_json *err = pt_json_get(rep, "error"), *vf;
+
+	if (rep == NULL)
+		return;
+	if (err != NULL) {
+		printf("preprocess: %s: %s\n", pt_json_str(pt_json_get(err,
+		    "code"), NULL), pt_json_str(pt_json_get(err, "message"),
+		    NULL));
+		return;
+	}
+	vf = pt_json_get(rep, "verified");
+	printf("preprocess: verified %s%s\n", vf == NULL ? "not said" :
+	    pt_json_bool(vf) ? "true" : "false",
+	    pt_json_bool(pt_json_get(rep, "skip")) ? ", skip" : "");
+	ctl_print_json(pt_json_get(rep, "output"), PT_JSON_PRETTY);
+}
+
 int
 cmd_rehearse(const struct ctl_args *a)
 {
@@ -29,7 +53,9 @@ cmd_rehearse(const struct ctl_args *a)
 	struct pt_body_error berr;
 	struct pt_config *cfg;
 	struct pt_store *s;
-	pt_json *body, *headers, *out, *maps;
+	pt_json *body, *headers, *out, *maps, *pre = NULL, *report = NULL;
+	struct pt_script_pool *pool = NULL;
+	char why[256];
 	char *text, *h, *name, *val;
 	struct pt_roots roots = { NULL, NULL, NULL };
 	size_t len, i, at = 0;
@@ -65,10 +91,19 @@ cmd_rehearse(const struct ctl_args *a)
 		ctl_die("%s: the responder would answer %d %s: %s", body_path,
 		    status, berr.code, berr.message);
 	}
+	/* The script runs as ingest would run it, in a worker of our own. */
+	if (env->script != NULL && pt_script_pool_start(1, &pool, why,
+	    sizeof(why)) != PT_OK)
+		ctl_die("cannot start a script worker: %s", why);
+	if (pt_preprocess_rehearse(pool, env, cfg->vars, body, text, len,
+	    headers, pt_now_us() / 1000, &pre, &report) != PT_OK)
+		ctl_die("out of memory");
 	/* Shared with the admin API (inspect.c). */
 	roots.body = body;
 	roots.headers = headers;
-	if (pt_inspect_rehearse(env, &roots, &out) != PT_OK)
+	roots.preprocess = pre;
+	if (pt_inspect_rehearse(env, &roots, &out) != PT_OK ||
+	    pt_preprocess_report(out, report) != PT_OK)
 		ctl_die("out of memory");
 	maps = pt_json_get(out, "mappings");
 	if (json) {
@@ -77,6 +112,7 @@ cmd_rehearse(const struct ctl_args *a)
 		printf("event type: %s\n", pt_json_str(pt_json_get(out,
 		    "event_type"), NULL) ? pt_json_str(pt_json_get(out,
 		    "event_type"), NULL) : "(none)");
+		print_preprocess(pt_json_get(out, "preprocess"));
 		/* The warnings ingest would log; the first names a missing type. */
 		for (i = 0; i < pt_json_len(pt_json_get(out, "warnings")); i++)
 			printf("%s\n", pt_json_str(pt_json_index(pt_json_get(out,
@@ -102,8 +138,10 @@ cmd_rehearse(const struct ctl_args *a)
 		}
 	}
 	pt_json_put(out);
+	pt_json_put(pre);
 	pt_json_put(body);
 	pt_json_put(headers);
+	pt_script_pool_stop(pool);
 	pt_free(text);
 	pt_config_free(cfg);
 	pt_store_close(s);

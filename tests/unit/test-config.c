@@ -168,7 +168,7 @@ static const struct {
 	  "[]}}"), "bodyformats: unknown field (want endpoint_id, verify, "
 	  "signature, signing_keys, event_type_path, event_type_template, "
 	  "event_type_rule, batch_path, timestamp_path, idempotency, "
-	  "max_body_bytes, body_formats, form_json_fields, mappings, "
+	  "max_body_bytes, body_formats, form_json_fields, preprocess, mappings, "
 	  "public_url)" },
 	{ "settings durability", "{\"settings\":{\"durability\":\"fast\"}}",
 	  "/settings/durability: must be \"full\" or \"relaxed\"" },
@@ -333,6 +333,8 @@ static const struct {
 	{ "max_body_bytes",	 "1000" },
 	{ "body_formats",	 "[\"form\"]" },
 	{ "form_json_fields",	 "[\"payload\"]" },
+	{ "preprocess",		 "{\"script\":\"function main(c) "
+				 "{ return {}; }\"}" },
 	{ "mappings",		 "[{\"event_type\":\"a\",\"action\":"
 				 "\"users_delete\",\"params\":{\"id\":\"data.id\"}}]" },
 	{ "public_url",		 "\"https://hooks.example.com\"" },
