@@ -15,7 +15,8 @@
   var TOKEN_KEY = 'porter.token';
   var LIVE_MS = 3000;
   var STATUSES = ['accepted', 'no_mapping', 'no_event_type', 'pending',
-    'failed', 'interrupted', 'idempotent', 'conflict', 'rejected', 'invalid'];
+    'failed', 'interrupted', 'idempotent', 'conflict', 'rejected', 'invalid',
+    'ignored', 'script_failed'];
   var VERIFICATIONS = ['enforced:verified', 'enforced:failed',
     'not_enforced:verified', 'not_enforced:failed', 'not_enforced:unsigned',
     'replayed'];
@@ -560,6 +561,9 @@
         el('table', { id: 'event-headers' }, el('tbody', null, hrows))));
       var body = m.body !== undefined ? m.body : m.body_text !== undefined ? m.body_text :
         m.body_base64 !== undefined ? '(base64) ' + m.body_base64 : '';
+      if (m.preprocess !== undefined)
+        v.appendChild(el('div', { class: 'card' }, el('h3', { text: 'Preprocess output' }),
+          pre(m.preprocess, 'event-preprocess')));
       v.appendChild(el('div', { class: 'card' }, el('h3', { text: 'Body' }), pre(body, 'event-body'),
         el('details', null, el('summary', { text: 'Raw body, as received' }),
           pre(m.raw_body !== undefined ? m.raw_body : '(base64) ' + (m.raw_body_base64 || ''), 'event-raw'))));
@@ -647,6 +651,10 @@
         out.appendChild(el('div', { class: 'card' },
           kv([['Event type', r.event_type === null ? '(none)' : r.event_type, 'r-type'],
             ['Status', badge(r.status), 'r-status'], ['Message', r.message]]),
+          r.preprocess ? el('div', { id: 'r-preprocess' }, el('h3', { text: 'Preprocess script' }),
+            r.preprocess.error ? el('p', { class: 'error', text: r.preprocess.error.code + ': ' + r.preprocess.error.message }) :
+              el('div', null, kv([['Verified', r.preprocess.verified === null ? 'not said' : String(r.preprocess.verified)],
+                ['Skip', String(r.preprocess.skip)]]), pre(r.preprocess.output))) : null,
           r.mappings.length ? r.mappings.map(function (m) {
             return el('div', { class: 'action ' + (m.status === 'ok' ? 'ok' : m.status === 'skipped' ? 'bad' : 'warn') },
               el('h3', null, m.action + ' ', badge(m.status)),
