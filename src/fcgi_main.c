@@ -66,6 +66,8 @@ usage(FILE *f)
 "  PORTER_THREADS     requests served at once by this process (default 32);\n"
 "                     with more than 1 their writes share durable commits\n"
 "                     (group commit)\n"
+"  PORTER_SCRIPT_WORKERS preprocess script workers of this process\n"
+"                     (default twice the CPUs, at most PORTER_THREADS)\n"
 "  PORTER_GROUP_COMMIT 0: one write transaction (and fsync) per request\n"
 "  PORTER_METRICS_AUTH token (default) or loopback: who may read /metrics\n"
 "  PORTER_CONSOLE_DIR the web console's files\n"
@@ -319,6 +321,27 @@ thread_count(void)
 	return n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
+/*
+ * PORTER_SCRIPT_WORKERS: script workers alive at once, 1 to the thread
+ * count; default twice the CPUs (at least 2).  More would only take turns
+ * on the same CPUs; a request whose script finds them all busy waits for
+ * one (at most the longest timeout_ms, 1 s).
+ */
+static unsigned
+script_workers(void)
+{
+	const char *s = getenv("PORTER_SCRIPT_WORKERS");
+	long n = sysconf(_SC_NPROCESSORS_ONLN) * 2;
+
+	if (s != NULL && *s != '\0')
+		n = strtol(s, NULL, 10);
+	if (n < 2)
+		n = s != NULL && *s != '\0' && n == 1 ? 1 : 2;
+	if (n > thread_count())
+		n = thread_count();
+	return (unsigned)n;
+}
+
 struct worker {
 	pthread_t		 thread;
 	struct pt_store		*store;
@@ -439,7 +462,7 @@ main(int argc, char *argv[])
 	 * request long, starts its own only if a script runs.
 	 */
 	if (!(cgi_mode = FCGX_IsCGI()) && pt_script_pool_start(
-	    (unsigned)thread_count(), &script_pool, why, sizeof(why)) != PT_OK)
+	    script_workers(), &script_pool, why, sizeof(why)) != PT_OK)
 		pt_log_stderr("cannot start the script workers: %s (events of "
 		    "environments with a preprocess script answer 503)", why);
 

@@ -399,6 +399,21 @@ def config_seeds(payloads):
         "workflows": {"w": {"exec": ["/bin/true"], "timeout_ms": 100,
                             "max_output_bytes": 10}},
         "settings": {"durability": "relaxed", "log_retention_days": 7}}))
+    # Preprocess scripts and the variables they read (conf_vars.c).
+    seeds.append(json.dumps({
+        "variables": {"A": "secret-value", "B": {"env": "HOME"},
+                      "C": {"file": "/etc/porter/c"},
+                      "D": {"redacted": "hmac:0000000000000000"}},
+        "sources": [{"key": "s", "environments": {"p": {
+            "verify": True,
+            "preprocess": {"script": "function main(c) { return "
+                           "{verified: true}; }", "timeout_ms": 10,
+                           "memory_kb": 64},
+            "event_type_path": "preprocess.t",
+            "mappings": [{"event_type": "x", "action": "users_identify",
+                          "params": {"id": "preprocess.id"},
+                          "filter": {"preprocess": {"n": {"$gt": 1}}}}]},
+            "q": {"preprocess": {"file": "/etc/porter/p.js"}}}}]}))
     return seeds
 
 
