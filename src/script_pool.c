@@ -708,7 +708,7 @@ pt_script_pool_start(unsigned max_workers, struct pt_script_pool **out,
 {
 	struct pt_script_pool *p;
 	struct worker *w;
-	pid_t self = getpid();
+	pid_t self = getpid(), zygote;
 	int sv[2];
 
 	*out = NULL;
@@ -716,29 +716,33 @@ pt_script_pool_start(unsigned max_workers, struct pt_script_pool **out,
 		snprintf(why, whylen, "a script pool needs at least one worker");
 		return PT_EINVAL;
 	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(why, whylen, "socketpair: %s", strerror(errno));
+		return PT_EIO;
+	}
+	/* Forked before the pool exists: the zygote inherits no copy of it. */
+	if ((zygote = fork()) == 0) {
+		(void)close(sv[0]);
+		zygote_main(sv[1], self);
+	}
+	(void)close(sv[1]);
+	if (zygote == -1) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		(void)close(sv[0]);
+		return PT_EIO;
+	}
 	if ((p = pt_calloc(1, sizeof(*p))) == NULL) {
 		snprintf(why, whylen, "out of memory");
+		(void)close(sv[0]);
+		while (waitpid(zygote, NULL, 0) == -1 && errno == EINTR)
+			;
 		return PT_ENOMEM;
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_mutex_init(&p->ctl_mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->max = max_workers;
-	p->ctl = -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		snprintf(why, whylen, "socketpair: %s", strerror(errno));
-		goto fail;
-	}
-	if ((p->zygote = fork()) == 0) {
-		(void)close(sv[0]);
-		zygote_main(sv[1], self);
-	}
-	(void)close(sv[1]);
-	if (p->zygote == -1) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
-		(void)close(sv[0]);
-		goto fail;
-	}
+	p->zygote = zygote;
 	p->ctl = sv[0];
 	/* The first worker now, so that a set-up failure shows at start. */
 	p->alive = 1;

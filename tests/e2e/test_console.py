@@ -57,12 +57,18 @@ XSS_BODY = {"event_type": XSS_TYPE, "event_id": "xss-1",
                      "assigned_to": "u<b>1</b>"}}
 
 
+# Reshapes only: the length of a task's title, as preprocess.title_len.
+PREPROCESS = ("function main(ctx) { var d = ctx.body.data || {};"
+              " return {title_len: String(d.title || '').length}; }")
+
+
 def config():
     return {"sources": [{"key": "tasks", "name": "Task app",
                          "type": "custom", "environments": {
                              "development": {
                                  "endpoint_id": ENDPOINT, "verify": False,
                                  "event_type_path": "body.event_type",
+                                 "preprocess": {"script": PREPROCESS},
                                  "idempotency": {"enabled": True,
                                                  "key_path": "body.event_id"},
                                  "mappings": [{
@@ -378,6 +384,9 @@ def story(t, srv, b, tok, rotok, shots):
     acts = b.js("document.getElementById('action-logs').textContent")
     t.has(acts, "users_identify", "action log shown")
     t.has(acts, "user_456", "action log shows the resolved values")
+    t.eq(json.loads(b.js("(document.getElementById('event-preprocess') || "
+                         "{}).textContent || 'null'")),
+         {"title_len": 21}, "the preprocess script's output is shown")
     b.screenshot(os.path.join(shots, "console-event.png"))
 
     # Replay it, and see the new entry.
@@ -433,6 +442,9 @@ def story(t, srv, b, tok, rotok, shots):
     res = b.js("document.getElementById('rehearse-result').textContent")
     t.has(res, "users_identify", "rehearsal shows the mapping")
     t.has(res, '"id": "u9"', "rehearsal shows the resolved payload")
+    t.has(b.js("(document.getElementById('r-preprocess') || {}).textContent "
+               "|| ''"), '"title_len": 1',
+          "rehearsal shows the preprocess script's output")
 
     # Markup in payloads stays text.
     b.goto(base + "/#/event/" + ids["xss"])

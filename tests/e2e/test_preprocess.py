@@ -3,7 +3,7 @@
 lighttpd (TAP).
 
 One lighttpd (lighttpd.conf.example, Porter over FastCGI under /porter)
-with one custom source and three environments, each with a preprocess
+with one custom source and four environments, each with a preprocess
 script (porter.conf(5) "Preprocess scripts"):
 
   production  Knock's default custom-source check (x-webhook-secret equal
@@ -12,8 +12,9 @@ script (porter.conf(5) "Preprocess scripts"):
               event_type_path, a mapping's parameter and its filter;
               {"skip": true} for test events
   faulty      a script that throws for body.boom and runs forever for
-              body.loop (timeout_ms 200), and allocates without end for
-              body.hog (memory_kb 1024)
+              body.loop (timeout_ms 200)
+  hog         the same script, which allocates 64 MB for body.hog
+              (memory_kb 1024)
   shaped      no verification, a script that only reshapes
 
 Checked: verified, refused (401 script_not_verified) and skipped events,
@@ -24,8 +25,8 @@ with its error and line and is logged with the body; an endless one is
 stopped at its timeout while the responder serves other requests; a
 memory hog is stopped at its budget; apply refuses a script that does
 not compile, naming its line, and keeps the configuration; rehearse
-(porterctl and the API) shows the script's output; a replay runs the
-script again.
+(porterctl and the API) shows the script's output; a plain CGI process
+runs scripts too; a replay runs the script again.
 
 Run by "make check" (automake tap-driver) or by hand:
 	top_builddir=$PWD top_srcdir=$PWD python3 tests/e2e/test_preprocess.py
@@ -100,10 +101,17 @@ def config(extra_env=None):
         },
         "faulty": {
             "verify": False,
-            "preprocess": {"script": FAULTY, "timeout_ms": 200,
-                           "memory_kb": 1024},
+            "preprocess": {"script": FAULTY, "timeout_ms": 200},
             "event_type_path": "preprocess.event_type",
             "mappings": [obj_mapping("ok", "faulty", {"x": "body.x"})],
+        },
+        # Its own timeout: a loaded machine must not turn the memory
+        # error into a timeout.
+        "hog": {
+            "verify": False,
+            "preprocess": {"script": FAULTY, "timeout_ms": 1000,
+                           "memory_kb": 1024},
+            "event_type_path": "preprocess.event_type",
         },
         "shaped": {
             "verify": False,
@@ -125,7 +133,7 @@ class Ctx:
         self.srv = srv
         src = srv.sources()
         self.paths = {e: srv.url("/receive/%s" % src[("app", e)])
-                      for e in ("production", "faulty", "shaped")}
+                      for e in ("production", "faulty", "hog", "shaped")}
 
     def send(self, env, body, headers=None):
         r = self.srv.post(self.paths[env], json.dumps(body).encode(),
@@ -263,7 +271,7 @@ def t_endless(c):
 
 
 def t_memory(c):
-    r, rec = c.send("faulty", invoice("f_4", 1, hog=True))
+    r, rec = c.send("hog", invoice("f_4", 1, hog=True))
     c.tap.eq((r.status, r.error_code(), rec.get("status")),
              (500, "script_memory", "script_failed"),
              "a script allocating past memory_kb: 500 script_memory",
@@ -372,6 +380,25 @@ def t_rehearse(c):
              "the rehearse API shows a script's error", repr(r))
 
 
+def t_cgi(c):
+    """A plain CGI process starts its script worker when a script runs,
+    under the responder's seccomp filter."""
+    body = json.dumps(invoice("in_cgi", 1)).encode()
+    ep = c.paths["production"].rpartition("/")[2]
+    env = h.cgi_environ("POST", "/receive/" + ep, c.srv.db,
+                        body_len=len(body), content_type="application/json",
+                        headers={"X-Webhook-Secret": SECRET},
+                        path_info="/receive/" + ep)
+    r, rc, err = h.run_cgi(env, body)
+    c.tap.eq((r.status, (r.json or {}).get("status")), (200, "accepted"),
+             "as plain CGI, a request the script verifies is accepted",
+             repr(r), err)
+    env["HTTP_X_WEBHOOK_SECRET"] = "wrong"
+    r, rc, err = h.run_cgi(env, body)
+    c.tap.eq((r.status, r.error_code()), (401, "script_not_verified"),
+             "... and one it does not verify is refused", repr(r), err)
+
+
 def t_replay(c):
     r, rec = c.send("shaped", {"t": "a", "id": "s_r", "items": [1]})
     rc, out, err = c.srv.porterctl("replay", rec.get("id", "?"))
@@ -398,7 +425,7 @@ def main():
         c = Ctx(tap, srv)
         for fn in (t_verified, t_refused, t_skip, t_throws, t_endless,
                    t_memory, t_shaped, t_secrets_masked, t_apply_refuses,
-                   t_rehearse, t_replay):
+                   t_rehearse, t_cgi, t_replay):
             tap.run(fn, c)
     return tap.done()
 
