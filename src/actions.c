@@ -235,8 +235,8 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	v = pt_json_get(p, "tenant");
 	if (put(run, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK ||
 	    pt_json_set_ref(run, "workflow", pt_json_get(p, "key")) != PT_OK ||
-	    put(run, "status", pt_json_new_cstr(wf && wf->argv ? "pending" :
-	    "queued")) != PT_OK)
+	    put(run, "status", pt_json_new_cstr(wf && (wf->argv ||
+	    wf->http_url) ? "pending" : "queued")) != PT_OK)
 		goto out;
 	/* The run takes "refs" even when the setter fails. */
 	rc = put(run, "recipients", refs);
@@ -268,9 +268,10 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	rc = PT_ENOMEM;
 	if (put(al->result, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK)
 		goto out;
-	if (wf != NULL && wf->argv != NULL) {
+	if (wf != NULL && (wf->argv != NULL || wf->http_url != NULL)) {
 		al->has_job = 1;
 		al->job.argv = wf->argv;
+		al->job.http = wf->http_url ? wf : NULL;
 		al->job.timeout_ms = wf->timeout_ms;
 		al->job.max_output = wf->max_output;
 		al->job.workflow = wf->key;
@@ -391,7 +392,8 @@ do_cancel(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		goto out;
 	}
 	ids = NULL;
-	if (wf != NULL && wf->cancel_argv != NULL && pt_json_len(w.runs) > 0) {
+	if (wf != NULL && (wf->cancel_argv != NULL || wf->http_url != NULL) &&
+	    pt_json_len(w.runs) > 0) {
 		pt_json *in = pt_json_new_object();
 
 		if (in == NULL || pt_json_set(in, "kind",
@@ -408,6 +410,7 @@ do_cancel(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		}
 		al->has_job = 1;
 		al->job.argv = wf->cancel_argv;
+		al->job.http = wf->http_url ? wf : NULL;
 		al->job.timeout_ms = wf->timeout_ms;
 		al->job.max_output = wf->max_output;
 		al->job.workflow = wf->key;
@@ -808,6 +811,9 @@ handler_json(const struct pt_exec_result *res)
 	if (h == NULL)
 		return NULL;
 	n = res->out.len > MAX_OUTPUT_LOGGED ? MAX_OUTPUT_LOGGED : res->out.len;
+	if (res->http_status != 0 && put(h, "http_status",
+	    pt_json_new_int(res->http_status)) != PT_OK)
+		goto fail;
 	if ((res->exited ? put(h, "exit_code", pt_json_new_int(
 	    res->exit_code)) : pt_json_set_null(h, "exit_code")) != PT_OK ||
 	    (res->signal ? put(h, "signal", pt_json_new_int(res->signal)) :
@@ -839,7 +845,9 @@ pt_action_finish(struct pt_txn *txn, struct pt_action_log *al,
 	char t[PT_RFC3339_LEN];
 	pt_json *h;
 	enum pt_err rc;
-	int good = res->error[0] == '\0' && res->exited && res->exit_code == 0;
+	int good = res->error[0] == '\0' && !res->timed_out &&
+	    (res->http_status ? res->http_status >= 200 &&
+	    res->http_status < 300 : res->exited && res->exit_code == 0);
 
 	memset(&none, 0, sizeof(none));
 	if ((h = handler_json(res)) == NULL)

@@ -33,7 +33,8 @@ const char	*pt_action_status_name(enum pt_action_status);
 
 /* A handler to run after the commit, outside any transaction. */
 struct pt_job {
-	char *const	*argv;
+	char *const	*argv;		/* exec, or NULL with "http" */
+	const struct pt_workflow *http;	/* an HTTP handler's workflow */
 	int64_t		 timeout_ms;
 	size_t		 max_output;
 	pt_json		*input;		/* JSON for its stdin */

@@ -101,6 +101,51 @@ keep_var_refs(pt_json *doc, const struct pt_config *cur, char *err,
 	return 0;
 }
 
+/*
+ * The same for an HTTP handler's secret: a {"file"} or {"env"} secret is
+ * kept only as the stored one of that workflow it equals.
+ */
+static int
+keep_http_refs(pt_json *doc, const struct pt_config *cur, char *err,
+    size_t errlen)
+{
+	struct pt_json_iter it = { 0 };
+	pt_json *wfs = pt_json_get(doc, "workflows"), *wf, *http, *spec, *old,
+	    *red;
+	const char *key, *val;
+	char fp[PT_FINGERPRINT_MAX];
+	size_t n;
+
+	while (pt_json_iter_next(wfs, &it, &key, &wf)) {
+		http = pt_json_get(wf, "http");
+		spec = pt_json_get(http, "secret");
+		if (pt_json_type(spec) != PT_J_OBJECT ||
+		    (pt_json_get(spec, "file") == NULL &&
+		    pt_json_get(spec, "env") == NULL))
+			continue;
+		old = cur ? pt_json_get(pt_json_get(pt_json_get(cur->doc,
+		    "workflows"), key), "http") : NULL;
+		if (!pt_json_equal(pt_json_get(old, "secret"), spec) ||
+		    (val = pt_json_str(pt_json_get(old, "value"), &n)) ==
+		    NULL) {
+			snprintf(err, errlen, "/workflows/%s/http/secret: a file "
+			    "or environment reference is resolved by `porterctl "
+			    "apply` on the host; over the API give the secret "
+			    "itself or {\"redacted\": ...}", key);
+			return -1;
+		}
+		pt_secret_fingerprint(cur, (const uint8_t *)val, n, fp);
+		if ((red = pt_json_new_object()) == NULL ||
+		    pt_json_set(http, "secret", red) != PT_OK ||
+		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
+		    PT_OK) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 keep_script_file(pt_json *env, const char *src, size_t i,
     const char *envname, const struct pt_config *cur, char *err,
@@ -300,7 +345,8 @@ apply_fn(struct pt_txn *txn, void *arg)
 	if (rc != PT_OK && rc != PT_ENOTFOUND)
 		goto out;
 	if (keep_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0 ||
-	    keep_var_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0) {
+	    keep_var_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0 ||
+	    keep_http_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0) {
 		ap->invalid = 1;
 		rc = PT_EINVAL;
 		goto out;

@@ -87,6 +87,13 @@ pt_config_free(struct pt_config *c)
 		for (j = 0; j < c->workflows[i].cancel_argc; j++)
 			pt_free(c->workflows[i].cancel_argv[j]);
 		pt_free(c->workflows[i].cancel_argv);
+		pt_free(c->workflows[i].http_url);
+		pt_free(c->workflows[i].http_headers);
+		if (c->workflows[i].http_secret != NULL)
+			pt_wipe(c->workflows[i].http_secret,
+			    c->workflows[i].http_secret_len);
+		pt_free(c->workflows[i].http_secret);
+		pt_json_put(c->workflows[i].http_spec);
 	}
 	pt_free(c->workflows);
 	pt_json_put(c->doc);

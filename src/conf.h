@@ -117,6 +117,18 @@ struct pt_workflow {
 	size_t		 cancel_argc;
 	int64_t		 timeout_ms;
 	size_t		 max_output;	/* bytes of stdout/stderr kept */
+	/*
+	 * Or an HTTP handler: POST the run to "http_url" with the header
+	 * lines "http_headers" ("Name: value\n"), signed the Standard
+	 * Webhooks way with "http_secret" (the "whsec_..." text).
+	 */
+	char		*http_url;
+	char		*http_headers;
+	size_t		 http_headers_len;
+	uint8_t		*http_secret;
+	size_t		 http_secret_len;
+	pt_json		*http_spec;	/* the secret as the stored form
+					   keeps it */
 };
 
 struct pt_config {

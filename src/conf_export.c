@@ -51,6 +51,15 @@ pt_config_export(const struct pt_config *c, int with_secrets)
 		pt_json_put(doc);
 		return NULL;
 	}
+	/* HTTP handlers: their secret as a signing key's. */
+	memset(&it, 0, sizeof(it));
+	while (pt_json_iter_next(pt_json_get(doc, "workflows"), &it, &name,
+	    &env))
+		if ((keys = pt_json_get(env, "http")) != NULL &&
+		    export_key(c, keys, with_secrets) != PT_OK) {
+			pt_json_put(doc);
+			return NULL;
+		}
 	sources = pt_json_get(doc, "sources");
 	for (i = 0; i < pt_json_len(sources); i++) {
 		envs = pt_json_get(pt_json_index(sources, i), "environments");

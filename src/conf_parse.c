@@ -14,6 +14,7 @@
 #include "catalog.h"
 #include "conf.h"
 #include "conf_int.h"
+#include "httpc.h"
 #include "ids.h"
 #include "nitems.h"
 
@@ -375,12 +376,193 @@ wf_max_output(struct conf_in *in, const struct conf_field *f,
 	return 0;
 }
 
+/* What an HTTP handler's fields fill. */
+struct http_in {
+	struct pt_workflow	*wf;
+	const char		*key;		/* the workflow's */
+	struct conf_secret	 sec;
+};
+
+static int
+http_url(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct http_in *hi = in->arg;
+	const char *s;
+	size_t n;
+
+	(void)f;
+	(void)norm;
+	if (!present)
+		return conf_fail(in->v, ptr, "required: where to POST the run");
+	if ((s = pt_json_str(val, &n)) == NULL || n > 2048 ||
+	    memchr(s, '\0', n) != NULL ||
+	    (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0))
+		return conf_fail(in->v, ptr, "must be an http:// or https:// URL "
+		    "(at most 2048 bytes)");
+	if ((hi->wf->http_url = pt_strdup(s)) == NULL)
+		return conf_fail(in->v, ptr, "out of memory");
+	return 0;
+}
+
+static int
+http_headers(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct http_in *hi = in->arg;
+	struct pt_json_iter it = { 0 };
+	struct pt_buf lines = { 0 };
+	const char *k, *s;
+	pt_json *v;
+	char err[200];
+	int rc = -1;
+
+	(void)f;
+	(void)norm;
+	if (!present || val == NULL)
+		return 0;
+	if (pt_json_type(val) != PT_J_OBJECT || pt_json_len(val) > 32)
+		return conf_fail(in->v, ptr, "must be an object of at most 32 "
+		    "header name -> value");
+	while (pt_json_iter_next(val, &it, &k, &v)) {
+		if ((s = pt_json_str(v, NULL)) == NULL) {
+			conf_fail(in->v, ptr, "header %s: the value must be a "
+			    "string", k);
+			goto out;
+		}
+		pt_buf_printf(&lines, "%s: %s\n", k, s);
+	}
+	if (lines.failed) {
+		conf_fail(in->v, ptr, "out of memory");
+		goto out;
+	}
+	if (pt_httpc_check_headers(lines.data ? lines.data : "", lines.len, err,
+	    sizeof(err)) != PT_OK) {
+		conf_fail(in->v, ptr, "%s", err);
+		goto out;
+	}
+	hi->wf->http_headers = lines.data;
+	hi->wf->http_headers_len = lines.len;
+	lines.data = NULL;
+	rc = 0;
+out:
+	pt_buf_free(&lines);
+	return rc;
+}
+
+/* The stored "value" of workflow "arg"'s HTTP handler, by fingerprint. */
+static const pt_json *
+find_http_secret(const struct pt_config *old, const void *arg, const char *fp)
+{
+	const pt_json *http = old ? pt_json_get(pt_json_get(pt_json_get(
+	    old->doc, "workflows"), arg), "http") : NULL;
+	const char *s;
+	size_t n;
+
+	if ((s = pt_json_str(pt_json_get(http, "value"), &n)) == NULL ||
+	    !conf_fingerprint_is(old, fp, (const uint8_t *)s, n))
+		return NULL;
+	return http;
+}
+
+static int
+http_secret(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct http_in *hi = in->arg;
+	const pt_json *spec = val;
+	const char *s;
+	char err[200];
+	size_t n;
+
+	(void)f;
+	(void)norm;
+	if (!present || val == NULL)
+		return conf_fail(in->v, ptr, "required: the Standard Webhooks "
+		    "signing secret (\"whsec_...\") the app verifies with");
+	if (in->v->mode == PT_CFG_STORED) {
+		if ((s = pt_json_str(conf_sibling(in, "value", NULL),
+		    &n)) == NULL)
+			return conf_fail(in->v, ptr, "stored secret without a "
+			    "value");
+		if (pt_buf_add(&hi->sec.val, s, n) != PT_OK)
+			return conf_fail(in->v, ptr, "out of memory");
+	} else if (conf_resolve_secret(in->v, ptr, &hi->sec, &spec) < 0)
+		return -1;
+	if (pt_httpc_check_secret((const uint8_t *)hi->sec.val.data,
+	    hi->sec.val.len, err, sizeof(err)) != PT_OK)
+		return conf_fail(in->v, ptr, "%s", err);
+	if ((hi->wf->http_secret = pt_malloc(hi->sec.val.len)) == NULL)
+		return conf_fail(in->v, ptr, "out of memory");
+	memcpy(hi->wf->http_secret, hi->sec.val.data, hi->sec.val.len);
+	hi->wf->http_secret_len = hi->sec.val.len;
+	/* What the stored form keeps of it (a fingerprint's own spec). */
+	if ((hi->wf->http_spec = pt_json_copy(spec)) == NULL)
+		return conf_fail(in->v, ptr, "out of memory");
+	return 0;
+}
+
+/* value: the resolved secret, in our stored form only. */
+static int
+http_secret_value(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	(void)in;
+	(void)f;
+	(void)ptr;
+	(void)val;
+	(void)present;
+	(void)norm;
+	return 0;
+}
+
+static const struct conf_field http_fields[] = {
+	{ "url",		http_url, 0, 0, 0, 0, NULL },
+	{ "headers",		http_headers, 0, 0, 0, 0, NULL },
+	{ "secret",		http_secret, CF_LATE, 0, 0, 0, NULL },
+	{ "value",	http_secret_value, CF_STORED, 0, 0, 0, NULL },
+};
+static const struct conf_table http_table = {
+	http_fields, nitems(http_fields)
+};
+
+/*
+ * http: {"url", "headers", "secret"}: the run POSTed to the app.  Its
+ * secret is resolved like a signing key's; doc_workflows keeps the value
+ * beside it in the stored form.
+ */
+static int
+wf_http(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct http_in hi;
+	char shape[200];
+	int rc;
+
+	(void)f;
+	(void)norm;
+	if (!present || val == NULL)
+		return 0;
+	if (pt_json_type(val) != PT_J_OBJECT)
+		return conf_fail(in->v, ptr, "must be an object %s",
+		    conf_shape(in->v, &http_table, shape, sizeof(shape)));
+	memset(&hi, 0, sizeof(hi));
+	hi.wf = in->arg;
+	hi.sec.find = find_http_secret;
+	hi.sec.arg = hi.wf->key;
+	hi.sec.what = "secret of this workflow";
+	rc = conf_fields(in->v, ptr, val, &http_table, &hi, NULL);
+	conf_secret_wipe(&hi.sec);
+	return rc;
+}
+
 static const struct conf_field workflow_fields[] = {
 	{ "exec",		wf_exec, 0, 0, 0, 0, NULL },
 	{ "cancel_exec",	wf_cancel_exec, 0, 0, 0, 0, NULL },
 	{ "timeout_ms",		wf_timeout, 0, 1, 600000, 5000, NULL },
 	{ "max_output_bytes",	wf_max_output, CF_BYTES, 0, 1048576, 65536,
 				NULL },
+	{ "http",		wf_http, 0, 0, 0, 0, NULL },
 };
 static const struct conf_table workflow_table = {
 	workflow_fields, nitems(workflow_fields)
@@ -429,6 +611,9 @@ parse_workflows(struct vctx *v, const char *ptr, const pt_json *w,
 		c->nworkflows++;
 		if (conf_fields(v, sub, val, &workflow_table, wf, NULL) < 0)
 			return -1;
+		if (wf->http_url != NULL && (wf->argv || wf->cancel_argv))
+			return conf_fail(v, sub, "give \"http\" or \"exec\" "
+			    "(and \"cancel_exec\"), not both");
 	}
 	qsort(c->workflows, c->nworkflows, sizeof(*c->workflows), workflow_cmp);
 	for (i = 1; i < c->nworkflows; i++)
@@ -620,6 +805,32 @@ doc_sources(struct conf_in *in, const struct conf_field *f,
 	return 0;
 }
 
+/*
+ * The stored form keeps each HTTP handler's resolved secret beside what
+ * the operator wrote (an export takes it out again, conf_export.c).
+ */
+static int
+keep_http_secrets(struct vctx *v, const char *ptr, const struct pt_config *c,
+    pt_json *norm)
+{
+	pt_json *http;
+	size_t i;
+
+	for (i = 0; i < c->nworkflows; i++) {
+		if (c->workflows[i].http_secret == NULL)
+			continue;
+		http = pt_json_get(pt_json_get(norm, c->workflows[i].key),
+		    "http");
+		if (pt_json_set(http, "value", pt_json_new_str(
+		    (const char *)c->workflows[i].http_secret,
+		    c->workflows[i].http_secret_len)) != PT_OK ||
+		    pt_json_set_copy(http, "secret",
+		    c->workflows[i].http_spec) != PT_OK)
+			return conf_fail(v, ptr, "out of memory");
+	}
+	return 0;
+}
+
 static int
 doc_workflows(struct conf_in *in, const struct conf_field *f,
     const char *ptr, const pt_json *val, int present, pt_json **norm)
@@ -630,7 +841,9 @@ doc_workflows(struct conf_in *in, const struct conf_field *f,
 		return CONF_OMIT;
 	if (parse_workflows(in->v, ptr, val, in->arg) < 0)
 		return -1;
-	return conf_norm_copy(in->v, ptr, val, norm);
+	if (conf_norm_copy(in->v, ptr, val, norm) < 0)
+		return -1;
+	return keep_http_secrets(in->v, ptr, in->arg, *norm);
 }
 
 static int

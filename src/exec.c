@@ -581,6 +581,8 @@ pt_exec_describe(const struct pt_exec_result *res, char *buf, size_t len)
 	else if (res->timed_out)
 		snprintf(buf, len, "timed out after %lld ms",
 		    (long long)res->duration_ms);
+	else if (res->http_status)
+		snprintf(buf, len, "HTTP %d", res->http_status);
 	else if (res->signal) {
 		name = sig_name(res->signal);
 		snprintf(buf, len, "killed by signal %d%s%s%s", res->signal,

@@ -23,6 +23,8 @@ struct pt_exec_result {
 	int		 out_truncated;
 	int		 err_truncated;
 	char		 error[256];	/* why it could not run, or "" */
+	int		 http_status;	/* an HTTP handler's answer (then
+					   "out" is its body), or 0 */
 };
 
 /*

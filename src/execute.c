@@ -14,6 +14,7 @@
 #include "eventlog.h"
 #include "exec.h"
 #include "execute.h"
+#include "httpc.h"
 #include "idem.h"
 #include "ids.h"
 #include "intake.h"
@@ -395,6 +396,56 @@ out:
 }
 
 /*
+ * An HTTP handler (conf.h): POST the job's input to the workflow's URL,
+ * signed the Standard Webhooks way with the run id (a cancellation's
+ * action id) as webhook-id, so that the app can drop a repeat; the
+ * answer fills "res" as an exec's would (its body as "stdout").
+ */
+static void
+run_http(const struct pt_action_log *al, const char *input, size_t n,
+    int64_t now_s, struct pt_exec_result *res)
+{
+	const struct pt_workflow *wf = al->job.http;
+	struct pt_httpc_req rq;
+	struct pt_httpc_res hr;
+	struct pt_buf hdrs = { 0 };
+	const char *id = al->job.run_text[0] ? al->job.run_text : al->id_text;
+
+	memset(&rq, 0, sizeof(rq));
+	memset(&hr, 0, sizeof(hr));
+	if (wf->http_headers != NULL)
+		(void)pt_buf_add(&hdrs, wf->http_headers, wf->http_headers_len);
+	pt_buf_printf(&hdrs, "X-Porter-Action: %s\n", al->job.kind);
+	if (hdrs.failed || pt_httpc_sign_std(wf->http_secret,
+	    wf->http_secret_len, id, now_s, input, n, &hdrs) != PT_OK) {
+		snprintf(res->error, sizeof(res->error), "cannot sign the call");
+		goto out;
+	}
+	rq.url = wf->http_url;
+	rq.headers = hdrs.data;
+	rq.headers_len = hdrs.len;
+	rq.body = input;
+	rq.body_len = n;
+	rq.timeout_ms = al->job.timeout_ms;
+	rq.max_body = al->job.max_output;
+	(void)pt_httpc_send(&rq, &hr);
+	res->duration_ms = hr.duration_ms;
+	res->timed_out = hr.timed_out;
+	res->http_status = hr.status;
+	if (hr.error[0] != '\0' && !hr.timed_out)
+		snprintf(res->error, sizeof(res->error), "%s", hr.error);
+	else if (hr.status >= 300 && hr.status < 400)
+		pt_httpc_describe(&hr, res->error, sizeof(res->error));
+	res->out = hr.body;
+	res->out_truncated = hr.truncated;
+	hr.body.data = NULL;
+	hr.body.len = hr.body.cap = 0;
+out:
+	pt_httpc_res_free(&hr);
+	pt_buf_free(&hdrs);
+}
+
+/*
  * Run the pending handlers, outside any transaction, then record their
  * outcome; answer 200, or 502 when one failed.
  */
@@ -424,9 +475,12 @@ pt_execute_handlers(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp
 			    "out of memory");
 			continue;
 		}
-		if (pt_exec(al->job.argv, envp, input, n, al->job.timeout_ms,
-		    al->job.max_output, &st->res[i]) != PT_OK &&
-		    st->res[i].error[0] == '\0')
+		if (al->job.http != NULL)
+			run_http(al, input, n, ctx->now() / 1000000,
+			    &st->res[i]);
+		else if (pt_exec(al->job.argv, envp, input, n,
+		    al->job.timeout_ms, al->job.max_output, &st->res[i]) !=
+		    PT_OK && st->res[i].error[0] == '\0')
 			snprintf(st->res[i].error, sizeof(st->res[i].error),
 			    "could not start");
 	}

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "dumpable.h"
 #include "handler.h"
+#include "httpc.h"
 #include "http.h"
 #include "logline.h"
 #include "sandbox.h"
@@ -390,6 +391,7 @@ worker(void *arg)
 	}
 	FCGX_Free(&r, 1);
 	pt_ctx_free(&ctx);
+	pt_httpc_thread_end();
 	return NULL;
 }
 
@@ -456,6 +458,9 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
+	/* libcurl once, before any thread (HTTP workflow handlers). */
+	if (pt_httpc_init(why, sizeof(why)) != PT_OK)
+		pt_log_stderr("HTTP handlers unavailable: %s", why);
 	/*
 	 * The script workers' zygote is forked before the store is opened
 	 * and before any thread starts (script_pool.h); a CGI process, one

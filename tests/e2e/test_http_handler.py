@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""test_http_handler.py - HTTP workflow handlers through a real lighttpd
+(TAP).
+
+One lighttpd (lighttpd.conf.example, Porter over FastCGI under /porter)
+and the test receiver (tests/unit/receiver.py, on 127.0.0.1), which checks
+Standard Webhooks signatures with its own code, never Porter's.  One
+custom source whose mappings trigger four workflows, each an "http"
+handler (porter.conf(5) "workflows"):
+
+  notify   POSTs to /hook with the right secret: the app verifies it
+  forged   /hook, signed with another secret: the app refuses it (401)
+  broken   /fail: the app answers 500
+  sleepy   /slow?ms=3000 with timeout_ms 500
+
+Checked: a verified delivery completes the run, the action log keeps the
+app's status and answer, and the webhook-id is the run id (the app
+counts one delivery); a refused, failing or slow app fails the action,
+the event is "failed" and the sender gets 502 handler_failed with
+Retry-After (so it retries); the secret is masked in an export, which
+applies back; apply refuses "http" beside "exec", a bad URL and a bad
+secret; over the admin API a {"env"} secret is refused.
+
+Run by "make check" (automake tap-driver) or by hand:
+	top_builddir=$PWD top_srcdir=$PWD python3 tests/e2e/test_http_handler.py
+"""
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h                                     # noqa: E402
+
+WATCHDOG = 900 if h.VALGRIND else 180   # seconds for the whole file
+MOUNT = "/porter"
+SECRET = "whsec_" + base64.b64encode(b"porter-http-handler-test-key!").decode()
+OTHER = "whsec_" + base64.b64encode(b"a different key, not the app's").decode()
+RECEIVER = os.path.join(h.TOP_SRCDIR, "tests", "unit", "receiver.py")
+
+
+def config(port, extra_wf=None):
+    base = "http://127.0.0.1:%d" % port
+    wfs = {
+        "notify": {"http": {"url": base + "/hook", "secret": SECRET,
+                            "headers": {"X-App": "porter-test"}}},
+        "forged": {"http": {"url": base + "/hook", "secret": OTHER}},
+        "broken": {"http": {"url": base + "/fail", "secret": SECRET}},
+        "sleepy": {"http": {"url": base + "/slow?ms=3000", "secret": SECRET},
+                   "timeout_ms": 500},
+    }
+    wfs.update(extra_wf or {})
+    maps = [{"event_type": "go." + k, "action": "workflows_trigger",
+             "params": {"key": {"value": k}, "recipients": "user",
+                        "data": "data"}} for k in
+            ("notify", "forged", "broken", "sleepy")]
+    return {"workflows": wfs,
+            "sources": [{"key": "app", "type": "custom", "environments": {
+                "production": {"verify": False, "mappings": maps}}}]}
+
+
+class Ctx:
+    def __init__(self, tap, srv, port):
+        self.tap = tap
+        self.srv = srv
+        self.port = port
+        self.path = srv.url("/receive/%s" % srv.sources()[("app",
+                                                           "production")])
+
+    def send(self, kind, data=None):
+        body = {"type": "go." + kind, "user": "u1", "data": data or {"n": 1}}
+        r = self.srv.post(self.path, json.dumps(body).encode())
+        rid = (r.json or {}).get("id") or \
+            ((r.json or {}).get("message") or "").split("event ")[-1] \
+            .split(" ")[0]
+        return r, (self.srv.log(rid) or {})
+
+
+def action(rec):
+    acts = rec.get("action_logs") or [{}]
+    return acts[0]
+
+
+def t_delivered(c):
+    r, rec = c.send("notify", {"n": 7})
+    a = action(rec)
+    hd = (a.get("result") or {}).get("handler") or {}
+    c.tap.eq((r.status, rec.get("status"), a.get("status")),
+             (200, "accepted", "success"),
+             "an HTTP handler the app verifies: 200, the action succeeds",
+             repr(r), a)
+    answer = json.loads(hd.get("stdout") or "{}")
+    run_id = (a.get("result") or {}).get("id")
+    c.tap.eq((hd.get("http_status"), answer.get("verified"),
+              answer.get("id"), answer.get("seen")),
+             (200, True, run_id, 1),
+             "... the app checked the Standard Webhooks signature with its "
+             "own code; webhook-id is the run id, delivered once", hd)
+    rc, out, err = c.srv.porterctl("runs", "--workflow", "notify", "--json")
+    runs = h.json_lines(out) if rc == 0 else []
+    run = ([x for x in runs if x.get("id") == run_id] or [{}])[0]
+    c.tap.eq(run.get("status"), "completed", "... and the run completed",
+             run, err)
+
+
+def t_refused(c):
+    for kind, what, want in (
+            ("forged", "signed with another secret", "HTTP 401"),
+            ("broken", "answering 500", "HTTP 500"),
+            ("sleepy", "slower than timeout_ms", "timed out")):
+        r, rec = c.send(kind)
+        a = action(rec)
+        c.tap.eq((r.status, r.error_code(), rec.get("status"),
+                  a.get("status")),
+                 (502, "handler_failed", "failed", "failed"),
+                 "an app %s: 502 to the sender, the event and action failed"
+                 % what, repr(r), a)
+        c.tap.ok(want in (a.get("error") or {}).get("message", "") and
+                 r.headers.get("retry-after"),
+                 "... the action log says %s; the sender gets Retry-After"
+                 % want, a, r.headers)
+
+
+def t_masked(c):
+    rc, out, err = c.srv.porterctl("export")
+    doc = json.loads(out) if rc == 0 else {}
+    sec = (((doc.get("workflows") or {}).get("notify") or {}).get("http")
+           or {}).get("secret")
+    c.tap.ok(SECRET not in out and str((sec or {}).get("redacted", ""))
+             .startswith("hmac:") and "value" not in
+             doc["workflows"]["notify"]["http"],
+             "export masks the handler's secret", sec)
+    rc, out, err = c.srv.apply(doc)
+    c.tap.eq(rc, 0, "... and applies back as it is", err)
+    r, rec = c.send("notify")
+    c.tap.eq(action(rec).get("status"), "success",
+             "... and the secret still signs", action(rec))
+
+
+def t_apply_refuses(c):
+    for what, wf, want in (
+            ("http beside exec", {"http": {"url": "http://127.0.0.1:1/",
+                                           "secret": SECRET},
+                                  "exec": ["/bin/true"]},
+             "/workflows/bad: give \"http\" or \"exec\""),
+            ("a URL that is not http(s)", {"http": {"url": "ftp://x/",
+                                                    "secret": SECRET}},
+             "/workflows/bad/http/url"),
+            ("no secret", {"http": {"url": "http://127.0.0.1:1/"}},
+             "/workflows/bad/http/secret: required"),
+            ("a bad header", {"http": {"url": "http://127.0.0.1:1/",
+                                       "secret": SECRET,
+                                       "headers": {"Bad Name": "x"}}},
+             "/workflows/bad/http/headers")):
+        rc, out, err = c.srv.apply(config(c.port, {"bad": wf}))
+        c.tap.ok(rc != 0 and want in err, "apply refuses %s" % what, err)
+    rc, tok, err = c.srv.porterctl("token", "create", "http-full")
+    doc = config(c.port, {"envsecret": {"http": {
+        "url": "http://127.0.0.1:1/", "secret": {"env": "HOME"}}}})
+    r = c.srv.request("PUT", c.srv.url("/admin/api/config"),
+                      json.dumps(doc).encode(),
+                      {"Authorization": "Bearer " + tok.strip(),
+                       "Content-Type": "application/json"})
+    c.tap.ok(r.status == 422 and "/workflows/envsecret/http/secret" in
+             (r.json or {}).get("message", ""),
+             "over the API an {\"env\"} secret is refused", repr(r))
+
+
+def main():
+    tap = h.Tap()
+    h.require_binaries()
+    if h.which("lighttpd") is None:
+        h.skip_all("lighttpd not installed")
+    rcv = subprocess.Popen(["python3", RECEIVER, "--secret", SECRET,
+                            "--lifetime", str(WATCHDOG)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        port = int(rcv.stdout.readline().split()[0])
+        with h.Server(mount=MOUNT, max_procs=1) as srv:
+            rc, out, err = srv.apply(config(port))
+            tap.eq(rc, 0, "a configuration with HTTP handlers applies", err)
+            if rc != 0:
+                return tap.done()
+            c = Ctx(tap, srv, port)
+            for fn in (t_delivered, t_refused, t_masked, t_apply_refuses):
+                tap.run(fn, c)
+    finally:
+        rcv.stdin.close()
+        rcv.wait(timeout=10)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGALRM, h._on_signal)
+    signal.alarm(WATCHDOG)
+    sys.exit(main())
