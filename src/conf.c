@@ -94,6 +94,8 @@ pt_config_free(struct pt_config *c)
 			    c->workflows[i].http_secret_len);
 		pt_free(c->workflows[i].http_secret);
 		pt_json_put(c->workflows[i].http_spec);
+		pt_json_put(c->workflows[i].http_header_values);
+		pt_free(c->workflows[i].http_ca_file);
 	}
 	pt_free(c->workflows);
 	pt_json_put(c->doc);

@@ -120,7 +120,8 @@ struct pt_workflow {
 	/*
 	 * Or an HTTP handler: POST the run to "http_url" with the header
 	 * lines "http_headers" ("Name: value\n"), signed the Standard
-	 * Webhooks way with "http_secret" (the "whsec_..." text).
+	 * Webhooks way with "http_secret" (the "whsec_..." text; NULL:
+	 * unsigned).
 	 */
 	char		*http_url;
 	char		*http_headers;
@@ -129,6 +130,8 @@ struct pt_workflow {
 	size_t		 http_secret_len;
 	pt_json		*http_spec;	/* the secret as the stored form
 					   keeps it */
+	pt_json		*http_header_values;	/* name -> value */
+	char		*http_ca_file;	/* PEM CAs to trust, or NULL */
 };
 
 struct pt_config {

@@ -37,6 +37,34 @@ export_key(const struct pt_config *c, pt_json *k, int with_secrets)
 	return PT_OK;
 }
 
+/* Every header value of "hdrs" as {"redacted": its fingerprint}. */
+static enum pt_err
+export_headers(const struct pt_config *c, pt_json *hdrs)
+{
+	struct pt_json_iter it = { 0 };
+	const char *name, *s;
+	char fp[PT_FINGERPRINT_MAX];
+	pt_json *v, *red;
+	size_t n;
+
+	while (pt_json_iter_next(hdrs, &it, &name, &v)) {
+		if ((s = pt_json_str(v, &n)) == NULL)
+			continue;
+		pt_secret_fingerprint(c, (const uint8_t *)s, n, fp);
+		if ((red = pt_json_new_object()) == NULL)
+			return PT_ENOMEM;
+		if (pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
+		    PT_OK) {
+			pt_json_put(red);
+			return PT_ENOMEM;
+		}
+		/* Replacing the member while iterating: json-c keeps the key. */
+		if (pt_json_set(hdrs, name, red) != PT_OK)
+			return PT_ENOMEM;
+	}
+	return PT_OK;
+}
+
 pt_json *
 pt_config_export(const struct pt_config *c, int with_secrets)
 {
@@ -51,12 +79,14 @@ pt_config_export(const struct pt_config *c, int with_secrets)
 		pt_json_put(doc);
 		return NULL;
 	}
-	/* HTTP handlers: their secret as a signing key's. */
+	/* HTTP handlers: their secret as a signing key's, headers too. */
 	memset(&it, 0, sizeof(it));
 	while (pt_json_iter_next(pt_json_get(doc, "workflows"), &it, &name,
 	    &env))
 		if ((keys = pt_json_get(env, "http")) != NULL &&
-		    export_key(c, keys, with_secrets) != PT_OK) {
+		    (export_key(c, keys, with_secrets) != PT_OK ||
+		    (!with_secrets && export_headers(c, pt_json_get(keys,
+		    "headers")) != PT_OK))) {
 			pt_json_put(doc);
 			return NULL;
 		}

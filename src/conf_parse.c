@@ -405,6 +405,29 @@ http_url(struct conf_in *in, const struct conf_field *f, const char *ptr,
 	return 0;
 }
 
+/*
+ * A header value: a string, or {"redacted": FINGERPRINT} (what an export
+ * shows) for the value workflow "key"'s stored header "name" has.
+ */
+static const char *
+header_value(struct vctx *v, const char *key, const char *name,
+    const pt_json *val)
+{
+	const char *fp, *s;
+	size_t n;
+
+	if ((s = pt_json_str(val, NULL)) != NULL)
+		return s;
+	if ((fp = pt_json_str(pt_json_get(val, "redacted"), NULL)) == NULL ||
+	    pt_json_len(val) != 1 || v->old == NULL)
+		return NULL;
+	s = pt_json_str(pt_json_get(pt_json_get(pt_json_get(pt_json_get(
+	    pt_json_get(v->old->doc, "workflows"), key), "http"), "headers"),
+	    name), &n);
+	return s != NULL && conf_fingerprint_is(v->old, fp,
+	    (const uint8_t *)s, n) ? s : NULL;
+}
+
 static int
 http_headers(struct conf_in *in, const struct conf_field *f, const char *ptr,
     const pt_json *val, int present, pt_json **norm)
@@ -424,13 +447,19 @@ http_headers(struct conf_in *in, const struct conf_field *f, const char *ptr,
 	if (pt_json_type(val) != PT_J_OBJECT || pt_json_len(val) > 32)
 		return conf_fail(in->v, ptr, "must be an object of at most 32 "
 		    "header name -> value");
+	if ((hi->wf->http_header_values = pt_json_new_object()) == NULL)
+		return conf_fail(in->v, ptr, "out of memory");
 	while (pt_json_iter_next(val, &it, &k, &v)) {
-		if ((s = pt_json_str(v, NULL)) == NULL) {
+		if ((s = header_value(in->v, hi->key, k, v)) == NULL) {
 			conf_fail(in->v, ptr, "header %s: the value must be a "
-			    "string", k);
+			    "string (or the {\"redacted\": ...} of the value "
+			    "this workflow has now)", k);
 			goto out;
 		}
 		pt_buf_printf(&lines, "%s: %s\n", k, s);
+		if (pt_json_set_cstr(hi->wf->http_header_values, k, s) !=
+		    PT_OK)
+			lines.failed = 1;
 	}
 	if (lines.failed) {
 		conf_fail(in->v, ptr, "out of memory");
@@ -446,8 +475,49 @@ http_headers(struct conf_in *in, const struct conf_field *f, const char *ptr,
 	lines.data = NULL;
 	rc = 0;
 out:
+	if (lines.data != NULL)
+		pt_wipe(lines.data, lines.cap);
 	pt_buf_free(&lines);
 	return rc;
+}
+
+static int
+http_ca_file(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct http_in *hi = in->arg;
+	const char *s;
+
+	(void)f;
+	(void)norm;
+	if (!present || val == NULL)
+		return 0;
+	if ((s = pt_json_str(val, NULL)) == NULL || s[0] != '/')
+		return conf_fail(in->v, ptr, "must be an absolute path to PEM "
+		    "certificates");
+	if ((hi->wf->http_ca_file = pt_strdup(s)) == NULL)
+		return conf_fail(in->v, ptr, "out of memory");
+	return 0;
+}
+
+/* timeout_ms, max_output_bytes: the workflow's, given here. */
+static int
+http_limit(struct conf_in *in, const struct conf_field *f, const char *ptr,
+    const pt_json *val, int present, pt_json **norm)
+{
+	struct http_in *hi = in->arg;
+	int64_t n;
+
+	(void)norm;
+	if (!present)
+		return 0;
+	if (conf_int(in->v, f, ptr, val, present, &n) < 0)
+		return -1;
+	if (strcmp(f->name, "timeout_ms") == 0)
+		hi->wf->timeout_ms = n;
+	else
+		hi->wf->max_output = (size_t)n;
+	return 0;
 }
 
 /* The stored "value" of workflow "arg"'s HTTP handler, by fingerprint. */
@@ -478,8 +548,7 @@ http_secret(struct conf_in *in, const struct conf_field *f, const char *ptr,
 	(void)f;
 	(void)norm;
 	if (!present || val == NULL)
-		return conf_fail(in->v, ptr, "required: the Standard Webhooks "
-		    "signing secret (\"whsec_...\") the app verifies with");
+		return 0;	/* the calls go unsigned */
 	if (in->v->mode == PT_CFG_STORED) {
 		if ((s = pt_json_str(conf_sibling(in, "value", NULL),
 		    &n)) == NULL)
@@ -520,7 +589,11 @@ static const struct conf_field http_fields[] = {
 	{ "url",		http_url, 0, 0, 0, 0, NULL },
 	{ "headers",		http_headers, 0, 0, 0, 0, NULL },
 	{ "secret",		http_secret, CF_LATE, 0, 0, 0, NULL },
-	{ "value",	http_secret_value, CF_STORED, 0, 0, 0, NULL },
+	{ "timeout_ms",		http_limit, 0, 1, 600000, 5000, NULL },
+	{ "max_output_bytes",	http_limit, CF_BYTES, 0, 1048576, 65536,
+				NULL },
+	{ "ca_file",		http_ca_file, 0, 0, 0, 0, NULL },
+	{ "value",		http_secret_value, CF_STORED, 0, 0, 0, NULL },
 };
 static const struct conf_table http_table = {
 	http_fields, nitems(http_fields)
@@ -548,6 +621,7 @@ wf_http(struct conf_in *in, const struct conf_field *f, const char *ptr,
 		    conf_shape(in->v, &http_table, shape, sizeof(shape)));
 	memset(&hi, 0, sizeof(hi));
 	hi.wf = in->arg;
+	hi.key = hi.wf->key;
 	hi.sec.find = find_http_secret;
 	hi.sec.arg = hi.wf->key;
 	hi.sec.what = "secret of this workflow";
@@ -817,10 +891,15 @@ keep_http_secrets(struct vctx *v, const char *ptr, const struct pt_config *c,
 	size_t i;
 
 	for (i = 0; i < c->nworkflows; i++) {
-		if (c->workflows[i].http_secret == NULL)
-			continue;
 		http = pt_json_get(pt_json_get(norm, c->workflows[i].key),
 		    "http");
+		/* Header values as resolved (an export's are fingerprints). */
+		if (c->workflows[i].http_header_values != NULL &&
+		    pt_json_set_copy(http, "headers",
+		    c->workflows[i].http_header_values) != PT_OK)
+			return conf_fail(v, ptr, "out of memory");
+		if (c->workflows[i].http_secret == NULL)
+			continue;
 		if (pt_json_set(http, "value", pt_json_new_str(
 		    (const char *)c->workflows[i].http_secret,
 		    c->workflows[i].http_secret_len)) != PT_OK ||

@@ -416,8 +416,9 @@ run_http(const struct pt_action_log *al, const char *input, size_t n,
 	if (wf->http_headers != NULL)
 		(void)pt_buf_add(&hdrs, wf->http_headers, wf->http_headers_len);
 	pt_buf_printf(&hdrs, "X-Porter-Action: %s\n", al->job.kind);
-	if (hdrs.failed || pt_httpc_sign_std(wf->http_secret,
-	    wf->http_secret_len, id, now_s, input, n, &hdrs) != PT_OK) {
+	if (hdrs.failed || (wf->http_secret != NULL &&
+	    pt_httpc_sign_std(wf->http_secret, wf->http_secret_len, id, now_s,
+	    input, n, &hdrs) != PT_OK)) {
 		snprintf(res->error, sizeof(res->error), "cannot sign the call");
 		goto out;
 	}
@@ -428,6 +429,7 @@ run_http(const struct pt_action_log *al, const char *input, size_t n,
 	rq.body_len = n;
 	rq.timeout_ms = al->job.timeout_ms;
 	rq.max_body = al->job.max_output;
+	rq.ca_file = wf->http_ca_file;
 	(void)pt_httpc_send(&rq, &hr);
 	res->duration_ms = hr.duration_ms;
 	res->timed_out = hr.timed_out;
@@ -442,6 +444,8 @@ run_http(const struct pt_action_log *al, const char *input, size_t n,
 	hr.body.len = hr.body.cap = 0;
 out:
 	pt_httpc_res_free(&hr);
+	if (hdrs.data != NULL)
+		pt_wipe(hdrs.data, hdrs.cap);	/* configured credentials */
 	pt_buf_free(&hdrs);
 }
 

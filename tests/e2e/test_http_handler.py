@@ -12,13 +12,15 @@ handler (porter.conf(5) "workflows"):
   forged   /hook, signed with another secret: the app refuses it (401)
   broken   /fail: the app answers 500
   sleepy   /slow?ms=3000 with timeout_ms 500
+  plain    /echo, no secret: unsigned
 
 Checked: a verified delivery completes the run, the action log keeps the
 app's status and answer, and the webhook-id is the run id (the app
 counts one delivery); a refused, failing or slow app fails the action,
 the event is "failed" and the sender gets 502 handler_failed with
-Retry-After (so it retries); the secret is masked in an export, which
-applies back; apply refuses "http" beside "exec", a bad URL and a bad
+Retry-After (so it retries); without a secret the call goes unsigned;
+the secret and the header values are masked in an export, which applies
+back; apply refuses "http" beside "exec", a bad URL and a bad
 secret; over the admin API a {"env"} secret is refused.
 
 Run by "make check" (automake tap-driver) or by hand:
@@ -49,14 +51,15 @@ def config(port, extra_wf=None):
                             "headers": {"X-App": "porter-test"}}},
         "forged": {"http": {"url": base + "/hook", "secret": OTHER}},
         "broken": {"http": {"url": base + "/fail", "secret": SECRET}},
-        "sleepy": {"http": {"url": base + "/slow?ms=3000", "secret": SECRET},
-                   "timeout_ms": 500},
+        "sleepy": {"http": {"url": base + "/slow?ms=3000", "secret": SECRET,
+                            "timeout_ms": 500}},
+        "plain": {"http": {"url": base + "/echo"}},
     }
     wfs.update(extra_wf or {})
     maps = [{"event_type": "go." + k, "action": "workflows_trigger",
              "params": {"key": {"value": k}, "recipients": "user",
                         "data": "data"}} for k in
-            ("notify", "forged", "broken", "sleepy")]
+            ("notify", "forged", "broken", "sleepy", "plain")]
     return {"workflows": wfs,
             "sources": [{"key": "app", "type": "custom", "environments": {
                 "production": {"verify": False, "mappings": maps}}}]}
@@ -106,6 +109,18 @@ def t_delivered(c):
              run, err)
 
 
+def t_unsigned(c):
+    r, rec = c.send("plain", {"n": 3})
+    a = action(rec)
+    seen = json.loads(((a.get("result") or {}).get("handler") or {})
+                      .get("stdout") or "{}")
+    hdrs = {k.lower(): v for k, v in seen.get("headers") or []}
+    c.tap.ok(a.get("status") == "success" and seen.get("method") == "POST"
+             and "webhook-signature" not in hdrs and
+             json.loads(seen.get("body") or "{}").get("data") == {"n": 3},
+             "without a secret the run is POSTed unsigned", seen)
+
+
 def t_refused(c):
     for kind, what, want in (
             ("forged", "signed with another secret", "HTTP 401"),
@@ -129,10 +144,11 @@ def t_masked(c):
     doc = json.loads(out) if rc == 0 else {}
     sec = (((doc.get("workflows") or {}).get("notify") or {}).get("http")
            or {}).get("secret")
-    c.tap.ok(SECRET not in out and str((sec or {}).get("redacted", ""))
+    c.tap.ok(SECRET not in out and "porter-test" not in out and
+             str((sec or {}).get("redacted", ""))
              .startswith("hmac:") and "value" not in
              doc["workflows"]["notify"]["http"],
-             "export masks the handler's secret", sec)
+             "export masks the handler's secret and header values", sec)
     rc, out, err = c.srv.apply(doc)
     c.tap.eq(rc, 0, "... and applies back as it is", err)
     r, rec = c.send("notify")
@@ -149,8 +165,9 @@ def t_apply_refuses(c):
             ("a URL that is not http(s)", {"http": {"url": "ftp://x/",
                                                     "secret": SECRET}},
              "/workflows/bad/http/url"),
-            ("no secret", {"http": {"url": "http://127.0.0.1:1/"}},
-             "/workflows/bad/http/secret: required"),
+            ("a secret that is not whsec_", {"http": {
+                "url": "http://127.0.0.1:1/", "secret": "whsec_!!"}},
+             "/workflows/bad/http/secret"),
             ("a bad header", {"http": {"url": "http://127.0.0.1:1/",
                                        "secret": SECRET,
                                        "headers": {"Bad Name": "x"}}},
@@ -185,7 +202,8 @@ def main():
             if rc != 0:
                 return tap.done()
             c = Ctx(tap, srv, port)
-            for fn in (t_delivered, t_refused, t_masked, t_apply_refuses):
+            for fn in (t_delivered, t_unsigned, t_refused, t_masked,
+                       t_apply_refuses):
                 tap.run(fn, c)
     finally:
         rcv.stdin.close()
