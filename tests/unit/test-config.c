@@ -179,7 +179,50 @@ static const struct {
 	  "must be an integer from 0 to 1048576 (1 MiB)" },
 	{ "workflow unknown field", "{\"workflows\":{\"w\":{\"run\":[]}}}",
 	  "/workflows/w/run: unknown field (want exec, cancel_exec, timeout_ms, "
-	  "max_output_bytes)" },
+	  "max_output_bytes, http)" },
+	{ "http handler", "{\"workflows\":{\"w\":{\"http\":{\"url\":"
+	  "\"https://app.example/h\",\"headers\":{\"X-A\":\"b\"},"
+	  "\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\","
+	  "\"timeout_ms\":100}}}}", NULL },
+	{ "http handler beside exec", "{\"workflows\":{\"w\":{\"exec\":"
+	  "[\"/bin/true\"],\"http\":{\"url\":\"http://a/\"}}}}",
+	  "/workflows/w: give \"http\" or \"exec\"" },
+	{ "http handler without a URL", "{\"workflows\":{\"w\":{\"http\":"
+	  "{}}}}", "/workflows/w/http/url: required" },
+	{ "http handler URL not http", "{\"workflows\":{\"w\":{\"http\":"
+	  "{\"url\":\"file:///etc/passwd\"}}}}",
+	  "/workflows/w/http/url: must be an http:// or https:// URL" },
+	{ "http handler bad secret", "{\"workflows\":{\"w\":{\"http\":"
+	  "{\"url\":\"http://a/\",\"secret\":\"whsec_%%%\"}}}}",
+	  "/workflows/w/http/secret: " },
+	{ "http handler header value not a string", "{\"workflows\":{\"w\":"
+	  "{\"http\":{\"url\":\"http://a/\",\"headers\":{\"X\":1}}}}}",
+	  "/workflows/w/http/headers: header X: the value must be a string" },
+	{ "http handler resolved secret is ours", "{\"workflows\":{\"w\":"
+	  "{\"http\":{\"url\":\"http://a/\",\"value\":\"x\"}}}}",
+	  "/workflows/w/http/value: unknown field (want url, headers, secret, "
+	  "timeout_ms, max_output_bytes, ca_file)" },
+	{ "variables", "{\"variables\":{\"A_1\":\"x\",\"B\":{\"env\":"
+	  "\"HOME\"}}}", NULL },
+	{ "variable name with a dash", "{\"variables\":{\"a-b\":\"x\"}}",
+	  "/variables/a-b: a variable name is 1 to 64 characters" },
+	{ "variable empty", "{\"variables\":{\"A\":\"\"}}",
+	  "/variables/A: is empty" },
+	{ "variables not an object", "{\"variables\":[]}",
+	  "/variables: must be an object" },
+	{ "preprocess without a script", SRC("{\"d\":{\"preprocess\":{}}}"),
+	  "/sources/0/environments/d/preprocess/script: required" },
+	{ "preprocess timeout too long", SRC("{\"d\":{\"preprocess\":"
+	  "{\"script\":\"function main(c){return {};}\",\"timeout_ms\":"
+	  "1001}}}"), "/sources/0/environments/d/preprocess/timeout_ms: must be "
+	  "an integer from 1 to 1000" },
+	{ "preprocess script and file", SRC("{\"d\":{\"preprocess\":"
+	  "{\"script\":\"x\",\"file\":\"/etc/hostname\"}}}"),
+	  "/sources/0/environments/d/preprocess/script: give \"script\" or "
+	  "\"file\", not both" },
+	{ "verify by a script alone", SRC("{\"d\":{\"verify\":true,"
+	  "\"preprocess\":{\"script\":\"function main(c){return {};}\"}}}"),
+	  NULL },
 	{ "a key's resolved value is ours, not an operator's",
 	  SRC("{\"d\":{\"signing_keys\":[{\"secret\":\"s\",\"value\":\"t\"}]}}"),
 	  "/sources/0/environments/d/signing_keys/0/value: unknown field (want "
