@@ -57,95 +57,72 @@ has_scripts(const struct pt_config *c)
 }
 
 /*
- * As keep_refs (below) does for signing keys, for the top-level
- * variables: a {"file"} or {"env"}
- * variable is kept only as the stored one it equals (rewritten to its
- * fingerprint); and for a preprocess {"file"}: kept only as the stored
- * environment's, by its stored source.  Returns 0, or -1 with "err".
+ * A {"file"} or {"env"} secret at holder[member] over HTTP, as keep_refs
+ * (below) treats a signing key's: kept only as the stored one it equals
+ * ("old", the stored {"secret", "value"}), rewritten to that value's
+ * fingerprint; else refused, naming "where".  0, or -1 with "err".
  */
+static int
+keep_ref(pt_json *holder, const char *member, const pt_json *old,
+    const struct pt_config *cur, const char *where, char *err, size_t errlen)
+{
+	pt_json *spec = pt_json_get(holder, member);
+	const char *val;
+	size_t n;
+
+	if (pt_json_type(spec) != PT_J_OBJECT ||
+	    (pt_json_get(spec, "file") == NULL && pt_json_get(spec, "env") ==
+	    NULL))
+		return 0;
+	if (!pt_json_equal(pt_json_get(old, "secret"), spec) ||
+	    (val = pt_json_str(pt_json_get(old, "value"), &n)) == NULL) {
+		snprintf(err, errlen, "%s: a file or environment reference is "
+		    "resolved by `porterctl apply` on the host; over the API "
+		    "give the value itself or {\"redacted\": ...}", where);
+		return -1;
+	}
+	if (pt_json_set(holder, member, pt_secret_redacted(cur,
+	    (const uint8_t *)val, n)) != PT_OK) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* keep_ref for the top-level variables and the HTTP handlers' secrets. */
 static int
 keep_var_refs(pt_json *doc, const struct pt_config *cur, char *err,
     size_t errlen)
 {
 	struct pt_json_iter it = { 0 };
-	pt_json *vars = pt_json_get(doc, "variables"), *spec, *old, *red;
-	const char *name, *val;
-	char fp[PT_FINGERPRINT_MAX];
-	size_t n;
+	pt_json *vars = pt_json_get(doc, "variables"), *spec, *wf;
+	const pt_json *sdoc = cur ? cur->doc : NULL;
+	const char *name;
+	char where[400];
 
 	while (pt_json_iter_next(vars, &it, &name, &spec)) {
-		if (pt_json_type(spec) != PT_J_OBJECT ||
-		    (pt_json_get(spec, "file") == NULL &&
-		    pt_json_get(spec, "env") == NULL))
-			continue;
-		old = cur ? pt_json_get(pt_json_get(cur->doc, "variables"),
-		    name) : NULL;
-		if (!pt_json_equal(pt_json_get(old, "secret"), spec) ||
-		    (val = pt_json_str(pt_json_get(old, "value"), &n)) ==
-		    NULL) {
-			snprintf(err, errlen, "/variables/%s: a file or "
-			    "environment reference is resolved by `porterctl "
-			    "apply` on the host; over the API give the value "
-			    "itself or {\"redacted\": ...}", name);
+		snprintf(where, sizeof(where), "/variables/%s", name);
+		if (keep_ref(vars, name, pt_json_get(pt_json_get(sdoc,
+		    "variables"), name), cur, where, err, errlen) < 0)
 			return -1;
-		}
-		pt_secret_fingerprint(cur, (const uint8_t *)val, n, fp);
-		if ((red = pt_json_new_object()) == NULL ||
-		    pt_json_set(vars, name, red) != PT_OK ||
-		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
-		    PT_OK) {
-			snprintf(err, errlen, "out of memory");
+	}
+	memset(&it, 0, sizeof(it));
+	while (pt_json_iter_next(pt_json_get(doc, "workflows"), &it, &name,
+	    &wf)) {
+		snprintf(where, sizeof(where), "/workflows/%s/http/secret",
+		    name);
+		if (keep_ref(pt_json_get(wf, "http"), "secret", pt_json_get(
+		    pt_json_get(pt_json_get(sdoc, "workflows"), name), "http"),
+		    cur, where, err, errlen) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
 
 /*
- * The same for an HTTP handler's secret: a {"file"} or {"env"} secret is
- * kept only as the stored one of that workflow it equals.
+ * A preprocess {"file"} over HTTP: kept only as the stored environment's,
+ * by its stored source.  0, or -1 with "err".
  */
-static int
-keep_http_refs(pt_json *doc, const struct pt_config *cur, char *err,
-    size_t errlen)
-{
-	struct pt_json_iter it = { 0 };
-	pt_json *wfs = pt_json_get(doc, "workflows"), *wf, *http, *spec, *old,
-	    *red;
-	const char *key, *val;
-	char fp[PT_FINGERPRINT_MAX];
-	size_t n;
-
-	while (pt_json_iter_next(wfs, &it, &key, &wf)) {
-		http = pt_json_get(wf, "http");
-		spec = pt_json_get(http, "secret");
-		if (pt_json_type(spec) != PT_J_OBJECT ||
-		    (pt_json_get(spec, "file") == NULL &&
-		    pt_json_get(spec, "env") == NULL))
-			continue;
-		old = cur ? pt_json_get(pt_json_get(pt_json_get(cur->doc,
-		    "workflows"), key), "http") : NULL;
-		if (!pt_json_equal(pt_json_get(old, "secret"), spec) ||
-		    (val = pt_json_str(pt_json_get(old, "value"), &n)) ==
-		    NULL) {
-			snprintf(err, errlen, "/workflows/%s/http/secret: a file "
-			    "or environment reference is resolved by `porterctl "
-			    "apply` on the host; over the API give the secret "
-			    "itself or {\"redacted\": ...}", key);
-			return -1;
-		}
-		pt_secret_fingerprint(cur, (const uint8_t *)val, n, fp);
-		if ((red = pt_json_new_object()) == NULL ||
-		    pt_json_set(http, "secret", red) != PT_OK ||
-		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
-		    PT_OK) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int
 keep_script_file(pt_json *env, const char *src, size_t i,
     const char *envname, const struct pt_config *cur, char *err,
@@ -189,10 +166,8 @@ keep_refs(pt_json *doc, const struct pt_config *cur, char *err,
     size_t errlen)
 {
 	struct pt_json_iter it;
-	pt_json *srcs = pt_json_get(doc, "sources"), *envs, *keys, *old, *sec,
-	    *red;
+	pt_json *srcs = pt_json_get(doc, "sources"), *envs, *keys, *old, *sec;
 	const char *src, *envname, *val;
-	char fp[PT_FINGERPRINT_MAX];
 	size_t i, j, m, n;
 
 	for (i = 0; i < pt_json_len(srcs); i++) {
@@ -231,14 +206,9 @@ keep_refs(pt_json *doc, const struct pt_config *cur, char *err,
 					    "...}", i, envname, j);
 					return -1;
 				}
-				pt_secret_fingerprint(cur, (const uint8_t *)val,
-				    n, fp);
-				/* The setters take "red" even when they fail. */
-				if ((red = pt_json_new_object()) == NULL ||
-				    pt_json_set(pt_json_index(keys, j), "secret",
-				    red) != PT_OK ||
-				    pt_json_set(red, "redacted",
-				    pt_json_new_cstr(fp)) != PT_OK) {
+				if (pt_json_set(pt_json_index(keys, j), "secret",
+				    pt_secret_redacted(cur, (const uint8_t *)val,
+				    n)) != PT_OK) {
 					snprintf(err, errlen, "out of memory");
 					return -1;
 				}
@@ -345,8 +315,7 @@ apply_fn(struct pt_txn *txn, void *arg)
 	if (rc != PT_OK && rc != PT_ENOTFOUND)
 		goto out;
 	if (keep_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0 ||
-	    keep_var_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0 ||
-	    keep_http_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0) {
+	    keep_var_refs(ap->doc, old, ap->err, sizeof(ap->err)) < 0) {
 		ap->invalid = 1;
 		rc = PT_EINVAL;
 		goto out;

@@ -240,6 +240,9 @@ pt_json		*pt_config_export(const struct pt_config *, int with_secrets);
  */
 void		 pt_secret_fingerprint(const struct pt_config *,
 		    const uint8_t *, size_t, char out[PT_FINGERPRINT_MAX]);
+/* {"redacted": its fingerprint} for secret "s", or NULL (no memory). */
+pt_json		*pt_secret_redacted(const struct pt_config *, const uint8_t *s,
+		    size_t n);
 
 /*
  * What applying "next" over "prev" changes, one line each, into "out"

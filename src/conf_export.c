@@ -16,21 +16,14 @@
 static enum pt_err
 export_key(const struct pt_config *c, pt_json *k, int with_secrets)
 {
-	pt_json *secret = pt_json_get(k, "secret"), *red;
+	pt_json *secret = pt_json_get(k, "secret");
 	const char *s;
-	char fp[PT_FINGERPRINT_MAX];
 	size_t n;
 
 	if (pt_json_type(secret) == PT_J_STRING && !with_secrets) {
 		s = pt_json_str(secret, &n);
-		pt_secret_fingerprint(c, (const uint8_t *)s, n, fp);
-		if ((red = pt_json_new_object()) == NULL ||
-		    pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
-		    PT_OK) {
-			pt_json_put(red);
-			return PT_ENOMEM;
-		}
-		if (pt_json_set(k, "secret", red) != PT_OK)
+		if (pt_json_set(k, "secret", pt_secret_redacted(c,
+		    (const uint8_t *)s, n)) != PT_OK)
 			return PT_ENOMEM;
 	}
 	pt_json_del(k, "value");
@@ -43,23 +36,15 @@ export_headers(const struct pt_config *c, pt_json *hdrs)
 {
 	struct pt_json_iter it = { 0 };
 	const char *name, *s;
-	char fp[PT_FINGERPRINT_MAX];
-	pt_json *v, *red;
+	pt_json *v;
 	size_t n;
 
 	while (pt_json_iter_next(hdrs, &it, &name, &v)) {
 		if ((s = pt_json_str(v, &n)) == NULL)
 			continue;
-		pt_secret_fingerprint(c, (const uint8_t *)s, n, fp);
-		if ((red = pt_json_new_object()) == NULL)
-			return PT_ENOMEM;
-		if (pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
-		    PT_OK) {
-			pt_json_put(red);
-			return PT_ENOMEM;
-		}
 		/* Replacing the member while iterating: json-c keeps the key. */
-		if (pt_json_set(hdrs, name, red) != PT_OK)
+		if (pt_json_set(hdrs, name, pt_secret_redacted(c,
+		    (const uint8_t *)s, n)) != PT_OK)
 			return PT_ENOMEM;
 	}
 	return PT_OK;

@@ -35,6 +35,22 @@ pt_secret_fingerprint(const struct pt_config *c, const uint8_t *s, size_t n,
 	pt_wipe(d, sizeof(d));
 }
 
+pt_json *
+pt_secret_redacted(const struct pt_config *c, const uint8_t *s, size_t n)
+{
+	char fp[PT_FINGERPRINT_MAX];
+	pt_json *red;
+
+	pt_secret_fingerprint(c, s, n, fp);
+	if ((red = pt_json_new_object()) == NULL)
+		return NULL;
+	if (pt_json_set(red, "redacted", pt_json_new_cstr(fp)) != PT_OK) {
+		pt_json_put(red);
+		return NULL;
+	}
+	return red;
+}
+
 /*
  * Does "fp" name secret "s"?  Besides our fingerprint, the unkeyed
  * "sha256:" + 12 hex digits that exports made before keyed fingerprints

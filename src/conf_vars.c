@@ -140,24 +140,17 @@ enum pt_err
 conf_export_vars(const struct pt_config *c, pt_json *doc, int with_secrets)
 {
 	struct pt_json_iter it = { 0 };
-	pt_json *vars = pt_json_get(doc, "variables"), *ent, *spec, *red;
+	pt_json *vars = pt_json_get(doc, "variables"), *ent, *spec;
 	const char *name, *s;
-	char fp[PT_FINGERPRINT_MAX];
 	size_t n;
 
 	while (pt_json_iter_next(vars, &it, &name, &ent)) {
 		spec = pt_json_get(ent, "secret");
 		if (pt_json_type(spec) == PT_J_STRING && !with_secrets) {
 			s = pt_json_str(spec, &n);
-			pt_secret_fingerprint(c, (const uint8_t *)s, n, fp);
-			if ((red = pt_json_new_object()) == NULL)
+			if ((spec = pt_secret_redacted(c, (const uint8_t *)s,
+			    n)) == NULL)
 				return PT_ENOMEM;
-			if (pt_json_set(red, "redacted", pt_json_new_cstr(fp)) !=
-			    PT_OK) {
-				pt_json_put(red);
-				return PT_ENOMEM;
-			}
-			spec = red;
 		} else if ((spec = pt_json_copy(spec)) == NULL)
 			return PT_ENOMEM;
 		/* Replacing the member while iterating: json-c keeps the key. */
