@@ -291,6 +291,9 @@ struct apply {
 	int		 invalid;	/* PT_EINVAL: "err" says why */
 	const char	*refused;	/* PT_EINVAL, 403 with this code */
 	struct pt_script_pool *scripts;	/* checks the scripts */
+	int		 allow_delete;
+	size_t		 removes;	/* environments or endpoints it removes */
+	struct pt_buf	 gone;		/* ... named */
 	int		 busy;		/* PT_EBUSY: no worker could */
 	char		 err[1024];
 };
@@ -347,6 +350,16 @@ apply_fn(struct pt_txn *txn, void *arg)
 	}
 	ap->changes = pt_config_diff(old, next, &ap->diff);
 	ap->gen = old->gen;
+	pt_buf_reset(&ap->gone);
+	if ((ap->removes = pt_config_removals(old, next, &ap->gone)) > 0 &&
+	    !ap->allow_delete && !ap->dry) {
+		snprintf(ap->err, sizeof(ap->err), "this removes %s, whose "
+		    "senders would get 404; send it again with allow_delete=1 "
+		    "if that is meant (nothing applied)", ap->gone.data);
+		ap->refused = "allow_delete_required";
+		rc = PT_EINVAL;
+		goto out;
+	}
 	if (!ap->dry && ap->changes > 0) {
 		if ((rc = pt_config_save(txn, next)) != PT_OK)
 			goto out;
@@ -367,7 +380,7 @@ out:
 int
 api_config_put(struct admin *a)
 {
-	static const char *const allowed[] = { "dry_run", NULL };
+	static const char *const allowed[] = { "dry_run", "allow_delete", NULL };
 	struct apply ap;
 	struct pt_txn *txn = NULL;
 	pt_json *o, *lines;
@@ -377,10 +390,11 @@ api_config_put(struct admin *a)
 
 	if ((bad = adm_unknown_param(a, allowed)) != NULL)
 		return adm_fail(a, 400, "invalid_parameter", "unknown parameter "
-		    "%s (want dry_run)", adm_shown(bad));
+		    "%s (want dry_run, allow_delete)", adm_shown(bad));
 	memset(&ap, 0, sizeof(ap));
 	ap.dry = adm_truthy(adm_param(a, "dry_run"));
 	ap.scripts = pt_ctx_scripts(a->ctx);
+	ap.allow_delete = adm_truthy(adm_param(a, "allow_delete"));
 	if ((status = adm_read_json(a, &ap.doc)) != 0)
 		return status;
 	pt_txn_abort(a->txn);
@@ -395,7 +409,8 @@ api_config_put(struct admin *a)
 	if (rc != PT_OK && ap.refused != NULL) {
 		pt_ctx_log(a->ctx, "configuration refused for token %s: %s",
 		    a->tok.name, ap.refused);
-		status = adm_fail(a, 403, ap.refused, "%s", ap.err);
+		status = adm_fail(a, strcmp(ap.refused, "allow_delete_required") ==
+		    0 ? 409 : 403, ap.refused, "%s", ap.err);
 		goto out;
 	}
 	if (rc != PT_OK && ap.busy) {
@@ -421,6 +436,13 @@ api_config_put(struct admin *a)
 	pt_json_set(o, "changes", pt_json_new_int((int64_t)ap.changes));
 	pt_json_set(o, "generation", pt_json_new_int((int64_t)ap.gen));
 	pt_json_set(o, "diff", lines);
+	/* What a dry run shows of a removal: the same plan, and the gate. */
+	if (ap.removes > 0) {
+		pt_json_set(o, "removes", pt_json_new_str(ap.gone.data,
+		    ap.gone.len));
+		pt_json_set(o, "allow_delete_required", pt_json_new_bool(
+		    !ap.allow_delete));
+	}
 	for (p = ap.diff.data; ap.changes > 0 && p && *p; p = nl + 1) {
 		if ((nl = strchr(p, '\n')) == NULL)
 			nl = p + strlen(p) - 1;
@@ -434,6 +456,7 @@ api_config_put(struct admin *a)
 	status = adm_send_json(a, 200, o);
 out:
 	pt_buf_free(&ap.diff);
+	pt_buf_free(&ap.gone);
 	pt_json_put(ap.doc);
 	return status;
 }

@@ -240,6 +240,15 @@ pt_json		*pt_config_export(const struct pt_config *, int with_secrets);
  */
 void		 pt_secret_fingerprint(const struct pt_config *,
 		    const uint8_t *, size_t, char out[PT_FINGERPRINT_MAX]);
+/*
+ * The environments of "prev" that "next" removes, or whose endpoint it
+ * changes (senders calling the old URL would get 404): their count, and
+ * "source/env (POST /receive/<id>)" for each, comma-separated, in "out".
+ * An apply makes the operator say so (--allow-delete).
+ */
+size_t		pt_config_removals(const struct pt_config *prev,
+		    const struct pt_config *next, struct pt_buf *out);
+
 /* {"redacted": its fingerprint} for secret "s", or NULL (no memory). */
 pt_json		*pt_secret_redacted(const struct pt_config *, const uint8_t *s,
 		    size_t n);

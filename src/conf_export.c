@@ -261,3 +261,21 @@ pt_config_diff(const struct pt_config *prev, const struct pt_config *next,
 		    same == 1 ? "" : "s");
 	return changes;
 }
+
+size_t
+pt_config_removals(const struct pt_config *prev, const struct pt_config *next,
+    struct pt_buf *out)
+{
+	const struct pt_env *o, *e;
+	size_t i, n = 0;
+
+	for (i = 0; prev != NULL && i < prev->nenvs; i++) {
+		o = prev->envs[i];
+		e = pt_config_env(next, o->source_key, o->name);
+		if (e != NULL && strcmp(e->endpoint_id, o->endpoint_id) == 0)
+			continue;
+		pt_buf_printf(out, "%s%s/%s (POST /receive/%s)", n++ ? ", " : "",
+		    o->source_key, o->name, o->endpoint_id);
+	}
+	return n;
+}

@@ -23,7 +23,7 @@ cmd_apply(const struct ctl_args *a)
 	struct pt_json_error jerr;
 	struct pt_store *s;
 	struct pt_txn *txn;
-	struct pt_buf diff = { 0 };
+	struct pt_buf diff = { 0 }, gone = { 0 };
 	pt_json *doc;
 	char *text, err[1024];
 	size_t len, changes;
@@ -59,6 +59,18 @@ cmd_apply(const struct ctl_args *a)
 	}
 	changes = pt_config_diff(old, next, &diff);
 	fwrite(diff.data, 1, diff.len, stdout);
+	if (pt_config_removals(old, next, &gone) > 0 &&
+	    a->given[CTL_K_ALLOW_DELETE] == 0) {
+		pt_txn_abort(txn);
+		if (dry) {
+			printf("dry run: nothing applied; applying it needs "
+			    "--allow-delete: it removes %s\n", gone.data);
+			goto done;
+		}
+		ctl_die("%s: this removes %s, whose senders would get 404; run "
+		    "with --allow-delete if that is meant (nothing applied)",
+		    file, gone.data);
+	}
 	if (dry || changes == 0) {
 		pt_txn_abort(txn);
 		if (dry)
@@ -73,7 +85,9 @@ cmd_apply(const struct ctl_args *a)
 		printf("applied (generation %llu)\n",
 		    (unsigned long long)next->gen);
 	}
+done:
 	pt_buf_free(&diff);
+	pt_buf_free(&gone);
 	pt_config_free(old);
 	pt_config_free(next);
 	pt_json_put(doc);

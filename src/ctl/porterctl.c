@@ -49,6 +49,9 @@
 static const struct ctl_opt apply_opts[] = {
 	{ CTL_K_DRY_RUN, "dry-run", NULL, 0, 0, 0, 0, NULL,
 	  "print what would change, and apply nothing" },
+	{ CTL_K_ALLOW_DELETE, "allow-delete", NULL, 0, 0, 0, 0, NULL,
+	  "apply even though environments or endpoints go away (senders "
+	  "calling them get 404)" },
 	END_OPTS
 };
 static const struct ctl_pos file_pos[] = {

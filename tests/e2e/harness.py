@@ -489,13 +489,16 @@ class Workdir:
         return run([PORTERCTL, "--db", self.db] + [str(a) for a in args],
                    input=input)
 
-    def apply(self, config):
-        """Write "config" (a dict) as JSON and porterctl apply it."""
+    def apply(self, config, *args, allow_delete=True):
+        """Write "config" (a dict) as JSON and porterctl apply it.  Tests
+        replace whole configurations: removing environments is allowed
+        unless "allow_delete" is False (test_apply_delete.py)."""
         self._napply += 1
         fn = self.path("config-%d.json" % self._napply)
         with open(fn, "w") as f:
             json.dump(config, f, indent=1)
-        return self.porterctl("apply", fn)
+        extra = ["--allow-delete"] if allow_delete else []
+        return self.porterctl("apply", fn, *(extra + list(args)))
 
     def sources(self):
         """{(source, env): endpoint_id} from porterctl sources --json."""
