@@ -118,8 +118,18 @@ ctl_open_store(int read_only)
 	char err[512];
 	enum pt_err rc;
 
-	if (ctl_db_dir == NULL && (ctl_db_dir = getenv("PORTER_DB")) == NULL)
-		ctl_die("no store: give --db DIR or set PORTER_DB");
+	struct stat st;
+	int dflt = 0;
+
+	if (ctl_db_dir == NULL && (ctl_db_dir = getenv("PORTER_DB")) == NULL) {
+		/* The installed state directory, the unit's PORTER_DB. */
+		ctl_db_dir = PT_LOCALSTATEDIR "/lib/porter";
+		dflt = 1;
+	}
+	/* A default is used, never made: that is the package's to do. */
+	if (dflt && stat(ctl_db_dir, &st) == -1)
+		ctl_die("no store at %s (the default): give --db DIR or set "
+		    "PORTER_DB", ctl_db_dir);
 	opts.read_only = read_only;
 	opts.map_size = ctl_map_size;
 	rc = pt_store_open(ctl_db_dir, &opts, &s, err, sizeof(err));

@@ -292,7 +292,8 @@ static const struct ctl_cmd cmds[] = {
 /* porterctl's own options, before the command. */
 static const struct ctl_opt main_opts[] = {
 	{ CTL_K_DB, "db", "DIR", 0, 0, 0, 0, NULL,
-	  "the store's directory (else $PORTER_DB)" },
+	  "the store's directory (else $PORTER_DB, else " PT_LOCALSTATEDIR
+	  "/lib/porter)" },
 	{ CTL_K_MAP_SIZE, "map-size", "SIZE", 0, 0, 0, 0, NULL,
 	  "the most the store may grow to (else $PORTER_MAP_SIZE)" },
 	{ CTL_K_VERSION, "version", NULL, 0, 0, 0, 0, NULL,
@@ -324,7 +325,8 @@ usage(FILE *f)
 		ctl_help_line(f, &cmds[i]);
 	}
 	fprintf(f, "\n"
-"The store is --db DIR, else $PORTER_DB; --map-size SIZE (else\n"
+"The store is --db DIR, else $PORTER_DB, else " PT_LOCALSTATEDIR "/lib/porter\n"
+"(which must exist); --map-size SIZE (else\n"
 "$PORTER_MAP_SIZE) is the most it may grow to.  PORTER_CORE_DUMPS=1 allows\n"
 "core dumps (off by default: they would hold the secrets).  See\n"
 "porterctl(1), porter.conf(5).\n");

@@ -261,6 +261,20 @@ def t_bad(t, db):
     # Refused before anything ran: not even a store was made.
     t.ok(not os.path.exists(os.path.join(db, "data.mdb")),
          "the mistakes touched nothing (no store was made)")
+    # Neither --db nor PORTER_DB: the installed state directory, which
+    # porterctl names and never makes.
+    rc, out, help_ = ctl("--help")
+    dflt = re.search(r"else (/\S+/lib/porter)", out)
+    if dflt and not os.path.exists(dflt.group(1)):
+        rc, out, err = ctl("status")
+        t.ok(rc != 0 and ("no store at %s (the default)" % dflt.group(1))
+             in err and not os.path.exists(dflt.group(1)),
+             "without --db or PORTER_DB the default store is named, not "
+             "made", err)
+    else:
+        t.skip("without --db or PORTER_DB the default store is named",
+               "the default store exists here" if dflt else
+               "--help names no default")
 
 
 def t_json(t, wd, table):
