@@ -547,6 +547,8 @@
           ['Original event', idem.original_event_id ? eventLink(idem.original_event_id) : undefined],
           ['Replay of', m.replay_of ? eventLink(m.replay_of) : undefined],
           ['Error', m.error ? m.error.code + ': ' + m.error.message : undefined, 'event-error'],
+          ['Answered', m.response ? m.response.status + (m.response.error ? ' ' + m.response.error : '') +
+            (m.response.retry_after ? ' (Retry-After: ' + m.response.retry_after + ')' : '') : undefined, 'event-response'],
           ['Body size', m.body_bytes + ' bytes']
         ]),
         (m.warnings && m.warnings.length) ? el('div', null, el('label', { text: 'Warnings' }),

@@ -19,7 +19,33 @@ struct batch {
 	struct pt_ctx	*ctx;
 	struct pt_stage	*st;
 	size_t		 n;
+	/* After the fact: the whole batch's answer, for every element. */
+	struct intake	*subs;
+	int		 answer;
+	const char	*code;
+	int64_t		 retry;
 };
+
+/* Write the batch's answer into every element's record. */
+static enum pt_err
+answer_fn(struct pt_txn *txn, void *arg)
+{
+	struct batch *b = arg;
+	pt_json *set;
+	enum pt_err rc = PT_OK;
+	size_t i;
+
+	if ((set = pt_json_new_object()) == NULL ||
+	    pt_json_set(set, "response", pt_intake_answer(b->answer, b->code,
+	    b->retry)) != PT_OK) {
+		pt_json_put(set);
+		return PT_ENOMEM;
+	}
+	for (i = 0; i < b->n && rc == PT_OK; i++)
+		rc = pt_eventlog_update(txn, b->subs[i].ev.id, NULL, set);
+	pt_json_put(set);
+	return rc;
+}
 
 /*
  * Stage every element of a batch.  One failing element fails the whole
@@ -44,6 +70,28 @@ batch_fn(struct pt_txn *txn, void *arg)
 			return rc;
 	}
 	return PT_OK;
+}
+
+/*
+ * Each element's record says what the sender was answered: a batch that
+ * was not 2xx (the elements were logged as if it were).
+ */
+static void
+record_answer(struct pt_ctx *ctx, struct intake *subs, size_t n, int status)
+{
+	struct batch b;
+	enum pt_err rc;
+
+	memset(&b, 0, sizeof(b));
+	b.answer = status;
+	b.code = status == 400 ? "invalid_batch_element" : status == 409 ?
+	    "in_progress" : status == 502 ? "handler_failed" : "batch_failed";
+	b.retry = status == 409 ? 5 : status == 502 ? 60 : 0;
+	b.subs = subs;
+	b.n = n;
+	if ((rc = pt_write(ctx->store, ctx->committer, answer_fn, &b)) != PT_OK)
+		pt_ctx_log(ctx, "batch %s: recording the answer: %s",
+		    subs[0].ev.id_text, pt_strerror(rc));
 }
 
 /*
@@ -189,6 +237,7 @@ pt_ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 		    (int)(list.len > 300 ? 300 : list.len),
 		    list.data ? list.data : "");
 		pt_buf_free(&list);
+		record_answer(ctx, subs, n, status);
 	}
 out:
 	for (i = 0; subs != NULL && i < n; i++)

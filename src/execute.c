@@ -98,6 +98,21 @@ job_env(const struct intake *in, const struct pt_action_log *al,
 	envp[8] = NULL;
 }
 
+/* Seconds a sender waits after a failed handler (Retry-After). */
+#define HANDLER_RETRY	60
+#define PT_STR_(x)	#x
+#define PT_STR(x)	PT_STR_(x)
+
+/* Retry-After for a repeat while the first still runs: its lease. */
+static int64_t
+conflict_retry(const struct intake *in, const struct pt_idem_rec *rec)
+{
+	int64_t secs = (rec->expires_at - in->ev.received_at + 999999) /
+	    1000000;
+
+	return secs < 1 ? 1 : secs;
+}
+
 static void
 idem_scope(const struct intake *in, struct pt_idem_scope *sc)
 {
@@ -190,12 +205,16 @@ stage_idem(struct pt_txn *txn, struct pt_stage *st, int64_t now,
 	if (st->rec.state == PT_IDEM_DONE) {
 		st->kind = PT_STAGE_REPLAYED;
 		in->ev.status = "idempotent";
+		in->answer = 200;
 	} else {
 		st->kind = PT_STAGE_CONFLICT;
 		in->ev.status = "conflict";
 		in->ev.error_code = "in_progress";
 		in->ev.error_message = "the same event is being executed by "
 		    "another request";
+		in->answer = 409;
+		in->answer_code = "in_progress";
+		in->answer_retry = conflict_retry(in, &st->rec);
 	}
 	return pt_intake_log(txn, in);
 }
@@ -287,6 +306,8 @@ stage_record(struct pt_txn *txn, struct pt_stage *st, int64_t now,
 		if (extra(in, "lease_until_us", pt_json_new_int(lease)) != PT_OK)
 			return PT_ENOMEM;
 	}
+	/* Handlers decide the answer; it is logged when they are done. */
+	in->answer = st->pending ? 0 : 200;
 	if (in->has_idem) {
 		rc = extra(in, "idempotency", *ij);
 		*ij = NULL;
@@ -373,7 +394,10 @@ finish_fn(struct pt_txn *txn, void *arg)
 	in->ev.status = st->failed ? "failed" : "accepted";
 	rc = PT_ENOMEM;
 	if ((set = pt_json_new_object()) == NULL ||
-	    pt_json_set_null(set, "lease_until_us") != PT_OK)
+	    pt_json_set_null(set, "lease_until_us") != PT_OK ||
+	    pt_json_set(set, "response", st->failed ? pt_intake_answer(502,
+	    "handler_failed", HANDLER_RETRY) : pt_intake_answer(200, NULL,
+	    0)) != PT_OK)
 		goto out;
 	if (st->failed && ((e = pt_json_new_object()) == NULL ||
 	    pt_json_set(set, "error", e) != PT_OK ||
@@ -508,7 +532,7 @@ pt_execute_handlers(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp
 		 * and a neutral text; what failed and how to look is in the log
 		 * lines above.
 		 */
-		pt_resp_header(resp, "Retry-After", "60");
+		pt_resp_header(resp, "Retry-After", PT_STR(HANDLER_RETRY));
 		status = pt_reject(ctx, req, resp, 502, "handler_failed", "event %s "
 		    "was received but could not be processed; retry later",
 		    in->ev.id_text);
@@ -528,7 +552,6 @@ pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	struct pt_stage st;
 	char orig[PT_ID_MAX], extra_text[200], ra[32];
 	enum pt_err rc;
-	int64_t secs;
 
 	memset(&st, 0, sizeof(st));
 	st.ctx = ctx;
@@ -544,10 +567,8 @@ pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 		return pt_execute_answer(resp, 200, in, extra_text);
 	case PT_STAGE_CONFLICT:
 		pt_id_text("evt", st.rec.event_id, orig);
-		secs = (st.rec.expires_at - in->ev.received_at + 999999) /
-		    1000000;
-		snprintf(ra, sizeof(ra), "%lld", (long long)(secs < 1 ? 1 :
-		    secs));
+		snprintf(ra, sizeof(ra), "%lld", (long long)conflict_retry(in,
+		    &st.rec));
 		pt_resp_header(resp, "Retry-After", ra);
 		return pt_reject(ctx, req, resp, 409, "in_progress", "event %s with "
 		    "this idempotency key is still executing; retry later "

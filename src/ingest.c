@@ -248,9 +248,14 @@ refuse(struct call *c, enum refusal r, const char *code, const char *reason)
 	in->ev.event_time = 0;
 	in->ev.error_code = code != NULL ? code : refusals[r].code;
 	in->ev.error_message = reason;
+	in->answer = refusals[r].status;
+	in->answer_code = in->ev.error_code;
+	in->answer_retry = refusals[r].status == 503 ? 1 : 0;
 	if ((rc = log_event(c->ctx, in)) != PT_OK)
 		return pt_reject_store(c->ctx, c->req, c->resp, rc,
 		    refusals[r].what);
+	if (in->answer_retry > 0)
+		pt_resp_header(c->resp, "Retry-After", "1");
 	return pt_reject(c->ctx, c->req, c->resp, refusals[r].status,
 	    in->ev.error_code, "%s%s (event %s)", refusals[r].lead, reason,
 	    in->ev.id_text);
@@ -503,6 +508,7 @@ preprocess(struct call *c)
 	if (!v.skip)
 		return 0;
 	in->ev.status = "ignored";
+	in->answer = 200;
 	if (pt_intake_identify(in) != PT_OK)
 		return out_of_memory(c);
 	if ((rc = log_event(c->ctx, in)) != PT_OK)
@@ -549,6 +555,7 @@ take_handshake(struct call *c)
 	}
 	c->in.ev.status = "accepted";
 	c->in.ev.event_type = type;
+	c->in.answer = 200;
 	if ((rc = log_event(c->ctx, &c->in)) != PT_OK) {
 		pt_buf_free(&answer);
 		snprintf(what, sizeof(what), "logging a %s", type);

@@ -110,11 +110,32 @@ warn(struct intake *in, const char *fmt, ...)
  * Write the event record in "txn" and count it (an execution waiting for
  * its handlers is counted when they are done, with its final status).
  */
+pt_json *
+pt_intake_answer(int status, const char *code, int64_t retry)
+{
+	pt_json *o;
+
+	if ((o = pt_json_new_object()) == NULL)
+		return NULL;
+	if (pt_json_set(o, "status", pt_json_new_int(status)) != PT_OK ||
+	    pt_json_set_cstr(o, "error", code) != PT_OK ||
+	    (retry > 0 ? pt_json_set(o, "retry_after", pt_json_new_int(retry)) :
+	    pt_json_set_null(o, "retry_after")) != PT_OK) {
+		pt_json_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 enum pt_err
 pt_intake_log(struct pt_txn *txn, struct intake *in)
 {
 	enum pt_err rc;
 
+	if (in->answer != 0 && (in->extra == NULL ||
+	    pt_json_set(in->extra, "response", pt_intake_answer(in->answer,
+	    in->answer_code, in->answer_retry)) != PT_OK))
+		return PT_ENOMEM;
 	in->ev.headers = in->logged;
 	in->ev.warnings = in->warnings;
 	in->ev.extra = in->extra;

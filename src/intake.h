@@ -41,6 +41,14 @@ struct intake {
 	size_t			 nlogs;
 	int64_t			(*now)(void);	/* the context's clock */
 	int			 committed;	/* its event was written */
+	/*
+	 * What the sender is answered, logged with the event as
+	 * "response" (0: not known when the record is written; a later
+	 * update says it).
+	 */
+	int			 answer;
+	const char		*answer_code;	/* NULL: a 2xx */
+	int64_t			 answer_retry;	/* Retry-After seconds, or 0 */
 };
 
 /* What paths, filters and parameters of this event read. */
@@ -59,6 +67,12 @@ enum pt_err	pt_intake_headers(const struct pt_req *, struct intake *);
  * its handlers is counted when they are done, with its final status).
  */
 enum pt_err	pt_intake_log(struct pt_txn *, struct intake *);
+/*
+ * {"status", "error", "retry_after"}: what a sender was answered, as the
+ * event log keeps it ("code" NULL and "retry" 0 are nulls).  NULL when
+ * out of memory.
+ */
+pt_json		*pt_intake_answer(int status, const char *code, int64_t retry);
 /* Identify the event (identify.h): its type, its time, warnings. */
 enum pt_err	pt_intake_identify(struct intake *);
 /*

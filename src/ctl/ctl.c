@@ -323,3 +323,59 @@ ctl_check_token_name(const char *s, char *why, size_t whylen)
 		    "letters, digits, \".\", \"_\" or \"-\"", PT_TOKEN_NAME_MAX);
 	return 0;
 }
+
+/* Forget ids older than the window. */
+static void
+seen_prune(struct ctl_seen *w, int64_t lag)
+{
+	size_t i = 0;
+
+	while (i < w->n && pt_id_time(w->ids[i]) < w->newest - lag)
+		i++;
+	memmove(w->ids[0], w->ids[i], (w->n - i) * PT_ID_BIN);
+	w->n -= i;
+}
+
+int
+ctl_seen_add(struct ctl_seen *w, const uint8_t id[PT_ID_BIN], int64_t lag)
+{
+	size_t lo = 0, hi, mid;
+	int c;
+	void *p;
+
+	if (pt_id_time(id) > w->newest)
+		w->newest = pt_id_time(id);
+	if (w->n == w->cap && w->n > 0)
+		seen_prune(w, lag);	/* before it grows */
+	hi = w->n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = memcmp(w->ids[mid], id, PT_ID_BIN)) == 0)
+			return 0;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 256;
+		if ((p = pt_realloc(w->ids, w->cap * PT_ID_BIN)) == NULL)
+			ctl_die("out of memory");
+		w->ids = p;
+	}
+	memmove(w->ids[lo + 1], w->ids[lo], (w->n - lo) * PT_ID_BIN);
+	memcpy(w->ids[lo], id, PT_ID_BIN);
+	w->n++;
+	return 1;
+}
+
+const uint8_t *
+ctl_seen_cursor(const struct ctl_seen *w, int64_t lag,
+    uint8_t after[PT_ID_BIN])
+{
+	memset(after, 0, PT_ID_BIN);
+	if (w->newest <= lag)
+		return NULL;
+	pt_be64_put(after, (uint64_t)(w->newest - lag));
+	return after;
+}

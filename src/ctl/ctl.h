@@ -116,4 +116,22 @@ int		 cmd_token_list(const struct ctl_args *);
 /* replay.c */
 int		 cmd_replay(const struct ctl_args *);
 
+/*
+ * --follow: the ids met within "lag" µs of the newest one, so that a
+ * rescan of that window (a write committed late, with an older id)
+ * prints nothing twice.  ctl_seen_add is 0 for an id met before, else
+ * adds it (forgetting those older than the window); ctl_seen_cursor puts
+ * the id cursor the next scan starts from in "after" and returns it, or
+ * NULL to scan from the start.
+ */
+struct ctl_seen {
+	uint8_t		(*ids)[PT_ID_BIN];
+	size_t		 n, cap;
+	int64_t		 newest;	/* µs in the newest id met */
+};
+int		 ctl_seen_add(struct ctl_seen *, const uint8_t id[PT_ID_BIN],
+		    int64_t lag);
+const uint8_t	*ctl_seen_cursor(const struct ctl_seen *, int64_t lag,
+		    uint8_t after[PT_ID_BIN]);
+
 #endif

@@ -411,9 +411,7 @@ struct runs_walk {
 	pt_json			**ring;
 	size_t			 cap, head, count;
 	int			 following;	/* print as found */
-	uint8_t			(*seen)[PT_ID_BIN];
-	size_t			 nseen, capseen;
-	int64_t			 newest;	/* µs in the newest id met */
+	struct ctl_seen		 seen;
 };
 
 static int
@@ -428,50 +426,6 @@ run_matches(const struct runs_walk *w, pt_json *rec)
 	    "status"), NULL)) == NULL || strcmp(s, w->status) != 0))
 		return 0;
 	return 1;
-}
-
-/* Insert "id" into the sorted seen set; 0 if it was there already. */
-static int
-seen_add(struct runs_walk *w, const uint8_t id[PT_ID_BIN])
-{
-	size_t lo = 0, hi = w->nseen, mid;
-	int c;
-	void *p;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((c = memcmp(w->seen[mid], id, PT_ID_BIN)) == 0)
-			return 0;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (w->nseen == w->capseen) {
-		w->capseen = w->capseen ? w->capseen * 2 : 256;
-		if ((p = pt_realloc(w->seen, w->capseen * PT_ID_BIN)) == NULL)
-			ctl_die("out of memory");
-		w->seen = p;
-	}
-	memmove(w->seen[lo + 1], w->seen[lo], (w->nseen - lo) * PT_ID_BIN);
-	memcpy(w->seen[lo], id, PT_ID_BIN);
-	w->nseen++;
-	return 1;
-}
-
-/* Forget ids older than the window. */
-static void
-seen_prune(struct runs_walk *w)
-{
-	size_t i = 0;
-
-	if (w->nseen == 0)
-		return;
-	while (i < w->nseen && pt_id_time(w->seen[i]) < w->newest -
-	    FOLLOW_LAG_US)
-		i++;
-	memmove(w->seen[0], w->seen[i], (w->nseen - i) * PT_ID_BIN);
-	w->nseen -= i;
 }
 
 static void
@@ -492,12 +446,8 @@ runs_cb(void *arg, pt_json *rec)
 	if (w->follow) {
 		if (text == NULL || pt_id_parse("run", text, id) < 0)
 			return 0;	/* cannot tell it apart: skip */
-		if (!seen_add(w, id))
+		if (!ctl_seen_add(&w->seen, id, FOLLOW_LAG_US))
 			return 0;
-		if (pt_id_time(id) > w->newest)
-			w->newest = pt_id_time(id);
-		if (w->nseen == w->capseen)
-			seen_prune(w);	/* before it grows */
 	}
 	if (!run_matches(w, rec))
 		return 0;
@@ -563,15 +513,10 @@ cmd_runs(const struct ctl_args *a)
 		ctl_die("stdout: %s", strerror(errno));
 	w.following = 1;
 	for (;;) {
-		seen_prune(&w);
 		nanosleep(&nap, NULL);
-		memset(after, 0, sizeof(after));
-		if (w.newest > FOLLOW_LAG_US)
-			pt_be64_put(after, (uint64_t)(w.newest -
-			    FOLLOW_LAG_US));
 		txn = begin_read(s);
-		rc = pt_runs_list(txn, w.newest > FOLLOW_LAG_US ? after : NULL,
-		    runs_cb, &w);
+		rc = pt_runs_list(txn, ctl_seen_cursor(&w.seen, FOLLOW_LAG_US,
+		    after), runs_cb, &w);
 		pt_txn_abort(txn);
 		if (rc != PT_OK)
 			ctl_die("reading runs: %s", pt_strerror(rc));

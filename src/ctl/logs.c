@@ -3,10 +3,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "alloc.h"
 #include "conf.h"
 #include "ctl.h"
 #include "eventlog.h"
@@ -17,26 +20,55 @@
 #include "timeutil.h"
 
 struct logs_out {
-	int	 json;
-	size_t	 n;
+	int		 json;
+	size_t		 n;
+	/* --follow: the backlog, newest first, then what is new. */
+	int		 follow;
+	int		 priming;	/* only learn what is there */
+	pt_json		**back;
+	size_t		 nback;
+	struct ctl_seen	 seen;
 };
+
+/* --follow: poll this often; rescan this far behind the newest event. */
+#define FOLLOW_POLL_NS	300000000L
+#define FOLLOW_LAG_US	(10LL * 1000000)
+#define FOLLOW_BACKLOG	10
+
+static int print_unseen(struct logs_out *, pt_json *meta);
 
 static int
 print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
     const uint8_t *body, size_t body_len)
 {
 	struct logs_out *o = arg;
+
+	(void)body;
+	(void)body_len;
+	if (o->follow && (!ctl_seen_add(&o->seen, id, FOLLOW_LAG_US) ||
+	    o->priming))
+		return 0;
+	if (o->back != NULL) {		/* the backlog, printed oldest first */
+		o->back[o->nback++] = pt_json_ref(meta);
+		return 0;
+	}
+	return print_unseen(o, meta);
+}
+
+/* One record, as a line of text or of NDJSON. */
+static int
+print_unseen(struct logs_out *o, pt_json *meta)
+{
 	pt_json *vf = pt_json_get(meta, "verification");
 	const char *type = pt_json_str(pt_json_get(meta, "event_type"), NULL);
 	const char *reason = pt_json_str(pt_json_get(vf, "reason"), NULL);
 	char typebuf[PT_EVENT_TYPE_MAX + 16];
 
-	(void)id;
-	(void)body;
-	(void)body_len;
 	o->n++;
 	if (o->json) {
 		ctl_json_line(meta);
+		if (o->follow && fflush(stdout) == EOF)
+			ctl_die("stdout: %s", strerror(errno));
 		return 0;
 	}
 	/* A rejected request's type is only what its body claims. */
@@ -53,14 +85,72 @@ print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 	    type ? type : "-", pt_json_str(pt_json_get(meta, "status"), NULL),
 	    pt_json_str(pt_json_get(vf, "status"), NULL), reason ? " " : "",
 	    reason ? reason : "");
+	if (o->follow && fflush(stdout) == EOF)
+		ctl_die("stdout: %s", strerror(errno));
 	return 0;
+}
+
+/*
+ * --follow: the last events (the query's limit) oldest first, then each
+ * new one as it lands, until killed.  An event is printed once, as it was
+ * when first met (a pending one as pending).
+ */
+static void
+follow(struct pt_store *s, struct pt_log_query *q, struct logs_out *o)
+{
+	struct timespec nap = { 0, FOLLOW_POLL_NS };
+	uint8_t after[PT_ID_BIN];
+	pt_json **back;
+	struct pt_txn *txn;
+	enum pt_err rc;
+	size_t i;
+
+	if ((back = pt_calloc(q->limit, sizeof(*back))) == NULL)
+		ctl_die("out of memory");
+	o->back = back;
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	rc = pt_eventlog_query(txn, q, print_log_line, o);
+	pt_txn_abort(txn);
+	if (rc != PT_OK)
+		ctl_die("reading the log: %s", pt_strerror(rc));
+	o->back = NULL;
+	for (i = o->nback; i > 0; i--) {
+		(void)print_unseen(o, back[i - 1]);
+		pt_json_put(back[i - 1]);
+	}
+	pt_free(back);
+	if (fflush(stdout) == EOF)
+		ctl_die("stdout: %s", strerror(errno));
+	/*
+	 * Then what lands, oldest first from just behind the newest: the
+	 * window is rescanned each time (a write that commits late has an
+	 * older id), so first learn what it holds now, printing nothing.
+	 */
+	q->before = NULL;
+	q->since = 0;
+	q->limit = 100000;
+	if (o->seen.newest == 0)	/* nothing yet: from now on */
+		o->seen.newest = pt_now_us();
+	o->priming = 1;
+	for (;; o->priming = 0) {
+		if (!o->priming)
+			nanosleep(&nap, NULL);
+		q->after = ctl_seen_cursor(&o->seen, FOLLOW_LAG_US, after);
+		if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+			ctl_die("store: %s", pt_strerror(rc));
+		rc = pt_eventlog_query(txn, q, print_log_line, o);
+		pt_txn_abort(txn);
+		if (rc != PT_OK)
+			ctl_die("reading the log: %s", pt_strerror(rc));
+	}
 }
 
 int
 cmd_logs(const struct ctl_args *a)
 {
 	struct pt_log_query q;
-	struct logs_out o = { 0, 0 };
+	struct logs_out o;
 	struct pt_config *cfg;
 	struct pt_store *s;
 	struct pt_txn *txn;
@@ -69,6 +159,7 @@ cmd_logs(const struct ctl_args *a)
 	enum pt_err rc;
 
 	memset(&q, 0, sizeof(q));
+	memset(&o, 0, sizeof(o));
 	q.source = a->str[CTL_K_SOURCE];
 	q.environment = a->str[CTL_K_ENV];
 	q.event_type = a->str[CTL_K_TYPE];
@@ -79,7 +170,9 @@ cmd_logs(const struct ctl_args *a)
 	if (a->given[CTL_K_BEFORE] && pt_id_parse("evt", a->str[CTL_K_BEFORE],
 	    before) == 0)
 		q.before = before;
-	q.limit = (size_t)a->num[CTL_K_LIMIT];
+	o.follow = a->given[CTL_K_FOLLOW] > 0;
+	q.limit = a->given[CTL_K_LIMIT] ? (size_t)a->num[CTL_K_LIMIT] :
+	    o.follow ? FOLLOW_BACKLOG : 50;
 	o.json = a->given[CTL_K_JSON] > 0;
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
@@ -90,6 +183,10 @@ cmd_logs(const struct ctl_args *a)
 	pt_config_free(cfg);
 	if (rc == PT_EINVAL)
 		ctl_usage_die("logs: %s", why);
+	if (rc == PT_OK && o.follow) {
+		pt_txn_abort(txn);
+		follow(s, &q, &o);	/* until killed */
+	}
 	if (rc == PT_OK)
 		rc = pt_eventlog_query(txn, &q, print_log_line, &o);
 	pt_txn_abort(txn);
@@ -99,6 +196,22 @@ cmd_logs(const struct ctl_args *a)
 		printf("no events\n");
 	pt_store_close(s);
 	return 0;
+}
+
+/* "response: 502 handler_failed (Retry-After: 60)": what the sender got. */
+static void
+print_response(const pt_json *r)
+{
+	const char *code = pt_json_str(pt_json_get(r, "error"), NULL);
+	const pt_json *ra = pt_json_get(r, "retry_after");
+
+	printf("response: %lld", (long long)pt_json_int(pt_json_get(r,
+	    "status")));
+	if (code != NULL)
+		printf(" %s", code);
+	if (ra != NULL)
+		printf(" (Retry-After: %lld)", (long long)pt_json_int(ra));
+	printf("\n");
 }
 
 int
@@ -140,6 +253,8 @@ cmd_log(const struct ctl_args *a)
 				printf("%s: %s (unverified: the request failed "
 				    "its signature check)\n", k,
 				    pt_json_str(v, NULL));
+			else if (strcmp(k, "response") == 0)
+				print_response(v);
 			else if (pt_json_type(v) == PT_J_STRING)
 				printf("%s: %s\n", k, pt_json_str(v, NULL));
 			else {

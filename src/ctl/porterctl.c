@@ -120,7 +120,11 @@ static const struct ctl_opt logs_opts[] = {
 	  "time" },
 	{ CTL_K_BEFORE, "before", "EVT_ID", 0, 0, 0, 0, ctl_check_evt_id,
 	  "only events older than this one: the cursor for the next page" },
-	OPT_LIMIT(50, "at most N events"),
+	OPT_LIMIT(0, "at most N events (default 50; the last 10 with "
+	    "--follow)"),
+	{ CTL_K_FOLLOW, "follow", NULL, 0, 0, 0, 0, NULL,
+	  "then print each new event as it lands, oldest first, until "
+	  "killed" },
 	OPT_JSON_LINES,
 	END_OPTS
 };

@@ -30,9 +30,11 @@ Run by "make check" (automake tap-driver) or by hand:
 import base64
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h                                     # noqa: E402
@@ -62,7 +64,9 @@ def config(port, extra_wf=None):
             ("notify", "forged", "broken", "sleepy", "plain")]
     return {"workflows": wfs,
             "sources": [{"key": "app", "type": "custom", "environments": {
-                "production": {"verify": False, "mappings": maps}}}]}
+                "production": {"verify": False, "mappings": maps},
+                "batching": {"verify": False, "batch_path": "body.batch",
+                             "mappings": maps}}}]}
 
 
 class Ctx:
@@ -102,6 +106,10 @@ def t_delivered(c):
              (200, True, run_id, 1),
              "... the app checked the Standard Webhooks signature with its "
              "own code; webhook-id is the run id, delivered once", hd)
+    c.tap.eq(rec.get("response"), {"status": 200, "error": None,
+                                   "retry_after": None},
+             "... the log says the sender got 200 once the handler was done",
+             rec)
     rc, out, err = c.srv.porterctl("runs", "--workflow", "notify", "--json")
     runs = h.json_lines(out) if rc == 0 else []
     run = ([x for x in runs if x.get("id") == run_id] or [{}])[0]
@@ -137,6 +145,74 @@ def t_refused(c):
                  r.headers.get("retry-after"),
                  "... the action log says %s; the sender gets Retry-After"
                  % want, a, r.headers)
+        c.tap.eq(rec.get("response"), {"status": 502, "error":
+                                       "handler_failed", "retry_after": 60},
+                 "... and the event's log says what the sender got", rec)
+        rc, out, err = c.srv.porterctl("log", rec.get("id", "?"))
+        c.tap.ok("response: 502 handler_failed (Retry-After: 60)" in out,
+                 "... porterctl log shows it as a line", out)
+
+
+def t_batch(c):
+    path = c.srv.url("/receive/%s" % c.srv.sources()[("app", "batching")])
+    body = {"batch": [{"type": "go.notify", "user": "u1", "data": {}},
+                      {"type": "go.broken", "user": "u1", "data": {}}]}
+    r = c.srv.post(path, json.dumps(body).encode())
+    ids = [e.get("id") for e in c.srv.logs("--env", "batching")]
+    recs = [c.srv.log(i) or {} for i in ids[:2]]
+    c.tap.eq((r.status, r.error_code(),
+              [x.get("response") for x in recs]),
+             (502, "handler_failed",
+              [{"status": 502, "error": "handler_failed",
+                "retry_after": 60}] * 2),
+             "a batch answered 502: every element's log says so", repr(r),
+             recs)
+
+
+def read_lines(proc, want, seconds):
+    """NDJSON records from "proc" until "want" of them or the deadline."""
+    lines, buf = [], b""
+    fd = proc.stdout.fileno()
+    deadline = time.time() + seconds
+    while time.time() < deadline and len(lines) < want:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                lines.append(json.loads(line))
+    return lines
+
+
+def t_follow(c):
+    """porterctl logs --follow: the last events, then each new one once."""
+    before = [e.get("id") for e in c.srv.logs("--env", "production",
+                                              "--limit", "2")][::-1]
+    proc = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db, "logs",
+                             "--follow", "--json", "--env", "production",
+                             "--limit", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        backlog = read_lines(proc, 2, h.scaled(5))
+        sent = [c.send("plain", {"n": i})[0].json.get("id")
+                for i in range(3)]
+        new = read_lines(proc, 3, h.scaled(10))
+        time.sleep(1)       # a rescan of the window prints nothing again
+        again = read_lines(proc, 1, 1)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    c.tap.eq([e.get("id") for e in backlog], before,
+             "logs --follow prints the last events first, oldest first",
+             backlog)
+    c.tap.eq([e.get("id") for e in new], sent,
+             "... then each new event as it lands, in order", new)
+    c.tap.eq(again, [], "... each once", again)
 
 
 def t_masked(c):
@@ -202,8 +278,8 @@ def main():
             if rc != 0:
                 return tap.done()
             c = Ctx(tap, srv, port)
-            for fn in (t_delivered, t_unsigned, t_refused, t_masked,
-                       t_apply_refuses):
+            for fn in (t_delivered, t_unsigned, t_refused, t_batch,
+                       t_follow, t_masked, t_apply_refuses):
                 tap.run(fn, c)
     finally:
         rcv.stdin.close()

@@ -206,6 +206,10 @@ def t_refused(c):
         c.tap.eq((rec.get("verification") or {}).get("reason"),
                  "script_not_verified", "... the log says why",
                  rec.get("verification"))
+        c.tap.eq(rec.get("response"), {"status": 401, "error":
+                                       "script_not_verified",
+                                       "retry_after": None},
+                 "... and what the sender was answered", rec)
     c.tap.eq(c.object("invoices", "in_bad"), None,
              "... and nothing ran")
 
@@ -229,9 +233,10 @@ def t_throws(c):
              "retries)", repr(r))
     c.tap.ok("Error: boom bang at line 3" in msg,
              "... naming the error and its line", msg)
-    c.tap.eq((rec.get("status"), (rec.get("error") or {}).get("code")),
-             ("script_failed", "script_error"),
-             "... logged as script_failed", rec)
+    c.tap.eq((rec.get("status"), (rec.get("error") or {}).get("code"),
+              (rec.get("response") or {}).get("status")),
+             ("script_failed", "script_error", 500),
+             "... logged as script_failed, with the 500 it answered", rec)
     c.tap.ok("boom bang at line 3" in (rec.get("error") or {}).get(
              "message", "") and rec.get("body") == body,
              "... with the error and the body as received", rec)
