@@ -13,6 +13,7 @@
 #include "ids.h"
 #include "inspect.h"
 #include "json.h"
+#include "path.h"
 #include "replay.h"
 #include "timeutil.h"
 
@@ -37,6 +38,8 @@ struct logs_walk {
 	const char	*status;
 	const char	*verification;
 	const char	*idem_key;
+	struct pt_path	*where;		/* ?path=...&value=..., or NULL */
+	const char	*value;
 	pt_json		*data;
 	size_t		 limit;
 	size_t		 matched;
@@ -61,8 +64,6 @@ log_cb(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 {
 	struct logs_walk *w = arg;
 
-	(void)body;
-	(void)body_len;
 	w->scanned++;
 	memcpy(w->last, id, PT_ID_BIN);
 	w->have_last = 1;
@@ -72,7 +73,9 @@ log_cb(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 	    (w->verification && !str_eq(pt_json_get(meta, "verification"),
 	    "status", w->verification)) ||
 	    (w->idem_key && !str_eq(pt_json_get(meta, "idempotency"), "key",
-	    w->idem_key)))
+	    w->idem_key)) ||
+	    (w->where && !pt_inspect_where(w->where, w->value, meta, body,
+	    body_len)))
 		return 0;
 	if (w->matched == w->limit) {
 		w->full = 1;
@@ -253,6 +256,29 @@ logs_answer(struct admin *a, struct logs_walk *w, int forward)
 }
 
 /*
+ * ?path=P&value=V: events whose body, logged headers or preprocess output
+ * have V at P (pt_inspect_where), found by scanning like an idempotency
+ * key.  0, or the status answered.
+ */
+static int
+where_filter(struct admin *a, struct logs_walk *w)
+{
+	const char *path = adm_param(a, "path"), *msg = NULL;
+
+	w->value = adm_param(a, "value");
+	if (path == NULL && w->value == NULL)
+		return 0;
+	if (path == NULL || w->value == NULL)
+		return adm_fail(a, 400, "invalid_parameter", "path and value go "
+		    "together (?path=body.data.id&value=123)");
+	if (pt_path_compile(path, strlen(path), &w->where, &msg) != PT_OK)
+		return msg == NULL ? adm_fail(a, 500, "internal_error", "out of "
+		    "memory") : adm_fail(a, 400, "invalid_parameter", "path %s: "
+		    "%s", adm_shown(path), msg);
+	return 0;
+}
+
+/*
  * GET logs: filters source, environment, event_type, status,
  * verification, idempotency_key, since, until; cursors before/after;
  * limit.  Newest first.  The query is given only the filters its index
@@ -264,8 +290,8 @@ static int
 logs(struct admin *a, const char *source)
 {
 	static const char *const allowed[] = { "source", "environment",
-	    "event_type", "status", "verification", "idempotency_key", "since",
-	    "until", "before", "after", "limit", NULL };
+	    "event_type", "status", "verification", "idempotency_key", "path",
+	    "value", "since", "until", "before", "after", "limit", NULL };
 	struct pt_log_query q;
 	struct logs_walk w;
 	struct pt_txn *txn;
@@ -277,8 +303,8 @@ logs(struct admin *a, const char *source)
 	if ((bad = adm_unknown_param(a, allowed)) != NULL)
 		return adm_fail(a, 400, "invalid_parameter", "unknown parameter "
 		    "%s (want source, environment, event_type, status, "
-		    "verification, idempotency_key, since, until, before, after, "
-		    "limit)", adm_shown(bad));
+		    "verification, idempotency_key, path, value, since, until, "
+		    "before, after, limit)", adm_shown(bad));
 	memset(&q, 0, sizeof(q));
 	memset(&w, 0, sizeof(w));
 	if (source == NULL)
@@ -313,19 +339,30 @@ logs(struct admin *a, const char *source)
 	q.limit = SIZE_MAX;
 	q.max_scan = MAX_SCAN;
 
-	if ((rc = adm_txn(a, &txn)) != PT_OK)
-		return adm_store_fail(a, rc, "reading the log");
-	if ((w.data = pt_json_new_array()) == NULL)
-		return adm_fail(a, 500, "internal_error", "out of memory");
+	if ((status = where_filter(a, &w)) != 0)
+		return status;
+	if ((rc = adm_txn(a, &txn)) != PT_OK) {
+		status = adm_store_fail(a, rc, "reading the log");
+		goto out;
+	}
+	if ((w.data = pt_json_new_array()) == NULL) {
+		status = adm_fail(a, 500, "internal_error", "out of memory");
+		goto out;
+	}
 	if ((rc = pt_eventlog_query(txn, &q, log_cb, &w)) != PT_OK) {
 		pt_json_put(w.data);
-		return adm_store_fail(a, rc, "reading the log");
+		status = adm_store_fail(a, rc, "reading the log");
+		goto out;
 	}
 	if (w.failed) {
 		pt_json_put(w.data);
-		return adm_fail(a, 500, "internal_error", "out of memory");
+		status = adm_fail(a, 500, "internal_error", "out of memory");
+		goto out;
 	}
-	return logs_answer(a, &w, q.after != NULL);
+	status = logs_answer(a, &w, q.after != NULL);
+out:
+	pt_path_free(w.where);
+	return status;
 }
 
 int

@@ -12,9 +12,11 @@
 #include "alloc.h"
 #include "eventlog.h"
 #include "filter.h"
+#include "form.h"
 #include "identify.h"
 #include "inspect.h"
 #include "mapping.h"
+#include "path.h"
 #include "sig.h"
 
 /* "len" bytes as a JSON string when UTF-8 (else NULL with *b64 set). */
@@ -293,4 +295,55 @@ pt_inspect_body(const struct pt_env *env, const char *content_type,
 	}
 	*status = 400;
 	return pt_body_parse(env, format, (const uint8_t *)text, len, doc, err);
+}
+
+/* The logged body as JSON: a JSON body parsed, a form's fields, or NULL. */
+static pt_json *
+logged_body(const pt_json *meta, const uint8_t *body, size_t len)
+{
+	const char *fmt = pt_json_str(pt_json_get(meta, "body_format"), NULL);
+	struct pt_form_error ferr;
+	struct pt_json_error jerr;
+	pt_json *doc = NULL;
+
+	if (fmt != NULL && strcmp(fmt, "form") == 0) {
+		if (pt_form_parse(body, len, NULL, 0, &doc, &ferr) != PT_OK)
+			return NULL;
+	} else if (pt_json_parse((const char *)body, len, PT_JSON_MAX_DEPTH,
+	    &doc, &jerr) != PT_OK)
+		return NULL;
+	return doc;
+}
+
+int
+pt_inspect_where(const struct pt_path *path, const char *value,
+    const pt_json *meta, const uint8_t *body, size_t len)
+{
+	struct pt_roots roots = { NULL, NULL, NULL };
+	struct pt_buf text = { 0 };
+	pt_json *doc = NULL, *v;
+	const char *s;
+	size_t n;
+	int match = 0;
+
+	roots.headers = pt_json_get(meta, "headers");
+	roots.preprocess = pt_json_get(meta, "preprocess");
+	/* Only a path into the body costs a parse. */
+	if (path->ns == PT_NS_BODY && (doc = logged_body(meta, body, len)) ==
+	    NULL)
+		return 0;
+	roots.body = doc;
+	if (pt_path_resolve(path, &roots, &v, NULL, 0) != PT_PATH_FOUND)
+		goto out;
+	if ((s = pt_json_str(v, &n)) != NULL)
+		match = strlen(value) == n && memcmp(s, value, n) == 0;
+	else if (pt_json_type(v) != PT_J_OBJECT &&
+	    pt_json_type(v) != PT_J_ARRAY &&
+	    pt_json_write(&text, v, PT_JSON_PLAIN) == PT_OK)
+		match = text.len == strlen(value) && memcmp(text.data, value,
+		    text.len) == 0;
+out:
+	pt_buf_free(&text);
+	pt_json_put(doc);
+	return match;
 }

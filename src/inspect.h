@@ -62,4 +62,16 @@ enum pt_err	pt_inspect_body(const struct pt_env *env,
 		    const char *content_type, const char *text, size_t len,
 		    pt_json **doc, int *status, struct pt_body_error *err);
 
+/*
+ * A logged event's filter by value (porterctl logs --where, GET logs
+ * ?path=&value=): does "path" resolve, in logged record "meta" and its
+ * body ("len" bytes, parsed as it was logged: JSON or a form), to
+ * "value" (a string equal to it, or a number, boolean or null whose JSON
+ * text is)?  Headers are the logged ones (credentials redacted).  Only a
+ * path into the body parses it.
+ */
+struct pt_path;
+int		pt_inspect_where(const struct pt_path *path, const char *value,
+		    const pt_json *meta, const uint8_t *body, size_t len);
+
 #endif

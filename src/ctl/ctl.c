@@ -20,6 +20,7 @@
 #include "handler.h"
 #include "ids.h"
 #include "json.h"
+#include "path.h"
 #include "scheme.h"
 #include "store.h"
 #include "timeutil.h"
@@ -269,6 +270,36 @@ ctl_check_since(const char *s, char *why, size_t whylen)
 		return ctl_refuse(why, whylen, "want a duration (90s, 15m, 2h, "
 		    "7d) or an RFC 3339 time");
 	return 0;
+}
+
+/* PATH=VALUE, PATH a dot path (path.h); the value may be empty. */
+int
+ctl_check_where(const char *s, char *why, size_t whylen)
+{
+	const char *eq = strchr(s, '='), *msg = NULL;
+	struct pt_path *p = NULL;
+
+	if (eq == NULL || eq == s)
+		return ctl_refuse(why, whylen, "want PATH=VALUE, such as "
+		    "body.data.object.customer=cus_123");
+	if (pt_path_compile(s, (size_t)(eq - s), &p, &msg) != PT_OK)
+		return ctl_refuse(why, whylen, "%.*s: %s", (int)(eq - s), s,
+		    msg ? msg : "out of memory");
+	pt_path_free(p);
+	return 0;
+}
+
+struct pt_path *
+ctl_where(const char *s, const char **value)
+{
+	const char *eq = strchr(s, '=');
+	struct pt_path *p = NULL;
+
+	if (eq == NULL || pt_path_compile(s, (size_t)(eq - s), &p, NULL) !=
+	    PT_OK)
+		ctl_die("--where %s: not checked", s);
+	*value = eq + 1;
+	return p;
 }
 
 int64_t

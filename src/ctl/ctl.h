@@ -57,12 +57,19 @@ void		 ctl_json_doc(pt_json *);
  */
 int		 ctl_check_evt_id(const char *, char *why, size_t whylen);
 int		 ctl_check_since(const char *, char *why, size_t whylen);
+int		 ctl_check_where(const char *, char *why, size_t whylen);
 int		 ctl_check_header(const char *, char *why, size_t whylen);
 int		 ctl_check_method(const char *, char *why, size_t whylen);
 int		 ctl_check_path(const char *, char *why, size_t whylen);
 int		 ctl_check_token_name(const char *, char *why, size_t whylen);
 /* A --since value that passed ctl_check_since, as µs since the epoch. */
 int64_t		 ctl_since_us(const char *);
+/*
+ * A --where value that passed ctl_check_where: its path (free with
+ * pt_path_free) and a pointer to the value after the '='.
+ */
+struct pt_path;
+struct pt_path	*ctl_where(const char *, const char **value);
 
 /* The slots of struct ctl_args: every option of every command. */
 enum ctl_key {
@@ -73,7 +80,7 @@ enum ctl_key {
 	CTL_K_STATUS, CTL_K_VERIFICATION, CTL_K_SINCE, CTL_K_BEFORE,
 	CTL_K_LIMIT, CTL_K_FORCE, CTL_K_WORKFLOW, CTL_K_FOLLOW, CTL_K_COUNT,
 	CTL_K_DAYS, CTL_K_BODY_BYTES, CTL_K_READ_ONLY, CTL_K_CACERT,
-	CTL_K_ALLOW_DELETE,
+	CTL_K_ALLOW_DELETE, CTL_K_WHERE,
 	CTL_K__MAX
 };
 _Static_assert(CTL_K__MAX <= CTL_KEYS_MAX, "raise CTL_KEYS_MAX");

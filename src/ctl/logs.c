@@ -16,6 +16,7 @@
 #include "ids.h"
 #include "inspect.h"
 #include "json.h"
+#include "path.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -25,6 +26,8 @@ struct logs_out {
 	/* --follow: the backlog, newest first, then what is new. */
 	int		 follow;
 	int		 priming;	/* only learn what is there */
+	struct pt_path	*where;		/* --where PATH=VALUE, or NULL */
+	const char	*value;
 	pt_json		**back;
 	size_t		 nback;
 	struct ctl_seen	 seen;
@@ -43,10 +46,11 @@ print_log_line(void *arg, const uint8_t id[PT_ID_BIN], pt_json *meta,
 {
 	struct logs_out *o = arg;
 
-	(void)body;
-	(void)body_len;
 	if (o->follow && (!ctl_seen_add(&o->seen, id, FOLLOW_LAG_US) ||
 	    o->priming))
+		return 0;
+	if (o->where != NULL && !pt_inspect_where(o->where, o->value, meta,
+	    body, body_len))
 		return 0;
 	if (o->back != NULL) {		/* the backlog, printed oldest first */
 		o->back[o->nback++] = pt_json_ref(meta);
@@ -174,6 +178,8 @@ cmd_logs(const struct ctl_args *a)
 	q.limit = a->given[CTL_K_LIMIT] ? (size_t)a->num[CTL_K_LIMIT] :
 	    o.follow ? FOLLOW_BACKLOG : 50;
 	o.json = a->given[CTL_K_JSON] > 0;
+	if (a->given[CTL_K_WHERE])
+		o.where = ctl_where(a->str[CTL_K_WHERE], &o.value);
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
@@ -194,6 +200,7 @@ cmd_logs(const struct ctl_args *a)
 		ctl_die("reading the log: %s", pt_strerror(rc));
 	if (!o.json && o.n == 0)
 		printf("no events\n");
+	pt_path_free(o.where);
 	pt_store_close(s);
 	return 0;
 }

@@ -120,6 +120,9 @@ static const struct ctl_opt logs_opts[] = {
 	  "time" },
 	{ CTL_K_BEFORE, "before", "EVT_ID", 0, 0, 0, 0, ctl_check_evt_id,
 	  "only events older than this one: the cursor for the next page" },
+	{ CTL_K_WHERE, "where", "PATH=VALUE", 0, 0, 0, 0, ctl_check_where,
+	  "only events with VALUE at PATH (body.data.id=123; also headers.* "
+	  "and preprocess.*), found by reading each record" },
 	OPT_LIMIT(0, "at most N events (default 50; the last 10 with "
 	    "--follow)"),
 	{ CTL_K_FOLLOW, "follow", NULL, 0, 0, 0, 0, NULL,

@@ -215,6 +215,31 @@ def t_follow(c):
     c.tap.eq(again, [], "... each once", again)
 
 
+def t_where(c):
+    """Events by a value in their body: porterctl and the API."""
+    sent = c.send("plain", {"n": 4242})[0].json.get("id")
+    rc, out, err = c.srv.porterctl("logs", "--where", "body.data.n=4242",
+                                   "--json")
+    got = [e.get("id") for e in h.json_lines(out)] if rc == 0 else None
+    c.tap.eq(got, [sent], "logs --where body.data.n=4242 finds the one "
+             "event", out, err)
+    rc, out, err = c.srv.porterctl("logs", "--where", "body.data.n=4243")
+    c.tap.ok(rc == 0 and "no events" in out, "... and none for 4243", out)
+    rc, out, err = c.srv.porterctl("logs", "--where", "body..x=1")
+    c.tap.ok(rc == 2 and "body..x" in err, "... a bad path is a usage error",
+             err)
+    rc, tok, err = c.srv.porterctl("token", "create", "where-ro",
+                                   "--read-only")
+    auth = {"Authorization": "Bearer " + tok.strip()}
+    r = c.srv.get(c.srv.url("/admin/api/logs?path=body.data.n&value=4242"),
+                  auth)
+    c.tap.eq([e.get("id") for e in (r.json or {}).get("data") or []], [sent],
+             "GET /admin/api/logs?path=&value= finds it too", repr(r))
+    r = c.srv.get(c.srv.url("/admin/api/logs?path=body.data.n"), auth)
+    c.tap.eq((r.status, r.error_code()), (400, "invalid_parameter"),
+             "... path without value is 400", repr(r))
+
+
 def t_masked(c):
     rc, out, err = c.srv.porterctl("export")
     doc = json.loads(out) if rc == 0 else {}
@@ -279,7 +304,7 @@ def main():
                 return tap.done()
             c = Ctx(tap, srv, port)
             for fn in (t_delivered, t_unsigned, t_refused, t_batch,
-                       t_follow, t_masked, t_apply_refuses):
+                       t_follow, t_where, t_masked, t_apply_refuses):
                 tap.run(fn, c)
     finally:
         rcv.stdin.close()
