@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define CTL_KEYS_MAX	32	/* option keys are 0 to CTL_KEYS_MAX - 1 */
+#define CTL_KEYS_MAX	40	/* option keys are 0 to CTL_KEYS_MAX - 1 */
 #define CTL_POS_MAX	4	/* positional arguments a command takes */
 #define CTL_REPEAT_MAX	64	/* values of repeatable options, in all */
 

@@ -132,6 +132,9 @@ cmd_export(const struct ctl_args *a)
 static void
 print_source_type(const struct pt_source_type *t)
 {
+	pt_json *names = ctl_sample_names(t->name);
+	size_t i;
+
 	printf("%-12s %-15s signature=%s type=%s%s%s idempotency=%s\n    %s\n",
 	    t->name, t->category, t->scheme ? t->scheme : "none",
 	    t->event_type_template ? t->event_type_template :
@@ -139,6 +142,12 @@ print_source_type(const struct pt_source_type *t)
 	    t->batch_path ? " batch=" : "", t->batch_path ? t->batch_path : "",
 	    t->idempotency_key_path ? t->idempotency_key_path : "none",
 	    t->notes);
+	for (i = 0; i < pt_json_len(names); i++)
+		printf("%s%s:%s", i ? " " : "    samples: ", t->name,
+		    pt_json_str(pt_json_index(names, i), NULL));
+	if (i > 0)
+		printf("\n");
+	pt_json_put(names);
 }
 
 /* ... and with --json: the type and every default it gives. */
@@ -173,6 +182,8 @@ source_type_json(const struct pt_source_type *t)
 	pt_json_set_cstr(o, "batch_path", t->batch_path);
 	pt_json_set_cstr(o, "timestamp_path", t->timestamp_path);
 	pt_json_set_cstr(o, "idempotency_key_path", t->idempotency_key_path);
+	/* What "porterctl send --sample TYPE:NAME" can send. */
+	pt_json_set(o, "samples", ctl_sample_names(t->name));
 	pt_json_set(o, "event_types", pt_json_parse_trusted(t->event_types,
 	    strlen(t->event_types)));
 	pt_json_set(o, "default_mappings", pt_json_parse_trusted(

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "args.h"
+#include "buf.h"
 #include "conf.h"
 #include "handler.h"
 #include "json.h"
@@ -80,7 +81,7 @@ enum ctl_key {
 	CTL_K_STATUS, CTL_K_VERIFICATION, CTL_K_SINCE, CTL_K_BEFORE,
 	CTL_K_LIMIT, CTL_K_FORCE, CTL_K_WORKFLOW, CTL_K_FOLLOW, CTL_K_COUNT,
 	CTL_K_DAYS, CTL_K_BODY_BYTES, CTL_K_READ_ONLY, CTL_K_CACERT,
-	CTL_K_ALLOW_DELETE, CTL_K_WHERE,
+	CTL_K_ALLOW_DELETE, CTL_K_WHERE, CTL_K_SAMPLE,
 	CTL_K__MAX
 };
 _Static_assert(CTL_K__MAX <= CTL_KEYS_MAX, "raise CTL_KEYS_MAX");
@@ -140,5 +141,24 @@ int		 ctl_seen_add(struct ctl_seen *, const uint8_t id[PT_ID_BIN],
 		    int64_t lag);
 const uint8_t	*ctl_seen_cursor(const struct ctl_seen *, int64_t lag,
 		    uint8_t after[PT_ID_BIN]);
+
+/*
+ * Sample events (sample.c): "TYPE:NAME" loaded for an environment whose
+ * source is of "env_type" (exits with a message otherwise): its body
+ * (NUL-terminated, "len" bytes), method and path (NULL: the defaults) and
+ * header lines (Content-Type and the provider's own).  ctl_sample_names:
+ * the names of a type's samples, an array (empty without any).
+ */
+struct ctl_sample {
+	char		*body;
+	size_t		 len;
+	char		*method;
+	char		*path;
+	struct pt_buf	 headers;
+};
+void		 ctl_sample_load(const char *spec, const char *env_type,
+		    struct ctl_sample *);
+void		 ctl_sample_free(struct ctl_sample *);
+pt_json		*ctl_sample_names(const char *type);
 
 #endif

@@ -91,7 +91,15 @@ static const struct ctl_opt send_opts[] = {
 	{ CTL_K_CACERT, "cacert", "FILE", 0, 0, 0, 0, NULL,
 	  "for https, trust only the PEM certificates in FILE (the server's "
 	  "certificate is always verified)" },
+	{ CTL_K_SAMPLE, "sample", "TYPE:NAME", 0, 0, 0, 0, NULL,
+	  "send the sample event NAME of source type TYPE instead of FILE "
+	  "(porterctl sources --types lists them)" },
 	END_OPTS
+};
+static const struct ctl_pos send_pos[] = {
+	{ "FILE", CTL_OPTIONAL, NULL, "the body (\"-\": standard input); "
+	  "not with --sample" },
+	END_POS
 };
 static const struct ctl_opt rehearse_opts[] = {
 	OPT_SOURCE(CTL_REQUIRED, "the source's key"),
@@ -246,7 +254,7 @@ static const struct ctl_cmd cmds[] = {
 	  "defaults", 0 },
 	{ "sign", CONFIG, cmd_sign, sign_opts, file_pos,
 	  "Print the headers a sender would send with FILE as the body", 0 },
-	{ "send", CONFIG, cmd_send, send_opts, file_pos,
+	{ "send", CONFIG, cmd_send, send_opts, send_pos,
 	  "Sign FILE and post it to the endpoint; prints the answer, fails "
 	  "unless 2xx", 0 },
 	{ "rehearse", CONFIG, cmd_rehearse, rehearse_opts, NULL,

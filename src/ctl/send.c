@@ -4,7 +4,8 @@
  * hand without writing HMAC code.
  *
  *	porterctl send --source S --env E [--url BASE] [--method M]
- *	    [--path SUFFIX] [--header 'Name: value']... [--cacert FILE] FILE
+ *	    [--path SUFFIX] [--header 'Name: value']... [--cacert FILE]
+ *	    FILE | --sample TYPE:NAME
  *
  * The body is signed with the environment's first active key through
  * pt_scheme_sign() (every scheme: HMAC presets, bearer, basic, shared
@@ -90,6 +91,7 @@ cmd_send(const struct ctl_args *a)
 	    *suffix = a->str[CTL_K_PATH] ? a->str[CTL_K_PATH] : "",
 	    *cacert = a->str[CTL_K_CACERT];
 	char *headers[MAX_HEADERS], *body, *h, why[256];
+	struct ctl_sample smp;
 	const struct pt_env *env;
 	struct pt_config *cfg;
 	struct pt_store *s;
@@ -112,11 +114,26 @@ cmd_send(const struct ctl_args *a)
 	 * (libcurl avoids SIGPIPE where it can, not everywhere). */
 	signal(SIGPIPE, SIG_IGN);
 
+	if ((a->pos[0] != NULL) == (a->given[CTL_K_SAMPLE] > 0))
+		ctl_usage_die("send: give FILE or --sample TYPE:NAME (one of "
+		    "them)");
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if ((env = pt_config_env(cfg, source, env_name)) == NULL)
 		ctl_die("no environment %s/%s", source, env_name);
-	body = ctl_read_file(a->pos[0], &len);
+	memset(&smp, 0, sizeof(smp));
+	if (a->given[CTL_K_SAMPLE]) {
+		/* The sample's own method, path and headers, unless given. */
+		ctl_sample_load(a->str[CTL_K_SAMPLE], env->source_type, &smp);
+		body = smp.body;
+		len = smp.len;
+		smp.body = NULL;
+		if (a->str[CTL_K_METHOD] == NULL && smp.method != NULL)
+			method = smp.method;
+		if (a->str[CTL_K_PATH] == NULL && smp.path != NULL)
+			suffix = smp.path;
+	} else
+		body = ctl_read_file(a->pos[0], &len);
 
 	/* The URL posted to, and the one the sender signs (schemes that
 	 * sign it: twilio): with the environment's public base, when it has
@@ -136,6 +153,8 @@ cmd_send(const struct ctl_args *a)
 	else
 		ctl_sign(env, source, env_name, body, len, env->public_url ?
 		    signed_url.data : url.data, &head);
+	if (smp.headers.len > 0)
+		pt_buf_add(&head, smp.headers.data, smp.headers.len);
 	for (i = 0; i < nheaders; i++)
 		pt_buf_printf(&head, "%s\n", headers[i]);
 	if (head.failed)
@@ -166,6 +185,7 @@ cmd_send(const struct ctl_args *a)
 	pt_buf_free(&url);
 	pt_buf_free(&signed_url);
 	pt_free(body);
+	ctl_sample_free(&smp);
 	pt_config_free(cfg);
 	pt_store_close(s);
 	return good ? 0 : 1;
