@@ -102,6 +102,7 @@ static const struct route {
 	{ "GET", "logs", api_logs, 0 },
 	{ "GET", "logs/*", api_log, 0 },
 	{ "POST", "logs/*/replay", api_replay, 1 },
+	{ "POST", "replays", api_replays, 1 },
 	{ "GET", "config", api_config_get, 0 },
 	{ "PUT", "config", api_config_put, 1 },
 };

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "path.h"
 #include "replay.h"
+#include "replays.h"
 #include "timeutil.h"
 
 #define LOGS_DEFAULT	50
@@ -467,5 +468,142 @@ api_replay(struct admin *a)
 	status = pt_replay(a->ctx, id, a->tok.name, force, a->resp);
 	if (status == 200)
 		pt_ctx_log(a->ctx, "replay of %s by token %s", id, a->tok.name);
+	return status;
+}
+
+/*
+ * POST replays: replay in bulk the events a filter selects (replays.h).
+ * Body: the log's filters (source, environment, event_type, status,
+ * verification, since, until, path and value), limit (1 to 1000, default
+ * 100), dry_run, force.  One filter at least: a replay of everything is
+ * never what was meant.  200 with the report (a failed replay is in it,
+ * not the status).
+ */
+#define REPLAYS_API_MAX	1000
+
+static const char *const replay_fields[] = { "source", "environment",
+    "event_type", "status", "verification", "since", "until", "path",
+    "value", "limit", "dry_run", "force", NULL };
+
+int
+api_replays(struct admin *a)
+{
+	struct pt_json_iter it = { 0 };
+	struct pt_replays_req r;
+	struct pt_path *where = NULL;
+	const char *k, *s, *path, *msg = NULL;
+	pt_json *doc = NULL, *v, *rep = NULL;
+	int64_t us;
+	size_t i, filters = 0;
+	enum pt_err rc;
+	int status;
+
+	if ((status = adm_read_json(a, &doc)) != 0)
+		return status;
+	memset(&r, 0, sizeof(r));
+	r.limit = 100;
+	r.who = a->tok.name;
+	if (pt_json_type(doc) != PT_J_OBJECT) {
+		status = adm_fail(a, 400, "invalid_request", "want an object of "
+		    "filters (source, environment, event_type, status, "
+		    "verification, since, until, path and value) with limit, "
+		    "dry_run, force");
+		goto out;
+	}
+	while (pt_json_iter_next(doc, &it, &k, &v)) {
+		for (i = 0; replay_fields[i] != NULL &&
+		    strcmp(replay_fields[i], k) != 0; i++)
+			;
+		if (replay_fields[i] == NULL) {
+			status = adm_fail(a, 400, "invalid_request", "unknown "
+			    "field %s (want source, environment, event_type, "
+			    "status, verification, since, until, path, value, "
+			    "limit, dry_run, force)", adm_shown(k));
+			goto out;
+		}
+		if (strcmp(k, "limit") == 0) {
+			if (pt_json_type(v) != PT_J_INT || pt_json_int(v) < 1 ||
+			    pt_json_int(v) > REPLAYS_API_MAX) {
+				status = adm_fail(a, 400, "invalid_request",
+				    "limit: from 1 to %d", REPLAYS_API_MAX);
+				goto out;
+			}
+			r.limit = (size_t)pt_json_int(v);
+		} else if (strcmp(k, "dry_run") == 0 ||
+		    strcmp(k, "force") == 0) {
+			if (pt_json_type(v) != PT_J_BOOL) {
+				status = adm_fail(a, 400, "invalid_request", "%s "
+				    "must be true or false", k);
+				goto out;
+			}
+			*(k[0] == 'd' ? &r.dry_run : &r.force) = pt_json_bool(v);
+		} else if ((s = pt_json_str(v, NULL)) == NULL) {
+			status = adm_fail(a, 400, "invalid_request", "%s must be "
+			    "a string", k);
+			goto out;
+		} else
+			filters++;
+	}
+	if (filters == 0) {
+		status = adm_fail(a, 400, "invalid_request", "name at least one "
+		    "filter: a replay of every event is never what was meant");
+		goto out;
+	}
+	r.q.source = pt_json_str(pt_json_get(doc, "source"), NULL);
+	r.q.environment = pt_json_str(pt_json_get(doc, "environment"), NULL);
+	r.q.event_type = pt_json_str(pt_json_get(doc, "event_type"), NULL);
+	r.q.status = pt_json_str(pt_json_get(doc, "status"), NULL);
+	r.q.verify_status = pt_json_str(pt_json_get(doc, "verification"), NULL);
+	for (i = 0; i < 2; i++) {
+		if ((s = pt_json_str(pt_json_get(doc, i ? "until" : "since"),
+		    NULL)) == NULL)
+			continue;
+		if (parse_time(a, s, &us) < 0) {
+			status = adm_fail(a, 400, "invalid_request", "%s: want "
+			    "an RFC 3339 time or a duration (2h)", i ? "until" :
+			    "since");
+			goto out;
+		}
+		*(i ? &r.q.until : &r.q.since) = us;
+	}
+	path = pt_json_str(pt_json_get(doc, "path"), NULL);
+	r.value = pt_json_str(pt_json_get(doc, "value"), NULL);
+	if ((path == NULL) != (r.value == NULL)) {
+		status = adm_fail(a, 400, "invalid_request", "path and value go "
+		    "together");
+		goto out;
+	}
+	if (path != NULL && pt_path_compile(path, strlen(path), &where, &msg) !=
+	    PT_OK) {
+		status = msg == NULL ? adm_fail(a, 500, "internal_error", "out "
+		    "of memory") : adm_fail(a, 400, "invalid_request", "path "
+		    "%s: %s", adm_shown(path), msg);
+		goto out;
+	}
+	r.where = where;
+	if ((rc = check_filters(a, r.q.source, r.q.environment, r.q.status,
+	    r.q.verify_status)) != PT_OK) {
+		status = rc == PT_EINVAL ? adm_fail(a, 400, "invalid_parameter",
+		    "%s", a->why) : adm_store_fail(a, rc, "reading the log");
+		goto out;
+	}
+	/* Each replay is a write of its own: no read snapshot held. */
+	pt_txn_abort(a->txn);
+	a->txn = NULL;
+	if ((rc = pt_replays(a->ctx, &r, &rep, a->why, sizeof(a->why))) !=
+	    PT_OK) {
+		status = adm_store_fail(a, rc, "replaying");
+		goto out;
+	}
+	if (!r.dry_run)
+		pt_ctx_log(a->ctx, "bulk replay by token %s: %zu replayed, %zu "
+		    "failed, %zu skipped", a->tok.name,
+		    pt_json_len(pt_json_get(rep, "replayed")),
+		    pt_json_len(pt_json_get(rep, "failed")),
+		    pt_json_len(pt_json_get(rep, "skipped")));
+	status = adm_send_json(a, 200, rep);
+out:
+	pt_path_free(where);
+	pt_json_put(doc);
 	return status;
 }

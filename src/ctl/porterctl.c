@@ -151,8 +151,27 @@ static const struct ctl_opt replay_opts[] = {
 	{ CTL_K_FORCE, "force", NULL, 0, 0, 0, 0, NULL,
 	  "replay an event that was not verified where verification is "
 	  "enforced" },
-	OPT_JSON_DOC("the responder's answer"),
+	/* Without EVT_ID: every event these select (logs' filters). */
+	OPT_SOURCE(0, "in bulk: the events of this source"),
+	OPT_ENV(0, "... of this environment"),
+	{ CTL_K_TYPE, "type", "T", 0, 0, 0, 0, NULL, "... of this type" },
+	{ CTL_K_STATUS, "status", "ST", 0, 0, 0, 0, NULL,
+	  "... with this status (failed, no_mapping, ...)" },
+	{ CTL_K_SINCE, "since", "2h|TIME", 0, 0, 0, 0, ctl_check_since,
+	  "... this recent" },
+	{ CTL_K_WHERE, "where", "PATH=VALUE", 0, 0, 0, 0, ctl_check_where,
+	  "... with VALUE at PATH" },
+	OPT_LIMIT(0, "in bulk: the newest N at most (default 100)"),
+	{ CTL_K_DRY_RUN, "dry-run", NULL, 0, 0, 0, 0, NULL,
+	  "in bulk: print which would be replayed and which skipped, and "
+	  "replay nothing" },
+	OPT_JSON_DOC("the responder's answer (in bulk: the report)"),
 	END_OPTS
+};
+static const struct ctl_pos replay_pos[] = {
+	{ "EVT_ID", CTL_LEAD | CTL_OPTIONAL, ctl_check_evt_id,
+	  "the event's id (evt_...); without it, the filters select" },
+	END_POS
 };
 static const struct ctl_opt events_opts[] = {
 	OPT_SOURCE(CTL_REQUIRED, "the source's key"),
@@ -264,7 +283,7 @@ static const struct ctl_cmd cmds[] = {
 	  "Events, newest first", 0 },
 	{ "log", EVLOG, cmd_log, log_opts, evt_pos,
 	  "One event, everything, body pretty-printed", 0 },
-	{ "replay", EVLOG, cmd_replay, replay_opts, evt_pos,
+	{ "replay", EVLOG, cmd_replay, replay_opts, replay_pos,
 	  "Run a logged event's mappings again, as configured now: a new "
 	  "event (replay_of); as the store's owner only", 0 },
 	{ "events", EVLOG, cmd_events, events_opts, NULL,

@@ -66,7 +66,10 @@ def config(port, extra_wf=None):
             "sources": [{"key": "app", "type": "custom", "environments": {
                 "production": {"verify": False, "mappings": maps},
                 "batching": {"verify": False, "batch_path": "body.batch",
-                             "mappings": maps}}}]}
+                             "mappings": maps},
+                "strict": {"verify": True,
+                           "signing_keys": [{"secret": "strict-key-1"}],
+                           "mappings": maps}}}]}
 
 
 class Ctx:
@@ -240,6 +243,63 @@ def t_where(c):
              "... path without value is 400", repr(r))
 
 
+def t_bulk_replay(c):
+    """Fix the app, then replay in bulk what failed because of it."""
+    failed = [c.send("broken", {"n": 100 + i})[1].get("id") for i in range(3)]
+    strict = c.srv.url("/receive/%s" % c.srv.sources()[("app", "strict")])
+    r = c.srv.post(strict, json.dumps({"type": "go.notify", "user": "u1",
+                                       "data": {}}).encode())
+    c.tap.eq(r.status, 401, "an unsigned request to the strict environment "
+             "is refused (and logged rejected)", repr(r))
+    rc, out, err = c.srv.porterctl("replay", "--type", "go.broken",
+                                   "--status", "failed", "--dry-run",
+                                   "--json")
+    rep = json.loads(out) if rc == 0 else {}
+    would = [e.get("event_id") for e in rep.get("would_replay") or []]
+    c.tap.ok(rc == 0 and set(failed) <= set(would) and
+             would == sorted(would),
+             "replay --status failed --dry-run lists them, oldest first, "
+             "and replays nothing", rep, err)
+    fixed = config(c.port)
+    fixed["workflows"]["broken"] = {"http": {"url": "http://127.0.0.1:%d/hook"
+                                             % c.port, "secret": SECRET}}
+    rc, out, err = c.srv.apply(fixed)
+    c.tap.eq(rc, 0, "the app is fixed (broken now points at /hook)", err)
+    rc, out, err = c.srv.porterctl("replay", "--type", "go.broken",
+                                   "--status", "failed", "--json")
+    rep = json.loads(out) if rc == 0 else {}
+    done = {e.get("event_id"): e for e in rep.get("replayed") or []}
+    c.tap.ok(rc == 0 and set(failed) <= set(done) and
+             all(done[i].get("status") == "accepted" for i in failed) and
+             not rep.get("failed"),
+             "replay --status failed replays each, now accepted", rep, err)
+    new = c.srv.log(done.get(failed[0], {}).get("replay_id", "?")) or {}
+    c.tap.eq(new.get("replay_of"), failed[0],
+             "... each a new event linked to its original", new)
+    rc, out, err = c.srv.porterctl("replay", "--env", "strict", "--status",
+                                   "rejected")
+    c.tap.ok(rc == 0 and "skipped (1)" in out and "replayed 0" in out,
+             "a rejected event is skipped, saying why", out, err)
+    rc, out, err = c.srv.porterctl("replay", "--dry-run")
+    c.tap.ok(rc == 2 and "filters" in err,
+             "a bulk replay without a filter is a usage error", err)
+    rc, tok, err = c.srv.porterctl("token", "create", "bulk")
+    auth = {"Authorization": "Bearer " + tok.strip(),
+            "Content-Type": "application/json"}
+    r = c.srv.request("POST", c.srv.url("/admin/api/replays"),
+                      json.dumps({"event_type": "go.broken",
+                                  "status": "accepted", "limit": 2,
+                                  "dry_run": True}).encode(), auth)
+    j = r.json or {}
+    c.tap.ok(r.status == 200 and len(j.get("would_replay") or []) == 2 and
+             j.get("more") is True,
+             "POST /admin/api/replays: a dry run, bounded by limit", repr(r))
+    r = c.srv.request("POST", c.srv.url("/admin/api/replays"),
+                      json.dumps({"limit": 2}).encode(), auth)
+    c.tap.eq((r.status, r.error_code()), (400, "invalid_request"),
+             "... a body without a filter is 400", repr(r))
+
+
 def t_masked(c):
     rc, out, err = c.srv.porterctl("export")
     doc = json.loads(out) if rc == 0 else {}
@@ -304,7 +364,8 @@ def main():
                 return tap.done()
             c = Ctx(tap, srv, port)
             for fn in (t_delivered, t_unsigned, t_refused, t_batch,
-                       t_follow, t_where, t_masked, t_apply_refuses):
+                       t_follow, t_where, t_bulk_replay, t_masked,
+                       t_apply_refuses):
                 tap.run(fn, c)
     finally:
         rcv.stdin.close()
