@@ -103,6 +103,7 @@ static const struct route {
 	{ "GET", "logs/*", api_log, 0 },
 	{ "POST", "logs/*/replay", api_replay, 1 },
 	{ "POST", "replays", api_replays, 1 },
+	{ "GET", "actions", api_actions, 0 },
 	{ "GET", "config", api_config_get, 0 },
 	{ "PUT", "config", api_config_put, 1 },
 };

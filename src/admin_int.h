@@ -100,6 +100,7 @@ int	api_source_logs(struct admin *);
 int	api_log(struct admin *);
 int	api_replay(struct admin *);
 int	api_replays(struct admin *);
+int	api_actions(struct admin *);
 /* admin_rehearse.c */
 int	api_rehearse(struct admin *);
 /* admin_config.c */

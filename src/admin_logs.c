@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actionlog.h"
 #include "admin_int.h"
 #include "eventlog.h"
 #include "ids.h"
@@ -606,4 +607,97 @@ out:
 	pt_path_free(where);
 	pt_json_put(doc);
 	return status;
+}
+
+static int
+action_cb(void *arg, const uint8_t id[PT_ID_BIN], pt_json *rec)
+{
+	(void)id;
+	return pt_json_append(arg, pt_json_ref(rec)) == PT_OK ? 0 : 1;
+}
+
+/*
+ * GET actions: the action log across events, newest first (actionlog.h):
+ * filters source, environment, action, status, workflow, event_type,
+ * since, until; cursor before; limit.  Reads at most MAX_SCAN records a
+ * call; page_info says where to go on from.
+ */
+int
+api_actions(struct admin *a)
+{
+	static const char *const allowed[] = { "source", "environment",
+	    "action", "status", "workflow", "event_type", "since", "until",
+	    "before", "limit", NULL };
+	struct pt_action_query q;
+	struct pt_action_page pg;
+	struct pt_txn *txn;
+	uint8_t before[PT_ID_BIN];
+	const char *bad, *s;
+	char last[PT_ID_MAX];
+	pt_json *o, *data, *pi;
+	enum pt_err rc;
+	long lim;
+	char *end;
+
+	if ((bad = adm_unknown_param(a, allowed)) != NULL)
+		return adm_fail(a, 400, "invalid_parameter", "unknown parameter "
+		    "%s (want source, environment, action, status, workflow, "
+		    "event_type, since, until, before, limit)", adm_shown(bad));
+	memset(&q, 0, sizeof(q));
+	q.source = adm_param(a, "source");
+	q.environment = adm_param(a, "environment");
+	q.action = adm_param(a, "action");
+	q.status = adm_param(a, "status");
+	q.workflow = adm_param(a, "workflow");
+	q.event_type = adm_param(a, "event_type");
+	if (pt_actions_check_filters(&q, a->why, sizeof(a->why)) < 0)
+		return adm_fail(a, 400, "invalid_parameter", "%s", a->why);
+	if ((s = adm_param(a, "since")) != NULL && parse_time(a, s, &q.since) <
+	    0)
+		return adm_fail(a, 400, "invalid_parameter", "since: want an RFC "
+		    "3339 time or a duration (2h)");
+	if ((s = adm_param(a, "until")) != NULL && parse_time(a, s, &q.until) <
+	    0)
+		return adm_fail(a, 400, "invalid_parameter", "until: want an RFC "
+		    "3339 time or a duration (2h)");
+	if ((s = adm_param(a, "before")) != NULL) {
+		if (pt_id_parse("act", s, before) < 0)
+			return adm_fail(a, 400, "invalid_parameter", "before: not "
+			    "an action id");
+		q.before = before;
+	}
+	q.limit = 50;
+	if ((s = adm_param(a, "limit")) != NULL) {
+		lim = strtol(s, &end, 10);
+		if (*s == '\0' || *end != '\0' || lim < 1 || lim > LOGS_MAX)
+			return adm_fail(a, 400, "invalid_parameter", "limit: from "
+			    "1 to %d", LOGS_MAX);
+		q.limit = (size_t)lim;
+	}
+	q.max_scan = MAX_SCAN;
+	if ((rc = adm_txn(a, &txn)) != PT_OK)
+		return adm_store_fail(a, rc, "reading the action log");
+	if ((data = pt_json_new_array()) == NULL)
+		return adm_fail(a, 500, "internal_error", "out of memory");
+	if ((rc = pt_actions_query(txn, &q, action_cb, data, &pg)) != PT_OK) {
+		pt_json_put(data);
+		return adm_store_fail(a, rc, "reading the action log");
+	}
+	if ((o = pt_json_new_object()) == NULL ||
+	    (pi = pt_json_new_object()) == NULL) {
+		pt_json_put(o);
+		pt_json_put(data);
+		return adm_fail(a, 500, "internal_error", "out of memory");
+	}
+	pt_json_set(o, "page_info", pi);
+	pt_json_set(o, "data", data);
+	if (pg.more && pg.have_last) {
+		pt_id_text("act", pg.last, last);
+		pt_json_set(pi, "before", pt_json_new_cstr(last));
+	} else
+		pt_json_set_null(pi, "before");
+	pt_json_set(pi, "limit", pt_json_new_int((int64_t)q.limit));
+	pt_json_set(pi, "has_more", pt_json_new_bool(pg.more));
+	pt_json_set(pi, "scanned", pt_json_new_int((int64_t)pg.scanned));
+	return adm_send_json(a, 200, o);
 }

@@ -248,6 +248,16 @@ ctl_check_evt_id(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+int
+ctl_check_act_id(const char *s, char *why, size_t whylen)
+{
+	uint8_t id[PT_ID_BIN];
+
+	if (pt_id_parse("act", s, id) < 0)
+		return ctl_refuse(why, whylen, "not an action id");
+	return 0;
+}
+
 /* A duration back from now ("2h") or an RFC 3339 time: 0, or -1. */
 static int
 parse_since(const char *s, int64_t *us)

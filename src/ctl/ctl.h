@@ -57,6 +57,7 @@ void		 ctl_json_doc(pt_json *);
  * the command table: a value that fails one is a usage error.
  */
 int		 ctl_check_evt_id(const char *, char *why, size_t whylen);
+int		 ctl_check_act_id(const char *, char *why, size_t whylen);
 int		 ctl_check_since(const char *, char *why, size_t whylen);
 int		 ctl_check_where(const char *, char *why, size_t whylen);
 int		 ctl_check_header(const char *, char *why, size_t whylen);
@@ -81,7 +82,7 @@ enum ctl_key {
 	CTL_K_STATUS, CTL_K_VERIFICATION, CTL_K_SINCE, CTL_K_BEFORE,
 	CTL_K_LIMIT, CTL_K_FORCE, CTL_K_WORKFLOW, CTL_K_FOLLOW, CTL_K_COUNT,
 	CTL_K_DAYS, CTL_K_BODY_BYTES, CTL_K_READ_ONLY, CTL_K_CACERT,
-	CTL_K_ALLOW_DELETE, CTL_K_WHERE, CTL_K_SAMPLE,
+	CTL_K_ALLOW_DELETE, CTL_K_WHERE, CTL_K_SAMPLE, CTL_K_ACTION,
 	CTL_K__MAX
 };
 _Static_assert(CTL_K__MAX <= CTL_KEYS_MAX, "raise CTL_KEYS_MAX");
@@ -101,6 +102,7 @@ int		 cmd_rehearse(const struct ctl_args *);
 int		 cmd_logs(const struct ctl_args *);
 int		 cmd_log(const struct ctl_args *);
 int		 cmd_events(const struct ctl_args *);
+int		 cmd_actions(const struct ctl_args *);
 /* store.c */
 int		 cmd_status(const struct ctl_args *);
 int		 cmd_check(const struct ctl_args *);

@@ -1,5 +1,6 @@
 /*
- * logs.c - porterctl logs, log and events: reading the event log.
+ * logs.c - porterctl logs, log, events and actions: reading the event log
+ * and the action log.
  */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actionlog.h"
 #include "alloc.h"
 #include "conf.h"
 #include "ctl.h"
@@ -327,6 +329,78 @@ cmd_events(const struct ctl_args *a)
 	if (o.json)
 		ctl_json_doc(o.arr);
 	pt_json_put(o.arr);
+	pt_store_close(s);
+	return 0;
+}
+
+/* porterctl actions: one line of text, or NDJSON. */
+static int
+print_action(void *arg, const uint8_t id[PT_ID_BIN], pt_json *rec)
+{
+	struct logs_out *o = arg;
+	const pt_json *err = pt_json_get(rec, "error");
+	const char *msg = pt_json_str(pt_json_get(err, "message"), NULL);
+
+	(void)id;
+	o->n++;
+	if (o->json) {
+		ctl_json_line(rec);
+		return 0;
+	}
+	printf("%s  %s  %s  %s/%s  %-20s %-11s %s\n",
+	    pt_json_str(pt_json_get(rec, "inserted_at"), NULL),
+	    pt_json_str(pt_json_get(rec, "id"), NULL),
+	    pt_json_str(pt_json_get(rec, "event_id"), NULL),
+	    pt_json_str(pt_json_get(rec, "source"), NULL),
+	    pt_json_str(pt_json_get(rec, "environment"), NULL),
+	    pt_json_str(pt_json_get(rec, "action"), NULL),
+	    pt_json_str(pt_json_get(rec, "status"), NULL), msg ? msg : "");
+	return 0;
+}
+
+int
+cmd_actions(const struct ctl_args *a)
+{
+	struct pt_action_query q;
+	struct pt_action_page pg;
+	struct logs_out o;
+	struct pt_store *s;
+	struct pt_txn *txn;
+	uint8_t before[PT_ID_BIN];
+	char why[512], last[PT_ID_MAX];
+	enum pt_err rc;
+
+	memset(&q, 0, sizeof(q));
+	memset(&o, 0, sizeof(o));
+	q.source = a->str[CTL_K_SOURCE];
+	q.environment = a->str[CTL_K_ENV];
+	q.action = a->str[CTL_K_ACTION];
+	q.status = a->str[CTL_K_STATUS];
+	q.workflow = a->str[CTL_K_WORKFLOW];
+	q.event_type = a->str[CTL_K_TYPE];
+	if (a->given[CTL_K_SINCE])
+		q.since = ctl_since_us(a->str[CTL_K_SINCE]);
+	if (a->given[CTL_K_BEFORE] && pt_id_parse("act", a->str[CTL_K_BEFORE],
+	    before) == 0)
+		q.before = before;
+	q.limit = (size_t)a->num[CTL_K_LIMIT];
+	o.json = a->given[CTL_K_JSON] > 0;
+	/* A filter that cannot match is a mistake, not "no actions". */
+	if (pt_actions_check_filters(&q, why, sizeof(why)) < 0)
+		ctl_usage_die("actions: %s", why);
+	s = ctl_open_store(1);
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	rc = pt_actions_query(txn, &q, print_action, &o, &pg);
+	pt_txn_abort(txn);
+	if (rc != PT_OK)
+		ctl_die("reading the action log: %s", pt_strerror(rc));
+	if (!o.json && o.n == 0)
+		printf("no actions\n");
+	if (!o.json && pg.more && pg.have_last) {
+		pt_id_text("act", pg.last, last);
+		printf("more: --before %s\n", last);
+	}
 	pt_store_close(s);
 	return 0;
 }

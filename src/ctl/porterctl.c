@@ -139,6 +139,27 @@ static const struct ctl_opt logs_opts[] = {
 	OPT_JSON_LINES,
 	END_OPTS
 };
+static const struct ctl_opt actions_opts[] = {
+	OPT_SOURCE(0, "only actions of this source"),
+	OPT_ENV(0, "only actions of this environment"),
+	{ CTL_K_ACTION, "action", "A", 0, 0, 0, 0, NULL,
+	  "only this action (workflows_trigger, users_identify, ...)" },
+	{ CTL_K_STATUS, "status", "ST", 0, 0, 0, 0, NULL,
+	  "only actions with this status (success, skipped, failed, pending, "
+	  "interrupted, filtered)" },
+	{ CTL_K_WORKFLOW, "workflow", "K", 0, 0, 0, 0, NULL,
+	  "only actions of this workflow" },
+	{ CTL_K_TYPE, "type", "T", 0, 0, 0, 0, NULL,
+	  "only actions of events of this type" },
+	{ CTL_K_SINCE, "since", "2h|TIME", 0, 0, 0, 0, ctl_check_since,
+	  "only actions this recent (90s, 15m, 2h, 7d) or since an RFC 3339 "
+	  "time" },
+	{ CTL_K_BEFORE, "before", "ACT_ID", 0, 0, 0, 0, ctl_check_act_id,
+	  "only actions older than this one: the cursor for the next page" },
+	OPT_LIMIT(50, "at most N actions"),
+	OPT_JSON_LINES,
+	END_OPTS
+};
 static const struct ctl_pos evt_pos[] = {
 	{ "EVT_ID", CTL_LEAD, ctl_check_evt_id, "the event's id (evt_...)" },
 	END_POS
@@ -286,6 +307,8 @@ static const struct ctl_cmd cmds[] = {
 	{ "replay", EVLOG, cmd_replay, replay_opts, replay_pos,
 	  "Run a logged event's mappings again, as configured now: a new "
 	  "event (replay_of); as the store's owner only", 0 },
+	{ "actions", EVLOG, cmd_actions, actions_opts, NULL,
+	  "Action logs across events, newest first: find what failed", 0 },
 	{ "events", EVLOG, cmd_events, events_opts, NULL,
 	  "Received event types: count, first and last seen", 0 },
 	{ "users", DATA, cmd_users, users_opts, users_pos,

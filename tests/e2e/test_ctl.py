@@ -113,6 +113,7 @@ BAD = (
 LINES, DOC = "lines", "document"
 SHAPES = (
     (["logs"], LINES, 3),
+    (["actions"], LINES, 3),
     (["runs"], LINES, 3),
     (["users"], LINES, 2),
     (["objects", "projects"], LINES, 2),

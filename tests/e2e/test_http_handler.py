@@ -243,6 +243,49 @@ def t_where(c):
              "... path without value is 400", repr(r))
 
 
+def t_actions(c):
+    """The action log across events: what failed, and the page cursor."""
+    rc, out, err = c.srv.porterctl("actions", "--status", "failed",
+                                   "--workflow", "broken", "--json")
+    acts = h.json_lines(out) if rc == 0 else []
+    c.tap.ok(rc == 0 and acts and all(
+        x.get("status") == "failed" and x.get("action") ==
+        "workflows_trigger" for x in acts) and [x["id"] for x in acts] ==
+        sorted([x["id"] for x in acts], reverse=True),
+        "porterctl actions --status failed --workflow broken: those, newest "
+        "first", out, err)
+    rc, out, err = c.srv.porterctl("actions", "--status", "failed",
+                                   "--workflow", "broken", "--limit", "1")
+    more = [ln for ln in out.splitlines() if ln.startswith("more: --before ")]
+    c.tap.ok(rc == 0 and len(out.splitlines()) == 2 and more,
+             "... one a page, with the cursor for the next", out)
+    if more:
+        rc, out2, err = c.srv.porterctl("actions", "--status", "failed",
+                                        "--workflow", "broken",
+                                        "--limit", "1", "--before",
+                                        more[0].split()[-1], "--json")
+        nxt = h.json_lines(out2) if rc == 0 else []
+        c.tap.ok(len(nxt) == 1 and len(acts) > 1 and
+                 nxt[0]["id"] == acts[1]["id"],
+                 "... which gives the next one", nxt, acts[:2])
+    rc, out, err = c.srv.porterctl("actions", "--status", "broke")
+    c.tap.ok(rc == 2 and "success, skipped, failed" in err,
+             "an unknown status is a usage error naming the valid ones", err)
+    rc, tok, err = c.srv.porterctl("token", "create", "acts-ro",
+                                   "--read-only")
+    auth = {"Authorization": "Bearer " + tok.strip()}
+    r = c.srv.get(c.srv.url("/admin/api/actions?status=failed&workflow=broken"
+                            "&limit=2"), auth)
+    j = r.json or {}
+    c.tap.ok(r.status == 200 and [x["id"] for x in j.get("data") or []] ==
+             [x["id"] for x in acts[:2]] and
+             (j.get("page_info") or {}).get("has_more") is (len(acts) > 2),
+             "GET /admin/api/actions: the same, paged", repr(r))
+    r = c.srv.get(c.srv.url("/admin/api/actions?action=nope"), auth)
+    c.tap.eq((r.status, r.error_code()), (400, "invalid_parameter"),
+             "... an unknown action is 400", repr(r))
+
+
 def t_bulk_replay(c):
     """Fix the app, then replay in bulk what failed because of it."""
     failed = [c.send("broken", {"n": 100 + i})[1].get("id") for i in range(3)]
@@ -364,7 +407,7 @@ def main():
                 return tap.done()
             c = Ctx(tap, srv, port)
             for fn in (t_delivered, t_unsigned, t_refused, t_batch,
-                       t_follow, t_where, t_bulk_replay, t_masked,
+                       t_follow, t_where, t_actions, t_bulk_replay, t_masked,
                        t_apply_refuses):
                 tap.run(fn, c)
     finally:
