@@ -420,3 +420,55 @@ ctl_seen_cursor(const struct ctl_seen *w, int64_t lag,
 	pt_be64_put(after, (uint64_t)(w->newest - lag));
 	return after;
 }
+
+int
+ctl_tty(void)
+{
+	return isatty(STDOUT_FILENO);
+}
+
+/* Colour, on a terminal only: NO_COLOR (any value) and TERM=dumb say no. */
+static int
+colour(void)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return ctl_tty() && (nc == NULL || *nc == '\0') &&
+	    !(term != NULL && strcmp(term, "dumb") == 0);
+}
+
+/* The colour a status word is shown in: good, doubtful, bad. */
+static const char *
+status_colour(const char *s)
+{
+	static const char *const good[] = { "accepted", "success",
+	    "enforced:verified", "not_enforced:verified", "completed", NULL };
+	static const char *const bad[] = { "failed", "rejected", "invalid",
+	    "script_failed", "interrupted", "enforced:failed",
+	    "not_enforced:failed", NULL };
+	size_t i;
+
+	for (i = 0; good[i] != NULL; i++)
+		if (strcmp(s, good[i]) == 0)
+			return "\033[32m";
+	for (i = 0; bad[i] != NULL; i++)
+		if (strcmp(s, bad[i]) == 0)
+			return "\033[31m";
+	return "\033[33m";
+}
+
+void
+ctl_print_status(const char *s, int width)
+{
+	int n;
+
+	if (s == NULL)
+		s = "-";
+	n = (int)strlen(s);
+	if (colour())
+		printf("%s%s\033[0m", status_colour(s), s);
+	else
+		fputs(s, stdout);
+	if (width > n)
+		printf("%*s", width - n, "");
+}

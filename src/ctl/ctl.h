@@ -163,4 +163,13 @@ void		 ctl_sample_load(const char *spec, const char *env_type,
 void		 ctl_sample_free(struct ctl_sample *);
 pt_json		*ctl_sample_names(const char *type);
 
+/*
+ * Output for people: ctl_tty says stdout is a terminal (then listings
+ * print a header row); ctl_print_status prints a status word padded to
+ * "width", in colour on a terminal (green good, red bad, yellow the rest)
+ * unless NO_COLOR is set or TERM is dumb.
+ */
+int		 ctl_tty(void);
+void		 ctl_print_status(const char *, int width);
+
 #endif

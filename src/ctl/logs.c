@@ -30,6 +30,10 @@ struct logs_out {
 	int		 priming;	/* only learn what is there */
 	struct pt_path	*where;		/* --where PATH=VALUE, or NULL */
 	const char	*value;
+	/* Text: a page of "limit", then "more: --before" the last shown. */
+	size_t		 limit;
+	int		 more;
+	char		 id_last[PT_ID_MAX];
 	pt_json		**back;
 	size_t		 nback;
 	struct ctl_seen	 seen;
@@ -68,7 +72,7 @@ print_unseen(struct logs_out *o, pt_json *meta)
 	pt_json *vf = pt_json_get(meta, "verification");
 	const char *type = pt_json_str(pt_json_get(meta, "event_type"), NULL);
 	const char *reason = pt_json_str(pt_json_get(vf, "reason"), NULL);
-	char typebuf[PT_EVENT_TYPE_MAX + 16];
+	char typebuf[PT_EVENT_TYPE_MAX + 16], where[200];
 
 	o->n++;
 	if (o->json) {
@@ -83,14 +87,25 @@ print_unseen(struct logs_out *o, pt_json *meta)
 		snprintf(typebuf, sizeof(typebuf), "%s (unverified)", type);
 		type = typebuf;
 	}
-	printf("%s  %s  %s/%s  %-24s %-14s %s%s%s\n",
+	if (o->limit && o->n > o->limit) {	/* one more than a page */
+		o->more = 1;
+		return 1;
+	}
+	if (o->n == 1 && ctl_tty() && !o->follow)
+		printf("%-27s  %-30s  %-24s %-24s %-14s %s\n", "RECEIVED", "ID",
+		    "SOURCE/ENV", "TYPE", "STATUS", "VERIFICATION");
+	snprintf(where, sizeof(where), "%s/%s", pt_json_str(pt_json_get(meta,
+	    "source"), NULL), pt_json_str(pt_json_get(meta, "environment"),
+	    NULL));
+	printf("%-27s  %-30s  %-24s %-24s ",
 	    pt_json_str(pt_json_get(meta, "received_at"), NULL),
-	    pt_json_str(pt_json_get(meta, "id"), NULL),
-	    pt_json_str(pt_json_get(meta, "source"), NULL),
-	    pt_json_str(pt_json_get(meta, "environment"), NULL),
-	    type ? type : "-", pt_json_str(pt_json_get(meta, "status"), NULL),
-	    pt_json_str(pt_json_get(vf, "status"), NULL), reason ? " " : "",
-	    reason ? reason : "");
+	    pt_json_str(pt_json_get(meta, "id"), NULL), where,
+	    type ? type : "-");
+	ctl_print_status(pt_json_str(pt_json_get(meta, "status"), NULL), 15);
+	ctl_print_status(pt_json_str(pt_json_get(vf, "status"), NULL), 0);
+	printf("%s%s\n", reason ? " " : "", reason ? reason : "");
+	snprintf(o->id_last, sizeof(o->id_last), "%s",
+	    pt_json_str(pt_json_get(meta, "id"), NULL));
 	if (o->follow && fflush(stdout) == EOF)
 		ctl_die("stdout: %s", strerror(errno));
 	return 0;
@@ -180,6 +195,11 @@ cmd_logs(const struct ctl_args *a)
 	q.limit = a->given[CTL_K_LIMIT] ? (size_t)a->num[CTL_K_LIMIT] :
 	    o.follow ? FOLLOW_BACKLOG : 50;
 	o.json = a->given[CTL_K_JSON] > 0;
+	/* Text pages say whether there is more: ask for one more. */
+	if (!o.json && !o.follow) {
+		o.limit = q.limit;
+		q.limit++;
+	}
 	if (a->given[CTL_K_WHERE])
 		o.where = ctl_where(a->str[CTL_K_WHERE], &o.value);
 	s = ctl_open_store(1);
@@ -202,9 +222,69 @@ cmd_logs(const struct ctl_args *a)
 		ctl_die("reading the log: %s", pt_strerror(rc));
 	if (!o.json && o.n == 0)
 		printf("no events\n");
+	if (o.more)
+		printf("more: --before %s\n", o.id_last);
 	pt_path_free(o.where);
 	pt_store_close(s);
 	return 0;
+}
+
+/* headers: one "Name: value" line each, as they came (redacted). */
+static void
+print_header_lines(const pt_json *h)
+{
+	struct pt_json_iter it = { 0 };
+	const char *k, *s;
+	pt_json *v;
+
+	printf("headers:\n");
+	while (pt_json_iter_next(h, &it, &k, &v))
+		printf("  %s: %s\n", k, (s = pt_json_str(v, NULL)) ? s : "");
+}
+
+/*
+ * action_logs: one line per action -- its id, action, status, the run it
+ * made, its handler's outcome, the error and the first line of stderr.
+ */
+static void
+print_action_lines(const pt_json *acts)
+{
+	const pt_json *a, *hd, *err;
+	const char *run, *msg, *stderr_text;
+	size_t i, n;
+
+	printf("actions:\n");
+	for (i = 0; i < pt_json_len(acts); i++) {
+		a = pt_json_index(acts, i);
+		hd = pt_json_get(pt_json_get(a, "result"), "handler");
+		err = pt_json_get(a, "error");
+		run = pt_json_str(pt_json_get(pt_json_get(a, "result"), "id"),
+		    NULL);
+		printf("  %s  %-20s ", pt_json_str(pt_json_get(a, "id"), NULL),
+		    pt_json_str(pt_json_get(a, "action"), NULL));
+		ctl_print_status(pt_json_str(pt_json_get(a, "status"), NULL), 12);
+		if (run != NULL)
+			printf("  %s", run);
+		if (pt_json_get(hd, "http_status") != NULL)
+			printf("  handler: HTTP %lld", (long long)pt_json_int(
+			    pt_json_get(hd, "http_status")));
+		else if (pt_json_bool(pt_json_get(hd, "timed_out")))
+			printf("  handler: timed out");
+		else if (pt_json_type(pt_json_get(hd, "exit_code")) == PT_J_INT)
+			printf("  handler: exit %lld", (long long)pt_json_int(
+			    pt_json_get(hd, "exit_code")));
+		if ((msg = pt_json_str(pt_json_get(err, "message"), NULL)) !=
+		    NULL)
+			printf("  %s%s%s", pt_json_str(pt_json_get(err, "field"),
+			    NULL) ? pt_json_str(pt_json_get(err, "field"), NULL) :
+			    "", pt_json_str(pt_json_get(err, "field"), NULL) ?
+			    ": " : "", msg);
+		stderr_text = pt_json_str(pt_json_get(hd, "stderr"), &n);
+		if (stderr_text != NULL && n > 0)
+			printf("  stderr: %.*s", (int)strcspn(stderr_text, "\n"),
+			    stderr_text);
+		printf("\n");
+	}
 }
 
 /* "response: 502 handler_failed (Retry-After: 60)": what the sender got. */
@@ -253,11 +333,14 @@ cmd_log(const struct ctl_args *a)
 		pt_json *v;
 
 		while (pt_json_iter_next(m, &it, &k, &v)) {
-			if (strcmp(k, "body") == 0 ||
-			    strcmp(k, "action_logs") == 0) {
+			if (strcmp(k, "body") == 0) {
 				printf("%s:\n", k);
 				ctl_print_json(v, PT_JSON_PRETTY);
-			} else if (strcmp(k, "event_type") == 0 &&
+			} else if (strcmp(k, "action_logs") == 0)
+				print_action_lines(v);
+			else if (strcmp(k, "headers") == 0 &&
+			    pt_json_type(v) == PT_J_OBJECT)
+				print_header_lines(v); else if (strcmp(k, "event_type") == 0 &&
 			    pt_json_get_ex(m, "event_type_unverified", NULL))
 				printf("%s: %s (unverified: the request failed "
 				    "its signature check)\n", k,
@@ -340,6 +423,7 @@ print_action(void *arg, const uint8_t id[PT_ID_BIN], pt_json *rec)
 	struct logs_out *o = arg;
 	const pt_json *err = pt_json_get(rec, "error");
 	const char *msg = pt_json_str(pt_json_get(err, "message"), NULL);
+	char where[200];
 
 	(void)id;
 	o->n++;
@@ -347,14 +431,19 @@ print_action(void *arg, const uint8_t id[PT_ID_BIN], pt_json *rec)
 		ctl_json_line(rec);
 		return 0;
 	}
-	printf("%s  %s  %s  %s/%s  %-20s %-11s %s\n",
+	if (o->n == 1 && ctl_tty())
+		printf("%-27s  %-30s  %-30s  %-24s %-20s %-12s %s\n", "INSERTED",
+		    "ID", "EVENT", "SOURCE/ENV", "ACTION", "STATUS", "ERROR");
+	snprintf(where, sizeof(where), "%s/%s", pt_json_str(pt_json_get(rec,
+	    "source"), NULL), pt_json_str(pt_json_get(rec, "environment"),
+	    NULL));
+	printf("%-27s  %-30s  %-30s  %-24s %-20s ",
 	    pt_json_str(pt_json_get(rec, "inserted_at"), NULL),
 	    pt_json_str(pt_json_get(rec, "id"), NULL),
-	    pt_json_str(pt_json_get(rec, "event_id"), NULL),
-	    pt_json_str(pt_json_get(rec, "source"), NULL),
-	    pt_json_str(pt_json_get(rec, "environment"), NULL),
-	    pt_json_str(pt_json_get(rec, "action"), NULL),
-	    pt_json_str(pt_json_get(rec, "status"), NULL), msg ? msg : "");
+	    pt_json_str(pt_json_get(rec, "event_id"), NULL), where,
+	    pt_json_str(pt_json_get(rec, "action"), NULL));
+	ctl_print_status(pt_json_str(pt_json_get(rec, "status"), NULL), 13);
+	printf("%s\n", msg ? msg : "");
 	return 0;
 }
 

@@ -30,6 +30,7 @@ Run by "make check" (automake tap-driver) or by hand:
 import base64
 import json
 import os
+import pty
 import select
 import signal
 import subprocess
@@ -286,6 +287,56 @@ def t_actions(c):
              "... an unknown action is 400", repr(r))
 
 
+def on_tty(c, args, env=None):
+    """porterctl ARGS with stdout on a pseudo-terminal: what it printed."""
+    master, slave = pty.openpty()
+    e = dict(os.environ, TERM="xterm")
+    e.pop("NO_COLOR", None)
+    e.update(env or {})
+    p = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db] + args,
+                         stdout=slave, stderr=subprocess.PIPE, env=e)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait(timeout=30)
+    os.close(master)
+    return out.decode("utf-8", "replace")
+
+
+def t_terminal(c):
+    """Output for people on a terminal; the same lines, plain, in a pipe."""
+    out = on_tty(c, ["logs", "--limit", "2"])
+    c.tap.ok(out.splitlines()[0].startswith("RECEIVED") and "\x1b[3" in out
+             and "more: --before evt_" in out,
+             "logs on a terminal: a header row, coloured statuses, the "
+             "cursor for the next page", out)
+    out = on_tty(c, ["logs", "--limit", "2"], {"NO_COLOR": "1"})
+    c.tap.ok("\x1b[" not in out and out.startswith("RECEIVED"),
+             "... NO_COLOR: no colour, the header still", out)
+    rc, out, err = c.srv.porterctl("logs", "--limit", "2")
+    c.tap.ok(rc == 0 and "\x1b[" not in out and "RECEIVED" not in out and
+             len(out.splitlines()) == 3 and
+             out.splitlines()[-1].startswith("more: --before evt_"),
+             "... in a pipe: one line an event, no header, no colour", out)
+    out = on_tty(c, ["actions", "--status", "failed", "--limit", "1"])
+    c.tap.ok(out.startswith("INSERTED") and "\x1b[31mfailed" in out,
+             "actions on a terminal: a header row, failed in red", out)
+    r, rec = c.send("broken", {"n": 9})
+    rc, out, err = c.srv.porterctl("log", rec.get("id", "?"))
+    c.tap.ok(rc == 0 and "\nactions:\n" in out and
+             "workflows_trigger" in out and "handler: HTTP 500" in out and
+             "\nheaders:\n  " in out and "content-type: application/json"
+             in out, "porterctl log: one line an action (status, run, "
+             "handler, error), headers as Name: value lines", out)
+
+
 def t_bulk_replay(c):
     """Fix the app, then replay in bulk what failed because of it."""
     failed = [c.send("broken", {"n": 100 + i})[1].get("id") for i in range(3)]
@@ -407,7 +458,8 @@ def main():
                 return tap.done()
             c = Ctx(tap, srv, port)
             for fn in (t_delivered, t_unsigned, t_refused, t_batch,
-                       t_follow, t_where, t_actions, t_bulk_replay, t_masked,
+                       t_follow, t_where, t_actions, t_terminal,
+                       t_bulk_replay, t_masked,
                        t_apply_refuses):
                 tap.run(fn, c)
     finally:
