@@ -472,3 +472,38 @@ ctl_print_status(const char *s, int width)
 	if (width > n)
 		printf("%*s", width - n, "");
 }
+
+void
+ctl_progress_start(struct ctl_progress *p, const char *what)
+{
+	memset(p, 0, sizeof(*p));
+	p->what = what;
+	p->on = isatty(STDERR_FILENO);
+	p->start = pt_mono_ms();
+}
+
+/* "\rloading: 120000 (41200/s)", at most four times a second. */
+void
+ctl_progress(struct ctl_progress *p, uint64_t done)
+{
+	int64_t now;
+
+	if (!p->on || (now = pt_mono_ms()) - p->last < 250)
+		return;
+	p->last = now;
+	fprintf(stderr, "\r%s: %llu (%llu/s)   ", p->what,
+	    (unsigned long long)done, (unsigned long long)(now > p->start ?
+	    done * 1000 / (uint64_t)(now - p->start) : 0));
+	fflush(stderr);
+}
+
+void
+ctl_progress_end(struct ctl_progress *p, uint64_t done)
+{
+	if (!p->on || p->last == 0)
+		return;
+	p->last = 0;
+	ctl_progress(p, done);
+	fputc('\n', stderr);
+	fflush(stderr);
+}

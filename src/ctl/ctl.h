@@ -172,4 +172,18 @@ pt_json		*ctl_sample_names(const char *type);
 int		 ctl_tty(void);
 void		 ctl_print_status(const char *, int width);
 
+/*
+ * Progress of long work (load, prune), on stderr when it is a terminal:
+ * a count and a rate, redrawn at most four times a second; nothing when
+ * stderr is not a terminal.
+ */
+struct ctl_progress {
+	const char	*what;
+	int64_t		 start, last;	/* ms, monotonic */
+	int		 on;
+};
+void		 ctl_progress_start(struct ctl_progress *, const char *what);
+void		 ctl_progress(struct ctl_progress *, uint64_t done);
+void		 ctl_progress_end(struct ctl_progress *, uint64_t done);
+
 #endif

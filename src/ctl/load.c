@@ -38,6 +38,7 @@ cmd_load(const struct ctl_args *a)
 	long long days = a->num[CTL_K_DAYS];
 	long long body_bytes = a->num[CTL_K_BODY_BYTES];
 	int64_t now, span, step;
+	struct ctl_progress pr;
 	enum pt_err rc;
 
 	s = ctl_open_store(0);
@@ -56,6 +57,7 @@ cmd_load(const struct ctl_args *a)
 	ev.endpoint_id = e->endpoint_id;
 	ev.status = "accepted";
 	ev.verify_status = "enforced:verified";
+	ctl_progress_start(&pr, "loading");
 	for (i = 0; i < count; i++) {
 		if (txn == NULL && (rc = pt_txn_begin(s, NULL, PT_TXN_WRITE,
 		    &txn)) != PT_OK)
@@ -85,12 +87,11 @@ cmd_load(const struct ctl_args *a)
 				ctl_die("commit: %s (%s)", pt_strerror(rc),
 				    pt_store_errstr());
 			txn = NULL;
-			if ((i + 1) % 1000000 == 0) {
-				fprintf(stderr, "%lld events\n", i + 1);
-				fflush(stderr);
-			}
 		}
+		if ((i + 1) % 1000 == 0)
+			ctl_progress(&pr, (uint64_t)(i + 1));
 	}
+	ctl_progress_end(&pr, (uint64_t)count);
 	if ((rc = pt_store_sync(s)) != PT_OK)
 		ctl_die("sync: %s", pt_strerror(rc));
 	printf("%lld events loaded into %s/%s\n", count, source, env);

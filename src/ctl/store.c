@@ -108,11 +108,13 @@ prune_logs(struct pt_store *s)
 	enum pt_err rc;
 	size_t events = 0, actions = 0;
 	int64_t days, now = pt_now_us();
+	struct ctl_progress pr;
 
 	cfg = ctl_load_config(s);
 	days = cfg->log_retention_days > 0 ? cfg->log_retention_days :
 	    PT_RETENTION_DAYS_DEFAULT;
 	pt_config_free(cfg);
+	ctl_progress_start(&pr, "pruning logs");
 	do {
 		memset(&st, 0, sizeof(st));
 		if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
@@ -128,7 +130,9 @@ prune_logs(struct pt_store *s)
 			    pt_store_errstr());
 		events += st.events;
 		actions += st.actions;
+		ctl_progress(&pr, (uint64_t)events);
 	} while (st.more);
+	ctl_progress_end(&pr, (uint64_t)events);
 	printf("%zu event log%s and %zu action log%s older than %lld day%s "
 	    "removed\n", events, events == 1 ? "" : "s", actions, actions == 1 ?
 	    "" : "s", (long long)days, days == 1 ? "" : "s");

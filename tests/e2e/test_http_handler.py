@@ -337,6 +337,35 @@ def t_terminal(c):
              "handler, error), headers as Name: value lines", out)
 
 
+def t_progress(c):
+    """Long work shows progress on a terminal's stderr, nothing in a pipe."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db, "load", "--source",
+                          "app", "--env", "batching", "--count", "60000"],
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    out = p.communicate(timeout=120)[0]
+    os.close(master)
+    text = err.decode("utf-8", "replace")
+    c.tap.ok(p.returncode == 0 and "\rloading: " in text and "/s)" in text
+             and b"60000 events loaded" in out,
+             "porterctl load on a terminal: a count and a rate on stderr",
+             text[-300:], out)
+    rc, out, err = c.srv.porterctl("load", "--source", "app", "--env",
+                                   "batching", "--count", "30000")
+    c.tap.ok(rc == 0 and err == "", "... and nothing when stderr is a pipe",
+             err)
+
+
 def t_bulk_replay(c):
     """Fix the app, then replay in bulk what failed because of it."""
     failed = [c.send("broken", {"n": 100 + i})[1].get("id") for i in range(3)]
@@ -460,7 +489,7 @@ def main():
             for fn in (t_delivered, t_unsigned, t_refused, t_batch,
                        t_follow, t_where, t_actions, t_terminal,
                        t_bulk_replay, t_masked,
-                       t_apply_refuses):
+                       t_apply_refuses, t_progress):
                 tap.run(fn, c)
     finally:
         rcv.stdin.close()
