@@ -252,7 +252,7 @@
       a.className = a.getAttribute('data-view') === (h.view === 'event' ? 'logs' : h.view) ? 'active' : '';
     });
     var views = { sources: viewSources, logs: viewLogs, event: viewEvent,
-      types: viewTypes, rehearse: viewRehearse };
+      types: viewTypes, rehearse: viewRehearse, actions: viewActions };
     var v = $('view');
     clear(v);
     (views[h.view] || viewSources)(v, h, function () { return seq === state.seq; });
@@ -440,6 +440,40 @@
     ['source', 'environment', 'event_type', 'status', 'verification', 'idempotency_key',
       'since', 'until', 'limit'].forEach(function (k) { if (p[k]) base[k] = p[k]; });
 
+    /* Replay what the filters select: a dry run shows the count, then ask. */
+    var bulk = {};
+    ['source', 'environment', 'event_type', 'status', 'verification', 'since', 'until']
+      .forEach(function (k) { if (p[k]) bulk[k] = p[k]; });
+    var replayBox = el('div', { id: 'bulk-replay' });
+    if (Object.keys(bulk).length && !state.me.read_only) {
+      replayBox.appendChild(el('button', { type: 'button', class: 'secondary', id: 'bulk-replay-check',
+        text: 'Replay these…', onclick: function () {
+          clear(replayBox);
+          api('replays', { method: 'POST', body: Object.assign({ dry_run: true, limit: 100 }, bulk) }).then(function (res) {
+            if (!current()) return;
+            if (res.status !== 200) { replayBox.appendChild(el('p', { class: 'error', text: errText(res) })); return; }
+            var n = res.body.would_replay.length, skip = res.body.skipped.length;
+            replayBox.appendChild(el('p', { id: 'bulk-replay-plan', text: n + ' event' + (n === 1 ? '' : 's') +
+              ' would be replayed (oldest first, each as a new event)' + (skip ? ', ' + skip + ' skipped: not verified' : '') +
+              (res.body.more ? '; more match than 100: narrow the filters' : '') + '.' }));
+            if (n) replayBox.appendChild(el('button', { type: 'button', id: 'bulk-replay-go', text: 'Replay ' + n,
+              onclick: function () {
+                clear(replayBox);
+                say('Replaying…');
+                api('replays', { method: 'POST', body: Object.assign({ limit: 100 }, bulk) }).then(function (r2) {
+                  if (!current()) return;
+                  say('');
+                  if (r2.status !== 200) { replayBox.appendChild(el('p', { class: 'error', text: errText(r2) })); return; }
+                  replayBox.appendChild(el('p', { id: 'bulk-replay-done', text: 'Replayed ' + r2.body.replayed.length +
+                    ', failed ' + r2.body.failed.length + ', skipped ' + r2.body.skipped.length + '.' }));
+                  load(null);
+                });
+              } }));
+          });
+        } }));
+    }
+    v.appendChild(replayBox);
+
     function load(before) {
       var q = Object.assign({}, base);
       if (before) q.before = before;
@@ -483,6 +517,58 @@
       stopLive();
       if (live.checked) { poll(); state.timer = setInterval(poll, LIVE_MS); }
     });
+    load(null).catch(failed(v));
+  }
+
+  /* ---------------------------------------------------------- actions */
+
+  var ACTION_STATUSES = ['success', 'skipped', 'failed', 'pending', 'interrupted', 'filtered'];
+
+  function viewActions(v, h, current) {
+    var p = h.params, tbody = el('tbody', { id: 'action-rows' }), pager = el('div', { class: 'pager' });
+    v.appendChild(el('h2', { text: 'Action logs' }));
+    var st = el('select', { id: 'a-status', name: 'status' }, el('option', { value: '', text: 'any' }),
+      ACTION_STATUSES.map(function (x) { return el('option', { value: x, text: x, selected: x === p.status ? 'selected' : null }); }));
+    var wf = el('input', { id: 'a-workflow', name: 'workflow', value: p.workflow || '' });
+    var src = el('input', { id: 'a-source', name: 'source', value: p.source || '' });
+    var form = el('form', { class: 'card filters', id: 'action-filters', onsubmit: function (e) {
+      e.preventDefault();
+      var out = {};
+      if (st.value) out.status = st.value;
+      if (wf.value.trim()) out.workflow = wf.value.trim();
+      if (src.value.trim()) out.source = src.value.trim();
+      location.hash = '#/actions?' + qs(out);
+    } },
+      el('div', null, el('label', { for: 'a-status', text: 'Status' }), st),
+      el('div', null, el('label', { for: 'a-workflow', text: 'Workflow' }), wf),
+      el('div', null, el('label', { for: 'a-source', text: 'Source' }), src),
+      el('div', { class: 'actions' }, el('button', { type: 'submit', id: 'a-apply', text: 'Search' })));
+    v.appendChild(form);
+    v.appendChild(el('div', { class: 'card' }, el('div', { class: 'table-wrap' }, el('table', { id: 'action-table' },
+      el('thead', null, el('tr', null, ['Inserted', 'Action', 'Status', 'Event', 'Error'].map(function (t) { return el('th', { text: t }); }))),
+      tbody)), pager));
+    var base = {};
+    ['status', 'workflow', 'source'].forEach(function (k) { if (p[k]) base[k] = p[k]; });
+    function load(before) {
+      var q = Object.assign({}, base);
+      if (before) q.before = before;
+      return api('actions?' + qs(q)).then(function (res) {
+        if (!current()) return;
+        if (res.status !== 200) { v.appendChild(el('p', { class: 'error', text: errText(res) })); return; }
+        if (!before) clear(tbody);
+        res.body.data.forEach(function (a) {
+          tbody.appendChild(el('tr', { 'data-id': a.id },
+            el('td', { text: a.inserted_at }), el('td', { text: a.action }), el('td', null, badge(a.status)),
+            el('td', null, eventLink(a.event_id)),
+            el('td', { text: a.error ? a.error.message : '' })));
+        });
+        if (!tbody.firstChild) tbody.appendChild(el('tr', { class: 'empty' }, el('td', { colspan: '5', class: 'muted', text: 'No action logs.' })));
+        clear(pager);
+        if (res.body.page_info.has_more && res.body.page_info.before)
+          pager.appendChild(el('button', { class: 'secondary', id: 'a-older', type: 'button', text: 'Older',
+            onclick: function () { load(res.body.page_info.before); } }));
+      });
+    }
     load(null).catch(failed(v));
   }
 

@@ -658,6 +658,47 @@ def layout(t, srv, b, tok, shots):
     t.eq(problems, [], "no script errors in the layout checks", *problems)
 
 
+def operator(t, srv, b, tok, shots):
+    """The operator's second day: the action logs across events, and a
+    bulk replay of what a filter selects, asked for first.  Runs signed
+    in, after the layout checks."""
+    base = "http://127.0.0.1:%d%s" % (srv.port, srv.url("/admin"))
+    ids = [ingest(srv, {"event_type": "bulk.test", "event_id": "bk%d" % i,
+                        "data": {}}) for i in range(3)]
+    b.goto(base + "/#/logs?source=tasks&event_type=bulk.test")
+    b.wait("document.querySelectorAll('#log-rows tr[data-id]').length == 3",
+           "the three events")
+    b.click("#bulk-replay-check")
+    plan = b.wait("(document.getElementById('bulk-replay-plan') || {})"
+                  ".textContent", "the plan")
+    t.has(plan, "3 events would be replayed",
+          "Replay these\u2026 first says how many (a dry run)")
+    t.eq(len([e for e in srv.logs("--type", "bulk.test")]), 3,
+         "... and replays nothing yet")
+    b.click("#bulk-replay-go")
+    done = b.wait("(document.getElementById('bulk-replay-done') || {})"
+                  ".textContent", "the summary")
+    t.has(done, "Replayed 3, failed 0, skipped 0",
+          "... then replays them and says so")
+    replays = [e for e in srv.logs("--type", "bulk.test")
+               if e.get("replay_of") in ids]
+    t.eq(sorted(e["replay_of"] for e in replays), sorted(ids),
+         "... each a new event linked to its original")
+    b.screenshot(os.path.join(shots, "console-bulk-replay.png"))
+
+    b.click('#nav a[data-view="actions"]')
+    b.wait("document.querySelectorAll('#action-rows tr[data-id]').length > 0",
+           "the action logs")
+    rows = b.js("document.querySelectorAll('#action-rows tr[data-id]')"
+                ".length")
+    t.ok(rows > 0, "the Action logs page lists action logs across events",
+         rows)
+    b.goto(base + "/#/actions?status=failed")
+    b.wait("!!document.querySelector('#action-rows tr')", "filtered")
+    t.eq(b.js("document.querySelectorAll('#action-rows tr[data-id]')"
+              ".length"), 0, "... and filters them by status (none failed)")
+
+
 def part(t, srv, b, name, fn, *args):
     """Run fn(t, srv, b, *args); an exception is one failed case, with a
     screenshot of the page as it was."""
@@ -698,6 +739,7 @@ def main():
                                               "chromium.log"))
             part(t, srv, b, "the console story", story, tok, rotok, SHOTS)
             part(t, srv, b, "the layout checks", layout, tok, SHOTS)
+            part(t, srv, b, "the operator's views", operator, tok, SHOTS)
             for name in sorted(os.listdir(SHOTS)):
                 if name.startswith("console-"):
                     t.diag("screenshot: " + os.path.join(SHOTS, name))
