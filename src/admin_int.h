@@ -101,6 +101,9 @@ int	api_log(struct admin *);
 int	api_replay(struct admin *);
 int	api_replays(struct admin *);
 int	api_actions(struct admin *);
+/* admin_data.c */
+int	api_data_list(struct admin *);
+int	api_data_get(struct admin *);
 /* admin_rehearse.c */
 int	api_rehearse(struct admin *);
 /* admin_config.c */
