@@ -252,7 +252,8 @@
       a.className = a.getAttribute('data-view') === (h.view === 'event' ? 'logs' : h.view) ? 'active' : '';
     });
     var views = { sources: viewSources, logs: viewLogs, event: viewEvent,
-      types: viewTypes, rehearse: viewRehearse, actions: viewActions };
+      types: viewTypes, rehearse: viewRehearse, actions: viewActions,
+      data: viewData };
     var v = $('view');
     clear(v);
     (views[h.view] || viewSources)(v, h, function () { return seq === state.seq; });
@@ -570,6 +571,44 @@
       });
     }
     load(null).catch(failed(v));
+  }
+
+  /* ------------------------------------------------------------- data */
+
+  /* What the actions made: users, objects, tenants, audiences, runs. */
+  var DATA_KINDS = ['users', 'objects', 'tenants', 'audiences', 'runs'];
+
+  function viewData(v, h, current) {
+    var p = h.params, kind = DATA_KINDS.indexOf(p.kind) >= 0 ? p.kind : 'users';
+    var out = el('div', { id: 'data-result' });
+    v.appendChild(el('h2', { text: 'Data' }));
+    var kindSel = el('select', { id: 'd-kind', name: 'kind' },
+      DATA_KINDS.map(function (k) { return el('option', { value: k, text: k, selected: k === kind ? 'selected' : null }); }));
+    var name = el('input', { id: 'd-name', name: 'name', value: p.name || '',
+      placeholder: 'collection (objects), key (audiences), or one id' });
+    v.appendChild(el('form', { class: 'card filters', id: 'data-form', onsubmit: function (e) {
+      e.preventDefault();
+      var q = { kind: kindSel.value };
+      if (name.value.trim()) q.name = name.value.trim();
+      location.hash = '#/data?' + qs(q);
+    } },
+      el('div', null, el('label', { for: 'd-kind', text: 'Kind' }), kindSel),
+      el('div', null, el('label', { for: 'd-name', text: 'Name' }), name),
+      el('div', { class: 'actions' }, el('button', { type: 'submit', id: 'd-apply', text: 'Show' }))));
+    v.appendChild(out);
+    if (kind === 'objects' && !p.name) {
+      out.appendChild(el('p', { class: 'muted', text: 'Name a collection to list its objects.' }));
+      return;
+    }
+    var path = kind + (p.name ? '/' + encodeURIComponent(p.name) : '');
+    api(path).then(function (res) {
+      if (!current()) return;
+      if (res.status !== 200) { out.appendChild(el('p', { class: 'error', text: errText(res) })); return; }
+      var recs = res.body && res.body.data !== undefined ? res.body.data : [res.body];
+      out.appendChild(el('p', { class: 'muted', id: 'd-count', text: recs.length + ' record' + (recs.length === 1 ? '' : 's') +
+        (res.body && res.body.has_more ? ' (more: the first 100 shown)' : '') }));
+      recs.forEach(function (r) { out.appendChild(el('div', { class: 'card data-rec' }, pre(r))); });
+    }).catch(failed(v));
   }
 
   /* ------------------------------------------------------------ event */

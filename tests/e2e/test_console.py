@@ -698,6 +698,20 @@ def operator(t, srv, b, tok, shots):
     t.eq(b.js("document.querySelectorAll('#action-rows tr[data-id]')"
               ".length"), 0, "... and filters them by status (none failed)")
 
+    # What the actions made: the users the story's mapping identified.
+    b.click('#nav a[data-view="data"]')
+    count = b.wait("(document.getElementById('d-count') || {}).textContent",
+                   "the users")
+    t.ok(count.split()[0].isdigit() and int(count.split()[0]) >= 1 and
+         "user_456" in b.js("document.getElementById('data-result')"
+                            ".textContent"),
+         "the Data page lists the users the mappings made", count)
+    b.goto(base + "/#/data?kind=users&name=user_456")
+    b.wait("(document.getElementById('d-count') || {}).textContent == "
+           "'1 record'", "one user")
+    t.has(b.js("document.getElementById('data-result').textContent"),
+          "Review the Q4 roadmap", "... and one user by id")
+
 
 def part(t, srv, b, name, fn, *args):
     """Run fn(t, srv, b, *args); an exception is one failed case, with a
