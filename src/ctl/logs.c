@@ -34,6 +34,7 @@ struct logs_out {
 	size_t		 limit;
 	int		 more;
 	char		 id_last[PT_ID_MAX];
+	pt_json		*fresh;		/* actions --follow: one poll's */
 	pt_json		**back;
 	size_t		 nback;
 	struct ctl_seen	 seen;
@@ -416,6 +417,58 @@ cmd_events(const struct ctl_args *a)
 	return 0;
 }
 
+/*
+ * actions --follow: each poll collects the unseen records of the window
+ * (newest first) and prints them oldest first.
+ */
+static int
+collect_action(void *arg, const uint8_t id[PT_ID_BIN], pt_json *rec)
+{
+	struct logs_out *o = arg;
+
+	if (!ctl_seen_add(&o->seen, id, FOLLOW_LAG_US) || o->priming)
+		return 0;
+	if (pt_json_append(o->fresh, pt_json_ref(rec)) != PT_OK)
+		ctl_die("out of memory");
+	return 0;
+}
+
+static int print_action(void *, const uint8_t id[PT_ID_BIN], pt_json *);
+
+static void
+follow_actions(struct pt_store *s, struct pt_action_query *q,
+    struct logs_out *o)
+{
+	struct timespec nap = { 0, FOLLOW_POLL_NS };
+	struct pt_action_page pg;
+	struct pt_txn *txn;
+	enum pt_err rc;
+	size_t i;
+
+	q->before = NULL;
+	q->limit = 100000;
+	for (;;) {
+		if ((o->fresh = pt_json_new_array()) == NULL)
+			ctl_die("out of memory");
+		q->since = o->seen.newest > FOLLOW_LAG_US ? o->seen.newest -
+		    FOLLOW_LAG_US : 0;
+		if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
+			ctl_die("store: %s", pt_strerror(rc));
+		rc = pt_actions_query(txn, q, collect_action, o, &pg);
+		pt_txn_abort(txn);
+		if (rc != PT_OK)
+			ctl_die("reading the action log: %s", pt_strerror(rc));
+		for (i = pt_json_len(o->fresh); i > 0; i--)
+			(void)print_action(o, NULL, pt_json_index(o->fresh,
+			    i - 1));
+		pt_json_put(o->fresh);
+		if (fflush(stdout) == EOF)
+			ctl_die("stdout: %s", strerror(errno));
+		o->priming = 0;
+		nanosleep(&nap, NULL);
+	}
+}
+
 /* porterctl actions: one line of text, or NDJSON. */
 static int
 print_action(void *arg, const uint8_t id[PT_ID_BIN], pt_json *rec)
@@ -478,6 +531,13 @@ cmd_actions(const struct ctl_args *a)
 	if (pt_actions_check_filters(&q, why, sizeof(why)) < 0)
 		ctl_usage_die("actions: %s", why);
 	s = ctl_open_store(1);
+	if (a->given[CTL_K_FOLLOW]) {
+		/* What is there now is known, not printed: from now on. */
+		o.follow = 1;
+		o.priming = 1;
+		o.seen.newest = pt_now_us();
+		follow_actions(s, &q, &o);	/* until killed */
+	}
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
 	rc = pt_actions_query(txn, &q, print_action, &o, &pg);

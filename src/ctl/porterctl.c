@@ -157,6 +157,9 @@ static const struct ctl_opt actions_opts[] = {
 	{ CTL_K_BEFORE, "before", "ACT_ID", 0, 0, 0, 0, ctl_check_act_id,
 	  "only actions older than this one: the cursor for the next page" },
 	OPT_LIMIT(50, "at most N actions"),
+	{ CTL_K_FOLLOW, "follow", NULL, 0, 0, 0, 0, NULL,
+	  "print each new action log as it lands, oldest first, until "
+	  "killed" },
 	OPT_JSON_LINES,
 	END_OPTS
 };

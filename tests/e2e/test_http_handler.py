@@ -219,6 +219,27 @@ def t_follow(c):
     c.tap.eq(again, [], "... each once", again)
 
 
+def t_follow_actions(c):
+    """porterctl actions --follow: each new action log once, in order."""
+    proc = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db, "actions",
+                             "--follow", "--json", "--workflow", "plain"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        time.sleep(1)       # it has learnt what is there
+        sent = [c.send("plain", {"n": 50 + i})[1].get("actions", ["?"])[0]
+                for i in range(2)]
+        got = read_lines(proc, 2, h.scaled(10))
+        time.sleep(1)
+        again = read_lines(proc, 1, 1)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    c.tap.eq(([x.get("id") for x in got], again), (sent, []),
+             "actions --follow prints each new action log once, oldest "
+             "first, and nothing from before it started", got)
+
+
 def t_where(c):
     """Events by a value in their body: porterctl and the API."""
     sent = c.send("plain", {"n": 4242})[0].json.get("id")
@@ -487,7 +508,8 @@ def main():
                 return tap.done()
             c = Ctx(tap, srv, port)
             for fn in (t_delivered, t_unsigned, t_refused, t_batch,
-                       t_follow, t_where, t_actions, t_terminal,
+                       t_follow, t_follow_actions, t_where, t_actions,
+                       t_terminal,
                        t_bulk_replay, t_masked,
                        t_apply_refuses, t_progress):
                 tap.run(fn, c)
