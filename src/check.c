@@ -21,6 +21,7 @@ struct ck {
 	void		*arg;
 	size_t		 problems;
 	size_t		 events;
+	void		(*progress)(void *arg, size_t events);
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -97,6 +98,8 @@ check_event(void *arg, const uint8_t id[PT_ID_BIN], pt_json *m,
 
 	(void)body;
 	c->events++;
+	if (c->progress != NULL && c->events % 1000 == 0)
+		c->progress(c->arg, c->events);
 	pt_id_text("evt", id, idt);
 	/* Recovery, retention and the indexes go by these: name the gap. */
 	missing = text == NULL ? "id" : src == NULL ? "source" : env == NULL ?
@@ -229,6 +232,13 @@ size_t
 pt_check(struct pt_txn *txn, pt_check_report report, void *arg,
     size_t *events)
 {
+	return pt_check_progress(txn, report, arg, events, NULL);
+}
+
+size_t
+pt_check_progress(struct pt_txn *txn, pt_check_report report, void *arg,
+    size_t *events, void (*progress)(void *, size_t))
+{
 	struct pt_log_query q;
 	struct ck c;
 	enum pt_err rc;
@@ -237,6 +247,7 @@ pt_check(struct pt_txn *txn, pt_check_report report, void *arg,
 	c.txn = txn;
 	c.report = report;
 	c.arg = arg;
+	c.progress = progress;
 	memset(&q, 0, sizeof(q));
 	q.limit = SIZE_MAX;
 	if ((rc = pt_eventlog_query(txn, &q, check_event, &c)) != PT_OK)

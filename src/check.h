@@ -18,5 +18,11 @@ typedef void (*pt_check_report)(void *arg, const char *problem);
  * events seen.
  */
 size_t	pt_check(struct pt_txn *, pt_check_report, void *arg, size_t *events);
+/*
+ * The same, calling "progress" (may be NULL) with the events seen so far
+ * every 1,000 of them (porterctl check shows it on a terminal).
+ */
+size_t	pt_check_progress(struct pt_txn *, pt_check_report, void *arg,
+	    size_t *events, void (*progress)(void *arg, size_t events));
 
 #endif

@@ -74,6 +74,16 @@ print_problem(void *arg, const char *line)
 	printf("problem: %s\n", line);
 }
 
+/* The check's progress: one line redrawn on a terminal's stderr. */
+static struct ctl_progress check_pr;
+
+static void
+check_progress(void *arg, size_t events)
+{
+	(void)arg;
+	ctl_progress(&check_pr, events);
+}
+
 int
 cmd_check(const struct ctl_args *a)
 {
@@ -86,7 +96,10 @@ cmd_check(const struct ctl_args *a)
 	s = ctl_open_store(1);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
-	problems = pt_check(txn, print_problem, NULL, &events);
+	ctl_progress_start(&check_pr, "checking events");
+	problems = pt_check_progress(txn, print_problem, NULL, &events,
+	    check_progress);
+	ctl_progress_end(&check_pr, events);
 	pt_txn_abort(txn);
 	pt_store_close(s);
 	printf("%zu events checked, %zu problem%s\n", events, problems,

@@ -385,6 +385,24 @@ def t_progress(c):
                                    "batching", "--count", "30000")
     c.tap.ok(rc == 0 and err == "", "... and nothing when stderr is a pipe",
              err)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db, "check"],
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    out = p.communicate(timeout=120)[0]
+    os.close(master)
+    c.tap.ok(b"\rchecking events: " in err and b"events checked" in out,
+             "porterctl check shows its progress on a terminal too",
+             err[-200:], out)
 
 
 def t_bulk_replay(c):
