@@ -253,7 +253,7 @@
     });
     var views = { sources: viewSources, logs: viewLogs, event: viewEvent,
       types: viewTypes, rehearse: viewRehearse, actions: viewActions,
-      data: viewData };
+      data: viewData, mappings: viewMappings };
     var v = $('view');
     clear(v);
     (views[h.view] || viewSources)(v, h, function () { return seq === state.seq; });
@@ -711,14 +711,134 @@
       if (!data.length) { v.appendChild(el('p', { class: 'muted', text: 'No events received yet.' })); return; }
       v.appendChild(el('div', { class: 'card' }, el('table', { id: 'types-table' },
         el('thead', null, el('tr', null, ['Source', 'Environment', 'Event type', 'Count', 'First received',
-          'Last received'].map(function (t) { return el('th', { text: t }); }))),
+          'Last received', 'Mappings'].map(function (t) { return el('th', { text: t }); }))),
         el('tbody', null, data.map(function (t) {
           return el('tr', null, el('td', { text: t.source }), el('td', { text: t.environment }),
             el('td', null, el('a', { href: '#/logs?' + qs({ source: t.source, environment: t.environment, event_type: t.event }),
               text: t.event })),
             el('td', { text: String(t.count) }), el('td', null, timeAgo(t.first_received_at)),
-            el('td', null, timeAgo(t.last_received_at)));
+            el('td', null, timeAgo(t.last_received_at)),
+            el('td', null, el('a', { class: 'edit-mappings', href: '#/mappings?' + qs({ source: t.source,
+              environment: t.environment, event_type: t.event }), text: 'edit' })));
         })))));
+    }).catch(failed(v));
+  }
+
+  /* --------------------------------------------------------- mappings */
+
+  /*
+   * Edit one event type's mappings (Knock's "Create action mapping"): the
+   * list as JSON, a form built from the action's parameter table to add
+   * one, a rehearsal against the last event of that type received, then
+   * the diff of a dry run before it is applied, as `porterctl apply`
+   * validates it.
+   */
+  function viewMappings(v, h, current) {
+    var p = h.params, doc = null, env = null, catalogue = [];
+    v.appendChild(el('h2', { text: 'Mappings of ' + (p.event_type || '?') }));
+    v.appendChild(el('p', { class: 'muted', text: (p.source || '?') + '/' + (p.environment || '?') +
+      ': the mappings of this event type, in JSON; the others of the environment stay as they are.' }));
+    var area = el('textarea', { id: 'm-json', rows: '14', spellcheck: 'false' });
+    var actSel = el('select', { id: 'm-action' });
+    var paramsBox = el('div', { id: 'm-params', class: 'filters' });
+    var out = el('div', { id: 'm-result' });
+    function fillParams() {
+      clear(paramsBox);
+      var spec = catalogue.filter(function (c) { return c.action === actSel.value; })[0];
+      (spec ? spec.params : []).forEach(function (pp) {
+        paramsBox.appendChild(el('div', null, el('label', { for: 'm-p-' + pp.name,
+          text: pp.name + (pp.required ? ' (required)' : '') }),
+          el('input', { id: 'm-p-' + pp.name, 'data-param': pp.name, placeholder: 'a path: data.id' })));
+      });
+    }
+    actSel.addEventListener('change', fillParams);
+    function others() {
+      return (env.mappings || []).filter(function (m) { return m.event_type !== p.event_type; });
+    }
+    function edited() {
+      var list = JSON.parse(area.value);
+      if (!Array.isArray(list)) throw new Error('the mappings must be a JSON array');
+      return list;
+    }
+    var add = el('button', { type: 'button', id: 'm-add', class: 'secondary', text: 'Add mapping', onclick: function () {
+      var list;
+      try { list = edited(); } catch (e) { say(String(e.message || e), true); return; }
+      var params = {};
+      Array.prototype.forEach.call(paramsBox.querySelectorAll('input[data-param]'), function (i) {
+        if (i.value.trim()) params[i.getAttribute('data-param')] = i.value.trim();
+      });
+      list.push({ event_type: p.event_type, action: actSel.value, params: params });
+      area.value = JSON.stringify(list, null, 2);
+    } });
+    var rehearse = el('button', { type: 'button', id: 'm-rehearse', class: 'secondary', text: 'Rehearse on the last event',
+      onclick: function () {
+        var list;
+        clear(out);
+        try { list = edited(); } catch (e) { say(String(e.message || e), true); return; }
+        api('logs?' + qs({ source: p.source, environment: p.environment, event_type: p.event_type, limit: 1 })).then(function (res) {
+          var last = res.status === 200 && res.body.data[0];
+          if (!last) throw new Error('no event of this type received yet');
+          return api('logs/' + encodeURIComponent(last.id));
+        }).then(function (res) {
+          var e = res.body || {};
+          return api('sources/' + encodeURIComponent(p.source) + '/rehearse', { method: 'POST', body: {
+            environment: p.environment, mappings: list,
+            payload: { body: e.raw_body !== undefined ? e.raw_body : e.body, headers: e.headers || {} } } });
+        }).then(function (res) {
+          if (!current()) return;
+          if (res.status !== 200) { out.appendChild(el('p', { class: 'error', id: 'm-error', text: errText(res) })); return; }
+          out.appendChild(el('div', { class: 'card', id: 'm-rehearsal' }, res.body.mappings.map(function (m) {
+            return el('div', { class: 'action ' + (m.status === 'ok' ? 'ok' : 'warn') },
+              el('h3', null, m.action + ' ', badge(m.status)),
+              m.error ? el('p', { class: 'error', text: m.error.field + ': ' + m.error.message }) : null,
+              m.payload !== undefined ? pre(m.payload) : null);
+          })));
+        }).catch(function (e) { out.appendChild(el('p', { class: 'error', text: String(e.message || e) })); });
+      } });
+    function put(dry) {
+      var list, next;
+      try { list = edited(); } catch (e) { say(String(e.message || e), true); return Promise.resolve(null); }
+      env.mappings = others().concat(list);
+      next = doc;
+      return api('config' + (dry ? '?dry_run=1' : ''), { method: 'PUT', body: next });
+    }
+    var save = el('button', { type: 'button', id: 'm-save', text: 'Save\u2026', disabled: state.me.read_only,
+      title: state.me.read_only ? 'A read-only token cannot change the configuration' : 'Show the changes, then apply them',
+      onclick: function () {
+        clear(out);
+        put(true).then(function (res) {
+          if (!res || !current()) return;
+          if (res.status !== 200) { out.appendChild(el('p', { class: 'error', id: 'm-error', text: errText(res) })); return; }
+          out.appendChild(el('div', { class: 'card', id: 'm-diff' }, el('h3', { text: 'Changes' }),
+            pre((res.body.diff || []).join('\n') || 'no changes')));
+          if (res.body.changes > 0)
+            out.appendChild(el('button', { type: 'button', id: 'm-apply', text: 'Apply', onclick: function () {
+              put(false).then(function (r2) {
+                if (!r2 || !current()) return;
+                out.appendChild(el('p', { id: r2.status === 200 ? 'm-applied' : 'm-error', class: r2.status === 200 ? '' : 'error',
+                  text: r2.status === 200 ? 'Applied (generation ' + r2.body.generation + ').' : errText(r2) }));
+              });
+            } }));
+        });
+      } });
+    v.appendChild(el('div', { class: 'card' },
+      el('label', { for: 'm-json', text: 'Mappings (JSON)' }), area,
+      el('div', { class: 'filters' }, el('div', null, el('label', { for: 'm-action', text: 'Action' }), actSel)),
+      paramsBox,
+      el('div', { class: 'pager' }, add, rehearse, save)));
+    v.appendChild(out);
+    Promise.all([api('config'), api('mapping_actions')]).then(function (r) {
+      if (!current()) return;
+      if (r[0].status !== 200) throw new Error(errText(r[0]));
+      doc = r[0].body;
+      catalogue = r[1].status === 200 ? r[1].body : [];
+      catalogue.forEach(function (c) { actSel.appendChild(el('option', { value: c.action, text: c.action })); });
+      fillParams();
+      (doc.sources || []).forEach(function (s) {
+        if (s.key === p.source && s.environments && s.environments[p.environment]) env = s.environments[p.environment];
+      });
+      if (!env) throw new Error('no environment ' + p.source + '/' + p.environment + ' is configured');
+      area.value = JSON.stringify((env.mappings || []).filter(function (m) { return m.event_type === p.event_type; }), null, 2);
     }).catch(failed(v));
   }
 

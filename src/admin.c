@@ -98,6 +98,7 @@ static const struct route {
 	{ "GET", "sources/*/events", api_source_events, 0 },
 	{ "GET", "sources/*/logs", api_source_logs, 0 },
 	{ "POST", "sources/*/rehearse", api_rehearse, 0 },
+	{ "GET", "mapping_actions", api_mapping_actions, 0 },
 	{ "GET", "event_types", api_event_types, 0 },
 	{ "GET", "logs", api_logs, 0 },
 	{ "GET", "logs/*", api_log, 0 },

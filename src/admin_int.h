@@ -106,6 +106,7 @@ int	api_data_list(struct admin *);
 int	api_data_get(struct admin *);
 /* admin_rehearse.c */
 int	api_rehearse(struct admin *);
+int	api_mapping_actions(struct admin *);
 /* admin_config.c */
 int	api_config_get(struct admin *);
 int	api_config_put(struct admin *);

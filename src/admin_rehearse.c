@@ -5,9 +5,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin_int.h"
+#include "mapping.h"
+#include "alloc.h"
 #include "inspect.h"
 #include "preprocess.h"
 #include "json.h"
@@ -56,7 +59,111 @@ bad:
 }
 
 /*
- * POST sources/<key>/rehearse {"environment": E, "payload": {"body":
+ * GET mapping_actions: every action a mapping may name, with its
+ * parameters (required, object builder, literal key): what the console's
+ * mapping editor builds its form from.
+ */
+int
+api_mapping_actions(struct admin *a)
+{
+	const struct pt_action_spec *sp;
+	pt_json *arr, *o, *ps, *pj;
+	size_t i, j;
+
+	if ((arr = pt_json_new_array()) == NULL)
+		return adm_fail(a, 500, "internal_error", "out of memory");
+	for (i = 0; i < PT_A__MAX; i++) {
+		sp = pt_action_spec((enum pt_action)i);
+		if ((o = pt_json_new_object()) == NULL ||
+		    pt_json_append(arr, o) != PT_OK ||
+		    pt_json_set(o, "action", pt_json_new_cstr(sp->name)) !=
+		    PT_OK || (ps = pt_json_new_array()) == NULL ||
+		    pt_json_set(o, "params", ps) != PT_OK)
+			goto nomem;
+		for (j = 0; j < PT_MAX_PARAMS && sp->params[j] != NULL; j++)
+			if ((pj = pt_json_new_object()) == NULL ||
+			    pt_json_append(ps, pj) != PT_OK ||
+			    pt_json_set(pj, "name", pt_json_new_cstr(
+			    sp->params[j])) != PT_OK ||
+			    pt_json_set(pj, "required", pt_json_new_bool(
+			    (sp->required >> j) & 1)) != PT_OK ||
+			    pt_json_set(pj, "builder", pt_json_new_bool(
+			    (sp->builders >> j) & 1)) != PT_OK ||
+			    pt_json_set(pj, "literal_key", pt_json_new_bool(
+			    (sp->literal_key >> j) & 1)) != PT_OK)
+				goto nomem;
+	}
+	return adm_send_json(a, 200, arr);
+nomem:
+	pt_json_put(arr);
+	return adm_fail(a, 500, "internal_error", "out of memory");
+}
+
+/* Knock's priority order, as conf_env.c keeps an environment's. */
+static int
+by_priority(const void *x, const void *y)
+{
+	const struct pt_mapping *a = x, *b = y;
+
+	if (a->action != b->action)
+		return a->action < b->action ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/*
+ * "mappings" in a rehearsal: the environment as it would be with these
+ * instead of its own (the console's editor, before saving).  0 with *tmp
+ * filled (free with free_proposed), or the status answered.
+ */
+static int
+proposed(struct admin *a, const struct pt_env *env, const pt_json *maps,
+    struct pt_env *tmp)
+{
+	char err[400];
+	enum pt_err rc;
+	size_t i, n;
+
+	*tmp = *env;
+	/* Never the configuration's own: free_proposed frees these. */
+	tmp->nmappings = 0;
+	tmp->mappings = NULL;
+	if (pt_json_type(maps) != PT_J_ARRAY || (n = pt_json_len(maps)) > 1000)
+		return adm_fail(a, 400, "invalid_request", "mappings: an array "
+		    "of at most 1000 mappings");
+	if (n > 0 && (tmp->mappings = pt_calloc(n, sizeof(*tmp->mappings))) ==
+	    NULL)
+		return adm_fail(a, 500, "internal_error", "out of memory");
+	for (i = 0; i < n; i++) {
+		if ((rc = pt_mapping_compile(pt_json_index(maps, i),
+		    &tmp->mappings[i], err, sizeof(err))) != PT_OK) {
+			tmp->nmappings = i + 1;
+			return rc == PT_ENOMEM ? adm_fail(a, 500,
+			    "internal_error", "out of memory") : adm_fail(a, 422,
+			    "invalid_mapping", "/mappings/%zu%s%s", i,
+			    err[0] == '/' ? "" : ": ", err[0] == ':' ? err + 2 :
+			    err);
+		}
+		tmp->mappings[i].order = i;
+		tmp->nmappings = i + 1;
+	}
+	if (n > 1)
+		qsort(tmp->mappings, n, sizeof(*tmp->mappings), by_priority);
+	return 0;
+}
+
+static void
+free_proposed(struct pt_env *tmp)
+{
+	size_t i;
+
+	for (i = 0; i < tmp->nmappings; i++)
+		pt_mapping_clear(&tmp->mappings[i]);
+	pt_free(tmp->mappings);
+}
+
+/*
+ * POST sources/<key>/rehearse {"environment": E, "mappings": [...]
+ * (optional: instead of the environment's own), "payload": {"body":
  * {...} or "text", "headers": {...}}}: the mappings' resolved payloads or
  * field errors, with no side effects (so a read-only token may rehearse).
  */
@@ -65,6 +172,8 @@ api_rehearse(struct admin *a)
 {
 	const struct pt_config *cfg;
 	const struct pt_env *env = NULL;
+	struct pt_env tmp;
+	int own = 0;
 	struct pt_body_error berr;
 	pt_json *doc = NULL, *payload, *bj, *body = NULL, *hdrs = NULL, *out,
 	    *pre = NULL, *report = NULL;
@@ -146,7 +255,19 @@ api_rehearse(struct admin *a)
 	roots.body = body;
 	roots.headers = hdrs;
 	roots.preprocess = pre;
-	if ((rc = pt_inspect_rehearse(env, &roots, &out)) != PT_OK) {
+	if (pt_json_get(doc, "mappings") != NULL) {
+		if ((status = proposed(a, env, pt_json_get(doc, "mappings"),
+		    &tmp)) != 0) {
+			free_proposed(&tmp);
+			goto out;
+		}
+		env = &tmp;
+		own = 1;
+	}
+	rc = pt_inspect_rehearse(env, &roots, &out);
+	if (own)
+		free_proposed(&tmp);
+	if (rc != PT_OK) {
 		status = adm_fail(a, 500, "internal_error", "out of memory");
 		goto out;
 	}

@@ -658,6 +658,15 @@ def layout(t, srv, b, tok, shots):
     t.eq(problems, [], "no script errors in the layout checks", *problems)
 
 
+def ctl_mappings(srv):
+    """tasks/development's mappings as porterctl export prints them."""
+    rc, out, err = srv.porterctl("export")
+    for src in json.loads(out).get("sources", []) if rc == 0 else []:
+        if src.get("key") == "tasks":
+            return src["environments"]["development"].get("mappings", [])
+    return []
+
+
 def operator(t, srv, b, tok, shots):
     """The operator's second day: the action logs across events, and a
     bulk replay of what a filter selects, asked for first.  Runs signed
@@ -711,6 +720,47 @@ def operator(t, srv, b, tok, shots):
            "'1 record'", "one user")
     t.has(b.js("document.getElementById('data-result').textContent"),
           "Review the Q4 roadmap", "... and one user by id")
+
+    # Edit an event type's mappings from the received types.
+    b.click('#nav a[data-view="types"]')
+    b.wait("!!document.querySelector('#types-table a.edit-mappings')",
+           "the types with their edit links")
+    b.goto(base + "/#/mappings?source=tasks&environment=development&"
+           "event_type=task.assigned")
+    b.wait("document.getElementById('m-json').value.indexOf("
+           "'users_identify') > 0 && !!document.querySelector("
+           "'#m-action option[value=tenants_set]')", "the editor")
+    t.ok(True, "the editor opens on the type's mappings, with the actions")
+    b.js("(function (s) { s.value = 'tenants_set'; s.dispatchEvent("
+         "new Event('change')); })(document.getElementById('m-action'))")
+    b.wait("!!document.getElementById('m-p-id')", "the action's parameters")
+    t.eq(b.js("Array.prototype.map.call(document.querySelectorAll("
+              "'#m-params label'), function (l) { return l.textContent; })"),
+         ["id (required)", "name", "settings", "properties"],
+         "the form is built from the action's parameter table")
+    b.type("#m-p-id", "data.task_id")
+    b.type("#m-p-name", "data.title")
+    b.click("#m-add")
+    b.click("#m-rehearse")
+    res = b.wait("(document.getElementById('m-rehearsal') || {})"
+                 ".textContent", "the rehearsal")
+    t.ok("tenants_set" in res and "task_123" in res,
+         "rehearsed on the last task.assigned received, before saving",
+         res)
+    t.eq(len([m for m in ctl_mappings(srv)
+              if m.get("action") == "tenants_set"]), 0,
+         "... nothing saved yet")
+    b.click("#m-save")
+    diff = b.wait("(document.getElementById('m-diff') || {}).textContent",
+                  "the diff")
+    t.has(diff, "tasks/development: mappings",
+          "Save\u2026 shows the changes of a dry run first")
+    b.click("#m-apply")
+    b.wait("!!document.getElementById('m-applied')", "applied")
+    t.eq([m.get("params") for m in ctl_mappings(srv)
+          if m.get("action") == "tenants_set"],
+         [{"id": "data.task_id", "name": "data.title"}],
+         "... then applies it, validated as apply validates it")
 
 
 def part(t, srv, b, name, fn, *args):
