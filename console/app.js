@@ -374,7 +374,7 @@
   }
 
   function viewLogs(v, h, current) {
-    var p = h.params, form, tbody, pager, newest = null, live;
+    var p = h.params, form, tbody, pager, live;
     v.appendChild(el('h2', { text: 'Event log' }));
 
     function field(name, label, input) {
@@ -484,7 +484,7 @@
         if (res.status !== 200) { say(errText(res), true); return; }
         say('');
         var data = res.body.data, pi = res.body.page_info;
-        if (!before) { clear(tbody); newest = pi.after; }
+        if (!before) { clear(tbody); newestAt = data.length ? data[0].received_at : null; }
         data.forEach(function (m) { tbody.appendChild(logRow(m, false)); });
         if (!tbody.firstChild)
           tbody.appendChild(el('tr', { class: 'empty' }, el('td', { colspan: String(LOG_COLUMNS.length), class: 'muted', text: 'No events.' })));
@@ -498,19 +498,33 @@
       });
     }
 
-    /* Live: poll for entries newer than the newest shown. */
+    /*
+     * Live: poll the last 10 s before the newest entry shown (as
+     * `porterctl logs --follow` does), so that a write that commits late,
+     * with an older id, still shows; each entry once.
+     */
+    var shown = {}, newestAt = null;
     function poll() {
       if (!current()) { stopLive(); return; }
       var q = Object.assign({}, base);
-      if (newest) q.after = newest;
-      else q.limit = base.limit || 50;
+      delete q.before;
+      q.limit = 200;
+      if (newestAt) q.since = new Date(Date.parse(newestAt) - 10000).toISOString();
+      Array.prototype.forEach.call(tbody.querySelectorAll('tr[data-id]'), function (tr) {
+        shown[tr.getAttribute('data-id')] = 1;
+      });
       api('logs?' + qs(q)).then(function (res) {
         if (!current() || res.status !== 200) return;
-        var data = res.body.data, empty = tbody.querySelector('tr.empty');
+        var data = res.body.data.filter(function (m) { return !shown[m.id]; });
+        var empty = tbody.querySelector('tr.empty');
         if (data.length && empty) tbody.removeChild(empty);
-        for (var i = data.length - 1; i >= 0; i--)
+        for (var i = data.length - 1; i >= 0; i--) {
+          shown[data[i].id] = 1;
           tbody.insertBefore(logRow(data[i], true), tbody.firstChild);
-        if (res.body.page_info.after) newest = res.body.page_info.after;
+        }
+        res.body.data.forEach(function (m) {
+          if (!newestAt || m.received_at > newestAt) newestAt = m.received_at;
+        });
         if (data.length) say(data.length + ' new event' + (data.length === 1 ? '' : 's'));
       });
     }

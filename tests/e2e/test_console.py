@@ -419,6 +419,9 @@ def story(t, srv, b, tok, rotok, shots):
     b.wait("!!document.querySelector('#log-rows tr.new[data-id=\"%s\"]')" %
            live_id, "the live row")
     t.eq(rows(b)[0][0], live_id, "live refresh puts a new event on top")
+    time.sleep(7)       # two more polls reread the window it is in
+    t.eq([r[0] for r in rows(b)].count(live_id), 1,
+         "... once, though each poll rereads the last 10 s")
     b.click("#live")
 
     # Received event types.
