@@ -582,6 +582,8 @@ api_replays(struct admin *a)
 		goto out;
 	}
 	r.where = where;
+	/* One call reads a bounded part of the log, like a log query. */
+	r.q.max_scan = 10 * MAX_SCAN;
 	if ((rc = check_filters(a, r.q.source, r.q.environment, r.q.status,
 	    r.q.verify_status)) != PT_OK) {
 		status = rc == PT_EINVAL ? adm_fail(a, 400, "invalid_parameter",
