@@ -238,24 +238,28 @@ ctl_sign(const struct pt_env *env, const char *source, const char *env_name,
 
 /* ------------------------------------------- values the table checks */
 
-int
-ctl_check_evt_id(const char *s, char *why, size_t whylen)
+/* An id with "prefix" ("evt_..."); "what" names it when it is not one. */
+static int
+check_id(const char *s, const char *prefix, const char *what, char *why,
+    size_t whylen)
 {
 	uint8_t id[PT_ID_BIN];
 
-	if (pt_id_parse("evt", s, id) < 0)
-		return ctl_refuse(why, whylen, "not an event id");
+	if (pt_id_parse(prefix, s, id) < 0)
+		return ctl_refuse(why, whylen, "not %s id", what);
 	return 0;
+}
+
+int
+ctl_check_evt_id(const char *s, char *why, size_t whylen)
+{
+	return check_id(s, "evt", "an event", why, whylen);
 }
 
 int
 ctl_check_act_id(const char *s, char *why, size_t whylen)
 {
-	uint8_t id[PT_ID_BIN];
-
-	if (pt_id_parse("act", s, id) < 0)
-		return ctl_refuse(why, whylen, "not an action id");
-	return 0;
+	return check_id(s, "act", "an action", why, whylen);
 }
 
 /* A duration back from now ("2h") or an RFC 3339 time: 0, or -1. */

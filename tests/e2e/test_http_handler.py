@@ -308,16 +308,20 @@ def t_actions(c):
              "... an unknown action is 400", repr(r))
 
 
-def on_tty(c, args, env=None):
-    """porterctl ARGS with stdout on a pseudo-terminal: what it printed."""
+def on_pty(c, args, env=None, stream="stdout"):
+    """porterctl ARGS with "stream" (stdout or stderr) on a pseudo-
+    terminal: (what the terminal got, the other stream's bytes, rc)."""
     master, slave = pty.openpty()
     e = dict(os.environ, TERM="xterm")
     e.pop("NO_COLOR", None)
     e.update(env or {})
-    p = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db] + args,
-                         stdout=slave, stderr=subprocess.PIPE, env=e)
+    where = {"stdout": slave, "stderr": subprocess.PIPE}
+    if stream == "stderr":
+        where = {"stdout": subprocess.PIPE, "stderr": slave}
+    p = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db] + args, env=e,
+                         **where)
     os.close(slave)
-    out = b""
+    got = b""
     while True:
         try:
             chunk = os.read(master, 65536)
@@ -325,10 +329,15 @@ def on_tty(c, args, env=None):
             break
         if not chunk:
             break
-        out += chunk
-    p.wait(timeout=30)
+        got += chunk
+    other = p.communicate(timeout=120)[0 if stream == "stderr" else 1]
     os.close(master)
-    return out.decode("utf-8", "replace")
+    return got.decode("utf-8", "replace"), other or b"", p.returncode
+
+
+def on_tty(c, args, env=None):
+    """porterctl ARGS with stdout on a pseudo-terminal: what it printed."""
+    return on_pty(c, args, env)[0]
 
 
 def t_terminal(c):
@@ -360,24 +369,10 @@ def t_terminal(c):
 
 def t_progress(c):
     """Long work shows progress on a terminal's stderr, nothing in a pipe."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db, "load", "--source",
-                          "app", "--env", "batching", "--count", "60000"],
-                         stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    err = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        err += chunk
-    out = p.communicate(timeout=120)[0]
-    os.close(master)
-    text = err.decode("utf-8", "replace")
-    c.tap.ok(p.returncode == 0 and "\rloading: " in text and "/s)" in text
+    text, out, rc = on_pty(c, ["load", "--source", "app", "--env",
+                               "batching", "--count", "60000"],
+                           stream="stderr")
+    c.tap.ok(rc == 0 and "\rloading: " in text and "/s)" in text
              and b"60000 events loaded" in out,
              "porterctl load on a terminal: a count and a rate on stderr",
              text[-300:], out)
@@ -385,22 +380,8 @@ def t_progress(c):
                                    "batching", "--count", "30000")
     c.tap.ok(rc == 0 and err == "", "... and nothing when stderr is a pipe",
              err)
-    master, slave = pty.openpty()
-    p = subprocess.Popen([h.PORTERCTL, "--db", c.srv.db, "check"],
-                         stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    err = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        err += chunk
-    out = p.communicate(timeout=120)[0]
-    os.close(master)
-    c.tap.ok(b"\rchecking events: " in err and b"events checked" in out,
+    err, out, rc = on_pty(c, ["check"], stream="stderr")
+    c.tap.ok("\rchecking events: " in err and b"events checked" in out,
              "porterctl check shows its progress on a terminal too",
              err[-200:], out)
 
