@@ -128,16 +128,17 @@ api_data_list(struct admin *a)
 int
 api_data_get(struct admin *a)
 {
+	static const char *const none[] = { NULL };
 	struct pt_txn *txn;
 	uint8_t id[PT_ID_BIN];
 	pt_json *rec = NULL;
 	enum pt_err rc;
 	int k = kind_of(a->seg[0]);
-	const char *name = a->seg[a->nseg - 1];
+	const char *name = a->seg[a->nseg - 1], *bad;
 
-	if (adm_param(a, "limit") != NULL)
-		return adm_fail(a, 400, "invalid_parameter", "limit is for "
-		    "listings");
+	if ((bad = adm_unknown_param(a, none)) != NULL)
+		return adm_fail(a, 400, "invalid_parameter", "unknown parameter "
+		    "%s (one record takes none)", adm_shown(bad));
 	if ((rc = adm_txn(a, &txn)) != PT_OK)
 		return adm_store_fail(a, rc, "reading the data");
 	switch (k) {

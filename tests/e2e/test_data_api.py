@@ -84,6 +84,8 @@ def main():
                                    ("users?limit=0", 400,
                                     "invalid_parameter"),
                                    ("users?color=red", 400,
+                                    "invalid_parameter"),
+                                   ("users/u2?limit=1", 400,
                                     "invalid_parameter")):
             r = get(path)
             t.eq((r.status, r.error_code()), (status, code),
