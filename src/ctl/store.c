@@ -40,6 +40,8 @@ cmd_status(const struct ctl_args *a)
 			ctl_die("out of memory");
 		pt_json_set(o, "map_size", pt_json_new_int((int64_t)st.map_size));
 		pt_json_set(o, "used", pt_json_new_int((int64_t)st.used));
+		/* Of "used", pages free for the next writes to reuse. */
+		pt_json_set(o, "free", pt_json_new_int((int64_t)st.free));
 		pt_json_set(o, "map_used_percent", pt_json_new_double(pct));
 		pt_json_set(o, "readers", pt_json_new_int(st.readers));
 		pt_json_set(o, "max_readers", pt_json_new_int(st.max_readers));
@@ -55,6 +57,8 @@ cmd_status(const struct ctl_args *a)
 		    (double)st.used / 1048576.0, (double)st.map_size / 1048576.0,
 		    pct, pct >= 90.0 ? "  NEARLY FULL: raise PORTER_MAP_SIZE "
 		    "or prune" : "");
+		printf("free       %.1f MiB of that, for writes to reuse\n",
+		    (double)st.free / 1048576.0);
 		printf("readers    %u of %u\n", st.readers, st.max_readers);
 		printf("events     %llu\n",
 		    (unsigned long long)st.entries[PT_T_EVENTS]);
