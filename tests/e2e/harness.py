@@ -40,6 +40,7 @@ import hmac
 import http.client
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -466,6 +467,28 @@ def json_lines(text):
         if line:
             out.append(json.loads(line))
     return out
+
+
+def read_ndjson(proc, want, seconds):
+    """NDJSON records from "proc"'s stdout (a --follow) until "want" of
+    them arrived or "seconds" passed, whichever is first.  Raw bytes:
+    select() cannot see what a buffered reader holds."""
+    lines, buf = [], b""
+    fd = proc.stdout.fileno()
+    deadline = time.time() + seconds
+    while time.time() < deadline and len(lines) < want:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                lines.append(json.loads(line))
+    return lines
 
 
 # ------------------------------------------------------------------ state

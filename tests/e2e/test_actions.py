@@ -11,7 +11,6 @@ out, porterctl rehearse, and porterctl runs --follow.
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -246,21 +245,7 @@ def main():
              "  ... and nothing logged")
 
         # runs --follow saw the runs as NDJSON.
-        # Read raw bytes: select() cannot see what a buffered reader holds.
-        lines, buf = [], b""
-        fd = follow.stdout.fileno()
-        deadline = time.time() + h.scaled(5)
-        while time.time() < deadline and len(lines) < 2:
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.strip():
-                        lines.append(json.loads(line))
+        lines = h.read_ndjson(follow, 2, h.scaled(5))
         os.killpg(follow.pid, signal.SIGTERM)
         follow.wait(timeout=h.scaled(5))
         t.ok(len(lines) >= 2 and lines[0].get("id") == run_id,

@@ -31,7 +31,6 @@ import base64
 import json
 import os
 import pty
-import select
 import signal
 import subprocess
 import sys
@@ -173,26 +172,6 @@ def t_batch(c):
              recs)
 
 
-def read_lines(proc, want, seconds):
-    """NDJSON records from "proc" until "want" of them or the deadline."""
-    lines, buf = [], b""
-    fd = proc.stdout.fileno()
-    deadline = time.time() + seconds
-    while time.time() < deadline and len(lines) < want:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if not ready:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            if line.strip():
-                lines.append(json.loads(line))
-    return lines
-
-
 def t_follow(c):
     """porterctl logs --follow: the last events, then each new one once."""
     before = [e.get("id") for e in c.srv.logs("--env", "production",
@@ -202,12 +181,12 @@ def t_follow(c):
                              "--limit", "2"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     try:
-        backlog = read_lines(proc, 2, h.scaled(5))
+        backlog = h.read_ndjson(proc, 2, h.scaled(5))
         sent = [c.send("plain", {"n": i})[0].json.get("id")
                 for i in range(3)]
-        new = read_lines(proc, 3, h.scaled(10))
+        new = h.read_ndjson(proc, 3, h.scaled(10))
         time.sleep(1)       # a rescan of the window prints nothing again
-        again = read_lines(proc, 1, 1)
+        again = h.read_ndjson(proc, 1, 1)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
@@ -229,9 +208,9 @@ def t_follow_actions(c):
         time.sleep(1)       # it has learnt what is there
         sent = [c.send("plain", {"n": 50 + i})[1].get("actions", ["?"])[0]
                 for i in range(2)]
-        got = read_lines(proc, 2, h.scaled(10))
+        got = h.read_ndjson(proc, 2, h.scaled(10))
         time.sleep(1)
-        again = read_lines(proc, 1, 1)
+        again = h.read_ndjson(proc, 1, 1)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
