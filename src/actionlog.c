@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "actionlog.h"
+#include "evrec.h"
 #include "actions.h"
 #include "buf.h"
 #include "mapping.h"
@@ -82,7 +83,7 @@ pt_actions_query(struct pt_txn *txn, const struct pt_action_query *q,
 		}
 		pg->scanned++;
 		/* Values die with the transaction: parsed here, a copy. */
-		rec = pt_json_parse_trusted(v.data, v.len);
+		rec = pt_evrec_parse_json(txn, &v);
 		m = rec != NULL && matches(q, rec);
 		if (m && got == limit) {
 			/* One match too many: the next page starts with it. */

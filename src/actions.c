@@ -10,6 +10,7 @@
 
 #include "action_params.h"
 #include "actions.h"
+#include "evrec.h"
 #include "alloc.h"
 #include "data.h"
 #include "filter.h"
@@ -590,6 +591,21 @@ safe_text(const char *s, size_t n)
 	return j_;
 }
 
+/* Action logs hold resolved parameters (the event's data): packed. */
+static enum pt_err
+put_packed(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], const char *text,
+    size_t n, int flags)
+{
+	struct pt_buf b = { 0 };
+	enum pt_err rc;
+
+	if ((rc = pt_evrec_pack_json(txn, text, n, &b)) == PT_OK)
+		rc = pt_put(txn, PT_T_ACTIONS, id, PT_ID_BIN, b.data, b.len,
+		    flags);
+	pt_buf_free(&b);
+	return rc;
+}
+
 /*
  * Build and store the action log record for "al": the members fixed at
  * creation (kept as text in al->head for the later update), then the
@@ -667,8 +683,7 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		pt_buf_free(&b);
 		return PT_ENOMEM;
 	}
-	rc = pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, b.data, b.len,
-	    PT_PUT_APPEND);
+	rc = put_packed(txn, al->id, b.data, b.len, PT_PUT_APPEND);
 	pt_buf_free(&b);
 	if (rc != PT_OK)
 		return rc;
@@ -905,7 +920,7 @@ pt_action_get(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], pt_json **out)
 	*out = NULL;
 	if ((rc = pt_get(txn, PT_T_ACTIONS, id, PT_ID_BIN, &v)) != PT_OK)
 		return rc;
-	if ((*out = pt_json_parse_trusted(v.data, v.len)) == NULL)
+	if ((*out = pt_evrec_parse_json(txn, &v)) == NULL)
 		return PT_ECORRUPT;
 	return PT_OK;
 }
@@ -942,7 +957,7 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	}
 	if ((text = pt_json_text(rec, PT_JSON_PLAIN, &n)) == NULL)
 		goto out;
-	if ((rc = pt_put(txn, PT_T_ACTIONS, id, PT_ID_BIN, text, n, 0)) !=
+	if ((rc = put_packed(txn, id, text, n, 0)) !=
 	    PT_OK || (rc = pt_metrics_action(txn, jstr(rec, "action"),
 	    "interrupted")) != PT_OK)
 		goto out;

@@ -343,6 +343,7 @@ logs(struct admin *a, const char *source)
 
 	if ((status = where_filter(a, &w)) != 0)
 		return status;
+	q.want_body = w.where != NULL;
 	if ((rc = adm_txn(a, &txn)) != PT_OK) {
 		status = adm_store_fail(a, rc, "reading the log");
 		goto out;

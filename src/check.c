@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "check.h"
 #include "eventlog.h"
+#include "evrec.h"
 #include "idem.h"
 #include "ids.h"
 
@@ -157,7 +158,8 @@ static void
 check_index(struct ck *c, enum pt_table table, int nparts)
 {
 	struct pt_cursor *cur = NULL;
-	struct pt_val k, meta, body;
+	struct pt_buf meta = { 0 };
+	struct pt_val k;
 	enum pt_err rc;
 	const char *parts[3], *p, *end;
 	char idt[PT_ID_MAX];
@@ -192,7 +194,8 @@ check_index(struct ck *c, enum pt_table table, int nparts)
 			    pt_table_name(table), idt);
 			continue;
 		}
-		if (pt_eventlog_get(c->txn, id, &meta, &body) != PT_OK) {
+		pt_buf_reset(&meta);
+		if (pt_eventlog_get(c->txn, id, &meta, NULL) != PT_OK) {
 			problem(c, "%s: entry for %s, which does not exist",
 			    pt_table_name(table), idt);
 			continue;
@@ -226,6 +229,7 @@ check_index(struct ck *c, enum pt_table table, int nparts)
 		pt_json_put(m);
 	}
 	pt_cursor_close(cur);
+	pt_buf_free(&meta);
 }
 
 size_t
@@ -235,23 +239,99 @@ pt_check(struct pt_txn *txn, pt_check_report report, void *arg,
 	return pt_check_progress(txn, report, arg, events, NULL);
 }
 
+/*
+ * Every record decodes (either format, its dictionary in the store, its
+ * body the length its metadata says) and passes check_event.  A walk of
+ * its own rather than a log query: one record that does not decode is a
+ * finding, not the end of the walk.
+ */
+static void
+check_records(struct ck *c)
+{
+	struct pt_buf meta = { 0 }, body = { 0 };
+	struct pt_cursor *cur = NULL;
+	struct pt_val k, v;
+	enum pt_err rc;
+	char idt[PT_ID_MAX];
+	pt_json *m;
+
+	if (pt_cursor_open(c->txn, PT_T_EVENTS, &cur) != PT_OK) {
+		problem(c, "events: cannot open");
+		return;
+	}
+	for (rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, &v);
+	    rc == PT_OK; rc = pt_cursor_next(cur, &k, &v)) {
+		if (k.len != PT_ID_BIN) {
+			problem(c, "events: a key of %zu bytes", k.len);
+			continue;
+		}
+		pt_id_text("evt", k.data, idt);
+		pt_buf_reset(&meta);
+		pt_buf_reset(&body);
+		if ((rc = pt_evrec_decode(c->txn, k.data, &v, &meta, &body)) !=
+		    PT_OK) {
+			problem(c, "event %s: the record (format %d) does not "
+			    "decode: %s", idt, pt_evrec_version(&v),
+			    pt_strerror(rc));
+			continue;
+		}
+		if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL) {
+			problem(c, "event %s: its metadata is not JSON", idt);
+			continue;
+		}
+		check_event(c, k.data, m, (const uint8_t *)body.data,
+		    body.len);
+		pt_json_put(m);
+	}
+	if (rc != PT_ENOTFOUND)
+		problem(c, "event log: %s", pt_strerror(rc));
+	pt_cursor_close(cur);
+	pt_buf_free(&meta);
+	pt_buf_free(&body);
+}
+
+/* Every body belongs to a record. */
+static void
+check_bodies(struct ck *c)
+{
+	struct pt_cursor *cur = NULL;
+	struct pt_val k, v;
+	enum pt_err rc;
+	char idt[PT_ID_MAX];
+
+	if (pt_cursor_open(c->txn, PT_T_BODIES, &cur) != PT_OK) {
+		problem(c, "bodies: cannot open");
+		return;
+	}
+	for (rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, NULL);
+	    rc == PT_OK; rc = pt_cursor_next(cur, &k, NULL)) {
+		if (k.len != PT_ID_BIN) {
+			problem(c, "bodies: a key of %zu bytes", k.len);
+			continue;
+		}
+		if (pt_get(c->txn, PT_T_EVENTS, k.data, PT_ID_BIN, &v) ==
+		    PT_ENOTFOUND) {
+			pt_id_text("evt", k.data, idt);
+			problem(c, "bodies: a body for %s, which does not "
+			    "exist", idt);
+		}
+	}
+	pt_cursor_close(cur);
+}
+
 size_t
 pt_check_progress(struct pt_txn *txn, pt_check_report report, void *arg,
     size_t *events, void (*progress)(void *, size_t))
 {
-	struct pt_log_query q;
 	struct ck c;
-	enum pt_err rc;
 
 	memset(&c, 0, sizeof(c));
 	c.txn = txn;
 	c.report = report;
 	c.arg = arg;
 	c.progress = progress;
-	memset(&q, 0, sizeof(q));
-	q.limit = SIZE_MAX;
-	if ((rc = pt_eventlog_query(txn, &q, check_event, &c)) != PT_OK)
-		problem(&c, "event log: %s", pt_strerror(rc));
+	check_records(&c);
+	check_bodies(&c);
 	check_index(&c, PT_T_EV_SOURCE, 1);
 	check_index(&c, PT_T_EV_ENV, 2);
 	check_index(&c, PT_T_EV_TYPE, 3);

@@ -31,6 +31,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "data.h"
+#include "evrec.h"
 #include "sig.h"
 #include "timeutil.h"
 
@@ -64,19 +65,15 @@ key_part(struct pt_buf *k, const char *s)
 	pt_buf_add(k, "", 1);
 }
 
-/* Parse a stored record into a new reference; it must be an object. */
+/*
+ * Parse a stored record (plain or packed: runs are packed, evrec.h) into
+ * a new reference; it must be an object.
+ */
 static enum pt_err
-decode(const struct pt_val *v, pt_json **out)
+decode(struct pt_txn *txn, const struct pt_val *v, pt_json **out)
 {
-	pt_json *j;
-
-	if ((j = pt_json_parse_trusted(v->data, v->len)) == NULL)
+	if ((*out = pt_evrec_parse_json(txn, v)) == NULL)
 		return PT_ECORRUPT;
-	if (pt_json_type(j) != PT_J_OBJECT) {
-		pt_json_put(j);
-		return PT_ECORRUPT;
-	}
-	*out = j;
 	return PT_OK;
 }
 
@@ -93,7 +90,7 @@ load(struct pt_txn *txn, enum pt_table table, const struct pt_buf *key,
 		return PT_ENOMEM;
 	if ((rc = pt_get(txn, table, key->data, key->len, &v)) != PT_OK)
 		return rc;
-	return decode(&v, out);
+	return decode(txn, &v, out);
 }
 
 /* Write record "rec" at "key" of "table". */
@@ -340,7 +337,7 @@ walk(struct pt_txn *txn, enum pt_table table, const void *prefix,
 			break;
 		if (keylen && k.len != keylen)
 			continue;
-		if ((rc = decode(&v, &rec)) != PT_OK)
+		if ((rc = decode(txn, &v, &rec)) != PT_OK)
 			goto out;
 		stop = cb(arg, rec);
 		pt_json_put(rec);
@@ -786,7 +783,7 @@ pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	rc = pt_get(txn, PT_T_RUNS, id, PT_ID_BIN, &v);
 	if (rc == PT_OK) {
 		/* An undecodable old version has no entry we can find. */
-		if (decode(&v, &old) == PT_OK &&
+		if (decode(txn, &v, &old) == PT_OK &&
 		    (rc = run_index_key(&oldk, old, id)) != PT_OK)
 			goto out;
 	} else if (rc != PT_ENOTFOUND)
@@ -805,11 +802,16 @@ pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	{
 		struct pt_buf text = { 0 };
 
+		struct pt_buf packed = { 0 };
+
+		/* A run holds the event's data: packed like the event. */
 		if ((rc = pt_json_write(&text, (pt_json *)run, PT_JSON_PLAIN)) ==
-		    PT_OK)
-			rc = pt_put(txn, PT_T_RUNS, id, PT_ID_BIN, text.data,
-			    text.len, old == NULL ? PT_PUT_APPEND : 0);
+		    PT_OK && (rc = pt_evrec_pack_json(txn, text.data, text.len,
+		    &packed)) == PT_OK)
+			rc = pt_put(txn, PT_T_RUNS, id, PT_ID_BIN, packed.data,
+			    packed.len, old == NULL ? PT_PUT_APPEND : 0);
 		pt_buf_free(&text);
+		pt_buf_free(&packed);
 	}
 out:
 	pt_json_put(old);
@@ -827,7 +829,7 @@ pt_run_get(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], pt_json **out)
 	*out = NULL;
 	if ((rc = pt_get(txn, PT_T_RUNS, id, PT_ID_BIN, &v)) != PT_OK)
 		return rc;
-	return decode(&v, out);
+	return decode(txn, &v, out);
 }
 
 /* Does string member "key" of "rec" equal "s"? */
@@ -880,7 +882,7 @@ pt_runs_by_cancellation(struct pt_txn *txn, const char *workflow,
 		    prefix.len, PT_ID_BIN, &rv);
 		if (rc == PT_ENOTFOUND)
 			continue;	/* a stale entry */
-		if (rc != PT_OK || (rc = decode(&rv, &rec)) != PT_OK)
+		if (rc != PT_OK || (rc = decode(txn, &rv, &rec)) != PT_OK)
 			goto out;
 		/* Hashed parts: make sure it is really this pair. */
 		if (!str_member_is(rec, "workflow", workflow) ||
@@ -922,7 +924,7 @@ pt_runs_list(struct pt_txn *txn, const uint8_t *after, pt_rec_cb cb,
 	for (; rc == PT_OK; rc = pt_cursor_next(cur, &k, &v)) {
 		if (k.len != PT_ID_BIN)
 			continue;
-		if ((rc = decode(&v, &rec)) != PT_OK)
+		if ((rc = decode(txn, &v, &rec)) != PT_OK)
 			goto out;
 		stop = cb(arg, rec);
 		pt_json_put(rec);

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "eventlog.h"
+#include "evrec.h"
 #include "timeutil.h"
 
 const char *const pt_event_statuses[] = {
@@ -216,30 +217,17 @@ pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 {
 	struct pt_buf rec = { 0 };
 	enum pt_err rc = PT_ENOMEM;
-	size_t n;
 	int typed = ev->event_type != NULL &&
 	    strlen(ev->event_type) <= PT_EVENT_TYPE_MAX;
 
 	if (!in_table(pt_event_statuses, ev->status) ||
 	    !in_table(pt_verify_statuses, ev->verify_status))
 		return PT_EINVAL;
-	/* [4-byte length][metadata][body]: the length is filled in after. */
-	if (pt_buf_reserve(&rec, 4 + 1024 + ev->body_len) != PT_OK)
+	if (pt_buf_reserve(&rec, 1024) != PT_OK)
 		goto out;
-	pt_buf_add(&rec, "\0\0\0\0", 4);
-	if ((rc = event_meta(ev, &rec)) != PT_OK)
-		goto out;
-	n = rec.len - 4;
-	rec.data[0] = (char)(n >> 24);
-	rec.data[1] = (char)(n >> 16);
-	rec.data[2] = (char)(n >> 8);
-	rec.data[3] = (char)n;
-	if (pt_buf_add(&rec, ev->body, ev->body_len) != PT_OK) {
-		rc = PT_ENOMEM;
-		goto out;
-	}
-	if ((rc = pt_put(txn, PT_T_EVENTS, ev->id, PT_ID_BIN, rec.data, rec.len,
-	    PT_PUT_NOOVERWRITE | PT_PUT_APPEND)) != PT_OK)
+	if ((rc = event_meta(ev, &rec)) != PT_OK ||
+	    (rc = pt_evrec_put(txn, ev->id, rec.data, rec.len, ev->body,
+	    ev->body_len)) != PT_OK)
 		goto out;
 	if ((rc = put_index(txn, PT_T_EV_SOURCE, ev->source, NULL, NULL,
 	    ev->id)) != PT_OK ||
@@ -258,35 +246,11 @@ out:
 	return rc;
 }
 
-/* Split a stored record into metadata and body. */
-static enum pt_err
-decode(const struct pt_val *v, struct pt_val *meta, struct pt_val *body)
-{
-	const uint8_t *p = v->data;
-	size_t n;
-
-	if (v->len < 4)
-		return PT_ECORRUPT;
-	n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
-	if (n > v->len - 4)
-		return PT_ECORRUPT;
-	meta->data = p + 4;
-	meta->len = n;
-	body->data = p + 4 + n;
-	body->len = v->len - 4 - n;
-	return PT_OK;
-}
-
 enum pt_err
 pt_eventlog_get(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
-    struct pt_val *meta, struct pt_val *body)
+    struct pt_buf *meta, struct pt_buf *body)
 {
-	struct pt_val v;
-	enum pt_err rc;
-
-	if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) != PT_OK)
-		return rc;
-	return decode(&v, meta, body);
+	return pt_evrec_get(txn, id, meta, body);
 }
 
 static int
@@ -319,9 +283,9 @@ enum pt_err
 pt_eventlog_query(struct pt_txn *txn, const struct pt_log_query *q,
     pt_log_cb cb, void *arg)
 {
-	struct pt_buf prefix = { 0 }, seek = { 0 };
+	struct pt_buf prefix = { 0 }, seek = { 0 }, meta = { 0 }, body = { 0 };
 	struct pt_cursor *cur = NULL;
-	struct pt_val k, v, meta, body;
+	struct pt_val k, v;
 	enum pt_table table;
 	enum pt_err rc;
 	pt_json *m;
@@ -397,7 +361,10 @@ pt_eventlog_query(struct pt_txn *txn, const struct pt_log_query *q,
 			if (rc != PT_OK)
 				goto out;
 		}
-		if ((rc = decode(&v, &meta, &body)) != PT_OK)
+		pt_buf_reset(&meta);
+		pt_buf_reset(&body);
+		if ((rc = pt_evrec_decode(txn, id, &v, &meta, q->want_body ?
+		    &body : NULL)) != PT_OK)
 			goto out;
 		if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL) {
 			rc = PT_ECORRUPT;
@@ -405,7 +372,8 @@ pt_eventlog_query(struct pt_txn *txn, const struct pt_log_query *q,
 		}
 		if (matches(q, m)) {
 			got++;
-			if (cb(arg, id, m, body.data, body.len)) {
+			if (cb(arg, id, m, (const uint8_t *)body.data,
+			    body.len)) {
 				pt_json_put(m);
 				break;
 			}
@@ -420,6 +388,8 @@ out:
 	pt_cursor_close(cur);
 	pt_buf_free(&prefix);
 	pt_buf_free(&seek);
+	pt_buf_free(&meta);
+	pt_buf_free(&body);
 	return rc;
 }
 
@@ -470,24 +440,19 @@ pt_eventlog_update(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
     const char *status, const pt_json *set)
 {
 	struct pt_json_iter it = { 0 };
-	struct pt_val v, meta, body;
-	struct pt_buf rec = { 0 }, old_status = { 0 };
+	struct pt_buf meta = { 0 }, old_status = { 0 };
 	const char *k, *text, *os;
 	pt_json *m = NULL, *val;
 	enum pt_err rc;
-	uint8_t len[4];
 	size_t n;
 
 	if (status != NULL && !in_table(pt_event_statuses, status))
 		return PT_EINVAL;
-	if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) != PT_OK)
-		return rc;
-	if ((rc = decode(&v, &meta, &body)) != PT_OK)
-		return rc;
-	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
-		return PT_ECORRUPT;
-	/* Copy what we need from "v" before writing: it dies at the put. */
+	if ((rc = pt_evrec_get(txn, id, &meta, NULL)) != PT_OK)
+		goto out;
 	rc = PT_ECORRUPT;
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+		goto out;
 	if ((os = pt_json_str(pt_json_get(m, "status"), NULL)) == NULL)
 		goto out;
 	rc = PT_ENOMEM;
@@ -501,17 +466,7 @@ pt_eventlog_update(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 		goto out;
 	if ((text = pt_json_text(m, PT_JSON_PLAIN, &n)) == NULL)
 		goto out;
-	len[0] = (uint8_t)(n >> 24);
-	len[1] = (uint8_t)(n >> 16);
-	len[2] = (uint8_t)(n >> 8);
-	len[3] = (uint8_t)n;
-	if (pt_buf_reserve(&rec, 4 + n + body.len) != PT_OK)
-		goto out;
-	pt_buf_add(&rec, len, 4);
-	pt_buf_add(&rec, text, n);
-	pt_buf_add(&rec, body.data, body.len);
-	if ((rc = pt_put(txn, PT_T_EVENTS, id, PT_ID_BIN, rec.data, rec.len,
-	    0)) != PT_OK)
+	if ((rc = pt_evrec_replace_meta(txn, id, text, n)) != PT_OK)
 		goto out;
 	if (status != NULL && strcmp(status, old_status.data) != 0) {
 		if ((rc = del_index(txn, PT_T_EV_STATUS, old_status.data, NULL,
@@ -522,7 +477,7 @@ pt_eventlog_update(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	}
 	rc = PT_OK;
 out:
-	pt_buf_free(&rec);
+	pt_buf_free(&meta);
 	pt_buf_free(&old_status);
 	pt_json_put(m);
 	return rc;
@@ -531,17 +486,17 @@ out:
 enum pt_err
 pt_eventlog_delete(struct pt_txn *txn, const uint8_t id[PT_ID_BIN])
 {
-	struct pt_val v, meta, body;
-	pt_json *m;
+	struct pt_buf meta = { 0 };
+	pt_json *m = NULL;
 	const char *src, *env, *type, *status;
 	enum pt_err rc;
 
-	if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) != PT_OK)
+	if ((rc = pt_evrec_get(txn, id, &meta, NULL)) != PT_OK)
 		return rc;
-	if ((rc = decode(&v, &meta, &body)) != PT_OK)
-		return rc;
-	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL) {
+		pt_buf_free(&meta);
 		return PT_ECORRUPT;
+	}
 	src = pt_json_str(pt_json_get(m, "source"), NULL);
 	env = pt_json_str(pt_json_get(m, "environment"), NULL);
 	type = pt_json_str(pt_json_get(m, "event_type"), NULL);
@@ -558,9 +513,10 @@ pt_eventlog_delete(struct pt_txn *txn, const uint8_t id[PT_ID_BIN])
 	if (type != NULL && strlen(type) <= PT_EVENT_TYPE_MAX &&
 	    (rc = del_index(txn, PT_T_EV_TYPE, src, env, type, id)) != PT_OK)
 		goto out;
-	rc = pt_del(txn, PT_T_EVENTS, id, PT_ID_BIN);
+	rc = pt_evrec_del(txn, id);
 out:
 	pt_json_put(m);
+	pt_buf_free(&meta);
 	return rc;
 }
 

@@ -2,9 +2,9 @@
  * eventlog.h - the event log: one record per request that reached
  * authentication, indexed for the operator's queries.
  *
- * A record is stored under its 16-byte id (time-ordered, ids.h) in
- * PT_T_EVENTS as: 4 bytes big-endian length of the metadata, the metadata
- * as JSON, then the raw body exactly as received.  Indexes (store.h) hold
+ * A record is stored under its 16-byte id (time-ordered, ids.h): its
+ * metadata JSON and the raw body exactly as received, each compressed
+ * (the layout: evrec.h).  Indexes (store.h) hold
  * the id under (source), (source, env), (source, env, type) and (status);
  * PT_T_EV_TYPES counts each received event type with first/last seen
  * (types read from rejected requests, marked "event_type_unverified",
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 #include "ids.h"
 #include "json.h"
@@ -63,11 +64,12 @@ struct pt_event {
 enum pt_err	pt_eventlog_append(struct pt_txn *, const struct pt_event *);
 
 /*
- * Look up a record; "meta" and "body" are borrowed from "txn".
- * PT_ENOTFOUND when absent, PT_ECORRUPT when it does not decode.
+ * Look up a record: its metadata and body are appended to "meta" and
+ * "body" (either may be NULL: not read).  PT_ENOTFOUND when absent,
+ * PT_ECORRUPT when it does not decode.
  */
 enum pt_err	pt_eventlog_get(struct pt_txn *, const uint8_t id[PT_ID_BIN],
-		    struct pt_val *meta, struct pt_val *body);
+		    struct pt_buf *meta, struct pt_buf *body);
 
 struct pt_log_query {
 	const char	*source;
@@ -81,6 +83,9 @@ struct pt_log_query {
 	const uint8_t	*after;		/* oldest-first cursor, or NULL */
 	size_t		 limit;		/* 0 = 50 */
 	size_t		 max_scan;	/* records examined at most; 0 = all */
+	int		 want_body;	/* read bodies for the callback (else
+					   it gets NULL, 0: a walk of the
+					   log need not read them) */
 };
 
 /*

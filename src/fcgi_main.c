@@ -488,6 +488,8 @@ main(int argc, char *argv[])
 	if (FCGX_IsCGI()) {
 		src.fd = STDIN_FILENO;
 		serve(&ctx, &store, environ, read_fd, &src, write_stdout, NULL);
+		/* The answer is complete: what follows keeps nobody waiting. */
+		close(STDOUT_FILENO);
 		/* One request per process: count its refusal before leaving. */
 		if (store != NULL)
 			pt_idle(&ctx);

@@ -64,7 +64,7 @@ enum pt_err
 pt_inspect_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int flags,
     pt_json **out)
 {
-	struct pt_val meta, body;
+	struct pt_buf meta = { 0 }, body = { 0 };
 	pt_json *m = NULL, *acts, *logs = NULL, *a;
 	uint8_t aid[PT_ID_BIN];
 	enum pt_err rc;
@@ -72,14 +72,16 @@ pt_inspect_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int flags,
 
 	*out = NULL;
 	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
-		return rc;
-	/* Parse and copy now: the values die with the transaction. */
+		goto out;
+	rc = PT_ECORRUPT;
 	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
-		return PT_ECORRUPT;
-	if ((rc = attach_body(m, body.data, body.len)) != PT_OK)
+		goto out;
+	if ((rc = attach_body(m, (const uint8_t *)body.data, body.len)) !=
+	    PT_OK)
 		goto out;
 	if ((flags & PT_INSPECT_RAW) && (rc = set_bytes(m, "raw_body",
-	    "raw_body_base64", body.data, body.len)) != PT_OK)
+	    "raw_body_base64", (const uint8_t *)body.data, body.len)) !=
+	    PT_OK)
 		goto out;
 	if (pt_json_get_ex(m, "actions", &acts)) {
 		rc = PT_ENOMEM;

@@ -25,15 +25,18 @@
 static enum pt_err
 pending_meta(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], pt_json **out)
 {
-	struct pt_val meta, body;
+	struct pt_buf meta = { 0 };
 	const char *st;
 	enum pt_err rc;
 	pt_json *m;
 
 	*out = NULL;
-	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK)
+	rc = pt_eventlog_get(txn, id, &meta, NULL);
+	m = rc == PT_OK ? pt_json_parse_trusted(meta.data, meta.len) : NULL;
+	pt_buf_free(&meta);
+	if (rc != PT_OK)
 		return rc == PT_ENOTFOUND || rc == PT_ECORRUPT ? PT_OK : rc;
-	if ((m = pt_json_parse_trusted(meta.data, meta.len)) == NULL)
+	if (m == NULL)
 		return PT_OK;
 	st = pt_json_str(pt_json_get(m, "status"), NULL);
 	if (st == NULL || strcmp(st, "pending") != 0 ||

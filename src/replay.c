@@ -101,7 +101,7 @@ static int
 load_original(struct pt_ctx *ctx, const struct pt_req *req,
     struct pt_resp *resp, const char *evt_id, struct intake *in, pt_json **m)
 {
-	struct pt_val meta, body;
+	struct pt_buf meta = { 0 }, body = { 0 };
 	struct pt_txn *txn = NULL;
 	uint8_t id[PT_ID_BIN];
 	char err[512];
@@ -122,15 +122,14 @@ load_original(struct pt_ctx *ctx, const struct pt_req *req,
 		    "not_found", "no event %s", evt_id) : pt_reject_store(ctx,
 		    req, resp, rc, "reading the log");
 	else if ((*m = pt_json_parse_trusted(meta.data, meta.len)) == NULL ||
-	    (in->body = pt_malloc(body.len + 1)) == NULL)
+	    pt_buf_add(&body, "", 0) != PT_OK)
 		status = pt_reject(ctx, req, resp, 500, "internal_error",
 		    "cannot read event %s", evt_id);
-	else {
-		memcpy(in->body, body.data, body.len);
-		in->body_len = body.len;
-		in->body[in->body_len] = '\0';
-	}
+	else	/* NUL-terminated, as every pt_buf */
+		in->body = (uint8_t *)pt_buf_take(&body, &in->body_len);
 	pt_txn_abort(txn);
+	pt_buf_free(&meta);
+	pt_buf_free(&body);
 	return status;
 }
 

@@ -105,6 +105,7 @@ pt_replays(struct pt_ctx *ctx, const struct pt_replays_req *r, pt_json **out,
 		goto nomem;
 	q.before = q.after = NULL;
 	q.limit = (size_t)-1;	/* pick_cb stops the walk */
+	q.want_body = r->where != NULL;
 	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK ||
 	    (rc = pt_eventlog_query(txn, &q, pick_cb, &p)) != PT_OK) {
 		snprintf(why, whylen, "reading the log: %s", pt_strerror(rc));

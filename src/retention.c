@@ -8,6 +8,7 @@
 
 #include "actions.h"
 #include "eventlog.h"
+#include "evrec.h"
 #include "ids.h"
 #include "json.h"
 #include "retention.h"
@@ -49,15 +50,15 @@ static enum pt_err
 delete_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
     struct pt_retention_stats *st)
 {
-	struct pt_val meta, body;
+	struct pt_buf meta = { 0 };
 	pt_json *m = NULL, *acts;
 	uint8_t aid[PT_ID_BIN];
 	enum pt_err rc;
 	size_t i;
 
-	if ((rc = pt_eventlog_get(txn, id, &meta, &body)) != PT_OK &&
+	if ((rc = pt_eventlog_get(txn, id, &meta, NULL)) != PT_OK &&
 	    rc != PT_ECORRUPT)
-		return rc;
+		goto out;
 	if (rc == PT_OK && (m = pt_json_parse_trusted(meta.data, meta.len)) !=
 	    NULL) {
 		acts = pt_json_get(m, "actions");
@@ -79,11 +80,12 @@ delete_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	 * `porterctl check` reports them).
 	 */
 	if (rc == PT_ECORRUPT)
-		rc = pt_del(txn, PT_T_EVENTS, id, PT_ID_BIN);
+		rc = pt_evrec_del(txn, id);
 	if (rc == PT_OK)
 		st->events++;
 out:
 	pt_json_put(m);
+	pt_buf_free(&meta);
 	return rc;
 }
 
@@ -94,7 +96,7 @@ out:
 static int
 event_exists(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], enum pt_err *rc)
 {
-	struct pt_val meta, body;
+	struct pt_val v;
 	uint8_t eid[PT_ID_BIN];
 	pt_json *a = NULL;
 	int r = 1;
@@ -109,7 +111,7 @@ event_exists(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], enum pt_err *rc)
 	if (pt_id_parse("evt", pt_json_str(pt_json_get(a, "event_id"), NULL),
 	    eid) < 0)
 		r = 0;
-	else if ((*rc = pt_eventlog_get(txn, eid, &meta, &body)) ==
+	else if ((*rc = pt_get(txn, PT_T_EVENTS, eid, PT_ID_BIN, &v)) ==
 	    PT_ENOTFOUND)
 		r = 0;
 	else if (*rc != PT_OK && *rc != PT_ECORRUPT)
@@ -172,7 +174,23 @@ pt_retention_step(struct pt_txn *txn, const struct pt_config *cfg,
 {
 	struct pt_retention_stats st;
 
+	struct pt_cursor *cur = NULL;
+	struct pt_val k;
+	enum pt_err rc;
+	int64_t oldest = INT64_MAX;
+
 	memset(&st, 0, sizeof(st));
-	return pt_retention_prune(txn, now, cfg ? cfg->log_retention_days :
-	    PT_RETENTION_DAYS_DEFAULT, PT_RETENTION_PER_ROUND, &st);
+	if ((rc = pt_retention_prune(txn, now, cfg ? cfg->log_retention_days :
+	    PT_RETENTION_DAYS_DEFAULT, PT_RETENTION_PER_ROUND, &st)) != PT_OK)
+		return rc;
+	/* Dictionaries go with the last record that may use them. */
+	if ((rc = pt_cursor_open(txn, PT_T_EVENTS, &cur)) != PT_OK)
+		return rc;
+	rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, NULL);
+	if (rc == PT_OK && k.len == PT_ID_BIN)
+		oldest = pt_id_time(k.data);
+	pt_cursor_close(cur);
+	if (rc != PT_OK && rc != PT_ENOTFOUND)
+		return rc;
+	return pt_evrec_retire(txn, oldest);
 }

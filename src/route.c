@@ -9,6 +9,7 @@
 
 #include "admin.h"
 #include "alloc.h"
+#include "evrec.h"
 #include "execute.h"
 #include "ingest.h"
 #include "metrics.h"
@@ -253,7 +254,7 @@ void
 pt_idle(struct pt_ctx *ctx)
 {
 	/* Once a second per process, whichever thread gets there. */
-	static int64_t last_sync, last_flush;
+	static int64_t last_sync, last_flush, last_dict;
 	int64_t now, last;
 
 	if (ctx->store == NULL)
@@ -264,6 +265,11 @@ pt_idle(struct pt_ctx *ctx)
 	if (now - last >= 1000000 && __atomic_compare_exchange_n(&last_flush,
 	    &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		pt_metrics_flush(ctx->store, ctx->committer);
+	/* Every 10 s: is a compression dictionary due (evrec.h)? */
+	last = __atomic_load_n(&last_dict, __ATOMIC_RELAXED);
+	if (now - last >= 10 * 1000000LL && __atomic_compare_exchange_n(
+	    &last_dict, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		pt_evrec_maintain(ctx->store, now, NULL);
 	if (ctx->cfg == NULL || ctx->cfg->durability != PT_DURABLE_RELAXED)
 		return;
 	last = __atomic_load_n(&last_sync, __ATOMIC_RELAXED);

@@ -203,6 +203,7 @@ cmd_logs(const struct ctl_args *a)
 	}
 	if (a->given[CTL_K_WHERE])
 		o.where = ctl_where(a->str[CTL_K_WHERE], &o.value);
+	q.want_body = o.where != NULL;
 	s = ctl_open_store(1);
 	cfg = ctl_load_config(s);
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK)

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "conf.h"
 #include "ctl.h"
+#include "evrec.h"
 #include "handler.h"
 #include "idem.h"
 #include "json.h"
@@ -21,11 +22,55 @@
 #define PRUNE_BATCH	5000
 
 
+/* What records are packed with (evrec.h). */
+static pt_json *
+dicts_json(const struct pt_evrec_dicts *d)
+{
+	char t[PT_RFC3339_LEN];
+	pt_json *o;
+
+	if ((o = pt_json_new_object()) == NULL)
+		ctl_die("out of memory");
+	pt_json_set(o, "method", pt_json_new_cstr(d->current ? "zstd+dictionary" :
+	    "zstd"));
+	if (d->current) {
+		pt_fmt_rfc3339(d->trained_at, t);
+		pt_json_set(o, "dictionary", pt_json_new_int(d->current));
+		pt_json_set(o, "trained_at", pt_json_new_cstr(t));
+		pt_json_set(o, "trained_on_events",
+		    pt_json_new_int((int64_t)d->trained_events));
+	} else
+		pt_json_set_null(o, "dictionary");
+	pt_json_set(o, "dictionaries", pt_json_new_int(d->count));
+	pt_json_set(o, "dictionary_bytes", pt_json_new_int((int64_t)d->bytes));
+	return o;
+}
+
+static void
+dicts_text(const struct pt_evrec_dicts *d)
+{
+	char t[PT_RFC3339_LEN];
+
+	if (d->current == 0) {
+		printf("compress   zstd; a dictionary is trained once %d events "
+		    "are logged\n", PT_EVREC_TRAIN_MIN);
+		return;
+	}
+	pt_fmt_rfc3339(d->trained_at, t);
+	printf("compress   zstd, dictionary %u trained %s on %llu events "
+	    "(%u kept, %.1f KiB)\n", (unsigned)d->current, t,
+	    (unsigned long long)d->trained_events, d->count,
+	    (double)d->bytes / 1024.0);
+}
+
 int
 cmd_status(const struct ctl_args *a)
 {
 	struct pt_store_stat st;
+	struct pt_evrec_dicts d;
 	struct pt_store *s;
+	struct pt_txn *txn = NULL;
+	enum pt_err rc;
 	pt_json *o, *counts;
 	int json = a->given[CTL_K_JSON] > 0, t;
 	double pct;
@@ -33,6 +78,10 @@ cmd_status(const struct ctl_args *a)
 	s = ctl_open_store(1);
 	if (pt_store_stat(s, &st) != PT_OK)
 		ctl_die("store: %s", pt_store_errstr());
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK ||
+	    (rc = pt_evrec_dicts(txn, &d)) != PT_OK)
+		ctl_die("store: %s", pt_strerror(rc));
+	pt_txn_abort(txn);
 	pct = st.map_size ? 100.0 * (double)st.used / (double)st.map_size : 0;
 	if (json) {
 		if ((o = pt_json_new_object()) == NULL ||
@@ -49,6 +98,7 @@ cmd_status(const struct ctl_args *a)
 		for (t = 0; t < PT_T__MAX; t++)
 			pt_json_set(counts, pt_table_name(t),
 			    pt_json_new_int((int64_t)st.entries[t]));
+		pt_json_set(o, "compression", dicts_json(&d));
 		ctl_json_doc(o);
 		pt_json_put(o);
 	} else {
@@ -66,6 +116,7 @@ cmd_status(const struct ctl_args *a)
 			if (t != PT_T_EVENTS && st.entries[t])
 				printf("%-10.10s %llu  (%s)\n", "", (unsigned long
 				    long)st.entries[t], pt_table_name(t));
+		dicts_text(&d);
 	}
 	pt_store_close(s);
 	return 0;

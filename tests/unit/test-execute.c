@@ -94,7 +94,7 @@ jstr(pt_json *o, const char *k)
 static pt_json *
 event(struct pt_store *s, const char *idtext)
 {
-	struct pt_val meta, body;
+	struct pt_buf meta = { 0 };
 	struct pt_txn *t;
 	pt_json *m = NULL, *logs, *a;
 	uint8_t id[PT_ID_BIN], aid[PT_ID_BIN];
@@ -103,8 +103,9 @@ event(struct pt_store *s, const char *idtext)
 	if (idtext == NULL || pt_id_parse("evt", idtext, id) < 0)
 		return NULL;
 	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
-	if (pt_eventlog_get(t, id, &meta, &body) == PT_OK)
+	if (pt_eventlog_get(t, id, &meta, NULL) == PT_OK)
 		m = pt_json_parse_trusted(meta.data, meta.len);
+	pt_buf_free(&meta);
 	if (m != NULL) {
 		logs = pt_json_new_array();
 		for (i = 0; i < pt_json_len(pt_json_get(m, "actions")); i++)

@@ -260,13 +260,14 @@ pending_event(struct pt_store *s, int64_t at, uint8_t id[PT_ID_BIN],
 
 /*
  * Rewrite event "id" by hand as a record without "status" (what a bug or
- * an old version could leave): 4-byte big-endian metadata length, the
+ * an old version could leave), in the first format (evrec.h): 4-byte
+ * big-endian metadata length, the
  * metadata, the body.  Its "pending" index entry stays.
  */
 static void
 drop_status(struct pt_store *s, const uint8_t id[PT_ID_BIN])
 {
-	struct pt_val meta, body;
+	struct pt_buf meta = { 0 }, body = { 0 };
 	struct pt_buf rec = { 0 };
 	struct pt_txn *t;
 	const char *text;
@@ -291,6 +292,8 @@ drop_status(struct pt_store *s, const uint8_t id[PT_ID_BIN])
 	    "status");
 	pt_json_put(m);
 	pt_buf_free(&rec);
+	pt_buf_free(&meta);
+	pt_buf_free(&body);
 }
 
 /* The stored status of event "id", copied into "out" ("" when none). */
@@ -298,20 +301,21 @@ static const char *
 status_of(struct pt_store *s, const uint8_t id[PT_ID_BIN], char *out,
     size_t len)
 {
-	struct pt_val meta, body;
+	struct pt_buf meta = { 0 };
 	struct pt_txn *t;
 	pt_json *m;
 	const char *st;
 
 	out[0] = '\0';
 	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
-	if (pt_eventlog_get(t, id, &meta, &body) == PT_OK &&
+	if (pt_eventlog_get(t, id, &meta, NULL) == PT_OK &&
 	    (m = pt_json_parse_trusted(meta.data, meta.len)) != NULL) {
 		if ((st = pt_json_str(pt_json_get(m, "status"), NULL)) != NULL)
 			snprintf(out, len, "%s", st);
 		pt_json_put(m);
 	}
 	pt_txn_abort(t);
+	pt_buf_free(&meta);
 	return out;
 }
 
