@@ -47,7 +47,8 @@ adm_metrics(struct admin *a)
 	 */
 	pt_metrics_flush(a->ctx->store, a->ctx->committer);
 	pt_buf_reset(&a->resp->body);
-	if ((rc = pt_metrics_render(a->ctx->store, &a->resp->body)) != PT_OK)
+	if ((rc = pt_metrics_render(a->ctx->store,
+	    a->ctx->cfg ? a->ctx->cfg->log_retention_days : 0, &a->resp->body)) != PT_OK)
 		return adm_store_fail(a, rc, "rendering the metrics");
 	a->resp->status = 200;
 	a->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -44,9 +44,18 @@ struct pt_committer {
 };
 
 /*
+ * A batch that found the store full runs again once it made room (the
+ * map grew, or old logs went: store.h), at most GROW_TRIES times.
+ */
+#define GROW_TRIES	4
+#define GROW_NEED	((uint64_t)4 << 20)
+#define FLAT_FULL	2
+
+/*
  * Every job of the batch straight in one flat transaction: 1 when that
  * committed (or could not even begin: every job has failed), 0 when a job
- * failed and the batch must run again, nested.
+ * failed and the batch must run again, nested, FLAT_FULL when a write
+ * found the store full (nothing was written).
  */
 static int
 run_flat(struct pt_committer *c, struct job *jobs)
@@ -65,6 +74,10 @@ run_flat(struct pt_committer *c, struct job *jobs)
 		/* A write failed that the job did not report: as if it had. */
 		if ((rc = j->fn(txn, j->arg)) == PT_OK)
 			rc = pt_txn_error(txn);
+		if (rc == PT_EFULL) {
+			pt_txn_abort(txn);
+			return FLAT_FULL;
+		}
 		if (rc != PT_OK) {
 			/* Alone, it would fail the same way nested. */
 			if (jobs->next == NULL && rc != PT_ERETRY) {
@@ -81,7 +94,10 @@ run_flat(struct pt_committer *c, struct job *jobs)
 	 * disk all the same (a failed final sync), and the jobs would then
 	 * run twice.  Every job fails, as it would have nested.
 	 */
-	if ((rc = pt_txn_commit(txn)) != PT_OK)
+	if ((rc = pt_txn_commit(txn)) == PT_EFULL &&
+	    pt_store_commit_unwritten())
+		return FLAT_FULL;
+	if (rc != PT_OK)
 		for (j = jobs; j; j = j->next)
 			job_failed(j, rc);
 	return 1;
@@ -95,6 +111,7 @@ run_batch(struct pt_committer *c, struct job *jobs)
 	struct job *j;
 	enum pt_err rc;
 	size_t n = 0;
+	int r, tries;
 
 	for (j = jobs; j; j = j->next)
 		n++;
@@ -102,7 +119,14 @@ run_batch(struct pt_committer *c, struct job *jobs)
 	c->stats.jobs += n;
 	if (n > c->stats.largest)
 		c->stats.largest = n;
-	if (run_flat(c, jobs))
+	for (tries = 0; (r = run_flat(c, jobs)) == FLAT_FULL; tries++)
+		if (tries == GROW_TRIES ||
+		    pt_store_make_room(c->store, GROW_NEED) != PT_OK) {
+			for (j = jobs; j; j = j->next)
+				job_failed(j, PT_EFULL);
+			return;
+		}
+	if (r)
 		return;
 	c->stats.nested++;
 	if ((rc = pt_txn_begin(c->store, NULL, PT_TXN_WRITE, &txn)) != PT_OK) {
@@ -249,14 +273,26 @@ pt_write(struct pt_store *s, struct pt_committer *c, pt_write_fn fn,
 	struct pt_txn *txn;
 	enum pt_err rc;
 
+	int tries;
+
 	if (c != NULL)
 		return pt_committer_run(c, fn, arg);
-	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE | PT_TXN_FLAT, &txn)) !=
-	    PT_OK)
-		return rc;
-	if ((rc = fn(txn, arg)) == PT_OK)
-		return pt_txn_commit(txn);
-	pt_txn_abort(txn);
+	for (tries = 0;; tries++) {
+		if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE | PT_TXN_FLAT,
+		    &txn)) != PT_OK)
+			return rc;
+		if ((rc = fn(txn, arg)) == PT_OK)
+			rc = pt_txn_error(txn);
+		if (rc == PT_OK) {
+			rc = pt_txn_commit(txn);
+			if (rc != PT_EFULL || !pt_store_commit_unwritten())
+				return rc;
+		} else
+			pt_txn_abort(txn);
+		if (rc != PT_EFULL || tries == GROW_TRIES ||
+		    pt_store_make_room(s, GROW_NEED) != PT_OK)
+			break;
+	}
 	if (rc != PT_ERETRY)
 		return rc;
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)

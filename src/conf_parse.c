@@ -256,7 +256,10 @@ conf_norm_copy(struct vctx *v, const char *ptr, const pt_json *val,
 	return val == NULL ? 0 : conf_norm(v, ptr, pt_json_copy(val), norm);
 }
 
-/* settings: {"durability": "full"|"relaxed", "log_retention_days": N} */
+/*
+ * settings: {"durability": "full"|"relaxed", "log_retention_days": N,
+ * "max_store_bytes": N, "min_free_disk_bytes": N}
+ */
 static int
 set_durability(struct conf_in *in, const struct conf_field *f,
     const char *ptr, const pt_json *val, int present, pt_json **norm)
@@ -286,9 +289,32 @@ set_retention(struct conf_in *in, const struct conf_field *f,
 	    norm);
 }
 
+/* The store's ceiling and the disk it leaves free (store.h). */
+static int
+set_store_limit(struct conf_in *in, const struct conf_field *f,
+    const char *ptr, const pt_json *val, int present, pt_json **norm)
+{
+	struct pt_config *c = in->arg;
+	int64_t *out = strcmp(f->name, "max_store_bytes") == 0 ?
+	    &c->max_store_bytes : &c->min_free_disk_bytes;
+
+	if (conf_int(in->v, f, ptr, val, present, out) < 0)
+		return -1;
+	if (f->min == 0 && *out > 0 && *out < (1 << 20) &&
+	    strcmp(f->name, "max_store_bytes") == 0)
+		return conf_fail(in->v, ptr, "must be 0 (no ceiling) or at "
+		    "least 1048576 (1 MiB)");
+	return conf_norm(in->v, ptr, pt_json_new_int(*out), norm);
+}
+
+#define STORE_BYTES_MAX	(1LL << 50)
 static const struct conf_field settings_fields[] = {
 	{ "durability",		set_durability, 0, 0, 0, 0, NULL },
 	{ "log_retention_days",	set_retention, 0, 1, 3650, 30, NULL },
+	{ "max_store_bytes",	set_store_limit, CF_BYTES, 0,
+	    STORE_BYTES_MAX, 0, NULL },
+	{ "min_free_disk_bytes", set_store_limit, CF_BYTES, 0,
+	    STORE_BYTES_MAX, (int64_t)PT_DISK_RESERVE_DEFAULT, NULL },
 };
 static const struct conf_table settings_table = {
 	settings_fields, nitems(settings_fields)
@@ -973,6 +999,8 @@ pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
 		conf_fail(&v, "", "out of memory");
 		goto out;
 	}
+	/* Without a "settings" object its fields are never parsed. */
+	c->min_free_disk_bytes = (int64_t)PT_DISK_RESERVE_DEFAULT;
 	if (old != NULL) {
 		memcpy(c->fp_key, old->fp_key, sizeof(c->fp_key));
 		c->fp_key_stored = old->fp_key_stored;

@@ -27,6 +27,7 @@
 #define RECOVER_PER_WRITE	2
 #define PRUNE_PER_WRITE		4
 #define HOUSEKEEP_EVERY		8
+#define EVICT_PER_WRITE		4
 
 /* Is this write one that also does housekeeping?  (Threads may race on
  * the counter: a skipped or doubled round is harmless.) */
@@ -140,6 +141,11 @@ housekeep(struct pt_txn *txn, const struct pt_config *cfg, int64_t now)
 	if ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE * HOUSEKEEP_EVERY,
 	    &pruned)) != PT_OK ||
 	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE, &recovered)) != PT_OK)
+		return rc;
+	/* Near the ceiling: the oldest logs go, faster than events come. */
+	if (pt_store_near_ceiling(pt_txn_store(txn)) &&
+	    (rc = pt_retention_evict_step(txn, EVICT_PER_WRITE *
+	    HOUSEKEEP_EVERY)) != PT_OK)
 		return rc;
 	return pt_retention_step(txn, cfg, now);
 }

@@ -27,6 +27,7 @@
 #include "httpc.h"
 #include "http.h"
 #include "logline.h"
+#include "retention.h"
 #include "sandbox.h"
 #include "script_pool.h"
 #include "size.h"
@@ -231,6 +232,8 @@ open_store(char *why, size_t whylen)
 	}
 	if (pt_store_open(dir, &opts, &s, why, whylen) != PT_OK)
 		return NULL;
+	/* At its ceiling the store makes room by deleting the oldest logs. */
+	pt_store_set_make_room(s, pt_retention_make_room, NULL);
 	/* A store from before keyed fingerprints gets its key (conf.h). */
 	if (pt_config_fp_key_init(s) != PT_OK)
 		pt_log_stderr("cannot make the store's fingerprint key: %s; "

@@ -109,6 +109,8 @@ pt_inspect_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], int flags,
 out:
 	pt_json_put(logs);
 	pt_json_put(m);
+	pt_buf_free(&meta);
+	pt_buf_free(&body);
 	return rc;
 }
 

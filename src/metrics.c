@@ -15,6 +15,8 @@
 #include "commit.h"
 #include "metrics.h"
 #include "nitems.h"
+#include "capacity.h"
+#include "timeutil.h"
 
 static const char prefix[] = "m";	/* then a NUL */
 
@@ -436,10 +438,46 @@ out:
 	return rc;
 }
 
+/* The store's growth (capacity.h pt_capacity_forecast). */
+static void
+forecast_metrics(struct pt_buf *out, const struct pt_store_stat *st,
+    const struct pt_forecast *f)
+{
+	pt_buf_printf(out, "# HELP porter_store_ceiling_bytes The most the "
+	    "store grows to (settings.max_store_bytes; 0: the disk "
+	    "decides).\n# TYPE porter_store_ceiling_bytes gauge\n"
+	    "porter_store_ceiling_bytes %llu\n",
+	    (unsigned long long)st->ceiling);
+	pt_buf_printf(out, "# HELP porter_store_limit_bytes What the store "
+	    "can reach: in use plus the room left.\n# TYPE "
+	    "porter_store_limit_bytes gauge\nporter_store_limit_bytes %llu\n",
+	    (unsigned long long)f->limit);
+	pt_buf_printf(out, "# HELP porter_store_bytes_per_event Data bytes "
+	    "per logged event now.\n# TYPE porter_store_bytes_per_event "
+	    "gauge\nporter_store_bytes_per_event %.1f\n", f->bytes_per_event);
+	pt_buf_printf(out, "# HELP porter_store_events_last_day Events "
+	    "logged in the last 24 hours.\n# TYPE "
+	    "porter_store_events_last_day gauge\n"
+	    "porter_store_events_last_day %llu\n",
+	    (unsigned long long)f->events_per_day);
+	pt_buf_printf(out, "# HELP porter_store_days_to_full Days until the "
+	    "store reaches its limit at the last day's rate; -1 when "
+	    "retention keeps it below (or it cannot be told).\n# TYPE "
+	    "porter_store_days_to_full gauge\nporter_store_days_to_full "
+	    "%.1f\n", f->steady ? -1.0 : f->days_to_full);
+	pt_buf_printf(out, "# HELP porter_store_evicted_events_total Oldest "
+	    "event logs deleted to make room at the ceiling.\n# TYPE "
+	    "porter_store_evicted_events_total counter\n"
+	    "porter_store_evicted_events_total %llu\n",
+	    (unsigned long long)f->evicted);
+}
+
 enum pt_err
-pt_metrics_render(struct pt_store *s, struct pt_buf *out)
+pt_metrics_render(struct pt_store *s, int64_t retention_days,
+    struct pt_buf *out)
 {
 	struct pt_store_stat st;
+	struct pt_forecast f;
 	struct pt_txn *txn = NULL;
 	enum pt_err rc;
 	size_t i;
@@ -477,6 +515,10 @@ pt_metrics_render(struct pt_store *s, struct pt_buf *out)
 		    "log.\n# TYPE porter_store_events gauge\n"
 		    "porter_store_events %llu\n",
 		    (unsigned long long)st.entries[PT_T_EVENTS]);
+		if ((rc = pt_capacity_forecast(txn, &st, retention_days,
+		    pt_now_us(), &f)) != PT_OK)
+			goto out;
+		forecast_metrics(out, &st, &f);
 	}
 	if (out->failed)
 		rc = PT_ENOMEM;

@@ -45,6 +45,8 @@ struct pt_committer;
 enum pt_err	pt_metrics_flush(struct pt_store *, struct pt_committer *);
 
 /* Everything, in the Prometheus text format (version 0.0.4). */
-enum pt_err	pt_metrics_render(struct pt_store *, struct pt_buf *out);
+/* "retention_days" (0: the default) for the store's forecast. */
+enum pt_err	pt_metrics_render(struct pt_store *, int64_t retention_days,
+		    struct pt_buf *out);
 
 #endif

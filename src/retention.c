@@ -9,9 +9,12 @@
 #include "actions.h"
 #include "eventlog.h"
 #include "evrec.h"
+#include "capacity.h"
 #include "ids.h"
 #include "json.h"
+#include "logline.h"
 #include "retention.h"
+#include "timeutil.h"
 
 #define DAY_US	(86400LL * 1000000)
 
@@ -166,6 +169,107 @@ pt_retention_prune(struct pt_txn *txn, int64_t now, int64_t days,
 	if (max != 0 && n == max)
 		st->more = 1;
 	return PT_OK;
+}
+
+/* Delete the oldest "max" events (not a pending one); *n gets how many. */
+static enum pt_err
+evict(struct pt_txn *txn, size_t max, size_t *n, int64_t *first,
+    int64_t *last)
+{
+	struct pt_retention_stats st;
+	struct pt_buf meta = { 0 };
+	uint8_t id[PT_ID_BIN];
+	enum pt_err rc = PT_OK;
+	const char *status;
+	pt_json *m;
+	int r;
+
+	memset(&st, 0, sizeof(st));
+	for (*n = 0; *n < max; ) {
+		if ((r = oldest(txn, PT_T_EVENTS, INT64_MAX, id, &rc)) != 0)
+			break;
+		pt_buf_reset(&meta);
+		m = pt_eventlog_get(txn, id, &meta, NULL) == PT_OK ?
+		    pt_json_parse_trusted(meta.data, meta.len) : NULL;
+		status = pt_json_str(pt_json_get(m, "status"), NULL);
+		/* Its handlers still run: recovery needs the record. */
+		r = status != NULL && strcmp(status, "pending") == 0;
+		pt_json_put(m);
+		if (r)
+			break;
+		if ((rc = delete_event(txn, id, &st)) != PT_OK)
+			break;
+		if (*n == 0)
+			*first = pt_id_time(id);
+		*last = pt_id_time(id);
+		(*n)++;
+	}
+	pt_buf_free(&meta);
+	return rc;
+}
+
+enum pt_err
+pt_retention_evict_step(struct pt_txn *txn, size_t max)
+{
+	int64_t first = 0, last = 0;
+	enum pt_err rc;
+	size_t n = 0;
+
+	static int64_t logged;	/* once a minute per process, not per write */
+	char t[PT_RFC3339_LEN];
+	int64_t now = pt_now_us(), was;
+
+	if ((rc = evict(txn, max, &n, &first, &last)) != PT_OK || n == 0 ||
+	    (rc = pt_capacity_evicted_add(txn, n)) != PT_OK)
+		return rc;
+	was = __atomic_load_n(&logged, __ATOMIC_RELAXED);
+	if (now - was >= 60 * 1000000LL && __atomic_compare_exchange_n(&logged,
+	    &was, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		pt_fmt_rfc3339(last, t);
+		pt_log_stderr("store near its ceiling (settings.max_store_bytes): "
+		    "deleted the %zu oldest event logs, up to %s, to make room "
+		    "(and goes on as it writes; porterctl status counts them)",
+		    n, t);
+	}
+	return PT_OK;
+}
+
+enum pt_err
+pt_retention_make_room(struct pt_store *s, void *arg)
+{
+	struct pt_store_stat ss;
+	struct pt_txn *txn = NULL;
+	int64_t first = 0, last = 0;
+	size_t max, n = 0;
+	enum pt_err rc;
+	char a[PT_RFC3339_LEN], b[PT_RFC3339_LEN];
+
+	(void)arg;
+	if ((rc = pt_store_stat(s, &ss)) != PT_OK)
+		return rc;
+	/* A two-hundredth of the log: a few calls free what a burst needs. */
+	max = (size_t)(ss.entries[PT_T_EVENTS] / 200);
+	max = max < PT_EVICT_MIN ? PT_EVICT_MIN : max > PT_EVICT_MAX ?
+	    PT_EVICT_MAX : max;
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn)) != PT_OK)
+		return rc;
+	if ((rc = evict(txn, max, &n, &first, &last)) != PT_OK || n == 0 ||
+	    (rc = pt_capacity_evicted_add(txn, n)) != PT_OK)
+		goto out;
+	rc = pt_txn_commit(txn);
+	txn = NULL;
+	if (rc == PT_OK) {
+		pt_fmt_rfc3339(first, a);
+		pt_fmt_rfc3339(last, b);
+		pt_log_stderr("store at its ceiling (%.1f MiB in use): deleted "
+		    "the %zu oldest event logs (received %s to %s) to make "
+		    "room", (double)ss.used / 1048576.0, n, a, b);
+	}
+out:
+	pt_txn_abort(txn);
+	if (rc == PT_OK && n == 0)
+		rc = PT_ENOTFOUND;	/* nothing may be deleted */
+	return rc;
 }
 
 enum pt_err

@@ -53,4 +53,20 @@ enum pt_err	pt_retention_prune(struct pt_txn *, int64_t now, int64_t days,
 enum pt_err	pt_retention_step(struct pt_txn *, const struct pt_config *cfg,
 		    int64_t now);
 
+/*
+ * At the store's ceiling (store.h pt_room_fn): delete the oldest event
+ * logs with their action logs -- a bounded chunk in one transaction, never
+ * an event whose handlers still run (pending), never data, runs or
+ * idempotency records -- and count them (pt_retention_evicted).  PT_OK
+ * when something went, PT_ENOTFOUND when nothing may, PT_EFULL when the
+ * deletes themselves found no room.
+ */
+#define PT_EVICT_MIN	64	/* events per call at least */
+#define PT_EVICT_MAX	2000	/* and at most */
+enum pt_err	pt_retention_make_room(struct pt_store *, void *arg);
+/*
+ * Near the ceiling (pt_store_near_ceiling), inside a write: delete up to
+ * "max" oldest event logs, counted like pt_retention_make_room's.
+ */
+enum pt_err	pt_retention_evict_step(struct pt_txn *, size_t max);
 #endif

@@ -69,6 +69,9 @@ enum pt_durability {
  */
 #define PT_MAP_SIZE_MIN	(1ULL << 20)
 
+/* Free disk a store leaves when it grows, unless set (pt_store_set_limits). */
+#define PT_DISK_RESERVE_DEFAULT	(64ULL << 20)
+
 struct pt_store_opts {
 	uint64_t		 map_size;	/* bytes; 0 = default (4 GiB) */
 	int			 read_only;	/* open without creating */
@@ -97,7 +100,9 @@ enum pt_err	pt_store_sync(struct pt_store *);
 void		pt_store_set_durability(struct pt_store *, enum pt_durability);
 
 struct pt_store_stat {
-	uint64_t	map_size;	/* bytes the map may grow to */
+	uint64_t	map_size;	/* bytes the map spans now */
+	uint64_t	ceiling;	/* it grows to at most this; 0: none
+					   but the disk's */
 	uint64_t	used;		/* bytes in use (pages * page size) */
 	uint64_t	free;		/* of those, free pages writes reuse */
 	uint64_t	room;		/* what writes can still use */
@@ -123,6 +128,33 @@ uint64_t	pt_store_room(struct pt_store *);
  * running handlers) and /healthz apply.
  */
 enum pt_err	pt_store_check_room(struct pt_store *, uint64_t need);
+/*
+ * The map grows itself: a write that finds it full calls
+ * pt_store_make_room(), which doubles it (at most to "ceiling", 0: no
+ * ceiling; and never leaving less than "disk_reserve" bytes free on the
+ * file system), waiting for the process's other transactions to end as
+ * LMDB requires.  When it cannot grow, the "make_room" function the
+ * owner set frees room its own way (Porter deletes the oldest logs) and
+ * returns PT_OK when it did, PT_ENOTFOUND when nothing may go, PT_EFULL
+ * when its own deletes found no room (the map is then let past the
+ * ceiling by the little they need, and it is asked again).  PT_EFULL when neither helped: the write
+ * fails, and the sender is told to retry (503).  "need": bytes the write
+ * wants.  pt_store_check_room() calls "make_room" too when the room is
+ * short.  Other processes adopt the new size at their next transaction.
+ */
+typedef enum pt_err (*pt_room_fn)(struct pt_store *, void *arg);
+void		pt_store_set_limits(struct pt_store *, uint64_t ceiling,
+		    uint64_t disk_reserve);
+void		pt_store_set_make_room(struct pt_store *, pt_room_fn,
+		    void *arg);
+enum pt_err	pt_store_make_room(struct pt_store *, uint64_t need);
+/*
+ * Under a ceiling, do the pages holding data (used less free) come
+ * within the room kept for deletes of it?  Then the owner deletes old
+ * logs as it writes, before any write finds the store full.
+ */
+int		pt_store_near_ceiling(struct pt_store *);
+
 /*
  * Several threads use the store: when another process has grown the map
  * beyond this one's, transactions then fail (PT_EFULL) and
@@ -202,6 +234,12 @@ enum pt_err	pt_cursor_del(struct pt_cursor *);
  * error text from its own thread to the thread waiting for the job.
  */
 const char	*pt_store_errstr(void);
+/*
+ * Did the calling thread's last failed commit find the map full before
+ * it wrote anything (so that running the same work again, once there is
+ * room, cannot do it twice)?
+ */
+int		 pt_store_commit_unwritten(void);
 void		 pt_store_set_errstr(const char *);
 
 #endif

@@ -10,6 +10,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,11 +37,23 @@ struct pt_store {
 	int			 resized;	/* another process grew the map */
 	uint64_t		 full_room;	/* room when a write of this
 						   process last found none */
+	/*
+	 * Held shared by every top-level transaction of the process and
+	 * exclusively to change the map's size: LMDB allows that only
+	 * with no transaction of the process open.
+	 */
+	pthread_rwlock_t	 remap;
+	uint64_t		 ceiling;	/* the map grows to at most this;
+						   0: as far as the disk allows */
+	uint64_t		 disk_reserve;	/* free disk it leaves */
+	pt_room_fn		 make_room;	/* at the ceiling (store.h) */
+	void			*make_room_arg;
 };
 
 struct pt_txn {
 	struct pt_store	*store;
 	MDB_txn		*txn;
+	int		 locked;	/* holds store->remap shared */
 	int		 write;
 	int		 flat;		/* PT_TXN_FLAT */
 	int		 failed;	/* a write failed: commit must not */
@@ -78,11 +92,19 @@ static const char *const table_names[PT_T__MAX] = {
 };
 
 static __thread char last_err[256];
+/* The last commit of the thread found the map full before it wrote. */
+static __thread int commit_unwritten;
 
 const char *
 pt_store_errstr(void)
 {
 	return last_err;
+}
+
+int
+pt_store_commit_unwritten(void)
+{
+	return commit_unwritten;
 }
 
 void
@@ -96,6 +118,18 @@ pt_store_set_errstr(const char *text)
  * file system (a write can be up to a 16 MiB body and its indexes).
  */
 #define PT_FULL_SLACK	(16ULL << 20)
+/* Room under a ceiling kept for the deletes that make room. */
+#define DELETE_ROOM	(256ULL << 10)
+static uint64_t
+delete_room(uint64_t ceiling)
+{
+	uint64_t r = ceiling / 32 > DELETE_ROOM ? ceiling / 32 : DELETE_ROOM;
+
+	return (r + 65535) / 65536 * 65536;	/* whole pages */
+}
+
+/* The map grows by at least this (and in steps of it). */
+#define GROW_MIN	(1ULL << 20)
 
 /*
  * Bytes the file system holding "s" has left for the map to grow into.
@@ -284,6 +318,8 @@ pt_store_open(const char *dir, const struct pt_store_opts *opts,
 	s->read_only = opts->read_only;
 	s->durability = opts->durability;
 	s->full_room = UINT64_MAX;
+	s->disk_reserve = PT_DISK_RESERVE_DEFAULT;
+	pthread_rwlock_init(&s->remap, NULL);
 	if ((lrc = mdb_env_create(&s->env)) != 0)
 		goto lmdb_fail;
 	if ((lrc = mdb_env_set_maxdbs(s->env, PT_T__MAX + 4)) != 0 ||
@@ -305,6 +341,12 @@ pt_store_open(const char *dir, const struct pt_store_opts *opts,
 	umask(omask);
 	if (lrc != 0)
 		goto lmdb_fail;
+	/*
+	 * Without a size asked for, an existing store keeps the one it
+	 * grew to (LMDB keeps it in the file): adopt it, not the default.
+	 */
+	if (!opts->map_size && (lrc = mdb_env_set_mapsize(s->env, 0)) != 0)
+		goto lmdb_fail;
 	if ((rc = open_dbis(s, errbuf, errlen)) != PT_OK)
 		goto fail;
 	*out = s;
@@ -315,6 +357,7 @@ lmdb_fail:
 fail:
 	if (s->env)
 		mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->remap);
 	pt_free(s);
 	return rc;
 }
@@ -327,6 +370,7 @@ pt_store_close(struct pt_store *s)
 	if (!s->read_only && s->durability == PT_DURABLE_RELAXED)
 		mdb_env_sync(s->env, 1);
 	mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->remap);
 	pt_free(s);
 }
 
@@ -348,6 +392,122 @@ pt_store_set_durability(struct pt_store *s, enum pt_durability d)
 		mdb_env_sync(s->env, 1);
 	mdb_env_set_flags(s->env, MDB_NOSYNC, d == PT_DURABLE_RELAXED);
 	s->durability = d;
+}
+
+/*
+ * Set the map's size ("size" 0: adopt what another process set) once no
+ * transaction of this process is open, waiting for them at most
+ * REMAP_WAIT_MS.  0, or -1 when they did not end or LMDB refused.
+ */
+#define REMAP_WAIT_MS	2000
+
+static int
+remap(struct pt_store *s, uint64_t size)
+{
+	struct timespec until;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += REMAP_WAIT_MS / 1000;
+	if (pthread_rwlock_timedwrlock(&s->remap, &until) != 0)
+		return -1;
+	rc = mdb_env_set_mapsize(s->env, (size_t)size);
+	pthread_rwlock_unlock(&s->remap);
+	return rc == 0 ? 0 : -1;
+}
+
+void
+pt_store_set_limits(struct pt_store *s, uint64_t ceiling,
+    uint64_t disk_reserve)
+{
+	__atomic_store_n(&s->ceiling, ceiling, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->disk_reserve, disk_reserve, __ATOMIC_RELAXED);
+}
+
+void
+pt_store_set_make_room(struct pt_store *s, pt_room_fn fn, void *arg)
+{
+	s->make_room = fn;
+	s->make_room_arg = arg;
+}
+
+enum pt_err
+pt_store_make_room(struct pt_store *s, uint64_t need)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	uint64_t used, size, cap, fs, reserve, ceiling;
+	enum pt_err rc = PT_ENOTFOUND;
+	char msg[200];
+
+	if (s->read_only)
+		return PT_EINVAL;
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
+		return PT_EIO;
+	used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
+	reserve = __atomic_load_n(&s->disk_reserve, __ATOMIC_RELAXED);
+	/* Double it (few remaps), to the ceiling and what the disk has. */
+	size = info.me_mapsize * 2;
+	if (size < used + need + GROW_MIN)
+		size = used + need + GROW_MIN;
+	cap = ceiling ? ceiling : UINT64_MAX;
+	fs = fs_room(s);
+	if (fs != UINT64_MAX) {
+		fs = fs > reserve ? fs - reserve : 0;
+		/* The file's pages past "used" are there already. */
+		if (cap > used + fs)
+			cap = used + fs;
+	}
+	if (size > cap)
+		size = cap;
+	size -= size % GROW_MIN;
+	if (size > info.me_mapsize && remap(s, size) == 0) {
+		snprintf(msg, sizeof(msg), "the store grew its map from %.1f to "
+		    "%.1f MiB", (double)info.me_mapsize / 1048576.0,
+		    (double)size / 1048576.0);
+		pt_store_set_errstr(msg);
+		return PT_OK;
+	}
+	if (s->make_room != NULL && (rc = s->make_room(s, s->make_room_arg)) ==
+	    PT_OK)
+		return PT_OK;
+	/*
+	 * Deleting copies pages too: in a map full to the last page, even
+	 * the deletes that make room find none.  Past the ceiling by what
+	 * they need (DELETE_ROOM, 1/32 of it at most) and once more.
+	 */
+	if (s->make_room != NULL && rc == PT_EFULL && ceiling &&
+	    info.me_mapsize < ceiling +
+	    delete_room(ceiling) && remap(s, ceiling +
+	    delete_room(ceiling)) == 0 &&
+	    s->make_room(s, s->make_room_arg) == PT_OK)
+		return PT_OK;
+	snprintf(msg, sizeof(msg), "the store is at its %s (%.1f MiB in use) "
+	    "and nothing more may be deleted", ceiling && size >= ceiling ?
+	    "ceiling, settings.max_store_bytes" : "disk's limit, "
+	    "settings.min_free_disk_bytes", (double)used / 1048576.0);
+	pt_store_set_errstr(msg);
+	return PT_EFULL;
+}
+
+static int	room_stat(struct pt_store *, struct pt_store_stat *);
+
+int
+pt_store_near_ceiling(struct pt_store *s)
+{
+	struct pt_store_stat st;
+	uint64_t ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
+	uint64_t keep;
+
+	if (ceiling == 0)
+		return 0;
+	memset(&st, 0, sizeof(st));
+	if (room_stat(s, &st) != 0)
+		return 0;
+	keep = delete_room(ceiling);
+	return st.used - (st.free < st.used ? st.free : st.used) + 2 * keep >=
+	    ceiling;
 }
 
 void
@@ -406,7 +566,7 @@ room_stat(struct pt_store *s, struct pt_store_stat *st)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
-	uint64_t tail, fs;
+	uint64_t tail, fs, cap;
 	int rc;
 
 	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
@@ -417,9 +577,20 @@ room_stat(struct pt_store *s, struct pt_store_stat *st)
 	st->readers = info.me_numreaders;
 	st->max_readers = info.me_maxreaders;
 	st->free = free_bytes(s, ms.ms_psize);
-	tail = st->map_size > st->used ? st->map_size - st->used : 0;
+	/* The map grows itself (pt_store_make_room): up to the ceiling. */
+	st->ceiling = s->ceiling;
+	cap = s->ceiling ? s->ceiling : UINT64_MAX;
+	/*
+	 * Under a ceiling, the last pages are kept back: deleting the
+	 * oldest logs to make room copies pages too, and needs some.
+	 */
+	if (s->ceiling)
+		cap -= delete_room(s->ceiling);
+	tail = cap > st->used ? cap - st->used : 0;
 	/* The map is sparse: growing it takes space on the disk. */
-	if ((fs = fs_room(s)) < tail)
+	fs = fs_room(s);
+	fs = fs > s->disk_reserve ? fs - s->disk_reserve : 0;
+	if (fs < tail)
 		tail = fs;
 	st->room = tail + st->free;
 	st->read_only = s->read_only;
@@ -443,6 +614,11 @@ pt_store_check_room(struct pt_store *s, uint64_t need)
 	uint64_t room = pt_store_room(s);
 
 	if (room >= need)
+		return PT_OK;
+	/* At the ceiling: the owner's rules may free some (oldest logs). */
+	if (s->make_room != NULL && !s->read_only &&
+	    s->make_room(s, s->make_room_arg) == PT_OK &&
+	    (room = pt_store_room(s)) >= need)
 		return PT_OK;
 	snprintf(msg, sizeof(msg), "%llu bytes left in the store, %llu needed",
 	    (unsigned long long)room, (unsigned long long)need);
@@ -486,32 +662,38 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 	t->store = s;
 	t->write = (flags & PT_TXN_WRITE) != 0;
 	t->flat = t->write && (flags & PT_TXN_FLAT) != 0;
-	for (tries = 0; tries < 2; tries++) {
+	for (tries = 0; tries < 3; tries++) {
+		if (parent == NULL) {
+			pthread_rwlock_rdlock(&s->remap);
+			t->locked = 1;
+		}
 		rc = mdb_txn_begin(s->env, parent ? parent->txn : NULL,
 		    t->write ? 0 : MDB_RDONLY, &t->txn);
+		if (rc != MDB_MAP_RESIZED || parent != NULL)
+			break;
 		/*
 		 * Another process grew the map.  Adopting its size is only
-		 * allowed with no transaction open in this process: alone,
-		 * do it and retry; with other threads, refuse (a retryable
-		 * 503) and let the caller restart the process.
+		 * allowed with no transaction open in this process: wait
+		 * for the others to end (bounded), adopt it and retry.
+		 * Should they not end, refuse (a retryable 503) and let the
+		 * caller restart the process.
 		 */
-		if (rc == MDB_MAP_RESIZED && parent == NULL &&
-		    !__atomic_load_n(&s->threaded, __ATOMIC_RELAXED)) {
-			mdb_env_set_mapsize(s->env, 0);
+		pthread_rwlock_unlock(&s->remap);
+		t->locked = 0;
+		if (remap(s, 0) == 0)
 			continue;
-		}
-		if (rc == MDB_MAP_RESIZED) {
-			__atomic_store_n(&s->resized, 1, __ATOMIC_RELAXED);
-			pt_free(t);
-			pt_store_set_errstr("another process grew the store: "
-			    "this one restarts to map it");
-			return PT_EFULL;
-		}
-		break;
+		__atomic_store_n(&s->resized, 1, __ATOMIC_RELAXED);
+		pt_free(t);
+		pt_store_set_errstr("another process grew the store: this one "
+		    "restarts to map it");
+		return PT_EFULL;
 	}
 	if (rc != 0) {
+		if (t->locked)
+			pthread_rwlock_unlock(&s->remap);
 		pt_free(t);
-		return map_rc(rc, "mdb_txn_begin");
+		return map_rc(rc == MDB_MAP_RESIZED ? MDB_MAP_FULL : rc,
+		    "mdb_txn_begin");
 	}
 	*out = t;
 	return PT_OK;
@@ -539,8 +721,15 @@ pt_txn_commit(struct pt_txn *t)
 			lrc = ENOSPC;
 		if (t->write)
 			note_room(t->store, lrc);
+		/*
+		 * LMDB finds the map full while it saves the free list, before
+		 * it writes a page: nothing of the transaction is on disk.
+		 */
+		commit_unwritten = lrc == MDB_MAP_FULL;
 		rc = map_rc(lrc, "mdb_txn_commit");
 	}
+	if (t->locked)
+		pthread_rwlock_unlock(&t->store->remap);
 	pt_free(t);
 	return rc;
 }
@@ -569,6 +758,8 @@ pt_txn_abort(struct pt_txn *t)
 	if (t == NULL)
 		return;
 	mdb_txn_abort(t->txn);
+	if (t->locked)
+		pthread_rwlock_unlock(&t->store->remap);
 	pt_free(t);
 }
 

@@ -21,6 +21,7 @@
 #include "ids.h"
 #include "json.h"
 #include "path.h"
+#include "retention.h"
 #include "scheme.h"
 #include "store.h"
 #include "timeutil.h"
@@ -139,6 +140,7 @@ ctl_open_store(int read_only)
 		    ctl_db_dir);
 	if (rc != PT_OK)
 		ctl_die("%s", err);
+	pt_store_set_make_room(s, pt_retention_make_room, NULL);
 	return s;
 }
 

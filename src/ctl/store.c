@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capacity.h"
 #include "check.h"
 #include "conf.h"
 #include "ctl.h"
@@ -63,11 +64,70 @@ dicts_text(const struct pt_evrec_dicts *d)
 	    (double)d->bytes / 1024.0);
 }
 
+static pt_json *
+forecast_json(const struct pt_store_stat *st, const struct pt_forecast *f)
+{
+	char t[PT_RFC3339_LEN];
+	pt_json *o;
+
+	if ((o = pt_json_new_object()) == NULL)
+		ctl_die("out of memory");
+	pt_json_set(o, "ceiling", pt_json_new_int((int64_t)st->ceiling));
+	pt_json_set(o, "limit", pt_json_new_int((int64_t)f->limit));
+	pt_json_set(o, "bytes_per_event", pt_json_new_double(
+	    f->bytes_per_event));
+	pt_json_set(o, "events_last_day", pt_json_new_int((int64_t)
+	    f->events_per_day));
+	if (f->steady || f->days_to_full < 0)
+		pt_json_set_null(o, "days_to_full");
+	else
+		pt_json_set(o, "days_to_full", pt_json_new_double(
+		    f->days_to_full));
+	pt_json_set(o, "steady", pt_json_new_bool(f->steady));
+	pt_json_set(o, "steady_bytes", pt_json_new_int((int64_t)
+	    f->steady_bytes));
+	pt_json_set(o, "evicted_events", pt_json_new_int((int64_t)f->evicted));
+	if (f->evicted_at) {
+		pt_fmt_rfc3339(f->evicted_at, t);
+		pt_json_set(o, "evicted_at", pt_json_new_cstr(t));
+	} else
+		pt_json_set_null(o, "evicted_at");
+	return o;
+}
+
+static void
+forecast_text(const struct pt_forecast *f, int64_t days)
+{
+	char t[PT_RFC3339_LEN];
+
+	printf("capacity   %.0f bytes per event, %llu events in the last day; ",
+	    f->bytes_per_event, (unsigned long long)f->events_per_day);
+	if (f->steady)
+		printf("steady: %lld days of retention keep it at %.1f MiB "
+		    "of %.1f MiB\n", (long long)(days > 0 ? days :
+		    PT_RETENTION_DAYS_DEFAULT), (double)f->steady_bytes /
+		    1048576.0, (double)f->limit / 1048576.0);
+	else if (f->days_to_full >= 0)
+		printf("full in %.0f days at this rate (limit %.1f MiB), then "
+		    "the oldest logs go\n", f->days_to_full,
+		    (double)f->limit / 1048576.0);
+	else
+		printf("no rate yet (limit %.1f MiB)\n",
+		    (double)f->limit / 1048576.0);
+	if (f->evicted) {
+		pt_fmt_rfc3339(f->evicted_at, t);
+		printf("evicted    %llu oldest events deleted at the ceiling, "
+		    "last at %s\n", (unsigned long long)f->evicted, t);
+	}
+}
+
 int
 cmd_status(const struct ctl_args *a)
 {
 	struct pt_store_stat st;
 	struct pt_evrec_dicts d;
+	struct pt_forecast f;
+	struct pt_config *cfg;
 	struct pt_store *s;
 	struct pt_txn *txn = NULL;
 	enum pt_err rc;
@@ -76,10 +136,16 @@ cmd_status(const struct ctl_args *a)
 	double pct;
 
 	s = ctl_open_store(1);
+	/* The configuration's ceiling decides the room and the forecast. */
+	cfg = ctl_load_config(s);
+	pt_store_set_limits(s, (uint64_t)cfg->max_store_bytes,
+	    (uint64_t)cfg->min_free_disk_bytes);
 	if (pt_store_stat(s, &st) != PT_OK)
 		ctl_die("store: %s", pt_store_errstr());
 	if ((rc = pt_txn_begin(s, NULL, PT_TXN_READ, &txn)) != PT_OK ||
-	    (rc = pt_evrec_dicts(txn, &d)) != PT_OK)
+	    (rc = pt_evrec_dicts(txn, &d)) != PT_OK ||
+	    (rc = pt_capacity_forecast(txn, &st, cfg->log_retention_days,
+	    pt_now_us(), &f)) != PT_OK)
 		ctl_die("store: %s", pt_strerror(rc));
 	pt_txn_abort(txn);
 	pct = st.map_size ? 100.0 * (double)st.used / (double)st.map_size : 0;
@@ -99,14 +165,16 @@ cmd_status(const struct ctl_args *a)
 			pt_json_set(counts, pt_table_name(t),
 			    pt_json_new_int((int64_t)st.entries[t]));
 		pt_json_set(o, "compression", dicts_json(&d));
+		pt_json_set(o, "capacity", forecast_json(&st, &f));
 		ctl_json_doc(o);
 		pt_json_put(o);
 	} else {
 		printf("store      %s\n", ctl_db_dir);
-		printf("map        %.1f MiB used of %.1f MiB (%.1f%%)%s\n",
-		    (double)st.used / 1048576.0, (double)st.map_size / 1048576.0,
-		    pct, pct >= 90.0 ? "  NEARLY FULL: raise PORTER_MAP_SIZE "
-		    "or prune" : "");
+		printf("map        %.1f MiB used of %.1f MiB (%.1f%%); it grows "
+		    "itself, %s\n", (double)st.used / 1048576.0,
+		    (double)st.map_size / 1048576.0, pct, st.ceiling ?
+		    "up to settings.max_store_bytes" : "as far as the disk "
+		    "allows");
 		printf("free       %.1f MiB of that, for writes to reuse\n",
 		    (double)st.free / 1048576.0);
 		printf("readers    %u of %u\n", st.readers, st.max_readers);
@@ -117,7 +185,9 @@ cmd_status(const struct ctl_args *a)
 				printf("%-10.10s %llu  (%s)\n", "", (unsigned long
 				    long)st.entries[t], pt_table_name(t));
 		dicts_text(&d);
+		forecast_text(&f, cfg->log_retention_days);
 	}
+	pt_config_free(cfg);
 	pt_store_close(s);
 	return 0;
 }

@@ -1353,7 +1353,7 @@ render(struct pt_ctx *ctx)
 {
 	struct pt_buf b = { 0 };
 
-	pt_metrics_render(ctx->store, &b);
+	pt_metrics_render(ctx->store, 0, &b);
 	pt_buf_addc(&b, '\0');
 	return b.data;
 }

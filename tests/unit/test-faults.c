@@ -466,7 +466,7 @@ main(void)
 		ok(pt_metrics_handler(t, "w", 12, 1) == PT_OK &&
 		    pt_txn_commit(t) == PT_OK, "a histogram series is there");
 		pt_alloc_fail_after(-1);
-		rc = pt_metrics_render(s, &out);
+		rc = pt_metrics_render(s, 0, &out);
 		all = pt_alloc_fail_after(-1);
 		ok(rc == PT_OK && strstr(out.data ? out.data : "",
 		    "_bucket{workflow=\"w\",le=") != NULL,
@@ -474,7 +474,7 @@ main(void)
 		for (n = 0; n < all + 2; n++) {
 			pt_buf_free(&out);
 			pt_alloc_fail_nth(n);
-			rc = pt_metrics_render(s, &out);
+			rc = pt_metrics_render(s, 0, &out);
 			pt_alloc_fail_nth(-1);
 			oom += rc == PT_ENOMEM;
 			odd += rc != PT_OK && rc != PT_ENOMEM;

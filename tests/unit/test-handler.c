@@ -10,9 +10,11 @@
 #include "eventlog.h"
 #include "handler.h"
 #include "metrics.h"
+#include "retention.h"
 #include "sig.h"
 #include "tap.h"
 #include "testutil.h"
+#include "timeutil.h"
 
 #define PROD	"/receive/src_prod_tasks_0001"
 #define DEV	"/receive/src_dev_tasks_0001"
@@ -213,6 +215,7 @@ newest(struct pt_store *s, struct newest *n)
 	memset(&q, 0, sizeof(q));
 	memset(n, 0, sizeof(*n));
 	q.limit = 1;
+	q.want_body = 1;
 	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
 	pt_eventlog_query(t, &q, take_newest, n);
 	pt_txn_abort(t);
@@ -380,7 +383,7 @@ refused(struct pt_store *s, int status)
 	snprintf(series, sizeof(series),
 	    "\nporter_requests_refused_total{status=\"%d\"} ", status);
 	if (pt_metrics_flush(s, NULL) == PT_OK &&
-	    pt_metrics_render(s, &b) == PT_OK && b.data != NULL &&
+	    pt_metrics_render(s, 0, &b) == PT_OK && b.data != NULL &&
 	    (p = strstr(b.data, series)) != NULL)
 		n = strtoll(p + strlen(series), NULL, 10);
 	pt_buf_free(&b);
@@ -429,6 +432,36 @@ put_small(struct pt_store *s)
 		return rc;
 	}
 	return pt_txn_commit(t);
+}
+
+/*
+ * Data no retention deletes (8 KB user records) until the store has no
+ * room for more (as writes of the responder check it: pt_store_room
+ * keeps the pages deletes need): what is left when every log has gone.
+ * How many went in.
+ */
+static int
+fill_with_data(struct pt_store *s)
+{
+	static char val[8000];
+	struct pt_txn *t;
+	char key[32];
+	int n;
+
+	memset(val, 'd', sizeof(val));
+	for (n = 0; n < 10000 && pt_store_room(s) > 2 * sizeof(val); n++) {
+		if (pt_txn_begin(s, NULL, PT_TXN_WRITE, &t) != PT_OK)
+			break;
+		snprintf(key, sizeof(key), "fill%06d", n);
+		if (pt_put(t, PT_T_USERS, key, strlen(key), val, sizeof(val),
+		    0) != PT_OK) {
+			pt_txn_abort(t);
+			break;
+		}
+		if (pt_txn_commit(t) != PT_OK)
+			break;
+	}
+	return n;
 }
 
 /* GET /healthz: the status; *doc gets the parsed body (put it). */
@@ -647,10 +680,24 @@ main(void)
 	pt_ctx_free(&ctx);
 	pt_store_close(s);
 
-	/* A store too small: 503 store_full with Retry-After, data kept. */
+	/*
+	 * A store that reaches its ceiling: 503 store_full with Retry-After,
+	 * data kept.  It starts at 192 KiB and grows itself to the 1 MiB of
+	 * settings.max_store_bytes, and there the oldest logs go as it
+	 * writes: every event is accepted.  Once data (which no retention
+	 * deletes) fills it and no log is left, nothing may be deleted: 503.
+	 */
 	snprintf(path, sizeof(path), "%s/tiny", dir);
 	s = tu_store(path, 192 * 1024);
-	err = tu_apply(s, config_text);
+	/* As the responder does (fcgi_main.c). */
+	pt_store_set_make_room(s, pt_retention_make_room, NULL);
+	{
+		static char tiny[8192];
+
+		snprintf(tiny, sizeof(tiny), "{\"settings\": "
+		    "{\"max_store_bytes\": 1048576},%s", config_text + 1);
+		err = tu_apply(s, tiny);
+	}
 	ok(err == NULL, "config applies to the tiny store");
 	pt_ctx_init(&ctx, s);
 	ctx.log = tu_capture;
@@ -661,7 +708,27 @@ main(void)
 		uint64_t before;
 		size_t k, j;
 
-		for (k = 0; k < 200 && st == 200; k++) {
+		for (k = 0; k < 1500 && st == 200; k++) {
+			st = run(&ctx, &c, &resp, "");
+			pt_resp_free(&resp);
+		}
+		is_int(k, 1500, "at its ceiling every event is accepted");
+		ok(count_events(s) < 1500 && tu_entries(s, PT_T_BODIES) ==
+		    count_events(s), "  ... the oldest event logs went (%zu "
+		    "kept), each with its body", (size_t)count_events(s));
+		/* No log left (all pruned), and data fills the rest. */
+		{
+			struct pt_retention_stats rs;
+			struct pt_txn *t;
+
+			memset(&rs, 0, sizeof(rs));
+			pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+			ok(pt_retention_prune(t, pt_now_us() + 86400000000LL * 2,
+			    1, 0, &rs) == PT_OK && pt_txn_commit(t) == PT_OK &&
+			    count_events(s) == 0, "every log pruned");
+		}
+		ok(fill_with_data(s) > 0, "data fills the rest");
+		for (k = 0; k < 3000 && st == 200; k++) {
 			st = run(&ctx, &c, &resp, "");
 			if (st == 503) {
 				got503 = 1;
@@ -675,9 +742,10 @@ main(void)
 			}
 			pt_resp_free(&resp);
 		}
-		ok(got503, "the tiny store filled up");
+		ok(got503, "with no log left to delete, the store filled up");
 		before = count_events(s);
-		is_int(before, k - 1, "every acknowledged event is stored");
+		is_int(before, 0, "  ... only once no event log was left to "
+		    "delete");
 		st = run(&ctx, &c, &resp, "");
 		pt_resp_free(&resp);
 		ok(st == 503 && count_events(s) == before,
@@ -691,9 +759,12 @@ main(void)
 			ok(st == 503 && ra > 0 && health_shape(h, "full",
 			    "store_full", 1) &&
 			    pt_json_int(pt_json_get(pt_json_get(h, "store"),
-			    "map_size")) == 192 * 1024,
+			    "map_size")) > 192 * 1024 &&
+			    pt_json_int(pt_json_get(pt_json_get(h, "store"),
+			    "map_size")) <= 1048576,
 			    "healthz with the store full: 503 store_full, "
-			    "Retry-After, the store's use");
+			    "Retry-After, the store's use (grown, to its "
+			    "ceiling at most)");
 			if (st != 503)
 				diag("healthz %d", st);
 			pt_json_put(h);
