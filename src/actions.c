@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "action_params.h"
+#include "actidx.h"
 #include "actions.h"
 #include "alloc.h"
 #include "data.h"
@@ -591,6 +592,28 @@ safe_text(const char *s, size_t n)
 }
 
 /*
+ * The index entries of "al"'s record (actidx.h): all of them when "first"
+ * written, else only the status can have changed (pending to its outcome).
+ */
+static enum pt_err
+index_record(struct pt_txn *txn, struct pt_action_log *al, int first)
+{
+	struct pt_akeys old, new;
+	enum pt_err rc;
+
+	new.v[PT_AK_STATUS] = pt_action_status_name(al->status);
+	new.v[PT_AK_ACTION] = pt_action_spec(al->mapping->action)->name;
+	new.v[PT_AK_WORKFLOW] = pt_action_workflow_key(al->payload,
+	    al->mapping->spec);
+	old = new;
+	old.v[PT_AK_STATUS] = pt_action_status_name(al->logged);
+	rc = pt_action_index(txn, al->id, first ? NULL : &old, &new);
+	if (rc == PT_OK)
+		al->logged = al->status;
+	return rc;
+}
+
+/*
  * Build and store the action log record for "al": the members fixed at
  * creation (kept as text in al->head for the later update), then the
  * outcome.  Written as text, not a json-c tree: this runs for every action.
@@ -603,8 +626,9 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	char t[PT_RFC3339_LEN];
 	const char *name = pt_action_spec(al->mapping->action)->name;
 	enum pt_err rc;
+	int first = al->head.len == 0;
 
-	if (al->head.len == 0) {
+	if (first) {
 		struct pt_buf *h = &al->head;
 
 		pt_fmt_rfc3339(now, t);
@@ -670,7 +694,7 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	rc = pt_put(txn, PT_T_ACTIONS, al->id, PT_ID_BIN, b.data, b.len,
 	    PT_PUT_APPEND);
 	pt_buf_free(&b);
-	if (rc != PT_OK)
+	if (rc != PT_OK || (rc = index_record(txn, al, first)) != PT_OK)
 		return rc;
 	/* Count each action once, at its final status. */
 	if (al->status == PT_ACT_PENDING)
@@ -915,6 +939,7 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
     int64_t now)
 {
 	pt_json *rec = NULL, *run = NULL;
+	struct pt_akeys old, new;
 	char t[PT_RFC3339_LEN];
 	const char *text, *runid;
 	uint8_t rbin[PT_ID_BIN];
@@ -924,6 +949,12 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	if ((rc = pt_action_get(txn, id, &rec)) != PT_OK)
 		return rc;
 	if (strcmp(jstr(rec, "status"), "pending") != 0)
+		goto out;
+	pt_akeys_of(rec, &old);
+	new = old;
+	new.v[PT_AK_STATUS] = "interrupted";
+	/* Before "rec" changes: "old" borrows from it. */
+	if ((rc = pt_action_index(txn, id, &old, &new)) != PT_OK)
 		goto out;
 	pt_fmt_rfc3339(now, t);
 	rc = PT_ENOMEM;

@@ -19,6 +19,7 @@
 
 #include <fcgiapp.h>
 
+#include "actidx.h"
 #include "alloc.h"
 #include "commit.h"
 #include "conf.h"
@@ -236,6 +237,14 @@ open_store(char *why, size_t whylen)
 		pt_log_stderr("cannot make the store's fingerprint key: %s; "
 		    "secret fingerprints change until it is made",
 		    pt_store_errstr());
+	/*
+	 * A store from before the action index gets it now (while it is
+	 * incomplete, action queries read the log instead).  NOTE: this
+	 * request waits for it: about a minute a few million actions.
+	 */
+	if (pt_actions_index_build(s, 0, NULL, NULL) != PT_OK)
+		pt_log_stderr("cannot index the action log: %s; action queries "
+		    "read the log instead", pt_store_errstr());
 	return s;
 }
 
