@@ -1,9 +1,13 @@
 /*
  * actionlog.h - the action log as a list of its own, across events:
  * `porterctl actions` and GET /admin/api/actions.  Action ids are
- * time-ordered (ids.h), so the table itself is the index of time: a
- * query walks it newest first from its cursor ("before") or its "until",
- * and stops at "since"; the other filters are applied to each record it
+ * time-ordered (ids.h), so the table itself is the index of time.  With
+ * a status, workflow or action filter a query walks that value's entries
+ * of the action index instead (actidx.h: status first, then workflow, then
+ * action), which are in time order too, fetching each record; without one,
+ * or while the index of an older store is still being built, it walks the
+ * log.  Either way newest first from its cursor ("before") or its "until",
+ * stopping at "since"; the other filters are applied to each record it
  * reads, at most "max_scan" of them per call, with the cursor to go on
  * from (as the event log's unindexed filters are).
  */

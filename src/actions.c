@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "action_params.h"
+#include "actidx.h"
 #include "actions.h"
 #include "evrec.h"
 #include "alloc.h"
@@ -607,6 +608,28 @@ put_packed(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], const char *text,
 }
 
 /*
+ * The index entries of "al"'s record (actidx.h): all of them when "first"
+ * written, else only the status can have changed (pending to its outcome).
+ */
+static enum pt_err
+index_record(struct pt_txn *txn, struct pt_action_log *al, int first)
+{
+	struct pt_akeys old, new;
+	enum pt_err rc;
+
+	new.v[PT_AK_STATUS] = pt_action_status_name(al->status);
+	new.v[PT_AK_ACTION] = pt_action_spec(al->mapping->action)->name;
+	new.v[PT_AK_WORKFLOW] = pt_action_workflow_key(al->payload,
+	    al->mapping->spec);
+	old = new;
+	old.v[PT_AK_STATUS] = pt_action_status_name(al->logged);
+	rc = pt_action_index(txn, al->id, first ? NULL : &old, &new);
+	if (rc == PT_OK)
+		al->logged = al->status;
+	return rc;
+}
+
+/*
  * Build and store the action log record for "al": the members fixed at
  * creation (kept as text in al->head for the later update), then the
  * outcome.  Written as text, not a json-c tree: this runs for every action.
@@ -619,8 +642,9 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	char t[PT_RFC3339_LEN];
 	const char *name = pt_action_spec(al->mapping->action)->name;
 	enum pt_err rc;
+	int first = al->head.len == 0;
 
-	if (al->head.len == 0) {
+	if (first) {
 		struct pt_buf *h = &al->head;
 
 		pt_fmt_rfc3339(now, t);
@@ -685,7 +709,7 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	}
 	rc = put_packed(txn, al->id, b.data, b.len, PT_PUT_APPEND);
 	pt_buf_free(&b);
-	if (rc != PT_OK)
+	if (rc != PT_OK || (rc = index_record(txn, al, first)) != PT_OK)
 		return rc;
 	/* Count each action once, at its final status. */
 	if (al->status == PT_ACT_PENDING)
@@ -930,6 +954,7 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
     int64_t now)
 {
 	pt_json *rec = NULL, *run = NULL;
+	struct pt_akeys old, new;
 	char t[PT_RFC3339_LEN];
 	const char *text, *runid;
 	uint8_t rbin[PT_ID_BIN];
@@ -939,6 +964,12 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	if ((rc = pt_action_get(txn, id, &rec)) != PT_OK)
 		return rc;
 	if (strcmp(jstr(rec, "status"), "pending") != 0)
+		goto out;
+	pt_akeys_of(rec, &old);
+	new = old;
+	new.v[PT_AK_STATUS] = "interrupted";
+	/* Before "rec" changes: "old" borrows from it. */
+	if ((rc = pt_action_index(txn, id, &old, &new)) != PT_OK)
 		goto out;
 	pt_fmt_rfc3339(now, t);
 	rc = PT_ENOMEM;

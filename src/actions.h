@@ -58,6 +58,8 @@ struct pt_action_log {
 	uint8_t			 run_id[PT_ID_BIN];	/* trigger: its run */
 	pt_json			*run;		/* trigger: the run record */
 	struct pt_buf		 head;		/* the record's fixed members */
+	enum pt_action_status	 logged;	/* the stored record's status
+						   (its index entry) */
 };
 
 struct pt_event_ctx {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "actidx.h"
 #include "actions.h"
 #include "alloc.h"
 #include "check.h"
@@ -232,6 +233,100 @@ check_index(struct ck *c, enum pt_table table, int nparts)
 	pt_buf_free(&meta);
 }
 
+/* Every action record has its index entries (actidx.h). */
+static void
+check_action_records(struct ck *c)
+{
+	struct pt_cursor *cur = NULL;
+	struct pt_akeys ks;
+	struct pt_val k, v;
+	uint8_t key[PT_AK_KEY_MAX];
+	char idt[PT_ID_MAX];
+	enum pt_err rc;
+	pt_json *rec;
+	size_t n;
+	int i;
+
+	if (pt_cursor_open(c->txn, PT_T_ACTIONS, &cur) != PT_OK) {
+		problem(c, "%s: cannot open", pt_table_name(PT_T_ACTIONS));
+		return;
+	}
+	for (rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, &v);
+	    rc == PT_OK; rc = pt_cursor_next(cur, &k, &v)) {
+		if (k.len != PT_ID_BIN)
+			continue;
+		pt_id_text("act", k.data, idt);
+		if ((rec = pt_evrec_parse_json(c->txn, &v)) == NULL) {
+			problem(c, "action %s: the record does not decode", idt);
+			continue;
+		}
+		pt_akeys_of(rec, &ks);
+		for (i = 0; i < PT_AK__MAX; i++) {
+			if ((n = pt_akey_prefix(i, ks.v[i], key)) == 0)
+				continue;
+			memcpy(key + n, k.data, PT_ID_BIN);
+			if (pt_get(c->txn, PT_T_ACT_IDX, key, n + PT_ID_BIN,
+			    &v) != PT_OK)
+				problem(c, "action %s: missing from the action "
+				    "index (%s %s)", idt, pt_akind_name(i),
+				    ks.v[i]);
+		}
+		pt_json_put(rec);
+	}
+	pt_cursor_close(cur);
+}
+
+/* Every action index entry names a record with that value. */
+static void
+check_action_index(struct ck *c)
+{
+	struct pt_cursor *cur = NULL;
+	struct pt_akeys ks;
+	struct pt_val k, v;
+	const uint8_t *id;
+	const char *value;
+	char idt[PT_ID_MAX];
+	enum pt_err rc;
+	pt_json *rec;
+	int kind;
+
+	if (pt_cursor_open(c->txn, PT_T_ACT_IDX, &cur) != PT_OK) {
+		problem(c, "%s: cannot open", pt_table_name(PT_T_ACT_IDX));
+		return;
+	}
+	for (rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, NULL);
+	    rc == PT_OK; rc = pt_cursor_next(cur, &k, NULL)) {
+		if (k.len < 2 + PT_ID_BIN) {
+			problem(c, "action index: short key");
+			continue;
+		}
+		id = (const uint8_t *)k.data + k.len - PT_ID_BIN;
+		value = (const char *)k.data + 1;
+		/* Kind, value, then its '\0' right before the id. */
+		if ((kind = pt_akind_of(*(const uint8_t *)k.data)) < 0 ||
+		    memchr(value, '\0', k.len - 1 - PT_ID_BIN) !=
+		    (const void *)(id - 1)) {
+			problem(c, "action index: malformed key");
+			continue;
+		}
+		pt_id_text("act", id, idt);
+		if (pt_get(c->txn, PT_T_ACTIONS, id, PT_ID_BIN, &v) != PT_OK) {
+			problem(c, "action index: entry for %s, which does not "
+			    "exist", idt);
+			continue;
+		}
+		if ((rec = pt_evrec_parse_json(c->txn, &v)) == NULL)
+			continue;	/* reported by the record walk */
+		pt_akeys_of(rec, &ks);
+		if (!same(value, ks.v[kind]))
+			problem(c, "action index says %s's %s is %s; it is %s",
+			    idt, pt_akind_name(kind), value, ks.v[kind] ?
+			    ks.v[kind] : "(none)");
+		pt_json_put(rec);
+	}
+	pt_cursor_close(cur);
+}
+
 size_t
 pt_check(struct pt_txn *txn, pt_check_report report, void *arg,
     size_t *events)
@@ -336,6 +431,11 @@ pt_check_progress(struct pt_txn *txn, pt_check_report report, void *arg,
 	check_index(&c, PT_T_EV_ENV, 2);
 	check_index(&c, PT_T_EV_TYPE, 3);
 	check_index(&c, PT_T_EV_STATUS, 1);
+	/* Incomplete until built (actidx.h): nothing to hold it to yet. */
+	if (pt_actions_indexed(txn)) {
+		check_action_records(&c);
+		check_action_index(&c);
+	}
 	c.problems += pt_idem_check(txn, report_idem, &c);
 	if (events)
 		*events = c.events;

@@ -12,8 +12,9 @@
 typedef void (*pt_check_report)(void *arg, const char *problem);
 
 /*
- * Walk every event record and index entry, action log reference and
- * idempotency record in "txn" (a read transaction); report each problem.
+ * Walk every event record and index entry, action log reference, action
+ * index entry (once the index is complete) and idempotency record in
+ * "txn" (a read transaction); report each problem.
  * Returns the number of problems; *events (may be NULL) gets the number of
  * events seen.
  */

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "actidx.h"
 #include "actions.h"
 #include "eventlog.h"
 #include "evrec.h"
@@ -69,7 +70,7 @@ delete_event(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 			if (pt_id_parse("act", pt_json_str(pt_json_index(acts, i),
 			    NULL), aid) < 0)
 				continue;
-			rc = pt_del(txn, PT_T_ACTIONS, aid, PT_ID_BIN);
+			rc = pt_action_delete(txn, aid);
 			if (rc == PT_OK)
 				st->actions++;
 			else if (rc != PT_ENOTFOUND)
@@ -160,7 +161,7 @@ pt_retention_prune(struct pt_txn *txn, int64_t now, int64_t days,
 			break;
 		if ((r = event_exists(txn, id, &rc)) != 0)
 			break;
-		if ((rc = pt_del(txn, PT_T_ACTIONS, id, PT_ID_BIN)) != PT_OK)
+		if ((rc = pt_action_delete(txn, id)) != PT_OK)
 			return rc;
 		st->actions++;
 	}

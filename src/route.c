@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "actidx.h"
 #include "admin.h"
 #include "alloc.h"
 #include "evrec.h"
@@ -254,7 +255,9 @@ void
 pt_idle(struct pt_ctx *ctx)
 {
 	/* Once a second per process, whichever thread gets there. */
-	static int64_t last_sync, last_flush, last_dict;
+	static int64_t last_sync, last_flush, last_dict, last_index;
+	static int indexed;
+	int done = 0;
 	int64_t now, last;
 
 	if (ctx->store == NULL)
@@ -265,6 +268,16 @@ pt_idle(struct pt_ctx *ctx)
 	if (now - last >= 1000000 && __atomic_compare_exchange_n(&last_flush,
 	    &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		pt_metrics_flush(ctx->store, ctx->committer);
+	/*
+	 * A store from before the action index gets it a chunk a second,
+	 * between requests (while incomplete, queries read the log).
+	 */
+	if (!__atomic_load_n(&indexed, __ATOMIC_RELAXED) &&
+	    now - __atomic_load_n(&last_index, __ATOMIC_RELAXED) >= 1000000) {
+		__atomic_store_n(&last_index, now, __ATOMIC_RELAXED);
+		if (pt_actions_index_step(ctx->store, &done) == PT_OK && done)
+			__atomic_store_n(&indexed, 1, __ATOMIC_RELAXED);
+	}
 	/* Every 10 s: is a compression dictionary due (evrec.h)? */
 	last = __atomic_load_n(&last_dict, __ATOMIC_RELAXED);
 	if (now - last >= 10 * 1000000LL && __atomic_compare_exchange_n(

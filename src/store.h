@@ -51,6 +51,7 @@ enum pt_table {
 	PT_T_TOKENS,		/* admin token name -> hash */
 	PT_T_AUX,		/* small indexes owned by later modules */
 	PT_T_BODIES,		/* event id -> packed body (evrec.h) */
+	PT_T_ACT_IDX,		/* kind, value \0 action id -> "" (actidx.h) */
 	PT_T__MAX
 };
 

@@ -89,6 +89,7 @@ static const char *const table_names[PT_T__MAX] = {
 	[PT_T_TOKENS] = "tokens",
 	[PT_T_AUX] = "aux",
 	[PT_T_BODIES] = "bodies",
+	[PT_T_ACT_IDX] = "action_idx",
 };
 
 static __thread char last_err[256];

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actidx.h"
 #include "alloc.h"
 #include "conf.h"
 #include "ctl.h"
@@ -112,6 +113,20 @@ ctl_read_file(const char *path, size_t *lenp)
 	return pt_buf_take(&b, lenp);
 }
 
+struct index_progress {
+	struct ctl_progress	pr;
+	size_t			done;
+};
+
+static void
+index_progress(void *arg, size_t done)
+{
+	struct index_progress *ip = arg;
+
+	ip->done = done;
+	ctl_progress(&ip->pr, (uint64_t)done);
+}
+
 struct pt_store *
 ctl_open_store(int read_only)
 {
@@ -120,6 +135,7 @@ ctl_open_store(int read_only)
 	char err[512];
 	enum pt_err rc;
 
+	struct index_progress ip;
 	struct stat st;
 	int dflt = 0;
 
@@ -141,6 +157,20 @@ ctl_open_store(int read_only)
 	if (rc != PT_OK)
 		ctl_die("%s", err);
 	pt_store_set_make_room(s, pt_retention_make_room, NULL);
+	if (read_only)
+		return s;
+	/*
+	 * A store from before the action index gets it on the first write
+	 * open; until it is complete, action queries read the log instead.
+	 */
+	memset(&ip, 0, sizeof(ip));
+	ctl_progress_start(&ip.pr, "indexing the action log");
+	rc = pt_actions_index_build(s, 0, index_progress, &ip);
+	ctl_progress_end(&ip.pr, (uint64_t)ip.done);
+	if (rc != PT_OK)
+		fprintf(stderr, "porterctl: cannot index the action log: %s "
+		    "(%s); action queries read the log instead\n",
+		    pt_strerror(rc), pt_store_errstr());
 	return s;
 }
 

@@ -6,7 +6,9 @@ example (task.assigned -> the task-assigned workflow, whose handler is the
 repo's examples/handlers/append-run), customer.created with two mappings
 (priority order visible in the action log), a missing required field
 (skipped, the other mapping runs), a handler that fails and one that times
-out, porterctl rehearse, and porterctl runs --follow.
+out, porterctl rehearse, porterctl runs --follow, and the action log's
+filters on status and workflow through its index (an old failure behind
+11,000 newer successes, found in one page).
 """
 
 import json
@@ -84,7 +86,16 @@ def config(runs_file):
                               "action": "workflows_trigger",
                               "params": {"key": "slow",
                                          "recipients": "data.user"}},
-                         ]}}}]}
+                         ]}}},
+                    # Many actions cheaply: batches of unsigned calls.
+                    {"key": "bulk", "type": "custom", "environments": {
+                        "production": {
+                            "verify": False, "batch_path": "body.batch",
+                            "mappings": [
+                                {"event_type": "bulk.done",
+                                 "action": "objects_set",
+                                 "params": {"collection": {"value": "bulk"},
+                                            "id": "data.id"}}]}}}]}
 
 
 def send(srv, ep, doc):
@@ -96,6 +107,50 @@ def send(srv, ep, doc):
 def action_logs(srv, evt_id):
     rec = srv.log(evt_id)
     return rec.get("action_logs", []) if rec else []
+
+
+def t_many(t, srv, failed_evt):
+    """An old failure behind more newer successes than the API reads a
+    call (10,000): the status filter walks the action index and finds it
+    in one page; a filter without an index stops at the 10,000."""
+    failed = [a.get("id") for a in action_logs(srv, failed_evt)]
+    ep = srv.sources()[("bulk", "production")]
+    codes = []
+    for b in range(11):
+        body = {"batch": [{"type": "bulk.done", "data": {"id": "b%d" % i}}
+                          for i in range(b * 1000, (b + 1) * 1000)]}
+        codes.append(srv.post(srv.url("/receive/" + ep),
+                              json.dumps(body).encode()).status)
+    t.eq(codes, [200] * 11, "11,000 successful actions in 11 batches")
+    rc, tok, err = srv.porterctl("token", "create", "acts-ro", "--read-only")
+    auth = {"Authorization": "Bearer " + tok.strip()}
+    r = srv.get(srv.url("/admin/api/actions?status=failed&limit=50"), auth)
+    j = r.json or {}
+    got = [x.get("id") for x in j.get("data") or []]
+    pi = j.get("page_info") or {}
+    t.ok(r.status == 200 and failed and failed[0] in got and
+         pi.get("has_more") is False and pi.get("scanned") == len(got),
+         "GET /admin/api/actions?status=failed: the old failure in one "
+         "page, reading only the failures", repr(r))
+    r = srv.get(srv.url("/admin/api/actions?workflow=flaky&action="
+                        "workflows_trigger"), auth)
+    t.ok(failed and failed[0] in [x.get("id") for x in
+                                  (r.json or {}).get("data") or []],
+         "  ... workflow=flaky finds it too", repr(r))
+    r = srv.get(srv.url("/admin/api/actions?event_type=invoice.failed"),
+                auth)
+    j = r.json or {}
+    t.ok(r.status == 200 and not j.get("data") and
+         (j.get("page_info") or {}).get("scanned") == 10000 and
+         (j.get("page_info") or {}).get("has_more") is True,
+         "  ... where event_type alone (no index) stops at 10,000 read",
+         (j.get("page_info") or {}))
+    rc, out, err = srv.porterctl("actions", "--status", "failed", "--json")
+    t.ok(failed and failed[0] in [x.get("id") for x in h.json_lines(out)],
+         "porterctl actions --status failed finds it", out, err)
+    rc, out, err = srv.porterctl("check")
+    t.ok(rc == 0 and "0 problems" in out,
+         "porterctl check: every action has its index entries", out, err)
 
 
 def main():
@@ -142,6 +197,16 @@ def main():
             lines = []
         t.ok(len(lines) == 1 and lines[0].get("id") == run_id,
              "  ... append-run got the run on stdin and wrote it", lines)
+        # Its status entry moved from pending to success (actidx.h).
+        rc, out, err = srv.porterctl("actions", "--status", "success",
+                                     "--workflow", "task-assigned", "--json")
+        t.ok(a.get("id") in [x.get("id") for x in h.json_lines(out)],
+             "  ... actions --status success --workflow finds it", out, err)
+        rc, out, err = srv.porterctl("actions", "--status", "pending",
+                                     "--json")
+        t.ok(rc == 0 and a.get("id") not in
+             [x.get("id") for x in h.json_lines(out)],
+             "  ... and --status pending no longer does", out, err)
         rc, out, err = srv.porterctl("runs", "--json")
         runs = h.json_lines(out) if rc == 0 else []
         mine = [x for x in runs if x.get("id") == run_id]
@@ -243,6 +308,8 @@ def main():
              "id", "  ... with the field error")
         t.eq(len(srv.logs("--limit", "1000")), before,
              "  ... and nothing logged")
+
+        t_many(t, srv, evt)
 
         # runs --follow saw the runs as NDJSON.
         lines = h.read_ndjson(follow, 2, h.scaled(5))

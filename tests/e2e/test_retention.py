@@ -145,6 +145,15 @@ def main():
         t.ok(figures[-1][5] < figures[0][5] * (DAYS / 2.0),
              "the store did not grow with the days", figures)
 
+        # Retention took the action index's entries with the records.
+        st = status(srv)
+        t.ok(st["entries"]["action_idx"] >= 2 * st["entries"]["actions"] > 0,
+             "the action index has the kept action logs' entries",
+             st["entries"])
+        rc, out, err = srv.porterctl("check")
+        t.ok(rc == 0 and "0 problems" in out,
+             "porterctl check: no entry outlived its action log", out, err)
+
         # porterctl prune, later still: every expired log at once.
         env = dict(os.environ,
                    PORTER_CLOCK_OFFSET=str((DAYS + RETENTION + 1) * DAY))
@@ -154,8 +163,9 @@ def main():
              "porterctl prune removes what expired", out, err)
         st = status(srv)
         t.eq((st["entries"]["events"], st["entries"]["actions"],
-              st["entries"]["ev_source"], st["entries"]["ev_status"]),
-             (0, 0, 0, 0), "no log or index entry is left")
+              st["entries"]["ev_source"], st["entries"]["ev_status"],
+              st["entries"]["action_idx"]),
+             (0, 0, 0, 0, 0), "no log or index entry is left")
         t.eq(st["entries"]["users"], 50,
              "the data the actions made is not a log: it stays")
         rc, out, err = srv.porterctl("check")
