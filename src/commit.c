@@ -122,9 +122,9 @@ run_batch(struct pt_committer *c, struct job *jobs)
 	for (tries = 0; (r = run_flat(c, jobs)) == FLAT_FULL; tries++)
 		if (tries == GROW_TRIES ||
 		    pt_store_make_room(c->store, GROW_NEED) != PT_OK) {
-			for (j = jobs; j; j = j->next)
-				job_failed(j, PT_EFULL);
-			return;
+			/* Still full: nested, the jobs that fit go in. */
+			r = 0;
+			break;
 		}
 	if (r)
 		return;

@@ -149,7 +149,7 @@ struct pt_config {
 	enum pt_durability	 durability;
 	int64_t			 log_retention_days;
 	int64_t			 max_store_bytes;	/* 0: no ceiling */
-	int64_t			 min_free_disk_bytes;
+	int64_t			 min_free_disk_bytes;	/* -1: default */
 	pt_json			*doc;		/* normalised document (stored) */
 	uint64_t		 gen;		/* generation it was loaded at */
 	/*

@@ -298,6 +298,11 @@ set_store_limit(struct conf_in *in, const struct conf_field *f,
 	int64_t *out = strcmp(f->name, "max_store_bytes") == 0 ?
 	    &c->max_store_bytes : &c->min_free_disk_bytes;
 
+	*norm = NULL;
+	if (!present && strcmp(f->name, "min_free_disk_bytes") == 0) {
+		*out = -1;	/* the store's default (store.h) */
+		return CONF_OMIT;
+	}
 	if (conf_int(in->v, f, ptr, val, present, out) < 0)
 		return -1;
 	if (f->min == 0 && *out > 0 && *out < (1 << 20) &&
@@ -314,7 +319,7 @@ static const struct conf_field settings_fields[] = {
 	{ "max_store_bytes",	set_store_limit, CF_BYTES, 0,
 	    STORE_BYTES_MAX, 0, NULL },
 	{ "min_free_disk_bytes", set_store_limit, CF_BYTES, 0,
-	    STORE_BYTES_MAX, (int64_t)PT_DISK_RESERVE_DEFAULT, NULL },
+	    STORE_BYTES_MAX, 0, NULL },
 };
 static const struct conf_table settings_table = {
 	settings_fields, nitems(settings_fields)
@@ -1000,7 +1005,7 @@ pt_config_parse(const pt_json *doc, const struct pt_config *old, int mode,
 		goto out;
 	}
 	/* Without a "settings" object its fields are never parsed. */
-	c->min_free_disk_bytes = (int64_t)PT_DISK_RESERVE_DEFAULT;
+	c->min_free_disk_bytes = -1;
 	if (old != NULL) {
 		memcpy(c->fp_key, old->fp_key, sizeof(c->fp_key));
 		c->fp_key_stored = old->fp_key_stored;

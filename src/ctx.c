@@ -126,6 +126,7 @@ pt_ctx_config(struct pt_ctx *ctx, struct pt_txn *txn, char *err,
 	ctx->cfg = cfg;
 	pt_store_set_durability(ctx->store, cfg->durability);
 	pt_store_set_limits(ctx->store, (uint64_t)cfg->max_store_bytes,
+	    cfg->min_free_disk_bytes < 0 ? PT_DISK_RESERVE_AUTO :
 	    (uint64_t)cfg->min_free_disk_bytes);
 	return PT_OK;
 }

@@ -226,7 +226,9 @@ pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 	if (pt_buf_reserve(&rec, 1024) != PT_OK)
 		goto out;
 	if ((rc = event_meta(ev, &rec)) != PT_OK ||
-	    (rc = pt_evrec_put(txn, ev->id, rec.data, rec.len, ev->body,
+	    (rc = ev->packed_body != NULL ? pt_evrec_put_packed(txn, ev->id,
+	    rec.data, rec.len, ev->packed_body, ev->packed_body_len) :
+	    pt_evrec_put(txn, ev->id, rec.data, rec.len, ev->body,
 	    ev->body_len)) != PT_OK)
 		goto out;
 	if ((rc = put_index(txn, PT_T_EV_SOURCE, ev->source, NULL, NULL,

@@ -58,6 +58,12 @@ struct pt_event {
 	pt_json		*extra;		/* more metadata fields, may be NULL */
 	const uint8_t	*body;
 	size_t		 body_len;
+	/*
+	 * The body already packed in the request's thread (evrec.h
+	 * pt_evrec_pack_body), or NULL: packed in the write.
+	 */
+	const void	*packed_body;
+	size_t		 packed_body_len;
 };
 
 /* Write the record and its index entries in "txn". */

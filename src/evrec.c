@@ -278,7 +278,36 @@ enum pt_err
 pt_evrec_pack_json(struct pt_txn *txn, const char *text, size_t len,
     struct pt_buf *out)
 {
+	if (len < PT_EVREC_PACK_MIN && len > 0 && text[0] == '{')
+		return pt_buf_add(out, text, len);
 	return pack(txn, text, len, out);
+}
+
+enum pt_err
+pt_evrec_pack_body(struct pt_store *st, const void *body, size_t len,
+    struct pt_buf *out)
+{
+	struct pt_txn *txn;
+	enum pt_err rc;
+
+	if ((rc = pt_txn_begin(st, NULL, PT_TXN_READ, &txn)) != PT_OK)
+		return rc;
+	rc = pack(txn, body ? body : "", len, out);
+	pt_txn_abort(txn);
+	return rc;
+}
+
+enum pt_err
+pt_evrec_put_packed(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
+    const char *meta, size_t meta_len, const void *packed, size_t packed_len)
+{
+	enum pt_err rc;
+
+	if ((rc = put_v2(txn, id, meta, meta_len, NULL, 0,
+	    PT_PUT_NOOVERWRITE | PT_PUT_APPEND)) != PT_OK)
+		return rc;
+	return pt_put(txn, PT_T_BODIES, id, PT_ID_BIN, packed, packed_len,
+	    PT_PUT_NOOVERWRITE | PT_PUT_APPEND);
 }
 
 pt_json *

@@ -42,6 +42,16 @@
 enum pt_err	pt_evrec_put(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 		    const char *meta, size_t meta_len, const void *body,
 		    size_t body_len);
+/*
+ * Pack a body outside any transaction of the caller's (a request thread,
+ * before its write) with the store's current dictionary, for
+ * pt_evrec_put_packed: the committer then only copies it.
+ */
+enum pt_err	pt_evrec_pack_body(struct pt_store *, const void *body,
+		    size_t len, struct pt_buf *out);
+enum pt_err	pt_evrec_put_packed(struct pt_txn *,
+		    const uint8_t id[PT_ID_BIN], const char *meta,
+		    size_t meta_len, const void *packed, size_t packed_len);
 enum pt_err	pt_evrec_replace_meta(struct pt_txn *,
 		    const uint8_t id[PT_ID_BIN], const char *meta,
 		    size_t meta_len);
@@ -65,10 +75,13 @@ enum pt_err	pt_evrec_del(struct pt_txn *, const uint8_t id[PT_ID_BIN]);
  * Other JSON records that grow with the log (action logs, workflow runs)
  * are packed the same way.  A stored value that starts with '{' is one
  * from before packing, read as it is; a packed one starts with its method
- * byte (compress.h), never '{'.  pt_evrec_parse_json returns a new
+ * byte (compress.h), never '{'.  Records shorter than
+ * PT_EVREC_PACK_MIN are kept plain: packing them saves little and costs
+ * a zstd call on the write path.  pt_evrec_parse_json returns a new
  * reference to the object, or NULL (not JSON, not an object, or it does
  * not unpack).
  */
+#define PT_EVREC_PACK_MIN	256
 enum pt_err	pt_evrec_pack_json(struct pt_txn *, const char *text,
 		    size_t len, struct pt_buf *out);
 pt_json		*pt_evrec_parse_json(struct pt_txn *, const struct pt_val *v);

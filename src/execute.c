@@ -562,6 +562,8 @@ pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	memset(&st, 0, sizeof(st));
 	st.ctx = ctx;
 	st.in = in;
+	/* Out of the single committer: the body's compression. */
+	pt_intake_pack_body(ctx->store, in);
 	if ((rc = pt_write(ctx->store, ctx->committer, pt_execute_stage, &st)) != PT_OK)
 		return pt_reject_store(ctx, req, resp, rc, "recording the event");
 	in->committed = 1;

@@ -11,6 +11,7 @@
 #include "actions.h"
 #include "alloc.h"
 #include "eventlog.h"
+#include "evrec.h"
 #include "idem.h"
 #include "identify.h"
 #include "intake.h"
@@ -127,6 +128,15 @@ pt_intake_answer(int status, const char *code, int64_t retry)
 	return o;
 }
 
+void
+pt_intake_pack_body(struct pt_store *st, struct intake *in)
+{
+	pt_buf_reset(&in->packed);
+	if (pt_evrec_pack_body(st, in->body, in->body_len, &in->packed) !=
+	    PT_OK)
+		pt_buf_reset(&in->packed);
+}
+
 enum pt_err
 pt_intake_log(struct pt_txn *txn, struct intake *in)
 {
@@ -141,6 +151,8 @@ pt_intake_log(struct pt_txn *txn, struct intake *in)
 	in->ev.extra = in->extra;
 	in->ev.body = in->body;
 	in->ev.body_len = in->body_len;
+	in->ev.packed_body = in->packed.len ? in->packed.data : NULL;
+	in->ev.packed_body_len = in->packed.len;
 	if ((rc = pt_eventlog_append(txn, &in->ev)) != PT_OK)
 		return rc;
 	if (strcmp(in->ev.status, "pending") == 0)
@@ -247,6 +259,7 @@ void
 pt_intake_free(struct intake *in)
 {
 	pt_free(in->body);
+	pt_buf_free(&in->packed);
 	pt_json_put(in->doc);
 	pt_json_put(in->headers);
 	pt_json_put(in->pre);

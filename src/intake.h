@@ -24,6 +24,8 @@ struct intake {
 	const struct pt_env	*env;
 	uint8_t			*body;
 	size_t			 body_len;
+	struct pt_buf		 packed;	/* the body packed before the
+						   write, or empty */
 	pt_json			*doc;		/* parsed body */
 	pt_json			*headers;	/* all headers, for paths */
 	pt_json			*pre;		/* the preprocess result, or
@@ -50,6 +52,13 @@ struct intake {
 	const char		*answer_code;	/* NULL: a 2xx */
 	int64_t			 answer_retry;	/* Retry-After seconds, or 0 */
 };
+
+/*
+ * Pack the body for the log in the request's thread, before the write
+ * (evrec.h): the committer then only copies it.  On failure the write
+ * packs it instead.
+ */
+void		pt_intake_pack_body(struct pt_store *, struct intake *);
 
 /* What paths, filters and parameters of this event read. */
 struct pt_roots	pt_intake_roots(const struct intake *);

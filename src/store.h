@@ -70,8 +70,13 @@ enum pt_durability {
  */
 #define PT_MAP_SIZE_MIN	(1ULL << 20)
 
-/* Free disk a store leaves when it grows, unless set (pt_store_set_limits). */
+/*
+ * Free disk a store leaves when it grows, unless set (pt_store_set_limits
+ * with PT_DISK_RESERVE_AUTO): 64 MiB, or a twentieth of a smaller file
+ * system.
+ */
 #define PT_DISK_RESERVE_DEFAULT	(64ULL << 20)
+#define PT_DISK_RESERVE_AUTO	UINT64_MAX
 
 struct pt_store_opts {
 	uint64_t		 map_size;	/* bytes; 0 = default (4 GiB) */
@@ -150,9 +155,10 @@ void		pt_store_set_make_room(struct pt_store *, pt_room_fn,
 		    void *arg);
 enum pt_err	pt_store_make_room(struct pt_store *, uint64_t need);
 /*
- * Under a ceiling, do the pages holding data (used less free) come
- * within the room kept for deletes of it?  Then the owner deletes old
- * logs as it writes, before any write finds the store full.
+ * Under a ceiling, and with a make_room function set, do the pages
+ * holding data (used less free) come within the room kept for deletes of
+ * it?  Then the owner deletes old logs as it writes, before any write
+ * finds the store full.
  */
 int		pt_store_near_ceiling(struct pt_store *);
 

@@ -147,6 +147,22 @@ fs_room(struct pt_store *s)
 	return (uint64_t)sv.f_bavail * sv.f_frsize;
 }
 
+/* The free disk the store leaves (PT_DISK_RESERVE_AUTO: store.h). */
+static uint64_t
+disk_reserve(struct pt_store *s)
+{
+	uint64_t r = __atomic_load_n(&s->disk_reserve, __ATOMIC_RELAXED);
+	struct statvfs sv;
+	int fd;
+
+	if (r != PT_DISK_RESERVE_AUTO)
+		return r;
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &sv) != 0)
+		return PT_DISK_RESERVE_DEFAULT;
+	r = (uint64_t)sv.f_blocks * sv.f_frsize / 20;
+	return r < PT_DISK_RESERVE_DEFAULT ? r : PT_DISK_RESERVE_DEFAULT;
+}
+
 /* Is the file system holding "s" (almost) full? */
 static int
 fs_full(struct pt_store *s)
@@ -319,7 +335,7 @@ pt_store_open(const char *dir, const struct pt_store_opts *opts,
 	s->read_only = opts->read_only;
 	s->durability = opts->durability;
 	s->full_room = UINT64_MAX;
-	s->disk_reserve = PT_DISK_RESERVE_DEFAULT;
+	s->disk_reserve = PT_DISK_RESERVE_AUTO;
 	pthread_rwlock_init(&s->remap, NULL);
 	if ((lrc = mdb_env_create(&s->env)) != 0)
 		goto lmdb_fail;
@@ -447,7 +463,7 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 		return PT_EIO;
 	used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
-	reserve = __atomic_load_n(&s->disk_reserve, __ATOMIC_RELAXED);
+	reserve = disk_reserve(s);
 	/* Double it (few remaps), to the ceiling and what the disk has. */
 	size = info.me_mapsize * 2;
 	if (size < used + need + GROW_MIN)
@@ -464,6 +480,8 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 		size = cap;
 	size -= size % GROW_MIN;
 	if (size > info.me_mapsize && remap(s, size) == 0) {
+		/* Room again: /healthz no longer goes by the last full write. */
+		__atomic_store_n(&s->full_room, UINT64_MAX, __ATOMIC_RELAXED);
 		snprintf(msg, sizeof(msg), "the store grew its map from %.1f to "
 		    "%.1f MiB", (double)info.me_mapsize / 1048576.0,
 		    (double)size / 1048576.0);
@@ -471,8 +489,10 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 		return PT_OK;
 	}
 	if (s->make_room != NULL && (rc = s->make_room(s, s->make_room_arg)) ==
-	    PT_OK)
+	    PT_OK) {
+		__atomic_store_n(&s->full_room, UINT64_MAX, __ATOMIC_RELAXED);
 		return PT_OK;
+	}
 	/*
 	 * Deleting copies pages too: in a map full to the last page, even
 	 * the deletes that make room find none.  Past the ceiling by what
@@ -482,8 +502,10 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 	    info.me_mapsize < ceiling +
 	    delete_room(ceiling) && remap(s, ceiling +
 	    delete_room(ceiling)) == 0 &&
-	    s->make_room(s, s->make_room_arg) == PT_OK)
+	    s->make_room(s, s->make_room_arg) == PT_OK) {
+		__atomic_store_n(&s->full_room, UINT64_MAX, __ATOMIC_RELAXED);
 		return PT_OK;
+	}
 	snprintf(msg, sizeof(msg), "the store is at its %s (%.1f MiB in use) "
 	    "and nothing more may be deleted", ceiling && size >= ceiling ?
 	    "ceiling, settings.max_store_bytes" : "disk's limit, "
@@ -501,7 +523,8 @@ pt_store_near_ceiling(struct pt_store *s)
 	uint64_t ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
 	uint64_t keep;
 
-	if (ceiling == 0)
+	/* Only an owner that makes room its own way deletes as it writes. */
+	if (ceiling == 0 || s->make_room == NULL)
 		return 0;
 	memset(&st, 0, sizeof(st));
 	if (room_stat(s, &st) != 0)
@@ -567,7 +590,7 @@ room_stat(struct pt_store *s, struct pt_store_stat *st)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
-	uint64_t tail, fs, cap;
+	uint64_t tail, fs, cap, reserve;
 	int rc;
 
 	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
@@ -579,18 +602,19 @@ room_stat(struct pt_store *s, struct pt_store_stat *st)
 	st->max_readers = info.me_maxreaders;
 	st->free = free_bytes(s, ms.ms_psize);
 	/* The map grows itself (pt_store_make_room): up to the ceiling. */
-	st->ceiling = s->ceiling;
-	cap = s->ceiling ? s->ceiling : UINT64_MAX;
+	st->ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
+	cap = st->ceiling ? st->ceiling : UINT64_MAX;
 	/*
 	 * Under a ceiling, the last pages are kept back: deleting the
 	 * oldest logs to make room copies pages too, and needs some.
 	 */
-	if (s->ceiling)
-		cap -= delete_room(s->ceiling);
+	if (st->ceiling)
+		cap -= delete_room(st->ceiling);
 	tail = cap > st->used ? cap - st->used : 0;
 	/* The map is sparse: growing it takes space on the disk. */
 	fs = fs_room(s);
-	fs = fs > s->disk_reserve ? fs - s->disk_reserve : 0;
+	reserve = disk_reserve(s);
+	fs = fs > reserve ? fs - reserve : 0;
 	if (fs < tail)
 		tail = fs;
 	st->room = tail + st->free;

@@ -327,7 +327,7 @@ static const struct ctl_cmd cmds[] = {
 	{ "runs", DATA, cmd_runs, runs_opts, NULL,
 	  "The latest workflow runs, oldest first", 0 },
 	{ "status", STORE, cmd_status, status_opts, NULL,
-	  "Store size, map use, record counts", 0 },
+	  "Store size, record counts, compression and the forecast", 0 },
 	{ "check", STORE, cmd_check, NULL, NULL,
 	  "Verify that indexes agree with records", 0 },
 	{ "load", STORE, cmd_load, load_opts, NULL,

@@ -139,6 +139,7 @@ cmd_status(const struct ctl_args *a)
 	/* The configuration's ceiling decides the room and the forecast. */
 	cfg = ctl_load_config(s);
 	pt_store_set_limits(s, (uint64_t)cfg->max_store_bytes,
+	    cfg->min_free_disk_bytes < 0 ? PT_DISK_RESERVE_AUTO :
 	    (uint64_t)cfg->min_free_disk_bytes);
 	if (pt_store_stat(s, &st) != PT_OK)
 		ctl_die("store: %s", pt_store_errstr());

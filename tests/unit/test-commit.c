@@ -228,6 +228,8 @@ main(void)
 	 */
 	snprintf(path, sizeof(path), "%s/small", dir);
 	s = tu_store(path, 256 * 1024);
+	/* It grows itself: to no more than 512 KiB here. */
+	pt_store_set_limits(s, 512 * 1024, 0);
 	pt_store_set_threaded(s);
 	ok(pt_committer_start(s, 8, &gc) == PT_OK, "small store: committer");
 	fresh(r, 3, 600);

@@ -232,7 +232,7 @@ static const struct {
 	  "{\"file\": PATH}, {\"env\": NAME} or {\"redacted\": ...}" },
 	{ "unknown settings field", "{\"settings\":{\"retention\":3}}",
 	  "/settings/retention: unknown field (want durability, "
-	  "log_retention_days)" },
+	  "log_retention_days, max_store_bytes, min_free_disk_bytes)" },
 	{ "unknown source field", "{\"sources\":[{\"key\":\"a\",\"kind\":1,"
 	  "\"environments\":{\"d\":{}}}]}", "/sources/0/kind: unknown field "
 	  "(want key, name, type, description, environments)" },

@@ -219,11 +219,21 @@ main(void)
 	pt_json_put(j);
 	pt_buf_reset(&m2);
 	ok(pt_evrec_pack_json(t, "{\"y\":[1,2,3]}", 13, &m2) == PT_OK &&
-	    m2.data[0] != '{', "a packed one does not start with '{'");
+	    m2.len == 13 && m2.data[0] == '{',
+	    "a short one is kept plain (below PT_EVREC_PACK_MIN)");
+	pt_buf_reset(&body);
+	pt_buf_adds(&body, "{\"y\":[1");
+	while (body.len < PT_EVREC_PACK_MIN + 100)
+		pt_buf_adds(&body, ",2");
+	pt_buf_adds(&body, "]}");
+	pt_buf_reset(&m2);
+	ok(pt_evrec_pack_json(t, body.data, body.len, &m2) == PT_OK &&
+	    m2.data[0] != '{' && m2.len < body.len,
+	    "a longer one is packed: it does not start with '{'");
 	v.data = m2.data;
 	v.len = m2.len;
 	ok((j = pt_evrec_parse_json(t, &v)) != NULL &&
-	    pt_json_len(pt_json_get(j, "y")) == 3, "... and reads");
+	    pt_json_len(pt_json_get(j, "y")) > 100, "... and reads");
 	pt_json_put(j);
 	v.data = "[1]";
 	v.len = 3;

@@ -637,15 +637,23 @@ main(void)
 		memset(pad, 'x', sizeof(pad) - 1);
 		pad[sizeof(pad) - 1] = '\0';
 		remove(stdin_file);
+		static char small[4200];
+
 		snprintf(path, sizeof(path), "%s/small", dir);
 		s = tu_store(path, 512 * 1024);
-		err = tu_apply(s, config_text);
+		/*
+		 * It grows itself: to its ceiling (1 MiB), where no
+		 * make_room function is set here, so it fills.
+		 */
+		snprintf(small, sizeof(small), "{\"settings\": "
+		    "{\"max_store_bytes\": 1048576},%s", config_text + 1);
+		err = tu_apply(s, small);
 		ok(err == NULL, "small store: config applies (%s)",
 		    err ? err : "");
 		pt_ctx_init(&ctx, s);
 		ctx.now = clock_fn;
 		ctx.log = quiet;
-		while (pt_store_room(s) >= 150 * 1024 && n < 1000) {
+		while (pt_store_room(s) >= 150 * 1024 && n < 3000) {
 			snprintf(body, sizeof(body), "{\"type\":\"filler\","
 			    "\"id\":\"f-%d\",\"pad\":\"%.900s\"}", n++, pad);
 			post(&ctx, body, &r);
