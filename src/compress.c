@@ -430,6 +430,17 @@ pack_raw(const void *src, size_t len, struct pt_buf *out)
 }
 
 enum pt_err
+pt_zpack_raw(const void *src, size_t len, struct pt_buf *out)
+{
+	if (len > PT_Z_MAX_LEN)
+		return PT_ETOOBIG;
+	if (pt_buf_reserve(out, 1 + uvar_len((uint32_t)len) + len) != PT_OK)
+		return PT_ENOMEM;
+	pack_raw(src, len, out);
+	return PT_OK;
+}
+
+enum pt_err
 pt_zpack(struct pt_zcache *zc, uint32_t dict_id, const void *src,
     size_t len, struct pt_buf *out)
 {

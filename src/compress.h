@@ -114,6 +114,11 @@ int		pt_zcache_has(struct pt_zcache *, uint32_t id);
 enum pt_err	pt_zpack(struct pt_zcache *, uint32_t dict_id, const void *src,
 		    size_t len, struct pt_buf *out);
 /*
+ * Append "src" as a raw packed record (no compression: what pt_zpack
+ * stores when compression does not pay).  PT_ETOOBIG, PT_ENOMEM.
+ */
+enum pt_err	pt_zpack_raw(const void *src, size_t len, struct pt_buf *out);
+/*
  * Append the original bytes of the packed record "src" ("len" bytes) to
  * "out" (NUL-terminated as every pt_buf, the length is the header's).
  * PT_ECORRUPT for bytes that are no packed record or do not decode to

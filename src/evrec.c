@@ -110,21 +110,37 @@ read_current(struct pt_txn *txn, struct pt_evrec_dicts *d)
 	return PT_OK;
 }
 
-/*
- * Pack with the current dictionary.  Without a usable one (none yet, or
- * unreadable: `porterctl check` says so) the record is packed without:
- * the write goes on either way.
- */
-static enum pt_err
-pack(struct pt_txn *txn, const void *p, size_t n, struct pt_buf *out)
+/* The current dictionary, loaded; 0 without a usable one. */
+static uint32_t
+current_dict(struct pt_txn *txn)
 {
 	struct pt_evrec_dicts d;
-	uint32_t id = 0;
 
 	if (cache() != NULL && read_current(txn, &d) == PT_OK &&
 	    d.current != 0 && (pt_zcache_has(cache(), d.current) ||
 	    load_dict(txn, d.current) == PT_OK))
-		id = d.current;
+		return d.current;
+	return 0;
+}
+
+/*
+ * Pack with the current dictionary.  Without a usable one (none yet, or
+ * unreadable: `porterctl check` says so) a body is packed without, and
+ * metadata is kept raw: small JSON gains little from zstd alone, and
+ * each frame costs some 50,000 instructions, on the committer's thread.
+ * The write goes on either way.
+ */
+#define PACK_BODY	0
+#define PACK_META	1
+
+static enum pt_err
+pack(struct pt_txn *txn, const void *p, size_t n, struct pt_buf *out,
+    int kind)
+{
+	uint32_t id = current_dict(txn);
+
+	if (id == 0 && kind == PACK_META)
+		return pt_zpack_raw(p, n, out);
 	return pt_zpack(cache(), id, p, n, out);
 }
 
@@ -169,12 +185,12 @@ put_v2(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], const char *meta,
 		rc = PT_ENOMEM;
 		goto out;
 	}
-	if ((rc = pack(txn, meta, meta_len, &rec)) != PT_OK ||
+	if ((rc = pack(txn, meta, meta_len, &rec, PACK_META)) != PT_OK ||
 	    (rc = pt_put(txn, PT_T_EVENTS, id, PT_ID_BIN, rec.data, rec.len,
 	    flags)) != PT_OK || body == NULL)
 		goto out;
 	pt_buf_reset(&rec);
-	if ((rc = pack(txn, body, body_len, &rec)) != PT_OK)
+	if ((rc = pack(txn, body, body_len, &rec, PACK_BODY)) != PT_OK)
 		goto out;
 	rc = pt_put(txn, PT_T_BODIES, id, PT_ID_BIN, rec.data, rec.len,
 	    flags);
@@ -278,9 +294,11 @@ enum pt_err
 pt_evrec_pack_json(struct pt_txn *txn, const char *text, size_t len,
     struct pt_buf *out)
 {
-	if (len < PT_EVREC_PACK_MIN && len > 0 && text[0] == '{')
+	/* Plain when short, or while there is no dictionary (see pack). */
+	if (len > 0 && text[0] == '{' && (len < PT_EVREC_PACK_MIN ||
+	    current_dict(txn) == 0))
 		return pt_buf_add(out, text, len);
-	return pack(txn, text, len, out);
+	return pack(txn, text, len, out, PACK_META);
 }
 
 enum pt_err
@@ -292,7 +310,7 @@ pt_evrec_pack_body(struct pt_store *st, const void *body, size_t len,
 
 	if ((rc = pt_txn_begin(st, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		return rc;
-	rc = pack(txn, body ? body : "", len, out);
+	rc = pack(txn, body ? body : "", len, out, PACK_BODY);
 	pt_txn_abort(txn);
 	return rc;
 }

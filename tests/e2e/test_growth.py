@@ -23,6 +23,7 @@ import harness as h                                     # noqa: E402
 
 COUNT = int(os.environ.get("PORTER_GROWTH_COUNT", "9000"))
 CEILING = 6 << 20
+SLACK = 256 << 10       # max(CEILING / 32, 256 KiB)
 ENDPOINT = "src_dev_growth_0000001"
 CONNS = 4
 
@@ -96,10 +97,12 @@ def main():
              sorted(set(statuses)))
         rc, out, err = srv.porterctl("status", "--json")
         st = json.loads(out)
-        t.ok(st0["map_size"] < st["map_size"] <= CEILING,
-             "the map grew, to no more than the ceiling",
-             st0["map_size"], st["map_size"])
-        t.ok(st["used"] <= CEILING, "the file stays under the ceiling",
+        # The deletes that make room may take the map past the ceiling
+        # by what they need: 1/32 of it, at least 256 KiB (store.h).
+        t.ok(st0["map_size"] < st["map_size"] <= CEILING + SLACK,
+             "the map grew, to no more than the ceiling (and the room "
+             "deletes need)", st0["map_size"], st["map_size"])
+        t.ok(st["used"] <= CEILING + SLACK, "the file stays under it",
              st["used"])
         cap = st["capacity"]
         t.ok(cap["evicted_events"] > 0 and
