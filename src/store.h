@@ -155,6 +155,13 @@ void		pt_store_set_make_room(struct pt_store *, pt_room_fn,
 		    void *arg);
 enum pt_err	pt_store_make_room(struct pt_store *, uint64_t need);
 /*
+ * Make sure the map has "need" bytes past its last page (growing it by
+ * that much, whatever the ceiling, as far as the disk allows): for an
+ * operator's command, whose writes are small and must get in even when
+ * the store is full (porterctl apply raising the ceiling).
+ */
+enum pt_err	pt_store_reserve(struct pt_store *, uint64_t need);
+/*
  * Under a ceiling, and with a make_room function set, do the pages
  * holding data (used less free) come within the room kept for deletes of
  * it?  Then the owner deletes old logs as it writes, before any write

@@ -516,6 +516,33 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 
 static int	room_stat(struct pt_store *, struct pt_store_stat *);
 
+enum pt_err
+pt_store_reserve(struct pt_store *s, uint64_t need)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	uint64_t used, size, fs;
+
+	if (s->read_only)
+		return PT_EINVAL;
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
+		return PT_EIO;
+	used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	if (info.me_mapsize >= used + need)
+		return PT_OK;
+	size = (used + need + 65535) / 65536 * 65536;
+	fs = fs_room(s);
+	if (fs != UINT64_MAX && size - info.me_mapsize > fs) {
+		pt_store_set_errstr("no room on the disk for the store to grow");
+		return PT_EFULL;
+	}
+	if (remap(s, size) != 0) {
+		pt_store_set_errstr("cannot grow the store's map");
+		return PT_EFULL;
+	}
+	return PT_OK;
+}
+
 int
 pt_store_near_ceiling(struct pt_store *s)
 {

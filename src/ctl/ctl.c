@@ -127,6 +127,9 @@ index_progress(void *arg, size_t done)
 	ctl_progress(&ip->pr, (uint64_t)done);
 }
 
+/* The room a write command makes sure of before it writes. */
+#define CTL_WRITE_ROOM	((uint64_t)256 << 10)
+
 struct pt_store *
 ctl_open_store(int read_only)
 {
@@ -159,6 +162,14 @@ ctl_open_store(int read_only)
 	pt_store_set_make_room(s, pt_retention_make_room, NULL);
 	if (read_only)
 		return s;
+	/*
+	 * Room for this command's writes, which are not the committer's
+	 * (that grows the map when a write finds it full): an operator
+	 * raising max_store_bytes on a full store must get the apply in.
+	 */
+	if (pt_store_reserve(s, CTL_WRITE_ROOM) != PT_OK)
+		fprintf(stderr, "porterctl: the store is full: %s\n",
+		    pt_store_errstr());
 	/*
 	 * A store from before the action index gets it on the first write
 	 * open; until it is complete, action queries read the log instead.
