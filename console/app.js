@@ -290,7 +290,7 @@
             (store.entries ? store.entries.events : '?') + ' events; logs kept ' +
             st.log_retention_days + ' days' }));
         if (store.nearly_full)
-          v.appendChild(el('p', { class: 'error', text: 'The store is nearly full: raise PORTER_MAP_SIZE or lower log_retention_days.' }));
+          v.appendChild(el('p', { class: 'error', text: 'The store is nearly full: at its ceiling the oldest logs go to make room. Raise settings.max_store_bytes (or free disk space), or lower log_retention_days.' }));
       }
       if (!r[0].length) v.appendChild(el('p', { text: 'No sources configured (porterctl apply FILE).' }));
       r[0].forEach(function (s) {

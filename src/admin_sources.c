@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin_int.h"
+#include "capacity.h"
 #include "eventlog.h"
 #include "ids.h"
 #include "json.h"
@@ -275,7 +276,10 @@ api_source_status(struct admin *a)
 	return adm_send_json(a, 200, o);
 }
 
-/* The store's size and map use; "nearly_full" above 90%. */
+/*
+ * The store's size and map use; "nearly_full" above 90% of what it can
+ * reach (capacity.h).
+ */
 static pt_json *
 store_json(struct admin *a)
 {
@@ -291,8 +295,8 @@ store_json(struct admin *a)
 	pt_json_set(o, "used", pt_json_new_int((int64_t)st.used));
 	pt_json_set(o, "map_used_percent", pt_json_new_double(st.map_size ?
 	    100.0 * (double)st.used / (double)st.map_size : 0.0));
-	pt_json_set(o, "nearly_full", pt_json_new_bool(st.map_size &&
-	    st.used * 10 > st.map_size * 9));
+	pt_json_set(o, "nearly_full", pt_json_new_bool(
+	    pt_capacity_nearly_full(&st)));
 	pt_json_set(o, "readers", pt_json_new_int(st.readers));
 	pt_json_set(o, "max_readers", pt_json_new_int(st.max_readers));
 	if ((counts = pt_json_new_object()) != NULL) {

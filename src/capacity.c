@@ -15,6 +15,12 @@
 
 static const char evicted_key[] = "evicted";
 
+int
+pt_capacity_nearly_full(const struct pt_store_stat *st)
+{
+	return st->room != UINT64_MAX && st->room < (st->used + st->room) / 10;
+}
+
 enum pt_err
 pt_capacity_evicted(struct pt_txn *txn, uint64_t *count, int64_t *last_us)
 {

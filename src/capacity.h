@@ -36,6 +36,12 @@ struct pt_forecast {
 enum pt_err	pt_capacity_forecast(struct pt_txn *,
 		    const struct pt_store_stat *, int64_t retention_days,
 		    int64_t now, struct pt_forecast *);
+/*
+ * Is more than 90 % of what the store can reach (in use plus its room:
+ * the ceiling, or the disk) in use?  The map's own size says nothing: it
+ * grows itself.
+ */
+int		pt_capacity_nearly_full(const struct pt_store_stat *);
 /* Events deleted so far to make room, and when last (µs; 0: never). */
 enum pt_err	pt_capacity_evicted(struct pt_txn *, uint64_t *count,
 		    int64_t *last_us);

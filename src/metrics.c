@@ -508,9 +508,10 @@ pt_metrics_render(struct pt_store *s, int64_t retention_days,
 		    "porter_store_map_used_ratio %.4f\n", st.map_size ?
 		    (double)st.used / (double)st.map_size : 0.0);
 		pt_buf_printf(out, "# HELP porter_store_nearly_full 1 when more "
-		    "than 90%% of the map is in use.\n# TYPE "
-		    "porter_store_nearly_full gauge\nporter_store_nearly_full "
-		    "%d\n", st.map_size && st.used * 10 > st.map_size * 9);
+		    "than 90%% of what the store can reach (the ceiling, or "
+		    "the disk) is in use.\n# TYPE porter_store_nearly_full "
+		    "gauge\nporter_store_nearly_full %d\n",
+		    pt_capacity_nearly_full(&st));
 		pt_buf_printf(out, "# HELP porter_store_events Events in the "
 		    "log.\n# TYPE porter_store_events gauge\n"
 		    "porter_store_events %llu\n",
