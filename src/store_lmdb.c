@@ -664,13 +664,19 @@ pt_store_check_room(struct pt_store *s, uint64_t need)
 {
 	char msg[200];
 	uint64_t room = pt_store_room(s);
+	int tries;
 
+	/*
+	 * Short: grow, or (at the ceiling) the owner's rules free some, the
+	 * oldest logs; a few rounds, as a chunk may not be enough.
+	 */
+	for (tries = 0; room < need && s->make_room != NULL &&
+	    !s->read_only && tries < 4; tries++) {
+		if (pt_store_make_room(s, need) != PT_OK)
+			break;
+		room = pt_store_room(s);
+	}
 	if (room >= need)
-		return PT_OK;
-	/* At the ceiling: the owner's rules may free some (oldest logs). */
-	if (s->make_room != NULL && !s->read_only &&
-	    s->make_room(s, s->make_room_arg) == PT_OK &&
-	    (room = pt_store_room(s)) >= need)
 		return PT_OK;
 	snprintf(msg, sizeof(msg), "%llu bytes left in the store, %llu needed",
 	    (unsigned long long)room, (unsigned long long)need);

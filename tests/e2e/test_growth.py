@@ -36,6 +36,9 @@ def config():
                                 "event_type_path": "body.type"}}}]}
 
 
+refused = []    # the first bodies of answers that were not 200
+
+
 def send(port, n):
     statuses = []
     lock = threading.Lock()
@@ -55,9 +58,11 @@ def send(port, n):
                 conn.request("POST", "/receive/" + ENDPOINT, body,
                              {"Content-Type": "application/json"})
                 r = conn.getresponse()
-                r.read()
+                raw = r.read()
                 with lock:
                     statuses.append(r.status)
+                    if r.status != 200 and len(refused) < 3:
+                        refused.append(raw[:300])
         finally:
             conn.close()
 
@@ -94,7 +99,7 @@ def main():
             last_sent = json.loads(out.splitlines()[0])["received_at"]
         t.eq(statuses.count(200), COUNT,
              "all %d webhooks accepted (200), none refused" % COUNT,
-             sorted(set(statuses)))
+             sorted(set(statuses)), refused)
         rc, out, err = srv.porterctl("status", "--json")
         st = json.loads(out)
         # The deletes that make room may take the map past the ceiling
