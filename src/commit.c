@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "commit.h"
@@ -47,9 +48,25 @@ struct pt_committer {
  * A batch that found the store full runs again once it made room (the
  * map grew, or old logs went: store.h), at most GROW_TRIES times.
  */
-#define GROW_TRIES	4
+#define GROW_TRIES	8
 #define GROW_NEED	((uint64_t)4 << 20)
 #define FLAT_FULL	2
+
+/*
+ * Before running again: pages the deletes freed are reused only once no
+ * reader still sees them, so from the second try on, wait for the
+ * readers a little (1, 2, 4 ... ms; 127 ms in all at most).
+ */
+static void
+full_backoff(int tries)
+{
+	struct timespec ts = { 0, 0 };
+
+	if (tries == 0)
+		return;
+	ts.tv_nsec = (1000000L << (tries - 1)) % 1000000000L;
+	nanosleep(&ts, NULL);
+}
 
 /*
  * Every job of the batch straight in one flat transaction: 1 when that
@@ -119,13 +136,15 @@ run_batch(struct pt_committer *c, struct job *jobs)
 	c->stats.jobs += n;
 	if (n > c->stats.largest)
 		c->stats.largest = n;
-	for (tries = 0; (r = run_flat(c, jobs)) == FLAT_FULL; tries++)
+	for (tries = 0; (r = run_flat(c, jobs)) == FLAT_FULL; tries++) {
 		if (tries == GROW_TRIES ||
 		    pt_store_make_room(c->store, GROW_NEED) != PT_OK) {
 			/* Still full: nested, the jobs that fit go in. */
 			r = 0;
 			break;
 		}
+		full_backoff(tries);
+	}
 	if (r)
 		return;
 	c->stats.nested++;
@@ -292,6 +311,7 @@ pt_write(struct pt_store *s, struct pt_committer *c, pt_write_fn fn,
 		if (rc != PT_EFULL || tries == GROW_TRIES ||
 		    pt_store_make_room(s, GROW_NEED) != PT_OK)
 			break;
+		full_backoff(tries);
 	}
 	if (rc != PT_ERETRY)
 		return rc;
