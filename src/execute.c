@@ -291,7 +291,7 @@ room_for_handlers(struct pt_txn *txn, const struct intake *in)
 	for (i = 0; i < in->nlogs; i++)
 		if (in->logs[i].status == PT_ACT_PENDING)
 			need += 2 * (uint64_t)in->logs[i].job.max_output;
-	return pt_store_check_room(pt_txn_store(txn), need);
+	return pt_store_has_room(pt_txn_store(txn), need);
 }
 
 /*

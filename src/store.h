@@ -130,8 +130,15 @@ enum pt_err	pt_store_stat(struct pt_store *, struct pt_store_stat *);
 uint64_t	pt_store_room(struct pt_store *);
 /*
  * PT_OK when pt_store_room() is at least "need" bytes, else PT_EFULL with
- * the numbers in pt_store_errstr(): the test both the ingest path (before
- * running handlers) and /healthz apply.
+ * the numbers in pt_store_errstr(): the test the ingest path applies
+ * before it runs handlers, inside its write (a caller of
+ * pt_store_make_room then makes room, outside it).
+ */
+enum pt_err	pt_store_has_room(struct pt_store *, uint64_t need);
+/*
+ * The same, making room first when it is short (pt_store_make_room): for
+ * /healthz.  Never with a transaction of this thread open: making room
+ * writes.
  */
 enum pt_err	pt_store_check_room(struct pt_store *, uint64_t need);
 /*
@@ -143,10 +150,14 @@ enum pt_err	pt_store_check_room(struct pt_store *, uint64_t need);
  * owner set frees room its own way (Porter deletes the oldest logs) and
  * returns PT_OK when it did, PT_ENOTFOUND when nothing may go, PT_EFULL
  * when its own deletes found no room (the map is then let past the
- * ceiling by the little they need, and it is asked again).  PT_EFULL when neither helped: the write
- * fails, and the sender is told to retry (503).  "need": bytes the write
- * wants.  pt_store_check_room() calls "make_room" too when the room is
- * short.  Other processes adopt the new size at their next transaction.
+ * ceiling by the little they need, for them only, and it is asked
+ * again).  Before deleting, and after, it waits for the pages deletes
+ * freed to be reusable (LMDB reuses them a commit later, once no reader
+ * sees them).  PT_EFULL when nothing helped: the write fails, and the
+ * sender is told to retry (503).  "need": bytes the write wants.
+ * pt_store_check_room() calls "make_room" too when the room is short.
+ * Other processes adopt the new size at their next transaction; under a
+ * ceiling, no process maps more than the ceiling or the pages in use.
  */
 typedef enum pt_err (*pt_room_fn)(struct pt_store *, void *arg);
 void		pt_store_set_limits(struct pt_store *, uint64_t ceiling,

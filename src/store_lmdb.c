@@ -48,6 +48,10 @@ struct pt_store {
 	uint64_t		 disk_reserve;	/* free disk it leaves */
 	pt_room_fn		 make_room;	/* at the ceiling (store.h) */
 	void			*make_room_arg;
+	int			 clamp_due;	/* the map may exceed the
+						   ceiling: clamp (clamp()) */
+	size_t			 settled_at;	/* last txn id when make_room
+						   counted on freed pages */
 };
 
 struct pt_txn {
@@ -417,6 +421,7 @@ pt_store_set_durability(struct pt_store *s, enum pt_durability d)
  * REMAP_WAIT_MS.  0, or -1 when they did not end or LMDB refused.
  */
 #define REMAP_WAIT_MS	2000
+static int	clamp_locked(struct pt_store *);
 
 static int
 remap(struct pt_store *s, uint64_t size)
@@ -429,15 +434,52 @@ remap(struct pt_store *s, uint64_t size)
 	if (pthread_rwlock_timedwrlock(&s->remap, &until) != 0)
 		return -1;
 	rc = mdb_env_set_mapsize(s->env, (size_t)size);
+	/* Adopting another process's size: not past the ceiling. */
+	if (rc == 0 && size == 0)
+		rc = clamp_locked(s);
 	pthread_rwlock_unlock(&s->remap);
 	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Under a ceiling, the map of every process spans at most the ceiling,
+ * or the pages in use when those are more: the pages past it are the
+ * room the deletes that make room need (pt_store_make_room), which
+ * writes must not take.  LMDB keeps the largest size any process set
+ * and gives it to the others; with "s->remap" held exclusively.
+ */
+static int
+clamp_locked(struct pt_store *s)
+{
+	uint64_t ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
+	MDB_envinfo info;
+
+	if (ceiling == 0 || s->read_only ||
+	    mdb_env_info(s->env, &info) != 0 || info.me_mapsize <= ceiling)
+		return 0;
+	/* LMDB raises a size below the pages in use to them. */
+	return mdb_env_set_mapsize(s->env, (size_t)ceiling);
+}
+
+/* Clamp when due and no transaction of the process is open (no wait). */
+static void
+clamp(struct pt_store *s)
+{
+	if (!__atomic_load_n(&s->clamp_due, __ATOMIC_RELAXED) ||
+	    pthread_rwlock_trywrlock(&s->remap) != 0)
+		return;
+	if (clamp_locked(s) == 0)
+		__atomic_store_n(&s->clamp_due, 0, __ATOMIC_RELAXED);
+	pthread_rwlock_unlock(&s->remap);
 }
 
 void
 pt_store_set_limits(struct pt_store *s, uint64_t ceiling,
     uint64_t disk_reserve)
 {
-	__atomic_store_n(&s->ceiling, ceiling, __ATOMIC_RELAXED);
+	if (__atomic_exchange_n(&s->ceiling, ceiling, __ATOMIC_RELAXED) !=
+	    ceiling && ceiling != 0)
+		__atomic_store_n(&s->clamp_due, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->disk_reserve, disk_reserve, __ATOMIC_RELAXED);
 }
 
@@ -448,13 +490,74 @@ pt_store_set_make_room(struct pt_store *s, pt_room_fn fn, void *arg)
 	s->make_room_arg = arg;
 }
 
+static uint64_t	free_bytes(struct pt_store *, unsigned, int);
+static size_t	oldest_reader(struct pt_store *, size_t);
+
+/*
+ * LMDB reuses a page that transaction T freed only from T+2 on, and once
+ * no reader still sees a snapshot before T+1: after deletes (T), commit a
+ * small write (T+1) and return its id, 0 when there was no room even for
+ * that.  A reader slot of a process that died pins pages for ever: clear
+ * those first.
+ */
+static size_t
+bump(struct pt_store *s)
+{
+	static const char key[] = "store:settled";
+	struct pt_txn *txn;
+	MDB_envinfo info;
+	size_t id;
+	int dead;
+
+	(void)mdb_reader_check(s->env, &dead);
+	if (pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn) != PT_OK)
+		return 0;
+	id = mdb_txn_id(txn->txn);
+	if (pt_put(txn, PT_T_META, key, sizeof(key) - 1, &id,
+	    sizeof(id), 0) != PT_OK) {
+		pt_txn_abort(txn);
+		return 0;
+	}
+	if (pt_txn_commit(txn) != PT_OK || mdb_env_info(s->env, &info) != 0)
+		return 0;
+	return info.me_last_txnid;
+}
+
+/* Wait (SETTLE_WAIT_MS at most) for every reader to see snapshot "id". */
+#define SETTLE_WAIT_MS	500
+static void
+wait_readers(struct pt_store *s, size_t id)
+{
+	struct timespec ts;
+	long waited = 0, step = 1;
+
+	while (oldest_reader(s, id) < id && waited < SETTLE_WAIT_MS) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = step * 1000000L;
+		nanosleep(&ts, NULL);
+		waited += step;
+		if (step < 32)
+			step *= 2;
+	}
+}
+
+static void
+settle(struct pt_store *s)
+{
+	size_t id = bump(s);
+
+	if (id != 0)
+		wait_readers(s, id);
+}
+
 enum pt_err
 pt_store_make_room(struct pt_store *s, uint64_t need)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
-	uint64_t used, size, cap, fs, reserve, ceiling;
+	uint64_t used, size, cap, fs, reserve, ceiling, enough;
 	enum pt_err rc = PT_ENOTFOUND;
+	size_t id;
 	char msg[200];
 
 	if (s->read_only)
@@ -488,23 +591,47 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 		pt_store_set_errstr(msg);
 		return PT_OK;
 	}
+	/*
+	 * It cannot grow.  The pages the last deletes freed may be what is
+	 * missing, not yet reusable (bump): count on them once.  Called
+	 * again with nothing committed since, they were not enough.
+	 */
+	enough = need < delete_room(ceiling) ? need : delete_room(ceiling);
+	if (info.me_last_txnid != __atomic_load_n(&s->settled_at,
+	    __ATOMIC_RELAXED)) {
+		settle(s);
+		if (mdb_env_info(s->env, &info) == 0)
+			__atomic_store_n(&s->settled_at, info.me_last_txnid,
+			    __ATOMIC_RELAXED);
+		if (free_bytes(s, ms.ms_psize, 1) >= enough)
+			return PT_OK;
+	}
 	if (s->make_room != NULL && (rc = s->make_room(s, s->make_room_arg)) ==
 	    PT_OK) {
+		settle(s);
 		__atomic_store_n(&s->full_room, UINT64_MAX, __ATOMIC_RELAXED);
 		return PT_OK;
 	}
 	/*
 	 * Deleting copies pages too: in a map full to the last page, even
 	 * the deletes that make room find none.  Past the ceiling by what
-	 * they need (DELETE_ROOM, 1/32 of it at most) and once more.
+	 * they need (DELETE_ROOM, 1/32 of it at most), for those deletes
+	 * only: the map is then clamped back to the ceiling (or the pages
+	 * in use), so that writes do not take the room the next ones need.
 	 */
 	if (s->make_room != NULL && rc == PT_EFULL && ceiling &&
-	    info.me_mapsize < ceiling +
-	    delete_room(ceiling) && remap(s, ceiling +
-	    delete_room(ceiling)) == 0 &&
-	    s->make_room(s, s->make_room_arg) == PT_OK) {
-		__atomic_store_n(&s->full_room, UINT64_MAX, __ATOMIC_RELAXED);
-		return PT_OK;
+	    info.me_mapsize < ceiling + delete_room(ceiling) &&
+	    remap(s, ceiling + delete_room(ceiling)) == 0) {
+		rc = s->make_room(s, s->make_room_arg);
+		id = rc == PT_OK ? bump(s) : 0;
+		(void)remap(s, ceiling);
+		if (rc == PT_OK) {
+			if (id != 0)
+				wait_readers(s, id);
+			__atomic_store_n(&s->full_room, UINT64_MAX,
+			    __ATOMIC_RELAXED);
+			return PT_OK;
+		}
 	}
 	snprintf(msg, sizeof(msg), "the store is at its %s (%.1f MiB in use) "
 	    "and nothing more may be deleted", ceiling && size >= ceiling ?
@@ -573,18 +700,43 @@ pt_store_resized(struct pt_store *s)
 	return __atomic_load_n(&s->resized, __ATOMIC_RELAXED);
 }
 
+/* mdb_reader_list's lines: "pid thread txnid", txnid "-" when idle. */
+static int
+reader_line(const char *line, void *arg)
+{
+	unsigned long long txnid;
+	size_t *oldest = arg, tid;
+	int pid;
+
+	if (sscanf(line, "%d %zx %llu", &pid, &tid, &txnid) == 3 &&
+	    txnid < *oldest)
+		*oldest = (size_t)txnid;
+	return 0;
+}
+
+/* The oldest snapshot a reader of any process sees; "last" if none. */
+static size_t
+oldest_reader(struct pt_store *s, size_t last)
+{
+	size_t oldest = last;
+
+	(void)mdb_reader_list(s->env, reader_line, &oldest);
+	return oldest;
+}
+
 /*
  * Bytes in the free pages inside the file that the next write may reuse
  * before it grows the file.  The freelist (dbi 0) is keyed by the
  * transaction that freed the pages, each value a page list whose first
  * word is its length (as mdb_stat -f counts them).  A writer reuses only
- * pages freed before the last committed snapshot, which readers may still
- * see (mdb_page_alloc's "oldest"): the newest records do not count.
+ * pages freed before the last committed snapshot and before the oldest
+ * one a reader still sees (mdb_page_alloc's "oldest"): with "now", only
+ * those; else the newest records count too, as they soon will be.
  * NOTE: a write transaction cannot read the freelist; with MDB_NOTLS this
  * read transaction may be opened beside one.  0 when it cannot be read.
  */
 static uint64_t
-free_bytes(struct pt_store *s, unsigned psize)
+free_bytes(struct pt_store *s, unsigned psize, int now)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -595,6 +747,8 @@ free_bytes(struct pt_store *s, unsigned psize)
 	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
 		return 0;
 	last = mdb_txn_id(txn);
+	if (now)
+		last = oldest_reader(s, last);
 	if (mdb_cursor_open(txn, 0, &cur) == 0) {
 		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 			if (k.mv_size != sizeof(size_t) ||
@@ -627,7 +781,7 @@ room_stat(struct pt_store *s, struct pt_store_stat *st)
 	st->used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	st->readers = info.me_numreaders;
 	st->max_readers = info.me_maxreaders;
-	st->free = free_bytes(s, ms.ms_psize);
+	st->free = free_bytes(s, ms.ms_psize, 0);
 	/* The map grows itself (pt_store_make_room): up to the ceiling. */
 	st->ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
 	cap = st->ceiling ? st->ceiling : UINT64_MAX;
@@ -660,28 +814,33 @@ pt_store_room(struct pt_store *s)
 }
 
 enum pt_err
-pt_store_check_room(struct pt_store *s, uint64_t need)
+pt_store_has_room(struct pt_store *s, uint64_t need)
 {
 	char msg[200];
 	uint64_t room = pt_store_room(s);
-	int tries;
 
-	/*
-	 * Short: grow, or (at the ceiling) the owner's rules free some, the
-	 * oldest logs; a few rounds, as a chunk may not be enough.
-	 */
-	for (tries = 0; room < need && s->make_room != NULL &&
-	    !s->read_only && tries < 4; tries++) {
-		if (pt_store_make_room(s, need) != PT_OK)
-			break;
-		room = pt_store_room(s);
-	}
 	if (room >= need)
 		return PT_OK;
 	snprintf(msg, sizeof(msg), "%llu bytes left in the store, %llu needed",
 	    (unsigned long long)room, (unsigned long long)need);
 	pt_store_set_errstr(msg);
 	return PT_EFULL;
+}
+
+enum pt_err
+pt_store_check_room(struct pt_store *s, uint64_t need)
+{
+	int tries;
+
+	/*
+	 * Short: grow, or (at the ceiling) the owner's rules free some, the
+	 * oldest logs; a few rounds, as a chunk may not be enough.
+	 */
+	for (tries = 0; pt_store_room(s) < need && s->make_room != NULL &&
+	    !s->read_only && tries < 4; tries++)
+		if (pt_store_make_room(s, need) != PT_OK)
+			break;
+	return pt_store_has_room(s, need);
 }
 
 enum pt_err
@@ -720,6 +879,8 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 	t->store = s;
 	t->write = (flags & PT_TXN_WRITE) != 0;
 	t->flat = t->write && (flags & PT_TXN_FLAT) != 0;
+	if (parent == NULL)
+		clamp(s);
 	for (tries = 0; tries < 3; tries++) {
 		if (parent == NULL) {
 			pthread_rwlock_rdlock(&s->remap);

@@ -25,6 +25,39 @@ put_big(struct pt_txn *t, void *arg)
 	return pt_put(t, PT_T_AUX, key, (size_t)n, val, sizeof(val), 0);
 }
 
+/* A make_room owner like retention's: delete the 40 oldest AUX values. */
+static int hook_calls;
+static enum pt_err
+drop_oldest(struct pt_store *s, void *arg)
+{
+	struct pt_txn *t;
+	struct pt_cursor *cur;
+	struct pt_val k, v;
+	enum pt_err rc;
+	int n = 0;
+
+	(void)arg;
+	hook_calls++;
+	if ((rc = pt_txn_begin(s, NULL, PT_TXN_WRITE, &t)) != PT_OK)
+		return rc;
+	if ((rc = pt_cursor_open(t, PT_T_AUX, &cur)) == PT_OK) {
+		rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, &v);
+		while (rc == PT_OK && n < 40 &&
+		    (rc = pt_cursor_del(cur)) == PT_OK) {
+			n++;
+			rc = pt_cursor_next(cur, &k, &v);
+		}
+		pt_cursor_close(cur);
+	}
+	if (rc != PT_OK && rc != PT_ENOTFOUND) {
+		pt_txn_abort(t);
+		return rc;
+	}
+	if ((rc = pt_txn_commit(t)) != PT_OK)
+		return rc;
+	return n == 0 ? PT_ENOTFOUND : PT_OK;
+}
+
 int
 main(void)
 {
@@ -247,13 +280,48 @@ main(void)
 		    pt_store_errstr());
 		{
 			struct pt_store_stat ss;
+			enum pt_err src;
 
-			ok(pt_store_stat(s, &ss) == PT_OK && ss.map_size >
+			/* Stat first: the arguments' order is unspecified. */
+			memset(&ss, 0, sizeof(ss));
+			src = pt_store_stat(s, &ss);
+			ok(src == PT_OK && ss.map_size >
 			    256 * 1024 && ss.map_size <= 1 << 20,
 			    "  ... after the map grew to its ceiling (%llu)",
 			    (unsigned long long)ss.map_size);
 		}
 		pt_committer_stop(gc);
+	}
+	pt_store_close(s);
+
+	/*
+	 * At the ceiling with an owner that deletes: every write goes in,
+	 * and the map is let past the ceiling only for the deletes' own
+	 * copies, then clamped back (writes that took that room left the
+	 * next deletes none: 503s under load).
+	 */
+	snprintf(sub, sizeof(sub), "%s/clamp", dir);
+	s = tu_store(sub, 256 * 1024);
+	pt_store_set_limits(s, 1 << 20, 0);
+	pt_store_set_make_room(s, drop_oldest, NULL);
+	rc = PT_OK;
+	for (i = 0; i < 2000 && rc == PT_OK; i++)
+		rc = pt_write(s, NULL, put_big, &i);
+	is_int(rc, PT_OK, "at the ceiling, deleting the oldest: 2000 writes "
+	    "of 4 KB in a 1 MiB store go in (%d, %s)", i, pt_store_errstr());
+	ok(hook_calls > 10, "  ... the owner made room (%d calls)",
+	    hook_calls);
+	{
+		struct pt_store_stat ss;
+		enum pt_err src;
+
+		memset(&ss, 0, sizeof(ss));
+		src = pt_store_stat(s, &ss);
+		ok(src == PT_OK && ss.map_size <= (ss.used > (1 << 20) ?
+		    ss.used : 1 << 20), "  ... the map is back within the "
+		    "ceiling or the pages in use (map %llu, used %llu)",
+		    (unsigned long long)ss.map_size,
+		    (unsigned long long)ss.used);
 	}
 	pt_store_close(s);
 
