@@ -52,6 +52,8 @@ struct pt_store {
 						   ceiling: clamp (clamp()) */
 	size_t			 settled_at;	/* last txn id when make_room
 						   counted on freed pages */
+	int64_t			 reaped_at;	/* second of the last
+						   reap_readers() */
 };
 
 struct pt_txn {
@@ -370,6 +372,14 @@ pt_store_open(const char *dir, const struct pt_store_opts *opts,
 		goto lmdb_fail;
 	if ((rc = open_dbis(s, errbuf, errlen)) != PT_OK)
 		goto fail;
+	/*
+	 * A process killed inside a read transaction keeps its reader slot,
+	 * and that old snapshot keeps every page freed since from reuse:
+	 * the file grows.  LMDB clears the table only for the first process
+	 * to open it, which another (a responder still exiting) may not be.
+	 */
+	if (!opts->read_only)
+		(void)mdb_reader_check(s->env, &lrc);
 	*out = s;
 	return PT_OK;
 lmdb_fail:
@@ -558,10 +568,14 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 	uint64_t used, size, cap, fs, reserve, ceiling, enough;
 	enum pt_err rc = PT_ENOTFOUND;
 	size_t id;
+	int lrc;
 	char msg[200];
 
 	if (s->read_only)
 		return PT_EINVAL;
+	/* Pages a dead process's reader slot held are reusable at once. */
+	if (mdb_reader_check(s->env, &lrc) == 0 && lrc > 0)
+		return PT_OK;
 	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
 		return PT_EIO;
 	used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
@@ -862,6 +876,27 @@ pt_store_stat(struct pt_store *s, struct pt_store_stat *st)
 	return PT_OK;
 }
 
+/*
+ * Once a second, as a write begins: free the reader slots of processes
+ * that died inside a read transaction (a responder killed mid-request
+ * while a new one was opening, so LMDB did not reset the table).  Until
+ * then such a slot keeps every page freed since from reuse, and the file
+ * grows by all that is written (test_retention saw a day's writes go to
+ * new pages).
+ */
+static void
+reap_readers(struct pt_store *s)
+{
+	struct timespec ts;
+	int dead;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0 ||
+	    __atomic_exchange_n(&s->reaped_at, (int64_t)ts.tv_sec,
+	    __ATOMIC_RELAXED) == (int64_t)ts.tv_sec)
+		return;
+	(void)mdb_reader_check(s->env, &dead);
+}
+
 enum pt_err
 pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
     struct pt_txn **out)
@@ -881,6 +916,8 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 	t->flat = t->write && (flags & PT_TXN_FLAT) != 0;
 	if (parent == NULL)
 		clamp(s);
+	if (parent == NULL && t->write)
+		reap_readers(s);
 	for (tries = 0; tries < 3; tries++) {
 		if (parent == NULL) {
 			pthread_rwlock_rdlock(&s->remap);
