@@ -492,7 +492,7 @@ pt_metrics_render(struct pt_store *s, int64_t retention_days,
 	pt_buf_printf(out, "# HELP porter_build_info The responder's version "
 	    "and storage backend.\n# TYPE porter_build_info gauge\n"
 	    "porter_build_info{version=\"%s\",backend=\"%s\"} 1\n",
-	    PACKAGE_VERSION, pt_store_backend());
+	    PACKAGE_VERSION, pt_store_backend(s));
 	if (pt_store_stat(s, &st) == PT_OK) {
 		pt_buf_printf(out, "# HELP porter_store_map_bytes The largest "
 		    "the store may grow to.\n# TYPE porter_store_map_bytes "

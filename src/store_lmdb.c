@@ -1,6 +1,6 @@
 /*
- * store_lmdb.c - the storage interface (store.h) on LMDB.  The only file
- * that includes <lmdb.h>.
+ * store_lmdb.c - the LMDB backend of the storage interface (store.h,
+ * store_int.h).  The only file that includes <lmdb.h>.
  *
  * One environment per process, opened after any fork (lmdb.h caveat).  Each
  * pt_table is a named database.  MDB_NOTLS lets a read transaction move
@@ -22,12 +22,13 @@
 #include <lmdb.h>
 
 #include "alloc.h"
-#include "store.h"
+#include "store_int.h"
 
 #define PT_DEFAULT_MAP_SIZE	(4ULL << 30)	/* 4 GiB, sparse */
 #define PT_MAX_READERS		510
 
-struct pt_store {
+struct lmdb_store {
+	struct pt_store		 pub;
 	MDB_env			*env;
 	MDB_dbi			 dbi[PT_T__MAX];
 	int			 have[PT_T__MAX];	/* dbi exists */
@@ -56,69 +57,19 @@ struct pt_store {
 						   reap_readers() */
 };
 
-struct pt_txn {
-	struct pt_store	*store;
+struct lmdb_txn {
+	struct pt_txn	 pub;
+	struct lmdb_store *store;	/* pub.store, typed */
 	MDB_txn		*txn;
 	int		 locked;	/* holds store->remap shared */
-	int		 write;
-	int		 flat;		/* PT_TXN_FLAT */
-	int		 failed;	/* a write failed: commit must not */
-	enum pt_err	 fail_rc;
 };
 
-struct pt_cursor {
-	struct pt_txn	*txn;
+struct lmdb_cursor {
+	struct pt_cursor pub;
+	struct lmdb_txn	*txn;		/* pub.txn, typed */
 	MDB_cursor	*cur;	/* NULL: the table does not exist (empty) */
 };
 
-static const char *const table_names[PT_T__MAX] = {
-	[PT_T_META] = "meta",
-	[PT_T_CONFIG] = "config",
-	[PT_T_ENDPOINTS] = "endpoints",
-	[PT_T_EVENTS] = "events",
-	[PT_T_EV_SOURCE] = "ev_source",
-	[PT_T_EV_ENV] = "ev_env",
-	[PT_T_EV_TYPE] = "ev_type",
-	[PT_T_EV_STATUS] = "ev_status",
-	[PT_T_EV_TYPES] = "ev_types",
-	[PT_T_ACTIONS] = "actions",
-	[PT_T_USERS] = "users",
-	[PT_T_OBJECTS] = "objects",
-	[PT_T_TENANTS] = "tenants",
-	[PT_T_SUBS] = "subscriptions",
-	[PT_T_AUDIENCES] = "audiences",
-	[PT_T_AUD_MEMBERS] = "audience_members",
-	[PT_T_RUNS] = "runs",
-	[PT_T_RUNS_BY_KEY] = "runs_by_key",
-	[PT_T_IDEM] = "idempotency",
-	[PT_T_IDEM_TIME] = "idempotency_time",
-	[PT_T_TOKENS] = "tokens",
-	[PT_T_AUX] = "aux",
-	[PT_T_BODIES] = "bodies",
-	[PT_T_ACT_IDX] = "action_idx",
-};
-
-static __thread char last_err[256];
-/* The last commit of the thread found the map full before it wrote. */
-static __thread int commit_unwritten;
-
-const char *
-pt_store_errstr(void)
-{
-	return last_err;
-}
-
-int
-pt_store_commit_unwritten(void)
-{
-	return commit_unwritten;
-}
-
-void
-pt_store_set_errstr(const char *text)
-{
-	snprintf(last_err, sizeof(last_err), "%s", text ? text : "");
-}
 
 /*
  * Below this much free space an EIO from a commit is taken for a full
@@ -143,7 +94,7 @@ delete_room(uint64_t ceiling)
  * NOTE: fstatfs is in the seccomp allow-list (sandbox.c).
  */
 static uint64_t
-fs_room(struct pt_store *s)
+fs_room(struct lmdb_store *s)
 {
 	struct statvfs sv;
 	int fd;
@@ -155,7 +106,7 @@ fs_room(struct pt_store *s)
 
 /* The free disk the store leaves (PT_DISK_RESERVE_AUTO: store.h). */
 static uint64_t
-disk_reserve(struct pt_store *s)
+disk_reserve(struct lmdb_store *s)
 {
 	uint64_t r = __atomic_load_n(&s->disk_reserve, __ATOMIC_RELAXED);
 	struct statvfs sv;
@@ -171,7 +122,7 @@ disk_reserve(struct pt_store *s)
 
 /* Is the file system holding "s" (almost) full? */
 static int
-fs_full(struct pt_store *s)
+fs_full(struct lmdb_store *s)
 {
 	return fs_room(s) < PT_FULL_SLACK;
 }
@@ -184,27 +135,15 @@ fs_full(struct pt_store *s)
  * that fits says nothing about the next event.
  */
 static void
-note_room(struct pt_store *s, int lrc)
+note_room(struct lmdb_store *s, int lrc)
 {
 	uint64_t room;
 
 	if (lrc != MDB_MAP_FULL && lrc != ENOSPC && lrc != EDQUOT)
 		return;
-	if ((room = pt_store_room(s)) == UINT64_MAX)
+	if ((room = pt_store_room(&s->pub)) == UINT64_MAX)
 		room = UINT64_MAX - 1;
 	__atomic_store_n(&s->full_room, room, __ATOMIC_RELAXED);
-}
-
-const char *
-pt_store_backend(void)
-{
-	return "lmdb";
-}
-
-const char *
-pt_table_name(enum pt_table t)
-{
-	return (unsigned)t < PT_T__MAX ? table_names[t] : "?";
 }
 
 /*
@@ -216,7 +155,7 @@ map_rc(int rc, const char *what)
 	if (rc == 0)
 		return PT_OK;
 	if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
-		snprintf(last_err, sizeof(last_err), "%s: %s", what,
+		pt_store_errf("%s: %s", what,
 		    mdb_strerror(rc));
 	switch (rc) {
 	case MDB_NOTFOUND:
@@ -288,7 +227,7 @@ check_dir(const char *dir, int create, char *errbuf, size_t errlen)
 
 /* Open every table's dbi; in read-only mode missing ones stay absent. */
 static enum pt_err
-open_dbis(struct pt_store *s, char *errbuf, size_t errlen)
+open_dbis(struct lmdb_store *s, char *errbuf, size_t errlen)
 {
 	MDB_txn *txn;
 	unsigned flags = s->read_only ? 0 : MDB_CREATE;
@@ -300,12 +239,12 @@ open_dbis(struct pt_store *s, char *errbuf, size_t errlen)
 		return map_rc(rc, "mdb_txn_begin");
 	}
 	for (t = 0; t < PT_T__MAX; t++) {
-		rc = mdb_dbi_open(txn, table_names[t], flags, &s->dbi[t]);
+		rc = mdb_dbi_open(txn, pt_table_name(t), flags, &s->dbi[t]);
 		if (rc == MDB_NOTFOUND && s->read_only)
 			continue;
 		if (rc != 0) {
 			snprintf(errbuf, errlen, "open table %s: %s",
-			    table_names[t], mdb_strerror(rc));
+			    pt_table_name(t), mdb_strerror(rc));
 			mdb_txn_abort(txn);
 			return map_rc(rc, "mdb_dbi_open");
 		}
@@ -318,11 +257,13 @@ open_dbis(struct pt_store *s, char *errbuf, size_t errlen)
 	return PT_OK;
 }
 
+static const struct pt_backend lmdb_backend;
+
 enum pt_err
-pt_store_open(const char *dir, const struct pt_store_opts *opts,
+pt_lmdb_open(const char *dir, const struct pt_store_opts *opts,
     struct pt_store **out, char *errbuf, size_t errlen)
 {
-	struct pt_store *s = NULL;
+	struct lmdb_store *s = NULL;
 	struct pt_store_opts defaults = { 0 };
 	unsigned flags = MDB_NOTLS;
 	enum pt_err rc;
@@ -338,6 +279,7 @@ pt_store_open(const char *dir, const struct pt_store_opts *opts,
 		snprintf(errbuf, errlen, "out of memory");
 		return PT_ENOMEM;
 	}
+	s->pub.be = &lmdb_backend;
 	s->read_only = opts->read_only;
 	s->durability = opts->durability;
 	s->full_room = UINT64_MAX;
@@ -380,7 +322,7 @@ pt_store_open(const char *dir, const struct pt_store_opts *opts,
 	 */
 	if (!opts->read_only)
 		(void)mdb_reader_check(s->env, &lrc);
-	*out = s;
+	*out = &s->pub;
 	return PT_OK;
 lmdb_fail:
 	snprintf(errbuf, errlen, "%s: %s", dir, mdb_strerror(lrc));
@@ -393,9 +335,11 @@ fail:
 	return rc;
 }
 
-void
-pt_store_close(struct pt_store *s)
+static void
+lmdb_close(struct pt_store *ps)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
+
 	if (s == NULL)
 		return;
 	if (!s->read_only && s->durability == PT_DURABLE_RELAXED)
@@ -405,17 +349,21 @@ pt_store_close(struct pt_store *s)
 	pt_free(s);
 }
 
-enum pt_err
-pt_store_sync(struct pt_store *s)
+static enum pt_err
+lmdb_sync(struct pt_store *ps)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
+
 	if (s->read_only)
 		return PT_OK;
 	return map_rc(mdb_env_sync(s->env, 1), "mdb_env_sync");
 }
 
-void
-pt_store_set_durability(struct pt_store *s, enum pt_durability d)
+static void
+lmdb_set_durability(struct pt_store *ps, enum pt_durability d)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
+
 	if (s->read_only || s->durability == d)
 		return;
 	/* Going back to full: make what relaxed commits left safe first. */
@@ -431,10 +379,10 @@ pt_store_set_durability(struct pt_store *s, enum pt_durability d)
  * REMAP_WAIT_MS.  0, or -1 when they did not end or LMDB refused.
  */
 #define REMAP_WAIT_MS	2000
-static int	clamp_locked(struct pt_store *);
+static int	clamp_locked(struct lmdb_store *);
 
 static int
-remap(struct pt_store *s, uint64_t size)
+remap(struct lmdb_store *s, uint64_t size)
 {
 	struct timespec until;
 	int rc;
@@ -459,7 +407,7 @@ remap(struct pt_store *s, uint64_t size)
  * and gives it to the others; with "s->remap" held exclusively.
  */
 static int
-clamp_locked(struct pt_store *s)
+clamp_locked(struct lmdb_store *s)
 {
 	uint64_t ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
 	MDB_envinfo info;
@@ -473,7 +421,7 @@ clamp_locked(struct pt_store *s)
 
 /* Clamp when due and no transaction of the process is open (no wait). */
 static void
-clamp(struct pt_store *s)
+clamp(struct lmdb_store *s)
 {
 	if (!__atomic_load_n(&s->clamp_due, __ATOMIC_RELAXED) ||
 	    pthread_rwlock_trywrlock(&s->remap) != 0)
@@ -483,25 +431,29 @@ clamp(struct pt_store *s)
 	pthread_rwlock_unlock(&s->remap);
 }
 
-void
-pt_store_set_limits(struct pt_store *s, uint64_t ceiling,
+static void
+lmdb_set_limits(struct pt_store *ps, uint64_t ceiling,
     uint64_t disk_reserve)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
+
 	if (__atomic_exchange_n(&s->ceiling, ceiling, __ATOMIC_RELAXED) !=
 	    ceiling && ceiling != 0)
 		__atomic_store_n(&s->clamp_due, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->disk_reserve, disk_reserve, __ATOMIC_RELAXED);
 }
 
-void
-pt_store_set_make_room(struct pt_store *s, pt_room_fn fn, void *arg)
+static void
+lmdb_set_make_room(struct pt_store *ps, pt_room_fn fn, void *arg)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
+
 	s->make_room = fn;
 	s->make_room_arg = arg;
 }
 
-static uint64_t	free_bytes(struct pt_store *, unsigned, int);
-static size_t	oldest_reader(struct pt_store *, size_t);
+static uint64_t	free_bytes(struct lmdb_store *, unsigned, int);
+static size_t	oldest_reader(struct lmdb_store *, size_t);
 
 /*
  * LMDB reuses a page that transaction T freed only from T+2 on, and once
@@ -511,7 +463,7 @@ static size_t	oldest_reader(struct pt_store *, size_t);
  * those first.
  */
 static size_t
-bump(struct pt_store *s)
+bump(struct lmdb_store *s)
 {
 	static const char key[] = "store:settled";
 	struct pt_txn *txn;
@@ -520,9 +472,9 @@ bump(struct pt_store *s)
 	int dead;
 
 	(void)mdb_reader_check(s->env, &dead);
-	if (pt_txn_begin(s, NULL, PT_TXN_WRITE, &txn) != PT_OK)
+	if (pt_txn_begin(&s->pub, NULL, PT_TXN_WRITE, &txn) != PT_OK)
 		return 0;
-	id = mdb_txn_id(txn->txn);
+	id = mdb_txn_id(((struct lmdb_txn *)txn)->txn);
 	if (pt_put(txn, PT_T_META, key, sizeof(key) - 1, &id,
 	    sizeof(id), 0) != PT_OK) {
 		pt_txn_abort(txn);
@@ -536,7 +488,7 @@ bump(struct pt_store *s)
 /* Wait (SETTLE_WAIT_MS at most) for every reader to see snapshot "id". */
 #define SETTLE_WAIT_MS	500
 static void
-wait_readers(struct pt_store *s, size_t id)
+wait_readers(struct lmdb_store *s, size_t id)
 {
 	struct timespec ts;
 	long waited = 0, step = 1;
@@ -552,7 +504,7 @@ wait_readers(struct pt_store *s, size_t id)
 }
 
 static void
-settle(struct pt_store *s)
+settle(struct lmdb_store *s)
 {
 	size_t id = bump(s);
 
@@ -560,9 +512,10 @@ settle(struct pt_store *s)
 		wait_readers(s, id);
 }
 
-enum pt_err
-pt_store_make_room(struct pt_store *s, uint64_t need)
+static enum pt_err
+lmdb_make_room(struct pt_store *ps, uint64_t need)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
 	MDB_envinfo info;
 	MDB_stat ms;
 	uint64_t used, size, cap, fs, reserve, ceiling, enough;
@@ -620,7 +573,7 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 		if (free_bytes(s, ms.ms_psize, 1) >= enough)
 			return PT_OK;
 	}
-	if (s->make_room != NULL && (rc = s->make_room(s, s->make_room_arg)) ==
+	if (s->make_room != NULL && (rc = s->make_room(&s->pub, s->make_room_arg)) ==
 	    PT_OK) {
 		settle(s);
 		__atomic_store_n(&s->full_room, UINT64_MAX, __ATOMIC_RELAXED);
@@ -636,7 +589,7 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 	if (s->make_room != NULL && rc == PT_EFULL && ceiling &&
 	    info.me_mapsize < ceiling + delete_room(ceiling) &&
 	    remap(s, ceiling + delete_room(ceiling)) == 0) {
-		rc = s->make_room(s, s->make_room_arg);
+		rc = s->make_room(&s->pub, s->make_room_arg);
 		id = rc == PT_OK ? bump(s) : 0;
 		(void)remap(s, ceiling);
 		if (rc == PT_OK) {
@@ -655,11 +608,12 @@ pt_store_make_room(struct pt_store *s, uint64_t need)
 	return PT_EFULL;
 }
 
-static int	room_stat(struct pt_store *, struct pt_store_stat *);
+static int	room_stat(struct lmdb_store *, struct pt_store_stat *);
 
-enum pt_err
-pt_store_reserve(struct pt_store *s, uint64_t need)
+static enum pt_err
+lmdb_reserve(struct pt_store *ps, uint64_t need)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
 	MDB_envinfo info;
 	MDB_stat ms;
 	uint64_t used, size, fs;
@@ -684,9 +638,10 @@ pt_store_reserve(struct pt_store *s, uint64_t need)
 	return PT_OK;
 }
 
-int
-pt_store_near_ceiling(struct pt_store *s)
+static int
+lmdb_near_ceiling(struct pt_store *ps)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
 	struct pt_store_stat st;
 	uint64_t ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
 	uint64_t keep;
@@ -702,15 +657,19 @@ pt_store_near_ceiling(struct pt_store *s)
 	    ceiling;
 }
 
-void
-pt_store_set_threaded(struct pt_store *s)
+static void
+lmdb_set_threaded(struct pt_store *ps)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
+
 	__atomic_store_n(&s->threaded, 1, __ATOMIC_RELAXED);
 }
 
-int
-pt_store_resized(struct pt_store *s)
+static int
+lmdb_resized(struct pt_store *ps)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
+
 	return __atomic_load_n(&s->resized, __ATOMIC_RELAXED);
 }
 
@@ -730,7 +689,7 @@ reader_line(const char *line, void *arg)
 
 /* The oldest snapshot a reader of any process sees; "last" if none. */
 static size_t
-oldest_reader(struct pt_store *s, size_t last)
+oldest_reader(struct lmdb_store *s, size_t last)
 {
 	size_t oldest = last;
 
@@ -750,7 +709,7 @@ oldest_reader(struct pt_store *s, size_t last)
  * read transaction may be opened beside one.  0 when it cannot be read.
  */
 static uint64_t
-free_bytes(struct pt_store *s, unsigned psize, int now)
+free_bytes(struct lmdb_store *s, unsigned psize, int now)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -781,7 +740,7 @@ free_bytes(struct pt_store *s, unsigned psize, int now)
 
 /* Fill the size fields of "st" (the rest is left alone). */
 static int
-room_stat(struct pt_store *s, struct pt_store_stat *st)
+room_stat(struct lmdb_store *s, struct pt_store_stat *st)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
@@ -818,48 +777,38 @@ room_stat(struct pt_store *s, struct pt_store_stat *st)
 	return 0;
 }
 
-uint64_t
-pt_store_room(struct pt_store *s)
+static uint64_t
+lmdb_room(struct pt_store *ps)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
 	struct pt_store_stat st;
 
 	memset(&st, 0, sizeof(st));
 	return room_stat(s, &st) == 0 ? st.room : UINT64_MAX;
 }
 
-enum pt_err
-pt_store_has_room(struct pt_store *s, uint64_t need)
-{
-	char msg[200];
-	uint64_t room = pt_store_room(s);
 
-	if (room >= need)
-		return PT_OK;
-	snprintf(msg, sizeof(msg), "%llu bytes left in the store, %llu needed",
-	    (unsigned long long)room, (unsigned long long)need);
-	pt_store_set_errstr(msg);
-	return PT_EFULL;
-}
-
-enum pt_err
-pt_store_check_room(struct pt_store *s, uint64_t need)
+static enum pt_err
+lmdb_check_room(struct pt_store *ps, uint64_t need)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
 	int tries;
 
 	/*
 	 * Short: grow, or (at the ceiling) the owner's rules free some, the
 	 * oldest logs; a few rounds, as a chunk may not be enough.
 	 */
-	for (tries = 0; pt_store_room(s) < need && s->make_room != NULL &&
+	for (tries = 0; pt_store_room(&s->pub) < need && s->make_room != NULL &&
 	    !s->read_only && tries < 4; tries++)
-		if (pt_store_make_room(s, need) != PT_OK)
+		if (pt_store_make_room(&s->pub, need) != PT_OK)
 			break;
-	return pt_store_has_room(s, need);
+	return pt_store_has_room(&s->pub, need);
 }
 
-enum pt_err
-pt_store_stat(struct pt_store *s, struct pt_store_stat *st)
+static enum pt_err
+lmdb_stat(struct pt_store *ps, struct pt_store_stat *st)
 {
+	struct lmdb_store *s = (struct lmdb_store *)ps;
 	MDB_stat ms;
 	MDB_txn *txn;
 	int rc, t;
@@ -885,7 +834,7 @@ pt_store_stat(struct pt_store *s, struct pt_store_stat *st)
  * new pages).
  */
 static void
-reap_readers(struct pt_store *s)
+reap_readers(struct lmdb_store *s)
 {
 	struct timespec ts;
 	int dead;
@@ -897,11 +846,13 @@ reap_readers(struct pt_store *s)
 	(void)mdb_reader_check(s->env, &dead);
 }
 
-enum pt_err
-pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
+static enum pt_err
+lmdb_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
     struct pt_txn **out)
 {
-	struct pt_txn *t;
+	struct lmdb_store *s = (struct lmdb_store *)ps;
+	struct lmdb_txn *parent = (struct lmdb_txn *)pparent;
+	struct lmdb_txn *t;
 	int rc, tries;
 
 	*out = NULL;
@@ -911,12 +862,13 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 	}
 	if ((t = pt_calloc(1, sizeof(*t))) == NULL)
 		return PT_ENOMEM;
+	t->pub.store = ps;
 	t->store = s;
-	t->write = (flags & PT_TXN_WRITE) != 0;
-	t->flat = t->write && (flags & PT_TXN_FLAT) != 0;
+	t->pub.write = (flags & PT_TXN_WRITE) != 0;
+	t->pub.flat = t->pub.write && (flags & PT_TXN_FLAT) != 0;
 	if (parent == NULL)
 		clamp(s);
-	if (parent == NULL && t->write)
+	if (parent == NULL && t->pub.write)
 		reap_readers(s);
 	for (tries = 0; tries < 3; tries++) {
 		if (parent == NULL) {
@@ -924,7 +876,7 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 			t->locked = 1;
 		}
 		rc = mdb_txn_begin(s->env, parent ? parent->txn : NULL,
-		    t->write ? 0 : MDB_RDONLY, &t->txn);
+		    t->pub.write ? 0 : MDB_RDONLY, &t->txn);
 		if (rc != MDB_MAP_RESIZED || parent != NULL)
 			break;
 		/*
@@ -951,18 +903,19 @@ pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
 		return map_rc(rc == MDB_MAP_RESIZED ? MDB_MAP_FULL : rc,
 		    "mdb_txn_begin");
 	}
-	*out = t;
+	*out = &t->pub;
 	return PT_OK;
 }
 
-enum pt_err
-pt_txn_commit(struct pt_txn *t)
+static enum pt_err
+lmdb_txn_commit(struct pt_txn *pt)
 {
+	struct lmdb_txn *t = (struct lmdb_txn *)pt;
 	enum pt_err rc;
 	int lrc;
 
-	if (t->failed) {
-		rc = t->fail_rc;
+	if (t->pub.failed) {
+		rc = t->pub.fail_rc;
 		mdb_txn_abort(t->txn);
 	} else {
 		lrc = mdb_txn_commit(t->txn);
@@ -973,15 +926,15 @@ pt_txn_commit(struct pt_txn *t)
 		 * tests/e2e/test_faults.py on a small tmpfs: such commits were
 		 * answered 500, not the retryable 503 store_full.
 		 */
-		if (lrc == EIO && t->write && fs_full(t->store))
+		if (lrc == EIO && t->pub.write && fs_full(t->store))
 			lrc = ENOSPC;
-		if (t->write)
+		if (t->pub.write)
 			note_room(t->store, lrc);
 		/*
 		 * LMDB finds the map full while it saves the free list, before
 		 * it writes a page: nothing of the transaction is on disk.
 		 */
-		commit_unwritten = lrc == MDB_MAP_FULL;
+		pt_store_set_unwritten(lrc == MDB_MAP_FULL);
 		rc = map_rc(lrc, "mdb_txn_commit");
 	}
 	if (t->locked)
@@ -990,27 +943,14 @@ pt_txn_commit(struct pt_txn *t)
 	return rc;
 }
 
-struct pt_store *
-pt_txn_store(struct pt_txn *t)
-{
-	return t->store;
-}
 
-int
-pt_txn_flat(const struct pt_txn *t)
-{
-	return t->flat;
-}
 
-enum pt_err
-pt_txn_error(const struct pt_txn *t)
-{
-	return t->failed ? t->fail_rc : PT_OK;
-}
 
-void
-pt_txn_abort(struct pt_txn *t)
+static void
+lmdb_txn_abort(struct pt_txn *pt)
 {
+	struct lmdb_txn *t = (struct lmdb_txn *)pt;
+
 	if (t == NULL)
 		return;
 	mdb_txn_abort(t->txn);
@@ -1019,10 +959,11 @@ pt_txn_abort(struct pt_txn *t)
 	pt_free(t);
 }
 
-enum pt_err
-pt_get(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
+static enum pt_err
+lmdb_get(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
     struct pt_val *val)
 {
+	struct lmdb_txn *t = (struct lmdb_txn *)pt;
 	MDB_val k = { keylen, (void *)key }, v;
 	int rc;
 
@@ -1040,31 +981,32 @@ pt_get(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
  * (MDB_TXN_ERROR): remember it so that commit reports the first error.
  */
 static enum pt_err
-write_failed(struct pt_txn *t, int rc, const char *what)
+write_failed(struct lmdb_txn *t, int rc, const char *what)
 {
 	enum pt_err e = map_rc(rc, what);
 
 	note_room(t->store, rc);
-	if (e != PT_ENOTFOUND && e != PT_EEXIST && !t->failed) {
-		t->failed = 1;
-		t->fail_rc = e;
+	if (e != PT_ENOTFOUND && e != PT_EEXIST && !t->pub.failed) {
+		t->pub.failed = 1;
+		t->pub.fail_rc = e;
 	}
 	return e;
 }
 
-enum pt_err
-pt_put(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
+static enum pt_err
+lmdb_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
     const void *val, size_t vallen, int flags)
 {
+	struct lmdb_txn *t = (struct lmdb_txn *)pt;
 	MDB_val k = { keylen, (void *)key }, v = { vallen, (void *)val };
 	int rc;
 
-	if (!t->write || !t->store->have[tab])
+	if (!t->pub.write || !t->store->have[tab])
 		return PT_EINVAL;
 	if (keylen == 0 || keylen > (size_t)mdb_env_get_maxkeysize(
 	    t->store->env)) {
-		snprintf(last_err, sizeof(last_err), "key of %zu bytes for "
-		    "table %s", keylen, table_names[tab]);
+		pt_store_errf("key of %zu bytes for "
+		    "table %s", keylen, pt_table_name(tab));
 		return PT_ETOOBIG;
 	}
 	/*
@@ -1085,41 +1027,46 @@ pt_put(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
 	return PT_OK;
 }
 
-enum pt_err
-pt_del(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen)
+static enum pt_err
+lmdb_del(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen)
 {
+	struct lmdb_txn *t = (struct lmdb_txn *)pt;
 	MDB_val k = { keylen, (void *)key };
 	int rc;
 
-	if (!t->write || !t->store->have[tab])
+	if (!t->pub.write || !t->store->have[tab])
 		return PT_EINVAL;
 	if ((rc = mdb_del(t->txn, t->store->dbi[tab], &k, NULL)) != 0)
 		return write_failed(t, rc, "mdb_del");
 	return PT_OK;
 }
 
-enum pt_err
-pt_cursor_open(struct pt_txn *t, enum pt_table tab, struct pt_cursor **out)
+static enum pt_err
+lmdb_cursor_open(struct pt_txn *pt, enum pt_table tab, struct pt_cursor **out)
 {
-	struct pt_cursor *c;
+	struct lmdb_txn *t = (struct lmdb_txn *)pt;
+	struct lmdb_cursor *c;
 	int rc;
 
 	*out = NULL;
 	if ((c = pt_calloc(1, sizeof(*c))) == NULL)
 		return PT_ENOMEM;
+	c->pub.txn = pt;
 	c->txn = t;
 	if (t->store->have[tab] &&
 	    (rc = mdb_cursor_open(t->txn, t->store->dbi[tab], &c->cur)) != 0) {
 		pt_free(c);
 		return map_rc(rc, "mdb_cursor_open");
 	}
-	*out = c;
+	*out = &c->pub;
 	return PT_OK;
 }
 
-void
-pt_cursor_close(struct pt_cursor *c)
+static void
+lmdb_cursor_close(struct pt_cursor *pc)
 {
+	struct lmdb_cursor *c = (struct lmdb_cursor *)pc;
+
 	if (c == NULL)
 		return;
 	if (c->cur)
@@ -1128,7 +1075,7 @@ pt_cursor_close(struct pt_cursor *c)
 }
 
 static enum pt_err
-cursor_op(struct pt_cursor *c, MDB_val *k, MDB_cursor_op op, struct pt_val *ko,
+cursor_op(struct lmdb_cursor *c, MDB_val *k, MDB_cursor_op op, struct pt_val *ko,
     struct pt_val *vo)
 {
 	MDB_val v;
@@ -1149,10 +1096,11 @@ cursor_op(struct pt_cursor *c, MDB_val *k, MDB_cursor_op op, struct pt_val *ko,
 	return PT_OK;
 }
 
-enum pt_err
-pt_cursor_seek(struct pt_cursor *c, const void *key, size_t keylen, int how,
+static enum pt_err
+lmdb_cursor_seek(struct pt_cursor *pc, const void *key, size_t keylen, int how,
     struct pt_val *ko, struct pt_val *vo)
 {
+	struct lmdb_cursor *c = (struct lmdb_cursor *)pc;
 	MDB_val k = { keylen, (void *)key };
 	enum pt_err rc;
 
@@ -1172,30 +1120,62 @@ pt_cursor_seek(struct pt_cursor *c, const void *key, size_t keylen, int how,
 	return cursor_op(c, &k, MDB_PREV, ko, vo);
 }
 
-enum pt_err
-pt_cursor_next(struct pt_cursor *c, struct pt_val *ko, struct pt_val *vo)
+static enum pt_err
+lmdb_cursor_next(struct pt_cursor *pc, struct pt_val *ko, struct pt_val *vo)
 {
+	struct lmdb_cursor *c = (struct lmdb_cursor *)pc;
 	MDB_val k;
 
 	return cursor_op(c, &k, MDB_NEXT, ko, vo);
 }
 
-enum pt_err
-pt_cursor_prev(struct pt_cursor *c, struct pt_val *ko, struct pt_val *vo)
+static enum pt_err
+lmdb_cursor_prev(struct pt_cursor *pc, struct pt_val *ko, struct pt_val *vo)
 {
+	struct lmdb_cursor *c = (struct lmdb_cursor *)pc;
 	MDB_val k;
 
 	return cursor_op(c, &k, MDB_PREV, ko, vo);
 }
 
-enum pt_err
-pt_cursor_del(struct pt_cursor *c)
+static enum pt_err
+lmdb_cursor_del(struct pt_cursor *pc)
 {
+	struct lmdb_cursor *c = (struct lmdb_cursor *)pc;
 	int rc;
 
-	if (c->cur == NULL || !c->txn->write)
+	if (c->cur == NULL || !c->txn->pub.write)
 		return PT_EINVAL;
 	if ((rc = mdb_cursor_del(c->cur, 0)) != 0)
 		return write_failed(c->txn, rc, "mdb_cursor_del");
 	return PT_OK;
 }
+
+static const struct pt_backend lmdb_backend = {
+	.name = "lmdb",
+	.close = lmdb_close,
+	.sync = lmdb_sync,
+	.set_durability = lmdb_set_durability,
+	.stat = lmdb_stat,
+	.room = lmdb_room,
+	.check_room = lmdb_check_room,
+	.set_limits = lmdb_set_limits,
+	.set_make_room = lmdb_set_make_room,
+	.make_room = lmdb_make_room,
+	.reserve = lmdb_reserve,
+	.near_ceiling = lmdb_near_ceiling,
+	.set_threaded = lmdb_set_threaded,
+	.resized = lmdb_resized,
+	.txn_begin = lmdb_txn_begin,
+	.txn_commit = lmdb_txn_commit,
+	.txn_abort = lmdb_txn_abort,
+	.get = lmdb_get,
+	.put = lmdb_put,
+	.del = lmdb_del,
+	.cursor_open = lmdb_cursor_open,
+	.cursor_close = lmdb_cursor_close,
+	.cursor_seek = lmdb_cursor_seek,
+	.cursor_next = lmdb_cursor_next,
+	.cursor_prev = lmdb_cursor_prev,
+	.cursor_del = lmdb_cursor_del,
+};

@@ -1,0 +1,298 @@
+/*
+ * store.c - the calls of store.h, each passed to the backend of the store
+ * it is given (store_int.h), and what every backend shares: the tables'
+ * names and the thread's error text.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static const char *const table_names[PT_T__MAX] = {
+	[PT_T_META] = "meta",
+	[PT_T_CONFIG] = "config",
+	[PT_T_ENDPOINTS] = "endpoints",
+	[PT_T_EVENTS] = "events",
+	[PT_T_EV_SOURCE] = "ev_source",
+	[PT_T_EV_ENV] = "ev_env",
+	[PT_T_EV_TYPE] = "ev_type",
+	[PT_T_EV_STATUS] = "ev_status",
+	[PT_T_EV_TYPES] = "ev_types",
+	[PT_T_ACTIONS] = "actions",
+	[PT_T_USERS] = "users",
+	[PT_T_OBJECTS] = "objects",
+	[PT_T_TENANTS] = "tenants",
+	[PT_T_SUBS] = "subscriptions",
+	[PT_T_AUDIENCES] = "audiences",
+	[PT_T_AUD_MEMBERS] = "audience_members",
+	[PT_T_RUNS] = "runs",
+	[PT_T_RUNS_BY_KEY] = "runs_by_key",
+	[PT_T_IDEM] = "idempotency",
+	[PT_T_IDEM_TIME] = "idempotency_time",
+	[PT_T_TOKENS] = "tokens",
+	[PT_T_AUX] = "aux",
+	[PT_T_BODIES] = "bodies",
+	[PT_T_ACT_IDX] = "action_idx",
+};
+
+static __thread char last_err[256];
+/* The last commit of the thread found the store full before it wrote. */
+static __thread int commit_unwritten;
+
+const char *
+pt_store_errstr(void)
+{
+	return last_err;
+}
+
+int
+pt_store_commit_unwritten(void)
+{
+	return commit_unwritten;
+}
+
+void
+pt_store_set_unwritten(int unwritten)
+{
+	commit_unwritten = unwritten;
+}
+
+void
+pt_store_set_errstr(const char *text)
+{
+	snprintf(last_err, sizeof(last_err), "%s", text ? text : "");
+}
+
+void
+pt_store_errf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_err, sizeof(last_err), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+pt_table_name(enum pt_table t)
+{
+	return (unsigned)t < PT_T__MAX ? table_names[t] : "?";
+}
+
+int
+pt_store_is_uri(const char *name)
+{
+	return name != NULL && (strncmp(name, "postgresql://", 13) == 0 ||
+	    strncmp(name, "postgres://", 11) == 0);
+}
+
+enum pt_err
+pt_store_open(const char *name, const struct pt_store_opts *opts,
+    struct pt_store **out, char *errbuf, size_t errlen)
+{
+	if (pt_store_is_uri(name)) {
+		*out = NULL;
+		snprintf(errbuf, errlen, "%.*s...: this Porter has no "
+		    "PostgreSQL backend; PORTER_DB and --db name an LMDB "
+		    "directory", 13, name);
+		return PT_EINVAL;
+	}
+	return pt_lmdb_open(name, opts, out, errbuf, errlen);
+}
+
+const char *
+pt_store_backend(struct pt_store *s)
+{
+	return s != NULL ? s->be->name : "lmdb";
+}
+
+void
+pt_store_close(struct pt_store *s)
+{
+	if (s != NULL)
+		s->be->close(s);
+}
+
+enum pt_err
+pt_store_sync(struct pt_store *s)
+{
+	return s->be->sync(s);
+}
+
+void
+pt_store_set_durability(struct pt_store *s, enum pt_durability d)
+{
+	s->be->set_durability(s, d);
+}
+
+enum pt_err
+pt_store_stat(struct pt_store *s, struct pt_store_stat *st)
+{
+	return s->be->stat(s, st);
+}
+
+uint64_t
+pt_store_room(struct pt_store *s)
+{
+	return s->be->room(s);
+}
+
+enum pt_err
+pt_store_has_room(struct pt_store *s, uint64_t need)
+{
+	uint64_t room = pt_store_room(s);
+
+	if (room >= need)
+		return PT_OK;
+	pt_store_errf("%llu bytes left in the store, %llu needed",
+	    (unsigned long long)room, (unsigned long long)need);
+	return PT_EFULL;
+}
+
+enum pt_err
+pt_store_check_room(struct pt_store *s, uint64_t need)
+{
+	return s->be->check_room(s, need);
+}
+
+void
+pt_store_set_limits(struct pt_store *s, uint64_t ceiling,
+    uint64_t disk_reserve)
+{
+	s->be->set_limits(s, ceiling, disk_reserve);
+}
+
+void
+pt_store_set_make_room(struct pt_store *s, pt_room_fn fn, void *arg)
+{
+	s->be->set_make_room(s, fn, arg);
+}
+
+enum pt_err
+pt_store_make_room(struct pt_store *s, uint64_t need)
+{
+	return s->be->make_room(s, need);
+}
+
+enum pt_err
+pt_store_reserve(struct pt_store *s, uint64_t need)
+{
+	return s->be->reserve(s, need);
+}
+
+int
+pt_store_near_ceiling(struct pt_store *s)
+{
+	return s->be->near_ceiling(s);
+}
+
+void
+pt_store_set_threaded(struct pt_store *s)
+{
+	s->be->set_threaded(s);
+}
+
+int
+pt_store_resized(struct pt_store *s)
+{
+	return s->be->resized(s);
+}
+
+enum pt_err
+pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
+    struct pt_txn **out)
+{
+	return s->be->txn_begin(s, parent, flags, out);
+}
+
+enum pt_err
+pt_txn_commit(struct pt_txn *t)
+{
+	return t->store->be->txn_commit(t);
+}
+
+void
+pt_txn_abort(struct pt_txn *t)
+{
+	if (t != NULL)
+		t->store->be->txn_abort(t);
+}
+
+struct pt_store *
+pt_txn_store(struct pt_txn *t)
+{
+	return t->store;
+}
+
+int
+pt_txn_flat(const struct pt_txn *t)
+{
+	return t->flat;
+}
+
+enum pt_err
+pt_txn_error(const struct pt_txn *t)
+{
+	return t->failed ? t->fail_rc : PT_OK;
+}
+
+enum pt_err
+pt_get(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
+    struct pt_val *val)
+{
+	return t->store->be->get(t, tab, key, keylen, val);
+}
+
+enum pt_err
+pt_put(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen,
+    const void *val, size_t vallen, int flags)
+{
+	return t->store->be->put(t, tab, key, keylen, val, vallen, flags);
+}
+
+enum pt_err
+pt_del(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen)
+{
+	return t->store->be->del(t, tab, key, keylen);
+}
+
+enum pt_err
+pt_cursor_open(struct pt_txn *t, enum pt_table tab, struct pt_cursor **out)
+{
+	return t->store->be->cursor_open(t, tab, out);
+}
+
+void
+pt_cursor_close(struct pt_cursor *c)
+{
+	if (c != NULL)
+		c->txn->store->be->cursor_close(c);
+}
+
+enum pt_err
+pt_cursor_seek(struct pt_cursor *c, const void *key, size_t keylen, int how,
+    struct pt_val *k, struct pt_val *v)
+{
+	return c->txn->store->be->cursor_seek(c, key, keylen, how, k, v);
+}
+
+enum pt_err
+pt_cursor_next(struct pt_cursor *c, struct pt_val *k, struct pt_val *v)
+{
+	return c->txn->store->be->cursor_next(c, k, v);
+}
+
+enum pt_err
+pt_cursor_prev(struct pt_cursor *c, struct pt_val *k, struct pt_val *v)
+{
+	return c->txn->store->be->cursor_prev(c, k, v);
+}
+
+enum pt_err
+pt_cursor_del(struct pt_cursor *c)
+{
+	return c->txn->store->be->cursor_del(c);
+}
