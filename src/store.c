@@ -93,13 +93,8 @@ enum pt_err
 pt_store_open(const char *name, const struct pt_store_opts *opts,
     struct pt_store **out, char *errbuf, size_t errlen)
 {
-	if (pt_store_is_uri(name)) {
-		*out = NULL;
-		snprintf(errbuf, errlen, "%.*s...: this Porter has no "
-		    "PostgreSQL backend; PORTER_DB and --db name an LMDB "
-		    "directory", 13, name);
-		return PT_EINVAL;
-	}
+	if (pt_store_is_uri(name))
+		return pt_pg_open(name, opts, out, errbuf, errlen);
 	return pt_lmdb_open(name, opts, out, errbuf, errlen);
 }
 

@@ -5,9 +5,9 @@
  * Every byte Porter keeps (configuration, event and action logs, the data
  * actions create, idempotency records) goes through these calls; store.c
  * passes each to the store's backend (store_int.h).  The LMDB backend is
- * store_lmdb.c, the only file that includes <lmdb.h>.  A second backend
- * (PostgreSQL: one table per pt_table with a bytea primary key) must
- * implement the same calls with the same semantics:
+ * store_lmdb.c, the only file that includes <lmdb.h>; the PostgreSQL one
+ * store_pg.c (one table per pt_table with a bytea primary key).  Both
+ * give the same semantics:
  *	- keys are compared as unsigned bytes (memcmp, shorter first);
  *	- at most one write transaction at a time (a second waits);
  *	- a committed write transaction is durable when the durability is
@@ -56,7 +56,8 @@ enum pt_table {
 };
 
 const char	*pt_table_name(enum pt_table);
-/* The storage engine behind a store ("lmdb"; NULL: the default's). */
+/* The storage engine behind a store: "lmdb" (NULL: the default's) or
+ * "postgresql". */
 struct pt_store;
 const char	*pt_store_backend(struct pt_store *);
 /* Does "name" (PORTER_DB, --db) name a PostgreSQL database (a URI)? */

@@ -3,8 +3,9 @@
  * functions, and the first members of its store, transaction and cursor.
  *
  * store.c holds the calls of store.h and passes each to the backend of
- * the store it is given (pt_store_open picks one by the name it opens;
- * there is one so far, LMDB, store_lmdb.c: a PostgreSQL URI is refused).  A backend's own structures begin with the public ones,
+ * the store it is given (pt_store_open picks one by the name it opens:
+ * "postgresql://..." or "postgres://..." is store_pg.c, anything else an
+ * LMDB directory, store_lmdb.c).  A backend's own structures begin with the public ones,
  * so a pointer to either is a pointer to both.  Nothing but store.c and
  * the backends includes this file.
  */
@@ -74,6 +75,8 @@ struct pt_backend {
 
 /* The backends' openers (pt_store_open's arguments). */
 enum pt_err	pt_lmdb_open(const char *dir, const struct pt_store_opts *,
+		    struct pt_store **, char *errbuf, size_t errlen);
+enum pt_err	pt_pg_open(const char *uri, const struct pt_store_opts *,
 		    struct pt_store **, char *errbuf, size_t errlen);
 
 /* The thread's error text (pt_store_errstr), printf-style. */

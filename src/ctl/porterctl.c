@@ -385,7 +385,7 @@ usage(FILE *f)
 		ctl_help_line(f, &cmds[i]);
 	}
 	fprintf(f, "\n"
-"The store is --db DIR, else $PORTER_DB, else " PT_LOCALSTATEDIR "/lib/porter\n"
+"The store is --db DIR (or a postgresql:// URI), else $PORTER_DB, else " PT_LOCALSTATEDIR "/lib/porter\n"
 "(which must exist); --map-size SIZE (else\n"
 "$PORTER_MAP_SIZE) is the most it may grow to.  PORTER_CORE_DUMPS=1 allows\n"
 "core dumps (off by default: they would hold the secrets).  See\n"

@@ -493,14 +493,33 @@ def read_ndjson(proc, want, seconds):
 
 # ------------------------------------------------------------------ state
 
+def new_pg_database(base):
+    """Create an empty database on the server of URI "base"; its URI."""
+    name = "porter_%s" % os.urandom(6).hex()
+    base = base.rstrip("/")
+    r = subprocess.run(["psql", "-q", "-d", base + "/postgres", "-c",
+                        "CREATE DATABASE %s" % name],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        bail_out("PORTER_E2E_PG: cannot create a database: " + r.stderr)
+    return base + "/" + name
+
+
 class Workdir:
     """A temporary directory holding the LMDB store (db/) and logs, with the
     porterctl helpers.  Base of Server; used alone for CGI runs."""
 
-    def __init__(self, prefix="porter-e2e-"):
+    def __init__(self, prefix="porter-e2e-", db=None):
         self.dir = tempfile.mkdtemp(prefix=prefix)
         self.db = os.path.join(self.dir, "db")
         os.mkdir(self.db)
+        # PORTER_E2E_PG=postgresql://user@host:port/: the store is a new
+        # database on that server instead (test_postgresql.py starts one);
+        # "db" names the store to share (a second front server).
+        if db is not None:
+            self.db = db
+        elif os.environ.get("PORTER_E2E_PG"):
+            self.db = new_pg_database(os.environ["PORTER_E2E_PG"])
         self._napply = 0
         _live.append(self)
 
@@ -587,8 +606,8 @@ class Server(Workdir):
     start()/close()."""
 
     def __init__(self, mount="/", max_procs=2, fcgi=None, env=None,
-                 conf=None):
-        Workdir.__init__(self)
+                 conf=None, db=None):
+        Workdir.__init__(self, db=db)
         self.mount = mount
         self.max_procs = max_procs
         self.fcgi = fcgi or responder()

@@ -1,0 +1,939 @@
+/*
+ * store_pg.c - the PostgreSQL backend of the storage interface (store.h,
+ * store_int.h).  The only file that includes <libpq-fe.h>.
+ *
+ * Each pt_table is a table porter_<name> (k bytea primary key, v bytea):
+ * bytea compares as unsigned bytes, shorter first, as LMDB does.  The
+ * callers rely on one writer at a time (a read then a write inside a
+ * write transaction, such as the idempotency check, is correct only if no
+ * other writer runs between them), so every write transaction first takes
+ * one transaction-level advisory lock: writers of every process on every
+ * front server run one after another, exactly as LMDB's writers do on one
+ * machine.  Read transactions are REPEATABLE READ READ ONLY snapshots.
+ * Nested transactions are savepoints.
+ *
+ * Values handed out live in the PGresult they came in, kept until the
+ * transaction ends.  A process keeps a small pool of connections
+ * (PORTER_PG_CONNECTIONS, default 8); a transaction holds one.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "alloc.h"
+#include "store_int.h"
+
+/* Porter's lock among the database's advisory locks ("porter" in hex). */
+#define WRITER_LOCK	"7080727465720001"
+#define SCHEMA_LOCK	"7080727465720002"
+#define SCHEMA_VERSION	1
+#define POOL_DEFAULT	8
+#define POOL_WAIT_S	10
+#define MAX_KEY		511	/* as LMDB's: the callers size keys for it */
+#define BATCH_MAX	256
+
+enum op { OP_GET, OP_PUT, OP_PUTNX, OP_DEL, OP_GE, OP_GT, OP_LE, OP_LT,
+    OP_FIRST, OP_LAST, OP__MAX };
+
+static const char *const op_sql[OP__MAX] = {
+	[OP_GET] = "SELECT v FROM porter_%s WHERE k = $1",
+	[OP_PUT] = "INSERT INTO porter_%s (k, v) VALUES ($1, $2) "
+	    "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+	[OP_PUTNX] = "INSERT INTO porter_%s (k, v) VALUES ($1, $2) "
+	    "ON CONFLICT (k) DO NOTHING",
+	[OP_DEL] = "DELETE FROM porter_%s WHERE k = $1",
+	[OP_GE] = "SELECT k, v FROM porter_%s WHERE k >= $1 ORDER BY k "
+	    "LIMIT $2",
+	[OP_GT] = "SELECT k, v FROM porter_%s WHERE k > $1 ORDER BY k LIMIT $2",
+	[OP_LE] = "SELECT k, v FROM porter_%s WHERE k <= $1 ORDER BY k DESC "
+	    "LIMIT $2",
+	[OP_LT] = "SELECT k, v FROM porter_%s WHERE k < $1 ORDER BY k DESC "
+	    "LIMIT $2",
+	[OP_FIRST] = "SELECT k, v FROM porter_%s ORDER BY k LIMIT $1",
+	[OP_LAST] = "SELECT k, v FROM porter_%s ORDER BY k DESC LIMIT $1",
+};
+
+struct pg_conn {
+	PGconn		*conn;
+	struct pg_conn	*next;		/* in the idle list */
+	unsigned char	 prepared[PT_T__MAX][OP__MAX];
+};
+
+struct pg_store {
+	struct pt_store		 pub;
+	char			*uri;
+	int			 read_only;
+	enum pt_durability	 durability;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 freed;
+	struct pg_conn		*idle;
+	unsigned		 open, max;
+};
+
+/* What a transaction and its savepoints keep until the end. */
+struct pg_keep {
+	PGresult	*res;
+	struct pg_keep	*next;
+};
+
+struct pg_txn {
+	struct pt_txn	 pub;
+	struct pg_store	*store;
+	struct pg_conn	*c;
+	struct pg_txn	*root;		/* the top-level transaction */
+	unsigned	 depth;		/* 0 top level, else savepoint n */
+	unsigned	 writes;	/* writes so far (cursors refetch) */
+	struct pg_keep	*keep;		/* root only */
+};
+
+struct pg_cursor {
+	struct pt_cursor pub;
+	struct pg_txn	*txn;
+	enum pt_table	 tab;
+	PGresult	*res;		/* the batch (kept by the root) */
+	int		 row, nrows;	/* position in it */
+	int		 dir;		/* 1: the batch ascends, -1 descends */
+	int		 full;		/* the batch reached its limit */
+	unsigned	 writes;	/* txn writes when fetched */
+	int		 have;		/* "key" is the current entry */
+	unsigned char	 key[MAX_KEY];
+	size_t		 keylen;
+	int		 deleted;	/* the current entry was deleted */
+};
+
+/* Map a failed result (or a lost connection) to pt_err, with its text. */
+static enum pt_err
+pg_rc(PGconn *conn, const PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res,
+	    PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res && *PQresultErrorMessage(res) ?
+	    PQresultErrorMessage(res) : PQerrorMessage(conn);
+	size_t n = strlen(msg);
+
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	pt_store_errf("%s: %.*s%s%s", what, (int)n, msg, state ? " SQLSTATE " :
+	    "", state ? state : "");
+	if (PQstatus(conn) != CONNECTION_OK || state == NULL)
+		return PT_EBUSY;	/* the server went: retry later */
+	if (strcmp(state, "53100") == 0)
+		return PT_EFULL;	/* disk full */
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+	    strncmp(state, "57", 2) == 0 || strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0 || strcmp(state, "25006") == 0)
+		return PT_EBUSY;
+	if (strcmp(state, "23505") == 0)
+		return PT_EEXIST;
+	if (strcmp(state, "54000") == 0)
+		return PT_ETOOBIG;
+	if (strncmp(state, "22", 2) == 0 || strncmp(state, "42", 2) == 0)
+		return PT_EINVAL;
+	return PT_EIO;
+}
+
+/* Run "sql" (simple protocol, several statements allowed). */
+static enum pt_err
+pg_exec(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(conn, sql);
+	enum pt_err rc = PT_OK;
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		rc = pg_rc(conn, res, what);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Create the tables when they are missing (one process at a time), or
+ * check the schema's version.  Read-only: only check.
+ */
+static enum pt_err
+pg_schema(PGconn *conn, int read_only, char *errbuf, size_t errlen)
+{
+	char sql[256];
+	PGresult *res;
+	enum pt_err rc;
+	int t, v = 0;
+
+	res = PQexec(conn, "SELECT version FROM porter_schema");
+	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		v = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (v == SCHEMA_VERSION)
+		return PT_OK;
+	if (v > SCHEMA_VERSION) {
+		snprintf(errbuf, errlen, "the database holds Porter schema "
+		    "version %d, newer than this Porter's %d", v,
+		    SCHEMA_VERSION);
+		return PT_EINVAL;
+	}
+	if (read_only) {
+		snprintf(errbuf, errlen, "the database has no Porter tables: "
+		    "run porterctl --db URI migrate");
+		return PT_ENOTFOUND;
+	}
+	if ((rc = pg_exec(conn, "BEGIN; SELECT pg_advisory_xact_lock(x'"
+	    SCHEMA_LOCK "'::bigint); CREATE TABLE IF NOT EXISTS porter_schema "
+	    "(version integer NOT NULL)", "creating the schema")) != PT_OK)
+		goto fail;
+	for (t = 0; t < PT_T__MAX; t++) {
+		snprintf(sql, sizeof(sql), "CREATE TABLE IF NOT EXISTS "
+		    "porter_%s (k bytea PRIMARY KEY, v bytea NOT NULL)",
+		    pt_table_name((enum pt_table)t));
+		if ((rc = pg_exec(conn, sql, "creating the schema")) != PT_OK)
+			goto fail;
+	}
+	snprintf(sql, sizeof(sql), "DELETE FROM porter_schema; INSERT INTO "
+	    "porter_schema VALUES (%d); COMMIT", SCHEMA_VERSION);
+	if ((rc = pg_exec(conn, sql, "creating the schema")) != PT_OK)
+		goto fail;
+	return PT_OK;
+fail:
+	snprintf(errbuf, errlen, "%s%s", pt_store_errstr(), strstr(
+	    pt_store_errstr(), "42501") ? " (this role may not create "
+	    "Porter's tables: run porterctl migrate as one that may)" : "");
+	(void)pg_exec(conn, "ROLLBACK", "rollback");
+	return rc;
+}
+
+static PGconn *
+pg_connect(const char *uri, char *errbuf, size_t errlen)
+{
+	PGconn *conn = PQconnectdb(uri);
+
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+		return conn;
+	snprintf(errbuf, errlen, "cannot connect to PostgreSQL: %s",
+	    conn ? PQerrorMessage(conn) : "out of memory");
+	/* libpq's messages end with a newline. */
+	errbuf[strcspn(errbuf, "\n")] = '\0';
+	PQfinish(conn);
+	return NULL;
+}
+
+/* A connection of the pool, connecting when none is idle. */
+static enum pt_err
+conn_get(struct pg_store *s, struct pg_conn **out)
+{
+	struct pg_conn *c = NULL;
+	struct timespec until;
+	char err[256];
+	int rc = 0;
+
+	*out = NULL;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += POOL_WAIT_S;
+	pthread_mutex_lock(&s->lock);
+	while (s->idle == NULL && s->open >= s->max && rc == 0)
+		rc = pthread_cond_timedwait(&s->freed, &s->lock, &until);
+	if (s->idle != NULL) {
+		c = s->idle;
+		s->idle = c->next;
+	} else if (s->open < s->max)
+		s->open++;
+	pthread_mutex_unlock(&s->lock);
+	if (c == NULL && rc != 0) {
+		pt_store_errf("all %u PostgreSQL connections of this process "
+		    "are busy (PORTER_PG_CONNECTIONS)", s->max);
+		return PT_EBUSY;
+	}
+	if (c == NULL) {
+		if ((c = pt_calloc(1, sizeof(*c))) == NULL ||
+		    (c->conn = pg_connect(s->uri, err, sizeof(err))) == NULL) {
+			if (c != NULL)
+				pt_store_set_errstr(err);
+			pt_free(c);
+			pthread_mutex_lock(&s->lock);
+			s->open--;
+			pthread_cond_signal(&s->freed);
+			pthread_mutex_unlock(&s->lock);
+			return c == NULL ? PT_ENOMEM : PT_EBUSY;
+		}
+	}
+	*out = c;
+	return PT_OK;
+}
+
+/* Back to the pool; a connection that broke or is inside a transaction
+ * (a lost ROLLBACK) is closed instead. */
+static void
+conn_put(struct pg_store *s, struct pg_conn *c)
+{
+	int keep = PQstatus(c->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+
+	if (!keep) {
+		PQfinish(c->conn);
+		pt_free(c);
+	}
+	pthread_mutex_lock(&s->lock);
+	if (keep) {
+		c->next = s->idle;
+		s->idle = c;
+	} else
+		s->open--;
+	pthread_cond_signal(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const struct pt_backend pg_backend;
+
+enum pt_err
+pt_pg_open(const char *uri, const struct pt_store_opts *opts,
+    struct pt_store **out, char *errbuf, size_t errlen)
+{
+	struct pg_store *s;
+	struct pg_conn *c;
+	const char *env = getenv("PORTER_PG_CONNECTIONS");
+	enum pt_err rc;
+	long n;
+
+	*out = NULL;
+	if ((s = pt_calloc(1, sizeof(*s))) == NULL ||
+	    (s->uri = strdup(uri)) == NULL) {
+		pt_free(s);
+		snprintf(errbuf, errlen, "out of memory");
+		return PT_ENOMEM;
+	}
+	s->pub.be = &pg_backend;
+	s->read_only = opts ? opts->read_only : 0;
+	s->durability = opts ? opts->durability : PT_DURABLE_FULL;
+	s->max = POOL_DEFAULT;
+	if (env != NULL && *env) {
+		char *end;
+
+		n = strtol(env, &end, 10);
+		if (*end != '\0' || n < 2 || n > 1000) {
+			snprintf(errbuf, errlen, "PORTER_PG_CONNECTIONS=%s: "
+			    "want a number from 2 to 1000", env);
+			free(s->uri);
+			pt_free(s);
+			return PT_EINVAL;
+		}
+		s->max = (unsigned)n;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->freed, NULL);
+	if ((rc = conn_get(s, &c)) != PT_OK) {
+		snprintf(errbuf, errlen, "%s", pt_store_errstr());
+		goto fail;
+	}
+	rc = pg_schema(c->conn, s->read_only, errbuf, errlen);
+	conn_put(s, c);
+	if (rc != PT_OK)
+		goto fail;
+	*out = &s->pub;
+	return PT_OK;
+fail:
+	s->pub.be->close(&s->pub);
+	return rc;
+}
+
+static void
+pg_close(struct pt_store *ps)
+{
+	struct pg_store *s = (struct pg_store *)ps;
+	struct pg_conn *c;
+
+	while ((c = s->idle) != NULL) {
+		s->idle = c->next;
+		PQfinish(c->conn);
+		pt_free(c);
+	}
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->freed);
+	free(s->uri);
+	pt_free(s);
+}
+
+/*
+ * Make every commit so far durable: a commit that waits for its WAL
+ * flushes the WAL of the asynchronous commits before it too.
+ */
+static enum pt_err
+pg_sync(struct pt_store *ps)
+{
+	struct pg_store *s = (struct pg_store *)ps;
+	struct pg_conn *c;
+	enum pt_err rc;
+
+	if (s->read_only)
+		return PT_OK;
+	if ((rc = conn_get(s, &c)) != PT_OK)
+		return rc;
+	rc = pg_exec(c->conn, "BEGIN; SET LOCAL synchronous_commit TO on; "
+	    "SELECT pg_current_xact_id(); COMMIT", "sync");
+	conn_put(s, c);
+	return rc;
+}
+
+static void
+pg_set_durability(struct pt_store *ps, enum pt_durability d)
+{
+	struct pg_store *s = (struct pg_store *)ps;
+
+	if (d == PT_DURABLE_FULL && s->durability != d)
+		(void)pg_sync(ps);
+	s->durability = d;
+}
+
+static enum pt_err
+pg_stat(struct pt_store *ps, struct pt_store_stat *st)
+{
+	struct pg_store *s = (struct pg_store *)ps;
+	struct pg_conn *c;
+	PGresult *res;
+	enum pt_err rc;
+	char sql[4096];
+	size_t n = 0;
+	int t;
+
+	memset(st, 0, sizeof(*st));
+	st->room = UINT64_MAX;
+	st->room_at_full = UINT64_MAX;
+	st->read_only = s->read_only;
+	st->max_readers = s->max;
+	if ((rc = conn_get(s, &c)) != PT_OK)
+		return rc;
+	n = (size_t)snprintf(sql, sizeof(sql), "SELECT "
+	    "pg_database_size(current_database())");
+	for (t = 0; t < PT_T__MAX && n < sizeof(sql); t++)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", (SELECT "
+		    "count(*) FROM porter_%s)", pt_table_name((enum pt_table)t));
+	res = PQexec(c->conn, sql);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = pg_rc(c->conn, res, "stat");
+	else {
+		st->used = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		st->map_size = st->used;
+		for (t = 0; t < PT_T__MAX; t++)
+			st->entries[t] = strtoull(PQgetvalue(res, 0, t + 1),
+			    NULL, 10);
+	}
+	PQclear(res);
+	pthread_mutex_lock(&s->lock);
+	st->readers = s->open;
+	pthread_mutex_unlock(&s->lock);
+	conn_put(s, c);
+	return rc;
+}
+
+/* The database has no map to fill: the server's disk is its limit. */
+static uint64_t
+pg_room(struct pt_store *ps)
+{
+	(void)ps;
+	return UINT64_MAX;
+}
+
+static enum pt_err
+pg_check_room(struct pt_store *ps, uint64_t need)
+{
+	return pt_store_has_room(ps, need);
+}
+
+static void
+pg_set_limits(struct pt_store *ps, uint64_t ceiling, uint64_t reserve)
+{
+	(void)ps;
+	(void)ceiling;
+	(void)reserve;
+}
+
+static void
+pg_set_make_room(struct pt_store *ps, pt_room_fn fn, void *arg)
+{
+	(void)ps;
+	(void)fn;
+	(void)arg;
+}
+
+/* A full disk on the server is not ours to free: the write fails (503). */
+static enum pt_err
+pg_make_room(struct pt_store *ps, uint64_t need)
+{
+	(void)ps;
+	(void)need;
+	return PT_EFULL;
+}
+
+static enum pt_err
+pg_reserve(struct pt_store *ps, uint64_t need)
+{
+	(void)ps;
+	(void)need;
+	return PT_OK;
+}
+
+static int
+pg_near_ceiling(struct pt_store *ps)
+{
+	(void)ps;
+	return 0;
+}
+
+static void
+pg_set_threaded(struct pt_store *ps)
+{
+	(void)ps;
+}
+
+static int
+pg_resized(struct pt_store *ps)
+{
+	(void)ps;
+	return 0;
+}
+
+static enum pt_err
+pg_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
+    struct pt_txn **out)
+{
+	struct pg_store *s = (struct pg_store *)ps;
+	struct pg_txn *parent = (struct pg_txn *)pparent, *t;
+	char sql[160];
+	enum pt_err rc;
+
+	*out = NULL;
+	if ((flags & PT_TXN_WRITE) && s->read_only) {
+		pt_store_set_errstr("the store is open read-only");
+		return PT_EINVAL;
+	}
+	if ((t = pt_calloc(1, sizeof(*t))) == NULL)
+		return PT_ENOMEM;
+	t->pub.store = ps;
+	t->store = s;
+	t->pub.write = (flags & PT_TXN_WRITE) != 0;
+	t->pub.flat = t->pub.write && (flags & PT_TXN_FLAT) != 0;
+	if (parent != NULL) {
+		t->c = parent->c;
+		t->root = parent->root;
+		t->depth = parent->depth + 1;
+		snprintf(sql, sizeof(sql), "SAVEPOINT s%u", t->depth);
+		if ((rc = pg_exec(t->c->conn, sql, "savepoint")) != PT_OK) {
+			pt_free(t);
+			return rc;
+		}
+		*out = &t->pub;
+		return PT_OK;
+	}
+	t->root = t;
+	if ((rc = conn_get(s, &t->c)) != PT_OK) {
+		pt_free(t);
+		return rc;
+	}
+	/* Writers one at a time, across every process and server. */
+	if (t->pub.write)
+		rc = pg_exec(t->c->conn, s->durability == PT_DURABLE_RELAXED ?
+		    "BEGIN; SET LOCAL synchronous_commit TO off; SELECT "
+		    "pg_advisory_xact_lock(x'" WRITER_LOCK "'::bigint)" :
+		    "BEGIN; SELECT pg_advisory_xact_lock(x'" WRITER_LOCK
+		    "'::bigint)", "begin");
+	else
+		rc = pg_exec(t->c->conn, "BEGIN ISOLATION LEVEL REPEATABLE "
+		    "READ READ ONLY", "begin");
+	if (rc != PT_OK) {
+		conn_put(s, t->c);
+		pt_free(t);
+		return rc;
+	}
+	*out = &t->pub;
+	return PT_OK;
+}
+
+static void
+txn_end(struct pg_txn *t)
+{
+	struct pg_keep *k;
+
+	if (t->depth == 0) {
+		while ((k = t->keep) != NULL) {
+			t->keep = k->next;
+			PQclear(k->res);
+			pt_free(k);
+		}
+		conn_put(t->store, t->c);
+	}
+	pt_free(t);
+}
+
+static enum pt_err
+pg_txn_commit(struct pt_txn *pt)
+{
+	struct pg_txn *t = (struct pg_txn *)pt;
+	PGconn *conn = t->c->conn;
+	char sql[96];
+	enum pt_err rc;
+
+	pt_store_set_unwritten(0);
+	if (t->pub.failed) {
+		rc = t->pub.fail_rc;
+		if (t->depth == 0)
+			(void)pg_exec(conn, "ROLLBACK", "rollback");
+		else {
+			snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT s%u; "
+			    "RELEASE SAVEPOINT s%u", t->depth, t->depth);
+			(void)pg_exec(conn, sql, "rollback to savepoint");
+		}
+		txn_end(t);
+		return rc;
+	}
+	if (t->depth > 0) {
+		snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT s%u", t->depth);
+		rc = pg_exec(conn, sql, "release savepoint");
+		if (rc != PT_OK && !t->root->pub.failed) {
+			t->root->pub.failed = 1;
+			t->root->pub.fail_rc = rc;
+		}
+		txn_end(t);
+		return rc;
+	}
+	rc = pg_exec(conn, "COMMIT", "commit");
+	/*
+	 * The server answered: it committed or it rolled back (nothing
+	 * written).  No answer (the connection went during COMMIT): the
+	 * outcome is unknown, and the caller must not run it again.
+	 */
+	if (rc != PT_OK && PQstatus(conn) == CONNECTION_OK)
+		pt_store_set_unwritten(1);
+	else if (rc != PT_OK)
+		pt_store_errf("the connection to PostgreSQL was lost during "
+		    "COMMIT: whether it committed is unknown");
+	txn_end(t);
+	return rc;
+}
+
+static void
+pg_txn_abort(struct pt_txn *pt)
+{
+	struct pg_txn *t = (struct pg_txn *)pt;
+	char sql[96];
+
+	if (t->depth == 0)
+		(void)pg_exec(t->c->conn, "ROLLBACK", "rollback");
+	else {
+		snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT s%u; "
+		    "RELEASE SAVEPOINT s%u", t->depth, t->depth);
+		(void)pg_exec(t->c->conn, sql, "rollback to savepoint");
+	}
+	txn_end(t);
+}
+
+/* Remember a failed write: commit refuses, as LMDB's does. */
+static enum pt_err
+write_failed(struct pg_txn *t, enum pt_err e)
+{
+	if (e != PT_ENOTFOUND && e != PT_EEXIST && !t->pub.failed) {
+		t->pub.failed = 1;
+		t->pub.fail_rc = e;
+	}
+	return e;
+}
+
+/*
+ * Run statement "op" on table "tab" with up to two bytea parameters and
+ * an int limit.  A result with rows is kept by the transaction (*res);
+ * else it is cleared.  Statements are prepared once per connection.
+ */
+static enum pt_err
+run(struct pg_txn *t, enum pt_table tab, enum op op, const void *a,
+    size_t alen, const void *b, size_t blen, int limit, PGresult **out)
+{
+	PGconn *conn = t->c->conn;
+	const char *vals[3];
+	int lens[3], fmts[3] = { 1, 1, 1 }, n = 0;
+	/* LIMIT takes a bigint: 8 bytes, big-endian, in binary. */
+	unsigned char lim[8] = { 0, 0, 0, 0, (unsigned char)(limit >> 24),
+	    (unsigned char)(limit >> 16), (unsigned char)(limit >> 8),
+	    (unsigned char)limit };
+	char name[32], sql[200];
+	PGresult *res;
+	ExecStatusType st;
+	struct pg_keep *k;
+	enum pt_err rc;
+
+	*out = NULL;
+	snprintf(name, sizeof(name), "p%d_%d", (int)tab, (int)op);
+	if (!t->c->prepared[tab][op]) {
+		/* The table's name where the text has "%s". */
+		const char *at = strstr(op_sql[op], "%s");
+
+		snprintf(sql, sizeof(sql), "%.*s%s%s", (int)(at - op_sql[op]),
+		    op_sql[op], pt_table_name(tab), at + 2);
+		res = PQprepare(conn, name, sql, 0, NULL);
+		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = pg_rc(conn, res, "prepare");
+			PQclear(res);
+			return rc;
+		}
+		PQclear(res);
+		t->c->prepared[tab][op] = 1;
+	}
+	if (a != NULL) {
+		vals[n] = a;
+		lens[n++] = (int)alen;
+	}
+	if (b != NULL) {
+		vals[n] = b;
+		lens[n++] = (int)blen;
+	}
+	if (op >= OP_GE) {
+		vals[n] = (const char *)lim;
+		lens[n++] = sizeof(lim);
+	}
+	res = PQexecPrepared(conn, name, n, vals, lens, fmts, 1);
+	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		rc = pg_rc(conn, res, "query");
+		PQclear(res);
+		return rc;
+	}
+	if (st == PGRES_COMMAND_OK) {
+		rc = strcmp(PQcmdTuples(res), "0") == 0 ? PT_ENOTFOUND : PT_OK;
+		PQclear(res);
+		return rc;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return PT_ENOTFOUND;
+	}
+	if ((k = pt_calloc(1, sizeof(*k))) == NULL) {
+		PQclear(res);
+		return PT_ENOMEM;
+	}
+	k->res = res;
+	k->next = t->root->keep;
+	t->root->keep = k;
+	*out = res;
+	return PT_OK;
+}
+
+static enum pt_err
+pg_get(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
+    struct pt_val *val)
+{
+	struct pg_txn *t = (struct pg_txn *)pt;
+	PGresult *res;
+	enum pt_err rc;
+
+	if (keylen == 0 || keylen > MAX_KEY)
+		return PT_ENOTFOUND;
+	if ((rc = run(t, tab, OP_GET, key, keylen, NULL, 0, 0, &res)) != PT_OK)
+		return rc;
+	val->data = PQgetvalue(res, 0, 0);
+	val->len = (size_t)PQgetlength(res, 0, 0);
+	return PT_OK;
+}
+
+static enum pt_err
+pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
+    const void *val, size_t vallen, int flags)
+{
+	struct pg_txn *t = (struct pg_txn *)pt;
+	PGresult *res;
+	enum pt_err rc;
+	static const char empty[1];
+
+	if (!t->pub.write)
+		return PT_EINVAL;
+	if (keylen == 0 || keylen > MAX_KEY) {
+		pt_store_errf("key of %zu bytes for table %s", keylen,
+		    pt_table_name(tab));
+		return PT_ETOOBIG;
+	}
+	t->root->writes++;
+	rc = run(t, tab, (flags & PT_PUT_NOOVERWRITE) ? OP_PUTNX : OP_PUT, key,
+	    keylen, vallen ? val : empty, vallen, 0, &res);
+	if (rc == PT_ENOTFOUND)		/* DO NOTHING: the key was there */
+		return PT_EEXIST;
+	return rc == PT_OK ? PT_OK : write_failed(t, rc);
+}
+
+static enum pt_err
+pg_del(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen)
+{
+	struct pg_txn *t = (struct pg_txn *)pt;
+	PGresult *res;
+	enum pt_err rc;
+
+	if (!t->pub.write)
+		return PT_EINVAL;
+	if (keylen == 0 || keylen > MAX_KEY)
+		return PT_ENOTFOUND;
+	t->root->writes++;
+	rc = run(t, tab, OP_DEL, key, keylen, NULL, 0, 0, &res);
+	return rc == PT_OK || rc == PT_ENOTFOUND ? rc : write_failed(t, rc);
+}
+
+static enum pt_err
+pg_cursor_open(struct pt_txn *pt, enum pt_table tab, struct pt_cursor **out)
+{
+	struct pg_cursor *c;
+
+	*out = NULL;
+	if ((c = pt_calloc(1, sizeof(*c))) == NULL)
+		return PT_ENOMEM;
+	c->pub.txn = pt;
+	c->txn = (struct pg_txn *)pt;
+	c->tab = tab;
+	*out = &c->pub;
+	return PT_OK;
+}
+
+static void
+pg_cursor_close(struct pt_cursor *pc)
+{
+	pt_free(pc);
+}
+
+/* Position on row "row" of the batch; its key becomes the current one. */
+static enum pt_err
+cursor_at(struct pg_cursor *c, struct pt_val *ko, struct pt_val *vo)
+{
+	size_t len = (size_t)PQgetlength(c->res, c->row, 0);
+
+	if (len > MAX_KEY)
+		return PT_ECORRUPT;
+	memcpy(c->key, PQgetvalue(c->res, c->row, 0), len);
+	c->keylen = len;
+	c->have = 1;
+	c->deleted = 0;
+	if (ko) {
+		ko->data = PQgetvalue(c->res, c->row, 0);
+		ko->len = len;
+	}
+	if (vo) {
+		vo->data = PQgetvalue(c->res, c->row, 1);
+		vo->len = (size_t)PQgetlength(c->res, c->row, 1);
+	}
+	return PT_OK;
+}
+
+/* Fetch a batch starting at "op" from the key (or the first/last). */
+static enum pt_err
+cursor_fetch(struct pg_cursor *c, enum op op, const void *key, size_t keylen,
+    struct pt_val *ko, struct pt_val *vo)
+{
+	/* Few rows first (most walks stop early), more as it goes on. */
+	int limit = c->nrows >= 16 ? (c->nrows * 2 > BATCH_MAX ? BATCH_MAX :
+	    c->nrows * 2) : 16;
+	enum pt_err rc;
+
+	c->res = NULL;
+	c->nrows = c->row = 0;
+	c->have = 0;
+	c->dir = op == OP_GE || op == OP_GT || op == OP_FIRST ? 1 : -1;
+	c->writes = c->txn->root->writes;
+	rc = run(c->txn, c->tab, op, key, keylen, NULL, 0, limit, &c->res);
+	if (rc != PT_OK)
+		return rc;
+	c->nrows = PQntuples(c->res);
+	c->full = c->nrows == limit;
+	return cursor_at(c, ko, vo);
+}
+
+static enum pt_err
+pg_cursor_seek(struct pt_cursor *pc, const void *key, size_t keylen, int how,
+    struct pt_val *ko, struct pt_val *vo)
+{
+	struct pg_cursor *c = (struct pg_cursor *)pc;
+
+	c->nrows = 0;
+	if (key == NULL)
+		return cursor_fetch(c, how == PT_SEEK_LE ? OP_LAST : OP_FIRST,
+		    NULL, 0, ko, vo);
+	if (keylen > MAX_KEY)
+		keylen = MAX_KEY;
+	return cursor_fetch(c, how == PT_SEEK_LE ? OP_LE : OP_GE,
+	    keylen ? key : "", keylen, ko, vo);
+}
+
+/* One step in direction "dir" from the current entry. */
+static enum pt_err
+cursor_step(struct pg_cursor *c, int dir, struct pt_val *ko,
+    struct pt_val *vo)
+{
+	if (!c->have)
+		return cursor_fetch(c, dir > 0 ? OP_FIRST : OP_LAST, NULL, 0,
+		    ko, vo);
+	/* The batch still holds the next row, and nothing was written. */
+	if (c->res != NULL && c->dir == dir && c->writes ==
+	    c->txn->root->writes && c->row + 1 < c->nrows) {
+		c->row++;
+		return cursor_at(c, ko, vo);
+	}
+	if (c->res != NULL && c->dir == dir && c->writes ==
+	    c->txn->root->writes && !c->full)
+		return PT_ENOTFOUND;
+	return cursor_fetch(c, dir > 0 ? OP_GT : OP_LT, c->key, c->keylen, ko,
+	    vo);
+}
+
+static enum pt_err
+pg_cursor_next(struct pt_cursor *pc, struct pt_val *ko, struct pt_val *vo)
+{
+	return cursor_step((struct pg_cursor *)pc, 1, ko, vo);
+}
+
+static enum pt_err
+pg_cursor_prev(struct pt_cursor *pc, struct pt_val *ko, struct pt_val *vo)
+{
+	return cursor_step((struct pg_cursor *)pc, -1, ko, vo);
+}
+
+static enum pt_err
+pg_cursor_del(struct pt_cursor *pc)
+{
+	struct pg_cursor *c = (struct pg_cursor *)pc;
+	unsigned before = c->txn->root->writes;
+	enum pt_err rc;
+
+	if (!c->have || c->deleted || !c->txn->pub.write)
+		return PT_EINVAL;
+	rc = pg_del(&c->txn->pub, c->tab, c->key, c->keylen);
+	/* Deleting the current entry changes none of the rows after it. */
+	if (c->writes == before)
+		c->writes = c->txn->root->writes;
+	c->deleted = 1;
+	return rc;
+}
+
+static const struct pt_backend pg_backend = {
+	.name = "postgresql",
+	.close = pg_close,
+	.sync = pg_sync,
+	.set_durability = pg_set_durability,
+	.stat = pg_stat,
+	.room = pg_room,
+	.check_room = pg_check_room,
+	.set_limits = pg_set_limits,
+	.set_make_room = pg_set_make_room,
+	.make_room = pg_make_room,
+	.reserve = pg_reserve,
+	.near_ceiling = pg_near_ceiling,
+	.set_threaded = pg_set_threaded,
+	.resized = pg_resized,
+	.txn_begin = pg_txn_begin,
+	.txn_commit = pg_txn_commit,
+	.txn_abort = pg_txn_abort,
+	.get = pg_get,
+	.put = pg_put,
+	.del = pg_del,
+	.cursor_open = pg_cursor_open,
+	.cursor_close = pg_cursor_close,
+	.cursor_seek = pg_cursor_seek,
+	.cursor_next = pg_cursor_next,
+	.cursor_prev = pg_cursor_prev,
+	.cursor_del = pg_cursor_del,
+};
