@@ -229,7 +229,7 @@ conn_get(struct pg_store *s, struct pg_conn **out)
 	struct pg_conn *c = NULL;
 	struct timespec until;
 	char err[256];
-	int rc = 0;
+	int rc = 0, reserved = 0;
 
 	*out = NULL;
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -240,10 +240,12 @@ conn_get(struct pg_store *s, struct pg_conn **out)
 	if (s->idle != NULL) {
 		c = s->idle;
 		s->idle = c->next;
-	} else if (s->open < s->max)
+	} else if (s->open < s->max) {
 		s->open++;
+		reserved = 1;
+	}
 	pthread_mutex_unlock(&s->lock);
-	if (c == NULL && rc != 0) {
+	if (c == NULL && !reserved) {
 		pt_store_errf("all %u PostgreSQL connections of this process "
 		    "are busy (PORTER_PG_CONNECTIONS)", s->max);
 		return PT_EBUSY;
