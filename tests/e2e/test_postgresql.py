@@ -10,7 +10,10 @@ as root: initdb refuses root; a free port on 127.0.0.1), then:
    parallel, execute exactly once (one event accepted, one workflow run per
    key, every other delivery idempotent), and porterctl check is clean;
 3. the database server stops: webhooks get 503 with Retry-After, never a
-   2xx; once it is back the same webhooks go in, each once.
+   2xx; once it is back the same webhooks go in, each once;
+4. TLS: the server restarted with a self-signed certificate, a store named
+   with sslmode=require takes webhooks inside the responder's seccomp
+   filter, and the server sees its connections encrypted.
 """
 
 import http.client
@@ -68,12 +71,14 @@ class Postgres:
             h.bail_out("initdb: " + r.stderr)
         self.uri = "postgresql://porter@127.0.0.1:%d/" % self.port
 
-    def start(self):
+    def start(self, ssl=False):
+        opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off "
+                "-c max_connections=200" % (self.port, self.dir))
+        if ssl:
+            opts += " -c ssl=on"
         r = subprocess.run(self.as_user + [
             pg_bin("pg_ctl"), "-D", self.data, "-w", "-t", "60", "-l",
-            os.path.join(self.dir, "log"), "-o",
-            "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off "
-            "-c max_connections=200" % (self.port, self.dir), "start"],
+            os.path.join(self.dir, "log"), "-o", opts, "start"],
             capture_output=True, text=True)
         if r.returncode != 0:
             h.bail_out("pg_ctl start: " + r.stderr + r.stdout)
@@ -199,6 +204,38 @@ def server_down(t, pg):
              "  ... each once")
 
 
+def tls(t, pg):
+    """A self-signed certificate in the data directory (server.crt/.key,
+    PostgreSQL's defaults), the server restarted with ssl=on."""
+    r = subprocess.run(pg.as_user + [
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+        "1", "-subj", "/CN=127.0.0.1", "-keyout",
+        os.path.join(pg.data, "server.key"), "-out",
+        os.path.join(pg.data, "server.crt")], capture_output=True, text=True)
+    if r.returncode != 0:
+        t.ok(False, "TLS: a self-signed certificate", r.stderr)
+        return
+    pg.stop()
+    pg.start(ssl=True)
+    db = h.new_pg_database(pg.uri) + "?sslmode=require"
+    with h.Server(mount="/", max_procs=1, db=db,
+                  env={"PORTER_SECCOMP": "1"}) as srv:
+        rc, out, err = srv.apply(idem.config())
+        t.eq(rc, 0, "TLS: apply over sslmode=require", err)
+        ep = srv.sources()[("orders", "production")]
+        got = [post(srv, ep, "tls-%d" % i)[0] for i in range(3)]
+        t.eq(got, [200] * 3, "TLS: webhooks go in through the seccomp "
+             "filter")
+        r = subprocess.run(["psql", "-At", "-d", pg.uri + "postgres", "-c",
+                            "SELECT count(*) FROM pg_stat_ssl JOIN "
+                            "pg_stat_activity USING (pid) WHERE ssl AND "
+                            "datname = '%s'" % db.split("/")[-1].split("?")[0]],
+                           capture_output=True, text=True)
+        t.ok(r.returncode == 0 and int(r.stdout.strip() or "0") > 0,
+             "TLS: the server sees the responder's connection encrypted",
+             r.stdout, r.stderr)
+
+
 def main():
     h.require_binaries()
     if h.which("lighttpd") is None:
@@ -214,6 +251,7 @@ def main():
         relay(t, pg, "test_idempotency.py")
         two_fronts(t, pg)
         server_down(t, pg)
+        tls(t, pg)
     finally:
         pg.close()
     t.done()
