@@ -89,6 +89,45 @@ pt_store_is_uri(const char *name)
 	    strncmp(name, "postgres://", 11) == 0);
 }
 
+const char *
+pt_store_display(const char *name, char *buf, size_t len)
+{
+	const char *p, *at, *colon, *q;
+	size_t n = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (!pt_store_is_uri(name)) {
+		snprintf(buf, len, "%s", name ? name : "");
+		return buf;
+	}
+	p = strstr(name, "://") + 3;
+	/* The user part ends at the '@' before the host's '/' or '?'. */
+	at = memchr(p, '@', strcspn(p, "/?"));
+	colon = memchr(p, ':', at ? (size_t)(at - p) : 0);
+	if (at != NULL && colon != NULL)
+		n = (size_t)snprintf(buf, len, "%.*s:***%.*s",
+		    (int)(colon - name), name, (int)(strcspn(at, "?")), at);
+	else
+		n = (size_t)snprintf(buf, len, "%.*s", (int)strcspn(name, "?"),
+		    name);
+	/* The query: every parameter but a password, as given. */
+	if ((q = strchr(name, '?')) != NULL && n < len)
+		for (; *q != '\0' && n < len; ) {
+			size_t plen = strcspn(q + 1, "&");
+
+			if (strncmp(q + 1, "password=", 9) == 0)
+				n += (size_t)snprintf(buf + n, len - n,
+				    "%cpassword=***", *q);
+			else
+				n += (size_t)snprintf(buf + n, len - n, "%c%.*s",
+				    *q, (int)plen, q + 1);
+			q += 1 + plen;
+		}
+	return buf;
+}
+
 enum pt_err
 pt_store_open(const char *name, const struct pt_store_opts *opts,
     struct pt_store **out, char *errbuf, size_t errlen)

@@ -62,6 +62,11 @@ struct pt_store;
 const char	*pt_store_backend(struct pt_store *);
 /* Does "name" (PORTER_DB, --db) name a PostgreSQL database (a URI)? */
 int		 pt_store_is_uri(const char *name);
+/*
+ * "name" fit to print: a URI's password ("user:secret@", "password=...")
+ * as "***".  Into "buf" (always terminated); returns "buf".
+ */
+const char	*pt_store_display(const char *name, char *buf, size_t len);
 
 enum pt_durability {
 	PT_DURABLE_FULL,	/* fsync at every commit (default) */

@@ -135,7 +135,7 @@ ctl_open_store(int read_only)
 {
 	struct pt_store_opts opts = { 0 };
 	struct pt_store *s;
-	char err[512];
+	char err[512], shown[512];
 	enum pt_err rc;
 
 	struct index_progress ip;
@@ -150,13 +150,14 @@ ctl_open_store(int read_only)
 	/* A default is used, never made: that is the package's to do. */
 	if (dflt && stat(ctl_db_dir, &st) == -1)
 		ctl_die("no store at %s (the default): give --db DIR or set "
-		    "PORTER_DB", ctl_db_dir);
+		    "PORTER_DB", pt_store_display(ctl_db_dir, shown,
+		    sizeof(shown)));
 	opts.read_only = read_only;
 	opts.map_size = ctl_map_size;
 	rc = pt_store_open(ctl_db_dir, &opts, &s, err, sizeof(err));
 	if (rc == PT_ENOTFOUND && read_only)
 		ctl_die("%s: no store there yet (run porterctl apply first)",
-		    ctl_db_dir);
+		    pt_store_display(ctl_db_dir, shown, sizeof(shown)));
 	if (rc != PT_OK)
 		ctl_die("%s", err);
 	pt_store_set_make_room(s, pt_retention_make_room, NULL);

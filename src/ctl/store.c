@@ -133,6 +133,7 @@ cmd_status(const struct ctl_args *a)
 	enum pt_err rc;
 	pt_json *o, *counts;
 	int json = a->given[CTL_K_JSON] > 0, t;
+	char shown[512];
 	double pct;
 
 	s = ctl_open_store(1);
@@ -170,7 +171,8 @@ cmd_status(const struct ctl_args *a)
 		ctl_json_doc(o);
 		pt_json_put(o);
 	} else {
-		printf("store      %s\n", ctl_db_dir);
+		printf("store      %s\n", pt_store_display(ctl_db_dir, shown,
+		    sizeof(shown)));
 		printf("map        %.1f MiB used of %.1f MiB (%.1f%%); it grows "
 		    "itself, %s\n", (double)st.used / 1048576.0,
 		    (double)st.map_size / 1048576.0, pct, st.ceiling ?

@@ -300,6 +300,29 @@ main(void)
 	 * copies, then clamped back (writes that took that room left the
 	 * next deletes none: 503s under load).
 	 */
+	/* A URI fit to print: no password, whichever way it is given. */
+	{
+		static const struct { const char *in, *out; } uris[] = {
+			{ "/var/lib/porter", "/var/lib/porter" },
+			{ "postgresql://porter@db/porter",
+			    "postgresql://porter@db/porter" },
+			{ "postgresql://porter:s3cret@db:5432/porter",
+			    "postgresql://porter:***@db:5432/porter" },
+			{ "postgres://u:p@h/d?sslmode=require&password=s3cret",
+			    "postgres://u:***@h/d?sslmode=require&password=***" },
+			{ "postgresql://h/d?password=s3cret",
+			    "postgresql://h/d?password=***" },
+			{ "postgresql://h/d?x=a@b", "postgresql://h/d?x=a@b" },
+		};
+		char shown[200];
+		size_t u;
+
+		for (u = 0; u < sizeof(uris) / sizeof(uris[0]); u++)
+			is_str(pt_store_display(uris[u].in, shown,
+			    sizeof(shown)), uris[u].out, "display: %s",
+			    uris[u].in);
+	}
+
 	snprintf(sub, sizeof(sub), "%s/clamp", dir);
 	s = tu_store(sub, 256 * 1024);
 	pt_store_set_limits(s, 1 << 20, 0);
