@@ -239,7 +239,20 @@ enum pt_err
 pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
     struct pt_txn **out)
 {
+	*out = NULL;
+	if ((flags & PT_TXN_WRITE) && s->read_only) {
+		pt_store_set_errstr("the store is open read-only");
+		return PT_EINVAL;
+	}
 	return s->be->txn_begin(s, parent, flags, out);
+}
+
+void
+pt_txn_init(struct pt_txn *t, struct pt_store *s, int flags)
+{
+	t->store = s;
+	t->write = (flags & PT_TXN_WRITE) != 0;
+	t->flat = t->write && (flags & PT_TXN_FLAT) != 0;
 }
 
 enum pt_err

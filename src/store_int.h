@@ -20,6 +20,7 @@ struct pt_backend;
 
 struct pt_store {
 	const struct pt_backend	*be;
+	int			 read_only;	/* opened read-only */
 };
 
 struct pt_txn {
@@ -78,6 +79,12 @@ enum pt_err	pt_lmdb_open(const char *dir, const struct pt_store_opts *,
 		    struct pt_store **, char *errbuf, size_t errlen);
 enum pt_err	pt_pg_open(const char *uri, const struct pt_store_opts *,
 		    struct pt_store **, char *errbuf, size_t errlen);
+
+/*
+ * Fill the public part of a new transaction (a backend's txn_begin, after
+ * store.c refused a write on a read-only store).
+ */
+void		pt_txn_init(struct pt_txn *, struct pt_store *, int flags);
 
 /* The thread's error text (pt_store_errstr), printf-style. */
 void		pt_store_errf(const char *fmt, ...)

@@ -32,7 +32,6 @@ struct lmdb_store {
 	MDB_env			*env;
 	MDB_dbi			 dbi[PT_T__MAX];
 	int			 have[PT_T__MAX];	/* dbi exists */
-	int			 read_only;
 	enum pt_durability	 durability;
 	int			 threaded;	/* several threads use it */
 	int			 resized;	/* another process grew the map */
@@ -230,17 +229,17 @@ static enum pt_err
 open_dbis(struct lmdb_store *s, char *errbuf, size_t errlen)
 {
 	MDB_txn *txn;
-	unsigned flags = s->read_only ? 0 : MDB_CREATE;
+	unsigned flags = s->pub.read_only ? 0 : MDB_CREATE;
 	int rc, t;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0,
+	if ((rc = mdb_txn_begin(s->env, NULL, s->pub.read_only ? MDB_RDONLY : 0,
 	    &txn)) != 0) {
 		snprintf(errbuf, errlen, "begin: %s", mdb_strerror(rc));
 		return map_rc(rc, "mdb_txn_begin");
 	}
 	for (t = 0; t < PT_T__MAX; t++) {
 		rc = mdb_dbi_open(txn, pt_table_name(t), flags, &s->dbi[t]);
-		if (rc == MDB_NOTFOUND && s->read_only)
+		if (rc == MDB_NOTFOUND && s->pub.read_only)
 			continue;
 		if (rc != 0) {
 			snprintf(errbuf, errlen, "open table %s: %s",
@@ -280,7 +279,7 @@ pt_lmdb_open(const char *dir, const struct pt_store_opts *opts,
 		return PT_ENOMEM;
 	}
 	s->pub.be = &lmdb_backend;
-	s->read_only = opts->read_only;
+	s->pub.read_only = opts->read_only;
 	s->durability = opts->durability;
 	s->full_room = UINT64_MAX;
 	s->disk_reserve = PT_DISK_RESERVE_AUTO;
@@ -342,7 +341,7 @@ lmdb_close(struct pt_store *ps)
 
 	if (s == NULL)
 		return;
-	if (!s->read_only && s->durability == PT_DURABLE_RELAXED)
+	if (!s->pub.read_only && s->durability == PT_DURABLE_RELAXED)
 		mdb_env_sync(s->env, 1);
 	mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->remap);
@@ -354,7 +353,7 @@ lmdb_sync(struct pt_store *ps)
 {
 	struct lmdb_store *s = (struct lmdb_store *)ps;
 
-	if (s->read_only)
+	if (s->pub.read_only)
 		return PT_OK;
 	return map_rc(mdb_env_sync(s->env, 1), "mdb_env_sync");
 }
@@ -364,7 +363,7 @@ lmdb_set_durability(struct pt_store *ps, enum pt_durability d)
 {
 	struct lmdb_store *s = (struct lmdb_store *)ps;
 
-	if (s->read_only || s->durability == d)
+	if (s->pub.read_only || s->durability == d)
 		return;
 	/* Going back to full: make what relaxed commits left safe first. */
 	if (d == PT_DURABLE_FULL)
@@ -412,7 +411,7 @@ clamp_locked(struct lmdb_store *s)
 	uint64_t ceiling = __atomic_load_n(&s->ceiling, __ATOMIC_RELAXED);
 	MDB_envinfo info;
 
-	if (ceiling == 0 || s->read_only ||
+	if (ceiling == 0 || s->pub.read_only ||
 	    mdb_env_info(s->env, &info) != 0 || info.me_mapsize <= ceiling)
 		return 0;
 	/* LMDB raises a size below the pages in use to them. */
@@ -524,7 +523,7 @@ lmdb_make_room(struct pt_store *ps, uint64_t need)
 	int lrc;
 	char msg[200];
 
-	if (s->read_only)
+	if (s->pub.read_only)
 		return PT_EINVAL;
 	/* Pages a dead process's reader slot held are reusable at once. */
 	if (mdb_reader_check(s->env, &lrc) == 0 && lrc > 0)
@@ -618,7 +617,7 @@ lmdb_reserve(struct pt_store *ps, uint64_t need)
 	MDB_stat ms;
 	uint64_t used, size, fs;
 
-	if (s->read_only)
+	if (s->pub.read_only)
 		return PT_EINVAL;
 	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
 		return PT_EIO;
@@ -772,7 +771,7 @@ room_stat(struct lmdb_store *s, struct pt_store_stat *st)
 	if (fs < tail)
 		tail = fs;
 	st->room = tail + st->free;
-	st->read_only = s->read_only;
+	st->read_only = s->pub.read_only;
 	st->room_at_full = __atomic_load_n(&s->full_room, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -799,7 +798,7 @@ lmdb_check_room(struct pt_store *ps, uint64_t need)
 	 * oldest logs; a few rounds, as a chunk may not be enough.
 	 */
 	for (tries = 0; pt_store_room(&s->pub) < need && s->make_room != NULL &&
-	    !s->read_only && tries < 4; tries++)
+	    !s->pub.read_only && tries < 4; tries++)
 		if (pt_store_make_room(&s->pub, need) != PT_OK)
 			break;
 	return pt_store_has_room(&s->pub, need);
@@ -856,16 +855,10 @@ lmdb_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
 	int rc, tries;
 
 	*out = NULL;
-	if ((flags & PT_TXN_WRITE) && s->read_only) {
-		pt_store_set_errstr("the store is open read-only");
-		return PT_EINVAL;
-	}
 	if ((t = pt_calloc(1, sizeof(*t))) == NULL)
 		return PT_ENOMEM;
-	t->pub.store = ps;
+	pt_txn_init(&t->pub, ps, flags);
 	t->store = s;
-	t->pub.write = (flags & PT_TXN_WRITE) != 0;
-	t->pub.flat = t->pub.write && (flags & PT_TXN_FLAT) != 0;
 	if (parent == NULL)
 		clamp(s);
 	if (parent == NULL && t->pub.write)

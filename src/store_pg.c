@@ -70,7 +70,6 @@ struct pg_conn {
 struct pg_store {
 	struct pt_store		 pub;
 	char			*uri;
-	int			 read_only;
 	enum pt_durability	 durability;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 freed;
@@ -309,7 +308,7 @@ pt_pg_open(const char *uri, const struct pt_store_opts *opts,
 		return PT_ENOMEM;
 	}
 	s->pub.be = &pg_backend;
-	s->read_only = opts ? opts->read_only : 0;
+	s->pub.read_only = opts ? opts->read_only : 0;
 	s->durability = opts ? opts->durability : PT_DURABLE_FULL;
 	s->max = POOL_DEFAULT;
 	if (env != NULL && *env) {
@@ -331,7 +330,7 @@ pt_pg_open(const char *uri, const struct pt_store_opts *opts,
 		snprintf(errbuf, errlen, "%s", pt_store_errstr());
 		goto fail;
 	}
-	rc = pg_schema(c->conn, s->read_only, errbuf, errlen);
+	rc = pg_schema(c->conn, s->pub.read_only, errbuf, errlen);
 	conn_put(s, c);
 	if (rc != PT_OK)
 		goto fail;
@@ -370,7 +369,7 @@ pg_sync(struct pt_store *ps)
 	struct pg_conn *c;
 	enum pt_err rc;
 
-	if (s->read_only)
+	if (s->pub.read_only)
 		return PT_OK;
 	if ((rc = conn_get(s, &c)) != PT_OK)
 		return rc;
@@ -404,7 +403,7 @@ pg_stat(struct pt_store *ps, struct pt_store_stat *st)
 	memset(st, 0, sizeof(*st));
 	st->room = UINT64_MAX;
 	st->room_at_full = UINT64_MAX;
-	st->read_only = s->read_only;
+	st->read_only = s->pub.read_only;
 	st->max_readers = s->max;
 	if ((rc = conn_get(s, &c)) != PT_OK)
 		return rc;
@@ -508,16 +507,10 @@ pg_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
 	enum pt_err rc;
 
 	*out = NULL;
-	if ((flags & PT_TXN_WRITE) && s->read_only) {
-		pt_store_set_errstr("the store is open read-only");
-		return PT_EINVAL;
-	}
 	if ((t = pt_calloc(1, sizeof(*t))) == NULL)
 		return PT_ENOMEM;
-	t->pub.store = ps;
+	pt_txn_init(&t->pub, ps, flags);
 	t->store = s;
-	t->pub.write = (flags & PT_TXN_WRITE) != 0;
-	t->pub.flat = t->pub.write && (flags & PT_TXN_FLAT) != 0;
 	if (parent != NULL) {
 		t->c = parent->c;
 		t->root = parent->root;
