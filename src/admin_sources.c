@@ -299,6 +299,16 @@ store_json(struct admin *a)
 	    pt_capacity_nearly_full(&st)));
 	pt_json_set(o, "readers", pt_json_new_int(st.readers));
 	pt_json_set(o, "max_readers", pt_json_new_int(st.max_readers));
+	pt_json_set(o, "backend", pt_json_new_cstr(pt_store_backend(
+	    a->ctx->store)));
+	if (*st.server) {
+		pt_json_set(o, "server", pt_json_new_cstr(st.server));
+		pt_json_set(o, "round_trip_us", pt_json_new_int((int64_t)
+		    st.round_trip_us));
+		pt_json_set(o, "connections", pt_json_new_int(st.readers));
+		pt_json_set(o, "max_connections", pt_json_new_int(
+		    st.max_readers));
+	}
 	if ((counts = pt_json_new_object()) != NULL) {
 		for (t = 0; t < PT_T__MAX; t++)
 			pt_json_set(counts, pt_table_name(t),

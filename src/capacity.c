@@ -69,7 +69,8 @@ pt_capacity_forecast(struct pt_txn *txn, const struct pt_store_stat *st,
 	if (days <= 0)
 		days = PT_CAPACITY_DAYS_DEFAULT;
 	data = st->used > st->free ? st->used - st->free : 0;
-	f->limit = st->used + st->room;
+	/* A database's room is its server's disk, which we cannot see. */
+	f->limit = st->room == UINT64_MAX ? 0 : st->used + st->room;
 	if (st->entries[PT_T_EVENTS] > 0)
 		f->bytes_per_event = (double)data /
 		    (double)st->entries[PT_T_EVENTS];
@@ -86,7 +87,7 @@ pt_capacity_forecast(struct pt_txn *txn, const struct pt_store_stat *st,
 	if (rc != PT_OK && rc != PT_ENOTFOUND)
 		return rc;
 	f->events_per_day = n;
-	if (n == 0 || f->bytes_per_event <= 0)
+	if (n == 0 || f->bytes_per_event <= 0 || f->limit == 0)
 		return PT_OK;
 	/* What retention keeps: its days of events at today's rate. */
 	f->steady_bytes = (uint64_t)(f->bytes_per_event * (double)n *

@@ -29,7 +29,8 @@ struct pt_forecast {
 	double		days_to_full;	/* -1: cannot tell */
 	int		steady;		/* retention keeps it below the limit */
 	uint64_t	steady_bytes;
-	uint64_t	limit;		/* the ceiling, or used + room */
+	uint64_t	limit;		/* the ceiling, or used + room; 0: not
+					   known (a database server's disk) */
 	uint64_t	evicted;	/* events deleted to make room */
 	int64_t		evicted_at;
 };

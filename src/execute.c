@@ -163,6 +163,7 @@ stage_reset(struct pt_stage *st)
 	pt_json_del(in->extra, "actions");
 	pt_json_del(in->extra, "idempotency");
 	pt_json_del(in->extra, "lease_until_us");
+	pt_json_del(in->extra, "lease_owner");
 	st->kind = PT_STAGE_EXECUTED;
 	st->pending = 0;
 	pt_action_logs_free(in->logs, in->nlogs);
@@ -309,7 +310,9 @@ stage_record(struct pt_txn *txn, struct pt_stage *st, int64_t now,
 
 	if (st->pending) {
 		lease += now + LEASE_GRACE_US;
-		if (extra(in, "lease_until_us", pt_json_new_int(lease)) != PT_OK)
+		if (extra(in, "lease_until_us", pt_json_new_int(lease)) != PT_OK ||
+		    extra(in, "lease_owner", pt_json_new_cstr(
+		    pt_idem_owner_name())) != PT_OK)
 			return PT_ENOMEM;
 	}
 	/* Handlers decide the answer; it is logged when they are done. */
@@ -401,6 +404,7 @@ finish_fn(struct pt_txn *txn, void *arg)
 	rc = PT_ENOMEM;
 	if ((set = pt_json_new_object()) == NULL ||
 	    pt_json_set_null(set, "lease_until_us") != PT_OK ||
+	    pt_json_set_null(set, "lease_owner") != PT_OK ||
 	    pt_json_set(set, "response", st->failed ? pt_intake_answer(502,
 	    "handler_failed", HANDLER_RETRY) : pt_intake_answer(200, NULL,
 	    0)) != PT_OK)

@@ -223,20 +223,22 @@ pt_idem_prune(struct pt_txn *txn, int64_t now, size_t max, size_t *removed)
 	struct pt_buf sk = { 0 };
 	struct pt_idem_rec r;
 	enum pt_err rc;
-	size_t n = 0;
+	size_t n = 0, seen = 0;
 	int64_t exp;
+	int current;
 
 	*removed = 0;
 	if ((rc = pt_cursor_open(txn, PT_T_IDEM_TIME, &cur)) != PT_OK)
 		return rc;
 	for (rc = pt_cursor_seek(cur, NULL, 0, PT_SEEK_GE, &k, NULL);
-	    rc == PT_OK && (max == 0 || n < max);
+	    rc == PT_OK && (max == 0 || seen < max);
 	    rc = pt_cursor_next(cur, &k, NULL)) {
 		if (k.len < 8)
 			continue;
 		exp = (int64_t)pt_be64_get(k.data);
 		if (exp > now)
 			break;
+		seen++;
 		/* Copy the scope key: the cursor's data dies at the delete. */
 		pt_buf_reset(&sk);
 		if (pt_buf_add(&sk, (const char *)k.data + 8, k.len - 8) !=
@@ -244,11 +246,23 @@ pt_idem_prune(struct pt_txn *txn, int64_t now, size_t max, size_t *removed)
 			rc = PT_ENOMEM;
 			break;
 		}
+		/* The record goes only if this entry is its current one. */
+		current = pt_get(txn, PT_T_IDEM, sk.data, sk.len, &v) == PT_OK &&
+		    decode(&v, &r) == 0 && r.expires_at == exp;
+		/*
+		 * A lease that ran out is recovery's to end (it marks the
+		 * execution interrupted, then releases the key), or the
+		 * retry's that finds it stale: deleted here first, the retry
+		 * would run anew and leave the dead execution pending.  Only
+		 * one recovery never reached (its event unreadable) goes,
+		 * long after.
+		 */
+		if (current && r.state == PT_IDEM_PENDING &&
+		    now - exp < PT_IDEM_PENDING_GRACE_US)
+			continue;
 		if ((rc = pt_cursor_del(cur)) != PT_OK)
 			break;
-		/* The record goes only if this entry is its current one. */
-		if (pt_get(txn, PT_T_IDEM, sk.data, sk.len, &v) == PT_OK &&
-		    decode(&v, &r) == 0 && r.expires_at == exp &&
+		if (current &&
 		    (rc = pt_del(txn, PT_T_IDEM, sk.data, sk.len)) != PT_OK)
 			break;
 		n++;
@@ -272,6 +286,22 @@ pt_idem_owner(void)
 		owner = (uint64_t)getpid() << 32 | r;
 	}
 	return owner;
+}
+
+const char *
+pt_idem_owner_name(void)
+{
+	static char name[PT_IDEM_OWNER_NAME];
+	char host[64];
+
+	if (*name == '\0') {
+		if (gethostname(host, sizeof(host)) == -1)
+			snprintf(host, sizeof(host), "?");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(name, sizeof(name), "%s pid %ld", host,
+		    (long)getpid());
+	}
+	return name;
 }
 
 size_t

@@ -78,8 +78,21 @@ enum pt_err	pt_idem_release(struct pt_txn *, const struct pt_idem_scope *);
 enum pt_err	pt_idem_prune(struct pt_txn *, int64_t now, size_t max,
 		    size_t *removed);
 
+/*
+ * A pending reservation is left to recovery until its lease ended this
+ * long ago (pt_idem_prune).
+ */
+#define PT_IDEM_PENDING_GRACE_US	(3600LL * 1000000)
+
 /* A process-unique owner token: pid and 32 random bits. */
 uint64_t	pt_idem_owner(void);
+/*
+ * Who holds a lease, for people: "HOST pid PID" (each front server has
+ * its own host name; a lease's end is compared with the clock of
+ * whichever node sees the retry: README "More than one machine").
+ */
+#define PT_IDEM_OWNER_NAME	96
+const char	*pt_idem_owner_name(void);
 
 /*
  * Consistency: every record has its time-index entry and vice versa.

@@ -449,7 +449,8 @@ forecast_metrics(struct pt_buf *out, const struct pt_store_stat *st,
 	    "porter_store_ceiling_bytes %llu\n",
 	    (unsigned long long)st->ceiling);
 	pt_buf_printf(out, "# HELP porter_store_limit_bytes What the store "
-	    "can reach: in use plus the room left.\n# TYPE "
+	    "can reach: in use plus the room left (0: not known, a "
+	    "database server's disk).\n# TYPE "
 	    "porter_store_limit_bytes gauge\nporter_store_limit_bytes %llu\n",
 	    (unsigned long long)f->limit);
 	pt_buf_printf(out, "# HELP porter_store_bytes_per_event Data bytes "
@@ -512,6 +513,24 @@ pt_metrics_render(struct pt_store *s, int64_t retention_days,
 		    "the disk) is in use.\n# TYPE porter_store_nearly_full "
 		    "gauge\nporter_store_nearly_full %d\n",
 		    pt_capacity_nearly_full(&st));
+		if (*st.server) {
+			pt_buf_printf(out, "# HELP porter_store_connections "
+			    "This process's open connections to the database "
+			    "server.\n# TYPE porter_store_connections gauge\n"
+			    "porter_store_connections %u\n", st.readers);
+			pt_buf_printf(out, "# HELP porter_store_connections_max "
+			    "The most this process opens "
+			    "(PORTER_PG_CONNECTIONS).\n# TYPE "
+			    "porter_store_connections_max gauge\n"
+			    "porter_store_connections_max %u\n",
+			    st.max_readers);
+			pt_buf_printf(out, "# HELP "
+			    "porter_store_round_trip_seconds One query to the "
+			    "database server and back, timed at this scrape.\n"
+			    "# TYPE porter_store_round_trip_seconds gauge\n"
+			    "porter_store_round_trip_seconds %.6f\n",
+			    (double)st.round_trip_us / 1e6);
+		}
 		pt_buf_printf(out, "# HELP porter_store_events Events in the "
 		    "log.\n# TYPE porter_store_events gauge\n"
 		    "porter_store_events %llu\n",

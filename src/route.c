@@ -21,11 +21,13 @@
 
 /* The store's use, for /healthz: what GET /admin/api/status says. */
 static pt_json *
-store_use(const struct pt_store_stat *st)
+store_use(struct pt_store *s, const struct pt_store_stat *st)
 {
 	pt_json *o;
 
 	if ((o = pt_json_new_object()) == NULL ||
+	    pt_json_set(o, "backend", pt_json_new_cstr(pt_store_backend(s))) !=
+	    PT_OK ||
 	    pt_json_set(o, "map_size", pt_json_new_int((int64_t)st->map_size)) !=
 	    PT_OK ||
 	    pt_json_set(o, "used", pt_json_new_int((int64_t)st->used)) !=
@@ -99,7 +101,7 @@ healthz(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp)
 	    (code != NULL && (pt_json_set(o, "error", pt_json_new_cstr(code)) !=
 	    PT_OK || pt_json_set(o, "message", pt_json_new_cstr(msg)) !=
 	    PT_OK)) ||
-	    (ctx->store != NULL && (use = store_use(&st)) == NULL) ||
+	    (ctx->store != NULL && (use = store_use(ctx->store, &st)) == NULL) ||
 	    (use != NULL ? pt_json_set(o, "store", use) :
 	    pt_json_set_null(o, "store")) != PT_OK) {
 		pt_json_put(o);

@@ -128,6 +128,10 @@ struct pt_store_stat {
 	uint64_t	room_at_full;	/* room when a write of this process
 					   last found the map or disk full;
 					   UINT64_MAX: none did */
+	/* A database server's (PostgreSQL: "readers" are then this
+	   process's connections): */
+	char		server[64];	/* "PostgreSQL 15.14"; "": embedded */
+	uint64_t	round_trip_us;	/* one query there and back */
 };
 enum pt_err	pt_store_stat(struct pt_store *, struct pt_store_stat *);
 /*

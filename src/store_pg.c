@@ -9,7 +9,8 @@
  * other writer runs between them), so every write transaction first takes
  * one transaction-level advisory lock: writers of every process on every
  * front server run one after another, exactly as LMDB's writers do on one
- * machine.  Read transactions are REPEATABLE READ READ ONLY snapshots.
+ * machine.  Write transactions are READ COMMITTED (WRITE_BEGIN); read
+ * transactions REPEATABLE READ READ ONLY snapshots.
  * Nested transactions are savepoints.
  *
  * Values handed out live in the PGresult they came in, kept until the
@@ -35,10 +36,25 @@
 #define WRITER_LOCK	"7080727465720001"
 #define SCHEMA_LOCK	"7080727465720002"
 #define SCHEMA_VERSION	1
+/*
+ * Whatever the server's default (SERIALIZABLE on CockroachDB, or set by
+ * an administrator): a write sees each commit made before its statement,
+ * so that what the writer lock serialises is read fresh.  Under REPEATABLE
+ * READ or SERIALIZABLE the snapshot would be taken by the statement that
+ * waits for the lock, before the writer ahead of it committed, and the
+ * first write of a row it changed would fail (40001).
+ */
+#define WRITE_BEGIN	"BEGIN ISOLATION LEVEL READ COMMITTED"
 #define POOL_DEFAULT	8
 #define POOL_WAIT_S	10
 #define MAX_KEY		511	/* as LMDB's: the callers size keys for it */
 #define BATCH_MAX	256
+/*
+ * stat counts a table's rows up to about this many; a larger one is the
+ * server's estimate (pg_class.reltuples, kept by autovacuum): /healthz and
+ * /metrics must not scan millions of rows.
+ */
+#define COUNT_EXACT	200000
 
 enum op { OP_GET, OP_PUT, OP_PUTNX, OP_DEL, OP_GE, OP_GT, OP_LE, OP_LT,
     OP_FIRST, OP_LAST, OP__MAX };
@@ -182,7 +198,7 @@ pg_schema(PGconn *conn, int read_only, char *errbuf, size_t errlen)
 		    "run porterctl --db URI migrate");
 		return PT_ENOTFOUND;
 	}
-	if ((rc = pg_exec(conn, "BEGIN; SELECT pg_advisory_xact_lock(x'"
+	if ((rc = pg_exec(conn, WRITE_BEGIN "; SELECT pg_advisory_xact_lock(x'"
 	    SCHEMA_LOCK "'::bigint); CREATE TABLE IF NOT EXISTS porter_schema "
 	    "(version integer NOT NULL)", "creating the schema")) != PT_OK)
 		goto fail;
@@ -396,7 +412,8 @@ pg_stat(struct pt_store *ps, struct pt_store_stat *st)
 	struct pg_conn *c;
 	PGresult *res;
 	enum pt_err rc;
-	char sql[4096];
+	char sql[8192];
+	struct timespec t0, t1;
 	size_t n = 0;
 	int t;
 
@@ -407,17 +424,32 @@ pg_stat(struct pt_store *ps, struct pt_store_stat *st)
 	st->max_readers = s->max;
 	if ((rc = conn_get(s, &c)) != PT_OK)
 		return rc;
+	snprintf(st->server, sizeof(st->server), "PostgreSQL %s",
+	    PQparameterStatus(c->conn, "server_version") ?
+	    PQparameterStatus(c->conn, "server_version") : "?");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rc = pg_exec(c->conn, "SELECT 1", "stat")) != PT_OK) {
+		conn_put(s, c);
+		return rc;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st->round_trip_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000);
 	n = (size_t)snprintf(sql, sizeof(sql), "SELECT "
 	    "pg_database_size(current_database())");
 	for (t = 0; t < PT_T__MAX && n < sizeof(sql); t++)
 		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", (SELECT "
-		    "count(*) FROM porter_%s)", pt_table_name((enum pt_table)t));
+		    "CASE WHEN reltuples > %d THEN reltuples::bigint ELSE "
+		    "(SELECT count(*) FROM porter_%s) END FROM pg_class "
+		    "WHERE oid = 'porter_%s'::regclass)", COUNT_EXACT,
+		    pt_table_name((enum pt_table)t),
+		    pt_table_name((enum pt_table)t));
 	res = PQexec(c->conn, sql);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_rc(c->conn, res, "stat");
 	else {
 		st->used = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-		st->map_size = st->used;
+		st->map_size = 0;	/* no map: the server's disk */
 		for (t = 0; t < PT_T__MAX; t++)
 			st->entries[t] = strtoull(PQgetvalue(res, 0, t + 1),
 			    NULL, 10);
@@ -531,9 +563,9 @@ pg_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
 	/* Writers one at a time, across every process and server. */
 	if (t->pub.write)
 		rc = pg_exec(t->c->conn, s->durability == PT_DURABLE_RELAXED ?
-		    "BEGIN; SET LOCAL synchronous_commit TO off; SELECT "
+		    WRITE_BEGIN "; SET LOCAL synchronous_commit TO off; SELECT "
 		    "pg_advisory_xact_lock(x'" WRITER_LOCK "'::bigint)" :
-		    "BEGIN; SELECT pg_advisory_xact_lock(x'" WRITER_LOCK
+		    WRITE_BEGIN "; SELECT pg_advisory_xact_lock(x'" WRITER_LOCK
 		    "'::bigint)", "begin");
 	else
 		rc = pg_exec(t->c->conn, "BEGIN ISOLATION LEVEL REPEATABLE "

@@ -131,37 +131,28 @@ index_progress(void *arg, size_t done)
 #define CTL_WRITE_ROOM	((uint64_t)256 << 10)
 
 struct pt_store *
-ctl_open_store(int read_only)
+ctl_open_at(const char *name, int how)
 {
 	struct pt_store_opts opts = { 0 };
 	struct pt_store *s;
 	char err[512], shown[512];
 	enum pt_err rc;
-
 	struct index_progress ip;
-	struct stat st;
-	int dflt = 0;
 
-	if (ctl_db_dir == NULL && (ctl_db_dir = getenv("PORTER_DB")) == NULL) {
-		/* The installed state directory, the unit's PORTER_DB. */
-		ctl_db_dir = PT_LOCALSTATEDIR "/lib/porter";
-		dflt = 1;
-	}
-	/* A default is used, never made: that is the package's to do. */
-	if (dflt && stat(ctl_db_dir, &st) == -1)
-		ctl_die("no store at %s (the default): give --db DIR or set "
-		    "PORTER_DB", pt_store_display(ctl_db_dir, shown,
-		    sizeof(shown)));
-	opts.read_only = read_only;
+	opts.read_only = how == CTL_OPEN_READ;
 	opts.map_size = ctl_map_size;
-	rc = pt_store_open(ctl_db_dir, &opts, &s, err, sizeof(err));
-	if (rc == PT_ENOTFOUND && read_only)
+	rc = pt_store_open(name, &opts, &s, err, sizeof(err));
+	/* (A database's own message says what to run: migrate.) */
+	if (rc == PT_ENOTFOUND && opts.read_only && !pt_store_is_uri(name))
 		ctl_die("%s: no store there yet (run porterctl apply first)",
-		    pt_store_display(ctl_db_dir, shown, sizeof(shown)));
+		    pt_store_display(name, shown, sizeof(shown)));
 	if (rc != PT_OK)
 		ctl_die("%s", err);
+	/* Bare: grows as it must, and nothing in it is deleted for room. */
+	if (how == CTL_OPEN_BARE)
+		return s;
 	pt_store_set_make_room(s, pt_retention_make_room, NULL);
-	if (read_only)
+	if (opts.read_only)
 		return s;
 	/*
 	 * Room for this command's writes, which are not the committer's
@@ -184,6 +175,27 @@ ctl_open_store(int read_only)
 		    "(%s); action queries read the log instead\n",
 		    pt_strerror(rc), pt_store_errstr());
 	return s;
+}
+
+struct pt_store *
+ctl_open_store(int read_only)
+{
+	struct stat st;
+	char shown[512];
+	int dflt = 0;
+
+	if (ctl_db_dir == NULL && (ctl_db_dir = getenv("PORTER_DB")) == NULL) {
+		/* The installed state directory, the unit's PORTER_DB. */
+		ctl_db_dir = PT_LOCALSTATEDIR "/lib/porter";
+		dflt = 1;
+	}
+	/* A default is used, never made: that is the package's to do. */
+	if (dflt && stat(ctl_db_dir, &st) == -1)
+		ctl_die("no store at %s (the default): give --db DIR or set "
+		    "PORTER_DB", pt_store_display(ctl_db_dir, shown,
+		    sizeof(shown)));
+	return ctl_open_at(ctl_db_dir, read_only ? CTL_OPEN_READ :
+	    CTL_OPEN_WRITE);
 }
 
 /*

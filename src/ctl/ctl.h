@@ -32,6 +32,16 @@ void		 ctl_usage_die(const char *fmt, ...)
 void		 ctl_ctx_init(struct pt_ctx *, struct pt_store *s);
 /* The store named by --db or $PORTER_DB; exits on failure. */
 struct pt_store	*ctl_open_store(int read_only);
+/*
+ * The store "name" (a directory or a URI), opened to read, to write (as
+ * ctl_open_store: old logs go when it is full, the action index is
+ * completed) or bare (written, but nothing of its own done to it: a
+ * copy's destination).  Exits on failure.
+ */
+#define CTL_OPEN_READ	0
+#define CTL_OPEN_WRITE	1
+#define CTL_OPEN_BARE	2
+struct pt_store	*ctl_open_at(const char *name, int how);
 /* Exits unless we run as the store's owner ("what" names the command). */
 void		 ctl_require_owner(const char *what);
 /* The stored configuration (empty when none); exits on failure. */
@@ -83,6 +93,7 @@ enum ctl_key {
 	CTL_K_LIMIT, CTL_K_FORCE, CTL_K_WORKFLOW, CTL_K_FOLLOW, CTL_K_COUNT,
 	CTL_K_DAYS, CTL_K_BODY_BYTES, CTL_K_READ_ONLY, CTL_K_CACERT,
 	CTL_K_ALLOW_DELETE, CTL_K_WHERE, CTL_K_SAMPLE, CTL_K_ACTION,
+	CTL_K_FROM, CTL_K_TO,
 	CTL_K__MAX
 };
 _Static_assert(CTL_K__MAX <= CTL_KEYS_MAX, "raise CTL_KEYS_MAX");
@@ -108,6 +119,8 @@ int		 cmd_status(const struct ctl_args *);
 int		 cmd_check(const struct ctl_args *);
 int		 cmd_prune(const struct ctl_args *);
 int		 cmd_recover(const struct ctl_args *);
+int		 cmd_migrate(const struct ctl_args *);
+int		 cmd_copy(const struct ctl_args *);
 /* data.c */
 int		 cmd_users(const struct ctl_args *);
 int		 cmd_objects(const struct ctl_args *);

@@ -245,6 +245,13 @@ static const struct ctl_opt status_opts[] = {
 	OPT_JSON_DOC("the figures"),
 	END_OPTS
 };
+static const struct ctl_opt copy_opts[] = {
+	{ CTL_K_FROM, "from", "DIR|URI", CTL_REQUIRED, 0, 0, 0, NULL,
+	  "the store to copy: an LMDB directory or a postgresql:// URI" },
+	{ CTL_K_TO, "to", "DIR|URI", CTL_REQUIRED, 0, 0, 0, NULL,
+	  "an empty store to copy it into (made when missing)" },
+	END_OPTS
+};
 static const struct ctl_opt load_opts[] = {
 	OPT_SOURCE(CTL_REQUIRED, "the source's key"),
 	OPT_ENV(CTL_REQUIRED, "the environment whose log to fill"),
@@ -330,6 +337,12 @@ static const struct ctl_cmd cmds[] = {
 	  "Store size, record counts, compression and the forecast", 0 },
 	{ "check", STORE, cmd_check, NULL, NULL,
 	  "Verify that indexes agree with records", 0 },
+	{ "migrate", STORE, cmd_migrate, NULL, NULL,
+	  "Create the store's tables, or bring them up to this Porter "
+	  "(a database's schema; the action index)", 0 },
+	{ "copy", STORE, cmd_copy, copy_opts, NULL,
+	  "Copy a whole store into an empty one, LMDB to PostgreSQL or back, "
+	  "then compare both and check both", 0 },
 	{ "load", STORE, cmd_load, load_opts, NULL,
 	  "Fill the log with synthetic events (benchmarks)", 0 },
 	{ "prune", STORE, cmd_prune, NULL, NULL,

@@ -102,7 +102,9 @@ forecast_text(const struct pt_forecast *f, int64_t days)
 
 	printf("capacity   %.0f bytes per event, %llu events in the last day; ",
 	    f->bytes_per_event, (unsigned long long)f->events_per_day);
-	if (f->steady)
+	if (f->limit == 0)
+		printf("the database server's disk is the limit\n");
+	else if (f->steady)
 		printf("steady: %lld days of retention keep it at %.1f MiB "
 		    "of %.1f MiB\n", (long long)(days > 0 ? days :
 		    PT_RETENTION_DAYS_DEFAULT), (double)f->steady_bytes /
@@ -155,6 +157,17 @@ cmd_status(const struct ctl_args *a)
 		if ((o = pt_json_new_object()) == NULL ||
 		    (counts = pt_json_new_object()) == NULL)
 			ctl_die("out of memory");
+		pt_json_set(o, "backend", pt_json_new_cstr(
+		    pt_store_backend(s)));
+		if (*st.server) {
+			pt_json_set(o, "server", pt_json_new_cstr(st.server));
+			pt_json_set(o, "round_trip_us", pt_json_new_int((int64_t)
+			    st.round_trip_us));
+			pt_json_set(o, "connections", pt_json_new_int(
+			    st.readers));
+			pt_json_set(o, "max_connections", pt_json_new_int(
+			    st.max_readers));
+		}
 		pt_json_set(o, "map_size", pt_json_new_int((int64_t)st.map_size));
 		pt_json_set(o, "used", pt_json_new_int((int64_t)st.used));
 		/* Of "used", pages free for the next writes to reuse. */
@@ -173,14 +186,28 @@ cmd_status(const struct ctl_args *a)
 	} else {
 		printf("store      %s\n", pt_store_display(ctl_db_dir, shown,
 		    sizeof(shown)));
-		printf("map        %.1f MiB used of %.1f MiB (%.1f%%); it grows "
-		    "itself, %s\n", (double)st.used / 1048576.0,
-		    (double)st.map_size / 1048576.0, pct, st.ceiling ?
-		    "up to settings.max_store_bytes" : "as far as the disk "
-		    "allows");
-		printf("free       %.1f MiB of that, for writes to reuse\n",
-		    (double)st.free / 1048576.0);
-		printf("readers    %u of %u\n", st.readers, st.max_readers);
+		if (*st.server) {
+			/* A database: its size, and how it answers. */
+			printf("backend    %s, %s; a query's round trip %.2f "
+			    "ms\n", pt_store_backend(s), st.server,
+			    (double)st.round_trip_us / 1000.0);
+			printf("size       %.1f MiB in the database\n",
+			    (double)st.used / 1048576.0);
+			printf("connections %u open of %u in this process "
+			    "(PORTER_PG_CONNECTIONS)\n", st.readers,
+			    st.max_readers);
+		} else {
+			printf("backend    %s\n", pt_store_backend(s));
+			printf("map        %.1f MiB used of %.1f MiB (%.1f%%); "
+			    "it grows itself, %s\n", (double)st.used /
+			    1048576.0, (double)st.map_size / 1048576.0, pct,
+			    st.ceiling ? "up to settings.max_store_bytes" :
+			    "as far as the disk allows");
+			printf("free       %.1f MiB of that, for writes to "
+			    "reuse\n", (double)st.free / 1048576.0);
+			printf("readers    %u of %u\n", st.readers,
+			    st.max_readers);
+		}
 		printf("events     %llu\n",
 		    (unsigned long long)st.entries[PT_T_EVENTS]);
 		for (t = 0; t < PT_T__MAX; t++)

@@ -102,8 +102,11 @@ def log_count(wd):
 def healthy(r):
     """A 200 health answer with the store's use."""
     store = (r.json or {}).get("store") or {}
+    # (a PostgreSQL store has no map: its server's disk is the limit)
     return r.status == 200 and (r.json or {}).get("status") == "ok" and \
-        store.get("map_size", 0) > 0 and store.get("used", 0) > 0 and \
+        (store.get("map_size", 0) > 0 or
+         store.get("backend") == "postgresql") and \
+        store.get("used", 0) > 0 and \
         isinstance(store.get("map_used_percent"), (int, float)) and \
         isinstance(store.get("room"), int)
 

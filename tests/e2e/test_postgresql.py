@@ -804,6 +804,100 @@ def serializable(t, pg):
     relay(t, pg, "test_core.py", "postgresql serializable")
 
 
+def copy_and_back(t, pg):
+    """porterctl migrate, copy LMDB -> PostgreSQL -> LMDB (compared, both
+    checked), status and /metrics on the database, and webhooks taken by
+    a responder on the copy, each once across the move."""
+    ctl = h.PORTERCTL
+    with h.Server(mount="/", max_procs=1,
+                  db=os.path.join(tempfile.mkdtemp(prefix="porter-lmdb-"),
+                                  "db")) as lm:
+        rc, out, err = lm.apply(idem.config())
+        t.eq(rc, 0, "copy: the LMDB store takes the configuration", err)
+        ep = lm.sources()[("orders", "production")]
+        got = [post(lm, ep, "copy-%d" % i)[0] for i in range(5)]
+        t.eq(got, [200] * 5, "copy: webhooks into the LMDB store")
+        rc, out, err = lm.porterctl("load", "--source", "orders", "--env",
+                                    "production", "--count", "3000")
+        t.eq(rc, 0, "copy: 3000 more events loaded", err)
+        rc, token, err = lm.porterctl("token", "create", "ops")
+        t.eq(rc, 0, "copy: an admin token", err)
+        token = token.strip()
+        src = lm.db
+    db = h.new_pg_database(pg.uri)
+    # migrate: the tables made before anything else runs.
+    r = h.run([ctl, "--db", db, "status"])
+    t.ok(r[0] == 1 and "porterctl --db URI migrate" in r[2],
+         "a database without Porter's tables: status says to migrate", r)
+    r = h.run([ctl, "--db", db, "migrate"])
+    t.ok(r[0] == 0 and "postgresql store is ready" in r[1],
+         "porterctl migrate makes the tables", r)
+    r = h.run([ctl, "--db", db, "migrate"])
+    t.eq(r[0], 0, "  ... and again changes nothing", r)
+    r = h.run([ctl, "copy", "--from", src, "--to", db])
+    t.ok(r[0] == 0 and "the same on both sides" in r[1] and
+         "destination 3005 events, 0 problems" in r[1],
+         "copy LMDB -> PostgreSQL: compared equal, both checked", r)
+    r = h.run([ctl, "copy", "--from", src, "--to", db])
+    t.ok(r[0] == 1 and "holds Porter data already" in r[2],
+         "copy into a store that is not empty: refused", r)
+    r = h.run([ctl, "copy", "--from", db, "--to", db])
+    t.eq(r[0], 2, "copy a store onto itself: a usage error", r)
+    back = os.path.join(tempfile.mkdtemp(prefix="porter-back-"), "db")
+    r = h.run([ctl, "copy", "--from", db, "--to", back])
+    t.ok(r[0] == 0 and "the same on both sides" in r[1],
+         "copy PostgreSQL -> a new LMDB directory: compared equal", r)
+    a = h.run([ctl, "--db", src, "export"])
+    b = h.run([ctl, "--db", back, "export"])
+    t.ok(a[0] == 0 and a[1] == b[1], "  ... the configuration round-trips")
+    a = h.run([ctl, "--db", src, "token", "list"])
+    b = h.run([ctl, "--db", db, "token", "list"])
+    t.ok(a[0] == 0 and "ops" in a[1] and a[1] == b[1],
+         "  ... and the admin token", a, b)
+    r = h.run([ctl, "--db", db, "status", "--json"])
+    st = json.loads(r[1]) if r[0] == 0 else {}
+    t.ok(st.get("backend") == "postgresql" and
+         st.get("server", "").startswith("PostgreSQL ") and
+         isinstance(st.get("round_trip_us"), int) and
+         st.get("max_connections") == 8 and st.get("connections", 0) >= 1 and
+         st.get("entries", {}).get("events") == 3005,
+         "status on the database: backend, server, round trip, "
+         "connections, counts", r)
+    r = h.run([ctl, "--db", db, "status"])
+    t.ok(r[0] == 0 and "backend    postgresql, PostgreSQL" in r[1] and
+         "the database server's disk is the limit" in r[1] and
+         "map " not in r[1], "status in text: no map, the server's disk",
+         r[1])
+    with h.Server(mount="/", max_procs=1, db=db) as srv:
+        st, ra, body = post(srv, ep, "copy-2")
+        t.ok(st == 200 and json.loads(body).get("status") == "idempotent",
+             "on the copy, a key taken before the move is idempotent",
+             st, body)
+        st, ra, body = post(srv, ep, "copy-new")
+        t.ok(st == 200 and json.loads(body).get("status") == "accepted",
+             "  ... and a new one goes in", st, body)
+        executed, replayed, ids, runs = idem.store_view(srv)
+        t.eq(sorted(k for k in executed if k),
+             sorted(["copy-%d" % i for i in range(5)] +
+                    ["copy-new"]),
+             "  ... each key executed once, across the move")
+        t.eq(max(n for k, n in executed.items() if k), 1,
+             "  ... none twice")
+        r = srv.get(srv.url("/healthz"))
+        t.ok(r.status == 200 and r.json["store"]["backend"] ==
+             "postgresql", "healthz names the backend", repr(r))
+        r = srv.get(srv.url("/metrics"),
+                    {"Authorization": "Bearer " + token})
+        text = r.raw.decode("utf-8", "replace")
+        t.ok(r.status == 200 and 'backend="postgresql"' in text and
+             "porter_store_connections " in text and
+             "porter_store_round_trip_seconds " in text,
+             "/metrics, with the token copied over: the backend, its "
+             "connections and round trip", r.status, text[-1500:])
+    for d in (src, back):
+        shutil.rmtree(os.path.dirname(d), ignore_errors=True)
+
+
 def main():
     h.require_binaries()
     if h.which("lighttpd") is None:
@@ -827,6 +921,7 @@ def main():
         t.run(pg_stop_immediate, t, pg)
         t.run(terminate_backends, t, pg)
         t.run(identify_race, t, "identify race")
+        t.run(copy_and_back, t, pg)
         tls(t, pg)
         t.run(serializable, t, pg)
     finally:

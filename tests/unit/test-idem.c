@@ -213,6 +213,27 @@ main(void)
 	is_int(pt_idem_check(t, report, NULL), 0, "still consistent");
 	pt_txn_commit(t);
 
+	/*
+	 * A pending reservation whose lease ran out is recovery's: the
+	 * prune leaves it (its retry must find it stale and mark the dead
+	 * execution), until PT_IDEM_PENDING_GRACE_US after the lease.
+	 */
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	other.key = "lease";
+	other.key_len = 5;
+	pt_idem_put(t, &other, PT_IDEM_PENDING, e1, now, now + 30 * SEC, 7);
+	pt_idem_prune(t, now + 60 * SEC, 0, &n);
+	is_int(n, 0, "prune: an expired lease is left to recovery");
+	pt_idem_lookup(t, &other, now + 60 * SEC, win, &r);
+	is_int(r.state, PT_IDEM_STALE, "  ... and a retry finds it stale");
+	pt_idem_prune(t, now + 30 * SEC + PT_IDEM_PENDING_GRACE_US, 0, &n);
+	pt_idem_lookup(t, &other, now, win, &r);
+	is_int(r.state, PT_IDEM_NONE, "  ... removed once the grace after "
+	    "its lease is over");
+	is_int(n, 2, "  ... with p-15, the one other record left");
+	is_int(pt_idem_check(t, report, NULL), 0, "consistent after it");
+	pt_txn_commit(t);
+
 	pt_store_close(s);
 	tu_rmdir(dir);
 	return tap_done();
