@@ -136,11 +136,28 @@ pt_ctx_refresh(struct pt_ctx *ctx, char *err, size_t errlen)
 {
 	struct pt_txn *txn = NULL;
 	enum pt_err rc;
+	uint64_t epoch = 0;
+	int64_t now = ctx->now();
+	int watched;
 
 	err[0] = '\0';
+	/*
+	 * A store that says when the configuration changes (PostgreSQL) is
+	 * not asked while it says nothing, for PT_CONFIG_RECHECK_US at most:
+	 * a notification lost with its connection goes unseen no longer.
+	 */
+	watched = pt_store_meta_epoch(ctx->store, &epoch);
+	if (watched && ctx->cfg != NULL && epoch == ctx->cfg_epoch &&
+	    now >= ctx->cfg_read_us && now - ctx->cfg_read_us <
+	    PT_CONFIG_RECHECK_US)
+		return PT_OK;
 	if ((rc = pt_txn_begin(ctx->store, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		return rc;
 	rc = pt_ctx_config(ctx, txn, err, errlen);
 	pt_txn_abort(txn);
+	if (rc == PT_OK) {
+		ctx->cfg_epoch = watched ? epoch : 0;
+		ctx->cfg_read_us = now;
+	}
 	return rc;
 }

@@ -24,6 +24,9 @@ struct pt_ctx {
 	const char		*store_error;	/* then: why (not owned) */
 	struct pt_committer	*committer;	/* group commit, or NULL */
 	struct pt_config	*cfg;		/* cached; reloaded on a new gen */
+	uint64_t		 cfg_epoch;	/* pt_store_meta_epoch's, */
+	int64_t			 cfg_read_us;	/* when "cfg" was last known
+						   current (a watched store) */
 	int64_t			(*now)(void);	/* µs clock */
 	pt_log_fn		 log;
 	void			*log_arg;
@@ -54,10 +57,13 @@ void	pt_ctx_log(struct pt_ctx *, const char *fmt, ...)
 
 /*
  * Make sure ctx->cfg is the stored configuration: one cheap read of the
- * generation, a reload only when an apply changed it.  A stored
+ * generation, a reload only when an apply changed it; on a store that
+ * says when it changes (pt_store_meta_epoch), no read while it says
+ * nothing, for PT_CONFIG_RECHECK_US at most.  A stored
  * configuration that does not load returns its error with the reason in
  * "err" (err[0] is '\0' for a storage error).
  */
+#define PT_CONFIG_RECHECK_US	(5 * 1000000LL)
 enum pt_err	pt_ctx_refresh(struct pt_ctx *, char *err, size_t errlen);
 /* The same in read transaction "txn" (one snapshot for a whole call). */
 enum pt_err	pt_ctx_config(struct pt_ctx *, struct pt_txn *txn, char *err,

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "compress.h"
 #include "evrec.h"
+#include "timeutil.h"
 
 #define HOUR_US		(3600LL * 1000000)
 #define WEEK_US		(7 * 24 * HOUR_US)
@@ -110,16 +111,72 @@ read_current(struct pt_txn *txn, struct pt_evrec_dicts *d)
 	return PT_OK;
 }
 
+/*
+ * The current dictionary's id as last read, on a store that says when its
+ * meta table changes (pt_store_meta_epoch: PostgreSQL, where reading it
+ * is a round trip or three): valid while the epoch stays, RECHECK_US at
+ * most.  A dictionary is trained once a week at most, and packing with
+ * the one before is harmless: it is kept.
+ */
+#define RECHECK_US	(5 * 1000000LL)
+static struct {
+	pthread_mutex_t	 mu;
+	struct pt_store	*store;
+	uint64_t	 epoch;
+	int64_t		 at;
+	uint32_t	 id;
+} known = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0 };
+
+static int
+cached_current(struct pt_store *st, uint64_t *epoch, uint32_t *id)
+{
+	int64_t now = pt_now_us();
+	int hit;
+
+	if (!pt_store_meta_epoch(st, epoch))
+		return 0;
+	pthread_mutex_lock(&known.mu);
+	hit = known.store == st && known.epoch == *epoch && now >= known.at &&
+	    now - known.at < RECHECK_US;
+	*id = known.id;
+	pthread_mutex_unlock(&known.mu);
+	return hit;
+}
+
+static void
+remember_current(struct pt_store *st, uint64_t epoch, uint32_t id)
+{
+	pthread_mutex_lock(&known.mu);
+	known.store = st;
+	known.epoch = epoch;
+	known.at = pt_now_us();
+	known.id = id;
+	pthread_mutex_unlock(&known.mu);
+}
+
 /* The current dictionary, loaded; 0 without a usable one. */
 static uint32_t
 current_dict(struct pt_txn *txn)
 {
+	struct pt_store *st = pt_txn_store(txn);
 	struct pt_evrec_dicts d;
+	uint64_t epoch = 0;
+	uint32_t id;
+	int watched;
 
-	if (cache() != NULL && read_current(txn, &d) == PT_OK &&
-	    d.current != 0 && (pt_zcache_has(cache(), d.current) ||
-	    load_dict(txn, d.current) == PT_OK))
-		return d.current;
+	if (cache() == NULL)
+		return 0;
+	watched = pt_store_meta_epoch(st, &epoch);
+	if (!watched || !cached_current(st, &epoch, &id)) {
+		if (read_current(txn, &d) != PT_OK)
+			return 0;
+		id = d.current;
+		if (watched)
+			remember_current(st, epoch, id);
+	}
+	if (id != 0 && (pt_zcache_has(cache(), id) ||
+	    load_dict(txn, id) == PT_OK))
+		return id;
 	return 0;
 }
 
@@ -307,7 +364,13 @@ pt_evrec_pack_body(struct pt_store *st, const void *body, size_t len,
 {
 	struct pt_txn *txn;
 	enum pt_err rc;
+	uint64_t epoch;
+	uint32_t id;
 
+	/* Known and loaded: no transaction to begin. */
+	if (cache() != NULL && cached_current(st, &epoch, &id) && (id == 0 ||
+	    pt_zcache_has(cache(), id)))
+		return pt_zpack(cache(), id, body ? body : "", len, out);
 	if ((rc = pt_txn_begin(st, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		return rc;
 	rc = pack(txn, body ? body : "", len, out, PACK_BODY);

@@ -62,7 +62,9 @@ usage(FILE *f)
 "  PORTER_DB          the LMDB directory (required; created 0700), or a\n"
 "                     postgresql:// URI (README: More than one machine)\n"
 "  PORTER_PG_CONNECTIONS  PostgreSQL connections a process keeps (2-1000,\n"
-"                     default 8)\n"
+"                     default 8), and one more that LISTENs for changes\n"
+"  PORTER_PG_LISTEN   0: read the configuration at every request instead\n"
+"                     (behind pgbouncer in transaction mode)\n"
 "  PORTER_MAP_SIZE    largest store size: bytes, or with K, M, G or T\n"
 "                     (default 4G, at least 1M); unreadable: every answer\n"
 "                     is 503 store_unavailable saying why\n"
@@ -233,6 +235,7 @@ open_store(char *why, size_t whylen)
 		snprintf(why, whylen, "PORTER_MAP_SIZE %s", err);
 		return NULL;
 	}
+	opts.watch = !cgi_mode;
 	if (pt_store_open(dir, &opts, &s, why, whylen) != PT_OK)
 		return NULL;
 	/* At its ceiling the store makes room by deleting the oldest logs. */

@@ -235,6 +235,12 @@ pt_store_resized(struct pt_store *s)
 	return s->be->resized(s);
 }
 
+int
+pt_store_meta_epoch(struct pt_store *s, uint64_t *epoch)
+{
+	return s->be->meta_epoch(s, epoch);
+}
+
 enum pt_err
 pt_txn_begin(struct pt_store *s, struct pt_txn *parent, int flags,
     struct pt_txn **out)

@@ -91,6 +91,12 @@ struct pt_store_opts {
 	uint64_t		 map_size;	/* bytes; 0 = default (4 GiB) */
 	int			 read_only;	/* open without creating */
 	enum pt_durability	 durability;
+	/*
+	 * A long-lived server: a database store may keep a connection of
+	 * its own to hear of changes (pt_store_meta_epoch).  Not for a
+	 * command or a CGI process, one request long.
+	 */
+	int			 watch;
 };
 
 struct pt_store;
@@ -201,6 +207,15 @@ int		pt_store_near_ceiling(struct pt_store *);
  */
 void		pt_store_set_threaded(struct pt_store *);
 int		pt_store_resized(struct pt_store *);
+
+/*
+ * Are the applied configuration (tables config, endpoints) and the meta
+ * table known unchanged without asking the store?  1 with an epoch that
+ * moves whenever they may have changed (PostgreSQL, told by LISTEN/NOTIFY:
+ * reading them costs round trips on every request), 0 when they must be
+ * read (LMDB, where reading costs next to nothing).
+ */
+int		pt_store_meta_epoch(struct pt_store *, uint64_t *epoch);
 
 /*
  * Transactions.  "parent" (write only; may be NULL) makes a nested

@@ -52,6 +52,7 @@ struct pt_backend {
 	int		(*near_ceiling)(struct pt_store *);
 	void		(*set_threaded)(struct pt_store *);
 	int		(*resized)(struct pt_store *);
+	int		(*meta_epoch)(struct pt_store *, uint64_t *);
 	enum pt_err	(*txn_begin)(struct pt_store *, struct pt_txn *,
 			    int, struct pt_txn **);
 	enum pt_err	(*txn_commit)(struct pt_txn *);

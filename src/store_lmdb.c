@@ -672,6 +672,15 @@ lmdb_resized(struct pt_store *ps)
 	return __atomic_load_n(&s->resized, __ATOMIC_RELAXED);
 }
 
+/* Reading the configuration's generation is a page in the map: read it. */
+static int
+lmdb_meta_epoch(struct pt_store *ps, uint64_t *epoch)
+{
+	(void)ps;
+	(void)epoch;
+	return 0;
+}
+
 /* mdb_reader_list's lines: "pid thread txnid", txnid "-" when idle. */
 static int
 reader_line(const char *line, void *arg)
@@ -1159,6 +1168,7 @@ static const struct pt_backend lmdb_backend = {
 	.near_ceiling = lmdb_near_ceiling,
 	.set_threaded = lmdb_set_threaded,
 	.resized = lmdb_resized,
+	.meta_epoch = lmdb_meta_epoch,
 	.txn_begin = lmdb_txn_begin,
 	.txn_commit = lmdb_txn_commit,
 	.txn_abort = lmdb_txn_abort,

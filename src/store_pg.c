@@ -20,12 +20,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -45,6 +48,15 @@
  * first write of a row it changed would fail (40001).
  */
 #define WRITE_BEGIN	"BEGIN ISOLATION LEVEL READ COMMITTED"
+/*
+ * What a commit that changed a watched table NOTIFYs (pg_meta_epoch): the
+ * configuration and meta, written by apply and seldom else (dictionaries,
+ * the action index's backfill).
+ */
+#define WATCHED(t)	((t) == PT_T_CONFIG || (t) == PT_T_ENDPOINTS || \
+			    (t) == PT_T_META)
+#define CONFIG_CHANNEL	"porter_config"
+#define WATCH_RETRY_MS	1000
 #define POOL_DEFAULT	8
 #define POOL_WAIT_S	10
 #define MAX_KEY		511	/* as LMDB's: the callers size keys for it */
@@ -91,6 +103,19 @@ struct pg_store {
 	pthread_cond_t		 freed;
 	struct pg_conn		*idle;
 	unsigned		 open, max;
+	/*
+	 * The watcher of the configuration and meta (pg_meta_epoch): a
+	 * thread on a connection of its own that LISTENs on CONFIG_CHANNEL.
+	 * "epoch" moves at every notification and whenever the watcher may
+	 * have missed one (connecting again); "watch_ok" while it listens.
+	 */
+	int			 listen;	/* opts.watch, PORTER_PG_LISTEN */
+	int			 watching;	/* the thread was started */
+	pthread_t		 watcher;
+	int			 wake[2];	/* a pipe: close wakes it */
+	int			 stop;		/* atomic */
+	uint64_t		 epoch;		/* atomic */
+	int			 watch_ok;	/* atomic */
 };
 
 /* What a transaction and its savepoints keep until the end. */
@@ -106,6 +131,7 @@ struct pg_txn {
 	struct pg_txn	*root;		/* the top-level transaction */
 	unsigned	 depth;		/* 0 top level, else savepoint n */
 	unsigned	 writes;	/* writes so far (cursors refetch) */
+	int		 notify;	/* root: a WATCHED table changed */
 	struct pg_keep	*keep;		/* root only */
 };
 
@@ -340,6 +366,9 @@ pt_pg_open(const char *uri, const struct pt_store_opts *opts,
 		}
 		s->max = (unsigned)n;
 	}
+	env = getenv("PORTER_PG_LISTEN");
+	s->listen = opts != NULL && opts->watch && !s->pub.read_only &&
+	    (env == NULL || strcmp(env, "0") != 0);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->freed, NULL);
 	if ((rc = conn_get(s, &c)) != PT_OK) {
@@ -362,6 +391,14 @@ pg_close(struct pt_store *ps)
 {
 	struct pg_store *s = (struct pg_store *)ps;
 	struct pg_conn *c;
+
+	if (s->watching) {
+		__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+		(void)!write(s->wake[1], "", 1);
+		pthread_join(s->watcher, NULL);
+		close(s->wake[0]);
+		close(s->wake[1]);
+	}
 
 	while ((c = s->idle) != NULL) {
 		s->idle = c->next;
@@ -626,7 +663,8 @@ pg_txn_commit(struct pt_txn *pt)
 		txn_end(t);
 		return rc;
 	}
-	rc = pg_exec(conn, "COMMIT", "commit");
+	rc = t->notify ? pg_exec(conn, "NOTIFY " CONFIG_CHANNEL "; COMMIT",
+	    "commit") : pg_exec(conn, "COMMIT", "commit");
 	/*
 	 * The server answered: it committed or it rolled back (nothing
 	 * written).  No answer (the connection went during COMMIT): the
@@ -780,6 +818,7 @@ pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
 		return PT_ETOOBIG;
 	}
 	t->root->writes++;
+	t->root->notify |= WATCHED(tab);
 	rc = run(t, tab, (flags & PT_PUT_NOOVERWRITE) ? OP_PUTNX : OP_PUT, key,
 	    keylen, vallen ? val : empty, vallen, 0, &res);
 	if (rc == PT_ENOTFOUND)		/* DO NOTHING: the key was there */
@@ -799,6 +838,7 @@ pg_del(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen)
 	if (keylen == 0 || keylen > MAX_KEY)
 		return PT_ENOTFOUND;
 	t->root->writes++;
+	t->root->notify |= WATCHED(tab);
 	rc = run(t, tab, OP_DEL, key, keylen, NULL, 0, 0, &res);
 	return rc == PT_OK || rc == PT_ENOTFOUND ? rc : write_failed(t, rc);
 }
@@ -936,6 +976,99 @@ pg_cursor_del(struct pt_cursor *pc)
 	return rc;
 }
 
+
+/* The watcher's connection, LISTENing; NULL when the server is away. */
+static PGconn *
+watch_connect(struct pg_store *s)
+{
+	char err[256];
+	PGconn *conn;
+
+	if ((conn = pg_connect(s->uri, err, sizeof(err))) == NULL)
+		return NULL;
+	if (pg_exec(conn, "LISTEN " CONFIG_CHANNEL, "listen") != PT_OK) {
+		PQfinish(conn);
+		return NULL;
+	}
+	/* What changed while no one listened: read it once more. */
+	__atomic_add_fetch(&s->epoch, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->watch_ok, 1, __ATOMIC_RELEASE);
+	return conn;
+}
+
+static void *
+watch(void *arg)
+{
+	struct pg_store *s = arg;
+	struct pollfd pfd[2];
+	PGnotify *n;
+	PGconn *conn = NULL;
+	int r;
+
+	pfd[1].fd = s->wake[0];
+	pfd[1].events = POLLIN;
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+		if (conn == NULL && (conn = watch_connect(s)) == NULL) {
+			/* The server is away: again in a while. */
+			(void)poll(&pfd[1], 1, WATCH_RETRY_MS);
+			continue;
+		}
+		pfd[0].fd = PQsocket(conn);
+		pfd[0].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		r = poll(pfd, 2, -1);
+		if (pfd[1].revents)
+			break;		/* closing */
+		if ((r < 0 && errno != EINTR) || (r > 0 &&
+		    !PQconsumeInput(conn)) || PQstatus(conn) != CONNECTION_OK) {
+			__atomic_store_n(&s->watch_ok, 0, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&s->epoch, 1, __ATOMIC_RELEASE);
+			PQfinish(conn);
+			conn = NULL;
+			continue;
+		}
+		while ((n = PQnotifies(conn)) != NULL) {
+			__atomic_add_fetch(&s->epoch, 1, __ATOMIC_RELEASE);
+			PQfreemem(n);
+		}
+	}
+	PQfinish(conn);
+	return NULL;
+}
+
+/*
+ * 1 and the epoch while the watcher listens (started on the first call):
+ * the configuration is unchanged while the epoch is.  0 when it does not
+ * (PORTER_PG_LISTEN=0, for a pooler in transaction mode that cannot
+ * LISTEN; a command, a CGI process or a read-only store; the server
+ * away): read it.
+ */
+static int
+pg_meta_epoch(struct pt_store *ps, uint64_t *epoch)
+{
+	struct pg_store *s = (struct pg_store *)ps;
+	int start = 0;
+
+	if (!s->listen)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	if (!s->watching) {
+		s->watching = start = 1;
+		if (pipe2(s->wake, O_CLOEXEC) == -1)
+			s->watching = s->listen = 0;
+		else if (pthread_create(&s->watcher, NULL, watch, s) != 0) {
+			close(s->wake[0]);
+			close(s->wake[1]);
+			s->watching = s->listen = 0;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (start)
+		return 0;
+	*epoch = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&s->watch_ok, __ATOMIC_ACQUIRE);
+}
+
 static const struct pt_backend pg_backend = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -951,6 +1084,7 @@ static const struct pt_backend pg_backend = {
 	.near_ceiling = pg_near_ceiling,
 	.set_threaded = pg_set_threaded,
 	.resized = pg_resized,
+	.meta_epoch = pg_meta_epoch,
 	.txn_begin = pg_txn_begin,
 	.txn_commit = pg_txn_commit,
 	.txn_abort = pg_txn_abort,

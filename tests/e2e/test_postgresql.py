@@ -73,6 +73,7 @@ KILLS = 20              # SIGKILLs of one node's responders under load
 TERMINATE_ROUNDS = 20   # rounds of pg_terminate_backend under load
 PROPS = 24              # properties identified at once, per user
 SERIALIZABLE = "default_transaction_isolation=serializable"
+THREADS = 4             # a responder's threads in config_watch
 
 
 def pg_bin(name):
@@ -898,6 +899,93 @@ def copy_and_back(t, pg):
         shutil.rmtree(os.path.dirname(d), ignore_errors=True)
 
 
+def statements(pg, since):
+    """Lines of the server's log after offset "since" that begin a read
+    transaction (log_statement=all), and the log's end."""
+    with open(os.path.join(pg.dir, "log"), "rb") as f:
+        f.seek(since)
+        text = f.read().decode("utf-8", "replace")
+    return text.count("REPEATABLE READ READ ONLY"), since + len(text.encode())
+
+
+def log_end(pg):
+    return os.path.getsize(os.path.join(pg.dir, "log"))
+
+
+def parallel_posts(srv, ep, keys):
+    """post() each key, THREADS at a time; the statuses."""
+    out = [None] * len(keys)
+
+    def one(i):
+        out[i] = post(srv, ep, keys[i])[0]
+    for base in range(0, len(keys), THREADS):
+        ths = [threading.Thread(target=one, args=(i,))
+               for i in range(base, min(base + THREADS, len(keys)))]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+    return out
+
+
+def config_watch(t, pg):
+    """The configuration and the compression dictionary's id are not read
+    per request while the responder LISTENs (a commit that changes them
+    NOTIFYs): fewer round trips, and an apply is seen at once;
+    PORTER_PG_LISTEN=0 (a pooler in transaction mode) reads them each
+    time."""
+    db = h.new_pg_database(pg.uri)
+    r = subprocess.run(["psql", "-q", "-d", pg.uri + "postgres", "-c",
+                        "ALTER DATABASE %s SET log_statement = 'all'" %
+                        db.split("/")[-1]], capture_output=True, text=True)
+    t.eq(r.returncode, 0, "config watch: statements logged", r.stderr)
+    reads = {}
+    for listen in ("1", "0"):
+        with h.Server(mount="/", max_procs=1, db=db,
+                      env={"PORTER_PG_LISTEN": listen,
+                           "PORTER_THREADS": str(THREADS)}) as srv:
+            if listen == "1":
+                rc, out, err = srv.apply(idem.config())
+                t.eq(rc, 0, "config watch: applies", err)
+            ep = srv.sources()[("orders", "production")]
+            # Each of the responder's threads keeps its own copy: one
+            # request each (at once, so that every thread takes one).
+            warm = parallel_posts(srv, ep, ["watch-%s-w%d" % (listen, i)
+                                            for i in range(THREADS * 2)])
+            time.sleep(1)   # the watcher connects and LISTENs
+            mark = log_end(pg)
+            got = [post(srv, ep, "watch-%s-%d" % (listen, i))[0]
+                   for i in range(20)]
+            time.sleep(0.3)
+            reads[listen], _ = statements(pg, mark)
+            t.eq(warm + got, [200] * (THREADS * 2 + 20),
+                 "PORTER_PG_LISTEN=%s: webhooks "
+                 "go in" % listen)
+            if listen != "1":
+                continue
+            cfg = idem.config()
+            cfg["sources"][0]["environments"]["staging"] = dict(
+                cfg["sources"][0]["environments"]["production"])
+            rc, out, err = srv.apply(cfg)
+            started = time.time()
+            staging = srv.sources()[("orders", "staging")]
+            st = None
+            while time.time() - started < 3:
+                st = post(srv, staging, "watch-staging")[0]
+                if st == 200:
+                    break
+                time.sleep(0.05)
+            t.ok(rc == 0 and st == 200, "an apply is seen by the LISTENing "
+                 "responder at once (%.2f s; without the notification it "
+                 "would wait up to 5 s)" % (time.time() - started), st, err)
+    t.diag("read transactions for 20 webhooks: %d listening, %d not" %
+           (reads["1"], reads["0"]))
+    t.ok(reads["0"] >= 20 and reads["1"] <= THREADS,
+         "listening, neither the configuration nor the compression "
+         "dictionary is read for each webhook (%d read transactions "
+         "against %d)" % (reads["1"], reads["0"]))
+
+
 def main():
     h.require_binaries()
     if h.which("lighttpd") is None:
@@ -922,6 +1010,7 @@ def main():
         t.run(terminate_backends, t, pg)
         t.run(identify_race, t, "identify race")
         t.run(copy_and_back, t, pg)
+        t.run(config_watch, t, pg)
         tls(t, pg)
         t.run(serializable, t, pg)
     finally:
