@@ -41,7 +41,16 @@ as root: initdb refuses root; a free port on 127.0.0.1), then:
    filter, and the server sees its connections encrypted;
 9. the server restarted with default_transaction_isolation = serializable
    (CockroachDB's default): case 7, test_idempotency.py and test_core.py
-   again (relayed as "[postgresql serializable]").
+   again (relayed as "[postgresql serializable]");
+10. porterctl migrate, copy LMDB -> PostgreSQL -> LMDB (compared, both
+   checked; a non-empty destination refused), status and /metrics on the
+   database, a responder on the copy (a key taken before the move stays
+   idempotent);
+11. the configuration watch: with PORTER_PG_LISTEN (default) a webhook
+   begins no read transaction (the server's statement log counts them),
+   with PORTER_PG_LISTEN=0 two; an apply is seen at once;
+12. the README's "Two front servers on one database" block, run as
+   written (only the database, directories and ports replaced).
 
 The loads are bounded in time (h.scaled) and by counts, not by rates.
 """
@@ -986,6 +995,59 @@ def config_watch(t, pg):
          "against %d)" % (reads["1"], reads["0"]))
 
 
+def readme_block(marker):
+    """The shell block after "<!-- marker -->" in the README."""
+    with open(os.path.join(h.TOP_SRCDIR, "README.md")) as f:
+        text = f.read()
+    after = text.split("<!-- %s -->" % marker, 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def readme_two_nodes(t, pg):
+    """README "Two front servers on one database", run as written: only
+    the database, the directories and the ports are this test's."""
+    block = readme_block("two-nodes")
+    tmp = tempfile.mkdtemp(prefix="porter-readme-")
+    db = h.new_pg_database(pg.uri)
+    ports = [str(h.free_port()), str(h.free_port())]
+    for old, new in (("postgresql://porter@db.internal/porter", db),
+                     ("/run/porter-", tmp + "/run-"),
+                     ("/var/log/porter-", tmp + "/log-"),
+                     ("-o www-data ", ""),      # PORTER_USER="": no switch
+                     ("8081", ports[0]), ("8082", ports[1])):
+        t.ok(old in block, "README block: has %r" % old)
+        block = block.replace(old, new)
+    env = dict(os.environ, PORTER_FCGI=h.PORTER_FCGI, PORTER_USER="",
+               PORTER_DOCROOT=tmp, PATH=os.pathsep.join([
+                   os.path.dirname(h.PORTERCTL), "/usr/sbin", "/sbin",
+                   os.environ.get("PATH", "")]))
+    env.pop("PORTER_DB", None)
+    try:
+        r = subprocess.run(["bash", "-e", "-c", block], cwd=h.TOP_SRCDIR,
+                           env=env, capture_output=True, text=True,
+                           timeout=h.scaled(120))
+        t.eq(r.returncode, 0, "the README's two-node block runs",
+             r.stdout[-2000:], r.stderr[-2000:])
+        t.ok('"status": "accepted"' in r.stdout and
+             '"idempotent": true' in r.stdout,
+             "  ... node A accepts the event, node B answers its duplicate "
+             "idempotent", r.stdout[-2000:])
+        logs = [ln for ln in r.stdout.splitlines()
+                if "tasks/production" in ln and "task.assigned" in ln]
+        t.eq(len(logs), 2, "  ... and porterctl logs lists both deliveries",
+             r.stdout[-2000:])
+    finally:
+        for node in ("a", "b"):
+            pid = os.path.join(tmp, "run-" + node, "porter-lighttpd.pid")
+            try:
+                with open(pid) as f:
+                    os.kill(int(f.read().strip()), 15)
+            except (OSError, ValueError):
+                pass
+        time.sleep(0.5)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     h.require_binaries()
     if h.which("lighttpd") is None:
@@ -1011,6 +1073,7 @@ def main():
         t.run(identify_race, t, "identify race")
         t.run(copy_and_back, t, pg)
         t.run(config_watch, t, pg)
+        t.run(readme_two_nodes, t, pg)
         tls(t, pg)
         t.run(serializable, t, pg)
     finally:
