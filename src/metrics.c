@@ -113,20 +113,11 @@ raise_to(struct pt_txn *txn, const char *name, const struct lbuf *labels,
     uint64_t v)
 {
 	char k[512];
-	struct pt_val old;
-	uint8_t be[8];
 	size_t kl;
-	enum pt_err rc;
 
 	if ((kl = metric_key(k, name, labels)) == 0)
 		return PT_OK;
-	rc = pt_get(txn, PT_T_AUX, k, kl, &old);
-	if (rc == PT_OK && old.len == 8 && pt_be64_get(old.data) >= v)
-		return PT_OK;
-	if (rc != PT_OK && rc != PT_ENOTFOUND)
-		return rc;
-	pt_be64_put(be, v);
-	return pt_put(txn, PT_T_AUX, k, kl, be, 8, 0);
+	return pt_max_u64(txn, PT_T_AUX, k, kl, v);
 }
 
 /* Add "delta" to counter name{labels}. */
@@ -135,21 +126,11 @@ add(struct pt_txn *txn, const char *name, const struct lbuf *labels,
     uint64_t delta)
 {
 	char k[512];
-	struct pt_val v;
-	uint8_t be[8];
-	uint64_t n = 0;
 	size_t kl;
-	enum pt_err rc;
 
 	if ((kl = metric_key(k, name, labels)) == 0)
 		return PT_OK;
-	rc = pt_get(txn, PT_T_AUX, k, kl, &v);
-	if (rc == PT_OK && v.len == 8)
-		n = pt_be64_get(v.data);
-	else if (rc != PT_OK && rc != PT_ENOTFOUND)
-		return rc;
-	pt_be64_put(be, n + delta);
-	return pt_put(txn, PT_T_AUX, k, kl, be, 8, 0);
+	return pt_add_u64(txn, PT_T_AUX, k, kl, delta);
 }
 
 /* Observe "us" microseconds in histogram "name" with "labels". */

@@ -313,6 +313,45 @@ pt_del(struct pt_txn *t, enum pt_table tab, const void *key, size_t keylen)
 }
 
 enum pt_err
+pt_add_u64(struct pt_txn *t, enum pt_table tab, const void *key,
+    size_t keylen, uint64_t n)
+{
+	return t->store->be->count(t, tab, key, keylen, n, 0);
+}
+
+enum pt_err
+pt_max_u64(struct pt_txn *t, enum pt_table tab, const void *key,
+    size_t keylen, uint64_t n)
+{
+	return t->store->be->count(t, tab, key, keylen, n, 1);
+}
+
+enum pt_err
+pt_count_by_get(struct pt_txn *t, enum pt_table tab, const void *key,
+    size_t keylen, uint64_t n, int max)
+{
+	struct pt_val v;
+	uint64_t old = 0;
+	uint8_t be[8];
+	enum pt_err rc;
+	int i;
+
+	rc = pt_get(t, tab, key, keylen, &v);
+	if (rc == PT_OK && v.len == 8)
+		for (i = 0; i < 8; i++)
+			old = old << 8 | ((const uint8_t *)v.data)[i];
+	else if (rc != PT_OK && rc != PT_ENOTFOUND)
+		return rc;
+	if (max && rc == PT_OK && v.len == 8 && old >= n)
+		return PT_OK;
+	if (!max)
+		n += old;
+	for (i = 7; i >= 0; i--, n >>= 8)
+		be[i] = (uint8_t)n;
+	return pt_put(t, tab, key, keylen, be, sizeof(be), 0);
+}
+
+enum pt_err
 pt_cursor_open(struct pt_txn *t, enum pt_table tab, struct pt_cursor **out)
 {
 	return t->store->be->cursor_open(t, tab, out);

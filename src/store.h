@@ -259,6 +259,16 @@ enum pt_err	pt_put(struct pt_txn *, enum pt_table, const void *key,
 /* PT_ENOTFOUND when absent. */
 enum pt_err	pt_del(struct pt_txn *, enum pt_table, const void *key,
 		    size_t keylen);
+/*
+ * Counters: an 8-byte big-endian value at "key" (absent, or not 8 bytes
+ * long: as 0) gets "n" added (pt_add_u64), or becomes "n" unless it holds
+ * more (pt_max_u64).  No read comes back: a database backend sends it
+ * without waiting, its failure failing the transaction (commit refuses).
+ */
+enum pt_err	pt_add_u64(struct pt_txn *, enum pt_table, const void *key,
+		    size_t keylen, uint64_t n);
+enum pt_err	pt_max_u64(struct pt_txn *, enum pt_table, const void *key,
+		    size_t keylen, uint64_t n);
 
 /*
  * Cursors walk a table in key order.  pt_cursor_seek positions at the first

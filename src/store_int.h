@@ -63,6 +63,8 @@ struct pt_backend {
 			    size_t, const void *, size_t, int);
 	enum pt_err	(*del)(struct pt_txn *, enum pt_table, const void *,
 			    size_t);
+	enum pt_err	(*count)(struct pt_txn *, enum pt_table, const void *,
+			    size_t, uint64_t, int max);
 	enum pt_err	(*cursor_open)(struct pt_txn *, enum pt_table,
 			    struct pt_cursor **);
 	void		(*cursor_close)(struct pt_cursor *);
@@ -86,6 +88,9 @@ enum pt_err	pt_pg_open(const char *uri, const struct pt_store_opts *,
  * store.c refused a write on a read-only store).
  */
 void		pt_txn_init(struct pt_txn *, struct pt_store *, int flags);
+/* pt_add_u64 / pt_max_u64 as a read, then a put (LMDB's). */
+enum pt_err	pt_count_by_get(struct pt_txn *, enum pt_table, const void *,
+		    size_t, uint64_t, int max);
 
 /* The thread's error text (pt_store_errstr), printf-style. */
 void		pt_store_errf(const char *fmt, ...)

@@ -1175,6 +1175,7 @@ static const struct pt_backend lmdb_backend = {
 	.get = lmdb_get,
 	.put = lmdb_put,
 	.del = lmdb_del,
+	.count = pt_count_by_get,
 	.cursor_open = lmdb_cursor_open,
 	.cursor_close = lmdb_cursor_close,
 	.cursor_seek = lmdb_cursor_seek,

@@ -61,6 +61,7 @@
 #define POOL_WAIT_S	10
 #define MAX_KEY		511	/* as LMDB's: the callers size keys for it */
 #define BATCH_MAX	256
+#define PIPE_MAX	512	/* writes piped before their answers are read */
 /*
  * stat counts a table's rows up to about this many; a larger one is the
  * server's estimate (pg_class.reltuples, kept by autovacuum): /healthz and
@@ -68,8 +69,13 @@
  */
 #define COUNT_EXACT	200000
 
-enum op { OP_GET, OP_PUT, OP_PUTNX, OP_DEL, OP_GE, OP_GT, OP_LE, OP_LT,
-    OP_FIRST, OP_LAST, OP__MAX };
+/* (Statements from OP_GE on take a LIMIT.) */
+enum op { OP_GET, OP_PUT, OP_PUTNX, OP_DEL, OP_ADD, OP_MAX, OP_GE, OP_GT,
+    OP_LE, OP_LT, OP_FIRST, OP_LAST, OP__MAX };
+
+/* A value of 8 bytes, big-endian, as a bigint. */
+#define U64(v)	"('x' || encode(" v ", 'hex'))::bit(64)::bigint"
+
 
 static const char *const op_sql[OP__MAX] = {
 	[OP_GET] = "SELECT v FROM porter_%s WHERE k = $1",
@@ -78,6 +84,15 @@ static const char *const op_sql[OP__MAX] = {
 	[OP_PUTNX] = "INSERT INTO porter_%s (k, v) VALUES ($1, $2) "
 	    "ON CONFLICT (k) DO NOTHING",
 	[OP_DEL] = "DELETE FROM porter_%s WHERE k = $1",
+	/* Counters added to, and raised, on the server: no read first. */
+	[OP_ADD] = "INSERT INTO porter_%s AS t (k, v) VALUES ($1, $2) "
+	    "ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(t.v) = 8 "
+	    "THEN int8send(" U64("t.v") " + " U64("EXCLUDED.v") ") "
+	    "ELSE EXCLUDED.v END",
+	[OP_MAX] = "INSERT INTO porter_%s AS t (k, v) VALUES ($1, $2) "
+	    "ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(t.v) = 8 AND "
+	    U64("t.v") " >= " U64("EXCLUDED.v") " THEN t.v ELSE EXCLUDED.v "
+	    "END",
 	[OP_GE] = "SELECT k, v FROM porter_%s WHERE k >= $1 ORDER BY k "
 	    "LIMIT $2",
 	[OP_GT] = "SELECT k, v FROM porter_%s WHERE k > $1 ORDER BY k LIMIT $2",
@@ -93,6 +108,14 @@ struct pg_conn {
 	PGconn		*conn;
 	struct pg_conn	*next;		/* in the idle list */
 	unsigned char	 prepared[PT_T__MAX][OP__MAX];
+	/*
+	 * Writes sent in pipeline mode whose results are not read yet
+	 * (send_write), and the transaction they belong to: read with the
+	 * next statement that needs an answer (finish).
+	 */
+	unsigned	 piped;
+	struct pg_txn	*piped_txn;
+	int		 spoilt;	/* a pipeline failed: close, not pool */
 };
 
 struct pg_store {
@@ -314,7 +337,8 @@ static void
 conn_put(struct pg_store *s, struct pg_conn *c)
 {
 	int keep = PQstatus(c->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+	    PQtransactionStatus(c->conn) == PQTRANS_IDLE && !c->spoilt &&
+	    PQpipelineStatus(c->conn) == PQ_PIPELINE_OFF;
 
 	if (!keep) {
 		PQfinish(c->conn);
@@ -566,6 +590,84 @@ pg_resized(struct pt_store *ps)
 	return 0;
 }
 
+/* Remember a failed write: commit refuses, as LMDB's does. */
+static enum pt_err
+write_failed(struct pg_txn *t, enum pt_err e)
+{
+	if (e != PT_ENOTFOUND && e != PT_EEXIST && !t->pub.failed) {
+		t->pub.failed = 1;
+		t->pub.fail_rc = e;
+	}
+	return e;
+}
+
+/*
+ * End the pipeline: a sync, then the results of the piped writes (the
+ * first failure is their transaction's, as if the write had returned it)
+ * and, when "last" is not NULL, of the statement sent after them, into
+ * *last.  One round trip for all.  The first failure's rc, else PT_OK.
+ */
+static enum pt_err
+finish(struct pg_conn *c, PGresult **last)
+{
+	PGconn *conn = c->conn;
+	PGresult *res;
+	enum pt_err rc = PT_OK;
+	unsigned i, n = c->piped + (last != NULL);
+	ExecStatusType st;
+
+	if (last != NULL)
+		*last = NULL;
+	if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF)
+		return PT_OK;
+	if (PQpipelineSync(conn) != 1) {
+		rc = pg_rc(conn, NULL, "pipeline");
+		c->spoilt = 1;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((res = PQgetResult(conn)) == NULL) {
+			rc = rc != PT_OK ? rc : pg_rc(conn, NULL, "pipeline");
+			c->spoilt = 1;
+			goto out;
+		}
+		st = PQresultStatus(res);
+		if (i == c->piped && last != NULL && rc == PT_OK)
+			*last = res;		/* the caller's to read */
+		else {
+			if (st != PGRES_COMMAND_OK && rc == PT_OK) {
+				rc = st == PGRES_PIPELINE_ABORTED ? PT_EIO :
+				    pg_rc(conn, res, "write");
+				c->spoilt = 1;
+			}
+			PQclear(res);
+		}
+		/* Each statement's results end with a NULL. */
+		while ((res = PQgetResult(conn)) != NULL)
+			PQclear(res);
+	}
+	res = PQgetResult(conn);
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		c->spoilt = 1;
+	PQclear(res);
+	if (PQexitPipelineMode(conn) != 1)
+		c->spoilt = 1;
+out:
+	if (rc != PT_OK && c->piped_txn != NULL)
+		(void)write_failed(c->piped_txn, rc);
+	c->piped = 0;
+	c->piped_txn = NULL;
+	return rc;
+}
+
+/* A simple-protocol statement of transaction "t", after what is piped. */
+static enum pt_err
+txn_exec(struct pg_txn *t, const char *sql, const char *what)
+{
+	(void)finish(t->c, NULL);
+	return pg_exec(t->c->conn, sql, what);
+}
+
 static enum pt_err
 pg_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
     struct pt_txn **out)
@@ -585,7 +687,7 @@ pg_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
 		t->root = parent->root;
 		t->depth = parent->depth + 1;
 		snprintf(sql, sizeof(sql), "SAVEPOINT s%u", t->depth);
-		if ((rc = pg_exec(t->c->conn, sql, "savepoint")) != PT_OK) {
+		if ((rc = txn_exec(t, sql, "savepoint")) != PT_OK) {
 			pt_free(t);
 			return rc;
 		}
@@ -632,6 +734,42 @@ txn_end(struct pg_txn *t)
 	pt_free(t);
 }
 
+/*
+ * COMMIT (and NOTIFY) sent after the piped writes, one round trip for all.
+ * PT_ERETRY when a write failed (the transaction is to be rolled back),
+ * else COMMIT's outcome.
+ */
+static enum pt_err
+piped_commit(struct pg_txn *t)
+{
+	PGconn *conn = t->c->conn;
+	PGresult *res;
+	enum pt_err rc;
+
+	int sent = 1;
+
+	if (t->notify) {
+		sent = PQsendQueryParams(conn, "NOTIFY " CONFIG_CHANNEL, 0, NULL,
+		    NULL, NULL, NULL, 0) == 1;
+		t->c->piped += sent;	/* read before COMMIT's */
+	}
+	if (!sent || PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL,
+	    NULL, 0) != 1) {
+		rc = pg_rc(conn, NULL, "commit");
+		(void)finish(t->c, NULL);
+		return rc;
+	}
+	if (finish(t->c, &res) != PT_OK) {
+		PQclear(res);
+		/* The server answered and took nothing; or it went. */
+		return PQstatus(conn) == CONNECTION_OK ? PT_ERETRY : PT_EBUSY;
+	}
+	rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK ? PT_OK :
+	    pg_rc(conn, res, "commit");
+	PQclear(res);
+	return rc;
+}
+
 static enum pt_err
 pg_txn_commit(struct pt_txn *pt)
 {
@@ -641,15 +779,20 @@ pg_txn_commit(struct pt_txn *pt)
 	enum pt_err rc;
 
 	pt_store_set_unwritten(0);
+	/* A savepoint's writes answer before it ends. */
+	if (t->depth > 0)
+		(void)finish(t->c, NULL);
 	if (t->pub.failed) {
 		rc = t->pub.fail_rc;
 		if (t->depth == 0)
-			(void)pg_exec(conn, "ROLLBACK", "rollback");
+			(void)txn_exec(t, "ROLLBACK", "rollback");
 		else {
 			snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT s%u; "
 			    "RELEASE SAVEPOINT s%u", t->depth, t->depth);
 			(void)pg_exec(conn, sql, "rollback to savepoint");
 		}
+		if (t->depth == 0)
+			pt_store_set_unwritten(1);
 		txn_end(t);
 		return rc;
 	}
@@ -663,8 +806,19 @@ pg_txn_commit(struct pt_txn *pt)
 		txn_end(t);
 		return rc;
 	}
-	rc = t->notify ? pg_exec(conn, "NOTIFY " CONFIG_CHANNEL "; COMMIT",
-	    "commit") : pg_exec(conn, "COMMIT", "commit");
+	if (t->c->piped > 0)
+		rc = piped_commit(t);
+	else
+		rc = t->notify ? pg_exec(conn, "NOTIFY " CONFIG_CHANNEL
+		    "; COMMIT", "commit") : pg_exec(conn, "COMMIT", "commit");
+	if (rc == PT_ERETRY) {
+		/* A piped write failed: nothing was written. */
+		rc = t->pub.fail_rc;
+		(void)pg_exec(conn, "ROLLBACK", "rollback");
+		pt_store_set_unwritten(1);
+		txn_end(t);
+		return rc;
+	}
 	/*
 	 * The server answered: it committed or it rolled back (nothing
 	 * written).  No answer (the connection went during COMMIT): the
@@ -686,24 +840,100 @@ pg_txn_abort(struct pt_txn *pt)
 	char sql[96];
 
 	if (t->depth == 0)
-		(void)pg_exec(t->c->conn, "ROLLBACK", "rollback");
+		(void)txn_exec(t, "ROLLBACK", "rollback");
 	else {
 		snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT s%u; "
 		    "RELEASE SAVEPOINT s%u", t->depth, t->depth);
-		(void)pg_exec(t->c->conn, sql, "rollback to savepoint");
+		(void)txn_exec(t, sql, "rollback to savepoint");
 	}
 	txn_end(t);
 }
 
-/* Remember a failed write: commit refuses, as LMDB's does. */
-static enum pt_err
-write_failed(struct pg_txn *t, enum pt_err e)
+static void
+stmt_name(enum pt_table tab, enum op op, char name[32])
 {
-	if (e != PT_ENOTFOUND && e != PT_EEXIST && !t->pub.failed) {
-		t->pub.failed = 1;
-		t->pub.fail_rc = e;
+	snprintf(name, 32, "p%d_%d", (int)tab, (int)op);
+}
+
+/*
+ * Statement "op" on "tab", prepared once per connection as "name" (in
+ * the pipeline when one is open: its answer is read with the rest).
+ */
+static enum pt_err
+prepare(struct pg_txn *t, enum pt_table tab, enum op op, char name[32])
+{
+	PGconn *conn = t->c->conn;
+	/* The table's name where the text has "%s". */
+	const char *at = strstr(op_sql[op], "%s");
+	char sql[512];
+	PGresult *res;
+	enum pt_err rc;
+
+	stmt_name(tab, op, name);
+	if (t->c->prepared[tab][op])
+		return PT_OK;
+	if ((size_t)snprintf(sql, sizeof(sql), "%.*s%s%s", (int)(at -
+	    op_sql[op]), op_sql[op], pt_table_name(tab), at + 2) >=
+	    sizeof(sql)) {
+		pt_store_errf("statement %d on %s: too long", (int)op,
+		    pt_table_name(tab));
+		return PT_EINVAL;
 	}
-	return e;
+	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) {
+		if (PQsendPrepare(conn, name, sql, 0, NULL) != 1) {
+			rc = pg_rc(conn, NULL, "prepare");
+			(void)finish(t->c, NULL);
+			return rc;
+		}
+		t->c->piped++;
+	} else {
+		res = PQprepare(conn, name, sql, 0, NULL);
+		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = pg_rc(conn, res, "prepare");
+			PQclear(res);
+			return rc;
+		}
+		PQclear(res);
+	}
+	t->c->prepared[tab][op] = 1;
+	return PT_OK;
+}
+
+/*
+ * A write whose answer nobody waits for (a put, a counter's add): sent in
+ * pipeline mode, its result
+ * read with the next statement that needs one (a read, a delete, COMMIT),
+ * in the same round trip.  A failure then fails the transaction, as a
+ * failed put does (commit refuses).
+ */
+static enum pt_err
+send_write(struct pg_txn *t, enum pt_table tab, enum op op, const void *key,
+    size_t keylen, const void *val, size_t vallen)
+{
+	PGconn *conn = t->c->conn;
+	const char *vals[2] = { key, val };
+	int lens[2] = { (int)keylen, (int)vallen }, fmts[2] = { 1, 1 };
+	char name[32];
+	enum pt_err rc;
+
+	/* Bounded: results the server cannot send us block it, then us. */
+	if (t->c->piped >= PIPE_MAX && finish(t->c, NULL) != PT_OK)
+		return t->pub.fail_rc;
+	if (t->pub.failed)
+		return t->pub.fail_rc;
+	if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF &&
+	    PQenterPipelineMode(conn) != 1)
+		return pg_rc(conn, NULL, "pipeline");
+	if ((rc = prepare(t, tab, op, name)) != PT_OK)
+		return write_failed(t, rc);
+	if (PQsendQueryPrepared(conn, name, 2, vals, lens, fmts, 1) != 1) {
+		rc = pg_rc(conn, NULL, "write");
+		(void)finish(t->c, NULL);
+		return write_failed(t, rc);
+	}
+	t->c->piped++;
+	t->c->piped_txn = t;
+	return PT_OK;
 }
 
 /*
@@ -722,29 +952,15 @@ run(struct pg_txn *t, enum pt_table tab, enum op op, const void *a,
 	unsigned char lim[8] = { 0, 0, 0, 0, (unsigned char)(limit >> 24),
 	    (unsigned char)(limit >> 16), (unsigned char)(limit >> 8),
 	    (unsigned char)limit };
-	char name[32], sql[200];
+	char name[32];
 	PGresult *res;
 	ExecStatusType st;
 	struct pg_keep *k;
 	enum pt_err rc;
 
 	*out = NULL;
-	snprintf(name, sizeof(name), "p%d_%d", (int)tab, (int)op);
-	if (!t->c->prepared[tab][op]) {
-		/* The table's name where the text has "%s". */
-		const char *at = strstr(op_sql[op], "%s");
-
-		snprintf(sql, sizeof(sql), "%.*s%s%s", (int)(at - op_sql[op]),
-		    op_sql[op], pt_table_name(tab), at + 2);
-		res = PQprepare(conn, name, sql, 0, NULL);
-		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc = pg_rc(conn, res, "prepare");
-			PQclear(res);
-			return rc;
-		}
-		PQclear(res);
-		t->c->prepared[tab][op] = 1;
-	}
+	if ((rc = prepare(t, tab, op, name)) != PT_OK)
+		return rc;
 	if (a != NULL) {
 		vals[n] = a;
 		lens[n++] = (int)alen;
@@ -757,7 +973,17 @@ run(struct pg_txn *t, enum pt_table tab, enum op op, const void *a,
 		vals[n] = (const char *)lim;
 		lens[n++] = sizeof(lim);
 	}
-	res = PQexecPrepared(conn, name, n, vals, lens, fmts, 1);
+	if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF)
+		res = PQexecPrepared(conn, name, n, vals, lens, fmts, 1);
+	else if (PQsendQueryPrepared(conn, name, n, vals, lens, fmts, 1) != 1) {
+		rc = pg_rc(conn, NULL, "query");
+		(void)finish(t->c, NULL);
+		return rc;
+	} else if ((rc = finish(t->c, &res)) != PT_OK) {
+		/* After the piped writes, in the same round trip. */
+		PQclear(res);
+		return rc;
+	}
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = pg_rc(conn, res, "query");
@@ -819,7 +1045,10 @@ pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
 	}
 	t->root->writes++;
 	t->root->notify |= WATCHED(tab);
-	rc = run(t, tab, (flags & PT_PUT_NOOVERWRITE) ? OP_PUTNX : OP_PUT, key,
+	if (!(flags & PT_PUT_NOOVERWRITE))
+		return send_write(t, tab, OP_PUT, key, keylen, vallen ? val :
+		    empty, vallen);
+	rc = run(t, tab, OP_PUTNX, key,
 	    keylen, vallen ? val : empty, vallen, 0, &res);
 	if (rc == PT_ENOTFOUND)		/* DO NOTHING: the key was there */
 		return PT_EEXIST;
@@ -841,6 +1070,29 @@ pg_del(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen)
 	t->root->notify |= WATCHED(tab);
 	rc = run(t, tab, OP_DEL, key, keylen, NULL, 0, 0, &res);
 	return rc == PT_OK || rc == PT_ENOTFOUND ? rc : write_failed(t, rc);
+}
+
+/* "max": raise to "n" (else add it), on the server, piped. */
+static enum pt_err
+pg_count(struct pt_txn *pt, enum pt_table tab, const void *key,
+    size_t keylen, uint64_t n, int max)
+{
+	struct pg_txn *t = (struct pg_txn *)pt;
+	uint8_t be[8];
+	int i;
+
+	if (!t->pub.write)
+		return PT_EINVAL;
+	if (keylen == 0 || keylen > MAX_KEY) {
+		pt_store_errf("key of %zu bytes for table %s", keylen,
+		    pt_table_name(tab));
+		return PT_ETOOBIG;
+	}
+	for (i = 7; i >= 0; i--, n >>= 8)
+		be[i] = (uint8_t)n;
+	t->root->writes++;
+	t->root->notify |= WATCHED(tab);
+	return send_write(t, tab, max ? OP_MAX : OP_ADD, key, keylen, be, 8);
 }
 
 static enum pt_err
@@ -1091,6 +1343,7 @@ static const struct pt_backend pg_backend = {
 	.get = pg_get,
 	.put = pg_put,
 	.del = pg_del,
+	.count = pg_count,
 	.cursor_open = pg_cursor_open,
 	.cursor_close = pg_cursor_close,
 	.cursor_seek = pg_cursor_seek,

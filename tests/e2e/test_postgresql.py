@@ -3,8 +3,10 @@
 
 Starts a throwaway PostgreSQL (initdb in a temp dir, as "nobody" when run
 as root: initdb refuses root; a free port on 127.0.0.1), then:
-1. runs test_core.py and test_idempotency.py again with every store a new
-   database on it (PORTER_E2E_PG), their cases relayed here;
+1. runs tests/unit/test-backend (the storage interface's semantics) with
+   PORTER_TEST_PG, then test_core.py and test_idempotency.py again with
+   every store a new database on it (PORTER_E2E_PG), their cases relayed
+   here;
 2. two front servers (two lighttpd, each with its own responders) share one
    database: 100 idempotency keys, each delivered 3 times to each server in
    parallel, execute exactly once (one event accepted, one workflow run per
@@ -164,6 +166,28 @@ def relay(t, pg, script, label="postgresql"):
     n = len(cases)
     t.ok(r.returncode == 0 and n > 0, "[%s] %s ran (%d cases, "
          "exit %d)" % (label, script, n, r.returncode), r.stderr[-2000:])
+
+
+def backend_unit(t, pg):
+    """tests/unit/test-backend on a new database: the storage interface's
+    semantics on both backends; its cases relayed."""
+    prog = os.path.join(h.TOP_BUILDDIR, "tests", "unit", "test-backend")
+    if not os.access(prog, os.X_OK):
+        t.ok(False, "tests/unit/test-backend is built (make check builds "
+             "it)")
+        return
+    env = dict(os.environ, PORTER_TEST_PG=h.new_pg_database(pg.uri))
+    r = subprocess.run([prog], capture_output=True, text=True, env=env,
+                       timeout=h.scaled(120))
+    n = 0
+    for line in r.stdout.splitlines():
+        if line.startswith("ok ") or line.startswith("not ok "):
+            n += 1
+            desc = line.split(" - ", 1)[1] if " - " in line else line
+            t.ok(line.startswith("ok "), "[test-backend] " + desc)
+    t.ok(r.returncode == 0 and n > 60, "[test-backend] ran on both "
+         "backends (%d cases, exit %d)" % (n, r.returncode),
+         r.stdout[-1500:], r.stderr[-1500:])
 
 
 def deliver_both(srvs, ep, keys):
@@ -1063,6 +1087,7 @@ def main():
     try:
         pg.start()
         os.environ["PORTER_E2E_PG"] = pg.uri
+        t.run(backend_unit, t, pg)
         relay(t, pg, "test_core.py")
         relay(t, pg, "test_idempotency.py")
         two_fronts(t, pg)
