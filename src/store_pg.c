@@ -1027,15 +1027,10 @@ pg_get(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
 	return PT_OK;
 }
 
+/* A put's or a count's key checked, and the write counted (cursors). */
 static enum pt_err
-pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
-    const void *val, size_t vallen, int flags)
+write_starts(struct pg_txn *t, enum pt_table tab, size_t keylen)
 {
-	struct pg_txn *t = (struct pg_txn *)pt;
-	PGresult *res;
-	enum pt_err rc;
-	static const char empty[1];
-
 	if (!t->pub.write)
 		return PT_EINVAL;
 	if (keylen == 0 || keylen > MAX_KEY) {
@@ -1045,6 +1040,20 @@ pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
 	}
 	t->root->writes++;
 	t->root->notify |= WATCHED(tab);
+	return PT_OK;
+}
+
+static enum pt_err
+pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
+    const void *val, size_t vallen, int flags)
+{
+	struct pg_txn *t = (struct pg_txn *)pt;
+	PGresult *res;
+	enum pt_err rc;
+	static const char empty[1];
+
+	if ((rc = write_starts(t, tab, keylen)) != PT_OK)
+		return rc;
 	if (!(flags & PT_PUT_NOOVERWRITE))
 		return send_write(t, tab, OP_PUT, key, keylen, vallen ? val :
 		    empty, vallen);
@@ -1081,17 +1090,12 @@ pg_count(struct pt_txn *pt, enum pt_table tab, const void *key,
 	uint8_t be[8];
 	int i;
 
-	if (!t->pub.write)
-		return PT_EINVAL;
-	if (keylen == 0 || keylen > MAX_KEY) {
-		pt_store_errf("key of %zu bytes for table %s", keylen,
-		    pt_table_name(tab));
-		return PT_ETOOBIG;
-	}
+	enum pt_err rc;
+
+	if ((rc = write_starts(t, tab, keylen)) != PT_OK)
+		return rc;
 	for (i = 7; i >= 0; i--, n >>= 8)
 		be[i] = (uint8_t)n;
-	t->root->writes++;
-	t->root->notify |= WATCHED(tab);
 	return send_write(t, tab, max ? OP_MAX : OP_ADD, key, keylen, be, 8);
 }
 
