@@ -251,7 +251,10 @@ enum pt_err	pt_get(struct pt_txn *, enum pt_table, const void *key,
 /*
  * The key is most likely the table's largest (time-ordered ids): fill the
  * last page instead of splitting it in half, as an ordinary insert does.
- * Any other key is put as usual.
+ * Any other key is put as usual.  With PT_PUT_NOOVERWRITE, an existing key
+ * is damage, not a case to handle: LMDB answers PT_EEXIST at once, a
+ * database backend may fail the transaction with it later (at the next
+ * read or at commit) instead.
  */
 #define PT_PUT_APPEND	0x2
 enum pt_err	pt_put(struct pt_txn *, enum pt_table, const void *key,

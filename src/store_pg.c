@@ -70,8 +70,8 @@
 #define COUNT_EXACT	200000
 
 /* (Statements from OP_GE on take a LIMIT.) */
-enum op { OP_GET, OP_PUT, OP_PUTNX, OP_DEL, OP_ADD, OP_MAX, OP_GE, OP_GT,
-    OP_LE, OP_LT, OP_FIRST, OP_LAST, OP__MAX };
+enum op { OP_GET, OP_PUT, OP_PUTNX, OP_INSERT, OP_DEL, OP_ADD, OP_MAX,
+    OP_GE, OP_GT, OP_LE, OP_LT, OP_FIRST, OP_LAST, OP__MAX };
 
 /* A value of 8 bytes, big-endian, as a bigint. */
 #define U64(v)	"('x' || encode(" v ", 'hex'))::bit(64)::bigint"
@@ -83,6 +83,8 @@ static const char *const op_sql[OP__MAX] = {
 	    "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
 	[OP_PUTNX] = "INSERT INTO porter_%s (k, v) VALUES ($1, $2) "
 	    "ON CONFLICT (k) DO NOTHING",
+	/* A new key, piped: one that exists fails the transaction. */
+	[OP_INSERT] = "INSERT INTO porter_%s (k, v) VALUES ($1, $2)",
 	[OP_DEL] = "DELETE FROM porter_%s WHERE k = $1",
 	/* Counters added to, and raised, on the server: no read first. */
 	[OP_ADD] = "INSERT INTO porter_%s AS t (k, v) VALUES ($1, $2) "
@@ -653,8 +655,11 @@ finish(struct pg_conn *c, PGresult **last)
 	if (PQexitPipelineMode(conn) != 1)
 		c->spoilt = 1;
 out:
-	if (rc != PT_OK && c->piped_txn != NULL)
-		(void)write_failed(c->piped_txn, rc);
+	/* Whatever failed (an existing key too): the transaction has. */
+	if (rc != PT_OK && c->piped_txn != NULL && !c->piped_txn->pub.failed) {
+		c->piped_txn->pub.failed = 1;
+		c->piped_txn->pub.fail_rc = rc;
+	}
 	c->piped = 0;
 	c->piped_txn = NULL;
 	return rc;
@@ -1056,6 +1061,15 @@ pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
 		return rc;
 	if (!(flags & PT_PUT_NOOVERWRITE))
 		return send_write(t, tab, OP_PUT, key, keylen, vallen ? val :
+		    empty, vallen);
+	/*
+	 * A new time-ordered id (an event's): it exists only if something
+	 * is badly wrong, and then the whole write fails, later, instead of
+	 * this put answering EEXIST now (which nobody handles but as a
+	 * failure).
+	 */
+	if (flags & PT_PUT_APPEND)
+		return send_write(t, tab, OP_INSERT, key, keylen, vallen ? val :
 		    empty, vallen);
 	rc = run(t, tab, OP_PUTNX, key,
 	    keylen, vallen ? val : empty, vallen, 0, &res);

@@ -306,9 +306,38 @@ counters(struct pt_store *s, const char *be)
 	pt_txn_abort(t);
 }
 
+/* A new time-ordered key that exists: EEXIST now, or a failed commit. */
+static void
+append_exists(struct pt_store *s, const char *be)
+{
+	struct pt_txn *t;
+	struct pt_val v;
+	enum pt_err rc;
+
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	pt_put(t, PT_T_BODIES, "e1", 2, "one", 3, 0);
+	is_int(pt_txn_commit(t), PT_OK, "%s: an id is there", be);
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	pt_put(t, PT_T_BODIES, "e0", 2, "zero", 4, 0);
+	rc = pt_put(t, PT_T_BODIES, "e1", 2, "two", 3, PT_PUT_NOOVERWRITE |
+	    PT_PUT_APPEND);
+	if (rc == PT_OK)
+		rc = pt_txn_commit(t);
+	else
+		pt_txn_abort(t);
+	ok(rc != PT_OK, "%s: a new id put again fails, at once or at commit "
+	    "(%s)", be, pt_strerror(rc));
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	ok(pt_get(t, PT_T_BODIES, "e1", 2, &v) == PT_OK && v.len == 3 &&
+	    memcmp(v.data, "one", 3) == 0 && pt_get(t, PT_T_BODIES, "e0", 2,
+	    &v) == PT_ENOTFOUND, "%s: and nothing of that write is there", be);
+	pt_txn_abort(t);
+}
+
 static void
 run_all(struct pt_store *s, const char *be)
 {
+	append_exists(s, be);
 	counters(s, be);
 	put_order(s, be);
 	walk_order(s, be);
