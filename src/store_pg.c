@@ -811,7 +811,7 @@ pg_txn_commit(struct pt_txn *pt)
 		txn_end(t);
 		return rc;
 	}
-	if (t->c->piped > 0)
+	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
 		rc = piped_commit(t);
 	else
 		rc = t->notify ? pg_exec(conn, "NOTIFY " CONFIG_CHANNEL
