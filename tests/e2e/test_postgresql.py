@@ -64,6 +64,7 @@ import os
 import pwd
 import random
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -599,6 +600,11 @@ def leases(t, a, b, ep, flags):
     t.eq(sorted((k, (logs.get(k) or {}).get("status")) for k in keys),
          [(k, "pending") for k in keys], "  ... they are pending in the "
          "store")
+    host = socket.gethostname()
+    owners = [(logs.get(k) or {}).get("lease_owner") or "" for k in keys]
+    t.ok(all(o.startswith(host + " pid ") and int(o.split()[-1]) in victims
+             for o in owners), "  ... each names its lease's holder: "
+         "node A's host and the killed responder's pid", owners, victims)
     again = [send(b, k) for k in keys]
     t.ok(all(st == 409 and (ra or "").isdigit() for st, ra, _ in again),
          "  ... node B answers a retry 409 with Retry-After while the "
