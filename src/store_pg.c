@@ -34,6 +34,7 @@
 
 #include "alloc.h"
 #include "store_int.h"
+#include "wbuf.h"
 
 /* Porter's lock among the database's advisory locks ("porter" in hex). */
 #define WRITER_LOCK	"7080727465720001"
@@ -75,23 +76,36 @@ enum op { OP_GET, OP_PUT, OP_PUTNX, OP_INSERT, OP_DEL, OP_ADD, OP_MAX,
 
 /* A value of 8 bytes, big-endian, as a bigint. */
 #define U64(v)	"('x' || encode(" v ", 'hex'))::bit(64)::bigint"
+#define ROWS	"SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
+/* The statement that sends a table's held writes of each kind. */
+static const enum op wop_op[PT_WOP__MAX] = {
+	[PT_WOP_PUT] = OP_PUT, [PT_WOP_INSERT] = OP_INSERT,
+	[PT_WOP_ADD] = OP_ADD, [PT_WOP_MAX] = OP_MAX,
+};
+/* Held writes are sent once this many, or bytes, are held. */
+#define HOLD_MAX	4096
+#define HOLD_BYTES	(4u << 20)
 
 
 static const char *const op_sql[OP__MAX] = {
 	[OP_GET] = "SELECT v FROM porter_%s WHERE k = $1",
-	[OP_PUT] = "INSERT INTO porter_%s (k, v) VALUES ($1, $2) "
+	/*
+	 * A table's held writes (wbuf.h), one statement a kind: keys and
+	 * values as two bytea[], unique keys.
+	 */
+	[OP_PUT] = "INSERT INTO porter_%s (k, v) " ROWS
 	    "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
 	[OP_PUTNX] = "INSERT INTO porter_%s (k, v) VALUES ($1, $2) "
 	    "ON CONFLICT (k) DO NOTHING",
-	/* A new key, piped: one that exists fails the transaction. */
-	[OP_INSERT] = "INSERT INTO porter_%s (k, v) VALUES ($1, $2)",
+	/* New keys: one that exists fails the transaction. */
+	[OP_INSERT] = "INSERT INTO porter_%s (k, v) " ROWS,
 	[OP_DEL] = "DELETE FROM porter_%s WHERE k = $1",
 	/* Counters added to, and raised, on the server: no read first. */
-	[OP_ADD] = "INSERT INTO porter_%s AS t (k, v) VALUES ($1, $2) "
+	[OP_ADD] = "INSERT INTO porter_%s AS t (k, v) " ROWS
 	    "ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(t.v) = 8 "
 	    "THEN int8send(" U64("t.v") " + " U64("EXCLUDED.v") ") "
 	    "ELSE EXCLUDED.v END",
-	[OP_MAX] = "INSERT INTO porter_%s AS t (k, v) VALUES ($1, $2) "
+	[OP_MAX] = "INSERT INTO porter_%s AS t (k, v) " ROWS
 	    "ON CONFLICT (k) DO UPDATE SET v = CASE WHEN length(t.v) = 8 AND "
 	    U64("t.v") " >= " U64("EXCLUDED.v") " THEN t.v ELSE EXCLUDED.v "
 	    "END",
@@ -112,7 +126,7 @@ struct pg_conn {
 	unsigned char	 prepared[PT_T__MAX][OP__MAX];
 	/*
 	 * Writes sent in pipeline mode whose results are not read yet
-	 * (send_write), and the transaction they belong to: read with the
+	 * (send_table), and the transaction they belong to: read with the
 	 * next statement that needs an answer (finish).
 	 */
 	unsigned	 piped;
@@ -158,6 +172,7 @@ struct pg_txn {
 	unsigned	 writes;	/* writes so far (cursors refetch) */
 	int		 notify;	/* root: a WATCHED table changed */
 	struct pg_keep	*keep;		/* root only */
+	struct pt_wbuf	*wb;		/* root: writes held back, or NULL */
 };
 
 struct pg_cursor {
@@ -174,6 +189,8 @@ struct pg_cursor {
 	size_t		 keylen;
 	int		 deleted;	/* the current entry was deleted */
 };
+
+static enum pt_err	send_all(struct pg_txn *);
 
 /* Map a failed result (or a lost connection) to pt_err, with its text. */
 static enum pt_err
@@ -692,6 +709,8 @@ pg_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
 		t->root = parent->root;
 		t->depth = parent->depth + 1;
 		snprintf(sql, sizeof(sql), "SAVEPOINT s%u", t->depth);
+		/* The parent's held writes are the parent's: before it. */
+		(void)send_all(parent);
 		if ((rc = txn_exec(t, sql, "savepoint")) != PT_OK) {
 			pt_free(t);
 			return rc;
@@ -734,6 +753,7 @@ txn_end(struct pg_txn *t)
 			PQclear(k->res);
 			pt_free(k);
 		}
+		pt_wbuf_free(t->wb);
 		conn_put(t->store, t->c);
 	}
 	pt_free(t);
@@ -785,9 +805,13 @@ pg_txn_commit(struct pt_txn *pt)
 
 	pt_store_set_unwritten(0);
 	/* A savepoint's writes answer before it ends. */
+	if (!t->pub.failed)
+		(void)send_all(t);
 	if (t->depth > 0)
 		(void)finish(t->c, NULL);
 	if (t->pub.failed) {
+		if (t->root->wb != NULL)
+			pt_wbuf_clear(t->root->wb, PT_T__MAX);
 		rc = t->pub.fail_rc;
 		if (t->depth == 0)
 			(void)txn_exec(t, "ROLLBACK", "rollback");
@@ -844,6 +868,9 @@ pg_txn_abort(struct pt_txn *pt)
 	struct pg_txn *t = (struct pg_txn *)pt;
 	char sql[96];
 
+	/* What it holds is its own (a savepoint began after the rest). */
+	if (t->root->wb != NULL)
+		pt_wbuf_clear(t->root->wb, PT_T__MAX);
 	if (t->depth == 0)
 		(void)txn_exec(t, "ROLLBACK", "rollback");
 	else {
@@ -905,39 +932,101 @@ prepare(struct pg_txn *t, enum pt_table tab, enum op op, char name[32])
 }
 
 /*
- * A write whose answer nobody waits for (a put, a counter's add): sent in
- * pipeline mode, its result
- * read with the next statement that needs one (a read, a delete, COMMIT),
- * in the same round trip.  A failure then fails the transaction, as a
- * failed put does (commit refuses).
+ * Send table "tab"'s held writes, one statement a kind, in pipeline mode:
+ * their answers are read with the next statement that needs one (a read,
+ * a delete, COMMIT), in the same round trip.  A failure then fails the
+ * transaction, as a failed put does (commit refuses).
  */
 static enum pt_err
-send_write(struct pg_txn *t, enum pt_table tab, enum op op, const void *key,
-    size_t keylen, const void *val, size_t vallen)
+send_table(struct pg_txn *t, enum pt_table tab)
 {
+	struct pt_wbuf *wb = t->root->wb;
 	PGconn *conn = t->c->conn;
-	const char *vals[2] = { key, val };
-	int lens[2] = { (int)keylen, (int)vallen }, fmts[2] = { 1, 1 };
+	struct pt_buf keys = { 0 }, vals = { 0 };
+	const char *pv[2];
+	int lens[2], fmts[2] = { 1, 1 }, op;
 	char name[32];
-	enum pt_err rc;
+	enum pt_err rc = PT_OK;
 
+	if (wb == NULL || pt_wbuf_count(wb, tab) == 0)
+		return PT_OK;
 	/* Bounded: results the server cannot send us block it, then us. */
 	if (t->c->piped >= PIPE_MAX && finish(t->c, NULL) != PT_OK)
-		return t->pub.fail_rc;
+		rc = t->pub.fail_rc;
+	else if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF &&
+	    PQenterPipelineMode(conn) != 1)
+		rc = pg_rc(conn, NULL, "pipeline");
+	for (op = 0; rc == PT_OK && op < PT_WOP__MAX; op++) {
+		pt_buf_reset(&keys);
+		pt_buf_reset(&vals);
+		if (pt_wbuf_arrays(wb, tab, (enum pt_wop)op, &keys, &vals) == 0)
+			continue;
+		if (keys.failed || vals.failed) {
+			rc = PT_ENOMEM;
+			break;
+		}
+		if ((rc = prepare(t, tab, wop_op[op], name)) != PT_OK)
+			break;
+		pv[0] = keys.data;
+		pv[1] = vals.data;
+		lens[0] = (int)keys.len;
+		lens[1] = (int)vals.len;
+		if (PQsendQueryPrepared(conn, name, 2, pv, lens, fmts, 1) != 1) {
+			rc = pg_rc(conn, NULL, "write");
+			(void)finish(t->c, NULL);
+			break;
+		}
+		t->c->piped++;
+		t->c->piped_txn = t;
+	}
+	pt_buf_free(&keys);
+	pt_buf_free(&vals);
+	pt_wbuf_clear(wb, tab);
+	return rc == PT_OK ? PT_OK : write_failed(t, rc);
+}
+
+/* Every table's held writes (before a savepoint, a savepoint's end,
+ * COMMIT). */
+static enum pt_err
+send_all(struct pg_txn *t)
+{
+	enum pt_err rc = PT_OK;
+	int tab;
+
+	if (t->root->wb == NULL)
+		return PT_OK;
+	for (tab = 0; tab < PT_T__MAX && rc == PT_OK; tab++)
+		rc = send_table(t, (enum pt_table)tab);
+	return rc;
+}
+
+/*
+ * A write whose answer nobody waits for (a put, a counter's add): held
+ * back (wbuf.h) to go with the table's others, unless it does not merge
+ * with the key's held one (then the table's go first).
+ */
+static enum pt_err
+hold(struct pg_txn *t, enum pt_table tab, enum pt_wop op, const void *key,
+    size_t keylen, const void *val, size_t vallen)
+{
+	struct pg_txn *r = t->root;
+	enum pt_err rc;
+	int x;
+
 	if (t->pub.failed)
 		return t->pub.fail_rc;
-	if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF &&
-	    PQenterPipelineMode(conn) != 1)
-		return pg_rc(conn, NULL, "pipeline");
-	if ((rc = prepare(t, tab, op, name)) != PT_OK)
-		return write_failed(t, rc);
-	if (PQsendQueryPrepared(conn, name, 2, vals, lens, fmts, 1) != 1) {
-		rc = pg_rc(conn, NULL, "write");
-		(void)finish(t->c, NULL);
-		return write_failed(t, rc);
+	if (r->wb == NULL && (r->wb = pt_wbuf_new()) == NULL)
+		return write_failed(t, PT_ENOMEM);
+	if ((x = pt_wbuf_add(r->wb, tab, op, key, keylen, val, vallen)) == 1) {
+		if ((rc = send_table(t, tab)) != PT_OK)
+			return rc;
+		x = pt_wbuf_add(r->wb, tab, op, key, keylen, val, vallen);
 	}
-	t->c->piped++;
-	t->c->piped_txn = t;
+	if (x != 0)
+		return write_failed(t, PT_ENOMEM);
+	if (pt_wbuf_count(r->wb, PT_T__MAX) >= HOLD_MAX ||
+	    pt_wbuf_bytes(r->wb) >= HOLD_BYTES)
+		return send_all(t);
 	return PT_OK;
 }
 
@@ -1020,11 +1109,23 @@ pg_get(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
     struct pt_val *val)
 {
 	struct pg_txn *t = (struct pg_txn *)pt;
+	const struct pt_wbuf_write *w;
 	PGresult *res;
 	enum pt_err rc;
 
 	if (keylen == 0 || keylen > MAX_KEY)
 		return PT_ENOTFOUND;
+	/* A write held for the key: its value, or (a count) send it. */
+	if (t->root->wb != NULL &&
+	    (w = pt_wbuf_find(t->root->wb, tab, key, keylen)) != NULL) {
+		if (w->op == PT_WOP_PUT || w->op == PT_WOP_INSERT) {
+			val->data = w->val;
+			val->len = w->len;
+			return PT_OK;
+		}
+		if ((rc = send_table(t, tab)) != PT_OK)
+			return rc;
+	}
 	if ((rc = run(t, tab, OP_GET, key, keylen, NULL, 0, 0, &res)) != PT_OK)
 		return rc;
 	val->data = PQgetvalue(res, 0, 0);
@@ -1060,7 +1161,7 @@ pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
 	if ((rc = write_starts(t, tab, keylen)) != PT_OK)
 		return rc;
 	if (!(flags & PT_PUT_NOOVERWRITE))
-		return send_write(t, tab, OP_PUT, key, keylen, vallen ? val :
+		return hold(t, tab, PT_WOP_PUT, key, keylen, vallen ? val :
 		    empty, vallen);
 	/*
 	 * A new time-ordered id (an event's): it exists only if something
@@ -1069,8 +1170,11 @@ pg_put(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen,
 	 * failure).
 	 */
 	if (flags & PT_PUT_APPEND)
-		return send_write(t, tab, OP_INSERT, key, keylen, vallen ? val :
+		return hold(t, tab, PT_WOP_INSERT, key, keylen, vallen ? val :
 		    empty, vallen);
+	/* Insert-if-absent asks the server: what the table holds first. */
+	if ((rc = send_table(t, tab)) != PT_OK)
+		return rc;
 	rc = run(t, tab, OP_PUTNX, key,
 	    keylen, vallen ? val : empty, vallen, 0, &res);
 	if (rc == PT_ENOTFOUND)		/* DO NOTHING: the key was there */
@@ -1091,6 +1195,9 @@ pg_del(struct pt_txn *pt, enum pt_table tab, const void *key, size_t keylen)
 		return PT_ENOTFOUND;
 	t->root->writes++;
 	t->root->notify |= WATCHED(tab);
+	/* What the table holds first: the delete may be of one of them. */
+	if ((rc = send_table(t, tab)) != PT_OK)
+		return rc;
 	rc = run(t, tab, OP_DEL, key, keylen, NULL, 0, 0, &res);
 	return rc == PT_OK || rc == PT_ENOTFOUND ? rc : write_failed(t, rc);
 }
@@ -1110,7 +1217,7 @@ pg_count(struct pt_txn *pt, enum pt_table tab, const void *key,
 		return rc;
 	for (i = 7; i >= 0; i--, n >>= 8)
 		be[i] = (uint8_t)n;
-	return send_write(t, tab, max ? OP_MAX : OP_ADD, key, keylen, be, 8);
+	return hold(t, tab, max ? PT_WOP_MAX : PT_WOP_ADD, key, keylen, be, 8);
 }
 
 static enum pt_err
@@ -1172,6 +1279,9 @@ cursor_fetch(struct pg_cursor *c, enum op op, const void *key, size_t keylen,
 	c->have = 0;
 	c->dir = op == OP_GE || op == OP_GT || op == OP_FIRST ? 1 : -1;
 	c->writes = c->txn->root->writes;
+	/* A walk sees every write before it: the table's held ones go. */
+	if ((rc = send_table(c->txn, c->tab)) != PT_OK)
+		return rc;
 	rc = run(c->txn, c->tab, op, key, keylen, NULL, 0, limit, &c->res);
 	if (rc != PT_OK)
 		return rc;
