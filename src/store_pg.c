@@ -13,9 +13,21 @@
  * transactions REPEATABLE READ READ ONLY snapshots.
  * Nested transactions are savepoints.
  *
- * Values handed out live in the PGresult they came in, kept until the
- * transaction ends.  A process keeps a small pool of connections
- * (PORTER_PG_CONNECTIONS, default 8); a transaction holds one.
+ * Values handed out live in the PGresult they came in (or the write
+ * buffer), kept until the transaction ends.  A process keeps a small pool
+ * of connections (PORTER_PG_CONNECTIONS, default 8); a transaction holds
+ * one.
+ *
+ * Round trips decide the speed, so writes do not wait: puts and counter
+ * adds are held back per table (wbuf.h) and sent as one multi-row
+ * statement a table, in pipeline mode, whose answers come with the next
+ * statement that needs one (a read, a walk, COMMIT).  A read of a key
+ * with a put held is answered from the buffer; a walk of a table, a
+ * delete or an insert-if-absent sends the table's first.  A write the
+ * server refuses so fails the transaction later than it would on LMDB,
+ * at the next such statement or at commit: the same end (nothing of it
+ * is written), for a failure that is the server's (full, gone), not the
+ * caller's.
  */
 #include "config.h"
 
