@@ -111,8 +111,9 @@ def metrics_counts(t, srv, label, ro):
          "%s: the logged 401 is an event, not also a refusal" % label)
     t.ok("pid=" not in text and "porter_process_" not in text,
          "%s: no series per process" % label)
-    t.ok(re.search(r'^porter_build_info\{version="[^"]+",backend="lmdb"\} 1$',
-                   text, re.M),
+    backend = "postgresql" if srv.db.startswith("postgresql:") else "lmdb"
+    t.ok(re.search(r'^porter_build_info\{version="[^"]+",backend="%s"\} 1$'
+                   % backend, text, re.M),
          "%s: porter_build_info with version and backend" % label)
     m = re.search(r'^porter_last_event_timestamp_seconds\{source="tasks",'
                   r'environment="production"\} ([0-9.]+)$', text, re.M)
@@ -309,15 +310,20 @@ def scenario(t, srv, label):
          (assigned, "success"), "%s: the replay is a new linked entry" %
          label)
     rc, out, err = srv.porterctl("replay", assigned, "--json")
-    t.eq((rc, json.loads(out)["replay_of"]), (0, assigned),
-         "%s: porterctl replay" % label)
+    if srv.db.startswith("postgresql:") and os.geteuid() == 0:
+        # A database has no owner to run handlers as: root is refused.
+        t.ok(rc == 1 and "not as root" in err, "%s: porterctl replay "
+             "refuses root on a database store" % label, rc, err)
+    else:
+        t.eq((rc, json.loads(out)["replay_of"]), (0, assigned),
+             "%s: porterctl replay" % label)
     rc, out, err = srv.porterctl("replay", "evt_000SGEH1F0KHPSA1ZE6V3EDRED")
-    t.ok(rc == 1 and "not_found" in err,
-         "%s: porterctl replay of an unknown event fails" % label)
-    t.ok(err.count("\n") == 1 and err.startswith("porterctl: replay ") and
-         "porter[" not in err,
-         "%s: ... with porterctl's own message only, no responder lines" %
-         label, repr(err))
+    if not (srv.db.startswith("postgresql:") and os.geteuid() == 0):
+        t.ok(rc == 1 and "not_found" in err,
+             "%s: porterctl replay of an unknown event fails" % label)
+        t.ok(err.count("\n") == 1 and err.startswith("porterctl: replay ")
+             and "porter[" not in err, "%s: ... with porterctl's own message "
+             "only, no responder lines" % label, repr(err))
 
     # A config change over HTTP takes effect at the next request.
     doc = api(srv, "GET", "config", full).json

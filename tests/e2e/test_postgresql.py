@@ -4,9 +4,10 @@
 Starts a throwaway PostgreSQL (initdb in a temp dir, as "nobody" when run
 as root: initdb refuses root; a free port on 127.0.0.1), then:
 1. runs tests/unit/test-backend (the storage interface's semantics) with
-   PORTER_TEST_PG, then test_core.py and test_idempotency.py again with
-   every store a new database on it (PORTER_E2E_PG), their cases relayed
-   here;
+   PORTER_TEST_PG, then test_core.py, test_idempotency.py,
+   test_actions.py, test_sources.py and test_admin.py again with every
+   store a new database on it (PORTER_E2E_PG), their cases relayed here
+   (test_faults.py is LMDB's: its map and file filling up);
 2. two front servers (two lighttpd, each with its own responders) share one
    database: 100 idempotency keys, each delivered 3 times to each server in
    parallel, execute exactly once (one event accepted, one workflow run per
@@ -1096,6 +1097,9 @@ def main():
         t.run(backend_unit, t, pg)
         relay(t, pg, "test_core.py")
         relay(t, pg, "test_idempotency.py")
+        relay(t, pg, "test_actions.py")
+        relay(t, pg, "test_sources.py")
+        relay(t, pg, "test_admin.py")
         two_fronts(t, pg)
         server_down(t, pg)
         t.run(kill_nodes, t, pg)
