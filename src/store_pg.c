@@ -772,6 +772,23 @@ txn_end(struct pg_txn *t)
 }
 
 /*
+ * What COMMIT answered.  A transaction a failed statement aborted is
+ * rolled back by COMMIT, with no error but its tag: that is no commit.
+ */
+static enum pt_err
+commit_answer(PGconn *conn, PGresult *res)
+{
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		return pg_rc(conn, res, "commit");
+	if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		pt_store_errf("COMMIT: the server rolled the transaction back "
+		    "(one of its statements had failed)");
+		return PT_EBUSY;
+	}
+	return PT_OK;
+}
+
+/*
  * COMMIT (and NOTIFY) sent after the piped writes, one round trip for all.
  * PT_ERETRY when a write failed (the transaction is to be rolled back),
  * else COMMIT's outcome.
@@ -801,8 +818,7 @@ piped_commit(struct pg_txn *t)
 		/* The server answered and took nothing; or it went. */
 		return PQstatus(conn) == CONNECTION_OK ? PT_ERETRY : PT_EBUSY;
 	}
-	rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK ? PT_OK :
-	    pg_rc(conn, res, "commit");
+	rc = commit_answer(conn, res);
 	PQclear(res);
 	return rc;
 }
@@ -812,6 +828,7 @@ pg_txn_commit(struct pt_txn *pt)
 {
 	struct pg_txn *t = (struct pg_txn *)pt;
 	PGconn *conn = t->c->conn;
+	PGresult *res;
 	char sql[96];
 	enum pt_err rc;
 
@@ -849,9 +866,12 @@ pg_txn_commit(struct pt_txn *pt)
 	}
 	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
 		rc = piped_commit(t);
-	else
-		rc = t->notify ? pg_exec(conn, "NOTIFY " CONFIG_CHANNEL
-		    "; COMMIT", "commit") : pg_exec(conn, "COMMIT", "commit");
+	else {
+		res = PQexec(conn, t->notify ? "NOTIFY " CONFIG_CHANNEL
+		    "; COMMIT" : "COMMIT");
+		rc = commit_answer(conn, res);
+		PQclear(res);
+	}
 	if (rc == PT_ERETRY) {
 		/* A piped write failed: nothing was written. */
 		rc = t->pub.fail_rc;
@@ -1094,6 +1114,11 @@ run(struct pg_txn *t, enum pt_table tab, enum op op, const void *a,
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = pg_rc(conn, res, "query");
 		PQclear(res);
+		/* The server aborted the transaction: so must we. */
+		if (t->pub.write && !t->pub.failed) {
+			t->pub.failed = 1;
+			t->pub.fail_rc = rc;
+		}
 		return rc;
 	}
 	if (st == PGRES_COMMAND_OK) {

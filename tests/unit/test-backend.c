@@ -382,6 +382,18 @@ refused(struct pt_store *s, const char *uri)
 	pt_put(t, PT_T_SUBS, "no", 2, "bad", 3, 0);
 	ok(pt_txn_commit(t) != PT_OK, "postgresql: a refused write still "
 	    "unanswered at commit: the commit refuses");
+	/* Refused while Porter waited for the answer (insert-if-absent). */
+	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+	pt_put(t, PT_T_SUBS, "ok2", 3, "good", 4, 0);
+	ok(pt_put(t, PT_T_SUBS, "nx", 2, "bad", 3, PT_PUT_NOOVERWRITE) !=
+	    PT_OK && pt_put(t, PT_T_SUBS, "ok3", 3, "good", 4, 0) != PT_OK,
+	    "postgresql: a refused insert-if-absent fails, and so does every "
+	    "write after it");
+	ok(pt_txn_commit(t) != PT_OK, "postgresql: and the commit refuses");
+	pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+	ok(pt_get(t, PT_T_SUBS, "ok2", 3, &v) == PT_ENOTFOUND,
+	    "postgresql: nothing of it is there");
+	pt_txn_abort(t);
 	pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
 	pt_put(t, PT_T_SUBS, "p1", 2, "good", 4, 0);
 	pt_txn_begin(s, t, PT_TXN_WRITE, &c);
