@@ -13,10 +13,12 @@
  *	valgrind --tool=callgrind --toggle-collect=worker \
  *	    --toggle-collect=committer bench/core 3200 32 dict
  *
- * Usage: bench/core [events [threads [none|dict]]]	(10000, 32; "none":
- * no mappings, the event is only logged; "dict": first log PT_EVREC_TRAIN_MIN
- * + 200 events and train the store's compression dictionary, as a store
- * in service has one, then measure)
+ * Usage: bench/core [events [threads [none|dict|script]]]	(10000, 32;
+ * "none": no mappings, the event is only logged; "dict": first log
+ * PT_EVREC_TRAIN_MIN + 200 events and train the store's compression
+ * dictionary, as a store in service has one, then measure; "script": as
+ * "none", with bench/run's preprocess script (Knock's default check),
+ * run on the request threads: against "none", what a script costs)
  *
  * BENCH_CORE_KEEP=DIR keeps the store in DIR (made; it must not exist),
  * with one event first whose identify is skipped (its body lacks the
@@ -39,6 +41,7 @@
 #include "handler.h"
 #include "http.h"
 #include "json.h"
+#include "script_pool.h"
 #include "store.h"
 #include "timeutil.h"
 /* A store in $TMPDIR, the config applied, a body read from memory. */
@@ -54,6 +57,9 @@ static const char config_head[] =
     "\"endpoint_id\":\"" EP "\",\"verify\":false,"
     "\"event_type_path\":\"body.event_type\","
     "\"timestamp_path\":\"body.occurred_at\",\"mappings\":";
+static const char script_env[] =
+    "[],\"preprocess\":{\"script\":\"function main(ctx) { return "
+    "{verified: ctx.headers['x-webhook-secret'] === ctx.vars.SECRET}; }\"}";
 static const char mappings[] =
     "[{\"event_type\":\"task.assigned\",\"action\":\"users_identify\","
     "\"params\":{\"id\":\"data.assigned_to\","
@@ -64,6 +70,7 @@ static const char mappings[] =
 
 static struct pt_store		*store;
 static struct pt_committer	*committer;
+static struct pt_script_pool	*scripts;
 static char			 event[2048], clen[32];
 static size_t			 event_len;
 static long			 per_thread, answered_ok;
@@ -79,8 +86,9 @@ quiet(void *arg, const char *line)
 static long
 post_events(long count)
 {
-	struct pt_header h[2] = { { "content-type", "application/json", 16 },
-	    { "user-agent", "bench-core/1", 12 } };
+	struct pt_header h[3] = { { "content-type", "application/json", 16 },
+	    { "user-agent", "bench-core/1", 12 },
+	    { "x-webhook-secret", "s3cr3t-s3cr3t-s3cr3t", 20 } };
 	struct pt_ctx ctx;
 	struct pt_resp resp;
 	struct pt_req req;
@@ -89,6 +97,7 @@ post_events(long count)
 
 	pt_ctx_init(&ctx, store);
 	ctx.committer = committer;
+	ctx.scripts = scripts;
 	ctx.log = quiet;
 	for (i = 0; i < count; i++) {
 		memset(&req, 0, sizeof(req));
@@ -102,7 +111,7 @@ post_events(long count)
 		req.content_type = "application/json";
 		req.content_length = clen;
 		req.headers = h;
-		req.nheaders = 2;
+		req.nheaders = 3;
 		req.read_body = tu_read;
 		req.read_arg = &b;
 		if (pt_handle(&ctx, &req, &resp) == 200)
@@ -155,23 +164,34 @@ main(int argc, char **argv)
 	struct rusage ru, ru0;
 	pthread_t th[256];
 	char *dir, path[600], config[4096];
-	const char *keep;
+	const char *keep, *mode = argc > 3 ? argv[3] : "";
 	const char *err;
+	char why[256];
 	long events = argc > 1 ? atol(argv[1]) : 10000;
 	int threads = argc > 2 ? atoi(argv[2]) : 32, i, rc = 1;
 	double wall, cpu;
 
 	if (events <= 0 || threads < 0 || threads > 256) {
-		fprintf(stderr, "usage: bench/core [events [threads [none]]]\n");
+		fprintf(stderr, "usage: bench/core [events [threads "
+		    "[none|dict|script]]]\n");
 		return 2;
+	}
+	/* Before any thread, as porter.fcgi starts it. */
+	if (strcmp(mode, "script") == 0 && pt_script_pool_start(
+	    PT_SCRIPT_THREAD, 4, &scripts, why, sizeof(why)) != PT_OK) {
+		fprintf(stderr, "bench/core: scripts: %s\n", why);
+		return 1;
 	}
 	keep = getenv("BENCH_CORE_KEEP");
 	dir = keep ? NULL : tu_tmpdir();
 	snprintf(path, sizeof(path), "%s%s", keep ? keep : dir,
 	    keep ? "" : "/db");
 	store = tu_store(path, 16ULL << 30);
-	snprintf(config, sizeof(config), "%s%s}}}]}", config_head,
-	    argc > 3 && strcmp(argv[3], "none") == 0 ? "[]" : mappings);
+	snprintf(config, sizeof(config), "%s%s%s}}}]}", strcmp(mode,
+	    "script") == 0 ? "{\"variables\":{\"SECRET\":"
+	    "\"s3cr3t-s3cr3t-s3cr3t\"}," : "{", config_head + 1,
+	    strcmp(mode, "none") == 0 ? "[]" : strcmp(mode, "script") == 0 ?
+	    script_env : mappings);
 	if ((err = tu_apply(store, config)) != NULL) {
 		fprintf(stderr, "bench/core: config: %s\n", err);
 		goto out;
@@ -185,7 +205,7 @@ main(int argc, char **argv)
 	}
 	event_len = bench_event(event, sizeof(event));
 	snprintf(clen, sizeof(clen), "%zu", event_len);
-	if (argc > 3 && strcmp(argv[3], "dict") == 0 && prefill() < 0)
+	if (strcmp(mode, "dict") == 0 && prefill() < 0)
 		goto out;
 	getrusage(RUSAGE_SELF, &ru0);
 
@@ -229,6 +249,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	pt_store_close(store);
+	pt_script_pool_stop(scripts);
 	if (dir != NULL)
 		tu_rmdir(dir);
 	return rc;

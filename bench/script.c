@@ -4,8 +4,11 @@
  * on the same ~1.5 KB event and a dozen headers as bench/core:
  *   1. the engine alone, in this process (script_duk.c: ctx built, the
  *      top level and main run, the result serialised), no worker;
- *   2. pt_script_run through the pool from "threads" callers: the frame,
- *      the round trip to a worker process and back, the result parsed.
+ *   2. pt_script_run through a pool from "threads" callers: the frame,
+ *      the run on the caller's own thread under its deadline timer
+ *      (PORTER_SCRIPT_ISOLATION=thread, the default), the result parsed;
+ *   3. the same through worker processes (=process): the frame's round
+ *      trip to a worker and back.
  * Prints the time a worker's heap takes to set up, then microseconds per
  * run (wall, and CPU of this process plus the workers) and runs per
  * second.  Set against bench/core's CPU per event
@@ -201,7 +204,7 @@ caller(void *arg)
 
 /* 2: through the pool, "threads" callers at once. */
 static int
-bench_pool(long runs, int threads)
+bench_pool(enum pt_script_where where, long runs, int threads)
 {
 	pthread_t th[64];
 	char why[256];
@@ -209,8 +212,8 @@ bench_pool(long runs, int threads)
 	long total;
 	int i;
 
-	if (pt_script_pool_start((unsigned)threads, &pool, why, sizeof(why)) !=
-	    PT_OK) {
+	if (pt_script_pool_start(where, (unsigned)threads, &pool, why,
+	    sizeof(why)) != PT_OK) {
 		fprintf(stderr, "bench/script: %s\n", why);
 		return -1;
 	}
@@ -250,9 +253,10 @@ bench_pool(long runs, int threads)
 		fprintf(stderr, "bench/script: %ld runs failed\n", failures);
 		return -1;
 	}
-	printf("through workers: %8.2f us per run (CPU %.2f us, this process "
+	printf("%s %8.2f us per run (CPU %.2f us, this process "
 	    "and the workers), %8.0f runs/s, %d caller%s\n",
-	    wall * 1e6 / (double)total, cpu * 1e6 / (double)total,
+	    where == PT_SCRIPT_THREAD ? "on the caller's thread:" :
+	    "through worker processes:", wall * 1e6 / (double)total, cpu * 1e6 / (double)total,
 	    (double)total / wall, threads, threads == 1 ? "" : "s");
 	return 0;
 }
@@ -274,7 +278,9 @@ main(int argc, char **argv)
 		return 1;
 	printf("Knock's default script, %zu-byte body, %zu headers, %ld runs\n",
 	    event_len, sizeof(headers) / sizeof(headers[0]), runs);
-	if (bench_engine(runs) == -1 || bench_pool(runs, threads) == -1)
+	if (bench_engine(runs) == -1 ||
+	    bench_pool(PT_SCRIPT_THREAD, runs, threads) == -1 ||
+	    bench_pool(PT_SCRIPT_PROCESS, runs, threads) == -1)
 		return 1;
 	pt_json_put(vars);
 	return 0;

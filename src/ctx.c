@@ -46,8 +46,8 @@ pt_ctx_scripts(struct pt_ctx *ctx)
 
 	if (ctx->scripts != NULL || !ctx->scripts_on_demand)
 		return ctx->scripts;
-	if (ctx->scripts_own == NULL && pt_script_pool_start(1,
-	    &ctx->scripts_own, why, sizeof(why)) != PT_OK) {
+	if (ctx->scripts_own == NULL && pt_script_pool_start(PT_SCRIPT_AUTO,
+	    1, &ctx->scripts_own, why, sizeof(why)) != PT_OK) {
 		pt_ctx_log(ctx, "cannot start the script workers: %s", why);
 		return NULL;
 	}

@@ -73,8 +73,11 @@ usage(FILE *f)
 "  PORTER_THREADS     requests served at once by this process (default 32);\n"
 "                     with more than 1 their writes share durable commits\n"
 "                     (group commit)\n"
-"  PORTER_SCRIPT_WORKERS preprocess script workers of this process\n"
+"  PORTER_SCRIPT_WORKERS preprocess script engines of this process\n"
 "                     (default twice the CPUs, at most PORTER_THREADS)\n"
+"  PORTER_SCRIPT_ISOLATION thread (default): scripts run on the request's\n"
+"                     thread, stopped by a timer; process: in sandboxed\n"
+"                     helper processes (slower, a second wall)\n"
 "  PORTER_GROUP_COMMIT 0: one write transaction (and fsync) per request\n"
 "  PORTER_METRICS_AUTH token (default) or loopback: who may read /metrics\n"
 "  PORTER_CONSOLE_DIR the web console's files\n"
@@ -352,6 +355,24 @@ script_workers(void)
 	return (unsigned)n;
 }
 
+/*
+ * PORTER_SCRIPT_ISOLATION: "thread" (the default) or "process"
+ * (script_pool.h).  Anything else is logged, and the default used.
+ */
+static enum pt_script_where
+script_where(void)
+{
+	const char *s = getenv("PORTER_SCRIPT_ISOLATION");
+
+	if (s == NULL || *s == '\0' || strcmp(s, "thread") == 0)
+		return PT_SCRIPT_AUTO;
+	if (strcmp(s, "process") == 0)
+		return PT_SCRIPT_PROCESS;
+	pt_log_stderr("PORTER_SCRIPT_ISOLATION=%s: not \"thread\" or "
+	    "\"process\"; using \"thread\"", s);
+	return PT_SCRIPT_AUTO;
+}
+
 struct worker {
 	pthread_t		 thread;
 	struct pt_store		*store;
@@ -471,11 +492,12 @@ main(int argc, char *argv[])
 	if (pt_httpc_init(why, sizeof(why)) != PT_OK)
 		pt_log_stderr("HTTP handlers unavailable: %s", why);
 	/*
-	 * The script workers' zygote is forked before the store is opened
-	 * and before any thread starts (script_pool.h); a CGI process, one
-	 * request long, starts its own only if a script runs.
+	 * The script pool starts before the store is opened and before any
+	 * thread starts (script_pool.h: the workers' zygote forks, TZ is
+	 * set); a CGI process, one request long, starts its own only if a
+	 * script runs.
 	 */
-	if (!(cgi_mode = FCGX_IsCGI()) && pt_script_pool_start(
+	if (!(cgi_mode = FCGX_IsCGI()) && pt_script_pool_start(script_where(),
 	    script_workers(), &script_pool, why, sizeof(why)) != PT_OK)
 		pt_log_stderr("cannot start the script workers: %s (events of "
 		    "environments with a preprocess script answer 503)", why);

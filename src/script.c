@@ -462,7 +462,8 @@ pt_script_check(struct pt_script_pool *pool, const struct pt_script *s,
 	enum pt_script_res r;
 
 	if (pool == NULL) {
-		if (pt_script_pool_start(1, &own, why, whylen) != PT_OK)
+		if (pt_script_pool_start(PT_SCRIPT_AUTO, 1, &own, why,
+		    whylen) != PT_OK)
 			return PT_SCRIPT_UNAVAILABLE;
 		pool = own;
 	}

@@ -11,7 +11,10 @@
  *    Duktape has a hook for it (DUK_USE_EXEC_TIMEOUT_CHECK with
  *    DUK_USE_INTERRUPT_COUNTER), but it is a compile-time option and
  *    Debian's duk_config.h has both #undef; MuJS has no hook at all.  So
- *    scripts run in sandboxed helper processes either way (below).
+ *    a run is abandoned from outside (script_guard.h: a timer signal on
+ *    the caller's thread that jumps out only from Duktape's own code;
+ *    Duktape keeps no state outside its heap, and Porter frees that heap
+ *    block by block), or scripts run in helper processes (below).
  *  - memory limit: both take custom allocators (duk_create_heap,
  *    js_newstate); Duktape recovers from a refused allocation with a
  *    RangeError, so a budget is a clean per-run error.
@@ -36,6 +39,12 @@
  *    sandboxing, and is in Debian main with a -dev package; MuJS (Artifex,
  *    the engine of MuPDF) is maintained too, but its ES level is the gap.
  *
+ * Where they run (script_pool.h): by default on the caller's thread, in
+ * one of a few engines the pool keeps, each borrowed by one caller at a
+ * time (script_guard.h bounds its time, script_duk.c's allocator its
+ * memory); an abandoned run's engine is freed and a new one made on
+ * demand.  Or, with PT_SCRIPT_PROCESS, in helper processes.
+ *
  * The helper processes ("workers"): pt_script_pool_start forks a small
  * supervisor (the "zygote") at start-up, before the store is opened and
  * before threads start; it forks a worker whenever the pool needs one and
@@ -53,11 +62,13 @@
  *
  * Cost per run (bench/script: Knock's default script, a 1.5 KB body, a
  * dozen headers; this two-CPU VM, other work running): the engine itself
- * about 5 us of CPU (59,000 instructions under callgrind: ctx, the top
- * level, main, the result as JSON); through a worker 36-51 us of CPU in
- * all, most of it the round trip between processes (two context switches
- * and five system calls, about 1.1 us each on this VM).  A worker's heap
- * takes 5-8 ms of CPU to set up, paid when a worker starts.
+ * about 4-5 us of CPU (59,000 instructions under callgrind: ctx, the top
+ * level, main, the result as JSON); on the caller's thread 6.7 us in all
+ * (the frame, two timer_settime calls, the result parsed); through a
+ * worker 36-51 us of CPU, most of it the round trip between processes
+ * (two context switches and five system calls, about 1.1 us each on this
+ * VM).  A heap takes 3-8 ms of CPU to set up, paid when an engine or a
+ * worker starts (after a timeout too).
  *
  * What a script sees (script_duk.c):
  *  - ctx.vars (object of strings), ctx.headers (lower-case names, string

@@ -37,13 +37,23 @@
 #include "alloc.h"
 #include "nitems.h"
 #include "script_duk.h"
+#include "script_guard.h"
 #include "script_wire.h"
 
 /* Compiled scripts kept per heap: an environment has at most one. */
 #define CACHE_SLOTS	8
 
-/* Bytes before every allocation: its size, keeping max_align_t. */
-#define HDR		16
+/*
+ * Before every allocation: its size, and its links in the heap's list of
+ * blocks, so that a heap abandoned in the middle of a run (script_guard.h)
+ * can be freed without Duktape.  HDR keeps max_align_t.
+ */
+struct blk {
+	struct blk	*prev, *next;
+	size_t		 size;
+};
+#define HDR	((sizeof(struct blk) + _Alignof(max_align_t) - 1) & \
+		    ~(_Alignof(max_align_t) - 1))
 
 struct cache_slot {
 	char		*src;		/* the source as sent, or NULL */
@@ -62,6 +72,8 @@ struct run {
 
 struct pt_sduk {
 	duk_context		*ctx;
+	struct blk		 blocks;	/* list head: every allocation */
+	struct pt_buf		 wrap;		/* a script in its wrapper */
 	size_t			 mem_used;	/* bytes held by the heap */
 	size_t			 mem_limit;	/* SIZE_MAX outside runs */
 	int			 mem_refused;	/* a run hit mem_limit */
@@ -162,6 +174,24 @@ static const char wrap_head[] = "function(){";
 static const char wrap_tail[] =
     "\n;return typeof main === 'function' ? main : void 0;}";
 
+static void
+link_blk(struct pt_sduk *e, struct blk *b, size_t size)
+{
+	b->size = size;
+	b->prev = &e->blocks;
+	b->next = e->blocks.next;
+	b->next->prev = b;
+	e->blocks.next = b;
+}
+
+static size_t
+unlink_blk(struct blk *b)
+{
+	b->prev->next = b->next;
+	b->next->prev = b->prev;
+	return b->size;
+}
+
 static void *
 alloc_cb(void *udata, duk_size_t size)
 {
@@ -178,7 +208,7 @@ alloc_cb(void *udata, duk_size_t size)
 		e->mem_refused = 1;	/* the worker's rlimit: memory too */
 		return NULL;
 	}
-	memcpy(p, &size, sizeof(size));
+	link_blk(e, (struct blk *)(void *)p, size);
 	e->mem_used += size;
 	return p + HDR;
 }
@@ -193,7 +223,7 @@ free_cb(void *udata, void *ptr)
 	if (ptr == NULL)
 		return;
 	p = (unsigned char *)ptr - HDR;
-	memcpy(&size, p, sizeof(size));
+	size = unlink_blk((struct blk *)(void *)p);
 	e->mem_used -= size;
 	pt_free(p);
 }
@@ -212,25 +242,29 @@ realloc_cb(void *udata, void *ptr, duk_size_t size)
 		return NULL;
 	}
 	p = (unsigned char *)ptr - HDR;
-	memcpy(&old, p, sizeof(old));
+	old = ((struct blk *)(void *)p)->size;
 	if (size > old && (size - old > e->mem_limit - e->mem_used ||
 	    size > SIZE_MAX - HDR)) {
 		e->mem_refused = 1;
 		return NULL;
 	}
+	(void)unlink_blk((struct blk *)(void *)p);
 	if ((np = pt_realloc(p, size + HDR)) == NULL) {
+		link_blk(e, (struct blk *)(void *)p, old);
 		e->mem_refused = 1;
 		return NULL;
 	}
-	memcpy(np, &size, sizeof(size));
+	link_blk(e, (struct blk *)(void *)np, size);
 	e->mem_used = e->mem_used - old + size;
 	return np + HDR;
 }
 
 /*
  * Duktape's last resort (an error outside every protected call, an
- * internal assertion): nothing of the heap can be trusted, so the worker
- * ends; the responder sees the reply missing and starts another.
+ * internal assertion): nothing of the heap can be trusted.  A run on the
+ * responder's thread is abandoned (script_guard.h) and its heap freed
+ * without Duktape; a worker process ends, and the responder sees the
+ * reply missing and starts another.
  */
 static void
 fatal_cb(void *udata, const char *msg)
@@ -238,6 +272,7 @@ fatal_cb(void *udata, const char *msg)
 	(void)udata;
 	fprintf(stderr, "porter: script engine: fatal: %s\n",
 	    msg ? msg : "(no message)");
+	pt_sguard_fatal();
 	_exit(70);
 }
 
@@ -352,6 +387,7 @@ heap_open(struct pt_sduk *e, char *why, size_t whylen)
 	e->mem_used = 0;
 	e->mem_limit = SIZE_MAX;
 	e->mem_refused = 0;
+	e->blocks.prev = e->blocks.next = &e->blocks;
 	e->ctx = duk_create_heap(alloc_cb, realloc_cb, free_cb, e, fatal_cb);
 	if (e->ctx == NULL) {
 		snprintf(why, whylen, "cannot create a JavaScript heap");
@@ -377,6 +413,7 @@ heap_close(struct pt_sduk *e)
 	if (e->ctx != NULL)
 		duk_destroy_heap(e->ctx);
 	e->ctx = NULL;
+	pt_buf_free(&e->wrap);
 	for (i = 0; i < CACHE_SLOTS; i++) {
 		pt_free(e->cache[i].src);
 		e->cache[i].src = NULL;
@@ -404,6 +441,23 @@ pt_sduk_free(struct pt_sduk *e)
 {
 	if (e == NULL)
 		return;
+	heap_close(e);
+	pt_free(e);
+}
+
+void
+pt_sduk_abandon(struct pt_sduk *e)
+{
+	struct blk *b, *next;
+
+	if (e == NULL)
+		return;
+	if (e->blocks.next != NULL)	/* the heap was begun */
+		for (b = e->blocks.next; b != &e->blocks; b = next) {
+			next = b->next;
+			pt_free(b);
+		}
+	e->ctx = NULL;
 	heap_close(e);
 	pt_free(e);
 }
@@ -503,7 +557,7 @@ static int
 compile_slot(duk_context *ctx, struct pt_sduk *e, const struct req *r,
     size_t *slotp)
 {
-	struct pt_buf w = { 0 };
+	struct pt_buf *w = &e->wrap;
 	size_t i, victim = 0;
 
 	for (i = 0; i < CACHE_SLOTS; i++)
@@ -518,19 +572,21 @@ compile_slot(duk_context *ctx, struct pt_sduk *e, const struct req *r,
 		return -1;
 	duk_pop(ctx);
 
-	if (pt_buf_add(&w, wrap_head, sizeof(wrap_head) - 1) != PT_OK ||
-	    pt_buf_add(&w, r->src, r->src_len) != PT_OK ||
-	    pt_buf_add(&w, wrap_tail, sizeof(wrap_tail) - 1) != PT_OK) {
-		pt_buf_free(&w);
+	/* Kept in the engine, which frees it even after an abandoned run. */
+	pt_buf_reset(w);
+	if (pt_buf_add(w, wrap_head, sizeof(wrap_head) - 1) != PT_OK ||
+	    pt_buf_add(w, r->src, r->src_len) != PT_OK ||
+	    pt_buf_add(w, wrap_tail, sizeof(wrap_tail) - 1) != PT_OK) {
+		pt_buf_free(w);
 		(void)duk_error(ctx, DUK_ERR_RANGE_ERROR, "out of memory");
 	}
 	duk_push_string(ctx, "script");
-	if (duk_pcompile_lstring_filename(ctx, DUK_COMPILE_FUNCTION, w.data,
-	    w.len) != 0) {
-		pt_buf_free(&w);
+	if (duk_pcompile_lstring_filename(ctx, DUK_COMPILE_FUNCTION, w->data,
+	    w->len) != 0) {
+		pt_buf_free(w);
 		return -1;
 	}
-	pt_buf_free(&w);
+	pt_buf_free(w);
 	duk_get_prop_string(ctx, -1, "prototype");
 	duk_freeze(ctx, -1);
 	duk_pop(ctx);

@@ -1,10 +1,10 @@
 /*
  * script_duk.h - the JavaScript engine side of preprocess scripts: one
- * Duktape heap that answers request frames (script_wire.h).  Runs inside
- * a script worker process (script_pool.c); never in the responder itself,
- * because Debian's Duktape cannot be interrupted (script.h says why).
+ * Duktape heap that answers request frames (script_wire.h).  Runs on a
+ * responder's thread under script_guard.h's deadline, or inside a script
+ * worker process (script_pool.c).
  *
- * Not thread-safe: one engine per thread (a worker has one thread).
+ * Not thread-safe: one thread at a time uses an engine.
  */
 #ifndef PT_SCRIPT_DUK_H
 #define PT_SCRIPT_DUK_H
@@ -23,6 +23,11 @@ struct pt_sduk;
  */
 struct pt_sduk	*pt_sduk_new(char *why, size_t whylen);
 void		 pt_sduk_free(struct pt_sduk *);	/* NULL ok */
+/*
+ * Free an engine whose run was abandoned in the middle (script_guard.h):
+ * every block its heap allocated, without calling Duktape.  NULL ok.
+ */
+void		 pt_sduk_abandon(struct pt_sduk *);
 
 /*
  * Answer one request: "req" is the frame after its length word ("len"

@@ -1,6 +1,13 @@
 /*
- * script_pool.c - the helper processes that run preprocess scripts
- * (script.h says why they exist; script_pool.h is the interface).
+ * script_pool.c - where preprocess scripts run (script_pool.h is the
+ * interface): engines on the callers' own threads, or helper processes.
+ *
+ * On the callers' threads (PT_SCRIPT_THREAD), a "worker" is a Duktape
+ * engine that one caller at a time borrows and runs under
+ * script_guard.h's deadline; an engine whose run was abandoned is freed
+ * without Duktape and replaced on demand.  The rest of this comment is
+ * about the helper processes (PT_SCRIPT_PROCESS; script.h says why they
+ * exist):
  *
  *	responder --ctl socket--> zygote --fork--> worker, worker, ...
  *	    \________________ one socket per worker ______/
@@ -36,6 +43,7 @@
 #include "nitems.h"
 #include "sandbox.h"
 #include "script_duk.h"
+#include "script_guard.h"
 #include "script_pool.h"
 #include "script_wire.h"
 #include "timeutil.h"
@@ -64,6 +72,8 @@ struct worker {
 	int		 fd;
 	pid_t		 pid;
 	unsigned	 timeo_ms;	/* SO_RCVTIMEO and SO_SNDTIMEO now */
+	struct pt_sduk	*eng;		/* PT_SCRIPT_THREAD: the engine */
+	int		 abandoned;	/* ... after a run was abandoned */
 	struct worker	*next;
 };
 
@@ -71,6 +81,7 @@ struct pt_script_pool {
 	pthread_mutex_t			 mu;	/* all below but ctl */
 	pthread_cond_t			 cv;	/* a worker came free */
 	struct worker			*idle;
+	int				 threads; /* PT_SCRIPT_THREAD */
 	unsigned			 alive;	/* idle, busy or starting */
 	unsigned			 max;
 	int				 broken; /* the zygote is gone */
@@ -465,6 +476,27 @@ zygote_answer(struct pt_script_pool *p, struct zreply *rep, int *fdp)
 	return 0;
 }
 
+/* A new engine for the callers' threads (its heap set up: 5-8 ms). */
+static struct worker *
+spawn_engine(struct pt_script_pool *p, char *why, size_t whylen)
+{
+	struct worker *w;
+
+	if ((w = pt_calloc(1, sizeof(*w))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	w->fd = -1;
+	if ((w->eng = pt_sduk_new(why, whylen)) == NULL) {
+		pt_free(w);
+		return NULL;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->st.started++;
+	pthread_mutex_unlock(&p->mu);
+	return w;
+}
+
 /*
  * A new worker, ready to run (it said so).  NULL with "why" when the
  * zygote cannot fork or the worker could not set itself up.
@@ -479,6 +511,8 @@ spawn(struct pt_script_pool *p, char *why, size_t whylen)
 	char text[256];
 	int fd = -1, rc;
 
+	if (p->threads)
+		return spawn_engine(p, why, whylen);
 	pthread_mutex_lock(&p->ctl_mu);
 	rc = write_full(p->ctl, &cmd, sizeof(cmd));
 	if (rc == 0)
@@ -580,8 +614,15 @@ give_back(struct pt_script_pool *p, struct worker *w)
 static void
 retire(struct pt_script_pool *p, struct worker *w, enum pt_spool_res res)
 {
-	zygote_kill(p, w->pid);
-	(void)close(w->fd);
+	if (p->threads) {
+		if (w->abandoned)
+			pt_sduk_abandon(w->eng);
+		else
+			pt_sduk_free(w->eng);
+	} else {
+		zygote_kill(p, w->pid);
+		(void)close(w->fd);
+	}
 	pthread_mutex_lock(&p->mu);
 	p->alive--;
 	if (res == PT_SPOOL_TIMEOUT)
@@ -657,6 +698,78 @@ garbage:
 	return PT_SPOOL_DIED;
 }
 
+/* One run on an engine, on this thread (pt_sguard_run's fn). */
+struct engine_job {
+	struct pt_sduk		*eng;
+	const uint8_t		*req;
+	size_t			 len;
+	struct pt_buf		*reply;
+	int			 rc;
+};
+
+static void
+engine_run(void *arg)
+{
+	struct engine_job *j = arg;
+
+	j->rc = pt_sduk_handle(j->eng, j->req + 4, j->len - 4, j->reply);
+}
+
+static enum pt_spool_res
+call_engine(struct pt_script_pool *p, const void *req, size_t len,
+    unsigned timeout_ms, struct pt_buf *reply, char *why, size_t whylen)
+{
+	struct engine_job j;
+	enum pt_spool_res res = PT_SPOOL_OK;
+	struct worker *w;
+
+	if (len < 4) {
+		snprintf(why, whylen, "the script request is cut short");
+		return PT_SPOOL_DIED;
+	}
+	if ((w = take(p, why, whylen)) == NULL)
+		return PT_SPOOL_UNAVAILABLE;
+	j.eng = w->eng;
+	j.req = req;
+	j.len = len;
+	j.reply = reply;
+	j.rc = 0;
+	switch (pt_sguard_run(timeout_ms, engine_run, &j)) {
+	case PT_SGUARD_OK:
+		if (j.rc == -1 || pt_buf_reserve(reply, 1) != PT_OK) {
+			snprintf(why, whylen, "out of memory in the script "
+			    "engine");
+			res = PT_SPOOL_DIED;
+		} else
+			reply->data[reply->len] = '\0';
+		break;
+	case PT_SGUARD_TIMEOUT:
+		snprintf(why, whylen, "ran longer than %u ms", timeout_ms);
+		w->abandoned = 1;
+		res = PT_SPOOL_TIMEOUT;
+		break;
+	case PT_SGUARD_FATAL:
+		snprintf(why, whylen, "the script engine failed (a fatal "
+		    "error; see the error log)");
+		w->abandoned = 1;
+		res = PT_SPOOL_DIED;
+		break;
+	default:
+		snprintf(why, whylen, "no script timer for this thread");
+		pthread_mutex_lock(&p->mu);
+		w->next = p->idle;
+		p->idle = w;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		return PT_SPOOL_UNAVAILABLE;
+	}
+	if (res == PT_SPOOL_OK)
+		give_back(p, w);
+	else
+		retire(p, w, res);
+	return res;
+}
+
 enum pt_spool_res
 pt_spool_call(struct pt_script_pool *p, const void *req, size_t len,
     unsigned timeout_ms, struct pt_buf *reply, char *why, size_t whylen)
@@ -668,6 +781,8 @@ pt_spool_call(struct pt_script_pool *p, const void *req, size_t len,
 
 	if (timeout_ms == 0)
 		timeout_ms = 1;
+	if (p->threads)
+		return call_engine(p, req, len, timeout_ms, reply, why, whylen);
 again:
 	if ((w = take(p, why, whylen)) == NULL)
 		return PT_SPOOL_UNAVAILABLE;
@@ -702,19 +817,60 @@ again:
 	return res;
 }
 
+/* The pool of engines on the callers' threads. */
+static enum pt_err
+start_engines(unsigned max_workers, struct pt_script_pool **out, char *why,
+    size_t whylen)
+{
+	struct pt_script_pool *p;
+	struct worker *w;
+
+	if ((p = pt_calloc(1, sizeof(*p))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return PT_ENOMEM;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->ctl_mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->threads = 1;
+	p->max = max_workers;
+	p->ctl = -1;
+	/* The first engine now, so that a set-up failure shows at start. */
+	p->alive = 1;
+	if ((w = spawn_engine(p, why, whylen)) == NULL) {
+		p->alive = 0;
+		pt_script_pool_stop(p);
+		return PT_EIO;
+	}
+	give_back(p, w);
+	p->st.runs = 0;
+	*out = p;
+	return PT_OK;
+}
+
 enum pt_err
-pt_script_pool_start(unsigned max_workers, struct pt_script_pool **out,
-    char *why, size_t whylen)
+pt_script_pool_start(enum pt_script_where where, unsigned max_workers,
+    struct pt_script_pool **out, char *why, size_t whylen)
 {
 	struct pt_script_pool *p;
 	struct worker *w;
 	pid_t self = getpid(), zygote;
+	char gwhy[200];
 	int sv[2];
 
 	*out = NULL;
 	if (max_workers == 0) {
 		snprintf(why, whylen, "a script pool needs at least one worker");
 		return PT_EINVAL;
+	}
+	if (where != PT_SCRIPT_PROCESS) {
+		if (pt_sguard_init(gwhy, sizeof(gwhy)) == 0)
+			return start_engines(max_workers, out, why, whylen);
+		if (where == PT_SCRIPT_THREAD) {
+			snprintf(why, whylen, "scripts cannot run on the "
+			    "responder's threads here: %s", gwhy);
+			return PT_EINVAL;
+		}
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		snprintf(why, whylen, "socketpair: %s", strerror(errno));
@@ -786,5 +942,6 @@ pt_script_pool_stats(struct pt_script_pool *p, struct pt_script_pool_stats *st)
 	pthread_mutex_lock(&p->mu);
 	*st = p->st;
 	st->alive = p->alive;
+	st->threads = p->threads;
 	pthread_mutex_unlock(&p->mu);
 }

@@ -1,8 +1,10 @@
 /*
- * script_pool.h - the worker processes behind preprocess scripts (script.h
- * says what they are and why): starting and stopping the pool, and how
- * script.c hands a request frame to a worker and gets the reply back
- * within a time limit.  Frames are script_wire.h's.
+ * script_pool.h - where preprocess scripts run: Duktape engines on the
+ * callers' own threads (script_guard.h bounds their time) or the worker
+ * processes script.h describes.  Starting and stopping the pool, and how
+ * script.c hands a request frame to a worker (an engine or a process)
+ * and gets the reply back within a time limit.  Frames are
+ * script_wire.h's.
  */
 #ifndef PT_SCRIPT_POOL_H
 #define PT_SCRIPT_POOL_H
@@ -15,18 +17,27 @@
 
 struct pt_script_pool;
 
+/* Where the scripts of a pool run (PORTER_SCRIPT_ISOLATION). */
+enum pt_script_where {
+	PT_SCRIPT_AUTO = 0,	/* THREAD where it is supported, else PROCESS */
+	PT_SCRIPT_THREAD,	/* on the caller's thread */
+	PT_SCRIPT_PROCESS	/* in sandboxed worker processes */
+};
+
 /*
- * Start the pool: fork the zygote and the first worker.  "max_workers"
- * (1 or more) bounds the workers alive at once; callers beyond it wait
- * for one to be free.  Returns PT_OK, or an error with the reason in
- * "why".
+ * Start the pool and its first worker: an engine, or the zygote and a
+ * worker process.  "max_workers" (1 or more) bounds the workers alive at
+ * once; callers beyond it wait for one to be free.  Returns PT_OK, or an
+ * error with the reason in "why" (PT_EINVAL for THREAD where it is not
+ * supported).
  * NOTE: call it from the main thread before starting other threads and
  * before opening the store: the zygote is a fork of this process, and
- * keeps only its socket, stderr and /dev/null.  The zygote exits when
- * this process does (its socket closes; PR_SET_PDEATHSIG besides), and
- * its workers with it.
+ * keeps only its socket, stderr and /dev/null; the zygote exits when this
+ * process does (its socket closes; PR_SET_PDEATHSIG besides), and its
+ * workers with it.  THREAD and AUTO set TZ=UTC in this process
+ * (pt_sguard_init).
  */
-enum pt_err	 pt_script_pool_start(unsigned max_workers,
+enum pt_err	 pt_script_pool_start(enum pt_script_where, unsigned max_workers,
 		    struct pt_script_pool **out, char *why, size_t whylen);
 /* Stop every worker and the zygote.  No run may be in progress.  NULL ok. */
 void		 pt_script_pool_stop(struct pt_script_pool *);
@@ -38,6 +49,8 @@ struct pt_script_pool_stats {
 	uint64_t	killed;		/* workers killed at a timeout */
 	uint64_t	died;		/* workers that ended on their own */
 	unsigned	alive;		/* workers now alive */
+	int		threads;	/* the workers are engines on the
+					   callers' threads */
 };
 void		 pt_script_pool_stats(struct pt_script_pool *,
 		    struct pt_script_pool_stats *);

@@ -91,8 +91,8 @@ cmd_rehearse(const struct ctl_args *a)
 		ctl_die("%s: the responder would answer %d %s: %s", body_path,
 		    status, berr.code, berr.message);
 	}
-	/* The script runs as ingest would run it, in a worker of our own. */
-	if (env->script != NULL && pt_script_pool_start(1, &pool, why,
+	/* The script runs as ingest would run it, in a pool of our own. */
+	if (env->script != NULL && pt_script_pool_start(PT_SCRIPT_AUTO, 1, &pool, why,
 	    sizeof(why)) != PT_OK)
 		ctl_die("cannot start a script worker: %s", why);
 	if (pt_preprocess_rehearse(pool, env, cfg->vars, body, text, len,

@@ -26,7 +26,10 @@ stopped at its timeout while the responder serves other requests; a
 memory hog is stopped at its budget; apply refuses a script that does
 not compile, naming its line, and keeps the configuration; rehearse
 (porterctl and the API) shows the script's output; a plain CGI process
-runs scripts too; a replay runs the script again.
+runs scripts too; a replay runs the script again.  All of it twice: with
+scripts on the request's thread (PORTER_SCRIPT_ISOLATION=thread, the
+default; no helper process exists) and in the sandboxed worker processes
+(=process).
 
 Run by "make check" (automake tap-driver) or by hand:
 	top_builddir=$PWD top_srcdir=$PWD python3 tests/e2e/test_preprocess.py
@@ -417,24 +420,61 @@ def t_replay(c):
              new)
 
 
+def _ppid(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def t_isolation(c, isolation):
+    """Where the responders ran the scripts: helper processes named
+    porter-script (worker, zygote, responder, this server's lighttpd)
+    exist only with PORTER_SCRIPT_ISOLATION=process."""
+    kids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm == "porter-script" and \
+                _ppid(_ppid(_ppid(pid))) == c.srv.proc.pid:
+            kids.append(pid)
+    if isolation == "process":
+        c.tap.ok(len(kids) > 0, "isolation=process: script worker "
+                 "processes run the scripts", kids)
+    else:
+        c.tap.eq(kids, [], "isolation=thread: no script worker process")
+
+
 def main():
     tap = h.Tap()
     h.require_binaries()
     if h.which("lighttpd") is None:
         h.skip_all("lighttpd not installed")
-    with h.Server(mount=MOUNT, max_procs=2) as srv:
-        rc, out, err = srv.apply(config())
-        tap.eq(rc, 0, "a source with preprocess scripts applies", err)
-        if rc != 0:
-            return tap.done()
-        c = Ctx(tap, srv)
-        # The memory case before the endless one: under a loaded ASan
-        # build a pool that has just lost a worker was seen to take the
-        # whole second (see the issue note).
-        for fn in (t_verified, t_refused, t_skip, t_throws, t_memory,
-                   t_endless, t_shaped, t_secrets_masked, t_apply_refuses,
-                   t_rehearse, t_cgi, t_replay):
-            tap.run(fn, c)
+    # Every case where scripts run by default (on the request's thread),
+    # then again in the sandboxed worker processes.
+    for isolation in ("thread", "process"):
+        tap.diag("PORTER_SCRIPT_ISOLATION=" + isolation)
+        env = {"PORTER_SCRIPT_ISOLATION": isolation}
+        with h.Server(mount=MOUNT, max_procs=2, env=env) as srv:
+            rc, out, err = srv.apply(config())
+            tap.eq(rc, 0, "a source with preprocess scripts applies", err)
+            if rc != 0:
+                return tap.done()
+            c = Ctx(tap, srv)
+            # The memory case before the endless one: under a loaded ASan
+            # build a pool that has just lost a worker was seen to take
+            # the whole second (see the issue note).
+            for fn in (t_verified, t_refused, t_skip, t_throws, t_memory,
+                       t_endless, t_shaped, t_secrets_masked,
+                       t_apply_refuses, t_rehearse, t_cgi, t_replay):
+                tap.run(fn, c)
+            t_isolation(c, isolation)
     return tap.done()
 
 

@@ -37,7 +37,7 @@ init(void)
 {
 	char why[256];
 
-	if (pt_script_pool_start(1, &pool, why, sizeof(why)) != PT_OK) {
+	if (pt_script_pool_start(PT_SCRIPT_AUTO, 1, &pool, why, sizeof(why)) != PT_OK) {
 		fprintf(stderr, "fuzz-script: %s\n", why);
 		abort();
 	}

@@ -758,24 +758,107 @@ test_deaths(void)
 	is_str(why, "the script supervisor process is gone", "... saying why");
 }
 
-int
-main(void)
+/* A caller of test_abandon: its script, how it must end, how it did. */
+struct abandoner {
+	pthread_t		 th;
+	const char		*src;
+	enum pt_script_res	 want;
+	int			 good;
+	char			 why[256];
+};
+
+static void *
+abandoner_main(void *arg)
 {
-	struct pt_json_error jerr;
+	struct abandoner *a = arg;
+	pt_json *out;
+	int compiled, i;
+	enum pt_script_res r;
+
+	for (i = 0; i < 5; i++) {
+		r = run_src(a->src, 60, 2048, &out, a->why, sizeof(a->why),
+		    &compiled);
+		pt_json_put(out);
+		if (r == a->want)
+			a->good++;
+	}
+	return NULL;
+}
+
+/*
+ * On the callers' threads, a run is abandoned wherever Duktape spends its
+ * time (the bytecode loop, the regular-expression engine, the compiler,
+ * a sort, JSON), its engine freed without Duktape and replaced, while
+ * other threads' runs go on and come out right.  (Leaks of an abandoned
+ * heap show in the ASan and valgrind runs of this test.)
+ */
+static void
+test_abandon(void)
+{
+	static const char *const endless[] = {
+		"function main(ctx) { for (;;) {} }",
+		"function main(ctx) { return {m: /^(a+)+$/.test("
+		    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!')}; }",
+		"function f(n) { return n < 1 ? 0 : f(n - 1) + f(n - 1); }\n"
+		    "function main(ctx) { return {n: f(60)}; }",
+		"function main(ctx) { var a = [3, 1, 2];\n"
+		    "a.sort(function (x, y) { for (;;) {} }); return {}; }",
+		"function main(ctx) { var o = {a: [1, 2, {b: 'c'}]}, s;\n"
+		    "for (;;) s = JSON.parse(JSON.stringify(o)); }",
+		"for (;;) {}\nfunction main(ctx) { return {}; }",
+		"function main(ctx) { var s = 'x'; for (;;) s = s.slice(1) + "
+		    "'y'; }",
+	};
+	struct abandoner k[nitems(endless) + 3];
+	struct pt_script_pool_stats before, after;
+	size_t i;
+	int all = 0;
+
+	pt_script_pool_stats(pool, &before);
+	for (i = 0; i < nitems(k); i++) {
+		k[i].src = i < nitems(endless) ? endless[i] :
+		    "function main(ctx) { return {n: ctx.body.data.n + 1}; }";
+		k[i].want = i < nitems(endless) ? PT_SCRIPT_TIMEOUT :
+		    PT_SCRIPT_OK;
+		k[i].good = 0;
+		k[i].why[0] = '\0';
+		pthread_create(&k[i].th, NULL, abandoner_main, &k[i]);
+	}
+	for (i = 0; i < nitems(k); i++) {
+		pthread_join(k[i].th, NULL);
+		ok(k[i].good == 5, "abandon %zu: 5 of 5 ended %s (%d; last: %s)",
+		    i, pt_script_res_code(k[i].want), k[i].good, k[i].why);
+		all += k[i].good;
+	}
+	pt_script_pool_stats(pool, &after);
+	is_int(after.killed - before.killed, nitems(endless) * 5,
+	    "every endless run abandoned its engine");
+	is_int(after.died, before.died, "no engine failed otherwise");
+	ok(after.alive <= 4, "engines alive: %u (made on demand)",
+	    after.alive);
+	is_int(run_trivial(k[0].why, sizeof(k[0].why)), PT_SCRIPT_OK,
+	    "a run after them works");
+}
+
+/*
+ * Where scripts run: the suite once on the callers' threads (the
+ * default), once in worker processes.
+ */
+static void
+suite(enum pt_script_where where)
+{
+	struct pt_script_pool_stats st;
 	char why[256];
 
-	setenv("PORTER_SECCOMP", "1", 0);
-	if (pt_script_pool_start(4, &pool, why, sizeof(why)) != PT_OK) {
+	printf("# scripts %s\n", where == PT_SCRIPT_THREAD ?
+	    "on the callers' threads" : "in worker processes");
+	if (pt_script_pool_start(where, 4, &pool, why, sizeof(why)) != PT_OK) {
 		printf("Bail out! pool: %s\n", why);
-		return 1;
+		exit(1);
 	}
-	if (pt_json_parse(body_text, sizeof(body_text) - 1, 64, &body, &jerr) !=
-	    PT_OK)
-		abort();
-	vars = pt_json_new_object();
-	pt_json_set(vars, "SECRET", pt_json_new_cstr(secret));
-	pt_json_set(vars, "REGION", pt_json_new_cstr("eu"));
-
+	pt_script_pool_stats(pool, &st);
+	is_int(st.threads, where == PT_SCRIPT_THREAD, "the pool runs where "
+	    "asked");
 	test_good();
 	test_bad();
 	test_refused();
@@ -784,11 +867,33 @@ main(void)
 	test_secrets();
 	test_body_forms();
 	test_concurrent();
-	test_confined();
-	test_deaths();
+	if (where == PT_SCRIPT_THREAD)
+		test_abandon();
+	else {
+		test_confined();
+		test_deaths();
+	}
+	pt_script_pool_stop(pool);
+	pool = NULL;
+}
+
+int
+main(void)
+{
+	struct pt_json_error jerr;
+
+	setenv("PORTER_SECCOMP", "1", 0);
+	if (pt_json_parse(body_text, sizeof(body_text) - 1, 64, &body, &jerr) !=
+	    PT_OK)
+		abort();
+	vars = pt_json_new_object();
+	pt_json_set(vars, "SECRET", pt_json_new_cstr(secret));
+	pt_json_set(vars, "REGION", pt_json_new_cstr("eu"));
+
+	suite(PT_SCRIPT_THREAD);
+	suite(PT_SCRIPT_PROCESS);
 
 	pt_json_put(vars);
 	pt_json_put(body);
-	pt_script_pool_stop(pool);
 	return tap_done();
 }
