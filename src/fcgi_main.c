@@ -73,8 +73,8 @@ usage(FILE *f)
 "  PORTER_THREADS     requests served at once by this process (default 32);\n"
 "                     with more than 1 their writes share durable commits\n"
 "                     (group commit)\n"
-"  PORTER_SCRIPT_WORKERS preprocess script engines of this process\n"
-"                     (default twice the CPUs, at most PORTER_THREADS)\n"
+"  PORTER_SCRIPT_WORKERS preprocess script engines of this process (default\n"
+"                     one a thread; worker processes: twice the CPUs)\n"
 "  PORTER_SCRIPT_ISOLATION thread (default): scripts run on the request's\n"
 "                     thread, stopped by a timer; process: in sandboxed\n"
 "                     helper processes (slower, a second wall)\n"
@@ -335,27 +335,6 @@ thread_count(void)
 }
 
 /*
- * PORTER_SCRIPT_WORKERS: script workers alive at once, 1 to the thread
- * count; default twice the CPUs (at least 2).  More would only take turns
- * on the same CPUs; a request whose script finds them all busy waits for
- * one (at most the longest timeout_ms, 1 s).
- */
-static unsigned
-script_workers(void)
-{
-	const char *s = getenv("PORTER_SCRIPT_WORKERS");
-	long n = sysconf(_SC_NPROCESSORS_ONLN) * 2;
-
-	if (s != NULL && *s != '\0')
-		n = strtol(s, NULL, 10);
-	if (n < 2)
-		n = s != NULL && *s != '\0' && n == 1 ? 1 : 2;
-	if (n > thread_count())
-		n = thread_count();
-	return (unsigned)n;
-}
-
-/*
  * PORTER_SCRIPT_ISOLATION: "thread" (the default) or "process"
  * (script_pool.h).  Anything else is logged, and the default used.
  */
@@ -371,6 +350,30 @@ script_where(void)
 	pt_log_stderr("PORTER_SCRIPT_ISOLATION=%s: not \"thread\" or "
 	    "\"process\"; using \"thread\"", s);
 	return PT_SCRIPT_AUTO;
+}
+
+/*
+ * PORTER_SCRIPT_WORKERS: script engines (or worker processes) alive at
+ * once, 1 to the thread count.  The default for engines is one per
+ * thread (a heap is about 230 kB), so that no request waits for another's
+ * script; worker processes default to twice the CPUs (at least 2), since
+ * more would only take turns on the same CPUs, and a request whose script
+ * finds them all busy waits for one (at most the longest timeout_ms, 1 s).
+ */
+static unsigned
+script_workers(enum pt_script_where where)
+{
+	const char *s = getenv("PORTER_SCRIPT_WORKERS");
+	long n = where == PT_SCRIPT_PROCESS ?
+	    sysconf(_SC_NPROCESSORS_ONLN) * 2 : thread_count();
+
+	if (s != NULL && *s != '\0')
+		n = strtol(s, NULL, 10);
+	if (n < 2)
+		n = s != NULL && *s != '\0' && n == 1 ? 1 : 2;
+	if (n > thread_count())
+		n = thread_count();
+	return (unsigned)n;
 }
 
 struct worker {
@@ -469,6 +472,7 @@ main(int argc, char *argv[])
 	struct pt_store *store = NULL;
 	struct pt_ctx ctx;
 	struct body_src src;
+	enum pt_script_where where;
 	FCGX_Request r;
 	char why[512];
 	int rc;
@@ -497,8 +501,9 @@ main(int argc, char *argv[])
 	 * set); a CGI process, one request long, starts its own only if a
 	 * script runs.
 	 */
-	if (!(cgi_mode = FCGX_IsCGI()) && pt_script_pool_start(script_where(),
-	    script_workers(), &script_pool, why, sizeof(why)) != PT_OK)
+	where = script_where();
+	if (!(cgi_mode = FCGX_IsCGI()) && pt_script_pool_start(where,
+	    script_workers(where), &script_pool, why, sizeof(why)) != PT_OK)
 		pt_log_stderr("cannot start the script workers: %s (events of "
 		    "environments with a preprocess script answer 503)", why);
 
