@@ -244,18 +244,28 @@ def two_fronts(t, pg):
             t.eq(rc, 0, "porterctl check: consistent", out, err)
 
 
-def post(srv, ep, key):
-    body = idem.body_for(key)
+def post_body(srv, ep, body, timeout=30, catch=False):
+    """POST "body" signed with idem.SECRET to endpoint "ep" of "srv":
+    (status, Retry-After, body).  With "catch", a connection that fails
+    is (0, None, the error) instead of an exception."""
     c = http.client.HTTPConnection("127.0.0.1", srv.port,
-                                   timeout=h.scaled(30))
+                                   timeout=h.scaled(timeout))
     try:
         c.request("POST", srv.url("/receive/" + ep), body,
                   {"Content-Type": "application/json",
                    "X-Knock-Signature": h.sign(idem.SECRET, body)})
         r = c.getresponse()
         return r.status, r.getheader("retry-after"), r.read()
+    except (OSError, http.client.HTTPException) as e:
+        if not catch:
+            raise
+        return 0, None, str(e).encode()
     finally:
         c.close()
+
+
+def post(srv, ep, key):
+    return post_body(srv, ep, idem.body_for(key))
 
 
 def server_down(t, pg):
@@ -359,19 +369,7 @@ class Load:
         return not any(th.is_alive() for th in self._threads)
 
     def _post(self, srv, key):
-        body = self.body(key)
-        c = http.client.HTTPConnection("127.0.0.1", srv.port,
-                                       timeout=h.scaled(20))
-        try:
-            c.request("POST", srv.url("/receive/" + self.ep), body,
-                      {"Content-Type": "application/json",
-                       "X-Knock-Signature": h.sign(idem.SECRET, body)})
-            r = c.getresponse()
-            return r.status, r.getheader("retry-after"), r.read()
-        except (OSError, http.client.HTTPException) as e:
-            return 0, None, str(e).encode()
-        finally:
-            c.close()
+        return post_body(srv, self.ep, self.body(key), 20, catch=True)
 
     def _work(self):
         while not self._stop.is_set():
@@ -545,19 +543,7 @@ def leases(t, a, b, ep, flags):
     got = {}
 
     def send(srv, key):
-        body = slow_body(key)
-        c = http.client.HTTPConnection("127.0.0.1", srv.port,
-                                       timeout=h.scaled(30))
-        try:
-            c.request("POST", srv.url("/receive/" + ep), body,
-                      {"Content-Type": "application/json",
-                       "X-Knock-Signature": h.sign(idem.SECRET, body)})
-            r = c.getresponse()
-            return r.status, r.getheader("retry-after"), r.read()
-        except (OSError, http.client.HTTPException) as e:
-            return 0, None, str(e).encode()
-        finally:
-            c.close()
+        return post_body(srv, ep, slow_body(key), catch=True)
 
     def first(key):
         got[key] = send(a, key)
