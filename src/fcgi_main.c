@@ -29,6 +29,7 @@
 #include "logline.h"
 #include "retention.h"
 #include "sandbox.h"
+#include "script_guard.h"
 #include "script_pool.h"
 #include "size.h"
 #include "store.h"
@@ -506,6 +507,10 @@ main(int argc, char *argv[])
 	    script_workers(where), &script_pool, why, sizeof(why)) != PT_OK)
 		pt_log_stderr("cannot start the script workers: %s (events of "
 		    "environments with a preprocess script answer 503)", why);
+	else if (script_pool != NULL && where == PT_SCRIPT_AUTO &&
+	    pt_sguard_init(why, sizeof(why)) == -1)
+		pt_log_stderr("preprocess scripts run in worker processes: "
+		    "%s", why);
 
 	/* The store is opened here, after the server's fork and exec. */
 	store = open_store(why, sizeof(why));

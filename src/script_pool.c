@@ -476,7 +476,7 @@ zygote_answer(struct pt_script_pool *p, struct zreply *rep, int *fdp)
 	return 0;
 }
 
-/* A new engine for the callers' threads (its heap set up: 5-8 ms). */
+/* A new engine for the callers' threads (its heap set up: 3-8 ms). */
 static struct worker *
 spawn_engine(struct pt_script_pool *p, char *why, size_t whylen)
 {
@@ -599,13 +599,14 @@ take(struct pt_script_pool *p, char *why, size_t whylen)
 	return w;
 }
 
+/* "w" free again; "ran": it answered a run. */
 static void
-give_back(struct pt_script_pool *p, struct worker *w)
+give_back(struct pt_script_pool *p, struct worker *w, int ran)
 {
 	pthread_mutex_lock(&p->mu);
 	w->next = p->idle;
 	p->idle = w;
-	p->st.runs++;
+	p->st.runs += ran ? 1 : 0;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -756,15 +757,11 @@ call_engine(struct pt_script_pool *p, const void *req, size_t len,
 		break;
 	default:
 		snprintf(why, whylen, "no script timer for this thread");
-		pthread_mutex_lock(&p->mu);
-		w->next = p->idle;
-		p->idle = w;
-		pthread_cond_signal(&p->cv);
-		pthread_mutex_unlock(&p->mu);
+		give_back(p, w, 0);
 		return PT_SPOOL_UNAVAILABLE;
 	}
 	if (res == PT_SPOOL_OK)
-		give_back(p, w);
+		give_back(p, w, 1);
 	else
 		retire(p, w, res);
 	return res;
@@ -811,7 +808,7 @@ again:
 	if (res == PT_SPOOL_TIMEOUT)
 		snprintf(why, whylen, "ran longer than %u ms", timeout_ms);
 	if (res == PT_SPOOL_OK)
-		give_back(p, w);
+		give_back(p, w, 1);
 	else
 		retire(p, w, res);
 	return res;
@@ -842,8 +839,7 @@ start_engines(unsigned max_workers, struct pt_script_pool **out, char *why,
 		pt_script_pool_stop(p);
 		return PT_EIO;
 	}
-	give_back(p, w);
-	p->st.runs = 0;
+	give_back(p, w, 0);
 	*out = p;
 	return PT_OK;
 }
@@ -904,8 +900,7 @@ pt_script_pool_start(enum pt_script_where where, unsigned max_workers,
 	p->alive = 1;
 	if ((w = spawn(p, why, whylen)) == NULL)
 		goto fail;
-	give_back(p, w);
-	p->st.runs = 0;
+	give_back(p, w, 0);
 	*out = p;
 	return PT_OK;
 fail:
