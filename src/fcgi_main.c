@@ -356,10 +356,11 @@ script_where(void)
 /*
  * PORTER_SCRIPT_WORKERS: script engines (or worker processes) alive at
  * once, 1 to the thread count.  The default for engines is one per
- * thread (a heap is about 230 kB), so that no request waits for another's
- * script; worker processes default to twice the CPUs (at least 2), since
- * more would only take turns on the same CPUs, and a request whose script
- * finds them all busy waits for one (at most the longest timeout_ms, 1 s).
+ * thread (a heap is about 230 kB, plus at most 256 kB of free blocks),
+ * so that no request waits for another's script; worker processes
+ * default to twice the CPUs (at least 2), since more would only take
+ * turns on the same CPUs, and a request whose script finds them all busy
+ * waits for one (at most the longest timeout_ms, 1 s).
  */
 static unsigned
 script_workers(enum pt_script_where where)

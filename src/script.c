@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -377,25 +378,89 @@ decode_reply(const struct pt_buf *reply, const struct pt_script *s,
 	return r;
 }
 
+/*
+ * A thread's request and reply frames, kept from one call to the next: a
+ * few kB each, whose malloc and free at every request made glibc
+ * consolidate its fast bins (perf, bench/run).  What grew past FRAME_KEEP
+ * is freed after its call.
+ */
+#define FRAME_KEEP	(64 * 1024)
+
+struct frames {
+	struct pt_buf	req, reply;
+};
+
+static pthread_key_t	frames_key;
+static pthread_once_t	frames_once = PTHREAD_ONCE_INIT;
+static int		frames_ok;
+
+static void
+frames_free(void *p)
+{
+	struct frames *f = p;
+
+	pt_buf_free(&f->req);
+	pt_buf_free(&f->reply);
+	pt_free(f);
+}
+
+static void
+frames_init(void)
+{
+	frames_ok = pthread_key_create(&frames_key, frames_free) == 0;
+}
+
+/* This thread's frames, or NULL (out of memory: the call makes its own). */
+static struct frames *
+thread_frames(void)
+{
+	struct frames *f;
+
+	(void)pthread_once(&frames_once, frames_init);
+	if (!frames_ok)
+		return NULL;
+	if ((f = pthread_getspecific(frames_key)) != NULL)
+		return f;
+	if ((f = pt_calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	if (pthread_setspecific(frames_key, f) != 0) {
+		pt_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void
+frame_done(struct pt_buf *b, int kept)
+{
+	if (!kept || b->cap > FRAME_KEEP || b->failed)
+		pt_buf_free(b);
+	else
+		pt_buf_reset(b);
+}
+
 /* Send "op" for "s" through "pool" and decode the answer. */
 static enum pt_script_res
 call(struct pt_script_pool *pool, int op, const struct pt_script *s,
     const struct pt_script_ctx *c, pt_json **out, char *why, size_t whylen)
 {
-	struct pt_buf req = { 0 }, reply = { 0 };
+	struct pt_buf own_req = { 0 }, own_reply = { 0 };
+	struct frames *f = thread_frames();
+	struct pt_buf *req = f ? &f->req : &own_req;
+	struct pt_buf *reply = f ? &f->reply : &own_reply;
 	enum pt_script_res r;
 	enum pt_err e;
 
-	if ((e = encode(&req, op, s, c)) != PT_OK) {
+	if ((e = encode(req, op, s, c)) != PT_OK) {
 		snprintf(why, whylen, "%s", e == PT_ETOOBIG ? "the request is "
 		    "too large for a script" : "out of memory");
 		r = e == PT_ETOOBIG ? PT_SCRIPT_ERROR : PT_SCRIPT_UNAVAILABLE;
 		goto out;
 	}
-	switch (pt_spool_call(pool, req.data, req.len, s->timeout_ms, &reply,
+	switch (pt_spool_call(pool, req->data, req->len, s->timeout_ms, reply,
 	    why, whylen)) {
 	case PT_SPOOL_OK:
-		r = decode_reply(&reply, s, c ? c->vars : NULL, out, why,
+		r = decode_reply(reply, s, c ? c->vars : NULL, out, why,
 		    whylen);
 		break;
 	case PT_SPOOL_TIMEOUT:
@@ -409,8 +474,8 @@ call(struct pt_script_pool *pool, int op, const struct pt_script *s,
 		break;
 	}
 out:
-	pt_buf_free(&req);
-	pt_buf_free(&reply);
+	frame_done(req, f != NULL);
+	frame_done(reply, f != NULL);
 	return r;
 }
 

@@ -63,7 +63,7 @@
  * Cost per run (bench/script: Knock's default script, a 1.5 KB body, a
  * dozen headers; this two-CPU VM, other work running): the engine itself
  * about 4-5 us of CPU (59,000 instructions under callgrind: ctx, the top
- * level, main, the result as JSON); on the caller's thread 6.7 us in all
+ * level, main, the result as JSON); on the caller's thread 6.0 us in all
  * (the frame, two timer_settime calls, the result parsed); through a
  * worker 36-51 us of CPU, most of it the round trip between processes
  * (two context switches and five system calls, about 1.1 us each on this
