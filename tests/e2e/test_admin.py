@@ -337,8 +337,24 @@ def scenario(t, srv, label):
     t.eq((r.status, r.json["applied"]), (200, True),
          "%s: config applied over HTTP" % label)
     r = ingest(srv, DEV, {"event_type": "task.created", "event_id": "new"})
-    t.eq(r.json["status"], "accepted",
-         "%s: the new mapping runs at the next request" % label)
+    if srv.db.startswith("postgresql:"):
+        # Another responder process learns of the apply by NOTIFY, a few
+        # milliseconds later (README "More than one machine"): within a
+        # second, not necessarily at the very next request.
+        deadline = time.monotonic() + h.scaled(1)
+        n = 0
+        while r.json.get("status") != "accepted" and \
+                time.monotonic() < deadline:
+            time.sleep(0.01)
+            n += 1
+            r = ingest(srv, DEV, {"event_type": "task.created",
+                                  "event_id": "new-%d" % n})
+        t.eq(r.json["status"], "accepted",
+             "%s: the new mapping runs within a second of the apply "
+             "(%d requests before it)" % (label, n))
+    else:
+        t.eq(r.json["status"], "accepted",
+             "%s: the new mapping runs at the next request" % label)
     bad = json.loads(json.dumps(doc))
     bad["sources"][0]["environments"]["development"]["mappings"][0][
         "action"] = "nope"
