@@ -265,7 +265,7 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	    put(run, "created_at", pt_json_new_cstr(t)) != PT_OK ||
 	    put(run, "updated_at", pt_json_new_cstr(t)) != PT_OK)
 		goto out;
-	if ((rc = pt_run_put(txn, al->run_id, run)) != PT_OK)
+	if ((rc = pt_run_create(txn, al->run_id, run)) != PT_OK)
 		goto out;
 	rc = PT_ENOMEM;
 	if (put(al->result, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK)

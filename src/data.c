@@ -769,9 +769,9 @@ run_index_key(struct pt_buf *k, const pt_json *rec,
  * the previous version goes when either changed (or the key was cleared);
  * the new version's is written.
  */
-enum pt_err
-pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
-    const pt_json *run)
+static enum pt_err
+run_write(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
+    const pt_json *run, int fresh)
 {
 	struct pt_buf oldk = { 0 }, newk = { 0 };
 	struct pt_val v;
@@ -780,7 +780,7 @@ pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 
 	if (pt_json_type(run) != PT_J_OBJECT)
 		return PT_EINVAL;
-	rc = pt_get(txn, PT_T_RUNS, id, PT_ID_BIN, &v);
+	rc = fresh ? PT_ENOTFOUND : pt_get(txn, PT_T_RUNS, id, PT_ID_BIN, &v);
 	if (rc == PT_OK) {
 		/* An undecodable old version has no entry we can find. */
 		if (decode(txn, &v, &old) == PT_OK &&
@@ -818,6 +818,20 @@ out:
 	pt_buf_free(&oldk);
 	pt_buf_free(&newk);
 	return rc;
+}
+
+enum pt_err
+pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
+    const pt_json *run)
+{
+	return run_write(txn, id, run, 0);
+}
+
+enum pt_err
+pt_run_create(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
+    const pt_json *run)
+{
+	return run_write(txn, id, run, 1);
 }
 
 enum pt_err

@@ -77,8 +77,13 @@ enum pt_err	pt_audience_remove(struct pt_txn *, const char *key,
  * (or null), "recipients", "actor", "tenant", "data", "event_id",
  * "action_id", "created_at", "updated_at", ...}.  pt_run_put inserts or
  * replaces run "id" and keeps the (workflow, cancellation key) index right.
+ * pt_run_create is pt_run_put for an id just made (pt_id_new), which no
+ * run has: it does not look for an old version (on a database server, a
+ * round trip an event saved).
  */
 enum pt_err	pt_run_put(struct pt_txn *, const uint8_t id[PT_ID_BIN],
+		    const pt_json *run);
+enum pt_err	pt_run_create(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 		    const pt_json *run);
 enum pt_err	pt_run_get(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 		    pt_json **out);

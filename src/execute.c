@@ -26,18 +26,30 @@
 #define LEASE_GRACE_US	(30 * 1000000LL)
 #define RECOVER_PER_WRITE	2
 #define PRUNE_PER_WRITE		4
-#define HOUSEKEEP_EVERY		8
 #define EVICT_PER_WRITE		4
+/*
+ * Writes between two rounds of housekeeping.  On a database server each
+ * round's walks are round trips inside the writer lock (about five), so
+ * rounds are rarer there and do as much more: the work per write is the
+ * same.
+ */
+#define HOUSEKEEP_EVERY		8
+#define HOUSEKEEP_EVERY_REMOTE	32
 
-/* Is this write one that also does housekeeping?  (Threads may race on
- * the counter: a skipped or doubled round is harmless.) */
-static int
-housekeep_due(void)
+/*
+ * Is this write one that also does housekeeping?  The number of writes
+ * its round stands for (the amounts scale with it), or 0.  (Threads may
+ * race on the counter: a skipped or doubled round is harmless.)
+ */
+static unsigned
+housekeep_due(struct pt_txn *txn)
 {
 	static unsigned n;
+	unsigned every = pt_store_remote(pt_txn_store(txn)) ?
+	    HOUSEKEEP_EVERY_REMOTE : HOUSEKEEP_EVERY;
 
-	return __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED) % HOUSEKEEP_EVERY ==
-	    0;
+	return __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED) % every == 0 ?
+	    every : 0;
 }
 
 int
@@ -125,29 +137,33 @@ idem_scope(const struct intake *in, struct pt_idem_scope *sc)
 }
 
 /*
- * A little housekeeping every few writes keeps the store bounded (every
- * HOUSEKEEP_EVERY-th write of this process does PRUNE_PER_WRITE and
- * RECOVER_PER_WRITE times as much): expired idempotency records, executions
- * whose process died, logs past their retention (a bounded number).
+ * A little housekeeping every few writes keeps the store bounded: a round
+ * every HOUSEKEEP_EVERY writes of this process does, for each of them,
+ * PRUNE_PER_WRITE and EVICT_PER_WRITE, and per HOUSEKEEP_EVERY of them
+ * RECOVER_PER_WRITE and PT_RETENTION_PER_ROUND: expired idempotency
+ * records, executions whose process died, logs past their retention.
  */
 static enum pt_err
 housekeep(struct pt_txn *txn, const struct pt_config *cfg, int64_t now)
 {
 	size_t pruned, recovered;
+	unsigned n = housekeep_due(txn), rounds;
 	enum pt_err rc;
 
-	if (!housekeep_due())
+	if (n == 0)
 		return PT_OK;
-	if ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE * HOUSEKEEP_EVERY,
+	rounds = (n + HOUSEKEEP_EVERY - 1) / HOUSEKEEP_EVERY;
+	if ((rc = pt_idem_prune(txn, now, PRUNE_PER_WRITE * (size_t)n,
 	    &pruned)) != PT_OK ||
-	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE, &recovered)) != PT_OK)
+	    (rc = pt_recover(txn, now, RECOVER_PER_WRITE * rounds,
+	    &recovered)) != PT_OK)
 		return rc;
 	/* Near the ceiling: the oldest logs go, faster than events come. */
 	if (pt_store_near_ceiling(pt_txn_store(txn)) &&
 	    (rc = pt_retention_evict_step(txn, EVICT_PER_WRITE *
-	    HOUSEKEEP_EVERY)) != PT_OK)
+	    (size_t)n)) != PT_OK)
 		return rc;
-	return pt_retention_step(txn, cfg, now);
+	return pt_retention_step(txn, cfg, now, rounds);
 }
 
 /* Undo what a first run of the stage left (pt_write may run it twice). */

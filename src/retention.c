@@ -275,7 +275,7 @@ out:
 
 enum pt_err
 pt_retention_step(struct pt_txn *txn, const struct pt_config *cfg,
-    int64_t now)
+    int64_t now, unsigned rounds)
 {
 	struct pt_retention_stats st;
 
@@ -286,7 +286,8 @@ pt_retention_step(struct pt_txn *txn, const struct pt_config *cfg,
 
 	memset(&st, 0, sizeof(st));
 	if ((rc = pt_retention_prune(txn, now, cfg ? cfg->log_retention_days :
-	    PT_RETENTION_DAYS_DEFAULT, PT_RETENTION_PER_ROUND, &st)) != PT_OK)
+	    PT_RETENTION_DAYS_DEFAULT, PT_RETENTION_PER_ROUND * (rounds ? rounds :
+	    1), &st)) != PT_OK)
 		return rc;
 	/* Dictionaries go with the last record that may use them. */
 	if ((rc = pt_cursor_open(txn, PT_T_EVENTS, &cur)) != PT_OK)

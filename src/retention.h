@@ -48,10 +48,10 @@ enum pt_err	pt_retention_prune(struct pt_txn *, int64_t now, int64_t days,
 /*
  * The bounded step the responder runs inside a write (execute.c
  * housekeep): pt_retention_prune with the retention of "cfg" (NULL: the
- * default) and PT_RETENTION_PER_ROUND.
+ * default) and "rounds" (at least 1) times PT_RETENTION_PER_ROUND.
  */
 enum pt_err	pt_retention_step(struct pt_txn *, const struct pt_config *cfg,
-		    int64_t now);
+		    int64_t now, unsigned rounds);
 
 /*
  * At the store's ceiling (store.h pt_room_fn): delete the oldest event

@@ -143,6 +143,12 @@ pt_store_backend(struct pt_store *s)
 	return s != NULL ? s->be->name : "lmdb";
 }
 
+int
+pt_store_remote(struct pt_store *s)
+{
+	return s != NULL && s->be->remote;
+}
+
 void
 pt_store_close(struct pt_store *s)
 {

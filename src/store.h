@@ -60,6 +60,11 @@ const char	*pt_table_name(enum pt_table);
  * "postgresql". */
 struct pt_store;
 const char	*pt_store_backend(struct pt_store *);
+/*
+ * Is every read of a store a round trip to a database server (work done
+ * in bigger, rarer pieces there)?  0 for LMDB.
+ */
+int		 pt_store_remote(struct pt_store *);
 /* Does "name" (PORTER_DB, --db) name a PostgreSQL database (a URI)? */
 int		 pt_store_is_uri(const char *name);
 /*

@@ -37,6 +37,7 @@ struct pt_cursor {
 
 struct pt_backend {
 	const char	*name;
+	int		 remote;	/* a read is a round trip to a server */
 	void		(*close)(struct pt_store *);
 	enum pt_err	(*sync)(struct pt_store *);
 	void		(*set_durability)(struct pt_store *,

@@ -10,7 +10,10 @@
  * one transaction-level advisory lock: writers of every process on every
  * front server run one after another, exactly as LMDB's writers do on one
  * machine.  Write transactions are READ COMMITTED (WRITE_BEGIN); read
- * transactions REPEATABLE READ READ ONLY snapshots.
+ * transactions REPEATABLE READ READ ONLY snapshots.  A writer commits
+ * without waiting for the disk, which frees the lock at once; a durable
+ * one then waits for its WAL flush outside the lock (flush_wal) before
+ * pg_txn_commit returns, so no 2xx goes out before its flush.
  * Nested transactions are savepoints.
  *
  * Values handed out live in the PGresult they came in (or the write
@@ -150,6 +153,13 @@ struct pg_store {
 	struct pt_store		 pub;
 	char			*uri;
 	enum pt_durability	 durability;
+	/*
+	 * Can a durable writer commit without waiting and flush after the
+	 * lock is released (flush_wal)?  It needs pg_logical_emit_message
+	 * (PostgreSQL 9.6 on; not every server that speaks the protocol):
+	 * -1 not asked yet, 0 no, 1 yes.  Atomic.
+	 */
+	int			 late_flush;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 freed;
 	struct pg_conn		*idle;
@@ -183,6 +193,7 @@ struct pg_txn {
 	unsigned	 depth;		/* 0 top level, else savepoint n */
 	unsigned	 writes;	/* writes so far (cursors refetch) */
 	int		 notify;	/* root: a WATCHED table changed */
+	int		 flush;		/* root: wait for the WAL after COMMIT */
 	struct pg_keep	*keep;		/* root only */
 	struct pt_wbuf	*wb;		/* root: writes held back, or NULL */
 };
@@ -407,6 +418,7 @@ pt_pg_open(const char *uri, const struct pt_store_opts *opts,
 	s->pub.be = &pg_backend;
 	s->pub.read_only = opts ? opts->read_only : 0;
 	s->durability = opts ? opts->durability : PT_DURABLE_FULL;
+	s->late_flush = -1;
 	s->max = POOL_DEFAULT;
 	if (env != NULL && *env) {
 		char *end;
@@ -467,8 +479,38 @@ pg_close(struct pt_store *ps)
 }
 
 /*
+ * A transaction that waits for the WAL flush must have written WAL before
+ * its commit: PostgreSQL commits one that only took an xid (SELECT
+ * pg_current_xact_id()) without flushing (measured: pg_stat_wal.wal_sync
+ * does not move).  A transactional logical message is WAL, takes an xid
+ * and touches no table, so flushers never wait on each other's rows.
+ */
+#define FLUSH_SQL	"SELECT pg_logical_emit_message(true, 'porter', '')"
+
+/* Is FLUSH_SQL there (and ours to call)?  Asked once a process. */
+static int
+late_flush(struct pg_store *s, PGconn *conn)
+{
+	int v = __atomic_load_n(&s->late_flush, __ATOMIC_RELAXED);
+	PGresult *res;
+
+	if (v >= 0)
+		return v;
+	/* Not transactional: no xid, nothing flushed, nothing to undo. */
+	res = PQexec(conn, "SELECT pg_logical_emit_message(false, 'porter', "
+	    "'')");
+	v = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	if (PQstatus(conn) != CONNECTION_OK)
+		return 0;	/* not known yet: ask again next time */
+	__atomic_store_n(&s->late_flush, v, __ATOMIC_RELAXED);
+	return v;
+}
+
+/*
  * Make every commit so far durable: a commit that waits for its WAL
- * flushes the WAL of the asynchronous commits before it too.
+ * flushes the WAL of the asynchronous commits before it too.  Without
+ * FLUSH_SQL, a row of Porter's meta is written instead.
  */
 static enum pt_err
 pg_sync(struct pt_store *ps)
@@ -481,8 +523,11 @@ pg_sync(struct pt_store *ps)
 		return PT_OK;
 	if ((rc = conn_get(s, &c)) != PT_OK)
 		return rc;
-	rc = pg_exec(c->conn, "BEGIN; SET LOCAL synchronous_commit TO on; "
-	    "SELECT pg_current_xact_id(); COMMIT", "sync");
+	rc = pg_exec(c->conn, late_flush(s, c->conn) ? "BEGIN; SET LOCAL "
+	    "synchronous_commit TO on; " FLUSH_SQL "; COMMIT" : "BEGIN; SET "
+	    "LOCAL synchronous_commit TO on; INSERT INTO porter_meta (k, v) "
+	    "VALUES ('store:sync', '') ON CONFLICT (k) DO UPDATE SET v = "
+	    "EXCLUDED.v; COMMIT", "sync");
 	conn_put(s, c);
 	return rc;
 }
@@ -735,14 +780,21 @@ pg_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
 		pt_free(t);
 		return rc;
 	}
-	/* Writers one at a time, across every process and server. */
-	if (t->pub.write)
-		rc = pg_exec(t->c->conn, s->durability == PT_DURABLE_RELAXED ?
-		    WRITE_BEGIN "; SET LOCAL synchronous_commit TO off; SELECT "
-		    "pg_advisory_xact_lock(x'" WRITER_LOCK "'::bigint)" :
-		    WRITE_BEGIN "; SELECT pg_advisory_xact_lock(x'" WRITER_LOCK
-		    "'::bigint)", "begin");
-	else
+	/*
+	 * Writers one at a time, across every process and server.  Each
+	 * commits without waiting for its WAL flush, which releases the lock
+	 * at once; a durable one then waits for the flush outside the lock
+	 * (flush_wal), so the next writer works while the disk does.
+	 */
+	if (t->pub.write) {
+		t->flush = s->durability == PT_DURABLE_FULL &&
+		    late_flush(s, t->c->conn);
+		rc = pg_exec(t->c->conn, s->durability == PT_DURABLE_RELAXED ||
+		    t->flush ? WRITE_BEGIN "; SET LOCAL synchronous_commit TO "
+		    "off; SELECT pg_advisory_xact_lock(x'" WRITER_LOCK
+		    "'::bigint)" : WRITE_BEGIN "; SELECT pg_advisory_xact_lock(x'"
+		    WRITER_LOCK "'::bigint)", "begin");
+	} else
 		rc = pg_exec(t->c->conn, "BEGIN ISOLATION LEVEL REPEATABLE "
 		    "READ READ ONLY", "begin");
 	if (rc != PT_OK) {
@@ -823,6 +875,25 @@ piped_commit(struct pg_txn *t)
 	return rc;
 }
 
+/*
+ * Wait until transaction "t"'s commit, made asynchronously, is on disk:
+ * FLUSH_SQL commits with the session's synchronous_commit (the server's),
+ * and its commit record comes after ours in the WAL, so its flush is ours
+ * too (and a synchronous standby's confirmation).
+ * Committed but not known flushed is an unknown outcome: PT_EBUSY, and
+ * the caller must neither answer 2xx nor run it again.
+ */
+static enum pt_err
+flush_wal(struct pg_txn *t)
+{
+	if (pg_exec(t->c->conn, FLUSH_SQL, "flush") == PT_OK)
+		return PT_OK;
+	pt_store_errf("PostgreSQL committed, but the WAL flush that makes it "
+	    "durable was not confirmed: whether it survives a crash is "
+	    "unknown");
+	return PT_EBUSY;
+}
+
 static enum pt_err
 pg_txn_commit(struct pt_txn *pt)
 {
@@ -885,7 +956,9 @@ pg_txn_commit(struct pt_txn *pt)
 	 * written).  No answer (the connection went during COMMIT): the
 	 * outcome is unknown, and the caller must not run it again.
 	 */
-	if (rc != PT_OK && PQstatus(conn) == CONNECTION_OK)
+	if (rc == PT_OK && t->flush)
+		rc = flush_wal(t);
+	else if (rc != PT_OK && PQstatus(conn) == CONNECTION_OK)
 		pt_store_set_unwritten(1);
 	else if (rc != PT_OK)
 		pt_store_errf("the connection to PostgreSQL was lost during "
@@ -1488,6 +1561,7 @@ pg_meta_epoch(struct pt_store *ps, uint64_t *epoch)
 
 static const struct pt_backend pg_backend = {
 	.name = "postgresql",
+	.remote = 1,
 	.close = pg_close,
 	.sync = pg_sync,
 	.set_durability = pg_set_durability,
