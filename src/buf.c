@@ -199,6 +199,27 @@ special8(uint64_t w)
 	    ((bs - ONES) & ~bs) | w) & HIGHS ? 1 : 0;
 }
 
+/* How many first bytes of "s" a JSON string takes as they are. */
+static size_t
+plain_prefix(const char *s, size_t n)
+{
+	size_t i;
+	unsigned char c;
+	uint64_t w;
+
+	for (i = 0; n - i >= 8; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (special8(w))
+			break;
+	}
+	for (; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
+			break;
+	}
+	return i;
+}
+
 enum pt_err
 pt_buf_add_json_str(struct pt_buf *b, const char *s, size_t n)
 {
@@ -206,10 +227,24 @@ pt_buf_add_json_str(struct pt_buf *b, const char *s, size_t n)
 	unsigned char c;
 	uint64_t w;
 
-	/* Most strings need no escape: room for them at once. */
-	if (pt_buf_reserve(b, n + 2) != PT_OK || pt_buf_addc(b, '"') != PT_OK)
+	/*
+	 * Most strings need no escape: room for them at once, and copied in
+	 * one piece when they need none (this runs for every string of every
+	 * record).
+	 */
+	if (pt_buf_reserve(b, n + 2) != PT_OK)
 		return PT_ENOMEM;
-	for (start = i = 0; i < n; i++) {
+	i = plain_prefix(s, n);
+	b->data[b->len++] = '"';
+	memcpy(b->data + b->len, s, i);
+	b->len += i;
+	if (i == n) {
+		b->data[b->len++] = '"';
+		b->data[b->len] = '\0';
+		return PT_OK;
+	}
+	b->data[b->len] = '\0';
+	for (start = i; i < n; i++) {
 		/* Plain ASCII eight bytes at a time (text is mostly that). */
 		while (n - i >= 8) {
 			memcpy(&w, s + i, 8);
