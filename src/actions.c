@@ -673,7 +673,8 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 			return PT_ENOMEM;
 	}
 	pt_fmt_rfc3339(now, t);
-	if (pt_buf_reserve(&b, al->head.len + 1024) != PT_OK)
+	if (pt_buf_reserve(&b, al->head.len + 1024 + (al->text ? al->text->len :
+	    0)) != PT_OK)
 		return PT_ENOMEM;
 	pt_buf_add(&b, al->head.data, al->head.len);
 	pt_buf_adds(&b, ",\"updated_at\":\"");
@@ -681,7 +682,9 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	pt_buf_adds(&b, "\",\"status\":\"");
 	pt_buf_adds(&b, pt_action_status_name(al->status));
 	pt_buf_adds(&b, "\",\"payload\":");
-	if (al->payload)
+	if (al->text != NULL)
+		pt_buf_add(&b, al->text->data, al->text->len);
+	else if (al->payload)
 		pt_json_write(&b, al->payload, PT_JSON_PLAIN);
 	else
 		pt_buf_adds(&b, "null");
@@ -732,26 +735,34 @@ pt_action_logs_free(struct pt_action_log *logs, size_t n)
 	pt_free(logs);
 }
 
+void
+pt_action_preps_free(struct pt_action_preps *pp)
+{
+	size_t i;
+
+	for (i = 0; i < pp->n; i++) {
+		pt_json_put(pp->v[i].payload);
+		pt_buf_free(&pp->v[i].text);
+	}
+	pt_free(pp->v);
+	memset(pp, 0, sizeof(*pp));
+}
+
 enum pt_err
-pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
-    struct pt_action_log **logsp, size_t *np)
+pt_actions_prepare(const struct pt_event_ctx *ctx, struct pt_action_preps *pp)
 {
 	const struct pt_env *env = ctx->env;
-	struct pt_action_log *logs = NULL, *al;
-	struct pt_txn *child = NULL;
+	struct pt_action_prep *ap;
 	pt_json *input = NULL;		/* what filters see, made once */
 	enum pt_err rc = PT_OK;
-	size_t i, n = 0, want = 0;
+	size_t i, want = 0;
 
-	*logsp = NULL;
-	*np = 0;
+	memset(pp, 0, sizeof(*pp));
 	for (i = 0; i < env->nmappings; i++)
 		if (env->mappings[i].active &&
 		    strcmp(env->mappings[i].event_type, ctx->event_type) == 0)
 			want++;
-	if (want == 0)
-		return PT_OK;
-	if ((logs = pt_calloc(want, sizeof(*logs))) == NULL)
+	if (want > 0 && (pp->v = pt_calloc(want, sizeof(*pp->v))) == NULL)
 		return PT_ENOMEM;
 	/* env->mappings is sorted in priority order, ties in file order. */
 	for (i = 0; i < env->nmappings; i++) {
@@ -759,13 +770,8 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 
 		if (!m->active || strcmp(m->event_type, ctx->event_type) != 0)
 			continue;
-		al = &logs[n++];
-		al->mapping = m;
-		if ((rc = pt_id_new("act", ctx->now, al->id, al->id_text)) !=
-		    PT_OK || (al->result = pt_json_new_object()) == NULL) {
-			rc = rc ? rc : PT_ENOMEM;
-			goto out;
-		}
+		ap = &pp->v[pp->n++];
+		ap->mapping = m;
 		if (m->filter != NULL) {
 			struct pt_filter_why why;
 
@@ -775,25 +781,84 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 				goto out;
 			}
 			if (!pt_filter_match(m->filter, input, &why)) {
-				al->status = PT_ACT_FILTERED;
-				pt_filter_why_pointer(&why, al->field,
-				    sizeof(al->field));
-				pt_filter_why_text(&why, al->message,
-				    sizeof(al->message));
-				if ((rc = write_record(txn, ctx, al,
-				    ctx->now)) != PT_OK)
-					goto out;
+				ap->status = PT_ACT_FILTERED;
+				pt_filter_why_pointer(&why, ap->field,
+				    sizeof(ap->field));
+				pt_filter_why_text(&why, ap->message,
+				    sizeof(ap->message));
 				continue;
 			}
 		}
 		rc = pt_action_prepare_len(m, &ctx->roots, ctx->body_len,
-		    &al->payload, al->field, sizeof(al->field), al->message,
-		    sizeof(al->message));
-		if (rc == PT_EINVAL)
-			al->status = PT_ACT_SKIPPED;
-		else if (rc != PT_OK)
+		    &ap->payload, ap->field, sizeof(ap->field), ap->message,
+		    sizeof(ap->message));
+		if (rc == PT_EINVAL) {
+			ap->status = PT_ACT_SKIPPED;
+			rc = PT_OK;
+			continue;
+		}
+		if (rc != PT_OK)
 			goto out;
-		else if (pt_txn_flat(txn)) {
+		ap->status = PT_ACT_SUCCESS;
+		if ((rc = pt_json_write(&ap->text, ap->payload, PT_JSON_PLAIN)) !=
+		    PT_OK)
+			goto out;
+	}
+	pp->made = 1;
+out:
+	pt_json_put(input);
+	if (rc != PT_OK)
+		pt_action_preps_free(pp);
+	return rc;
+}
+
+enum pt_err
+pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
+    const struct pt_action_preps *preps, struct pt_action_log **logsp,
+    size_t *np)
+{
+	struct pt_action_preps here = { 0 };
+	const struct pt_action_prep *ap;
+	struct pt_action_log *logs = NULL, *al;
+	struct pt_txn *child = NULL;
+	enum pt_err rc = PT_OK;
+	size_t i, n = 0;
+
+	*logsp = NULL;
+	*np = 0;
+	/* Made here, they go at the end: the logs do not borrow their text. */
+	if (preps == NULL || !preps->made) {
+		if ((rc = pt_actions_prepare(ctx, &here)) != PT_OK)
+			return rc;
+		preps = &here;
+	}
+	if (preps->n == 0)
+		goto out;
+	if ((logs = pt_calloc(preps->n, sizeof(*logs))) == NULL) {
+		rc = PT_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < preps->n; i++) {
+		ap = &preps->v[i];
+		al = &logs[n++];
+		al->mapping = ap->mapping;
+		if ((rc = pt_id_new("act", ctx->now, al->id, al->id_text)) !=
+		    PT_OK || (al->result = pt_json_new_object()) == NULL) {
+			rc = rc ? rc : PT_ENOMEM;
+			goto out;
+		}
+		if (ap->status != PT_ACT_SUCCESS) {
+			/* Filtered out, or a field failed validation. */
+			al->status = ap->status;
+			memcpy(al->field, ap->field, sizeof(al->field));
+			memcpy(al->message, ap->message, sizeof(al->message));
+			if ((rc = write_record(txn, ctx, al, ctx->now)) != PT_OK)
+				goto out;
+			continue;
+		}
+		al->payload = pt_json_ref(ap->payload);
+		al->text = preps == &here ? NULL : &ap->text;
+		if (pt_txn_flat(txn)) {
 			/*
 			 * No nested transaction to undo a refused action's
 			 * partial writes: have the event run again in one
@@ -830,7 +895,7 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 			goto out;
 	}
 out:
-	pt_json_put(input);
+	pt_action_preps_free(&here);
 	if (rc != PT_OK) {
 		pt_action_logs_free(logs, n);
 		return rc;

@@ -50,6 +50,8 @@ struct pt_action_log {
 	uint8_t			 id[PT_ID_BIN];
 	char			 id_text[PT_ID_MAX];
 	pt_json			*payload;	/* resolved values, or NULL */
+	const struct pt_buf	*text;		/* payload as JSON (its
+						   prep's), or NULL */
 	pt_json			*result;	/* {"id": "run_..."}, counts */
 	char			 field[64];	/* skipped: the field */
 	char			 message[400];	/* skipped/failed: why */
@@ -73,16 +75,46 @@ struct pt_event_ctx {
 };
 
 /*
+ * What an event's mappings come to before anything is read or written:
+ * for each active mapping of ctx->event_type, in priority order, the
+ * filter's verdict, or its resolved parameters (a skip says which field
+ * and why).  Pure, so made in the request's thread: the single committer
+ * then only applies them.
+ */
+struct pt_action_prep {
+	const struct pt_mapping	*mapping;
+	enum pt_action_status	 status;	/* FILTERED, SKIPPED, or
+						   SUCCESS: to apply */
+	pt_json			*payload;	/* SUCCESS: resolved values */
+	struct pt_buf		 text;		/* the payload as JSON */
+	char			 field[64];
+	char			 message[400];
+};
+
+struct pt_action_preps {
+	struct pt_action_prep	*v;
+	size_t			 n;
+	int			 made;
+};
+
+enum pt_err	pt_actions_prepare(const struct pt_event_ctx *,
+		    struct pt_action_preps *);
+void		pt_action_preps_free(struct pt_action_preps *);
+
+/*
  * Run every active mapping for ctx->event_type, in priority order, inside
  * "txn" (each action in a nested transaction, so a failed one leaves
- * nothing), and write their action log records.  *logs is an array of *n
- * (0: no active mapping), freed with pt_action_logs_free.  A storage error
- * is returned as such: the caller must abort the whole event.  In a
- * PT_TXN_FLAT transaction the actions run without nesting, and an action
- * the data refuses returns PT_ERETRY (run it all again without the flag).
+ * nothing), and write their action log records.  "preps" is what
+ * pt_actions_prepare made for this event (kept until the logs are freed),
+ * or NULL: made here.  *logs is an array of *n (0: no active mapping),
+ * freed with pt_action_logs_free.  A storage error is returned as such:
+ * the caller must abort the whole event.  In a PT_TXN_FLAT transaction the
+ * actions run without nesting, and an action the data refuses returns
+ * PT_ERETRY (run it all again without the flag).
  */
 enum pt_err	pt_actions_run(struct pt_txn *, const struct pt_event_ctx *,
-		    struct pt_action_log **logs, size_t *n);
+		    const struct pt_action_preps *, struct pt_action_log **logs,
+		    size_t *n);
 
 /*
  * Record what a handler did: the action (success/failed) and, for a

@@ -247,6 +247,21 @@ stage_idem(struct pt_txn *txn, struct pt_stage *st, int64_t now,
  * member and its status; st->pending counts the handlers to run, *lease
  * grows by their time limits.
  */
+static void
+event_ctx(const struct pt_stage *st, int64_t now, struct pt_event_ctx *ectx)
+{
+	const struct intake *in = st->in;
+
+	memset(ectx, 0, sizeof(*ectx));
+	ectx->cfg = st->ctx->cfg;
+	ectx->env = in->env;
+	ectx->event_type = in->ev.event_type;
+	ectx->event_id = in->ev.id_text;
+	ectx->roots = pt_intake_roots(in);
+	ectx->body_len = in->body_len;
+	ectx->now = now;
+}
+
 static enum pt_err
 stage_actions(struct pt_txn *txn, struct pt_stage *st, int64_t now,
     int64_t *lease)
@@ -261,15 +276,9 @@ stage_actions(struct pt_txn *txn, struct pt_stage *st, int64_t now,
 		in->ev.status = "no_event_type";
 		return PT_OK;
 	}
-	memset(&ectx, 0, sizeof(ectx));
-	ectx.cfg = st->ctx->cfg;
-	ectx.env = in->env;
-	ectx.event_type = in->ev.event_type;
-	ectx.event_id = in->ev.id_text;
-	ectx.roots = pt_intake_roots(in);
-	ectx.body_len = in->body_len;
-	ectx.now = now;
-	if ((rc = pt_actions_run(txn, &ectx, &in->logs, &in->nlogs)) != PT_OK)
+	event_ctx(st, now, &ectx);
+	if ((rc = pt_actions_run(txn, &ectx, &in->preps, &in->logs,
+	    &in->nlogs)) != PT_OK)
 		return rc;
 	if ((ids = pt_json_new_array()) == NULL)
 		return PT_ENOMEM;
@@ -582,8 +591,18 @@ pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	memset(&st, 0, sizeof(st));
 	st.ctx = ctx;
 	st.in = in;
-	/* Out of the single committer: the body's compression. */
+	/*
+	 * Out of the single committer: the body's compression, and the
+	 * mappings' filters and parameters (on failure the committer makes
+	 * them itself).
+	 */
 	pt_intake_pack_body(ctx->store, in);
+	if (in->ev.event_type != NULL) {
+		struct pt_event_ctx ectx;
+
+		event_ctx(&st, 0, &ectx);
+		(void)pt_actions_prepare(&ectx, &in->preps);
+	}
 	if ((rc = pt_write(ctx->store, ctx->committer, pt_execute_stage, &st)) != PT_OK)
 		return pt_reject_store(ctx, req, resp, rc, "recording the event");
 	in->committed = 1;

@@ -269,6 +269,7 @@ pt_intake_free(struct intake *in)
 	pt_buf_free(&in->type);
 	pt_buf_free(&in->idem_key);
 	pt_action_logs_free(in->logs, in->nlogs);
+	pt_action_preps_free(&in->preps);
 }
 
 /*

@@ -10,14 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actions.h"
 #include "buf.h"
 #include "conf.h"
 #include "eventlog.h"
 #include "http.h"
 #include "json.h"
 #include "store.h"
-
-struct pt_action_log;
 
 /* Per-request state, freed in one place (pt_intake_free). */
 struct intake {
@@ -41,6 +40,8 @@ struct intake {
 	int			 has_idem;
 	struct pt_action_log	*logs;
 	size_t			 nlogs;
+	struct pt_action_preps	 preps;		/* made before the write, or
+						   empty */
 	int64_t			(*now)(void);	/* the context's clock */
 	int			 committed;	/* its event was written */
 	/*
