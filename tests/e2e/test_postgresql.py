@@ -816,11 +816,25 @@ def identify_race(t, label):
         t.eq(rc, 0, "  ... porterctl check: consistent", out, err)
 
 
-def sql(pg, query):
-    """One statement on the server's "postgres" database: its output."""
-    r = subprocess.run(["psql", "-At", "-d", pg.uri + "postgres", "-c",
-                        query], capture_output=True, text=True)
+def sql(pg, query, db="postgres"):
+    """One statement on the server's database "db": its output."""
+    r = subprocess.run(["psql", "-At", "-d", pg.uri + db, "-c", query],
+                       capture_output=True, text=True)
     return r.stdout.strip() if r.returncode == 0 else "error: " + r.stderr
+
+
+FLUSHED = ("SELECT pg_current_wal_flush_lsn() >= "
+           "pg_current_wal_insert_lsn()")
+
+
+def posts_flushed(pg, srv, ep, prefix, n):
+    """[(status, "t" if the WAL was then flushed to its end)] of "n"
+    webhooks posted one after the other."""
+    got = []
+    for i in range(n):
+        st, _, _ = post(srv, ep, "%s-%02d" % (prefix, i))
+        got.append((st, sql(pg, FLUSHED)))
+    return got
 
 
 def durable_flush(t, pg):
@@ -839,13 +853,37 @@ def durable_flush(t, pg):
             rc, out, err = srv.apply(idem.config())
             t.eq(rc, 0, "  ... config applies", err)
             ep = srv.sources()[("orders", "production")]
-            got = []
-            for i in range(20):
-                st, _, body = post(srv, ep, "flush-%02d" % i)
-                got.append((st, sql(pg, "SELECT pg_current_wal_flush_lsn() "
-                                    ">= pg_current_wal_insert_lsn()")))
+            got = posts_flushed(pg, srv, ep, "flush", 20)
             t.eq(got, [(200, "t")] * 20, "  ... after each of 20 webhooks "
                  "answered 200, the WAL is flushed up to its end")
+        # A server without the logical message (or a role that may not
+        # call it): the commit waits for its flush inside the lock.
+        sql(pg, "CREATE ROLE noemit LOGIN")
+        sql(pg, "CREATE DATABASE noemit OWNER noemit")
+        # (Functions are each database's own.)
+        sql(pg, "REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, "
+            "text, text) FROM PUBLIC", "noemit")
+        uri = pg.uri.replace("porter@", "noemit@") + "noemit"
+        r = subprocess.run(["psql", "-At", "-d", uri, "-c", "SELECT "
+                            "pg_logical_emit_message(false, 'x', '')"],
+                           capture_output=True, text=True)
+        t.ok(r.returncode != 0 and "permission denied" in r.stderr,
+             "  ... a role that may not write a logical message", r.stderr)
+        with h.Server(mount="/", max_procs=1, db=uri) as srv:
+            rc, out, err = srv.apply(idem.config())
+            t.eq(rc, 0, "  ... its store: config applies", err)
+            ep = srv.sources()[("orders", "production")]
+            got = posts_flushed(pg, srv, ep, "noemit", 10)
+            t.eq(got, [(200, "t")] * 10, "  ... durable there too: flushed "
+                 "after each of 10 webhooks answered 200")
+            # porterctl load ends with a sync: a row of meta instead.
+            rc, out, err = srv.porterctl("load", "--source", "orders",
+                                         "--env", "production", "--count",
+                                         "50")
+            t.eq((rc, sql(pg, FLUSHED)), (0, "t"),
+                 "  ... porterctl load's closing sync flushes it", out, err)
+            rc, out, err = srv.porterctl("check")
+            t.eq(rc, 0, "  ... porterctl check: consistent", out, err)
     finally:
         sql(pg, "ALTER SYSTEM RESET wal_writer_delay")
         sql(pg, "SELECT pg_reload_conf()")
