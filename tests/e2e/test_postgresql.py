@@ -827,14 +827,18 @@ FLUSHED = ("SELECT pg_current_wal_flush_lsn() >= "
            "pg_current_wal_insert_lsn()")
 
 
-def posts_flushed(pg, srv, ep, prefix, n):
-    """[(status, "t" if the WAL was then flushed to its end)] of "n"
-    webhooks posted one after the other."""
+def posts_flushed(t, pg, srv, prefix, n, label):
+    """Apply the idempotency suite's config to "srv", post "n" webhooks one
+    after the other: each answered 200 with the WAL then flushed to its
+    end."""
+    rc, out, err = srv.apply(idem.config())
+    t.eq(rc, 0, "  ... config applies", err)
+    ep = srv.sources()[("orders", "production")]
     got = []
     for i in range(n):
         st, _, _ = post(srv, ep, "%s-%02d" % (prefix, i))
         got.append((st, sql(pg, FLUSHED)))
-    return got
+    t.eq(got, [(200, "t")] * n, label)
 
 
 def durable_flush(t, pg):
@@ -850,12 +854,9 @@ def durable_flush(t, pg):
     sql(pg, "SELECT pg_reload_conf()")
     try:
         with h.Server(mount="/", max_procs=1) as srv:
-            rc, out, err = srv.apply(idem.config())
-            t.eq(rc, 0, "  ... config applies", err)
-            ep = srv.sources()[("orders", "production")]
-            got = posts_flushed(pg, srv, ep, "flush", 20)
-            t.eq(got, [(200, "t")] * 20, "  ... after each of 20 webhooks "
-                 "answered 200, the WAL is flushed up to its end")
+            posts_flushed(t, pg, srv, "flush", 20, "  ... after each of 20 "
+                          "webhooks answered 200, the WAL is flushed up to "
+                          "its end")
         # A server without the logical message (or a role that may not
         # call it): the commit waits for its flush inside the lock.
         sql(pg, "CREATE ROLE noemit LOGIN")
@@ -870,12 +871,9 @@ def durable_flush(t, pg):
         t.ok(r.returncode != 0 and "permission denied" in r.stderr,
              "  ... a role that may not write a logical message", r.stderr)
         with h.Server(mount="/", max_procs=1, db=uri) as srv:
-            rc, out, err = srv.apply(idem.config())
-            t.eq(rc, 0, "  ... its store: config applies", err)
-            ep = srv.sources()[("orders", "production")]
-            got = posts_flushed(pg, srv, ep, "noemit", 10)
-            t.eq(got, [(200, "t")] * 10, "  ... durable there too: flushed "
-                 "after each of 10 webhooks answered 200")
+            posts_flushed(t, pg, srv, "noemit", 10, "  ... durable there "
+                          "too: flushed after each of 10 webhooks answered "
+                          "200")
             # porterctl load ends with a sync: a row of meta instead.
             rc, out, err = srv.porterctl("load", "--source", "orders",
                                          "--env", "production", "--count",
