@@ -526,10 +526,10 @@ class Workdir:
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
-    def porterctl(self, *args, input=None):
+    def porterctl(self, *args, input=None, timeout=CMD_TIMEOUT):
         """porterctl --db DIR ARGS...; returns (rc, stdout, stderr)."""
         return run([PORTERCTL, "--db", self.db] + [str(a) for a in args],
-                   input=input)
+                   input=input, timeout=timeout)
 
     def apply(self, config, *args, allow_delete=True):
         """Write "config" (a dict) as JSON and porterctl apply it.  Tests

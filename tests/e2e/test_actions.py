@@ -148,7 +148,9 @@ def t_many(t, srv, failed_evt):
     rc, out, err = srv.porterctl("actions", "--status", "failed", "--json")
     t.ok(failed and failed[0] in [x.get("id") for x in h.json_lines(out)],
          "porterctl actions --status failed finds it", out, err)
-    rc, out, err = srv.porterctl("check")
+    # On PostgreSQL check reads 11,000 events in some 30 s here (round
+    # trips for each): more than a command's usual time.
+    rc, out, err = srv.porterctl("check", timeout=4 * h.CMD_TIMEOUT)
     t.ok(rc == 0 and "0 problems" in out,
          "porterctl check: every action has its index entries", out, err)
 

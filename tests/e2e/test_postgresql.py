@@ -80,7 +80,7 @@ import test_idempotency as idem                         # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = 100
 COPIES = 3
-WATCHDOG = 600          # seconds for the whole file (plain build; scaled)
+WATCHDOG = 900          # seconds for the whole file (plain build; scaled)
 CONNS = 12              # client connections of a load
 KILLS = 20              # SIGKILLs of one node's responders under load
 TERMINATE_ROUNDS = 20   # rounds of pg_terminate_backend under load
