@@ -711,7 +711,8 @@ finish(struct pg_conn *c, PGresult **last)
 		if (i == c->piped && last != NULL && rc == PT_OK)
 			*last = res;		/* the caller's to read */
 		else {
-			if (st != PGRES_COMMAND_OK && rc == PT_OK) {
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+			    rc == PT_OK) {
 				rc = st == PGRES_PIPELINE_ABORTED ? PT_EIO :
 				    pg_rc(conn, res, "write");
 				c->spoilt = 1;
@@ -745,6 +746,40 @@ txn_exec(struct pg_txn *t, const char *sql, const char *what)
 {
 	(void)finish(t->c, NULL);
 	return pg_exec(t->c->conn, sql, what);
+}
+
+/*
+ * BEGIN write transaction "t" without waiting: its statements, the lock
+ * among them, go in the pipeline and are answered with the first one
+ * that needs an answer (a read, COMMIT): a round trip fewer a
+ * transaction.  Their failure is the transaction's, found there.
+ * "async": commit without waiting for the WAL flush.
+ */
+static enum pt_err
+begin_piped(struct pg_txn *t, int async)
+{
+	static const char *const sql[] = { WRITE_BEGIN,
+	    "SET LOCAL synchronous_commit TO off",
+	    "SELECT pg_advisory_xact_lock(x'" WRITER_LOCK "'::bigint)" };
+	PGconn *conn = t->c->conn;
+	enum pt_err rc;
+	size_t i;
+
+	if (PQenterPipelineMode(conn) != 1)
+		return pg_rc(conn, NULL, "begin");
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (i == 1 && !async)
+			continue;
+		if (PQsendQueryParams(conn, sql[i], 0, NULL, NULL, NULL, NULL,
+		    0) != 1) {
+			rc = pg_rc(conn, NULL, "begin");
+			(void)finish(t->c, NULL);
+			return rc;
+		}
+		t->c->piped++;
+		t->c->piped_txn = t;
+	}
+	return PT_OK;
 }
 
 static enum pt_err
@@ -789,11 +824,8 @@ pg_txn_begin(struct pt_store *ps, struct pt_txn *pparent, int flags,
 	if (t->pub.write) {
 		t->flush = s->durability == PT_DURABLE_FULL &&
 		    late_flush(s, t->c->conn);
-		rc = pg_exec(t->c->conn, s->durability == PT_DURABLE_RELAXED ||
-		    t->flush ? WRITE_BEGIN "; SET LOCAL synchronous_commit TO "
-		    "off; SELECT pg_advisory_xact_lock(x'" WRITER_LOCK
-		    "'::bigint)" : WRITE_BEGIN "; SELECT pg_advisory_xact_lock(x'"
-		    WRITER_LOCK "'::bigint)", "begin");
+		rc = begin_piped(t, s->durability == PT_DURABLE_RELAXED ||
+		    t->flush);
 	} else
 		rc = pg_exec(t->c->conn, "BEGIN ISOLATION LEVEL REPEATABLE "
 		    "READ READ ONLY", "begin");

@@ -87,6 +87,9 @@ TERMINATE_ROUNDS = 20   # rounds of pg_terminate_backend under load
 PROPS = 24              # properties identified at once, per user
 SERIALIZABLE = "default_transaction_isolation=serializable"
 THREADS = 4             # a responder's threads in config_watch
+# porterctl check reads each event's entries with a round trip apiece: some
+# 3 ms an event here, 30 s for the loads below on a slow day.
+CHECK_TIMEOUT = 4 * h.CMD_TIMEOUT
 
 
 def pg_bin(name):
@@ -240,7 +243,7 @@ def two_fronts(t, pg):
             t.eq(sum(replayed.values()), KEYS * (2 * COPIES - 1),
                  "  ... and every other delivery is logged idempotent")
             t.eq(len(runs), KEYS, "  ... and %d workflow runs" % KEYS)
-            rc, out, err = b.porterctl("check")
+            rc, out, err = b.porterctl("check", timeout=CHECK_TIMEOUT)
             t.eq(rc, 0, "porterctl check: consistent", out, err)
 
 
@@ -442,7 +445,7 @@ def store_check(t, label, srv, answered, keys=None):
     runs = h.json_lines(out) if rc == 0 else []
     t.eq(len(runs), sum(executed.values()), "  ... one workflow run per "
          "execution (%d)" % len(runs), err)
-    rc, out, err = srv.porterctl("check")
+    rc, out, err = srv.porterctl("check", timeout=CHECK_TIMEOUT)
     t.eq(rc, 0, "  ... porterctl check: consistent", out, err)
 
 
@@ -623,7 +626,7 @@ def leases(t, a, b, ep, flags):
     for i in range(16):
         post(b, ep, "lease-filler-%d" % i)
     t.eq(by_key(), want, "  ... and after 16 more writes on node B")
-    rc, out, err = b.porterctl("check")
+    rc, out, err = b.porterctl("check", timeout=CHECK_TIMEOUT)
     t.eq(rc, 0, "  ... porterctl check: consistent", out, err)
 
 
@@ -812,7 +815,7 @@ def identify_race(t, label):
                     lost[u] = diff
             t.eq(lost, {}, "  ... every user has every property of the "
                  "round (no lost update)")
-        rc, out, err = a.porterctl("check")
+        rc, out, err = a.porterctl("check", timeout=CHECK_TIMEOUT)
         t.eq(rc, 0, "  ... porterctl check: consistent", out, err)
 
 
@@ -880,7 +883,7 @@ def durable_flush(t, pg):
                                          "50")
             t.eq((rc, sql(pg, FLUSHED)), (0, "t"),
                  "  ... porterctl load's closing sync flushes it", out, err)
-            rc, out, err = srv.porterctl("check")
+            rc, out, err = srv.porterctl("check", timeout=CHECK_TIMEOUT)
             t.eq(rc, 0, "  ... porterctl check: consistent", out, err)
     finally:
         sql(pg, "ALTER SYSTEM RESET wal_writer_delay")
