@@ -175,6 +175,7 @@ pt_ingest_batch(struct pt_ctx *ctx, const struct pt_req *req,
 			    "out of memory");
 			goto out;
 		}
+		pt_execute_prepare(&st[i]);
 	}
 	b.ctx = ctx;
 	b.st = st;

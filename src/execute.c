@@ -576,6 +576,19 @@ pt_execute_handlers(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp
 	return pt_execute_answer(resp, 200, in, NULL);
 }
 
+void
+pt_execute_prepare(struct pt_stage *st)
+{
+	struct intake *in = st->in;
+	struct pt_event_ctx ectx;
+
+	pt_intake_pack_body(st->ctx->store, in);
+	if (in->ev.event_type != NULL) {
+		event_ctx(st, 0, &ectx);
+		(void)pt_actions_prepare(&ectx, &in->preps);
+	}
+}
+
 /*
  * Step 6: stage everything in one write, commit, then answer (running the
  * workflow handlers first, when there are any).
@@ -591,18 +604,7 @@ pt_execute(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp *resp,
 	memset(&st, 0, sizeof(st));
 	st.ctx = ctx;
 	st.in = in;
-	/*
-	 * Out of the single committer: the body's compression, and the
-	 * mappings' filters and parameters (on failure the committer makes
-	 * them itself).
-	 */
-	pt_intake_pack_body(ctx->store, in);
-	if (in->ev.event_type != NULL) {
-		struct pt_event_ctx ectx;
-
-		event_ctx(&st, 0, &ectx);
-		(void)pt_actions_prepare(&ectx, &in->preps);
-	}
+	pt_execute_prepare(&st);
 	if ((rc = pt_write(ctx->store, ctx->committer, pt_execute_stage, &st)) != PT_OK)
 		return pt_reject_store(ctx, req, resp, rc, "recording the event");
 	in->committed = 1;

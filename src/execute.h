@@ -50,6 +50,12 @@ struct pt_stage {
 int		pt_execute(struct pt_ctx *, const struct pt_req *,
 		    struct pt_resp *, struct intake *);
 /*
+ * Out of the single committer, in the request's thread, before the write:
+ * pack the body and resolve the mappings' filters and parameters.  What
+ * fails here the write does itself.
+ */
+void		pt_execute_prepare(struct pt_stage *);
+/*
  * The first write of pt_execute, a pt_write() function over a struct
  * pt_stage: housekeeping, the idempotency check, every action's effects
  * and log, the event record and the idempotency record.  It may run
