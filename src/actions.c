@@ -592,15 +592,20 @@ safe_text(const char *s, size_t n)
 	return j_;
 }
 
-/* Action logs hold resolved parameters (the event's data): packed. */
+/*
+ * Action logs hold resolved parameters (the event's data): packed, with
+ * "tail" (packed ahead, or NULL) after "text".
+ */
 static enum pt_err
 put_packed(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], const char *text,
-    size_t n, int flags)
+    size_t n, const struct pt_buf *tail, int flags)
 {
 	struct pt_buf b = { 0 };
 	enum pt_err rc;
 
-	if ((rc = pt_evrec_pack_json(txn, text, n, &b)) == PT_OK)
+	rc = tail == NULL ? pt_evrec_pack_json(txn, text, n, &b) :
+	    pt_evrec_pack_json_tail(text, n, tail->data, tail->len, &b);
+	if (rc == PT_OK)
 		rc = pt_put(txn, PT_T_ACTIONS, id, PT_ID_BIN, b.data, b.len,
 		    flags);
 	pt_buf_free(&b);
@@ -630,9 +635,42 @@ index_record(struct pt_txn *txn, struct pt_action_log *al, int first)
 }
 
 /*
+ * The members of an action log record fixed at its creation, without
+ * braces.  Not printf: this runs for every action.
+ */
+static void
+add_head(struct pt_buf *h, const struct pt_event_ctx *ctx,
+    const struct pt_mapping *m, const char *id_text, int64_t now)
+{
+	char t[PT_RFC3339_LEN];
+
+	pt_fmt_rfc3339(now, t);
+	pt_buf_adds(h, "\"id\":");
+	pt_buf_add_json_str(h, id_text, strlen(id_text));
+	pt_buf_adds(h, ",\"event_id\":");
+	pt_buf_add_json_str(h, ctx->event_id, strlen(ctx->event_id));
+	pt_buf_adds(h, ",\"source\":");
+	pt_buf_add_json_str(h, ctx->env->source_key,
+	    strlen(ctx->env->source_key));
+	pt_buf_adds(h, ",\"environment\":");
+	pt_buf_add_json_str(h, ctx->env->name, strlen(ctx->env->name));
+	pt_buf_adds(h, ",\"event_type\":");
+	pt_buf_add_json_str(h, ctx->event_type, strlen(ctx->event_type));
+	pt_buf_adds(h, ",\"inserted_at\":\"");
+	pt_buf_adds(h, t);
+	pt_buf_adds(h, "\",\"action\":\"");
+	pt_buf_adds(h, pt_action_spec(m->action)->name);
+	pt_buf_adds(h, "\",\"mapping\":");
+	pt_buf_add_uint(h, m->order);
+	pt_buf_adds(h, ",\"params\":");
+	pt_buf_adds(h, m->spec_text ? m->spec_text : "{}");
+}
+
+/*
  * Build and store the action log record for "al": the members fixed at
- * creation (kept as text in al->head for the later update), then the
- * outcome.  Written as text, not a json-c tree: this runs for every action.
+ * creation (kept as text in al->head for the later update, or packed
+ * ahead with the payload: al->packed), then the outcome.  Written as
+ * text, not a json-c tree: this runs for every action.
  */
 static enum pt_err
 write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
@@ -642,52 +680,38 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	char t[PT_RFC3339_LEN];
 	const char *name = pt_action_spec(al->mapping->action)->name;
 	enum pt_err rc;
-	int first = al->head.len == 0;
+	int first = !al->stored;
 
-	if (first) {
-		struct pt_buf *h = &al->head;
-
-		pt_fmt_rfc3339(now, t);
-		pt_buf_adds(h, "{\"id\":");
-		pt_buf_add_json_str(h, al->id_text, strlen(al->id_text));
-		pt_buf_adds(h, ",\"event_id\":");
-		pt_buf_add_json_str(h, ctx->event_id, strlen(ctx->event_id));
-		pt_buf_adds(h, ",\"source\":");
-		pt_buf_add_json_str(h, ctx->env->source_key,
-		    strlen(ctx->env->source_key));
-		pt_buf_adds(h, ",\"environment\":");
-		pt_buf_add_json_str(h, ctx->env->name, strlen(ctx->env->name));
-		pt_buf_adds(h, ",\"event_type\":");
-		pt_buf_add_json_str(h, ctx->event_type, strlen(ctx->event_type));
-		/* Not printf: this runs for every action. */
-		pt_buf_adds(h, ",\"inserted_at\":\"");
-		pt_buf_adds(h, t);
-		pt_buf_adds(h, "\",\"action\":\"");
-		pt_buf_adds(h, name);
-		pt_buf_adds(h, "\",\"mapping\":");
-		pt_buf_add_uint(h, al->mapping->order);
-		pt_buf_adds(h, ",\"params\":");
-		pt_buf_adds(h, al->mapping->spec_text ? al->mapping->spec_text :
-		    "{}");
-		if (h->failed)
+	if (first && al->packed == NULL) {
+		pt_buf_addc(&al->head, '{');
+		add_head(&al->head, ctx, al->mapping, al->id_text, now);
+		pt_buf_addc(&al->head, ',');
+		if (al->head.failed)
 			return PT_ENOMEM;
 	}
 	pt_fmt_rfc3339(now, t);
 	if (pt_buf_reserve(&b, al->head.len + 1024 + (al->text ? al->text->len :
 	    0)) != PT_OK)
 		return PT_ENOMEM;
-	pt_buf_add(&b, al->head.data, al->head.len);
-	pt_buf_adds(&b, ",\"updated_at\":\"");
+	/* Packed ahead, the fixed members and the payload come last. */
+	if (al->packed != NULL)
+		pt_buf_addc(&b, '{');
+	else
+		pt_buf_add(&b, al->head.data, al->head.len);
+	pt_buf_adds(&b, "\"updated_at\":\"");
 	pt_buf_adds(&b, t);
 	pt_buf_adds(&b, "\",\"status\":\"");
 	pt_buf_adds(&b, pt_action_status_name(al->status));
-	pt_buf_adds(&b, "\",\"payload\":");
-	if (al->text != NULL)
-		pt_buf_add(&b, al->text->data, al->text->len);
-	else if (al->payload)
-		pt_json_write(&b, al->payload, PT_JSON_PLAIN);
-	else
-		pt_buf_adds(&b, "null");
+	pt_buf_addc(&b, '"');
+	if (al->packed == NULL) {
+		pt_buf_adds(&b, ",\"payload\":");
+		if (al->text != NULL)
+			pt_buf_add(&b, al->text->data, al->text->len);
+		else if (al->payload)
+			pt_json_write(&b, al->payload, PT_JSON_PLAIN);
+		else
+			pt_buf_adds(&b, "null");
+	}
 	pt_buf_adds(&b, ",\"result\":");
 	if (al->result && pt_json_len(al->result))
 		pt_json_write(&b, al->result, PT_JSON_PLAIN);
@@ -705,15 +729,16 @@ write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		pt_buf_addc(&b, '}');
 	} else
 		pt_buf_adds(&b, "null");
-	pt_buf_addc(&b, '}');
+	pt_buf_addc(&b, al->packed ? ',' : '}');
 	if (b.failed) {
 		pt_buf_free(&b);
 		return PT_ENOMEM;
 	}
-	rc = put_packed(txn, al->id, b.data, b.len, PT_PUT_APPEND);
+	rc = put_packed(txn, al->id, b.data, b.len, al->packed, PT_PUT_APPEND);
 	pt_buf_free(&b);
 	if (rc != PT_OK || (rc = index_record(txn, al, first)) != PT_OK)
 		return rc;
+	al->stored = 1;
 	/* Count each action once, at its final status. */
 	if (al->status == PT_ACT_PENDING)
 		return PT_OK;
@@ -743,6 +768,7 @@ pt_action_preps_free(struct pt_action_preps *pp)
 	for (i = 0; i < pp->n; i++) {
 		pt_json_put(pp->v[i].payload);
 		pt_buf_free(&pp->v[i].text);
+		pt_buf_free(&pp->v[i].packed);
 	}
 	pt_free(pp->v);
 	memset(pp, 0, sizeof(*pp));
@@ -812,6 +838,34 @@ out:
 	return rc;
 }
 
+void
+pt_actions_pack(struct pt_store *st, const struct pt_event_ctx *ctx,
+    struct pt_action_preps *pp)
+{
+	struct pt_action_prep *ap;
+	struct pt_buf b = { 0 };
+	size_t i;
+
+	for (i = 0; i < pp->n; i++) {
+		ap = &pp->v[i];
+		pt_buf_reset(&b);
+		if (pt_id_new("act", ctx->now, ap->id, ap->id_text) != PT_OK)
+			continue;
+		/* The record's end: see write_record. */
+		add_head(&b, ctx, ap->mapping, ap->id_text, ctx->now);
+		pt_buf_adds(&b, ",\"payload\":");
+		if (ap->status == PT_ACT_SUCCESS)
+			pt_buf_add(&b, ap->text.data, ap->text.len);
+		else
+			pt_buf_adds(&b, "null");
+		pt_buf_addc(&b, '}');
+		if (b.failed || pt_evrec_prepack(st, b.data, b.len,
+		    &ap->packed) != PT_OK)
+			pt_buf_reset(&ap->packed);
+	}
+	pt_buf_free(&b);
+}
+
 enum pt_err
 pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
     const struct pt_action_preps *preps, struct pt_action_log **logsp,
@@ -842,9 +896,16 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		ap = &preps->v[i];
 		al = &logs[n++];
 		al->mapping = ap->mapping;
-		if ((rc = pt_id_new("act", ctx->now, al->id, al->id_text)) !=
-		    PT_OK || (al->result = pt_json_new_object()) == NULL) {
-			rc = rc ? rc : PT_ENOMEM;
+		/* Packed ahead: with its id (pt_actions_pack). */
+		if (preps != &here && ap->packed.len > 0) {
+			al->packed = &ap->packed;
+			memcpy(al->id, ap->id, sizeof(al->id));
+			memcpy(al->id_text, ap->id_text, sizeof(al->id_text));
+		} else if ((rc = pt_id_new("act", ctx->now, al->id,
+		    al->id_text)) != PT_OK)
+			goto out;
+		if ((al->result = pt_json_new_object()) == NULL) {
+			rc = PT_ENOMEM;
 			goto out;
 		}
 		if (ap->status != PT_ACT_SUCCESS) {
@@ -1053,7 +1114,7 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	}
 	if ((text = pt_json_text(rec, PT_JSON_PLAIN, &n)) == NULL)
 		goto out;
-	if ((rc = put_packed(txn, id, text, n, 0)) !=
+	if ((rc = put_packed(txn, id, text, n, NULL, 0)) !=
 	    PT_OK || (rc = pt_metrics_action(txn, jstr(rec, "action"),
 	    "interrupted")) != PT_OK)
 		goto out;

@@ -52,6 +52,7 @@ struct pt_action_log {
 	pt_json			*payload;	/* resolved values, or NULL */
 	const struct pt_buf	*text;		/* payload as JSON (its
 						   prep's), or NULL */
+	const struct pt_buf	*packed;	/* its prep's, or NULL */
 	pt_json			*result;	/* {"id": "run_..."}, counts */
 	char			 field[64];	/* skipped: the field */
 	char			 message[400];	/* skipped/failed: why */
@@ -62,6 +63,7 @@ struct pt_action_log {
 	struct pt_buf		 head;		/* the record's fixed members */
 	enum pt_action_status	 logged;	/* the stored record's status
 						   (its index entry) */
+	int			 stored;	/* written once already */
 };
 
 struct pt_event_ctx {
@@ -87,6 +89,13 @@ struct pt_action_prep {
 						   SUCCESS: to apply */
 	pt_json			*payload;	/* SUCCESS: resolved values */
 	struct pt_buf		 text;		/* the payload as JSON */
+	uint8_t			 id[PT_ID_BIN];	/* with "packed": the log's */
+	char			 id_text[PT_ID_MAX];
+	struct pt_buf		 packed;	/* the log record's fixed
+						   members and payload,
+						   packed ahead
+						   (pt_actions_pack), or
+						   empty */
 	char			 field[64];
 	char			 message[400];
 };
@@ -98,6 +107,15 @@ struct pt_action_preps {
 };
 
 enum pt_err	pt_actions_prepare(const struct pt_event_ctx *,
+		    struct pt_action_preps *);
+/*
+ * Pack each action log record's members known before the write (its id,
+ * the event's, the mapping's, the time "ctx->now", the payload) ahead, in
+ * the request's thread (evrec.h, pt_evrec_pack_json_tail): the committer
+ * then adds the outcome unpacked, and compresses nothing.  Best effort:
+ * a prep without is written as before.
+ */
+void		pt_actions_pack(struct pt_store *, const struct pt_event_ctx *,
 		    struct pt_action_preps *);
 void		pt_action_preps_free(struct pt_action_preps *);
 

@@ -495,21 +495,20 @@ pt_zpack(struct pt_zcache *zc, uint32_t dict_id, const void *src,
 	return PT_OK;
 }
 
-enum pt_err
-pt_zunpack(struct pt_zcache *zc, const void *src, size_t len,
-    struct pt_buf *out)
+/* One record of a method other than PT_Z_CAT, described by "zi". */
+static enum pt_err
+unpack_one(struct pt_zcache *zc, const void *src, size_t len,
+    const struct pt_zinfo *zi0, struct pt_buf *out)
 {
+	const struct pt_zinfo zi = *zi0;
 	const uint8_t *payload;
 	ZSTD_DDict *ddict = NULL;
-	struct pt_zinfo zi;
 	unsigned long long fcs;
 	ZSTD_DCtx *dc;
 	uint8_t *frame = NULL;
 	enum pt_err rc;
 	size_t plen, flen, r;
 
-	if ((rc = pt_zinfo(src, len, &zi)) != PT_OK)
-		return rc;
 	payload = (const uint8_t *)src + zi.header_len;
 	plen = len - zi.header_len;
 	if (zi.method == PT_Z_RAW) {
@@ -561,6 +560,140 @@ pt_zunpack(struct pt_zcache *zc, const void *src, size_t len,
 out:
 	pt_free(frame);
 	return rc;
+}
+
+/*
+ * Walk the parts of the PT_Z_CAT record "src" (header "zi"): each one's
+ * bytes and header in parts[] and infos[], their number in *n.  Checks
+ * what can be checked without decoding: 2 to PT_Z_CAT_MAX parts, none of
+ * them PT_Z_CAT, lengths that add up to the header's, nothing after.
+ */
+static enum pt_err
+cat_parts(const void *src, size_t len, const struct pt_zinfo *zi,
+    struct pt_zpart *parts, struct pt_zinfo *infos, size_t *n)
+{
+	const uint8_t *p = src;
+	size_t off = zi->header_len, k, sum = 0, i = 0;
+	uint32_t v;
+	enum pt_err rc;
+
+	while (off < len) {
+		if (i == PT_Z_CAT_MAX ||
+		    (k = uvar_get(p + off, len - off, &v)) == 0 ||
+		    v > len - off - k)
+			return PT_ECORRUPT;
+		off += k;
+		if ((rc = pt_zinfo(p + off, v, &infos[i])) != PT_OK)
+			return rc == PT_ETOOBIG ? PT_ECORRUPT : rc;
+		if (infos[i].method == PT_Z_CAT ||
+		    infos[i].len > zi->len - sum)
+			return PT_ECORRUPT;
+		sum += infos[i].len;
+		parts[i].p = p + off;
+		parts[i].len = v;
+		off += v;
+		i++;
+	}
+	if (i < 2 || sum != zi->len)
+		return PT_ECORRUPT;
+	*n = i;
+	return PT_OK;
+}
+
+enum pt_err
+pt_zunpack(struct pt_zcache *zc, const void *src, size_t len,
+    struct pt_buf *out)
+{
+	struct pt_zpart parts[PT_Z_CAT_MAX];
+	struct pt_zinfo zi, infos[PT_Z_CAT_MAX];
+	size_t n, i, start = out->len;
+	enum pt_err rc;
+
+	if ((rc = pt_zinfo(src, len, &zi)) != PT_OK)
+		return rc;
+	if (zi.method != PT_Z_CAT)
+		return unpack_one(zc, src, len, &zi, out);
+	if ((rc = cat_parts(src, len, &zi, parts, infos, &n)) != PT_OK)
+		return rc;
+	/*
+	 * Each part reserves its own length once its frame says the same:
+	 * the whole's is not asked for ahead, so a tiny hostile record
+	 * cannot make us allocate PT_Z_MAX_LEN.
+	 */
+	for (i = 0; i < n; i++)
+		if ((rc = unpack_one(zc, parts[i].p, parts[i].len, &infos[i],
+		    out)) != PT_OK) {
+			/* Nothing appended on error. */
+			out->len = start;
+			out->data[start] = '\0';
+			return rc;
+		}
+	return PT_OK;
+}
+
+enum pt_err
+pt_zdicts(const void *src, size_t len, uint32_t *ids, size_t cap, size_t *n)
+{
+	struct pt_zpart parts[PT_Z_CAT_MAX];
+	struct pt_zinfo zi, infos[PT_Z_CAT_MAX];
+	size_t np, i, j, k = 0;
+	enum pt_err rc;
+
+	*n = 0;
+	if ((rc = pt_zinfo(src, len, &zi)) != PT_OK)
+		return rc;
+	if (zi.method != PT_Z_CAT) {
+		infos[0] = zi;
+		np = 1;
+	} else if ((rc = cat_parts(src, len, &zi, parts, infos, &np)) !=
+	    PT_OK)
+		return rc;
+	for (i = 0; i < np; i++) {
+		if (infos[i].dict_id == 0)
+			continue;
+		for (j = 0; j < k && ids[j] != infos[i].dict_id; j++)
+			;
+		if (j == k && k < cap)
+			ids[k++] = infos[i].dict_id;
+	}
+	*n = k;
+	return PT_OK;
+}
+
+enum pt_err
+pt_zcat(const struct pt_zpart *parts, size_t n, struct pt_buf *out)
+{
+	struct pt_zinfo zi;
+	size_t i, sum = 0, bytes = 0, start = out->len;
+	uint8_t *p;
+	enum pt_err rc;
+
+	if (n == 0 || n > PT_Z_CAT_MAX)
+		return PT_EINVAL;
+	for (i = 0; i < n; i++) {
+		if ((rc = pt_zinfo(parts[i].p, parts[i].len, &zi)) != PT_OK)
+			return rc;
+		if (zi.method == PT_Z_CAT)
+			return PT_EINVAL;
+		if (zi.len > PT_Z_MAX_LEN - sum)
+			return PT_ETOOBIG;
+		sum += zi.len;
+		bytes += UVAR_MAX + parts[i].len;
+	}
+	if (n == 1)
+		return pt_buf_add(out, parts[0].p, parts[0].len);
+	if (pt_buf_reserve(out, 1 + UVAR_MAX + bytes) != PT_OK)
+		return PT_ENOMEM;
+	p = (uint8_t *)out->data + start;
+	p += header_put(p, PT_Z_CAT, sum, 0);
+	for (i = 0; i < n; i++) {
+		p += uvar_put(p, (uint32_t)parts[i].len);
+		memcpy(p, parts[i].p, parts[i].len);
+		p += parts[i].len;
+	}
+	out->len = (size_t)((char *)p - out->data);
+	out->data[out->len] = '\0';
+	return PT_OK;
 }
 
 enum pt_err

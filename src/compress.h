@@ -11,7 +11,14 @@
  *	rest	PT_Z_RAW: the bytes themselves;
  *		PT_Z_ZSTD, PT_Z_DICT: a zstd frame (RFC 8878) without its
  *		4-byte magic number, with the content size and a checksum,
- *		without a dictionary id (it is in the header above)
+ *		without a dictionary id (it is in the header above);
+ *		PT_Z_CAT: 2 to PT_Z_CAT_MAX parts, each a varint length and
+ *		a packed record of one of the other methods; the bytes are
+ *		theirs end to end (the varint above is their sum)
+ *
+ * PT_Z_CAT lets the large part of a record be packed ahead, in a request
+ * thread, and only the small rest by the single committer, which then
+ * copies the first (pt_zcat).
  *
  * A record for which compression does not pay (tiny, or incompressible)
  * is stored raw: it costs 2-5 bytes more than the bytes, and unlike a
@@ -46,6 +53,7 @@ enum pt_zmethod {
 	PT_Z_RAW = 0,		/* the bytes as they are */
 	PT_Z_ZSTD = 1,		/* a zstd frame, no dictionary */
 	PT_Z_DICT = 2,		/* a zstd frame made with a dictionary */
+	PT_Z_CAT = 3,		/* packed parts end to end */
 	PT_Z__MAX
 };
 
@@ -70,12 +78,15 @@ enum pt_zmethod {
 #define PT_ZDICT_MAX_LEN	((size_t)1 << 20)
 /* A packed record is at most this much longer than the original. */
 #define PT_Z_OVERHEAD		5
+/* The most parts of a PT_Z_CAT record. */
+#define PT_Z_CAT_MAX		4
 
 /* What a packed record's header says (pt_zinfo). */
 struct pt_zinfo {
 	enum pt_zmethod	 method;
 	size_t		 len;		/* the original length */
-	uint32_t	 dict_id;	/* PT_Z_DICT: the dictionary; else 0 */
+	uint32_t	 dict_id;	/* PT_Z_DICT: the dictionary; else 0
+					   (PT_Z_CAT: see pt_zdicts) */
 	size_t		 header_len;	/* bytes before the payload */
 };
 
@@ -131,6 +142,28 @@ enum pt_err	pt_zunpack(struct pt_zcache *, const void *src, size_t len,
 		    struct pt_buf *out);
 /* Read a packed record's header only (PT_ECORRUPT, PT_ETOOBIG as above). */
 enum pt_err	pt_zinfo(const void *src, size_t len, struct pt_zinfo *);
+/*
+ * The dictionaries the packed record needs, at most "cap" (PT_Z_CAT_MAX
+ * is enough) in ids[], their number in *n: what to add when pt_zunpack
+ * says PT_ENOTFOUND.  PT_ECORRUPT, PT_ETOOBIG as pt_zinfo.
+ */
+enum pt_err	pt_zdicts(const void *src, size_t len, uint32_t *ids,
+		    size_t cap, size_t *n);
+
+/* A packed record (of any method but PT_Z_CAT), as part of a PT_Z_CAT. */
+struct pt_zpart {
+	const void	*p;
+	size_t		 len;
+};
+/*
+ * Append the packed record whose bytes are those of parts[0..n-1] end to
+ * end: the one part itself when n is 1, else a PT_Z_CAT record (n at most
+ * PT_Z_CAT_MAX).  The parts are copied, not packed again.  PT_EINVAL for
+ * no part or too many, or a part that is PT_Z_CAT; PT_ECORRUPT for a part
+ * that is no packed record; PT_ETOOBIG when the sum passes PT_Z_MAX_LEN.
+ */
+enum pt_err	pt_zcat(const struct pt_zpart *parts, size_t n,
+		    struct pt_buf *out);
 
 /*
  * Train a dictionary of at most "cap" bytes (PT_ZDICT_MIN_LEN to

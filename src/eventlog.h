@@ -60,7 +60,7 @@ struct pt_event {
 	size_t		 body_len;
 	/*
 	 * The body already packed in the request's thread (evrec.h
-	 * pt_evrec_pack_body), or NULL: packed in the write.
+	 * pt_evrec_prepack), or NULL: packed in the write.
 	 */
 	const void	*packed_body;
 	size_t		 packed_body_len;

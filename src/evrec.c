@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "compress.h"
 #include "evrec.h"
+#include "nitems.h"
 #include "timeutil.h"
 
 #define HOUR_US		(3600LL * 1000000)
@@ -204,15 +205,19 @@ pack(struct pt_txn *txn, const void *p, size_t n, struct pt_buf *out,
 static enum pt_err
 unpack(struct pt_txn *txn, const void *p, size_t n, struct pt_buf *out)
 {
-	struct pt_zinfo zi;
+	uint32_t ids[PT_Z_CAT_MAX];
 	enum pt_err rc;
+	size_t k, i;
 
 	if ((rc = pt_zunpack(cache(), p, n, out)) != PT_ENOTFOUND)
 		return rc;
-	/* A dictionary this process has not met yet: load it, once. */
-	if (pt_zinfo(p, n, &zi) != PT_OK || zi.dict_id == 0 ||
-	    load_dict(txn, zi.dict_id) != PT_OK)
+	/* Dictionaries this process has not met yet: load them, once. */
+	if (pt_zdicts(p, n, ids, nitems(ids), &k) != PT_OK || k == 0)
 		return PT_ECORRUPT;
+	for (i = 0; i < k; i++)
+		if (!pt_zcache_has(cache(), ids[i]) &&
+		    load_dict(txn, ids[i]) != PT_OK)
+			return PT_ECORRUPT;
 	rc = pt_zunpack(cache(), p, n, out);
 	return rc == PT_ENOTFOUND ? PT_ECORRUPT : rc;
 }
@@ -359,7 +364,27 @@ pt_evrec_pack_json(struct pt_txn *txn, const char *text, size_t len,
 }
 
 enum pt_err
-pt_evrec_pack_body(struct pt_store *st, const void *body, size_t len,
+pt_evrec_pack_json_tail(const char *head, size_t head_len,
+    const void *tail_packed, size_t tail_len, struct pt_buf *out)
+{
+	struct pt_buf h = { 0 };
+	struct pt_zpart parts[2];
+	enum pt_err rc;
+
+	/* The committer's part, small: no compression call for it. */
+	if ((rc = pt_zpack_raw(head, head_len, &h)) == PT_OK) {
+		parts[0].p = h.data;
+		parts[0].len = h.len;
+		parts[1].p = tail_packed;
+		parts[1].len = tail_len;
+		rc = pt_zcat(parts, 2, out);
+	}
+	pt_buf_free(&h);
+	return rc;
+}
+
+enum pt_err
+pt_evrec_prepack(struct pt_store *st, const void *body, size_t len,
     struct pt_buf *out)
 {
 	struct pt_txn *txn;

@@ -43,11 +43,12 @@ enum pt_err	pt_evrec_put(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 		    const char *meta, size_t meta_len, const void *body,
 		    size_t body_len);
 /*
- * Pack a body outside any transaction of the caller's (a request thread,
- * before its write) with the store's current dictionary, for
- * pt_evrec_put_packed: the committer then only copies it.
+ * Pack bytes outside any transaction of the caller's (a request thread,
+ * before its write) with the store's current dictionary: a body for
+ * pt_evrec_put_packed, or the tail of a JSON record for
+ * pt_evrec_pack_json_tail.  The committer then only copies them.
  */
-enum pt_err	pt_evrec_pack_body(struct pt_store *, const void *body,
+enum pt_err	pt_evrec_prepack(struct pt_store *, const void *body,
 		    size_t len, struct pt_buf *out);
 enum pt_err	pt_evrec_put_packed(struct pt_txn *,
 		    const uint8_t id[PT_ID_BIN], const char *meta,
@@ -84,6 +85,15 @@ enum pt_err	pt_evrec_del(struct pt_txn *, const uint8_t id[PT_ID_BIN]);
 #define PT_EVREC_PACK_MIN	256
 enum pt_err	pt_evrec_pack_json(struct pt_txn *, const char *text,
 		    size_t len, struct pt_buf *out);
+/*
+ * The same for the JSON record "head" followed by the bytes that
+ * "tail_packed" (pt_evrec_prepack) holds: one PT_Z_CAT record (compress.h),
+ * read back as head and tail end to end.  The head is kept raw: it is the
+ * small part a committer adds to what was packed ahead.
+ */
+enum pt_err	pt_evrec_pack_json_tail(const char *head, size_t head_len,
+		    const void *tail_packed, size_t tail_len,
+		    struct pt_buf *out);
 pt_json		*pt_evrec_parse_json(struct pt_txn *, const struct pt_val *v);
 
 struct pt_evrec_dicts {

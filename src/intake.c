@@ -132,7 +132,7 @@ void
 pt_intake_pack_body(struct pt_store *st, struct intake *in)
 {
 	pt_buf_reset(&in->packed);
-	if (pt_evrec_pack_body(st, in->body, in->body_len, &in->packed) !=
+	if (pt_evrec_prepack(st, in->body, in->body_len, &in->packed) !=
 	    PT_OK)
 		pt_buf_reset(&in->packed);
 }

@@ -1,6 +1,7 @@
 /*
- * fuzz-compress.c - packed records (pt_zunpack, pt_zinfo), dictionaries
- * (pt_zcache_add) and the pack -> unpack round trip.
+ * fuzz-compress.c - packed records (pt_zunpack, pt_zinfo, pt_zdicts, records
+ * of parts), dictionaries (pt_zcache_add) and the pack -> unpack round
+ * trip, whole and in parts (pt_zcat).
  *
  * Input: byte 0 chooses what the rest is (its low two bits):
  *	0	a packed record, read without dictionaries
@@ -22,6 +23,35 @@
 
 #include "compress.h"
 #include "fuzz.h"
+
+/* Its halves packed apart (raw, then with "id"), as parts: the same bytes. */
+static void
+cat_trip(struct pt_zcache *zc, uint32_t id, const uint8_t *src, size_t len)
+{
+	struct pt_buf a = { 0 }, b = { 0 }, cat = { 0 }, out = { 0 };
+	struct pt_zpart parts[2];
+	uint32_t ids[PT_Z_CAT_MAX];
+	size_t half = len / 2, n;
+	enum pt_err rc;
+
+	if (pt_zpack_raw(src, half, &a) != PT_OK ||
+	    pt_zpack(zc, id, src + half, len - half, &b) != PT_OK)
+		goto out;
+	parts[0].p = a.data, parts[0].len = a.len;
+	parts[1].p = b.data, parts[1].len = b.len;
+	FZ_ASSERT(pt_zcat(parts, 2, &cat) == PT_OK, "parts");
+	FZ_ASSERT(pt_zdicts(cat.data, cat.len, ids, PT_Z_CAT_MAX, &n) ==
+	    PT_OK && n <= 1 && (n == 0 || ids[0] == id), "parts' dictionaries");
+	rc = pt_zunpack(zc, cat.data, cat.len, &out);
+	FZ_ASSERT(rc == PT_OK, "unpack parts: %s", pt_strerror(rc));
+	FZ_ASSERT(out.len == len && (len == 0 || memcmp(out.data, src, len) ==
+	    0), "parts changed the bytes");
+out:
+	pt_buf_free(&a);
+	pt_buf_free(&b);
+	pt_buf_free(&cat);
+	pt_buf_free(&out);
+}
 
 /* Pack "src" with "id" of "zc", unpack, compare. */
 static void
@@ -52,6 +82,7 @@ round_trip(struct pt_zcache *zc, uint32_t id, const uint8_t *src, size_t len)
 	    0), "round trip changed the bytes");
 	pt_buf_free(&packed);
 	pt_buf_free(&out);
+	cat_trip(zc, id, src, len);
 }
 
 /* Read the record "src"; when it reads, round-trip what it gave. */
@@ -67,6 +98,16 @@ read_record(struct pt_zcache *zc, const uint8_t *src, size_t len)
 	if (irc != PT_OK)
 		FZ_ASSERT(rc == irc, "unpack %s, header %s", pt_strerror(rc),
 		    pt_strerror(irc));
+	if (rc == PT_ENOTFOUND) {
+		uint32_t ids[PT_Z_CAT_MAX];
+		size_t n, i, missing = 0;
+
+		FZ_ASSERT(pt_zdicts(src, len, ids, PT_Z_CAT_MAX, &n) == PT_OK,
+		    "no dictionary, but its list does not read");
+		for (i = 0; i < n; i++)
+			missing += !pt_zcache_has(zc, ids[i]);
+		FZ_ASSERT(missing > 0, "no dictionary, none missing");
+	}
 	if (rc != PT_OK) {
 		FZ_ASSERT(rc == PT_ECORRUPT || rc == PT_ETOOBIG ||
 		    rc == PT_ENOTFOUND, "unpack: %s", pt_strerror(rc));

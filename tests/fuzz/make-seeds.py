@@ -598,6 +598,17 @@ def compress_seeds(payloads):
         seeds += [b"\x00\x00" + leb128(len(b)) + b for b in bodies[:4]]
         seeds += [b"\x00", b"\x00\x00\x00", b"\x00\x01\x81\x80\xc0\x08\x24",
                   b"\x00\x02\x05\x00\x24"]
+        # Records of parts (PT_Z_CAT): two raw parts, a part in parts.
+        def raw(b):
+            return b"\x00" + leb128(len(b)) + b
+        for b in bodies[:3]:
+            h = len(b) // 3
+            seeds.append(b"\x00\x03" + leb128(len(b)) +
+                         leb128(len(raw(b[:h]))) + raw(b[:h]) +
+                         leb128(len(raw(b[h:]))) + raw(b[h:]))
+        seeds += [b"\x00\x03\x02\x03\x00\x01{\x03\x00\x01}",
+                  b"\x00\x03\x03\x03\x00\x01{\x0a\x03\x02\x03\x00\x01{"
+                  b"\x03\x00\x01}"]
         if shutil.which("zstd") is None:
             print("compress: no zstd command (Debian package zstd): "
                   "round-trip seeds only", file=sys.stderr)

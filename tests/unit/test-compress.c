@@ -5,7 +5,8 @@
  * and what is stored raw; dictionaries (training, ids, the cache); every
  * way a packed record can be wrong (a hand-made table of headers, every
  * bit of a small record flipped, every truncation, lengths over the
- * limit, frames that say another size, frames not made by us); threads
+ * limit, frames that say another size, frames not made by us); records
+ * of parts (PT_Z_CAT) packed apart; threads
  * sharing a cache while dictionaries are added; allocation failures.
  */
 #include "config.h"
@@ -411,7 +412,30 @@ static const struct {
 } bad[] = {
 	{ "empty", "", PT_ECORRUPT },
 	{ "a method alone", "00", PT_ECORRUPT },
-	{ "an unknown method", "03 00", PT_ECORRUPT },
+	{ "an unknown method", "04 00", PT_ECORRUPT },
+	/* PT_Z_CAT: parts of "{" (00 01 7b) and "}" (00 01 7d). */
+	{ "parts: none", "03 00", PT_ECORRUPT },
+	{ "parts: one", "03 01 03 00017b", PT_ECORRUPT },
+	{ "parts: their sum short of the length", "03 03 03 00017b 03 00017d",
+	    PT_ECORRUPT },
+	{ "parts: their sum past the length", "03 01 03 00017b 03 00017d",
+	    PT_ECORRUPT },
+	{ "parts: a length short of the part", "03 02 03 00017b 02 00017d",
+	    PT_ECORRUPT },
+	{ "parts: a length past the end", "03 02 03 00017b 09 00017d",
+	    PT_ECORRUPT },
+	{ "parts: a part of no bytes", "03 01 00 03 00017b", PT_ECORRUPT },
+	{ "parts: a part that is parts", "03 03 03 00017b 0a 03 02 03 00017b "
+	    "03 00017d", PT_ECORRUPT },
+	{ "parts: five", "03 05 03 000161 03 000161 03 000161 03 000161 "
+	    "03 000161", PT_ECORRUPT },
+	{ "parts: trailing byte", "03 02 03 00017b 03 00017d 00", PT_ECORRUPT },
+	{ "parts: a part's bad frame", "03 04 03 00017b 06 01 02 2402 1100 "
+	    "03 00017d", PT_ECORRUPT },
+	{ "parts: a part of PT_Z_MAX_LEN + 1", "03 02 03 00017b 05 01 8180c008 "
+	    "24", PT_ECORRUPT },
+	{ "parts: PT_Z_MAX_LEN + 1 in all", "03 8180c008 03 00017b 03 00017d",
+	    PT_ETOOBIG },
 	{ "method 255", "ff 00", PT_ECORRUPT },
 	{ "raw, shorter than its length", "00 03 6162", PT_ECORRUPT },
 	{ "raw, longer than its length", "00 01 6162", PT_ECORRUPT },
@@ -762,6 +786,95 @@ test_alloc_failures(void)
 	pt_buf_free(&out);
 }
 
+/*
+ * PT_Z_CAT: parts packed apart (with the dictionary, without, raw) read
+ * as their bytes end to end; the dictionaries they need are listed; a
+ * missing one is PT_ENOTFOUND with nothing appended; every cut fails.
+ */
+static void
+test_parts(void)
+{
+	struct pt_buf a = { 0 }, b = { 0 }, c = { 0 }, in = { 0 }, pa = { 0 },
+	    pb = { 0 }, pc = { 0 }, cat = { 0 }, out = { 0 }, cut = { 0 };
+	struct pt_zpart parts[PT_Z_CAT_MAX + 1];
+	struct pt_zcache *bare;
+	uint32_t ids[PT_Z_CAT_MAX];
+	size_t n, i, wrong = 0;
+
+	make_input(&a, IN_BODY, 0, 11);
+	make_input(&b, IN_BODY, 0, 12);
+	pt_buf_adds(&c, "}");
+	pt_buf_add(&in, a.data, a.len);
+	pt_buf_add(&in, b.data, b.len);
+	pt_buf_add(&in, c.data, c.len);
+	ok(pt_zpack(cache, DICT_ID, a.data, a.len, &pa) == PT_OK &&
+	    pt_zpack(cache, 0, b.data, b.len, &pb) == PT_OK &&
+	    pt_zpack(cache, DICT_ID, c.data, c.len, &pc) == PT_OK &&
+	    pa.data[0] == PT_Z_DICT && pb.data[0] == PT_Z_ZSTD &&
+	    pc.data[0] == PT_Z_RAW, "three parts: dictionary, zstd, raw");
+	parts[0].p = pa.data, parts[0].len = pa.len;
+	parts[1].p = pb.data, parts[1].len = pb.len;
+	parts[2].p = pc.data, parts[2].len = pc.len;
+	is_int(pt_zcat(parts, 3, &cat), PT_OK, "pt_zcat of three");
+	ok(cat.data[0] == PT_Z_CAT && cat.len <= pa.len + pb.len + pc.len +
+	    1 + 4 * 5, "a PT_Z_CAT record, the parts' size and a header "
+	    "(%zu bytes)", cat.len);
+	is_int(pt_zunpack(cache, cat.data, cat.len, &out), PT_OK, "it reads");
+	ok(out.len == in.len && memcmp(out.data, in.data, in.len) == 0 &&
+	    out.data[out.len] == '\0', "the parts' bytes end to end");
+	ok(pt_zdicts(cat.data, cat.len, ids, nitems(ids), &n) == PT_OK &&
+	    n == 1 && ids[0] == DICT_ID, "it needs the one dictionary, once");
+	if (pt_zcache_new(0, &bare) != PT_OK)
+		abort();
+	pt_buf_reset(&out);
+	pt_buf_adds(&out, "kept");
+	is_int(pt_zunpack(bare, cat.data, cat.len, &out), PT_ENOTFOUND,
+	    "without it: PT_ENOTFOUND");
+	ok(out.len == 4 && strcmp(out.data, "kept") == 0,
+	    "  ... with what came before kept and nothing appended");
+	pt_zcache_free(bare);
+	/* One part is that part; a part that is parts is refused. */
+	pt_buf_reset(&out);
+	ok(pt_zcat(parts, 1, &out) == PT_OK && out.len == pa.len &&
+	    memcmp(out.data, pa.data, pa.len) == 0, "one part: the part");
+	parts[3].p = cat.data, parts[3].len = cat.len;
+	pt_buf_reset(&out);
+	is_int(pt_zcat(parts + 2, 2, &out), PT_EINVAL, "parts in parts: "
+	    "refused");
+	is_int(pt_zcat(parts, 0, &out), PT_EINVAL, "no part: refused");
+	parts[3] = parts[4] = parts[0];
+	is_int(pt_zcat(parts, PT_Z_CAT_MAX + 1, &out), PT_EINVAL,
+	    "%d parts: refused", PT_Z_CAT_MAX + 1);
+	is_int(out.len, 0, "nothing appended");
+	ok(pt_zcat(parts, PT_Z_CAT_MAX, &out) == PT_OK &&
+	    pt_zinfo(out.data, out.len, &(struct pt_zinfo){ 0 }) == PT_OK,
+	    "%d parts: taken", PT_Z_CAT_MAX);
+	parts[0].p = "\x05\x00", parts[0].len = 2;
+	pt_buf_reset(&out);
+	is_int(pt_zcat(parts, 2, &out), PT_ECORRUPT, "a part that is no "
+	    "packed record: refused");
+	/* Every cut of the record fails, and appends nothing. */
+	for (i = 0; i < cat.len; i++) {
+		pt_buf_reset(&cut);
+		pt_buf_reset(&out);
+		pt_buf_add(&cut, cat.data, i);
+		if (pt_zunpack(cache, cut.data, cut.len, &out) == PT_OK ||
+		    out.len != 0)
+			wrong++;
+	}
+	is_int(wrong, 0, "each of its %zu cuts is refused", cat.len);
+	pt_buf_free(&a);
+	pt_buf_free(&b);
+	pt_buf_free(&c);
+	pt_buf_free(&in);
+	pt_buf_free(&pa);
+	pt_buf_free(&pb);
+	pt_buf_free(&pc);
+	pt_buf_free(&cat);
+	pt_buf_free(&out);
+	pt_buf_free(&cut);
+}
+
 int
 main(void)
 {
@@ -777,6 +890,7 @@ main(void)
 	test_round_trips();
 	test_dictionaries();
 	test_bad_headers();
+	test_parts();
 	test_foreign_frames();
 	test_corruption();
 	test_threads();
