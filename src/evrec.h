@@ -78,7 +78,9 @@ enum pt_err	pt_evrec_del(struct pt_txn *, const uint8_t id[PT_ID_BIN]);
  * from before packing, read as it is; a packed one starts with its method
  * byte (compress.h), never '{'.  Records shorter than
  * PT_EVREC_PACK_MIN are kept plain: packing them saves little and costs
- * a zstd call on the write path.  pt_evrec_parse_json returns a new
+ * a zstd call on the write path.  An action log is mostly packed ahead
+ * (pt_evrec_pack_json_tail): a PT_Z_CAT record of parts, read the same
+ * way.  pt_evrec_parse_json returns a new
  * reference to the object, or NULL (not JSON, not an object, or it does
  * not unpack).
  */
