@@ -173,9 +173,78 @@ set_count(pt_json *result, const char *key, int64_t n)
 	return pt_json_set(result, key, pt_json_new_int(n));
 }
 
+/* Will a run of "wf" have a handler to wait for? */
+static int
+has_handler(const struct pt_workflow *wf)
+{
+	return wf != NULL && (wf->argv != NULL || wf->http_url != NULL);
+}
+
+/*
+ * The run record of trigger payload "p" (queued, or pending when a
+ * handler will run), as of "now": pure, so made ahead too
+ * (pt_actions_pack).  NULL when out of memory.
+ */
+static pt_json *
+make_run(const struct pt_event_ctx *ctx, const pt_json *p,
+    const char *run_text, const char *action_id, int64_t now)
+{
+	const struct pt_workflow *wf = pt_config_workflow(ctx->cfg,
+	    jstr(p, "key"));
+	pt_json *recips = pt_json_get(p, "recipients"), *refs, *run, *v;
+	char t[PT_RFC3339_LEN];
+	size_t i;
+
+	if ((run = pt_json_new_object()) == NULL)
+		return NULL;
+	if ((refs = pt_json_new_array()) == NULL)
+		goto fail;
+	for (i = 0; i < pt_json_len(recips); i++)
+		if (pt_json_append(refs, recipient_ref(pt_json_index(recips,
+		    i))) != PT_OK) {
+			pt_json_put(refs);
+			goto fail;
+		}
+	pt_fmt_rfc3339(now, t);
+	v = pt_json_get(p, "tenant");
+	if (put(run, "id", pt_json_new_cstr(run_text)) != PT_OK ||
+	    pt_json_set_ref(run, "workflow", pt_json_get(p, "key")) != PT_OK ||
+	    put(run, "status", pt_json_new_cstr(has_handler(wf) ? "pending" :
+	    "queued")) != PT_OK) {
+		pt_json_put(refs);
+		goto fail;
+	}
+	/* The run takes "refs" even when the setter fails. */
+	if (put(run, "recipients", refs) != PT_OK)
+		goto fail;
+	if ((pt_json_get(p, "actor") ? put(run, "actor", recipient_ref(
+	    pt_json_get(p, "actor"))) : pt_json_set_null(run, "actor")) !=
+	    PT_OK ||
+	    pt_json_set_ref(run, "tenant", v == NULL ? NULL : pt_json_type(v) ==
+	    PT_J_OBJECT ? pt_json_get(v, "id") : v) != PT_OK ||
+	    put(run, "data", pt_json_get(p, "data") ? share(pt_json_get(p,
+	    "data")) : pt_json_new_object()) != PT_OK ||
+	    pt_json_set_ref(run, "cancellation_key", pt_json_get(p,
+	    "cancellation_key")) != PT_OK ||
+	    put(run, "source", pt_json_new_cstr(ctx->env->source_key)) !=
+	    PT_OK ||
+	    put(run, "environment", pt_json_new_cstr(ctx->env->name)) != PT_OK ||
+	    put(run, "event_type", pt_json_new_cstr(ctx->event_type)) !=
+	    PT_OK ||
+	    put(run, "event_id", pt_json_new_cstr(ctx->event_id)) != PT_OK ||
+	    put(run, "action_id", pt_json_new_cstr(action_id)) != PT_OK ||
+	    put(run, "created_at", pt_json_new_cstr(t)) != PT_OK ||
+	    put(run, "updated_at", pt_json_new_cstr(t)) != PT_OK)
+		goto fail;
+	return run;
+fail:
+	pt_json_put(run);
+	return NULL;
+}
+
 /*
  * workflows_trigger: identify inline recipients/actor, set an inline
- * tenant, record the run (queued, or pending when a handler will run).
+ * tenant, record the run (made and packed ahead when al->ahead has it).
  */
 static enum pt_err
 do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
@@ -183,24 +252,15 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 {
 	const struct pt_workflow *wf = pt_config_workflow(ctx->cfg,
 	    jstr(p, "key"));
-	pt_json *recips = pt_json_get(p, "recipients"), *refs = NULL, *run,
-	    *v, *f;
-	char t[PT_RFC3339_LEN];
+	const struct pt_action_prep *ap = al->ahead;
+	pt_json *recips = pt_json_get(p, "recipients"), *run = NULL, *v, *f;
 	enum pt_err rc = PT_ENOMEM;
 	size_t i;
 
-	if ((run = pt_json_new_object()) == NULL ||
-	    (refs = pt_json_new_array()) == NULL)
-		goto out;
-	for (i = 0; i < pt_json_len(recips); i++) {
+	for (i = 0; i < pt_json_len(recips); i++)
 		if ((rc = upsert_recipient(txn, pt_json_index(recips, i),
 		    ctx->now)) != PT_OK)
 			goto out;
-		rc = PT_ENOMEM;
-		if (pt_json_append(refs, recipient_ref(pt_json_index(recips,
-		    i))) != PT_OK)
-			goto out;
-	}
 	if ((v = pt_json_get(p, "actor")) != NULL &&
 	    (rc = upsert_recipient(txn, v, ctx->now)) != PT_OK)
 		goto out;
@@ -231,46 +291,28 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 			goto out;
 	}
 	rc = PT_ENOMEM;
-	if (pt_id_new("run", ctx->now, al->run_id, al->job.run_text) != PT_OK)
-		goto out;
-	pt_fmt_rfc3339(ctx->now, t);
-	v = pt_json_get(p, "tenant");
-	if (put(run, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK ||
-	    pt_json_set_ref(run, "workflow", pt_json_get(p, "key")) != PT_OK ||
-	    put(run, "status", pt_json_new_cstr(wf && (wf->argv ||
-	    wf->http_url) ? "pending" : "queued")) != PT_OK)
-		goto out;
-	/* The run takes "refs" even when the setter fails. */
-	rc = put(run, "recipients", refs);
-	refs = NULL;
+	if (ap != NULL && ap->run != NULL && p == ap->payload) {
+		/* Made ahead; the handler's outcome changes a copy. */
+		memcpy(al->run_id, ap->run_id, sizeof(al->run_id));
+		memcpy(al->job.run_text, ap->run_text, sizeof(ap->run_text));
+		if ((run = has_handler(wf) ? pt_json_copy(ap->run) :
+		    pt_json_ref(ap->run)) == NULL)
+			goto out;
+		rc = pt_run_create_packed(txn, al->run_id, run,
+		    ap->run_packed.data, ap->run_packed.len);
+	} else {
+		if (pt_id_new("run", ctx->now, al->run_id, al->job.run_text) !=
+		    PT_OK || (run = make_run(ctx, p, al->job.run_text,
+		    al->id_text, ctx->now)) == NULL)
+			goto out;
+		rc = pt_run_create(txn, al->run_id, run);
+	}
 	if (rc != PT_OK)
-		goto out;
-	rc = PT_ENOMEM;
-	if ((pt_json_get(p, "actor") ? put(run, "actor", recipient_ref(
-	    pt_json_get(p, "actor"))) : pt_json_set_null(run, "actor")) !=
-	    PT_OK ||
-	    pt_json_set_ref(run, "tenant", v == NULL ? NULL : pt_json_type(v) ==
-	    PT_J_OBJECT ? pt_json_get(v, "id") : v) != PT_OK ||
-	    put(run, "data", pt_json_get(p, "data") ? share(pt_json_get(p,
-	    "data")) : pt_json_new_object()) != PT_OK ||
-	    pt_json_set_ref(run, "cancellation_key", pt_json_get(p,
-	    "cancellation_key")) != PT_OK ||
-	    put(run, "source", pt_json_new_cstr(ctx->env->source_key)) !=
-	    PT_OK ||
-	    put(run, "environment", pt_json_new_cstr(ctx->env->name)) != PT_OK ||
-	    put(run, "event_type", pt_json_new_cstr(ctx->event_type)) !=
-	    PT_OK ||
-	    put(run, "event_id", pt_json_new_cstr(ctx->event_id)) != PT_OK ||
-	    put(run, "action_id", pt_json_new_cstr(al->id_text)) != PT_OK ||
-	    put(run, "created_at", pt_json_new_cstr(t)) != PT_OK ||
-	    put(run, "updated_at", pt_json_new_cstr(t)) != PT_OK)
-		goto out;
-	if ((rc = pt_run_create(txn, al->run_id, run)) != PT_OK)
 		goto out;
 	rc = PT_ENOMEM;
 	if (put(al->result, "id", pt_json_new_cstr(al->job.run_text)) != PT_OK)
 		goto out;
-	if (wf != NULL && (wf->argv != NULL || wf->http_url != NULL)) {
+	if (has_handler(wf)) {
 		al->has_job = 1;
 		al->job.argv = wf->argv;
 		al->job.http = wf->http_url ? wf : NULL;
@@ -286,7 +328,6 @@ do_trigger(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 	run = NULL;
 	rc = PT_OK;
 out:
-	pt_json_put(refs);
 	pt_json_put(run);
 	return rc;
 }
@@ -769,6 +810,8 @@ pt_action_preps_free(struct pt_action_preps *pp)
 		pt_json_put(pp->v[i].payload);
 		pt_buf_free(&pp->v[i].text);
 		pt_buf_free(&pp->v[i].packed);
+		pt_json_put(pp->v[i].run);
+		pt_buf_free(&pp->v[i].run_packed);
 	}
 	pt_free(pp->v);
 	memset(pp, 0, sizeof(*pp));
@@ -838,6 +881,28 @@ out:
 	return rc;
 }
 
+/* A trigger's run record, made and packed ahead; none if that fails. */
+static void
+run_ahead(struct pt_store *st, const struct pt_event_ctx *ctx,
+    struct pt_action_prep *ap)
+{
+	struct pt_buf text = { 0 };
+
+	if (pt_id_new("run", ctx->now, ap->run_id, ap->run_text) == PT_OK &&
+	    (ap->run = make_run(ctx, ap->payload, ap->run_text, ap->id_text,
+	    ctx->now)) != NULL && pt_json_write(&text, ap->run, PT_JSON_PLAIN) ==
+	    PT_OK && pt_evrec_prepack_json(st, text.data, text.len,
+	    &ap->run_packed) ==
+	    PT_OK) {
+		pt_buf_free(&text);
+		return;
+	}
+	pt_json_put(ap->run);
+	ap->run = NULL;
+	pt_buf_free(&ap->run_packed);
+	pt_buf_free(&text);
+}
+
 void
 pt_actions_pack(struct pt_store *st, const struct pt_event_ctx *ctx,
     struct pt_action_preps *pp)
@@ -860,8 +925,13 @@ pt_actions_pack(struct pt_store *st, const struct pt_event_ctx *ctx,
 			pt_buf_adds(&b, "null");
 		pt_buf_addc(&b, '}');
 		if (b.failed || pt_evrec_prepack(st, b.data, b.len,
-		    &ap->packed) != PT_OK)
+		    &ap->packed) != PT_OK) {
 			pt_buf_reset(&ap->packed);
+			continue;
+		}
+		if (ap->status == PT_ACT_SUCCESS &&
+		    ap->mapping->action == PT_A_WORKFLOWS_TRIGGER)
+			run_ahead(st, ctx, ap);
 	}
 	pt_buf_free(&b);
 }
@@ -898,6 +968,7 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		al->mapping = ap->mapping;
 		/* Packed ahead: with its id (pt_actions_pack). */
 		if (preps != &here && ap->packed.len > 0) {
+			al->ahead = ap;
 			al->packed = &ap->packed;
 			memcpy(al->id, ap->id, sizeof(al->id));
 			memcpy(al->id_text, ap->id_text, sizeof(al->id_text));

@@ -43,6 +43,8 @@ struct pt_job {
 	const char	*kind;		/* "trigger" or "cancel" */
 };
 
+struct pt_action_prep;
+
 /* What one mapping did for one event. */
 struct pt_action_log {
 	const struct pt_mapping	*mapping;
@@ -53,6 +55,7 @@ struct pt_action_log {
 	const struct pt_buf	*text;		/* payload as JSON (its
 						   prep's), or NULL */
 	const struct pt_buf	*packed;	/* its prep's, or NULL */
+	const struct pt_action_prep *ahead;	/* that prep, or NULL */
 	pt_json			*result;	/* {"id": "run_..."}, counts */
 	char			 field[64];	/* skipped: the field */
 	char			 message[400];	/* skipped/failed: why */
@@ -96,6 +99,10 @@ struct pt_action_prep {
 						   packed ahead
 						   (pt_actions_pack), or
 						   empty */
+	uint8_t			 run_id[PT_ID_BIN];	/* a trigger's run, */
+	char			 run_text[PT_ID_MAX];	/* made ahead too, */
+	pt_json			*run;			/* or NULL */
+	struct pt_buf		 run_packed;
 	char			 field[64];
 	char			 message[400];
 };

@@ -771,7 +771,7 @@ run_index_key(struct pt_buf *k, const pt_json *rec,
  */
 static enum pt_err
 run_write(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
-    const pt_json *run, int fresh)
+    const pt_json *run, int fresh, const void *packed, size_t packed_len)
 {
 	struct pt_buf oldk = { 0 }, newk = { 0 };
 	struct pt_val v;
@@ -799,19 +799,20 @@ run_write(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	if (newk.len > 0 && (rc = pt_put(txn, PT_T_RUNS_BY_KEY, newk.data,
 	    newk.len, "", 0, 0)) != PT_OK)
 		goto out;
-	{
-		struct pt_buf text = { 0 };
-
-		struct pt_buf packed = { 0 };
+	if (packed != NULL)
+		rc = pt_put(txn, PT_T_RUNS, id, PT_ID_BIN, packed, packed_len,
+		    PT_PUT_APPEND);
+	else {
+		struct pt_buf text = { 0 }, b = { 0 };
 
 		/* A run holds the event's data: packed like the event. */
 		if ((rc = pt_json_write(&text, (pt_json *)run, PT_JSON_PLAIN)) ==
 		    PT_OK && (rc = pt_evrec_pack_json(txn, text.data, text.len,
-		    &packed)) == PT_OK)
-			rc = pt_put(txn, PT_T_RUNS, id, PT_ID_BIN, packed.data,
-			    packed.len, old == NULL ? PT_PUT_APPEND : 0);
+		    &b)) == PT_OK)
+			rc = pt_put(txn, PT_T_RUNS, id, PT_ID_BIN, b.data, b.len,
+			    old == NULL ? PT_PUT_APPEND : 0);
 		pt_buf_free(&text);
-		pt_buf_free(&packed);
+		pt_buf_free(&b);
 	}
 out:
 	pt_json_put(old);
@@ -824,14 +825,21 @@ enum pt_err
 pt_run_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
     const pt_json *run)
 {
-	return run_write(txn, id, run, 0);
+	return run_write(txn, id, run, 0, NULL, 0);
 }
 
 enum pt_err
 pt_run_create(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
     const pt_json *run)
 {
-	return run_write(txn, id, run, 1);
+	return run_write(txn, id, run, 1, NULL, 0);
+}
+
+enum pt_err
+pt_run_create_packed(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
+    const pt_json *run, const void *packed, size_t len)
+{
+	return run_write(txn, id, run, 1, packed, len);
 }
 
 enum pt_err

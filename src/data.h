@@ -85,6 +85,10 @@ enum pt_err	pt_run_put(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 		    const pt_json *run);
 enum pt_err	pt_run_create(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 		    const pt_json *run);
+/* The same with "run" already packed (pt_evrec_prepack_json of its text). */
+enum pt_err	pt_run_create_packed(struct pt_txn *,
+		    const uint8_t id[PT_ID_BIN], const pt_json *run,
+		    const void *packed, size_t len);
 enum pt_err	pt_run_get(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 		    pt_json **out);
 

@@ -383,9 +383,10 @@ pt_evrec_pack_json_tail(const char *head, size_t head_len,
 	return rc;
 }
 
-enum pt_err
-pt_evrec_prepack(struct pt_store *st, const void *body, size_t len,
-    struct pt_buf *out)
+/* pack() outside the caller's transactions: see pt_evrec_prepack. */
+static enum pt_err
+prepack(struct pt_store *st, const void *p, size_t n, struct pt_buf *out,
+    int kind)
 {
 	struct pt_txn *txn;
 	enum pt_err rc;
@@ -394,13 +395,37 @@ pt_evrec_prepack(struct pt_store *st, const void *body, size_t len,
 
 	/* Known and loaded: no transaction to begin. */
 	if (cache() != NULL && cached_current(st, &epoch, &id) && (id == 0 ||
-	    pt_zcache_has(cache(), id)))
-		return pt_zpack(cache(), id, body ? body : "", len, out);
+	    pt_zcache_has(cache(), id))) {
+		if (id == 0 && kind == PACK_META)
+			return pt_zpack_raw(p, n, out);
+		return pt_zpack(cache(), id, p, n, out);
+	}
 	if ((rc = pt_txn_begin(st, NULL, PT_TXN_READ, &txn)) != PT_OK)
 		return rc;
-	rc = pack(txn, body ? body : "", len, out, PACK_BODY);
+	rc = pack(txn, p, n, out, kind);
 	pt_txn_abort(txn);
 	return rc;
+}
+
+enum pt_err
+pt_evrec_prepack(struct pt_store *st, const void *body, size_t len,
+    struct pt_buf *out)
+{
+	return prepack(st, body ? body : "", len, out, PACK_BODY);
+}
+
+enum pt_err
+pt_evrec_prepack_json(struct pt_store *st, const char *text, size_t len,
+    struct pt_buf *out)
+{
+	uint64_t epoch;
+	uint32_t id;
+
+	/* As pt_evrec_pack_json: plain when short or with no dictionary. */
+	if (len > 0 && text[0] == '{' && (len < PT_EVREC_PACK_MIN ||
+	    (cache() != NULL && cached_current(st, &epoch, &id) && id == 0)))
+		return pt_buf_add(out, text, len);
+	return prepack(st, text, len, out, PACK_META);
 }
 
 enum pt_err

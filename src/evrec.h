@@ -87,6 +87,9 @@ enum pt_err	pt_evrec_del(struct pt_txn *, const uint8_t id[PT_ID_BIN]);
 #define PT_EVREC_PACK_MIN	256
 enum pt_err	pt_evrec_pack_json(struct pt_txn *, const char *text,
 		    size_t len, struct pt_buf *out);
+/* The same outside any transaction of the caller's, as pt_evrec_prepack. */
+enum pt_err	pt_evrec_prepack_json(struct pt_store *, const char *text,
+		    size_t len, struct pt_buf *out);
 /*
  * The same for the JSON record "head" followed by the bytes that
  * "tail_packed" (pt_evrec_prepack) holds: one PT_Z_CAT record (compress.h),

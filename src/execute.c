@@ -584,8 +584,8 @@ pt_execute_prepare(struct pt_stage *st)
 
 	pt_intake_pack_body(st->ctx->store, in);
 	if (in->ev.event_type != NULL) {
-		/* The records' time: when the event was taken in. */
-		event_ctx(st, st->ctx->now(), &ectx);
+		/* The records' time, as stage() has it: the event's arrival. */
+		event_ctx(st, in->ev.received_at, &ectx);
 		if (pt_actions_prepare(&ectx, &in->preps) == PT_OK)
 			pt_actions_pack(st->ctx->store, &ectx, &in->preps);
 	}

@@ -452,6 +452,10 @@ main(void)
 	    strcmp(jstr(pt_json_get(run, "data"), "email"), "ann@example.com") ==
 	    0 && strcmp(jstr(pt_json_index(pt_json_get(run, "recipients"), 0),
 	    "id"), "cus_1") == 0, "workflow run recorded (queued, no handler)");
+	ok(run && strcmp(jstr(run, "created_at"), jstr(pt_json_index(al, 1),
+	    "inserted_at")) == 0 && strcmp(jstr(run, "action_id"),
+	    jstr(pt_json_index(al, 1), "id")) == 0, "  ... at its action log's "
+	    "time, with its action's id");
 	pt_json_put(run);
 	pt_json_put(ev);
 
