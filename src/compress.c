@@ -625,7 +625,8 @@ pt_zunpack(struct pt_zcache *zc, const void *src, size_t len,
 		    out)) != PT_OK) {
 			/* Nothing appended on error. */
 			out->len = start;
-			out->data[start] = '\0';
+			if (out->data != NULL)
+				out->data[start] = '\0';
 			return rc;
 		}
 	return PT_OK;

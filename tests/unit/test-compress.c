@@ -832,6 +832,19 @@ test_parts(void)
 	    "without it: PT_ENOTFOUND");
 	ok(out.len == 4 && strcmp(out.data, "kept") == 0,
 	    "  ... with what came before kept and nothing appended");
+	{
+		/* Its first part the one that fails, into an unused buffer. */
+		struct pt_buf fresh = { 0 };
+
+		parts[0].p = pa.data, parts[0].len = pa.len;
+		parts[1].p = pc.data, parts[1].len = pc.len;
+		pt_buf_reset(&cut);
+		ok(pt_zcat(parts, 2, &cut) == PT_OK &&
+		    pt_zunpack(bare, cut.data, cut.len, &fresh) ==
+		    PT_ENOTFOUND && fresh.len == 0, "  ... also into a buffer "
+		    "that holds nothing yet");
+		pt_buf_free(&fresh);
+	}
 	pt_zcache_free(bare);
 	/* One part is that part; a part that is parts is refused. */
 	pt_buf_reset(&out);
