@@ -85,16 +85,15 @@ member_time(struct pt_buf *b, const char *key, int64_t us)
 
 /*
  * The metadata JSON of a record, written as text: building a json-c tree
- * for it cost more than everything else the log does.
+ * for it cost more than everything else the log does.  Its members fixed
+ * before the write (add_fixed: the request, its verification, its
+ * headers), then those the write decides (add_outcome).  Each starts with
+ * a comma but the first.
  */
-static enum pt_err
-event_meta(const struct pt_event *ev, struct pt_buf *b)
+static void
+add_fixed(const struct pt_event *ev, struct pt_buf *b)
 {
-	struct pt_json_iter it = { 0 };
-	const char *k;
-	pt_json *v;
-
-	pt_buf_adds(b, "{\"id\":");
+	pt_buf_adds(b, "\"id\":");
 	pt_buf_add_json_str(b, ev->id_text, strlen(ev->id_text));
 	member_time(b, "received_at", ev->received_at);
 	member_str(b, "source", ev->source);
@@ -104,7 +103,6 @@ event_meta(const struct pt_event *ev, struct pt_buf *b)
 	if (ev->event_type != NULL && ev->type_unverified)
 		pt_buf_adds(b, ",\"event_type_unverified\":true");
 	member_time(b, "event_time", ev->event_time);
-	member_str(b, "status", ev->status);
 	pt_buf_adds(b, ",\"verification\":{\"status\":");
 	pt_buf_add_json_str(b, ev->verify_status, strlen(ev->verify_status));
 	member_str(b, "reason", ev->verify_reason);
@@ -113,6 +111,19 @@ event_meta(const struct pt_event *ev, struct pt_buf *b)
 		pt_json_write(b, ev->headers, PT_JSON_PLAIN);
 	else
 		pt_buf_adds(b, "{}");
+	pt_buf_adds(b, ",\"body_bytes\":");
+	pt_buf_add_uint(b, ev->body_len);
+}
+
+static void
+add_outcome(const struct pt_event *ev, struct pt_buf *b)
+{
+	struct pt_json_iter it = { 0 };
+	const char *k;
+	pt_json *v;
+
+	pt_buf_adds(b, "\"status\":");
+	pt_buf_add_json_str(b, ev->status, strlen(ev->status));
 	pt_buf_adds(b, ",\"warnings\":");
 	if (ev->warnings)
 		pt_json_write(b, ev->warnings, PT_JSON_PLAIN);
@@ -134,10 +145,32 @@ event_meta(const struct pt_event *ev, struct pt_buf *b)
 		else
 			pt_json_write(b, v, PT_JSON_PLAIN);
 	}
-	pt_buf_adds(b, ",\"body_bytes\":");
-	pt_buf_add_uint(b, ev->body_len);
-	pt_buf_addc(b, '}');
-	return b->failed ? PT_ENOMEM : PT_OK;
+}
+
+/* "{", the outcome and a comma: the start of the metadata. */
+static void
+meta_head(const struct pt_event *ev, struct pt_buf *b)
+{
+	pt_buf_addc(b, '{');
+	add_outcome(ev, b);
+	pt_buf_addc(b, ',');
+}
+
+enum pt_err
+pt_eventlog_prepack(struct pt_store *st, const struct pt_event *ev,
+    struct pt_buf *guess, struct pt_buf *packed)
+{
+	struct pt_buf b = { 0 };
+	enum pt_err rc = PT_ENOMEM;
+
+	meta_head(ev, guess);
+	pt_buf_add(&b, guess->data, guess->len);
+	add_fixed(ev, &b);
+	pt_buf_addc(&b, '}');
+	if (!b.failed && !guess->failed)
+		rc = pt_evrec_prepack_meta(st, b.data, b.len, packed);
+	pt_buf_free(&b);
+	return rc;
 }
 
 /* Bump the (source, env, type) counter. */
@@ -217,7 +250,7 @@ pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 {
 	struct pt_buf rec = { 0 };
 	enum pt_err rc = PT_ENOMEM;
-	int typed = ev->event_type != NULL &&
+	int guessed, typed = ev->event_type != NULL &&
 	    strlen(ev->event_type) <= PT_EVENT_TYPE_MAX;
 
 	if (!in_table(pt_event_statuses, ev->status) ||
@@ -225,9 +258,20 @@ pt_eventlog_append(struct pt_txn *txn, const struct pt_event *ev)
 		return PT_EINVAL;
 	if (pt_buf_reserve(&rec, 1024) != PT_OK)
 		goto out;
-	if ((rc = event_meta(ev, &rec)) != PT_OK ||
+	/* The outcome, and the rest unless it was guessed right ahead. */
+	meta_head(ev, &rec);
+	guessed = ev->packed_body != NULL && ev->packed_meta != NULL &&
+	    rec.len == ev->guess_len && memcmp(rec.data, ev->guess,
+	    rec.len) == 0;
+	if (!guessed) {
+		add_fixed(ev, &rec);
+		pt_buf_addc(&rec, '}');
+	}
+	rc = PT_ENOMEM;
+	if (rec.failed ||
 	    (rc = ev->packed_body != NULL ? pt_evrec_put_packed(txn, ev->id,
-	    rec.data, rec.len, ev->packed_body, ev->packed_body_len) :
+	    rec.data, rec.len, guessed ? ev->packed_meta : NULL,
+	    ev->packed_meta_len, ev->packed_body, ev->packed_body_len) :
 	    pt_evrec_put(txn, ev->id, rec.data, rec.len, ev->body,
 	    ev->body_len)) != PT_OK)
 		goto out;

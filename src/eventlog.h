@@ -64,7 +64,27 @@ struct pt_event {
 	 */
 	const void	*packed_body;
 	size_t		 packed_body_len;
+	/*
+	 * The whole metadata packed ahead too (pt_eventlog_prepack; only
+	 * with packed_body) for an outcome guessed before the write, whose
+	 * text is "guess": used when the write's outcome is that, else
+	 * packed in the write.  NULL: no guess.
+	 */
+	const char	*guess;
+	size_t		 guess_len;
+	const void	*packed_meta;
+	size_t		 packed_meta_len;
 };
+
+/*
+ * In a request's thread, for the event "ev" as the write is expected to
+ * leave it (its status, warnings, error and extra members: the outcome):
+ * the outcome's text in "guess" and the whole metadata packed in
+ * "packed", for ev->guess and ev->packed_meta.  The write then compares
+ * its outcome's text and, when it is the same, only copies "packed".
+ */
+enum pt_err	pt_eventlog_prepack(struct pt_store *, const struct pt_event *,
+		    struct pt_buf *guess, struct pt_buf *packed);
 
 /* Write the record and its index entries in "txn". */
 enum pt_err	pt_eventlog_append(struct pt_txn *, const struct pt_event *);

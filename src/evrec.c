@@ -237,7 +237,8 @@ pt_evrec_version(const struct pt_val *v)
 /* Write the v2 record and, unless "body" is NULL, its body. */
 static enum pt_err
 put_v2(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], const char *meta,
-    size_t meta_len, const void *body, size_t body_len, int flags)
+    size_t meta_len, const void *packed_meta, size_t packed_meta_len,
+    const void *body, size_t body_len, int flags)
 {
 	struct pt_buf rec = { 0 };
 	enum pt_err rc;
@@ -247,7 +248,9 @@ put_v2(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], const char *meta,
 		rc = PT_ENOMEM;
 		goto out;
 	}
-	if ((rc = pack(txn, meta, meta_len, &rec, PACK_META)) != PT_OK ||
+	if ((rc = packed_meta != NULL ? pt_buf_add(&rec, packed_meta,
+	    packed_meta_len) : pack(txn, meta, meta_len, &rec, PACK_META)) !=
+	    PT_OK ||
 	    (rc = pt_put(txn, PT_T_EVENTS, id, PT_ID_BIN, rec.data, rec.len,
 	    flags)) != PT_OK || body == NULL)
 		goto out;
@@ -266,7 +269,7 @@ pt_evrec_put(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
     const char *meta, size_t meta_len, const void *body, size_t body_len)
 {
 	/* An empty body has a row too: a missing one is damage. */
-	return put_v2(txn, id, meta, meta_len, body ? body : "", body_len,
+	return put_v2(txn, id, meta, meta_len, NULL, 0, body ? body : "", body_len,
 	    PT_PUT_NOOVERWRITE | PT_PUT_APPEND);
 }
 
@@ -282,13 +285,13 @@ pt_evrec_replace_meta(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	if ((rc = pt_get(txn, PT_T_EVENTS, id, PT_ID_BIN, &v)) != PT_OK)
 		return rc;
 	if ((ver = pt_evrec_version(&v)) == 2)
-		return put_v2(txn, id, meta, meta_len, NULL, 0, 0);
+		return put_v2(txn, id, meta, meta_len, NULL, 0, NULL, 0, 0);
 	if (ver != 1)
 		return PT_ECORRUPT;
 	/* v1: the body moves to its own row ("v" dies at the first put). */
 	if ((rc = pt_evrec_decode(txn, id, &v, NULL, &body)) == PT_OK)
-		rc = put_v2(txn, id, meta, meta_len, body.data ? body.data :
-		    "", body.len, 0);
+		rc = put_v2(txn, id, meta, meta_len, NULL, 0, body.data ?
+		    body.data : "", body.len, 0);
 	pt_buf_free(&body);
 	return rc;
 }
@@ -415,6 +418,13 @@ pt_evrec_prepack(struct pt_store *st, const void *body, size_t len,
 }
 
 enum pt_err
+pt_evrec_prepack_meta(struct pt_store *st, const char *meta, size_t len,
+    struct pt_buf *out)
+{
+	return prepack(st, meta, len, out, PACK_META);
+}
+
+enum pt_err
 pt_evrec_prepack_json(struct pt_store *st, const char *text, size_t len,
     struct pt_buf *out)
 {
@@ -430,11 +440,13 @@ pt_evrec_prepack_json(struct pt_store *st, const char *text, size_t len,
 
 enum pt_err
 pt_evrec_put_packed(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
-    const char *meta, size_t meta_len, const void *packed, size_t packed_len)
+    const char *meta, size_t meta_len, const void *packed_meta,
+    size_t packed_meta_len, const void *packed, size_t packed_len)
 {
 	enum pt_err rc;
 
-	if ((rc = put_v2(txn, id, meta, meta_len, NULL, 0,
+	if ((rc = put_v2(txn, id, meta, meta_len, packed_meta, packed_meta_len,
+	    NULL, 0,
 	    PT_PUT_NOOVERWRITE | PT_PUT_APPEND)) != PT_OK)
 		return rc;
 	return pt_put(txn, PT_T_BODIES, id, PT_ID_BIN, packed, packed_len,

@@ -50,9 +50,18 @@ enum pt_err	pt_evrec_put(struct pt_txn *, const uint8_t id[PT_ID_BIN],
  */
 enum pt_err	pt_evrec_prepack(struct pt_store *, const void *body,
 		    size_t len, struct pt_buf *out);
+/* The same for an event's metadata (pt_evrec_put_packed). */
+enum pt_err	pt_evrec_prepack_meta(struct pt_store *, const char *meta,
+		    size_t len, struct pt_buf *out);
+/*
+ * pt_evrec_put with the body packed ahead, and the metadata too when
+ * "packed_meta" is not NULL ("meta" is then not read).
+ */
 enum pt_err	pt_evrec_put_packed(struct pt_txn *,
 		    const uint8_t id[PT_ID_BIN], const char *meta,
-		    size_t meta_len, const void *packed, size_t packed_len);
+		    size_t meta_len, const void *packed_meta,
+		    size_t packed_meta_len, const void *packed,
+		    size_t packed_len);
 enum pt_err	pt_evrec_replace_meta(struct pt_txn *,
 		    const uint8_t id[PT_ID_BIN], const char *meta,
 		    size_t meta_len);

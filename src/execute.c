@@ -576,18 +576,71 @@ pt_execute_handlers(struct pt_ctx *ctx, const struct pt_req *req, struct pt_resp
 	return pt_execute_answer(resp, 200, in, NULL);
 }
 
+/*
+ * The event as its write will leave it when nothing surprises it: no
+ * idempotency record to consult, no handler to wait for, each action with
+ * the id it was packed ahead with (stage_actions, stage_record and
+ * pt_intake_log, in the common case).  Its metadata is then packed ahead
+ * too; the write checks the guess and packs it itself when it was wrong.
+ */
+static void
+guess_meta(struct pt_stage *st)
+{
+	struct intake *in = st->in;
+	const struct pt_action_prep *ap;
+	struct pt_event ev = in->ev;
+	pt_json *more = NULL, *ids;
+	size_t i;
+
+	if (in->has_idem || in->ev.event_type == NULL || !in->preps.made ||
+	    in->extra == NULL || in->packed.len == 0)
+		return;
+	for (i = 0; i < in->preps.n; i++) {
+		ap = &in->preps.v[i];
+		if (ap->packed.len == 0)
+			return;
+		/* A trigger's handler makes the event pending. */
+		if (ap->status == PT_ACT_SUCCESS && ap->mapping->action ==
+		    PT_A_WORKFLOWS_TRIGGER && (ap->run == NULL || strcmp(
+		    pt_json_str(pt_json_get(ap->run, "status"), NULL),
+		    "queued") != 0))
+			return;
+	}
+	if ((more = pt_json_copy(in->extra)) == NULL ||
+	    (ids = pt_json_new_array()) == NULL)
+		goto out;
+	for (i = 0; i < in->preps.n; i++)
+		if (pt_json_append(ids, pt_json_new_cstr(
+		    in->preps.v[i].id_text)) != PT_OK) {
+			pt_json_put(ids);
+			goto out;
+		}
+	if (pt_json_set(more, "actions", ids) != PT_OK ||
+	    pt_json_set(more, "response", pt_intake_answer(200,
+	    in->answer_code, in->answer_retry)) != PT_OK)
+		goto out;
+	ev.status = in->preps.n == 0 ? "no_mapping" : "accepted";
+	ev.warnings = in->warnings;
+	ev.extra = more;
+	pt_intake_pack_meta(st->ctx->store, in, &ev);
+out:
+	pt_json_put(more);
+}
+
 void
 pt_execute_prepare(struct pt_stage *st)
 {
 	struct intake *in = st->in;
 	struct pt_event_ctx ectx;
 
-	pt_intake_pack_body(st->ctx->store, in);
+	pt_intake_pack(st->ctx->store, in);
 	if (in->ev.event_type != NULL) {
 		/* The records' time, as stage() has it: the event's arrival. */
 		event_ctx(st, in->ev.received_at, &ectx);
-		if (pt_actions_prepare(&ectx, &in->preps) == PT_OK)
+		if (pt_actions_prepare(&ectx, &in->preps) == PT_OK) {
 			pt_actions_pack(st->ctx->store, &ectx, &in->preps);
+			guess_meta(st);
+		}
 	}
 }
 

@@ -60,7 +60,7 @@ log_event(struct pt_ctx *ctx, struct intake *in)
 {
 	enum pt_err rc;
 
-	pt_intake_pack_body(ctx->store, in);
+	pt_intake_pack(ctx->store, in);
 	if ((rc = pt_write(ctx->store, ctx->committer, log_event_fn, in)) ==
 	    PT_OK)
 		in->committed = 1;

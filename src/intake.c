@@ -129,12 +129,32 @@ pt_intake_answer(int status, const char *code, int64_t retry)
 }
 
 void
-pt_intake_pack_body(struct pt_store *st, struct intake *in)
+pt_intake_pack(struct pt_store *st, struct intake *in)
 {
 	pt_buf_reset(&in->packed);
+	pt_buf_reset(&in->guess);
+	pt_buf_reset(&in->meta_packed);
 	if (pt_evrec_prepack(st, in->body, in->body_len, &in->packed) !=
 	    PT_OK)
 		pt_buf_reset(&in->packed);
+}
+
+void
+pt_intake_pack_meta(struct pt_store *st, struct intake *in,
+    const struct pt_event *ev)
+{
+	struct pt_event e = *ev;
+
+	pt_buf_reset(&in->guess);
+	pt_buf_reset(&in->meta_packed);
+	/* As pt_intake_log will have it. */
+	e.headers = in->logged;
+	e.body_len = in->body_len;
+	if (in->packed.len == 0 || pt_eventlog_prepack(st, &e, &in->guess,
+	    &in->meta_packed) != PT_OK) {
+		pt_buf_reset(&in->guess);
+		pt_buf_reset(&in->meta_packed);
+	}
 }
 
 enum pt_err
@@ -153,6 +173,11 @@ pt_intake_log(struct pt_txn *txn, struct intake *in)
 	in->ev.body_len = in->body_len;
 	in->ev.packed_body = in->packed.len ? in->packed.data : NULL;
 	in->ev.packed_body_len = in->packed.len;
+	in->ev.packed_meta = in->packed.len && in->meta_packed.len ?
+	    in->meta_packed.data : NULL;
+	in->ev.packed_meta_len = in->meta_packed.len;
+	in->ev.guess = in->guess.data;
+	in->ev.guess_len = in->guess.len;
 	if ((rc = pt_eventlog_append(txn, &in->ev)) != PT_OK)
 		return rc;
 	if (strcmp(in->ev.status, "pending") == 0)
@@ -260,6 +285,8 @@ pt_intake_free(struct intake *in)
 {
 	pt_free(in->body);
 	pt_buf_free(&in->packed);
+	pt_buf_free(&in->guess);
+	pt_buf_free(&in->meta_packed);
 	pt_json_put(in->doc);
 	pt_json_put(in->headers);
 	pt_json_put(in->pre);

@@ -25,6 +25,9 @@ struct intake {
 	size_t			 body_len;
 	struct pt_buf		 packed;	/* the body packed before the
 						   write, or empty */
+	struct pt_buf		 guess;		/* the expected outcome's */
+	struct pt_buf		 meta_packed;	/* metadata, packed for it
+						   (eventlog.h), or empty */
 	pt_json			*doc;		/* parsed body */
 	pt_json			*headers;	/* all headers, for paths */
 	pt_json			*pre;		/* the preprocess result, or
@@ -59,7 +62,13 @@ struct intake {
  * (evrec.h): the committer then only copies it.  On failure the write
  * packs it instead.
  */
-void		pt_intake_pack_body(struct pt_store *, struct intake *);
+void		pt_intake_pack(struct pt_store *, struct intake *);
+/*
+ * The same for the metadata of "ev", the event as the write is expected
+ * to leave it (eventlog.h, pt_eventlog_prepack).
+ */
+void		pt_intake_pack_meta(struct pt_store *, struct intake *,
+		    const struct pt_event *ev);
 
 /* What paths, filters and parameters of this event read. */
 struct pt_roots	pt_intake_roots(const struct intake *);
