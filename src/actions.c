@@ -633,20 +633,15 @@ safe_text(const char *s, size_t n)
 	return j_;
 }
 
-/*
- * Action logs hold resolved parameters (the event's data): packed, with
- * "tail" (packed ahead, or NULL) after "text".
- */
+/* Action logs hold resolved parameters (the event's data): packed. */
 static enum pt_err
 put_packed(struct pt_txn *txn, const uint8_t id[PT_ID_BIN], const char *text,
-    size_t n, const struct pt_buf *tail, int flags)
+    size_t n, int flags)
 {
 	struct pt_buf b = { 0 };
 	enum pt_err rc;
 
-	rc = tail == NULL ? pt_evrec_pack_json(txn, text, n, &b) :
-	    pt_evrec_pack_json_tail(text, n, tail->data, tail->len, &b);
-	if (rc == PT_OK)
+	if ((rc = pt_evrec_pack_json(txn, text, n, &b)) == PT_OK)
 		rc = pt_put(txn, PT_T_ACTIONS, id, PT_ID_BIN, b.data, b.len,
 		    flags);
 	pt_buf_free(&b);
@@ -708,74 +703,84 @@ add_head(struct pt_buf *h, const struct pt_event_ctx *ctx,
 }
 
 /*
- * Build and store the action log record for "al": the members fixed at
- * creation (kept as text in al->head for the later update, or packed
- * ahead with the payload: al->packed), then the outcome.  Written as
- * text, not a json-c tree: this runs for every action.
+ * The members of an action log record its outcome decides, without
+ * braces: the time "t", status, result ("result", or null when empty) and
+ * error ("field" and "message", or null).
+ */
+static void
+add_outcome(struct pt_buf *b, const char *t, enum pt_action_status status,
+    const pt_json *result, const char *field, const char *message)
+{
+	pt_buf_adds(b, "\"updated_at\":\"");
+	pt_buf_adds(b, t);
+	pt_buf_adds(b, "\",\"status\":\"");
+	pt_buf_adds(b, pt_action_status_name(status));
+	pt_buf_adds(b, "\",\"result\":");
+	if (result && pt_json_len(result))
+		pt_json_write(b, (pt_json *)result, PT_JSON_PLAIN);
+	else
+		pt_buf_adds(b, "null");
+	pt_buf_adds(b, ",\"error\":");
+	if (message[0]) {
+		pt_buf_adds(b, "{\"field\":");
+		if (field[0])
+			pt_buf_add_json_str(b, field, strlen(field));
+		else
+			pt_buf_adds(b, "null");
+		pt_buf_adds(b, ",\"message\":");
+		pt_buf_add_json_str(b, message, strlen(message));
+		pt_buf_addc(b, '}');
+	} else
+		pt_buf_adds(b, "null");
+}
+
+/*
+ * Build and store the action log record for "al": its outcome, then the
+ * members fixed at creation with the payload (kept as text in al->head
+ * for the later update, or made ahead: al->ahead).  Written as text, not
+ * a json-c tree: this runs for every action.  When the outcome is the one
+ * guessed ahead, the record packed then is only copied.
  */
 static enum pt_err
 write_record(struct pt_txn *txn, const struct pt_event_ctx *ctx,
     struct pt_action_log *al, int64_t now)
 {
-	struct pt_buf b = { 0 };
-	char t[PT_RFC3339_LEN];
+	const struct pt_action_prep *ap = al->ahead;
 	const char *name = pt_action_spec(al->mapping->action)->name;
+	struct pt_buf b = { 0 }, *h = &al->head;
+	char t[PT_RFC3339_LEN];
 	enum pt_err rc;
 	int first = !al->stored;
 
-	if (first && al->packed == NULL) {
-		pt_buf_addc(&al->head, '{');
-		add_head(&al->head, ctx, al->mapping, al->id_text, now);
-		pt_buf_addc(&al->head, ',');
-		if (al->head.failed)
+	if (first && ap == NULL) {
+		add_head(h, ctx, al->mapping, al->id_text, now);
+		pt_buf_adds(h, ",\"payload\":");
+		if (al->text != NULL)
+			pt_buf_add(h, al->text->data, al->text->len);
+		else if (al->payload)
+			pt_json_write(h, al->payload, PT_JSON_PLAIN);
+		else
+			pt_buf_adds(h, "null");
+		pt_buf_addc(h, '}');
+		if (h->failed)
 			return PT_ENOMEM;
 	}
 	pt_fmt_rfc3339(now, t);
-	if (pt_buf_reserve(&b, al->head.len + 1024 + (al->text ? al->text->len :
-	    0)) != PT_OK)
-		return PT_ENOMEM;
-	/* Packed ahead, the fixed members and the payload come last. */
-	if (al->packed != NULL)
-		pt_buf_addc(&b, '{');
-	else
-		pt_buf_add(&b, al->head.data, al->head.len);
-	pt_buf_adds(&b, "\"updated_at\":\"");
-	pt_buf_adds(&b, t);
-	pt_buf_adds(&b, "\",\"status\":\"");
-	pt_buf_adds(&b, pt_action_status_name(al->status));
-	pt_buf_addc(&b, '"');
-	if (al->packed == NULL) {
-		pt_buf_adds(&b, ",\"payload\":");
-		if (al->text != NULL)
-			pt_buf_add(&b, al->text->data, al->text->len);
-		else if (al->payload)
-			pt_json_write(&b, al->payload, PT_JSON_PLAIN);
+	pt_buf_addc(&b, '{');
+	add_outcome(&b, t, al->status, al->result, al->field, al->message);
+	pt_buf_addc(&b, ',');
+	if (ap != NULL && ap->packed.len > 0 && b.len == ap->guess.len &&
+	    memcmp(b.data, ap->guess.data, b.len) == 0)
+		rc = b.failed ? PT_ENOMEM : pt_put(txn, PT_T_ACTIONS, al->id,
+		    PT_ID_BIN, ap->packed.data, ap->packed.len, PT_PUT_APPEND);
+	else {
+		if (ap != NULL)
+			pt_buf_add(&b, ap->tail.data, ap->tail.len);
 		else
-			pt_buf_adds(&b, "null");
+			pt_buf_add(&b, h->data, h->len);
+		rc = b.failed ? PT_ENOMEM : put_packed(txn, al->id, b.data,
+		    b.len, PT_PUT_APPEND);
 	}
-	pt_buf_adds(&b, ",\"result\":");
-	if (al->result && pt_json_len(al->result))
-		pt_json_write(&b, al->result, PT_JSON_PLAIN);
-	else
-		pt_buf_adds(&b, "null");
-	pt_buf_adds(&b, ",\"error\":");
-	if (al->message[0]) {
-		pt_buf_adds(&b, "{\"field\":");
-		if (al->field[0])
-			pt_buf_add_json_str(&b, al->field, strlen(al->field));
-		else
-			pt_buf_adds(&b, "null");
-		pt_buf_adds(&b, ",\"message\":");
-		pt_buf_add_json_str(&b, al->message, strlen(al->message));
-		pt_buf_addc(&b, '}');
-	} else
-		pt_buf_adds(&b, "null");
-	pt_buf_addc(&b, al->packed ? ',' : '}');
-	if (b.failed) {
-		pt_buf_free(&b);
-		return PT_ENOMEM;
-	}
-	rc = put_packed(txn, al->id, b.data, b.len, al->packed, PT_PUT_APPEND);
 	pt_buf_free(&b);
 	if (rc != PT_OK || (rc = index_record(txn, al, first)) != PT_OK)
 		return rc;
@@ -810,6 +815,8 @@ pt_action_preps_free(struct pt_action_preps *pp)
 		pt_json_put(pp->v[i].payload);
 		pt_buf_free(&pp->v[i].text);
 		pt_buf_free(&pp->v[i].packed);
+		pt_buf_free(&pp->v[i].tail);
+		pt_buf_free(&pp->v[i].guess);
 		pt_json_put(pp->v[i].run);
 		pt_buf_free(&pp->v[i].run_packed);
 	}
@@ -903,6 +910,46 @@ run_ahead(struct pt_store *st, const struct pt_event_ctx *ctx,
 	pt_buf_free(&text);
 }
 
+/*
+ * The outcome write_record will give "ap"'s log at its first write when
+ * things go as they usually do: filters and skips as decided, a trigger
+ * with its run made ahead, an identify of a user who exists.  0: no
+ * guess for this action.
+ */
+static int
+guess_outcome(const struct pt_event_ctx *ctx, const struct pt_action_prep *ap,
+    struct pt_buf *out)
+{
+	enum pt_action_status status = ap->status;
+	char t[PT_RFC3339_LEN];
+	pt_json *result;
+	int ok = 1;
+
+	if ((result = pt_json_new_object()) == NULL)
+		return 0;
+	if (status != PT_ACT_SUCCESS)
+		;
+	else if (ap->mapping->action == PT_A_WORKFLOWS_TRIGGER && ap->run) {
+		if (strcmp(jstr(ap->run, "status"), "pending") == 0)
+			status = PT_ACT_PENDING;
+		ok = put(result, "id", pt_json_new_cstr(ap->run_text)) == PT_OK;
+	} else if (ap->mapping->action == PT_A_USERS_IDENTIFY)
+		ok = pt_json_set(result, "created", pt_json_new_bool(0)) ==
+		    PT_OK;
+	else
+		ok = 0;
+	if (ok) {
+		pt_fmt_rfc3339(ctx->now, t);
+		pt_buf_addc(out, '{');
+		add_outcome(out, t, status, result, status == ap->status ?
+		    ap->field : "", status == ap->status ? ap->message : "");
+		pt_buf_addc(out, ',');
+		ok = !out->failed;
+	}
+	pt_json_put(result);
+	return ok;
+}
+
 void
 pt_actions_pack(struct pt_store *st, const struct pt_event_ctx *ctx,
     struct pt_action_preps *pp)
@@ -913,25 +960,36 @@ pt_actions_pack(struct pt_store *st, const struct pt_event_ctx *ctx,
 
 	for (i = 0; i < pp->n; i++) {
 		ap = &pp->v[i];
-		pt_buf_reset(&b);
 		if (pt_id_new("act", ctx->now, ap->id, ap->id_text) != PT_OK)
 			continue;
 		/* The record's end: see write_record. */
-		add_head(&b, ctx, ap->mapping, ap->id_text, ctx->now);
-		pt_buf_adds(&b, ",\"payload\":");
+		if (pt_buf_reserve(&ap->tail, ap->text.len + 512) != PT_OK)
+			continue;
+		add_head(&ap->tail, ctx, ap->mapping, ap->id_text, ctx->now);
+		pt_buf_adds(&ap->tail, ",\"payload\":");
 		if (ap->status == PT_ACT_SUCCESS)
-			pt_buf_add(&b, ap->text.data, ap->text.len);
+			pt_buf_add(&ap->tail, ap->text.data, ap->text.len);
 		else
-			pt_buf_adds(&b, "null");
-		pt_buf_addc(&b, '}');
-		if (b.failed || pt_evrec_prepack(st, b.data, b.len,
-		    &ap->packed) != PT_OK) {
-			pt_buf_reset(&ap->packed);
+			pt_buf_adds(&ap->tail, "null");
+		pt_buf_addc(&ap->tail, '}');
+		if (ap->tail.failed) {
+			pt_buf_free(&ap->tail);
 			continue;
 		}
 		if (ap->status == PT_ACT_SUCCESS &&
 		    ap->mapping->action == PT_A_WORKFLOWS_TRIGGER)
 			run_ahead(st, ctx, ap);
+		/* The whole record for the likely outcome, packed. */
+		pt_buf_reset(&b);
+		if (!guess_outcome(ctx, ap, &ap->guess) ||
+		    pt_buf_reserve(&b, ap->guess.len + ap->tail.len) != PT_OK ||
+		    pt_buf_add(&b, ap->guess.data, ap->guess.len) != PT_OK ||
+		    pt_buf_add(&b, ap->tail.data, ap->tail.len) != PT_OK ||
+		    pt_evrec_prepack_json(st, b.data, b.len, &ap->packed) !=
+		    PT_OK) {
+			pt_buf_free(&ap->guess);
+			pt_buf_free(&ap->packed);
+		}
 	}
 	pt_buf_free(&b);
 }
@@ -967,9 +1025,8 @@ pt_actions_run(struct pt_txn *txn, const struct pt_event_ctx *ctx,
 		al = &logs[n++];
 		al->mapping = ap->mapping;
 		/* Packed ahead: with its id (pt_actions_pack). */
-		if (preps != &here && ap->packed.len > 0) {
+		if (preps != &here && ap->tail.len > 0) {
 			al->ahead = ap;
-			al->packed = &ap->packed;
 			memcpy(al->id, ap->id, sizeof(al->id));
 			memcpy(al->id_text, ap->id_text, sizeof(al->id_text));
 		} else if ((rc = pt_id_new("act", ctx->now, al->id,
@@ -1185,7 +1242,7 @@ pt_action_interrupt(struct pt_txn *txn, const uint8_t id[PT_ID_BIN],
 	}
 	if ((text = pt_json_text(rec, PT_JSON_PLAIN, &n)) == NULL)
 		goto out;
-	if ((rc = put_packed(txn, id, text, n, NULL, 0)) !=
+	if ((rc = put_packed(txn, id, text, n, 0)) !=
 	    PT_OK || (rc = pt_metrics_action(txn, jstr(rec, "action"),
 	    "interrupted")) != PT_OK)
 		goto out;

@@ -54,8 +54,9 @@ struct pt_action_log {
 	pt_json			*payload;	/* resolved values, or NULL */
 	const struct pt_buf	*text;		/* payload as JSON (its
 						   prep's), or NULL */
-	const struct pt_buf	*packed;	/* its prep's, or NULL */
-	const struct pt_action_prep *ahead;	/* that prep, or NULL */
+	const struct pt_action_prep *ahead;	/* its prep, made ahead
+						   (pt_actions_pack), or
+						   NULL */
 	pt_json			*result;	/* {"id": "run_..."}, counts */
 	char			 field[64];	/* skipped: the field */
 	char			 message[400];	/* skipped/failed: why */
@@ -94,11 +95,12 @@ struct pt_action_prep {
 	struct pt_buf		 text;		/* the payload as JSON */
 	uint8_t			 id[PT_ID_BIN];	/* with "packed": the log's */
 	char			 id_text[PT_ID_MAX];
-	struct pt_buf		 packed;	/* the log record's fixed
-						   members and payload,
-						   packed ahead
-						   (pt_actions_pack), or
-						   empty */
+	/* Made ahead (pt_actions_pack), or empty: */
+	struct pt_buf		 tail;		/* the log record's fixed
+						   members and payload */
+	struct pt_buf		 guess;		/* its likely outcome, */
+	struct pt_buf		 packed;	/* the whole record packed
+						   for it */
 	uint8_t			 run_id[PT_ID_BIN];	/* a trigger's run, */
 	char			 run_text[PT_ID_MAX];	/* made ahead too, */
 	pt_json			*run;			/* or NULL */
@@ -116,11 +118,12 @@ struct pt_action_preps {
 enum pt_err	pt_actions_prepare(const struct pt_event_ctx *,
 		    struct pt_action_preps *);
 /*
- * Pack each action log record's members known before the write (its id,
- * the event's, the mapping's, the time "ctx->now", the payload) ahead, in
- * the request's thread (evrec.h, pt_evrec_pack_json_tail): the committer
- * then adds the outcome unpacked, and compresses nothing.  Best effort:
- * a prep without is written as before.
+ * Make each action log record's members known before the write (its id,
+ * the event's, the mapping's, the time "ctx->now", the payload) and a
+ * trigger's run record ahead, in the request's thread, and pack the whole
+ * log record for its likely outcome: when the write's outcome is that,
+ * the committer only copies it, else it packs the record itself.  Best
+ * effort: a prep without is written as before.
  */
 void		pt_actions_pack(struct pt_store *, const struct pt_event_ctx *,
 		    struct pt_action_preps *);

@@ -16,9 +16,10 @@
  *		a packed record of one of the other methods; the bytes are
  *		theirs end to end (the varint above is their sum)
  *
- * PT_Z_CAT lets the large part of a record be packed ahead, in a request
- * thread, and only the small rest by the single committer, which then
- * copies the first (pt_zcat).
+ * PT_Z_CAT let the large part of an action log be packed ahead, in a
+ * request thread, and only the small rest by the single committer (builds
+ * of 2026-12-03; the whole record is now packed ahead for its likely
+ * outcome instead, which is smaller).  Such records are still read.
  *
  * A record for which compression does not pay (tiny, or incompressible)
  * is stored raw: it costs 2-5 bytes more than the bytes, and unlike a

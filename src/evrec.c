@@ -366,26 +366,6 @@ pt_evrec_pack_json(struct pt_txn *txn, const char *text, size_t len,
 	return pack(txn, text, len, out, PACK_META);
 }
 
-enum pt_err
-pt_evrec_pack_json_tail(const char *head, size_t head_len,
-    const void *tail_packed, size_t tail_len, struct pt_buf *out)
-{
-	struct pt_buf h = { 0 };
-	struct pt_zpart parts[2];
-	enum pt_err rc;
-
-	/* The committer's part, small: no compression call for it. */
-	if ((rc = pt_zpack_raw(head, head_len, &h)) == PT_OK) {
-		parts[0].p = h.data;
-		parts[0].len = h.len;
-		parts[1].p = tail_packed;
-		parts[1].len = tail_len;
-		rc = pt_zcat(parts, 2, out);
-	}
-	pt_buf_free(&h);
-	return rc;
-}
-
 /* pack() outside the caller's transactions: see pt_evrec_prepack. */
 static enum pt_err
 prepack(struct pt_store *st, const void *p, size_t n, struct pt_buf *out,

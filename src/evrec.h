@@ -45,8 +45,7 @@ enum pt_err	pt_evrec_put(struct pt_txn *, const uint8_t id[PT_ID_BIN],
 /*
  * Pack bytes outside any transaction of the caller's (a request thread,
  * before its write) with the store's current dictionary: a body for
- * pt_evrec_put_packed, or the tail of a JSON record for
- * pt_evrec_pack_json_tail.  The committer then only copies them.
+ * pt_evrec_put_packed.  The committer then only copies it.
  */
 enum pt_err	pt_evrec_prepack(struct pt_store *, const void *body,
 		    size_t len, struct pt_buf *out);
@@ -87,9 +86,9 @@ enum pt_err	pt_evrec_del(struct pt_txn *, const uint8_t id[PT_ID_BIN]);
  * from before packing, read as it is; a packed one starts with its method
  * byte (compress.h), never '{'.  Records shorter than
  * PT_EVREC_PACK_MIN are kept plain: packing them saves little and costs
- * a zstd call on the write path.  An action log is mostly packed ahead
- * (pt_evrec_pack_json_tail): a PT_Z_CAT record of parts, read the same
- * way.  pt_evrec_parse_json returns a new
+ * a zstd call on the write path.  A record of parts (PT_Z_CAT), which
+ * builds of 2026-12-03 wrote for action logs, reads the same way.
+ * pt_evrec_parse_json returns a new
  * reference to the object, or NULL (not JSON, not an object, or it does
  * not unpack).
  */
@@ -99,15 +98,6 @@ enum pt_err	pt_evrec_pack_json(struct pt_txn *, const char *text,
 /* The same outside any transaction of the caller's, as pt_evrec_prepack. */
 enum pt_err	pt_evrec_prepack_json(struct pt_store *, const char *text,
 		    size_t len, struct pt_buf *out);
-/*
- * The same for the JSON record "head" followed by the bytes that
- * "tail_packed" (pt_evrec_prepack) holds: one PT_Z_CAT record (compress.h),
- * read back as head and tail end to end.  The head is kept raw: it is the
- * small part a committer adds to what was packed ahead.
- */
-enum pt_err	pt_evrec_pack_json_tail(const char *head, size_t head_len,
-		    const void *tail_packed, size_t tail_len,
-		    struct pt_buf *out);
 pt_json		*pt_evrec_parse_json(struct pt_txn *, const struct pt_val *v);
 
 struct pt_evrec_dicts {
