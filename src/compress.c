@@ -53,9 +53,8 @@ struct pt_zcache {
 	size_t			 n, cap;
 };
 
-/* This thread's contexts: sharing one between threads is not allowed. */
+/* This thread's decompression context (compression: the pool below). */
 struct zctx {
-	ZSTD_CCtx	*cctx;
 	ZSTD_DCtx	*dctx;
 };
 
@@ -70,7 +69,6 @@ ctx_free(void *p)
 
 	if (c == NULL)
 		return;
-	ZSTD_freeCCtx(c->cctx);
 	ZSTD_freeDCtx(c->dctx);
 	pt_free(c);
 }
@@ -110,17 +108,32 @@ pt_zthread_free(void)
 	pthread_setspecific(ctx_key, NULL);
 }
 
-/* The calling thread's compression context, set up for our frames. */
-static ZSTD_CCtx *
-thread_cctx(void)
-{
-	struct zctx *c = thread_ctx();
-	ZSTD_CCtx *cc;
+/*
+ * Compression contexts are shared through a pool, not one a thread: with
+ * 32 request threads packing, a context each meant 32 sets of zstd's
+ * tables going cold in the caches between uses (bench/core: more CPU an
+ * event for the same instructions).  A thread takes one for a frame and
+ * gives it back; at most CCTX_POOL wait unused.
+ */
+#define CCTX_POOL	8
+static struct {
+	pthread_mutex_t	 mu;
+	ZSTD_CCtx	*idle[CCTX_POOL];
+	int		 n;
+} pool = { PTHREAD_MUTEX_INITIALIZER, { NULL }, 0 };
 
-	if (c == NULL)
-		return NULL;
-	if (c->cctx != NULL)
-		return c->cctx;
+/* A compression context set up for our frames, or NULL. */
+static ZSTD_CCtx *
+cctx_take(void)
+{
+	ZSTD_CCtx *cc = NULL;
+
+	pthread_mutex_lock(&pool.mu);
+	if (pool.n > 0)
+		cc = pool.idle[--pool.n];
+	pthread_mutex_unlock(&pool.mu);
+	if (cc != NULL)
+		return cc;
 	if ((cc = ZSTD_createCCtx()) == NULL)
 		return NULL;
 	/* The decoder checks both; the dictionary id is in our header. */
@@ -131,7 +144,19 @@ thread_cctx(void)
 		ZSTD_freeCCtx(cc);
 		return NULL;
 	}
-	return c->cctx = cc;
+	return cc;
+}
+
+static void
+cctx_give(ZSTD_CCtx *cc)
+{
+	pthread_mutex_lock(&pool.mu);
+	if (pool.n < CCTX_POOL) {
+		pool.idle[pool.n++] = cc;
+		cc = NULL;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	ZSTD_freeCCtx(cc);
 }
 
 static ZSTD_DCtx *
@@ -470,16 +495,17 @@ pt_zpack(struct pt_zcache *zc, uint32_t dict_id, const void *src,
 	bound = ZSTD_compressBound(len);
 	if (pt_buf_reserve(out, hlen + bound) != PT_OK)
 		return PT_ENOMEM;
-	if ((cc = thread_cctx()) == NULL)
+	if ((cc = cctx_take()) == NULL)
 		return PT_ENOMEM;
+	p = (uint8_t *)out->data + out->len;
 	if (ZSTD_isError(r = ZSTD_CCtx_refCDict(cc, cdict)) ||
 	    (cdict == NULL && ZSTD_isError(r = ZSTD_CCtx_setParameter(cc,
-	    ZSTD_c_compressionLevel, zc ? zc->level : PT_Z_LEVEL))))
+	    ZSTD_c_compressionLevel, zc ? zc->level : PT_Z_LEVEL))) ||
+	    ZSTD_isError(r = ZSTD_compress2(cc, p + hlen, bound, src, len))) {
+		cctx_give(cc);
 		return zerr(r, PT_EIO);
-	p = (uint8_t *)out->data + out->len;
-	r = ZSTD_compress2(cc, p + hlen, bound, src, len);
-	if (ZSTD_isError(r))
-		return zerr(r, PT_EIO);
+	}
+	cctx_give(cc);
 	if (r < sizeof(zmagic) || memcmp(p + hlen, zmagic, sizeof(zmagic)) != 0)
 		return PT_EIO;
 	r -= sizeof(zmagic);

@@ -37,7 +37,8 @@
  * PT_ENOTFOUND.  The module knows nothing of where they are kept.
  *
  * Threads: a struct pt_zcache is shared by every thread (its digested
- * dictionaries are read-only); the compression and decompression contexts
+ * dictionaries are read-only); compression contexts are shared through a
+ * small pool, each used by one thread at a time; decompression contexts
  * are per thread, made on first use and freed when the thread exits (or
  * by pt_zthread_free()).
  */

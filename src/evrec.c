@@ -113,11 +113,14 @@ read_current(struct pt_txn *txn, struct pt_evrec_dicts *d)
 }
 
 /*
- * The current dictionary's id as last read, on a store that says when its
- * meta table changes (pt_store_meta_epoch: PostgreSQL, where reading it
- * is a round trip or three): valid while the epoch stays, RECHECK_US at
- * most.  A dictionary is trained once a week at most, and packing with
- * the one before is harmless: it is kept.
+ * The current dictionary's id as last read.  On a store that says when
+ * its meta table changes (pt_store_meta_epoch: PostgreSQL, where reading
+ * it is a round trip or three) it is valid while the epoch stays,
+ * RECHECK_US at most, for every reader; on one that does not (LMDB,
+ * where a write reads it for nothing) for RECHECK_US, for the request
+ * threads' packing only, which would otherwise begin a transaction for
+ * each record.  A dictionary is trained once a week at most, and packing
+ * with the one before is harmless: it is kept.
  */
 #define RECHECK_US	(5 * 1000000LL)
 static struct {
@@ -135,7 +138,7 @@ cached_current(struct pt_store *st, uint64_t *epoch, uint32_t *id)
 	int hit;
 
 	if (!pt_store_meta_epoch(st, epoch))
-		return 0;
+		*epoch = 0;
 	pthread_mutex_lock(&known.mu);
 	hit = known.store == st && known.epoch == *epoch && now >= known.at &&
 	    now - known.at < RECHECK_US;
@@ -172,8 +175,7 @@ current_dict(struct pt_txn *txn)
 		if (read_current(txn, &d) != PT_OK)
 			return 0;
 		id = d.current;
-		if (watched)
-			remember_current(st, epoch, id);
+		remember_current(st, watched ? epoch : 0, id);
 	}
 	if (id != 0 && (pt_zcache_has(cache(), id) ||
 	    load_dict(txn, id) == PT_OK))
