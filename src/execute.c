@@ -597,7 +597,8 @@ guess_meta(struct pt_stage *st)
 		return;
 	for (i = 0; i < in->preps.n; i++) {
 		ap = &in->preps.v[i];
-		if (ap->packed.len == 0)
+		/* Its id made ahead (its own record guessed or not). */
+		if (ap->tail.len == 0)
 			return;
 		/* A trigger's handler makes the event pending. */
 		if (ap->status == PT_ACT_SUCCESS && ap->mapping->action ==

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "compress.h"
+#include "eventlog.h"
 #include "evrec.h"
 #include "store.h"
 #include "tap.h"
@@ -239,6 +240,67 @@ main(void)
 	v.len = 3;
 	ok(pt_evrec_parse_json(t, &v) == NULL, "not an object: NULL");
 	pt_txn_abort(t);
+
+	/*
+	 * Metadata packed ahead for a guessed outcome (eventlog.h): copied
+	 * when the write's outcome is the guess, written from the event
+	 * when it is not.
+	 */
+	{
+		static const char *const outcome[] = { "accepted", "failed" };
+		struct pt_buf guess = { 0 }, packed = { 0 }, pb = { 0 };
+		struct pt_event ev;
+		unsigned k;
+
+		for (k = 0; k < 2; k++) {
+			memset(&ev, 0, sizeof(ev));
+			mkid(ev.id, now + HOUR, 100 + k);
+			pt_id_text("evt", ev.id, ev.id_text);
+			ev.received_at = now + HOUR;
+			ev.source = "stripe";
+			ev.environment = "production";
+			ev.endpoint_id = "src_1";
+			ev.event_type = "invoice.paid";
+			ev.status = "accepted";
+			ev.verify_status = "enforced:verified";
+			ev.body = (const uint8_t *)"{\"x\":1}";
+			ev.body_len = 7;
+			pt_buf_reset(&guess);
+			pt_buf_reset(&packed);
+			pt_buf_reset(&pb);
+			ok(pt_evrec_prepack(s, ev.body, ev.body_len, &pb) ==
+			    PT_OK && pt_eventlog_prepack(s, &ev, &guess,
+			    &packed) == PT_OK, "guess %u: packed ahead", k);
+			ev.packed_body = pb.data;
+			ev.packed_body_len = pb.len;
+			ev.guess = guess.data;
+			ev.guess_len = guess.len;
+			ev.packed_meta = packed.data;
+			ev.packed_meta_len = packed.len;
+			ev.status = outcome[k];
+			pt_txn_begin(s, NULL, PT_TXN_WRITE, &t);
+			ok(pt_eventlog_append(t, &ev) == PT_OK &&
+			    pt_txn_commit(t) == PT_OK, "  ... appended, the "
+			    "outcome %s", outcome[k]);
+			pt_txn_begin(s, NULL, PT_TXN_READ, &t);
+			pt_buf_reset(&meta);
+			pt_buf_reset(&body);
+			j = pt_eventlog_get(t, ev.id, &meta, &body) == PT_OK ?
+			    pt_json_parse_trusted(meta.data, meta.len) : NULL;
+			pt_txn_abort(t);
+			ok(j != NULL && strcmp(pt_json_str(pt_json_get(j,
+			    "status"), NULL), outcome[k]) == 0 &&
+			    strcmp(pt_json_str(pt_json_get(j, "id"), NULL),
+			    ev.id_text) == 0 && body.len == 7, "  ... and reads "
+			    "back as %s, with its id and body (%s)", outcome[k],
+			    k ? "not the guess: written from the event" :
+			    "the guess: copied");
+			pt_json_put(j);
+		}
+		pt_buf_free(&guess);
+		pt_buf_free(&packed);
+		pt_buf_free(&pb);
+	}
 
 	pt_buf_free(&meta);
 	pt_buf_free(&body);

@@ -410,6 +410,10 @@ main(void)
 	    "both succeeded");
 	is_int(pt_json_int(pt_json_get(pt_json_index(al, 0), "mapping")), 1,
 	    "identify is mapping 1 in the file");
+	/* Packed ahead for a user who exists: this one is new. */
+	ok(pt_json_bool(pt_json_get(pt_json_get(pt_json_index(al, 0),
+	    "result"), "created")), "identify of a new user: created (not "
+	    "the outcome guessed ahead)");
 	{
 		/* Made and packed ahead: every member read back. */
 		static const char *const members[] = { "id", "event_id",
